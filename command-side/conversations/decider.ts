@@ -1,0 +1,144 @@
+import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage } from '../../contracts/commands.ts';
+import type { ConversationEvent } from '../../contracts/events.ts';
+import { NatterError } from '../../contracts/errors.ts';
+
+/** What a retry with the same client_msg_id gets back. */
+export type SentAck = { message_id: string; seq: number; timestamp: number };
+
+export type Conversation = {
+  exists: boolean;
+  conversation_id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  created_by: string;
+  members: Set<string>;
+  former_members: Set<string>;
+  last_seq: number;
+  /** Dedup window, oldest first: `${sender}\u0000${client_msg_id}` → ack. */
+  sent: Map<string, SentAck>;
+};
+
+// A retry is answered from the stream for a day (seed 000's dedup TTL); the cap bounds a hot
+// conversation's memory. Both are part of the domain so that every process decides the same.
+export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const DEDUP_MAX_ENTRIES = 100_000;
+
+export const initialState = (): Conversation => ({
+  exists: false, conversation_id: '', kind: 'group', title: null, created_by: '',
+  members: new Set(), former_members: new Set(), last_seq: 0, sent: new Map(),
+});
+
+export const dedupKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
+
+/** Never-members learn nothing (404); former members are told they left (403). */
+export const assertMember = (state: Conversation, userId: string, conversationId: string): void => {
+  if (state.exists && state.members.has(userId)) return;
+  if (state.exists && state.former_members.has(userId)) {
+    throw new NatterError('not_a_member', `user ${userId} is no longer a member of conversation ${conversationId}`);
+  }
+  throw new NatterError('conversation_not_found', `conversation ${conversationId} not found`);
+};
+
+export const decide = (command: ConversationCommand, state: Conversation): ConversationEvent[] => {
+  switch (command.type) {
+    case 'CreateConversation': return create(command, state);
+    case 'AddMembers': return addMembers(command, state);
+    case 'RemoveMember': return removeMember(command, state);
+    case 'SendMessage': return sendMessage(command, state);
+    default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
+  }
+};
+
+const create = (command: CreateConversation, state: Conversation): ConversationEvent[] => {
+  if (state.exists) {
+    // A direct conversation's id is derived from its pair, so creating it twice is the same request.
+    if (state.kind === 'direct' && command.kind === 'direct') return [];
+    throw new NatterError('version_conflict', `conversation ${command.conversation_id} already exists`);
+  }
+  const members = [...new Set([command.created_by, ...command.member_ids])];
+  if (command.kind === 'direct' && members.length !== 2) {
+    throw new NatterError('invalid_request', 'a direct conversation needs exactly one peer other than yourself');
+  }
+  const max = command.max_members;
+  if (members.length > max) {
+    throw new NatterError('group_too_large', `a group holds at most ${max} members, ${members.length} requested`);
+  }
+  return [{ type: 'ConversationCreated', data: {
+    conversation_id: command.conversation_id, kind: command.kind, title: command.kind === 'group' ? command.title : null,
+    created_by: command.created_by, member_ids: members, timestamp: command.timestamp,
+  } }];
+};
+
+const addMembers = (command: AddMembers, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.by, command.conversation_id);
+  if (state.kind === 'direct') throw new NatterError('invalid_request', 'members of a direct conversation cannot change');
+  const fresh = [...new Set(command.user_ids)].filter((id) => !state.members.has(id));
+  if (fresh.length === 0) return [];
+  const max = command.max_members;
+  if (state.members.size + fresh.length > max) {
+    throw new NatterError('group_too_large', `a group holds at most ${max} members, ${state.members.size + fresh.length} requested`);
+  }
+  return [{ type: 'MembersAdded', data: {
+    conversation_id: command.conversation_id, user_ids: fresh, added_by: command.by, timestamp: command.timestamp,
+  } }];
+};
+
+const removeMember = (command: RemoveMember, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.by, command.conversation_id);
+  if (state.kind === 'direct') throw new NatterError('invalid_request', 'members of a direct conversation cannot change');
+  if (!state.members.has(command.user_id)) return [];
+  if (command.by !== command.user_id && command.by !== state.created_by) {
+    throw new NatterError('forbidden', 'only the group creator can remove other members');
+  }
+  return [{ type: 'MemberRemoved', data: {
+    conversation_id: command.conversation_id, user_id: command.user_id, removed_by: command.by, timestamp: command.timestamp,
+  } }];
+};
+
+const sendMessage = (command: SendMessage, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.sender_id, command.conversation_id);
+  if (state.sent.has(dedupKey(command.sender_id, command.client_msg_id))) return [];
+  return [{ type: 'MessageSent', data: {
+    conversation_id: command.conversation_id, message_id: command.message_id, seq: state.last_seq + 1,
+    sender_id: command.sender_id, sender_device_id: command.sender_device_id, client_msg_id: command.client_msg_id,
+    content: command.content, content_type: command.content_type, timestamp: command.timestamp,
+  } }];
+};
+
+/**
+ * Applies an event. It updates `state` in place and returns it: a conversation's state is owned by
+ * one writer and thrown away whole when an append fails, and copying a large dedup window per
+ * message would make hot conversations quadratic.
+ */
+export const evolve = (state: Conversation, event: ConversationEvent): Conversation => {
+  switch (event.type) {
+    case 'ConversationCreated': {
+      const e = event.data;
+      Object.assign(state, { exists: true, conversation_id: e.conversation_id, kind: e.kind, title: e.title, created_by: e.created_by });
+      for (const id of e.member_ids) state.members.add(id);
+      return state;
+    }
+    case 'MembersAdded':
+      for (const id of event.data.user_ids) { state.members.add(id); state.former_members.delete(id); }
+      return state;
+    case 'MemberRemoved':
+      state.members.delete(event.data.user_id);
+      state.former_members.add(event.data.user_id);
+      return state;
+    case 'MessageSent': {
+      const e = event.data;
+      state.last_seq = e.seq;
+      state.sent.set(dedupKey(e.sender_id, e.client_msg_id), { message_id: e.message_id, seq: e.seq, timestamp: e.timestamp });
+      evictDedup(state.sent, e.timestamp);
+      return state;
+    }
+    default: { const unknown: never = event; throw new Error(`unknown event ${JSON.stringify(unknown)}`); }
+  }
+};
+
+const evictDedup = (sent: Map<string, SentAck>, now: number) => {
+  for (const [key, ack] of sent) {
+    if (ack.timestamp >= now - DEDUP_WINDOW_MS && sent.size <= DEDUP_MAX_ENTRIES) break;
+    sent.delete(key);
+  }
+};

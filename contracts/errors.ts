@@ -1,0 +1,40 @@
+/**
+ * The one registry of error codes. HTTP answers with `status` and `{"error":{"code","message"}}`;
+ * the socket answers with `{"type":"error","code","message","client_msg_id"?}`. The README's error
+ * table is checked against this object by a test.
+ */
+export const errorStatus = {
+  invalid_request: 400,
+  invalid_frame: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  not_a_member: 403,
+  forbidden: 403,
+  dev_tokens_disabled: 403,
+  not_found: 404,
+  conversation_not_found: 404,
+  version_conflict: 409,
+  payload_too_large: 413,
+  group_too_large: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+export class NatterError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'NatterError';
+    this.code = code;
+    this.details = details;
+  }
+  get status(): number {
+    return errorStatus[this.code];
+  }
+}
+
+export const isNatterError = (error: unknown): error is NatterError => error instanceof NatterError;

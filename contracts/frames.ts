@@ -1,0 +1,122 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { ConversationId, UserId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
+import { ConversationKind } from './events.ts';
+
+// WebSocket frames are JSON text frames with a `type`. Unknown fields are refused, so that a typo in a
+// client is an error frame and not a silently ignored option.
+const strict = { additionalProperties: false } as const;
+
+export const SendMessageFrame = Type.Object({
+  type: Type.Literal('send_message'),
+  client_msg_id: ClientMsgId,
+  conversation_id: ConversationId,
+  content: Content,
+  content_type: Type.Optional(ContentType),
+}, strict);
+export type SendMessageFrame = Static<typeof SendMessageFrame>;
+
+export const MarkFrame = <K extends 'mark_delivered' | 'mark_read'>(kind: K) => Type.Object({
+  type: Type.Literal(kind),
+  conversation_id: ConversationId,
+  up_to_seq: Watermark,
+}, strict);
+export const MarkDeliveredFrame = MarkFrame('mark_delivered');
+export const MarkReadFrame = MarkFrame('mark_read');
+export type MarkFrame = Static<typeof MarkDeliveredFrame> | Static<typeof MarkReadFrame>;
+
+export const SyncFrame = Type.Object({
+  type: Type.Literal('sync'),
+  cursor: Type.Optional(Cursor),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
+}, strict);
+export type SyncFrame = Static<typeof SyncFrame>;
+
+export const PingFrame = Type.Object({ type: Type.Literal('ping') }, strict);
+
+/** Client → server frames, keyed by `type` so that a frame is validated against one schema only. */
+export const clientFrames = {
+  send_message: SendMessageFrame,
+  mark_delivered: MarkDeliveredFrame,
+  mark_read: MarkReadFrame,
+  sync: SyncFrame,
+  ping: PingFrame,
+} as const satisfies Record<string, TSchema>;
+export type ClientFrameType = keyof typeof clientFrames;
+export type ClientFrame = { [K in ClientFrameType]: Static<(typeof clientFrames)[K]> }[ClientFrameType];
+
+// Server → client frames.
+
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'),
+  client_msg_id: ClientMsgId,
+  conversation_id: ConversationId,
+  message_id: MessageId,
+  seq: Seq,
+  timestamp: Timestamp,
+});
+export type AckFrame = Static<typeof AckFrame>;
+
+export const NewMessageFrame = Type.Object({
+  type: Type.Literal('new_message'),
+  message_id: MessageId,
+  conversation_id: ConversationId,
+  seq: Seq,
+  sender_id: UserId,
+  content: Content,
+  content_type: ContentType,
+  client_msg_id: ClientMsgId,
+  timestamp: Timestamp,
+  cursor: Cursor,
+});
+export type NewMessageFrame = Static<typeof NewMessageFrame>;
+
+export const MessageStatusFrame = Type.Object({
+  type: Type.Literal('message_status'),
+  conversation_id: ConversationId,
+  user_id: UserId,
+  status: Type.Union([Type.Literal('delivered'), Type.Literal('read')]),
+  up_to_seq: Watermark,
+  timestamp: Timestamp,
+});
+export type MessageStatusFrame = Static<typeof MessageStatusFrame>;
+
+/** Sent to members (and to a removed member) when a conversation is created or its members change. */
+export const ConversationUpdatedFrame = Type.Object({
+  type: Type.Literal('conversation_updated'),
+  conversation_id: ConversationId,
+  kind: ConversationKind,
+  title: Type.Union([Title, Type.Null()]),
+  members: Type.Array(UserId),
+  removed: Type.Optional(Type.Boolean()),
+  cursor: Cursor,
+});
+export type ConversationUpdatedFrame = Static<typeof ConversationUpdatedFrame>;
+
+export const SyncDoneFrame = Type.Object({
+  type: Type.Literal('sync_done'),
+  cursor: Cursor,
+  has_more: Type.Boolean(),
+});
+export type SyncDoneFrame = Static<typeof SyncDoneFrame>;
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.String(),
+  message: Type.String(),
+  client_msg_id: Type.Optional(Type.String()),
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type ErrorFrame = Static<typeof ErrorFrame>;
+
+export const PongFrame = Type.Object({ type: Type.Literal('pong') });
+
+export const serverFrames = {
+  ack: AckFrame,
+  new_message: NewMessageFrame,
+  message_status: MessageStatusFrame,
+  conversation_updated: ConversationUpdatedFrame,
+  sync_done: SyncDoneFrame,
+  error: ErrorFrame,
+  pong: PongFrame,
+} as const satisfies Record<string, TSchema>;
+export type ServerFrame = { [K in keyof typeof serverFrames]: Static<(typeof serverFrames)[K]> }[keyof typeof serverFrames];

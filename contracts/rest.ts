@@ -1,0 +1,107 @@
+import { Type, type Static } from 'typebox';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
+import { ConversationKind } from './events.ts';
+
+const strict = { additionalProperties: false } as const;
+
+export const MAX_PAGE = 200;
+export const DEFAULT_PAGE = 50;
+const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE });
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});
+
+export const DevTokenBody = Type.Object({ user_id: UserId, device_id: Type.Optional(DeviceId) }, strict);
+export type DevTokenBody = Static<typeof DevTokenBody>;
+export const DevTokenReply = Type.Object({ token: Type.String(), user_id: UserId, expires_in: Type.Integer() });
+
+export const CreateConversationBody = Type.Union([
+  Type.Object({ type: Type.Literal('direct'), peer_id: UserId }, strict),
+  Type.Object({ type: Type.Literal('group'), title: Title, member_ids: Type.Array(UserId, { maxItems: 10_000 }) }, strict),
+]);
+export type CreateConversationBody = Static<typeof CreateConversationBody>;
+
+export const ConversationReply = Type.Object({
+  conversation_id: ConversationId,
+  type: ConversationKind,
+  title: Type.Union([Title, Type.Null()]),
+  members: Type.Array(UserId),
+  created_by: UserId,
+});
+export type ConversationReply = Static<typeof ConversationReply>;
+
+export const ConversationParams = Type.Object({ id: ConversationId });
+export const MemberParams = Type.Object({ id: ConversationId, user_id: UserId });
+
+export const AddMembersBody = Type.Object({ user_ids: Type.Array(UserId, { minItems: 1, maxItems: 10_000 }) }, strict);
+export type AddMembersBody = Static<typeof AddMembersBody>;
+
+export const SendMessageBody = Type.Object({
+  client_msg_id: ClientMsgId,
+  content: Content,
+  content_type: Type.Optional(ContentType),
+}, strict);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const SendMessageReply = Type.Object({ message_id: MessageId, seq: Seq, timestamp: Timestamp });
+export type SendMessageReply = Static<typeof SendMessageReply>;
+
+export const MarkBody = Type.Object({ up_to_seq: Watermark }, strict);
+
+export const Message = Type.Object({
+  message_id: MessageId,
+  conversation_id: ConversationId,
+  seq: Seq,
+  sender_id: UserId,
+  content: Content,
+  content_type: ContentType,
+  client_msg_id: ClientMsgId,
+  timestamp: Timestamp,
+  cursor: Cursor,
+});
+export type Message = Static<typeof Message>;
+
+export const MessagesQuery = Type.Object({
+  before: Type.Optional(Seq),
+  after: Type.Optional(Watermark),
+  limit: Type.Optional(Limit),
+}, strict);
+export type MessagesQuery = Static<typeof MessagesQuery>;
+export const MessagesReply = Type.Object({ items: Type.Array(Message) });
+
+export const LastMessage = Type.Object({
+  message_id: MessageId,
+  seq: Seq,
+  sender_id: UserId,
+  preview: Type.String(),
+  timestamp: Timestamp,
+});
+
+export const InboxItem = Type.Object({
+  conversation_id: ConversationId,
+  type: ConversationKind,
+  title: Type.Union([Title, Type.Null()]),
+  members_count: Type.Integer(),
+  last_message: Type.Union([LastMessage, Type.Null()]),
+  unread_count: Type.Integer({ minimum: 0 }),
+  last_activity: Timestamp,
+});
+export type InboxItem = Static<typeof InboxItem>;
+
+export const InboxQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+}, strict);
+export type InboxQuery = Static<typeof InboxQuery>;
+export const InboxReply = Type.Object({ items: Type.Array(InboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const Receipt = Type.Object({ user_id: UserId, delivered_seq: Watermark, read_seq: Watermark });
+export type Receipt = Static<typeof Receipt>;
+export const ReceiptsReply = Type.Object({ items: Type.Array(Receipt) });
+
+export const SyncQuery = Type.Object({
+  cursor: Type.Optional(Cursor),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
+}, strict);
+export const SyncReply = Type.Object({ items: Type.Array(Message), cursor: Cursor, has_more: Type.Boolean() });

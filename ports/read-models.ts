@@ -1,0 +1,98 @@
+import type { ConversationKind } from '../contracts/events.ts';
+import type { ContentType } from '../contracts/primitives.ts';
+
+/*
+ * Read-model ports. Projectors turn events into plain write operations and hand a whole batch to
+ * `write`, which an adapter applies atomically and idempotently (a replayed batch changes nothing).
+ * The query side only ever calls the read methods. Every adapter passes the matching suite in
+ * test/contract/.
+ */
+
+export type StoredMessage = {
+  conversation_id: string;
+  seq: number;
+  message_id: string;
+  sender_id: string;
+  client_msg_id: string;
+  content: string;
+  content_type: ContentType;
+  timestamp: number;
+  /** Global log position of the MessageSent event: the sync cursor. */
+  position: number;
+};
+
+export type HistoryPage = { before?: number; after?: number; limit: number };
+
+export interface HistoryStore {
+  write(messages: StoredMessage[]): Promise<void>;
+  /** Ascending seq. `before`/`after` are exclusive seq bounds; neither gives the newest `limit`. */
+  page(conversationId: string, page: HistoryPage): Promise<StoredMessage[]>;
+  /** Messages with `after < position <= upTo`, ascending. */
+  afterPosition(conversationId: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]>;
+  reset(): Promise<void>;
+}
+
+export type ConversationInfo = {
+  conversation_id: string;
+  kind: ConversationKind;
+  title: string | null;
+  created_by: string;
+  members: string[];
+};
+
+export type DirectoryWrite =
+  | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; created_by: string; created_at: number }
+  | { op: 'members'; conversation_id: string; user_ids: string[]; active: boolean };
+
+export interface DirectoryStore {
+  write(ops: DirectoryWrite[]): Promise<void>;
+  get(conversationId: string): Promise<ConversationInfo | null>;
+  /** Active members only. */
+  members(conversationId: string): Promise<string[]>;
+  /** Conversation ids where the user is an active member. */
+  conversationsOf(userId: string): Promise<string[]>;
+  reset(): Promise<void>;
+}
+
+export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number };
+
+export type InboxWrite =
+  | { op: 'join'; user_id: string; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
+  | { op: 'leave'; user_id: string; conversation_id: string }
+  | { op: 'message'; conversation_id: string; last_message: LastMessage; position: number }
+  | { op: 'read'; user_id: string; conversation_id: string; read_seq: number };
+
+export type InboxEntry = {
+  conversation_id: string;
+  kind: ConversationKind;
+  title: string | null;
+  members_count: number;
+  last_message: LastMessage | null;
+  unread_count: number;
+  last_activity: number;
+  last_position: number;
+};
+
+export interface InboxStore {
+  write(ops: InboxWrite[]): Promise<void>;
+  /** The user's conversations by last activity, newest first; `cursor` is opaque. */
+  list(userId: string, options: { limit: number; cursor?: string }): Promise<{ items: InboxEntry[]; next_cursor: string | null }>;
+  /** The user's conversations whose last message is after `position`. */
+  changedSince(userId: string, position: number): Promise<string[]>;
+  reset(): Promise<void>;
+}
+
+export type ReceiptWrite = { conversation_id: string; user_id: string; delivered_seq: number; read_seq: number };
+export type ReceiptRow = { user_id: string; delivered_seq: number; read_seq: number };
+
+export interface ReceiptStore {
+  /** Watermarks only move forward: each value is merged with max(). */
+  write(ops: ReceiptWrite[]): Promise<void>;
+  list(conversationId: string): Promise<ReceiptRow[]>;
+  reset(): Promise<void>;
+}
+
+export interface CheckpointStore {
+  get(projector: string): Promise<number>;
+  set(projector: string, position: number): Promise<void>;
+}

@@ -45,6 +45,12 @@ export type SubscribeToAllOptions = {
 };
 
 export interface EventStore {
+  /**
+   * Appends atomically, checking `expectedRevision` (default `any`). Appends to one stream are
+   * applied in the order they were called; when one fails, the appends to that stream called
+   * before its failure was reported, with a numeric or `no_stream` expectation, fail too, because a
+   * caller that pipelines appends decided them on top of the failed one.
+   */
   appendToStream(stream: string, events: NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
   /** Returns [] for a stream that does not exist. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

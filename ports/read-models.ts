@@ -57,7 +57,8 @@ export interface DirectoryStore {
 export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number };
 
 export type InboxWrite =
-  | { op: 'join'; user_id: string; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
+  | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
+  | { op: 'join'; user_id: string; conversation_id: string; timestamp: number }
   | { op: 'leave'; user_id: string; conversation_id: string }
   | { op: 'message'; conversation_id: string; last_message: LastMessage; position: number }
   | { op: 'read'; user_id: string; conversation_id: string; read_seq: number };
@@ -96,3 +97,12 @@ export interface CheckpointStore {
   get(projector: string): Promise<number>;
   set(projector: string, position: number): Promise<void>;
 }
+
+export type ReadModels = {
+  history: HistoryStore;
+  directory: DirectoryStore;
+  inbox: InboxStore;
+  receipts: ReceiptStore;
+  checkpoints: CheckpointStore;
+  close(): Promise<void>;
+};

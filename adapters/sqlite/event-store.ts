@@ -98,13 +98,21 @@ export class SqliteEventStore implements EventStore {
     for (const wake of this.listeners) wake();
   }
 
-  /** Runs inside the transaction; a wrong revision fails that append only, not the batch. */
+  /**
+   * Runs inside the transaction; a wrong revision fails that append only, not the batch. Appends
+   * pipelined behind a failed one on the same stream fail too: they were decided on top of it.
+   */
   private writeBatch(batch: PendingAppend[]): Array<AppendResult | Error> {
     const heads = new Map<string, number>();
+    const failed = new Set<string>();
     const now = Date.now();
     return batch.map(({ stream, events, expected }) => {
       const actual = heads.get(stream) ?? this.stmt.head.get(stream)?.r ?? -1;
-      if (!matches(expected, actual)) return new WrongExpectedRevision(stream, expected, actual === -1 ? 'no_stream' : actual);
+      const pipelinedOnFailure = failed.has(stream) && (typeof expected === 'number' || expected === 'no_stream');
+      if (pipelinedOnFailure || !matches(expected, actual)) {
+        failed.add(stream);
+        return new WrongExpectedRevision(stream, expected, actual === -1 ? 'no_stream' : actual);
+      }
       let revision = actual;
       let position = 0;
       for (const event of events) {

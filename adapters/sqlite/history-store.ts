@@ -1,0 +1,37 @@
+import type { SqliteDatabase } from './database.ts';
+import type { HistoryPage, HistoryStore, StoredMessage } from '../../ports/read-models.ts';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS messages (
+  conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL, sender_id TEXT NOT NULL,
+  client_msg_id TEXT NOT NULL, content TEXT NOT NULL, content_type TEXT NOT NULL, timestamp INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_by_position ON messages (conversation_id, position);`;
+
+/** Message history, one row per (conversation, seq): a replayed MessageSent rewrites nothing. */
+export const createSqliteHistoryStore = (db: SqliteDatabase): HistoryStore => {
+  db.exec(schema);
+  const insert = db.prepare(`INSERT OR IGNORE INTO messages VALUES
+    (@conversation_id, @seq, @message_id, @sender_id, @client_msg_id, @content, @content_type, @timestamp, @position)`);
+  const writeAll = db.transaction((messages: StoredMessage[]) => { for (const m of messages) insert.run(m); });
+  const newest = db.prepare<[string, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?');
+  const before = db.prepare<[string, number, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
+  const after = db.prepare<[string, number, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?');
+  const between = db.prepare<[string, number, number, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?');
+  const byPosition = db.prepare<[string, number, number, number], StoredMessage>(
+    'SELECT * FROM messages WHERE conversation_id = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?');
+
+  return {
+    async write(messages) { if (messages.length > 0) writeAll(messages); },
+    async page(conversationId, { before: b, after: a, limit }: HistoryPage) {
+      if (a !== undefined && b !== undefined) return between.all(conversationId, a, b, limit);
+      if (a !== undefined) return after.all(conversationId, a, limit);
+      const rows = b !== undefined ? before.all(conversationId, b, limit) : newest.all(conversationId, limit);
+      return rows.reverse();
+    },
+    async afterPosition(conversationId, from, upTo, limit) { return byPosition.all(conversationId, from, upTo, limit); },
+    async reset() { db.exec('DELETE FROM messages'); },
+  };
+};

@@ -1,0 +1,89 @@
+import type { SqliteDatabase } from './database.ts';
+import type { InboxEntry, InboxStore, InboxWrite, LastMessage } from '../../ports/read-models.ts';
+import type { ConversationKind } from '../../contracts/events.ts';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS inbox_conversations (
+  conversation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, last_seq INTEGER NOT NULL DEFAULT 0,
+  last_message TEXT, last_position INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox_members (
+  user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, joined_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, conversation_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conversation_id);`;
+
+type Row = {
+  conversation_id: string; kind: ConversationKind; title: string | null; read_seq: number; activity: number;
+  last_seq: number; last_message: string | null; last_position: number; members_count: number;
+};
+
+// The cursor is the (activity, conversation_id) of the last item served, so pages stay stable
+// while new messages move other conversations to the top.
+const encodeCursor = (row: Row) => Buffer.from(`${row.activity}|${row.conversation_id}`).toString('base64url');
+const decodeCursor = (cursor: string): [number, string] | null => {
+  const [activity, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const n = Number(activity);
+  return Number.isSafeInteger(n) && id ? [n, id] : null;
+};
+
+/**
+ * The inbox keeps one row per conversation (its last message) and one per member (its read
+ * watermark): a message costs one write whatever the group size, and unread = last_seq - read_seq.
+ */
+export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
+  db.exec(schema);
+  const conversation = db.prepare(`INSERT INTO inbox_conversations (conversation_id, kind, title, last_activity)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  // A new member starts with what was sent before they joined counted as read.
+  const join = db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at)
+    SELECT ?, conversation_id, last_seq, ? FROM inbox_conversations WHERE conversation_id = ? ON CONFLICT DO NOTHING`);
+  const leave = db.prepare('DELETE FROM inbox_members WHERE user_id = ? AND conversation_id = ?');
+  const message = db.prepare(`UPDATE inbox_conversations SET last_seq = ?, last_message = ?, last_position = ?, last_activity = ?
+    WHERE conversation_id = ? AND last_seq < ?`);
+  const read = db.prepare('UPDATE inbox_members SET read_seq = max(read_seq, ?) WHERE user_id = ? AND conversation_id = ?');
+  const apply = db.transaction((ops: InboxWrite[]) => {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'conversation': conversation.run(op.conversation_id, op.kind, op.title, op.timestamp); break;
+        case 'join': join.run(op.user_id, op.timestamp, op.conversation_id); break;
+        case 'leave': leave.run(op.user_id, op.conversation_id); break;
+        case 'message': {
+          const m = op.last_message;
+          message.run(m.seq, JSON.stringify(m), op.position, m.timestamp, op.conversation_id, m.seq);
+          break;
+        }
+        case 'read': read.run(op.read_seq, op.user_id, op.conversation_id); break;
+      }
+    }
+  });
+  const select = `SELECT m.conversation_id, c.kind, c.title, m.read_seq, c.last_activity AS activity,
+      c.last_seq, c.last_message, c.last_position,
+      (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id) AS members_count
+    FROM inbox_members m JOIN inbox_conversations c ON c.conversation_id = m.conversation_id
+    WHERE m.user_id = ?`;
+  const firstPage = db.prepare<[string, number], Row>(`${select} ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
+  const nextPage = db.prepare<[string, number, number, string, number], Row>(`${select}
+    AND (c.last_activity < ? OR (c.last_activity = ? AND m.conversation_id < ?))
+    ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
+  const changed = db.prepare<[string, number], { conversation_id: string }>(`SELECT m.conversation_id FROM inbox_members m
+    JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND c.last_position > ?`);
+
+  const toEntry = (row: Row): InboxEntry => ({
+    conversation_id: row.conversation_id, kind: row.kind, title: row.title, members_count: row.members_count,
+    last_message: row.last_message ? (JSON.parse(row.last_message) as LastMessage) : null,
+    unread_count: Math.max(0, row.last_seq - row.read_seq), last_activity: row.activity, last_position: row.last_position,
+  });
+
+  return {
+    async write(ops) { if (ops.length > 0) apply(ops); },
+    async list(userId, { limit, cursor }) {
+      const from = cursor ? decodeCursor(cursor) : null;
+      const rows = from ? nextPage.all(userId, from[0], from[0], from[1], limit + 1) : firstPage.all(userId, limit + 1);
+      const page = rows.slice(0, limit);
+      return { items: page.map(toEntry), next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
+    },
+    async changedSince(userId, position) { return changed.all(userId, position).map((r) => r.conversation_id); },
+    async reset() { db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members;'); },
+  };
+};

@@ -1,0 +1,43 @@
+import cliProgress from 'cli-progress';
+import { loadConfig } from '../app/config.ts';
+import { embeddedPaths } from '../app/embedded.ts';
+import { createSqliteEventStore } from '../adapters/sqlite/event-store.ts';
+import { createSqliteReadModels } from '../adapters/sqlite/read-models.ts';
+import { readModelProjectors } from '../projections/projectors.ts';
+import { rebuild } from '../projections/runtime.ts';
+import { dataDirHolder } from './data-dir-lock.ts';
+
+/** Rebuilds one or every read model of the embedded profile from position 0. */
+export const replay = async (name: string, options: { batch: number }) => {
+  const config = loadConfig();
+  const holder = dataDirHolder(config.dataDir);
+  if (holder) throw new Error(`a Natter server (pid ${holder}) is using ${config.dataDir}; stop it before replaying`);
+  const paths = embeddedPaths(config.dataDir);
+  const eventStore = createSqliteEventStore({ path: paths.events });
+  const readModels = createSqliteReadModels(paths.readModels);
+  try {
+    const all = readModelProjectors(readModels);
+    const chosen = name === 'all' ? all : all.filter((p) => p.name === name);
+    if (chosen.length === 0) throw new Error(`unknown projection ${name}; choose one of ${all.map((p) => p.name).join(', ')} or all`);
+    const head = await eventStore.headPosition();
+    for (const projector of chosen) {
+      const bar = new cliProgress.SingleBar({
+        format: `${projector.name.padEnd(10)} [{bar}] {percentage}% | {value}/{total} positions | {events} events`,
+        noTTYOutput: true, notTTYSchedule: 2000, etaBuffer: 50,
+      }, cliProgress.Presets.shades_classic);
+      bar.start(head, 0, { events: 0 });
+      const started = performance.now();
+      const result = await rebuild({
+        eventStore, checkpoints: readModels.checkpoints, projector, batchSize: options.batch,
+        onProgress: (position, events) => bar.update(position, { events }),
+      });
+      bar.update(head, { events: result.events });
+      bar.stop();
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`${projector.name}: replayed ${result.events} events in ${seconds.toFixed(2)} s (${Math.round(result.events / Math.max(seconds, 1e-9))} events/s)`);
+    }
+  } finally {
+    await eventStore.close();
+    await readModels.close();
+  }
+};

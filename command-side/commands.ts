@@ -1,0 +1,70 @@
+import type { ContentType } from '../contracts/primitives.ts';
+import { NatterError } from '../contracts/errors.ts';
+import type { EventStore } from '../ports/event-store.ts';
+import { createConversationHandler, type Handled } from './conversations/handle.ts';
+import { createReceiptHandler } from './receipts/handle.ts';
+import { dedupKey, type Conversation } from './conversations/decider.ts';
+import { directConversationId, newGroupId, newMessageId } from './ids.ts';
+import type { Actor } from './actor.ts';
+
+export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
+export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; created_by: string };
+
+const summary = (state: Conversation): ConversationSummary => ({
+  conversation_id: state.conversation_id, type: state.kind, title: state.title, members: [...state.members].sort(), created_by: state.created_by,
+});
+
+/**
+ * The command side's one entry point, shared by the WebSocket gateway and the REST commands. Ids
+ * and time are chosen here and handed to the pure deciders.
+ */
+export const createCommands = (eventStore: EventStore, options: { maxGroupMembers: number; clock?: () => number }) => {
+  const clock = options.clock ?? Date.now;
+  const conversations = createConversationHandler(eventStore);
+  const markReceipt = createReceiptHandler(eventStore, conversations);
+  const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
+
+  return {
+    createDirect: async (actor: Actor, peerId: string) => withPosition(await conversations.handle({
+      type: 'CreateConversation', conversation_id: directConversationId(actor.user_id, peerId), kind: 'direct', title: null,
+      created_by: actor.user_id, member_ids: [peerId], max_members: 2, timestamp: clock(),
+    })),
+
+    createGroup: async (actor: Actor, title: string, memberIds: string[]) => withPosition(await conversations.handle({
+      type: 'CreateConversation', conversation_id: newGroupId(), kind: 'group', title,
+      created_by: actor.user_id, member_ids: memberIds, max_members: options.maxGroupMembers, timestamp: clock(),
+    })),
+
+    addMembers: async (actor: Actor, conversationId: string, userIds: string[]) => withPosition(await conversations.handle({
+      type: 'AddMembers', conversation_id: conversationId, user_ids: userIds, by: actor.user_id,
+      max_members: options.maxGroupMembers, timestamp: clock(),
+    })),
+
+    removeMember: async (actor: Actor, conversationId: string, userId: string) => withPosition(await conversations.handle({
+      type: 'RemoveMember', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock(),
+    })),
+
+    /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
+    sendMessage: async (actor: Actor, message: { conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType }): Promise<Ack> => {
+      const handled = await conversations.handle({
+        type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
+        sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
+        content: message.content, content_type: message.content_type ?? 'text', timestamp: clock(),
+      });
+      const sent = handled.events[0];
+      if (sent?.type === 'MessageSent') {
+        const { message_id, seq, timestamp } = sent.data;
+        return { conversation_id: message.conversation_id, client_msg_id: message.client_msg_id, message_id, seq, timestamp, position: handled.position };
+      }
+      const first = handled.state.sent.get(dedupKey(actor.user_id, message.client_msg_id));
+      if (!first) throw new NatterError('internal', 'retry matched no earlier message');
+      return { conversation_id: message.conversation_id, client_msg_id: message.client_msg_id, ...first, position: 0 };
+    },
+
+    markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({
+      type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,
+      up_to_seq: upToSeq, timestamp: clock(),
+    }),
+  };
+};
+export type Commands = ReturnType<typeof createCommands>;

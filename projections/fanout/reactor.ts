@@ -1,0 +1,80 @@
+import type { NewMessageFrame, MessageStatusFrame, ConversationUpdatedFrame } from '../../contracts/frames.ts';
+import type { DirectoryStore } from '../../ports/read-models.ts';
+import type { Delivery } from '../../ports/delivery.ts';
+import type { Reactor, Recorded } from '../runtime.ts';
+
+export type FanoutOptions = {
+  /** Above this size, a member's receipts go to their own devices only, not to the whole group. */
+  statusFanoutMaxMembers?: number;
+  cacheSize?: number;
+};
+
+/**
+ * Pushes every message, receipt and membership change to the devices of the conversation's
+ * members (the sender's other devices included), serializing each frame once. Runs after the
+ * directory projector has applied the same batch, so membership is never behind the event. A
+ * device that misses a push (offline, cut off) gets it back with `sync`.
+ */
+export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, options: FanoutOptions = {}): Reactor => {
+  const statusMax = options.statusFanoutMaxMembers ?? 256;
+  const cacheSize = options.cacheSize ?? 10_000;
+  const members = new Map<string, readonly string[]>();
+
+  const membersOf = async (conversationId: string): Promise<readonly string[]> => {
+    const cached = members.get(conversationId);
+    if (cached) return cached;
+    const loaded = await directory.members(conversationId);
+    members.set(conversationId, loaded);
+    if (members.size > cacheSize) members.delete(members.keys().next().value!);
+    return loaded;
+  };
+
+  const react = async (event: Recorded) => {
+    const cursor = String(event.position);
+    switch (event.type) {
+      case 'MessageSent': {
+        const e = event.data;
+        const frame: NewMessageFrame = {
+          type: 'new_message', message_id: e.message_id, conversation_id: e.conversation_id, seq: e.seq, sender_id: e.sender_id,
+          content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp, cursor,
+        };
+        delivery.deliver(await membersOf(e.conversation_id), { kind: 'message', json: JSON.stringify(frame), position: event.position });
+        return;
+      }
+      case 'MessageDelivered':
+      case 'MessageRead': {
+        const e = event.data;
+        const frame: MessageStatusFrame = {
+          type: 'message_status', conversation_id: e.conversation_id, user_id: e.user_id,
+          status: event.type === 'MessageRead' ? 'read' : 'delivered', up_to_seq: e.up_to_seq, timestamp: e.timestamp,
+        };
+        const all = await membersOf(e.conversation_id);
+        delivery.deliver(all.length <= statusMax ? all : [e.user_id], { kind: 'status', json: JSON.stringify(frame), position: event.position });
+        return;
+      }
+      case 'ConversationCreated':
+      case 'MembersAdded':
+      case 'MemberRemoved': {
+        const id = event.data.conversation_id;
+        members.delete(id);
+        const info = await directory.get(id);
+        if (!info) return;
+        members.set(id, info.members);
+        const frame: ConversationUpdatedFrame = {
+          type: 'conversation_updated', conversation_id: id, kind: info.kind, title: info.title, members: info.members, cursor,
+        };
+        delivery.deliver(info.members, { kind: 'conversation', json: JSON.stringify(frame), position: event.position });
+        if (event.type === 'MemberRemoved') {
+          const removed = JSON.stringify({ ...frame, members: [], removed: true });
+          delivery.deliver([event.data.user_id], { kind: 'conversation', json: removed, position: event.position });
+        }
+        return;
+      }
+    }
+  };
+
+  return {
+    name: 'fanout',
+    react: async (events) => { for (const event of events) await react(event); },
+  };
+};

@@ -50,6 +50,22 @@ export const eventStoreContract = (name: string, open: () => Promise<EventStore>
       assert.equal((await store.readStream(s)).length, 2);
     });
 
+    it('fails appends pipelined behind a failed append to the same stream', async () => {
+      const s = stream();
+      await store.appendToStream(s, [ev(0)], { expectedRevision: 'no_stream' });
+      // The second append was decided on top of the first: it must not land when the first fails,
+      // even though its expected revision happens to match the stream.
+      const [first, second, other] = await Promise.allSettled([
+        store.appendToStream(s, [ev(1)], { expectedRevision: 'no_stream' }),
+        store.appendToStream(s, [ev(2)], { expectedRevision: 0 }),
+        store.appendToStream(s, [ev(3)], { expectedRevision: 'any' }),
+      ]);
+      assert.equal(first.status, 'rejected');
+      assert.equal(second.status, 'rejected');
+      assert.equal(other.status, 'fulfilled');
+      assert.deepEqual((await store.readStream(s)).map((e) => (e.data as { n: number }).n), [0, 3]);
+    });
+
     it('keeps every append of a concurrent burst over many streams, each stream gapless', async () => {
       const streams = Array.from({ length: 20 }, stream);
       await Promise.all(streams.flatMap((s) => Array.from({ length: 10 }, (_, i) => store.appendToStream(s, [ev(i)]))));

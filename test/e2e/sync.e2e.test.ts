@@ -1,0 +1,87 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startNatter, rest, type Server } from '../support/natter.ts';
+import { Device } from '../support/ws-client.ts';
+
+describe('offline delivery with sync', () => {
+  let server: Server;
+  before(async () => { server = await startNatter(); });
+  after(async () => { await server.close(); });
+
+  it('gives a user who was offline for 50 messages all 50 through sync, in order, then sync_done', async () => {
+    const pam = rest(server.url, await server.token('pam'));
+    const { body: conv } = await pam.post('/v1/conversations', { type: 'direct', peer_id: 'quin' });
+    const quinPhone = await Device.connect(server.wsUrl, await server.token('quin', 'phone'), 'phone');
+    const { cursor } = await quinPhone.syncAll();
+    await quinPhone.close();
+
+    const pamDevice = await Device.connect(server.wsUrl, await server.token('pam'), 'phone');
+    for (let i = 1; i <= 50; i++) await pamDevice.sendMessage(conv.conversation_id, `offline ${i}`);
+    await pamDevice.close();
+
+    const back = await Device.connect(server.wsUrl, await server.token('quin', 'phone'), 'phone');
+    const { messages, cursor: next } = await back.syncAll(cursor);
+    assert.deepEqual(messages.map((m) => m.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(messages[49]!.content, 'offline 50');
+    assert.ok(Number(next) >= Number(messages[49]!.cursor));
+    // Nothing new since: an empty sync.
+    const again = await back.syncAll(next);
+    assert.equal(again.messages.length, 0);
+    await back.close();
+  });
+
+  it('gives a new device every message of its conversations, paged with has_more, in per-conversation order', async () => {
+    const rae = await Device.connect(server.wsUrl, await server.token('rae'), 'phone');
+    const raeRest = rest(server.url, await server.token('rae'));
+    const { body: a } = await raeRest.post('/v1/conversations', { type: 'direct', peer_id: 'sal' });
+    const { body: b } = await raeRest.post('/v1/conversations', { type: 'group', title: 'b', member_ids: ['sal', 'tom'] });
+    for (let i = 1; i <= 15; i++) {
+      await rae.sendMessage(a.conversation_id, `a${i}`);
+      await rae.sendMessage(b.conversation_id, `b${i}`);
+    }
+    await rae.close();
+    const fresh = await Device.connect(server.wsUrl, await server.token('sal', 'new-laptop'), 'new-laptop');
+    const pages: number[] = [];
+    fresh.send({ type: 'sync', limit: 7 });
+    const [first] = await fresh.waitFor('sync_done');
+    assert.equal(first!.has_more, true);
+    pages.push(fresh.of('new_message').length);
+    const { messages } = await fresh.syncAll(first!.cursor, 7);
+    const all = [...fresh.frames.filter((f) => f.type === 'new_message').slice(0, 7), ...messages];
+    assert.equal(pages[0], 7);
+    for (const id of [a.conversation_id, b.conversation_id]) {
+      assert.deepEqual(all.filter((m) => m.conversation_id === id).map((m) => m.seq), Array.from({ length: 15 }, (_, i) => i + 1));
+    }
+    await fresh.close();
+  });
+
+  it('sends live messages that arrive during a sync after the synced ones, never before', async () => {
+    const uma = rest(server.url, await server.token('uma'));
+    const { body: conv } = await uma.post('/v1/conversations', { type: 'direct', peer_id: 'val' });
+    const umaDevice = await Device.connect(server.wsUrl, await server.token('uma'), 'phone');
+    for (let i = 1; i <= 200; i++) umaDevice.send({ type: 'send_message', conversation_id: conv.conversation_id, client_msg_id: `p${i}`, content: `p${i}` });
+    await umaDevice.waitFor('ack', () => true, 200, 10_000);
+    const val = await Device.connect(server.wsUrl, await server.token('val'), 'phone');
+    // Live traffic races the sync.
+    const live = Promise.all(Array.from({ length: 50 }, (_, i) => umaDevice.sendMessage(conv.conversation_id, `live${i}`, `l${i}`)));
+    await val.syncAll();
+    await live;
+    const seqs = [...new Set((await val.waitFor('new_message', (f) => f.conversation_id === conv.conversation_id, 250, 10_000)).map((f) => f.seq))];
+    assert.deepEqual(seqs, Array.from({ length: 250 }, (_, i) => i + 1), 'each seq once, in order');
+    await Promise.all([umaDevice.close(), val.close()]);
+  });
+
+  it('serves the same sync over REST', async () => {
+    const wes = rest(server.url, await server.token('wes'));
+    const { body: conv } = await wes.post('/v1/conversations', { type: 'direct', peer_id: 'xia' });
+    for (let i = 1; i <= 3; i++) await wes.post(`/v1/conversations/${conv.conversation_id}/messages`, { client_msg_id: `r${i}`, content: `r${i}` });
+    const xia = rest(server.url, await server.token('xia'));
+    let page = (await xia.get('/v1/sync?limit=2')).body;
+    for (let i = 0; i < 50 && page.items.length < 2; i++) { await new Promise((r) => setTimeout(r, 20)); page = (await xia.get('/v1/sync?limit=2')).body; }
+    assert.deepEqual(page.items.map((m: any) => m.seq), [1, 2]);
+    assert.equal(page.has_more, true);
+    const rest2 = (await xia.get(`/v1/sync?cursor=${page.cursor}`)).body;
+    assert.deepEqual(rest2.items.map((m: any) => m.seq), [3]);
+    assert.equal(rest2.has_more, false);
+  });
+});

@@ -1,0 +1,82 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadConfig } from '../../app/config.ts';
+import { createEmbeddedNatter } from '../../app/embedded.ts';
+
+export const tempDir = (prefix = 'natter-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+export type Server = {
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  token(userId: string, deviceId?: string): Promise<string>;
+  close(): Promise<void>;
+};
+
+const withToken = (url: string) => async (userId: string, deviceId?: string): Promise<string> => {
+  const response = await fetch(`${url}/v1/auth/dev-token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user_id: userId, ...(deviceId ? { device_id: deviceId } : {}) }),
+  });
+  if (response.status !== 200) throw new Error(`dev-token failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+};
+
+/** A real embedded Natter listening on a loopback port, in this process. */
+export const startNatter = async (env: Record<string, string> = {}, dataDir = tempDir()): Promise<Server> => {
+  const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', PORT: '0', ...env });
+  const natter = await createEmbeddedNatter(config);
+  const address = await natter.app.listen({ host: '127.0.0.1', port: 0 });
+  return { url: address, wsUrl: address.replace('http', 'ws'), dataDir, token: withToken(address), close: () => natter.close() };
+};
+
+export type Spawned = Server & { process: ChildProcess; kill9(): Promise<void>; output(): string };
+
+/** Natter as a child process (`node bin/natter.js serve`), for crash and signal tests. */
+export const spawnNatter = async (dataDir: string, env: Record<string, string> = {}): Promise<Spawned> => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
+    env: { ...process.env, NATTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`natter exited early (${child.exitCode}): ${output}`);
+    try { if ((await fetch(`${url}/healthz`)).status === 200) break; } catch { /* not up yet */ }
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`natter did not start: ${output}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url, wsUrl: url.replace('http', 'ws'), dataDir, process: child, token: withToken(url), output: () => output,
+    kill9: async () => { child.kill('SIGKILL'); await exited; },
+    close: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited; } },
+  };
+};
+
+export type Reply<T = any> = { status: number; body: T; headers: Headers };
+
+/** A REST client bound to one user's token. */
+export const rest = (url: string, token?: string) => {
+  const call = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+  return {
+    get: <T = any>(path: string) => call<T>('GET', path),
+    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => call<T>('POST', path, body ?? {}, headers),
+    delete: <T = any>(path: string) => call<T>('DELETE', path),
+    call,
+  };
+};

@@ -1,0 +1,87 @@
+import WebSocket from 'ws';
+
+export type Frame = { type: string; [key: string]: any };
+
+/**
+ * A test device: a real WebSocket that records every frame and lets a test wait for the ones it
+ * expects, with a timeout that names what was missing.
+ */
+export class Device {
+  readonly frames: Frame[] = [];
+  private waiters: Array<{ check(): boolean }> = [];
+  closeCode: number | null = null;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.frames.push(JSON.parse(String(data)));
+      this.poke();
+    });
+    socket.on('close', (code) => { this.closeCode = code; this.poke(); });
+  }
+
+  static async connect(wsUrl: string, token: string, deviceId = 'phone', options: { header?: boolean } = {}): Promise<Device> {
+    const url = options.header ? `${wsUrl}/v1/ws?device_id=${deviceId}` : `${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`;
+    const socket = new WebSocket(url, options.header ? { headers: { authorization: `Bearer ${token}` } } : {});
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+      socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    return new Device(socket);
+  }
+
+  private poke() { for (const w of [...this.waiters]) w.check(); }
+
+  send(frame: unknown): void { this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)); }
+
+  get open() { return this.socket.readyState === WebSocket.OPEN; }
+
+  of(type: string, match: (f: Frame) => boolean = () => true): Frame[] { return this.frames.filter((f) => f.type === type && match(f)); }
+
+  /** Waits until `count` frames of `type` matching `match` have arrived; returns them. */
+  waitFor(type: string, match: (f: Frame) => boolean = () => true, count = 1, timeoutMs = 5_000): Promise<Frame[]> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        check: () => {
+          const found = this.of(type, match);
+          if (found.length >= count) { done(); resolve(found); return true; }
+          return false;
+        },
+      };
+      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${count} ${type} frame(s); got ${this.of(type, match).length}; last frames: ${JSON.stringify(this.frames.slice(-3))}`)); }, timeoutMs);
+      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== waiter); };
+      this.waiters.push(waiter);
+      waiter.check();
+    });
+  }
+
+  /** Sends a message and resolves with its ack (or rejects with the error frame). */
+  async sendMessage(conversationId: string, content: string, clientMsgId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
+    this.send({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
+    const [reply] = await Promise.race([
+      this.waitFor('ack', (f) => f.client_msg_id === clientMsgId),
+      this.waitFor('error', (f) => f.client_msg_id === clientMsgId).then((e) => { throw new Error(`${e[0]!.code}: ${e[0]!.message}`); }),
+    ]);
+    return reply!;
+  }
+
+  /** Runs `sync` pages until has_more is false; returns the synced messages and the final cursor. */
+  async syncAll(cursor?: string, limit?: number): Promise<{ messages: Frame[]; cursor: string }> {
+    const messages: Frame[] = [];
+    let next = cursor;
+    for (;;) {
+      const before = this.frames.length;
+      const seenDone = this.of('sync_done').length;
+      this.send({ type: 'sync', ...(next ? { cursor: next } : {}), ...(limit ? { limit } : {}) });
+      const [done] = (await this.waitFor('sync_done', () => true, seenDone + 1)).slice(-1);
+      messages.push(...this.frames.slice(before).filter((f) => f.type === 'new_message'));
+      next = done!.cursor;
+      if (!done!.has_more) return { messages, cursor: next! };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => { this.socket.once('close', () => resolve()); this.socket.close(); });
+  }
+}

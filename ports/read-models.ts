@@ -58,8 +58,9 @@ export type LastMessage = { message_id: string; seq: number; sender_id: string; 
 
 export type InboxWrite =
   | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
-  | { op: 'join'; user_id: string; conversation_id: string; timestamp: number }
-  | { op: 'leave'; user_id: string; conversation_id: string }
+  /** `position` orders membership changes, so that a replayed join or leave never undoes a later one. */
+  | { op: 'join'; user_id: string; conversation_id: string; timestamp: number; position: number }
+  | { op: 'leave'; user_id: string; conversation_id: string; position: number }
   | { op: 'message'; conversation_id: string; last_message: LastMessage; position: number }
   | { op: 'read'; user_id: string; conversation_id: string; read_seq: number };
 

@@ -9,9 +9,10 @@ CREATE TABLE IF NOT EXISTS inbox_conversations (
 );
 CREATE TABLE IF NOT EXISTS inbox_members (
   user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, joined_at INTEGER NOT NULL,
+  active INTEGER NOT NULL, membership_position INTEGER NOT NULL,
   PRIMARY KEY (user_id, conversation_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conversation_id);`;
+CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conversation_id, active);`;
 
 type Row = {
   conversation_id: string; kind: ConversationKind; title: string | null; read_seq: number; activity: number;
@@ -35,10 +36,14 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   db.exec(schema);
   const conversation = db.prepare(`INSERT INTO inbox_conversations (conversation_id, kind, title, last_activity)
     VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`);
-  // A new member starts with what was sent before they joined counted as read.
-  const join = db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at)
-    SELECT ?, conversation_id, last_seq, ? FROM inbox_conversations WHERE conversation_id = ? ON CONFLICT DO NOTHING`);
-  const leave = db.prepare('DELETE FROM inbox_members WHERE user_id = ? AND conversation_id = ?');
+  // A member starts with what was sent before they joined counted as read. Leaving keeps the row as
+  // a tombstone, and a join or leave older than the row's membership_position is a replay: ignored.
+  const join = db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at, active, membership_position)
+    SELECT @user, conversation_id, last_seq, @timestamp, 1, @position FROM inbox_conversations WHERE conversation_id = @conversation
+    ON CONFLICT DO UPDATE SET active = 1, read_seq = excluded.read_seq, joined_at = excluded.joined_at, membership_position = excluded.membership_position
+    WHERE excluded.membership_position > inbox_members.membership_position`);
+  const leave = db.prepare(`UPDATE inbox_members SET active = 0, membership_position = @position
+    WHERE user_id = @user AND conversation_id = @conversation AND membership_position < @position`);
   const message = db.prepare(`UPDATE inbox_conversations SET last_seq = ?, last_message = ?, last_position = ?, last_activity = ?
     WHERE conversation_id = ? AND last_seq < ?`);
   const read = db.prepare('UPDATE inbox_members SET read_seq = max(read_seq, ?) WHERE user_id = ? AND conversation_id = ?');
@@ -46,8 +51,8 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
     for (const op of ops) {
       switch (op.op) {
         case 'conversation': conversation.run(op.conversation_id, op.kind, op.title, op.timestamp); break;
-        case 'join': join.run(op.user_id, op.timestamp, op.conversation_id); break;
-        case 'leave': leave.run(op.user_id, op.conversation_id); break;
+        case 'join': join.run({ user: op.user_id, timestamp: op.timestamp, conversation: op.conversation_id, position: op.position }); break;
+        case 'leave': leave.run({ user: op.user_id, conversation: op.conversation_id, position: op.position }); break;
         case 'message': {
           const m = op.last_message;
           message.run(m.seq, JSON.stringify(m), op.position, m.timestamp, op.conversation_id, m.seq);
@@ -59,15 +64,15 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   });
   const select = `SELECT m.conversation_id, c.kind, c.title, m.read_seq, c.last_activity AS activity,
       c.last_seq, c.last_message, c.last_position,
-      (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id) AS members_count
+      (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id AND x.active = 1) AS members_count
     FROM inbox_members m JOIN inbox_conversations c ON c.conversation_id = m.conversation_id
-    WHERE m.user_id = ?`;
+    WHERE m.user_id = ? AND m.active = 1`;
   const firstPage = db.prepare<[string, number], Row>(`${select} ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
   const nextPage = db.prepare<[string, number, number, string, number], Row>(`${select}
     AND (c.last_activity < ? OR (c.last_activity = ? AND m.conversation_id < ?))
     ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
   const changed = db.prepare<[string, number], { conversation_id: string }>(`SELECT m.conversation_id FROM inbox_members m
-    JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND c.last_position > ?`);
+    JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND m.active = 1 AND c.last_position > ?`);
 
   const toEntry = (row: Row): InboxEntry => ({
     conversation_id: row.conversation_id, kind: row.kind, title: row.title, members_count: row.members_count,

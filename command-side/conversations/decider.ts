@@ -97,7 +97,8 @@ const removeMember = (command: RemoveMember, state: Conversation): ConversationE
 
 const sendMessage = (command: SendMessage, state: Conversation): ConversationEvent[] => {
   assertMember(state, command.sender_id, command.conversation_id);
-  if (state.sent.has(dedupKey(command.sender_id, command.client_msg_id))) return [];
+  const first = state.sent.get(dedupKey(command.sender_id, command.client_msg_id));
+  if (first && first.timestamp >= command.timestamp - DEDUP_WINDOW_MS) return [];
   return [{ type: 'MessageSent', data: {
     conversation_id: command.conversation_id, message_id: command.message_id, seq: state.last_seq + 1,
     sender_id: command.sender_id, sender_device_id: command.sender_device_id, client_msg_id: command.client_msg_id,

@@ -13,13 +13,13 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => events.flatMap((ev
       const e = event.data;
       return [
         { op: 'conversation', conversation_id: e.conversation_id, kind: e.kind, title: e.title, timestamp: e.timestamp },
-        ...e.member_ids.map((user_id): InboxWrite => ({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp })),
+        ...e.member_ids.map((user_id): InboxWrite => ({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp, position: event.position })),
       ];
     }
     case 'MembersAdded':
-      return event.data.user_ids.map((user_id) => ({ op: 'join', user_id, conversation_id: event.data.conversation_id, timestamp: event.data.timestamp }));
+      return event.data.user_ids.map((user_id) => ({ op: 'join', user_id, conversation_id: event.data.conversation_id, timestamp: event.data.timestamp, position: event.position }));
     case 'MemberRemoved':
-      return [{ op: 'leave', user_id: event.data.user_id, conversation_id: event.data.conversation_id }];
+      return [{ op: 'leave', user_id: event.data.user_id, conversation_id: event.data.conversation_id, position: event.position }];
     case 'MessageSent': {
       const e = event.data;
       return [

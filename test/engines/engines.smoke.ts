@@ -1,5 +1,5 @@
 // Smoke probe of the engines started by `scripts/engines.sh up`, with the app's own npm clients.
-// It needs the engines up and fails otherwise. Run: eval "$(scripts/engines.sh env --export)"; node --import tsx --test test/engines/engines.smoke.test.ts
+// It needs the engines up and fails otherwise. Run: eval "$(scripts/engines.sh env --export)"; npm run test:engines
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

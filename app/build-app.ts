@@ -3,6 +3,8 @@ import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { registerErrorHandling } from './errors.ts';
+import { hasIllFormedString } from '../contracts/well-formed.ts';
+import { NatterError } from '../contracts/errors.ts';
 import { registerAuth } from './auth.ts';
 import { devTokenRoute } from './dev-token-route.ts';
 import type { Commands } from '../command-side/commands.ts';
@@ -34,6 +36,9 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   registerErrorHandling(app);
+  app.addHook('preValidation', async (request) => {
+    if (hasIllFormedString(request.body)) throw new NatterError('invalid_request', 'strings must be well-formed Unicode (no lone surrogates)');
+  });
   await registerAuth(app, config);
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } });
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { Compile } from 'typebox/compile';
 import type { RawData } from 'ws';
+import { hasIllFormedString } from '../../contracts/well-formed.ts';
 import { clientFrames, type ClientFrame, type ClientFrameType, type ErrorFrame } from '../../contracts/frames.ts';
 
 const validators = Object.fromEntries(Object.entries(clientFrames).map(([type, schema]) => [type, Compile(schema)])) as
@@ -32,7 +33,10 @@ export const parseFrame = (data: RawData, isBinary: boolean): Parsed => {
     return fail('invalid_frame', `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected one of ${Object.keys(validators).join(', ')}`, clientMsgId);
   }
   const validator = validators[type as ClientFrameType];
-  if (validator.Check(value)) return { ok: true, frame: value as ClientFrame };
+  if (validator.Check(value)) {
+    if (hasIllFormedString(value)) return fail('invalid_frame', 'strings must be well-formed Unicode (no lone surrogates)', clientMsgId);
+    return { ok: true, frame: value as ClientFrame };
+  }
   const first = [...validator.Errors(value)][0];
   const where = first?.instancePath ? `${first.instancePath.slice(1)}: ` : '';
   return fail('invalid_frame', `invalid ${type} frame: ${where}${first?.message ?? 'does not match the schema'}`, clientMsgId);

@@ -39,8 +39,9 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   app.addHook('preValidation', async (request) => {
     if (hasIllFormedString(request.body)) throw new NatterError('invalid_request', 'strings must be well-formed Unicode (no lone surrogates)');
   });
-  await registerAuth(app, config);
+  // Before auth: its onRequest hook must see upgrades that auth then refuses, so that their sockets are closed.
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } });
+  await registerAuth(app, config);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   await app.register(devTokenRoute, { config });

@@ -55,7 +55,7 @@ describe('durability and replay', () => {
 
       // The client resends everything it has no ack for, and some it has: each lands exactly once.
       const again = await Device.connect(server.wsUrl, await server.token('amy'));
-      const resent: Frame[] = await Promise.all(Array.from({ length: total }, (_, i) => again.sendMessage(conv.conversation_id, `crash ${i}`, `k${i}`)));
+      const resent: Frame[] = await Promise.all(Array.from({ length: total }, (_, i) => again.sendMessage(conv.conversation_id, `crash ${i}`, `k${i}`, 20_000)));
       for (const ack of resent) {
         const first = acked.get(ack.client_msg_id);
         if (first) assert.equal(ack.message_id, first.message_id);

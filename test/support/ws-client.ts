@@ -8,13 +8,14 @@ export type Frame = { type: string; [key: string]: any };
  */
 export class Device {
   readonly frames: Frame[] = [];
-  private waiters: Array<{ check(): boolean }> = [];
+  private waiters: Array<{ offer(frame?: Frame): void }> = [];
   closeCode: number | null = null;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.frames.push(JSON.parse(String(data)));
-      this.poke();
+      const frame = JSON.parse(String(data)) as Frame;
+      this.frames.push(frame);
+      this.poke(frame);
     });
     socket.on('close', (code) => { this.closeCode = code; this.poke(); });
   }
@@ -30,7 +31,7 @@ export class Device {
     return new Device(socket);
   }
 
-  private poke() { for (const w of [...this.waiters]) w.check(); }
+  private poke(frame?: Frame) { for (const waiter of [...this.waiters]) waiter.offer(frame); }
 
   send(frame: unknown): void { this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)); }
 
@@ -40,28 +41,34 @@ export class Device {
 
   /** Waits until `count` frames of `type` matching `match` have arrived; returns them. */
   waitFor(type: string, match: (f: Frame) => boolean = () => true, count = 1, timeoutMs = 5_000): Promise<Frame[]> {
+    return this.waitUntil((f) => f.type === type && match(f), count, timeoutMs, type);
+  }
+
+  /** Each waiter looks at each frame once, so thousands of waiters stay cheap. */
+  private waitUntil(match: (f: Frame) => boolean, count: number, timeoutMs: number, what: string): Promise<Frame[]> {
     return new Promise((resolve, reject) => {
+      const found = this.frames.filter(match);
+      if (found.length >= count) { resolve(found); return; }
       const waiter = {
-        check: () => {
-          const found = this.of(type, match);
-          if (found.length >= count) { done(); resolve(found); return true; }
-          return false;
+        offer: (frame?: Frame) => {
+          if (frame && match(frame)) found.push(frame);
+          if (found.length >= count) { done(); resolve(found); }
         },
       };
-      const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${count} ${type} frame(s); got ${this.of(type, match).length}; last frames: ${JSON.stringify(this.frames.slice(-3))}`)); }, timeoutMs);
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${count} ${what} frame(s); got ${found.length}; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
+      }, timeoutMs);
       const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== waiter); };
       this.waiters.push(waiter);
-      waiter.check();
     });
   }
 
   /** Sends a message and resolves with its ack (or rejects with the error frame). */
-  async sendMessage(conversationId: string, content: string, clientMsgId = `c-${Math.random().toString(36).slice(2)}`): Promise<Frame> {
+  async sendMessage(conversationId: string, content: string, clientMsgId = `c-${Math.random().toString(36).slice(2)}`, timeoutMs = 5_000): Promise<Frame> {
     this.send({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
-    const [reply] = await Promise.race([
-      this.waitFor('ack', (f) => f.client_msg_id === clientMsgId),
-      this.waitFor('error', (f) => f.client_msg_id === clientMsgId).then((e) => { throw new Error(`${e[0]!.code}: ${e[0]!.message}`); }),
-    ]);
+    const [reply] = await this.waitUntil((f) => (f.type === 'ack' || f.type === 'error') && f.client_msg_id === clientMsgId, 1, timeoutMs, `ack of ${clientMsgId}`);
+    if (reply!.type === 'error') throw new Error(`${reply!.code}: ${reply!.message}`);
     return reply!;
   }
 

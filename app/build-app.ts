@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { registerErrorHandling } from './errors.ts';
 import { hasIllFormedString } from '../contracts/well-formed.ts';
 import { NatterError } from '../contracts/errors.ts';
+import { closeCodes } from '../contracts/close-codes.ts';
 import { registerAuth } from './auth.ts';
 import { devTokenRoute } from './dev-token-route.ts';
 import type { Commands } from '../command-side/commands.ts';
@@ -40,7 +41,14 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
     if (hasIllFormedString(request.body)) throw new NatterError('invalid_request', 'strings must be well-formed Unicode (no lone surrogates)');
   });
   // Before auth: its onRequest hook must see upgrades that auth then refuses, so that their sockets are closed.
-  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } });
+  await app.register(websocket, {
+    options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true },
+    preClose(done) {
+      // 1001 tells clients to reconnect (elsewhere) and sync; the close frames go out before exit.
+      for (const client of this.websocketServer.clients) client.close(closeCodes.going_away, 'server shutting down');
+      this.websocketServer.close(() => done());
+    },
+  });
   await registerAuth(app, config);
 
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));

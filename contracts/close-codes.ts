@@ -1,11 +1,9 @@
-/** WebSocket close codes Natter uses; clients reconnect (and `sync`) after any of them except 4001. */
+/** WebSocket close codes Natter uses; clients reconnect with backoff and `sync` after any of them. */
 export const closeCodes = {
   /** Server shutting down or draining: reconnect, possibly to another gateway. */
   going_away: 1001,
   /** A frame larger than the configured maximum. */
   frame_too_large: 1009,
-  /** The token is no longer valid: get a new one before reconnecting. */
-  unauthorized: 4001,
   /** The device did not read fast enough and its send buffer filled up: reconnect and `sync`. */
   slow_consumer: 4008,
 } as const;

@@ -15,6 +15,13 @@ import { gatewayRoute } from '../command-side/gateway/ws-route.ts';
 import { queryRoutes } from '../query-side/routes.ts';
 import type { ReadModels } from '../ports/read-models.ts';
 import type { ProjectionRuntime } from '../projections/runtime.ts';
+import type { PresenceStore } from '../ports/presence.ts';
+import type { RateLimiter } from '../ports/rate-limiter.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import { createPresence } from '../command-side/gateway/presence.ts';
+import { createTyping } from '../command-side/gateway/typing.ts';
+import { createGatewayLifecycle, type GatewayLifecycle } from '../command-side/gateway/lifecycle.ts';
+import { presenceRoute } from '../query-side/presence-route.ts';
 
 export type AppDeps = {
   config: Config;
@@ -23,10 +30,17 @@ export type AppDeps = {
   readModels: ReadModels;
   registry: ConnectionRegistry;
   projections: ProjectionRuntime;
+  presenceStore: PresenceStore;
+  limiter: RateLimiter;
+  metrics: Metrics;
+  /** Prometheus exposition for GET /metrics. */
+  metricsText(): Promise<{ contentType: string; body: string }>;
 };
 
+export type App = { app: FastifyInstance; lifecycle: GatewayLifecycle; stop(): void };
+
 /** The HTTP and WebSocket API over whatever adapters the caller chose; `listen` is the caller's. */
-export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
+export const buildApp = async (deps: AppDeps): Promise<App> => {
   const { config } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -51,16 +65,39 @@ export const buildApp = async (deps: AppDeps): Promise<FastifyInstance> => {
   });
   await registerAuth(app, config);
 
+  const presence = createPresence({
+    store: deps.presenceStore, directory: deps.readModels.directory, delivery: deps.registry.delivery, metrics: deps.metrics,
+    ttlMs: config.presenceTtlMs, throttleMs: config.presenceThrottleMs, maxGroupMembers: config.presenceMaxGroupMembers,
+  });
+  const typing = createTyping({ delivery: deps.registry.delivery, ttlMs: config.typingTtlMs, throttleMs: config.typingThrottleMs });
+  const lifecycle = createGatewayLifecycle({
+    registry: deps.registry, presence, heartbeatIntervalMs: config.heartbeatIntervalMs,
+    onHeartbeatError: (error) => app.log.warn({ err: error }, 'heartbeat tick failed'),
+  });
+
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true } }, async (_request, reply) =>
+    lifecycle.isDraining() ? reply.status(503).send({ status: 'draining' }) : { status: 'ready' });
+  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
+    const { contentType, body } = await deps.metricsText();
+    return reply.type(contentType).send(body);
+  });
   await app.register(devTokenRoute, { config });
   await app.register(commandRoutes, { commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position) });
   await app.register(queryRoutes, { readModels: deps.readModels, appliedPosition: () => deps.projections.position() });
+  await app.register(presenceRoute, { presence });
   await app.register(gatewayRoute, {
     commands: deps.commands,
     registry: deps.registry,
+    presence,
+    typing,
+    limiter: deps.limiter,
+    ephemeralLimit: { capacity: config.ephemeralPerSecond * 2, perSecond: config.ephemeralPerSecond },
+    metrics: deps.metrics,
     stores: { history: deps.readModels.history, inbox: deps.readModels.inbox },
     appliedPosition: () => deps.projections.position(),
-    limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000 },
+    isDraining: lifecycle.isDraining,
+    limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
   });
-  return app;
+  return { app, lifecycle, stop: () => { lifecycle.stop(); typing.stop(); presence.stop(); } };
 };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
 
 export type JwtKeys =
   | { algorithm: 'HS256'; secret: string }
@@ -20,6 +21,20 @@ export type Config = {
   /** Bytes queued on one socket before it is cut off as a slow consumer. */
   maxSocketBufferBytes: number;
   statusFanoutMaxMembers: number;
+  maxMessageChars: number;
+  maxSocketsPerUser: number;
+  /** Sends per user, across devices: a token bucket of `messagesPerMinute` refilled per minute. */
+  messagesPerMinute: number;
+  /** Typing, pings, receipts and syncs per user: a burst of 2 s worth, refilled per second. */
+  ephemeralPerSecond: number;
+  heartbeatIntervalMs: number;
+  presenceTtlMs: number;
+  presenceThrottleMs: number;
+  presenceMaxGroupMembers: number;
+  typingTtlMs: number;
+  typingThrottleMs: number;
+  drainTimeoutMs: number;
+  drainJitterMs: number;
 };
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -77,5 +92,17 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024),
     maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024),
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
+    maxMessageChars: Math.min(MAX_CONTENT_LENGTH, int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH)),
+    maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10),
+    messagesPerMinute: int(env, 'NATTER_MESSAGES_PER_MINUTE', 100),
+    ephemeralPerSecond: int(env, 'NATTER_EPHEMERAL_PER_SECOND', 20),
+    heartbeatIntervalMs: int(env, 'NATTER_HEARTBEAT_INTERVAL_MS', 30_000),
+    presenceTtlMs: int(env, 'NATTER_PRESENCE_TTL_MS', 60_000),
+    presenceThrottleMs: int(env, 'NATTER_PRESENCE_THROTTLE_MS', 2_000),
+    presenceMaxGroupMembers: int(env, 'NATTER_PRESENCE_MAX_GROUP_MEMBERS', 100),
+    typingTtlMs: int(env, 'NATTER_TYPING_TTL_MS', 6_000),
+    typingThrottleMs: int(env, 'NATTER_TYPING_THROTTLE_MS', 2_000),
+    drainTimeoutMs: int(env, 'NATTER_DRAIN_TIMEOUT_MS', 30_000),
+    drainJitterMs: int(env, 'NATTER_DRAIN_JITTER_MS', 5_000),
   };
 };

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { serve } from './serve.ts';
 import { replay } from './replay.ts';
 import { printStream } from './stream.ts';
+import { drain } from './drain.ts';
 
 const program = new Command('natter')
   .description('Event-sourced real-time chat backend')
@@ -22,5 +23,10 @@ program.command('stream')
   .argument('<conversation_id>', 'the conversation id')
   .option('--receipts', 'print the receipts stream instead of the conversation stream')
   .action((conversationId: string, options: { receipts?: boolean }) => printStream(conversationId, options));
+
+program.command('drain')
+  .description('drain the running server: devices are told to reconnect elsewhere, then it exits')
+  .option('--timeout <ms>', 'how long to wait for the server to exit', (v) => Number.parseInt(v, 10), 60_000)
+  .action((options: { timeout: number }) => drain(options));
 
 await program.parseAsync(process.argv);

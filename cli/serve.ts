@@ -11,11 +11,19 @@ export const serve = async () => {
   natter.app.log.info({ address, dataDir: config.dataDir }, 'natter listening');
   if (process.stdout.isTTY) console.log(`Natter is listening on ${address} (data in ${config.dataDir})`);
 
+  // The first SIGTERM/SIGINT drains: devices are told to go away (with jitter), in-flight commands
+  // finish and are acked, then the stores close. A second signal exits at once; nothing acked is
+  // lost either way, since acks leave only after the commit.
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      natter.app.log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
     stopping = true;
-    natter.app.log.info({ signal }, 'shutting down');
+    natter.app.log.info({ signal }, 'draining');
+    const { remaining } = await natter.drain();
+    natter.app.log.info({ remaining }, 'drained; closing');
     await natter.close();
     releaseLock();
     process.exit(0);

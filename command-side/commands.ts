@@ -3,7 +3,9 @@ import { NatterError } from '../contracts/errors.ts';
 import type { EventStore } from '../ports/event-store.ts';
 import { createConversationHandler, type Handled } from './conversations/handle.ts';
 import { createReceiptHandler } from './receipts/handle.ts';
-import { dedupKey, type Conversation } from './conversations/decider.ts';
+import { assertMember, dedupKey, type Conversation } from './conversations/decider.ts';
+import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
+import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
 import { directConversationId, newGroupId, newMessageId } from './ids.ts';
 import type { Actor } from './actor.ts';
 
@@ -18,8 +20,30 @@ const summary = (state: Conversation): ConversationSummary => ({
  * The command side's one entry point, shared by the WebSocket gateway and the REST commands. Ids
  * and time are chosen here and handed to the pure deciders.
  */
-export const createCommands = (eventStore: EventStore, options: { maxGroupMembers: number; clock?: () => number }) => {
+export type CommandOptions = {
+  maxGroupMembers: number;
+  maxMessageChars?: number;
+  /** Per-user send budget, shared by every device and by REST. */
+  limiter?: RateLimiter;
+  messageLimit?: RateLimit;
+  onRateLimited?(kind: string): void;
+  clock?: () => number;
+};
+
+export const createCommands = (eventStore: EventStore, options: CommandOptions) => {
   const clock = options.clock ?? Date.now;
+  const maxChars = options.maxMessageChars ?? MAX_CONTENT_LENGTH;
+  const { limiter, messageLimit } = options;
+
+  const checkSend = async (actor: Actor, content: string) => {
+    if (content.length > maxChars) throw new NatterError('message_too_large', `content is ${content.length} characters, the limit is ${maxChars}`);
+    if (!limiter || !messageLimit) return;
+    const decision = await limiter.take(`messages:${actor.user_id}`, messageLimit);
+    if (!decision.ok) {
+      options.onRateLimited?.('messages');
+      throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+    }
+  };
   const conversations = createConversationHandler(eventStore);
   const markReceipt = createReceiptHandler(eventStore, conversations);
   const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
@@ -46,6 +70,7 @@ export const createCommands = (eventStore: EventStore, options: { maxGroupMember
 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
     sendMessage: async (actor: Actor, message: { conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType }): Promise<Ack> => {
+      await checkSend(actor, message.content);
       const handled = await conversations.handle({
         type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
         sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
@@ -59,6 +84,13 @@ export const createCommands = (eventStore: EventStore, options: { maxGroupMember
       const first = handled.state.sent.get(dedupKey(actor.user_id, message.client_msg_id));
       if (!first) throw new NatterError('internal', 'retry matched no earlier message');
       return { conversation_id: message.conversation_id, client_msg_id: message.client_msg_id, ...first, position: 0 };
+    },
+
+    /** The members of a conversation the actor belongs to (for ephemeral frames such as typing). */
+    membersFor: async (actor: Actor, conversationId: string): Promise<ReadonlySet<string>> => {
+      const state = await conversations.state(conversationId);
+      assertMember(state, actor.user_id, conversationId);
+      return state.members;
     },
 
     markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({

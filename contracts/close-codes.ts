@@ -4,6 +4,10 @@ export const closeCodes = {
   going_away: 1001,
   /** A frame larger than the configured maximum. */
   frame_too_large: 1009,
+  /** No pong within the heartbeat TTL: the connection is presumed dead. */
+  heartbeat_timeout: 4000,
+  /** The user already holds the maximum number of sockets. */
+  too_many_connections: 4009,
   /** The device did not read fast enough and its send buffer filled up: reconnect and `sync`. */
   slow_consumer: 4008,
 } as const;

@@ -15,8 +15,10 @@ export const errorStatus = {
   conversation_not_found: 404,
   version_conflict: 409,
   payload_too_large: 413,
+  message_too_large: 413,
   group_too_large: 422,
   rate_limited: 429,
+  too_many_connections: 429,
   internal: 500,
   unavailable: 503,
 } as const;

@@ -33,6 +33,14 @@ export type SyncFrame = Static<typeof SyncFrame>;
 
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, strict);
 
+export const TypingState = Type.Union([Type.Literal('start'), Type.Literal('stop')]);
+export const TypingFrame = Type.Object({
+  type: Type.Literal('typing'),
+  conversation_id: ConversationId,
+  state: TypingState,
+}, strict);
+export type TypingFrame = Static<typeof TypingFrame>;
+
 /** Client → server frames, keyed by `type` so that a frame is validated against one schema only. */
 export const clientFrames = {
   send_message: SendMessageFrame,
@@ -40,6 +48,7 @@ export const clientFrames = {
   mark_read: MarkReadFrame,
   sync: SyncFrame,
   ping: PingFrame,
+  typing: TypingFrame,
 } as const satisfies Record<string, TSchema>;
 export type ClientFrameType = keyof typeof clientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof clientFrames)[K]> }[ClientFrameType];
@@ -110,6 +119,28 @@ export type ErrorFrame = Static<typeof ErrorFrame>;
 
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
+/** A member of a shared conversation is typing; it expires by itself if no refresh comes. */
+export const TypingServerFrame = Type.Object({
+  type: Type.Literal('typing'),
+  conversation_id: ConversationId,
+  user_id: UserId,
+  state: TypingState,
+});
+
+export const PresenceFrame = Type.Object({
+  type: Type.Literal('presence'),
+  user_id: UserId,
+  status: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+  last_seen: Type.Optional(Timestamp),
+});
+export type PresenceFrame = Static<typeof PresenceFrame>;
+
+/** The gateway is draining: reconnect (to any gateway) after the delay, then `sync`. */
+export const GoawayFrame = Type.Object({
+  type: Type.Literal('goaway'),
+  reconnect_after_ms: Type.Integer({ minimum: 0 }),
+});
+
 export const serverFrames = {
   ack: AckFrame,
   new_message: NewMessageFrame,
@@ -118,5 +149,8 @@ export const serverFrames = {
   sync_done: SyncDoneFrame,
   error: ErrorFrame,
   pong: PongFrame,
+  typing: TypingServerFrame,
+  presence: PresenceFrame,
+  goaway: GoawayFrame,
 } as const satisfies Record<string, TSchema>;
 export type ServerFrame = { [K in keyof typeof serverFrames]: Static<(typeof serverFrames)[K]> }[keyof typeof serverFrames];

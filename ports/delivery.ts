@@ -4,9 +4,10 @@
  * the number of recipients.
  */
 export type Outbound = {
-  kind: 'message' | 'status' | 'conversation';
+  /** Only `message` frames are ordered against `sync`; `ephemeral` ones (typing, presence) are never stored. */
+  kind: 'message' | 'status' | 'conversation' | 'ephemeral';
   json: string;
-  /** Global position of the event behind the frame, for ordering against `sync`. */
+  /** Global position of the event behind the frame, for ordering against `sync`; 0 for ephemeral frames. */
   position: number;
 };
 

@@ -12,6 +12,11 @@ let nextId = 0;
  */
 export class Connection {
   readonly id = ++nextId;
+  readonly sessionId: string;
+  /** Cleared at each heartbeat tick, set again by a pong or any frame from the device. */
+  alive = true;
+  /** Why the server closed this socket, when it did (for metrics and logs). */
+  closeReason: string | undefined;
   private held: Outbound[] | null = null;
   private heldOverflow = false;
 
@@ -20,7 +25,9 @@ export class Connection {
     readonly userId: string,
     readonly deviceId: string,
     private readonly limits: { maxBufferBytes: number; maxHeldFrames: number },
-  ) {}
+  ) {
+    this.sessionId = `${process.pid}-${this.id}`;
+  }
 
   get open(): boolean {
     return this.socket.readyState === this.socket.OPEN;
@@ -30,7 +37,10 @@ export class Connection {
     if (!this.open) return;
     // A device that does not read must not grow our memory; it reconnects and syncs instead.
     if (this.socket.bufferedAmount > this.limits.maxBufferBytes) {
+      this.closeReason = 'slow_consumer';
       this.socket.close(closeCodes.slow_consumer, 'slow consumer: reconnect and sync');
+      // close() waits for the peer; a peer that does not read would keep the socket and its buffer.
+      setTimeout(() => this.socket.terminate(), 1_000).unref();
       return;
     }
     this.socket.send(json);

@@ -1,16 +1,21 @@
 import type { Delivery, Outbound } from '../../ports/delivery.ts';
 import type { Connection } from './connection.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 
 /** The gateway's live sockets by user; it is the embedded profile's delivery channel. */
-export const createConnectionRegistry = () => {
+export const createConnectionRegistry = (metrics: Pick<Metrics, 'framesOut'> = { framesOut() {} }) => {
   const byUser = new Map<string, Set<Connection>>();
 
   const delivery: Delivery = {
     deliver(userIds: readonly string[], frame: Outbound) {
+      let pushed = 0;
       for (const userId of userIds) {
         const connections = byUser.get(userId);
-        if (connections) for (const connection of connections) connection.push(frame);
+        if (!connections) continue;
+        for (const connection of connections) connection.push(frame);
+        pushed += connections.size;
       }
+      if (pushed > 0) metrics.framesOut(pushed);
     },
   };
 

@@ -2,22 +2,35 @@ import type {} from '@fastify/websocket';
 import type {} from '../actor.ts';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { isNatterError } from '../../contracts/errors.ts';
+import { NatterError, isNatterError } from '../../contracts/errors.ts';
+import { closeCodes } from '../../contracts/close-codes.ts';
 import type { AckFrame, ClientFrame, SyncDoneFrame } from '../../contracts/frames.ts';
 import type { HistoryStore, InboxStore } from '../../ports/read-models.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import type { RateLimit, RateLimiter } from '../../ports/rate-limiter.ts';
 import { DEFAULT_SYNC_LIMIT, syncPage } from '../../query-side/sync.ts';
 import { toMessage } from '../../query-side/messages.ts';
+import type { Actor } from '../actor.ts';
 import type { Commands } from '../commands.ts';
 import { Connection } from './connection.ts';
 import { parseFrame } from './frames.ts';
 import type { ConnectionRegistry } from './registry.ts';
+import type { Presence } from './presence.ts';
+import type { Typing } from './typing.ts';
 
 export type GatewayDeps = {
   commands: Commands;
   registry: ConnectionRegistry;
+  presence: Presence;
+  typing: Typing;
+  limiter: RateLimiter;
+  /** Typing, pings, receipts and syncs: cheap, but a flood of them must not starve anyone. */
+  ephemeralLimit: RateLimit;
+  metrics: Metrics;
   stores: { history: HistoryStore; inbox: InboxStore };
   appliedPosition(): number;
-  limits: { maxBufferBytes: number; maxHeldFrames: number };
+  isDraining(): boolean;
+  limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
 };
 
 /**
@@ -25,7 +38,7 @@ export type GatewayDeps = {
  * from then on, bad input gets an error frame and the socket stays open.
  */
 export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
-  const { commands, registry, stores } = deps;
+  const { commands, registry, stores, presence, typing, metrics } = deps;
 
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
     connection.startSync();
@@ -36,12 +49,21 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     if (!page.has_more) connection.finishSync(page.cursor);
   };
 
+  const ephemeralBudget = async (actor: Actor) => {
+    const decision = await deps.limiter.take(`ephemeral:${actor.user_id}`, deps.ephemeralLimit);
+    if (decision.ok) return;
+    metrics.rateLimited('ephemeral');
+    throw new NatterError('rate_limited', `too many frames; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+  };
+
   const handle = async (connection: Connection, frame: ClientFrame) => {
     const actor = { user_id: connection.userId, device_id: connection.deviceId };
+    if (frame.type !== 'send_message') await ephemeralBudget(actor);
     switch (frame.type) {
       case 'send_message': {
         const { position: _, ...ack } = await commands.sendMessage(actor, frame);
         connection.sendFrame({ type: 'ack', ...ack } satisfies AckFrame);
+        metrics.ack();
         return;
       }
       case 'mark_delivered':
@@ -50,23 +72,56 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
         return;
       case 'sync': return sync(connection, frame);
       case 'ping': connection.sendFrame({ type: 'pong' }); return;
+      case 'typing': {
+        const members = await commands.membersFor(actor, frame.conversation_id);
+        typing.update(members, frame.conversation_id, actor.user_id, frame.state);
+        return;
+      }
     }
   };
+
+  // A draining gateway takes no new sockets; the client reconnects to another one.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === '/v1/ws' && deps.isDraining()) throw new NatterError('unavailable', 'this gateway is draining; reconnect');
+  });
 
   app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
     const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
     const log = request.log.child({ connection: connection.id, user: connection.userId, device: connection.deviceId });
+    if (registry.of(connection.userId).size >= deps.limits.maxSocketsPerUser) {
+      connection.error('too_many_connections', `at most ${deps.limits.maxSocketsPerUser} sockets per user`);
+      socket.close(closeCodes.too_many_connections, 'too many connections');
+      return;
+    }
     registry.add(connection);
-    socket.on('close', () => registry.remove(connection));
+    metrics.socketOpened();
+    presence.connected(connection.userId, connection.sessionId).catch((error) => log.warn({ err: error }, 'presence update failed'));
+    socket.on('pong', () => { connection.alive = true; });
+    socket.on('close', (code) => {
+      registry.remove(connection);
+      metrics.socketClosed(connection.closeReason ?? String(code));
+      presence.disconnected(connection.userId, connection.sessionId).catch((error) => log.warn({ err: error }, 'presence update failed'));
+    });
     socket.on('error', (error) => log.warn({ err: error }, 'socket error'));
     socket.on('message', (data, isBinary) => {
+      connection.alive = true;
       const parsed = parseFrame(data, isBinary);
-      if (!parsed.ok) { connection.sendFrame(parsed.error); return; }
+      if (!parsed.ok) {
+        metrics.error(parsed.error.code);
+        connection.sendFrame(parsed.error);
+        return;
+      }
       const frame = parsed.frame;
+      metrics.frameIn(frame.type);
       handle(connection, frame).catch((error: unknown) => {
         const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id } : {};
-        if (isNatterError(error)) { connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) }); return; }
+        if (isNatterError(error)) {
+          metrics.error(error.code);
+          connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) });
+          return;
+        }
         log.error({ err: error, frame: frame.type }, 'frame failed');
+        metrics.error('internal');
         connection.error('internal', 'internal error', clientMsgId);
       });
     });

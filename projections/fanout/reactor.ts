@@ -2,11 +2,13 @@ import type { NewMessageFrame, MessageStatusFrame, ConversationUpdatedFrame } fr
 import type { DirectoryStore } from '../../ports/read-models.ts';
 import type { Delivery } from '../../ports/delivery.ts';
 import type { Reactor, Recorded } from '../runtime.ts';
+import type { Metrics } from '../../ports/metrics.ts';
 
 export type FanoutOptions = {
   /** Above this size, a member's receipts go to their own devices only, not to the whole group. */
   statusFanoutMaxMembers?: number;
   cacheSize?: number;
+  metrics?: Metrics;
 };
 
 /**
@@ -39,6 +41,7 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
           content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp, cursor,
         };
         delivery.deliver(await membersOf(e.conversation_id), { kind: 'message', json: JSON.stringify(frame), position: event.position });
+        options.metrics?.deliverySeconds(Math.max(0, Date.now() - e.timestamp) / 1000);
         return;
       }
       case 'MessageDelivered':

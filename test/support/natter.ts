@@ -5,6 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../app/config.ts';
 import { createEmbeddedNatter } from '../../app/embedded.ts';
 
+/** Tests send in bursts far above a human's rate; the rate-limit tests set their own limits. */
+const testLimits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000' };
+
 export const tempDir = (prefix = 'natter-test-') => mkdtempSync(join(tmpdir(), prefix));
 
 export type Server = {
@@ -26,7 +29,7 @@ const withToken = (url: string) => async (userId: string, deviceId?: string): Pr
 
 /** A real embedded Natter listening on a loopback port, in this process. */
 export const startNatter = async (env: Record<string, string> = {}, dataDir = tempDir()): Promise<Server> => {
-  const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', PORT: '0', ...env });
+  const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', PORT: '0', ...testLimits, ...env });
   const natter = await createEmbeddedNatter(config);
   const address = await natter.app.listen({ host: '127.0.0.1', port: 0 });
   return { url: address, wsUrl: address.replace('http', 'ws'), dataDir, token: withToken(address), close: () => natter.close() };
@@ -38,7 +41,7 @@ export type Spawned = Server & { process: ChildProcess; kill9(): Promise<void>; 
 export const spawnNatter = async (dataDir: string, env: Record<string, string> = {}): Promise<Spawned> => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
-    env: { ...process.env, NATTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NATTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -7,7 +7,7 @@ const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 /** A registry per process; `lag()` is read at scrape time, so it costs nothing between scrapes. */
 export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'natter_process_' });
+  collectDefaultMetrics({ register: registry });
   const framesIn = new Counter({ name: 'natter_frames_in_total', help: 'Client frames received, by type', labelNames: ['type'], registers: [registry] });
   const framesOut = new Counter({ name: 'natter_frames_out_total', help: 'Frames pushed to devices', registers: [registry] });
   const acks = new Counter({ name: 'natter_acks_total', help: 'Messages acknowledged after a durable append', registers: [registry] });

@@ -1,0 +1,171 @@
+// Load generator: sends chat messages over a set of connections.
+//   closed loop: each connection keeps `window` sends in flight (Natter: until the durable ack).
+//   open loop:   a fixed total rate, round-robin over the connections; latency is measured from the
+//                intended send time of the schedule (coordinated-omission free).
+// Natter ack latency goes into an HdrHistogram (µs). Peers have no acks: they only send.
+import type { Conn, Frame, Target } from '../lib/drivers.js';
+import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.js';
+import { onCommand, reply, lifetime } from '../lib/ipc.js';
+import { openAll, makeContent, type ConnSpec } from './common.js';
+
+interface Setup { target: Target; base?: string; conns: ConnSpec[]; lifetimeMs?: number; tag?: string }
+interface Start {
+  mode: 'closed' | 'open';
+  window?: number;
+  rate?: number;
+  durationMs: number;
+  /** stop after this many messages in total */
+  maxMessages?: number;
+  /** after the last send, wait up to this long for outstanding acks */
+  drainMs?: number;
+  padBytes?: number;
+  /** open loop: abort when more than this many sends are unacked */
+  maxOutstanding?: number;
+}
+
+let setup: Setup;
+let conns: Array<Conn | null> = [];
+const inflight = new Map<string, number>(); // client_msg_id -> reference time (µs)
+let onAckHook: (connIdx: number) => void = () => undefined;
+let hist = newHist();
+/** open loop: how late the generator itself sent, vs the schedule (µs) */
+let lag = newHist();
+let acked = 0, ackedInWindow = 0, errors = 0, windowEndUs = Infinity;
+let firstError: string | undefined;
+let tag = 'b';
+let runNo = 0;
+
+function handleAck(id: string, connIdx: number): void {
+  const ref = inflight.get(id);
+  if (ref === undefined) return;
+  inflight.delete(id);
+  const now = nowUs();
+  recordUs(hist, now - ref);
+  acked++;
+  if (now <= windowEndUs) ackedInWindow++;
+  onAckHook(connIdx);
+}
+
+function handleError(f: Frame, connIdx: number): void {
+  errors++;
+  firstError ??= `${f.code}: ${f.message}`;
+  const id = f.client_msg_id as string | undefined;
+  if (id && inflight.delete(id)) onAckHook(connIdx);
+}
+
+async function run(s: Start): Promise<void> {
+  runNo++;
+  hist = newHist();
+  lag = newHist();
+  acked = ackedInWindow = errors = 0;
+  firstError = undefined;
+  inflight.clear();
+  const natter = setup.target.kind === 'natter';
+  const pad = 'x'.repeat(s.padBytes ?? 0);
+  const live = conns.map((c, i) => ({ c, i })).filter((x): x is { c: Conn; i: number } => x.c !== null);
+  if (live.length === 0) throw new Error('no open connection');
+  const max = s.maxMessages ?? Infinity;
+  let sent = 0;
+  let overloaded = false;
+  const startUs = nowUs();
+  const endUs = startUs + s.durationMs * 1000;
+  windowEndUs = endUs;
+  const sendOn = (k: number, ref: number, intended: number): void => {
+    const { c, i } = live[k]!;
+    const id = `${tag}${runNo}.${i}.${sent}`; // unique across runs: Natter deduplicates client_msg_id
+    if (natter) inflight.set(id, ref);
+    c.sendChat(id, makeContent(sent, intended, pad));
+    sent++;
+  };
+
+  if (s.mode === 'closed') {
+    const w = s.window ?? 1;
+    if (!natter) throw new Error('closed loop needs acks (Natter only)');
+    let stopped = false;
+    const liveIdx = new Map(live.map(({ i }, k) => [i, k]));
+    onAckHook = (connIdx) => {
+      if (stopped) return;
+      const now = nowUs();
+      if (now >= endUs || sent >= max) {
+        stopped = true;
+        return;
+      }
+      sendOn(liveIdx.get(connIdx)!, now, now);
+    };
+    for (let r = 0; r < w; r++) for (let k = 0; k < live.length && sent < max; k++) sendOn(k, nowUs(), nowUs());
+    // wait until the time is over or the message budget is spent and acked
+    while (!stopped && nowUs() < endUs && !(sent >= max && inflight.size === 0)) await sleep(20);
+    stopped = true;
+  } else {
+    const rate = s.rate ?? 100;
+    const intervalUs = 1e6 / rate;
+    const total = Math.min(max, Math.floor((s.durationMs / 1000) * rate));
+    onAckHook = () => undefined;
+    let k = 0;
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        const now = nowUs();
+        while (sent < total && startUs + sent * intervalUs <= now) {
+          const intended = Math.round(startUs + sent * intervalUs);
+          recordUs(lag, now - intended);
+          sendOn(k, intended, intended);
+          k = (k + 1) % live.length;
+        }
+        if (natter && inflight.size > (s.maxOutstanding ?? 50_000)) {
+          overloaded = true;
+          return resolve();
+        }
+        if (sent >= total) return resolve();
+        // Timers have 1 ms granularity: at low rates spin (setImmediate) through the last millisecond
+        // before a send so that the generator itself adds little; at high rates batch per timer tick.
+        const wait = (startUs + sent * intervalUs - nowUs()) / 1000;
+        if (wait > 1.2) setTimeout(tick, Math.floor(wait - 1));
+        else if (rate <= 500) setImmediate(tick);
+        else setTimeout(tick, 1);
+      };
+      tick();
+    });
+  }
+  const lastSendUs = nowUs();
+  const drainEnd = lastSendUs + (s.drainMs ?? 10_000) * 1000;
+  while (natter && inflight.size > 0 && nowUs() < drainEnd) await sleep(10);
+  const doneUs = nowUs();
+  reply({
+    type: 'done',
+    sent,
+    acked,
+    acked_in_window: ackedInWindow,
+    unacked: inflight.size,
+    errors,
+    first_error: firstError,
+    overloaded,
+    start_us: startUs,
+    last_send_us: lastSendUs,
+    done_us: doneUs,
+    hist: natter ? encodeHist(hist) : undefined,
+    lag_p50_ms: s.mode === 'open' ? lag.getValueAtPercentile(50) / 1000 : undefined,
+    lag_p99_ms: s.mode === 'open' ? lag.getValueAtPercentile(99) / 1000 : undefined,
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+onCommand(async (c) => {
+  if (c.cmd === 'setup') {
+    setup = c as unknown as Setup;
+    tag = setup.tag ?? 'b';
+    lifetime(setup.lifetimeMs ?? 600_000);
+    const r = await openAll(setup.target, setup.base, setup.conns, (i) => ({
+      onAck: (id) => handleAck(id, i),
+      onError: (f) => handleError(f, i),
+    }));
+    conns = r.conns;
+    if (r.opened === 0) throw new Error(`no connection opened: ${r.firstError}`);
+    reply({ type: 'ready', opened: r.opened, failed: r.failed, first_error: r.firstError });
+  } else if (c.cmd === 'start') {
+    await run(c as unknown as Start);
+  } else if (c.cmd === 'stop') {
+    for (const x of conns) x?.close();
+    process.exit(0);
+  }
+});

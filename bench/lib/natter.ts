@@ -1,0 +1,116 @@
+// Starting the Natter server under test and the few REST calls the scenarios need.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnNode, freePort, waitHttp200, REPO_DIR, type Child } from './proc.js';
+import { pool } from './ipc.js';
+
+export const NATTER_BIN = path.join(REPO_DIR, 'bin', 'natter.js');
+
+export interface NatterServer {
+  child: Child;
+  port: number;
+  base: string;
+  dataDir: string;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export function natterPresent(): boolean {
+  return existsSync(NATTER_BIN);
+}
+
+const tempDirs = new Set<string>();
+let cleanupInstalled = false;
+
+/** A fresh temp dir, removed at exit (also on SIGINT) if the scenario did not remove it itself. */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(path.join(tmpdir(), `natter-bench-${prefix}-`));
+  tempDirs.add(d);
+  if (!cleanupInstalled) {
+    cleanupInstalled = true;
+    process.on('exit', () => {
+      for (const x of tempDirs) rmSync(x, { recursive: true, force: true });
+    });
+  }
+  return d;
+}
+
+/** `node bin/natter.js serve` on a free loopback port with a fresh data dir (or the given one). */
+export async function startNatter(opts: { dataDir?: string; nofile?: number; env?: Record<string, string> } = {}): Promise<NatterServer> {
+  if (!natterPresent()) throw new Error('bin/natter.js does not exist yet');
+  const port = await freePort();
+  const dataDir = opts.dataDir ?? tempDir('data');
+  const child = spawnNode([NATTER_BIN, 'serve'], {
+    name: 'natter',
+    nofile: opts.nofile,
+    quiet: true,
+    env: { PORT: String(port), HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
+      // Load generators send far above a person's rate; the limits are measured elsewhere.
+      NATTER_MESSAGES_PER_MINUTE: '1000000000', NATTER_EPHEMERAL_PER_SECOND: '100000000', NATTER_MAX_SOCKETS_PER_USER: '100000', ...opts.env },
+  });
+  child.proc.stderr?.on('data', (b: Buffer) => {
+    const s = b.toString();
+    if (/error|fatal/i.test(s)) process.stderr.write(`[natter] ${s.slice(0, 500)}`);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitHttp200(`${base}/healthz`, 30_000, child);
+  } catch (e) {
+    await child.stop(500);
+    throw e;
+  }
+  return {
+    child,
+    port,
+    base,
+    dataDir,
+    async stop(o = {}) {
+      await child.stop(5000);
+      if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`POST ${new URL(url).pathname} -> HTTP ${r.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}
+
+export async function devToken(base: string, userId: string, deviceId: string): Promise<string> {
+  const r = await post<{ token: string }>(`${base}/v1/auth/dev-token`, { user_id: userId, device_id: deviceId });
+  if (!r.token) throw new Error('dev-token: no token in answer');
+  return r.token;
+}
+
+export async function devTokens(base: string, who: Array<{ userId: string; deviceId: string }>, concurrency = 32): Promise<string[]> {
+  return pool(who, concurrency, (w) => devToken(base, w.userId, w.deviceId));
+}
+
+export async function createDirect(base: string, token: string, peerId: string): Promise<string> {
+  const r = await post<{ conversation_id: string }>(`${base}/v1/conversations`, { type: 'direct', peer_id: peerId }, token);
+  return r.conversation_id;
+}
+
+export async function createGroup(base: string, token: string, title: string, memberIds: string[]): Promise<string> {
+  const r = await post<{ conversation_id: string }>(`${base}/v1/conversations`, { type: 'group', title, member_ids: memberIds }, token);
+  return r.conversation_id;
+}
+
+/** Heap used, from an optional Prometheus /metrics endpoint (null when there is none). */
+export async function natterHeapBytes(base: string): Promise<number | null> {
+  try {
+    const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
+    if (r.status !== 200) return null;
+    const m = /^nodejs_heap_size_used_bytes\s+([0-9.e+]+)/m.exec(await r.text());
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

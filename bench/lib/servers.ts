@@ -1,0 +1,51 @@
+// Start any server under test (Natter or a peer relay) behind one interface.
+import type { Target, TargetKind } from './drivers.js';
+import { startNatter, natterHeapBytes, type NatterServer } from './natter.js';
+import { spawnTs, type Child } from './proc.js';
+import { treeRss } from './sys.js';
+
+export interface RunningServer {
+  kind: TargetKind;
+  target: Target;
+  pid: number;
+  /** Natter only */
+  natter?: NatterServer;
+  /** resident memory of the server process tree, and heap when known */
+  mem(): Promise<{ rss: number; heap: number | null }>;
+  stop(): Promise<void>;
+}
+
+export const LABEL: Record<TargetKind, string> = { natter: 'Natter', ws: 'ws relay', socketio: 'socket.io relay' };
+
+export async function startServer(kind: TargetKind, opts: { nofile?: number } = {}): Promise<RunningServer> {
+  if (kind === 'natter') {
+    const n = await startNatter({ nofile: opts.nofile });
+    return {
+      kind,
+      target: { kind, host: '127.0.0.1', port: n.port },
+      pid: n.child.pid,
+      natter: n,
+      mem: async () => ({ rss: treeRss(n.child.pid), heap: await natterHeapBytes(n.base) }),
+      stop: () => n.stop(),
+    };
+  }
+  const file = kind === 'ws' ? 'peers/ws-relay.ts' : 'peers/socketio-relay.ts';
+  const child: Child = spawnTs(file, { nofile: opts.nofile, env: { PORT: '0', HOST: '127.0.0.1' } });
+  try {
+    const ready = await child.wait('ready', 30_000);
+    const port = Number(ready.port);
+    return {
+      kind,
+      target: { kind, host: '127.0.0.1', port },
+      pid: child.pid,
+      mem: async () => {
+        const m = await child.request({ type: 'cmd', cmd: 'mem' }, 'mem', 10_000);
+        return { rss: treeRss(child.pid), heap: Number(m.heapUsed) };
+      },
+      stop: () => child.stop(),
+    };
+  } catch (e) {
+    await child.stop(500);
+    throw e;
+  }
+}

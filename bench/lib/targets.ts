@@ -1,0 +1,33 @@
+// Proposed targets: where Natter should sit relative to its limits and peers on the same machine.
+// They are the bench's proposals, to be revised by the team; the report marks each row met / not met.
+import type { Target } from './report.js';
+
+const ge = (on: Target['on'], value: number): Target => ({ on, op: '>=', value });
+const le = (on: Target['on'], value: number): Target => ({ on, op: '<=', value });
+
+export const TARGETS = {
+  /** acked msgs/s vs raw batched SQLite inserts (same fsync settings) */
+  durableVsRaw: ge('ratio', 0.2),
+  /** open-loop ack p99 vs the cost of one fsync'd single-row transaction */
+  durableAckP99VsFsync: le('ratio', 50),
+  /** absolute: open-loop ack p99 (ms) */
+  durableOpenP99Ms: le('natter', 50),
+  /** send-to-receive p99 vs the bare ws relay (Natter persists before it pushes) */
+  latencyVsWs: le('ratio', 20),
+  /** send-to-receive p99 vs socket.io */
+  latencyVsSocketIo: le('ratio', 10),
+  /** deliveries/s at the offered fan-out load vs the ws relay */
+  fanoutRateVsWs: ge('ratio', 0.9),
+  fanoutRateVsSocketIo: ge('ratio', 0.9),
+  /** delivery capacity under a burst vs the relays (Natter persists each message once, then fans out) */
+  fanoutBurstVsWs: ge('ratio', 0.3),
+  fanoutBurstVsSocketIo: ge('ratio', 0.5),
+  /** time until the last member has a message, p99, vs the ws relay */
+  fanoutLastP99VsWs: le('ratio', 20),
+  /** memory per idle socket vs the bare ws server */
+  idleBytesVsWs: le('ratio', 10),
+  /** absolute: projection replay throughput (events/s) */
+  rebuildEventsPerS: ge('natter', 20_000),
+  /** absolute: catch-up throughput (messages/s) */
+  catchupMsgsPerS: ge('natter', 5_000),
+} satisfies Record<string, Target>;

@@ -1,0 +1,112 @@
+// rebuild: events/s of replaying the projections (`node bin/natter.js replay all`) over N events
+// written first through the WebSocket API (full: up to 1,000,000 within a time cap; quick: 20,000).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Scenario } from '../lib/context.js';
+import { errMsg, round } from '../lib/context.js';
+import { fill, type FillResult } from '../lib/fill.js';
+import { createDirect, devTokens, natterPresent, NATTER_BIN, startNatter, type NatterServer } from '../lib/natter.js';
+import { REPO_DIR, spawnNode } from '../lib/proc.js';
+import { row, type ScenarioResult } from '../lib/report.js';
+import { TARGETS } from '../lib/targets.js';
+import type { ConnSpec } from '../clients/common.js';
+import { rmSync } from 'node:fs';
+
+const run = promisify(execFile);
+
+/** Run `node bin/natter.js <args>` as a tracked child (killed on SIGINT) and time it. */
+async function timeCmd(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ ms: number; stdout: string; stderr: string }> {
+  const t0 = performance.now();
+  const child = spawnNode([NATTER_BIN, ...args], { name: `natter ${args[0]}`, quiet: true, env: { NATTER_LOG_LEVEL: 'warn', ...env } });
+  let stdout = '', stderr = '';
+  child.proc.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.proc.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const t = setTimeout(() => void child.stop(500), timeoutMs);
+    child.proc.on('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  if (code !== 0) throw new Error(`natter ${args.join(' ')} exited with ${code}: ${(stderr || stdout).trim().slice(-500)}`);
+  return { ms: performance.now() - t0, stdout, stderr };
+}
+
+async function replayAvailable(): Promise<string | null> {
+  if (!natterPresent()) return 'bin/natter.js does not exist yet';
+  try {
+    const h = await run(process.execPath, [NATTER_BIN, '--help'], { cwd: REPO_DIR, timeout: 30_000 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    if (!/\breplay\b/.test(h.stdout + h.stderr)) return 'the `replay` command is not available yet (not in `natter --help`)';
+  } catch (e) {
+    return `natter --help failed: ${errMsg(e)}`;
+  }
+  return null;
+}
+
+export async function directPairs(n: NatterServer, pairs: number, prefix: string): Promise<ConnSpec[]> {
+  const toks = await devTokens(n.base, Array.from({ length: pairs }, (_, k) => ({ userId: `${prefix}${k}a`, deviceId: 'd' })));
+  const specs: ConnSpec[] = [];
+  for (let k = 0; k < pairs; k++) {
+    const room = await createDirect(n.base, toks[k]!, `${prefix}${k}b`);
+    specs.push({ room, userId: `${prefix}${k}a`, deviceId: 'd', token: toks[k] }, { room, userId: `${prefix}${k}b`, deviceId: 'd' });
+  }
+  return specs;
+}
+
+export const rebuild: Scenario = {
+  name: 'rebuild',
+  describe: 'projection replay events/s',
+  async run(ctx): Promise<ScenarioResult> {
+    const why = await replayAvailable();
+    if (why) return { name: 'rebuild', line: `rebuild: skipped (${why})`, figures: {}, rows: [], skipped: why };
+    const target = ctx.quick ? 20_000 : 1_000_000;
+    const maxMs = ctx.quick ? 20_000 : 150_000;
+    let server: NatterServer | undefined;
+    let written: FillResult;
+    let dataDir = '';
+    try {
+      server = await startNatter();
+      dataDir = server.dataDir;
+      const specs = await directPairs(server, 50, 'r');
+      ctx.log(`rebuild: writing up to ${target.toLocaleString('en-US')} messages (cap ${maxMs / 1000}s)`);
+      written = await fill(server, specs, { maxMessages: target, maxMs, window: 16 });
+      await server.stop({ keepData: true });
+      server = undefined;
+      const startup = await timeCmd(['--help'], {}, 30_000);
+      ctx.log(`rebuild: replay all over ${written.acked.toLocaleString('en-US')} messages`);
+      const r = await timeCmd(['replay', 'all'], { NATTER_DATA_DIR: dataDir }, 300_000);
+      const out = (r.stdout + r.stderr).trim();
+      // "<projection>: replayed N events in S s (R events/s)", one line per projection
+      const projections = [...out.matchAll(/^(\S+): replayed (\d+) events in ([\d.]+) s/gm)].map((m) => ({ name: m[1]!, events: Number(m[2]), seconds: Number(m[3]) }));
+      const reported = projections.length ? Math.max(...projections.map((p) => p.events)) : null;
+      const events = reported ?? written.acked;
+      const projSeconds = projections.reduce((a, p) => a + p.seconds, 0);
+      const netMs = Math.max(1, r.ms - startup.ms);
+      const eps = Math.round(events / (netMs / 1000));
+      const figures = {
+        written,
+        events,
+        events_source: reported != null ? 'replay output (events of the log; every projection replays all of them)' : 'acked messages (the replay printed no event count; conversation events not counted)',
+        projections,
+        events_per_s_sum_of_projection_times: projSeconds > 0 ? Math.round(events / projSeconds) : null,
+        replay_ms: round(r.ms),
+        cli_startup_ms: round(startup.ms),
+        events_per_s: eps,
+        events_per_s_incl_startup: Math.round(events / (r.ms / 1000)),
+        replay_output_tail: out.split('\n').filter((l) => !l.includes('[')).join('\n').slice(-800),
+      };
+      return {
+        name: 'rebuild',
+        line: `rebuild: replay all of ${events.toLocaleString('en-US')} events in ${round(r.ms / 1000, 2)} s → ${eps.toLocaleString('en-US')} events/s (written at ${written.msgs_per_s.toLocaleString('en-US')} msgs/s)`,
+        figures,
+        rows: [
+          row('replay events/s (CLI start-up subtracted)', 'events/s', eps, written.msgs_per_s, 'write rate through the API', TARGETS.rebuildEventsPerS),
+        ],
+        notes: written.acked < target ? [`wrote ${written.acked.toLocaleString('en-US')} of ${target.toLocaleString('en-US')} messages within the ${maxMs / 1000}s cap`] : [],
+      };
+    } finally {
+      await server?.stop();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+};

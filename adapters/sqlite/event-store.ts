@@ -49,6 +49,10 @@ export class SqliteEventStore implements EventStore {
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly listeners = new Set<() => void>();
+  /** The most recent commits, so that live subscribers need not read back what was just written. */
+  private tail: RecordedEvent[] = [];
+  private static readonly TAIL = 20_000;
+  private commitTime = 0;
   private readonly stmt;
   private readonly commitBatch;
   private closed = false;
@@ -91,10 +95,19 @@ export class SqliteEventStore implements EventStore {
       for (const append of batch) append.reject(error);
       return;
     }
+    const now = this.commitTime;
     batch.forEach((append, i) => {
       const outcome = outcomes[i]!;
-      if (outcome instanceof Error) append.reject(outcome); else append.resolve(outcome);
+      if (outcome instanceof Error) { append.reject(outcome); return; }
+      append.resolve(outcome);
+      const first = outcome.position - append.events.length + 1;
+      const firstRevision = outcome.nextRevision - append.events.length + 1;
+      append.events.forEach((event, k) => this.tail.push({
+        position: first + k, stream: append.stream, revision: firstRevision + k, type: event.type, data: event.data,
+        recordedAt: now, ...(event.metadata ? { metadata: event.metadata } : {}),
+      }));
     });
+    if (this.tail.length > 2 * SqliteEventStore.TAIL) this.tail = this.tail.slice(-SqliteEventStore.TAIL);
     for (const wake of this.listeners) wake();
   }
 
@@ -105,7 +118,7 @@ export class SqliteEventStore implements EventStore {
   private writeBatch(batch: PendingAppend[]): Array<AppendResult | Error> {
     const heads = new Map<string, number>();
     const failed = new Set<string>();
-    const now = Date.now();
+    const now = this.commitTime = Date.now();
     return batch.map(({ stream, events, expected }) => {
       const actual = heads.get(stream) ?? this.stmt.head.get(stream)?.r ?? -1;
       const pipelinedOnFailure = failed.has(stream) && (typeof expected === 'number' || expected === 'no_stream');
@@ -134,7 +147,19 @@ export class SqliteEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.stmt.all.all(options.after, options.maxCount).map(toRecorded);
+    return this.readAfter(options.after, options.maxCount);
+  }
+
+  /** From the tail of recent commits when it holds the next position (rowids are gapless), else from the table. */
+  private readAfter(after: number, maxCount: number): RecordedEvent[] {
+    const tail = this.tail;
+    if (tail.length > 0 && tail[0]!.position <= after + 1 && tail[tail.length - 1]!.position > after) {
+      let lo = 0;
+      let hi = tail.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (tail[mid]!.position <= after) lo = mid + 1; else hi = mid; }
+      if (tail[lo]!.position === after + 1) return tail.slice(lo, lo + maxCount);
+    }
+    return this.stmt.all.all(after, maxCount).map(toRecorded);
   }
 
   async headPosition(): Promise<number> {
@@ -153,7 +178,7 @@ export class SqliteEventStore implements EventStore {
     const loop = (async () => {
       let position = after;
       while (!stopped && !this.closed) {
-        const batch = this.stmt.all.all(position, maxBatch).map(toRecorded);
+        const batch = this.readAfter(position, maxBatch);
         if (batch.length === 0) {
           await new Promise<void>((resolve) => { wake = resolve; });
           continue;

@@ -43,7 +43,22 @@ export class Connection {
       setTimeout(() => this.socket.terminate(), 1_000).unref();
       return;
     }
+    this.cork();
     this.socket.send(json);
+  }
+
+  /**
+   * Frames pushed in one event-loop turn leave in one writev instead of one syscall each: a fan-out
+   * or a group commit's acks push many frames to the same socket at once.
+   */
+  private corked = false;
+  private cork(): void {
+    if (this.corked) return;
+    const raw = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!raw) return;
+    this.corked = true;
+    raw.cork();
+    process.nextTick(() => { this.corked = false; raw.uncork(); });
   }
 
   sendFrame(frame: object): void {

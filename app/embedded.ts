@@ -37,6 +37,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const projections = await startProjections({
     eventStore,
     checkpoints: readModels.checkpoints,
+    unitOfWork: readModels.unitOfWork,
     projectors: readModelProjectors(readModels),
     reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics })],
     log: logger,

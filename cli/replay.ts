@@ -7,7 +7,7 @@ import { readModelProjectors } from '../projections/projectors.ts';
 import { rebuild } from '../projections/runtime.ts';
 import { dataDirHolder } from './data-dir-lock.ts';
 
-/** Rebuilds one or every read model of the embedded profile from position 0. */
+/** Rebuilds one or every read model of the embedded profile from position 0, in one pass over the log. */
 export const replay = async (name: string, options: { batch: number }) => {
   const config = loadConfig();
   const holder = dataDirHolder(config.dataDir);
@@ -19,23 +19,23 @@ export const replay = async (name: string, options: { batch: number }) => {
     const all = readModelProjectors(readModels);
     const chosen = name === 'all' ? all : all.filter((p) => p.name === name);
     if (chosen.length === 0) throw new Error(`unknown projection ${name}; choose one of ${all.map((p) => p.name).join(', ')} or all`);
+    const names = chosen.map((p) => p.name).join(', ');
     const head = await eventStore.headPosition();
-    for (const projector of chosen) {
-      const bar = new cliProgress.SingleBar({
-        format: `${projector.name.padEnd(10)} [{bar}] {percentage}% | {value}/{total} positions | {events} events`,
-        noTTYOutput: true, notTTYSchedule: 2000, etaBuffer: 50,
-      }, cliProgress.Presets.shades_classic);
-      bar.start(head, 0, { events: 0 });
-      const started = performance.now();
-      const result = await rebuild({
-        eventStore, checkpoints: readModels.checkpoints, projector, batchSize: options.batch,
-        onProgress: (position, events) => bar.update(position, { events }),
-      });
-      bar.update(head, { events: result.events });
-      bar.stop();
-      const seconds = (performance.now() - started) / 1000;
-      console.log(`${projector.name}: replayed ${result.events} events in ${seconds.toFixed(2)} s (${Math.round(result.events / Math.max(seconds, 1e-9))} events/s)`);
-    }
+    const bar = new cliProgress.SingleBar({
+      format: `replay [{bar}] {percentage}% | {value}/{total} positions | {events} events | {rate} events/s`,
+      noTTYOutput: true, notTTYSchedule: 2000, etaBuffer: 50,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(head, 0, { events: 0, rate: 0 });
+    const started = performance.now();
+    const result = await rebuild({
+      eventStore, checkpoints: readModels.checkpoints, unitOfWork: readModels.unitOfWork, projectors: chosen, batchSize: options.batch,
+      onProgress: (position, events) => bar.update(position, { events, rate: Math.round(events / ((performance.now() - started) / 1000)) }),
+    });
+    bar.update(head, { events: result.events });
+    bar.stop();
+    const seconds = (performance.now() - started) / 1000;
+    for (const projector of chosen) console.log(`${projector.name}: replayed ${result.events} events`);
+    console.log(`replayed ${result.events} events into ${names} in ${seconds.toFixed(2)} s (${Math.round(result.events / Math.max(seconds, 1e-9))} events/s)`);
   } finally {
     await eventStore.close();
     await readModels.close();

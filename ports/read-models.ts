@@ -105,5 +105,11 @@ export type ReadModels = {
   inbox: InboxStore;
   receipts: ReceiptStore;
   checkpoints: CheckpointStore;
+  /**
+   * Runs `work` (writes to these stores and their checkpoints) as one atomic commit where the
+   * backend can, so that a projection batch costs one commit instead of one per store. Adapters
+   * without transactions simply run it: every write is idempotent anyway.
+   */
+  unitOfWork<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 };

@@ -13,9 +13,12 @@ CREATE INDEX IF NOT EXISTS messages_by_position ON messages (conversation_id, po
 /** Message history, one row per (conversation, seq): a replayed MessageSent rewrites nothing. */
 export const createSqliteHistoryStore = (db: SqliteDatabase): HistoryStore => {
   db.exec(schema);
-  const insert = db.prepare(`INSERT OR IGNORE INTO messages VALUES
-    (@conversation_id, @seq, @message_id, @sender_id, @client_msg_id, @content, @content_type, @timestamp, @position)`);
-  const writeAll = db.transaction((messages: StoredMessage[]) => { for (const m of messages) insert.run(m); });
+  const insert = db.prepare('INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const writeAll = db.transaction((messages: StoredMessage[]) => {
+    for (const m of messages) {
+      insert.run(m.conversation_id, m.seq, m.message_id, m.sender_id, m.client_msg_id, m.content, m.content_type, m.timestamp, m.position);
+    }
+  });
   const newest = db.prepare<[string, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?');
   const before = db.prepare<[string, number, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
   const after = db.prepare<[string, number, number], StoredMessage>('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?');

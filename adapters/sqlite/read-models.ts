@@ -18,6 +18,20 @@ export const createSqliteReadModels = (path: string): ReadModels => {
     inbox: createSqliteInboxStore(db),
     receipts: createSqliteReceiptStore(db),
     checkpoints: createSqliteCheckpointStore(db),
+    // The stores' own db.transaction() calls nest as savepoints inside this one. Their methods run
+    // synchronously, so no other writer interleaves between BEGIN and COMMIT.
+    unitOfWork: async (work) => {
+      if (db.inTransaction) return work();
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work();
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
+    },
     close: async () => { db.close(); },
   };
 };

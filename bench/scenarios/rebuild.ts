@@ -76,8 +76,8 @@ export const rebuild: Scenario = {
       ctx.log(`rebuild: replay all over ${written.acked.toLocaleString('en-US')} messages`);
       const r = await timeCmd(['replay', 'all'], { NATTER_DATA_DIR: dataDir }, 300_000);
       const out = (r.stdout + r.stderr).trim();
-      // "<projection>: replayed N events in S s (R events/s)", one line per projection
-      const projections = [...out.matchAll(/^(\S+): replayed (\d+) events in ([\d.]+) s/gm)].map((m) => ({ name: m[1]!, events: Number(m[2]), seconds: Number(m[3]) }));
+      // "replayed N events into <projections> in S s (R events/s)": one pass feeds every projection
+      const projections = [...out.matchAll(/^replayed (\d+) events into (.+) in ([\d.]+) s/gm)].map((m) => ({ name: m[2]!, events: Number(m[1]), seconds: Number(m[3]) }));
       const reported = projections.length ? Math.max(...projections.map((p) => p.events)) : null;
       const events = reported ?? written.acked;
       const projSeconds = projections.reduce((a, p) => a + p.seconds, 0);

@@ -1,7 +1,7 @@
 // Inbox updates/s, SQLite vs Redis, on one synthetic stream of projector ops.
 //
 //   node --import tsx bench/adapters/inbox-updates.ts [--messages 100000] [--conversations 1000]
-//        [--members 5] [--batch 500] [--lists 2000]
+//        [--members 5] [--batch 500] [--lists 2000] [--runs 3]
 //
 // Setup (not timed): `conversations` groups of `members` users each, drawn from conversations *
 // members / 5 users (each user in ~5 groups). Timed: `messages` MessageSent events turned into what
@@ -11,7 +11,9 @@
 // Adapters: SQLite (a temp file, synchronous=NORMAL, as the embedded read models), Redis with the
 // default inbox fan-out (per-user sorted sets for groups up to 64 members) and Redis in pull mode
 // (inboxFanoutMaxMembers 0: no fan-out, order computed at read time). One line per adapter, then a
-// JSON object on the last line. Redis: NATTER_REDIS_URL, else scripts/engines.sh starts it.
+// JSON object on the last line. The machine is shared and noisy: the adapters take turns `runs`
+// times, each on a fresh store, and the figures are the medians. Redis: NATTER_REDIS_URL, else
+// scripts/engines.sh starts it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +27,10 @@ import { requireEngines } from '../../test/support/engines.ts';
 const { values } = parseArgs({ options: {
   messages: { type: 'string', default: '100000' }, conversations: { type: 'string', default: '1000' },
   members: { type: 'string', default: '5' }, batch: { type: 'string', default: '500' }, lists: { type: 'string', default: '2000' },
+  runs: { type: 'string', default: '3' },
 } });
-const [messages, conversations, members, batch, lists] = [values.messages, values.conversations, values.members, values.batch, values.lists].map(Number) as [number, number, number, number, number];
+const [messages, conversations, members, batch, lists, runs] = [values.messages, values.conversations, values.members, values.batch, values.lists, values.runs]
+  .map(Number) as [number, number, number, number, number, number];
 
 // A deterministic generator, so that every adapter gets the very same ops.
 let seed = 42;
@@ -65,9 +69,9 @@ for (let i = 0; i < messages; i++) {
 const chunks = <T>(xs: T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
 const readers = Array.from({ length: lists }, () => users[Math.floor(random() * userCount)]!);
 
-type Result = { adapter: string; ops: number; messages: number; seconds: number; ops_per_s: number; messages_per_s: number; list_per_s: number; list_items: number };
+type Result = { seconds: number; ops_per_s: number; messages_per_s: number; list_per_s: number; list_items: number };
 
-const measure = async (adapter: string, inbox: InboxStore): Promise<Result> => {
+const measure = async (inbox: InboxStore): Promise<Result> => {
   for (const ops of chunks(setup, batch)) await inbox.write(ops);
   const batches = chunks(updates, batch);
   const t0 = performance.now();
@@ -77,33 +81,47 @@ const measure = async (adapter: string, inbox: InboxStore): Promise<Result> => {
   const l0 = performance.now();
   for (const user of readers) items += (await inbox.list(user, { limit: 20 })).items.length;
   const listSeconds = (performance.now() - l0) / 1000;
-  const result = {
-    adapter, ops: updates.length, messages, seconds: Number(seconds.toFixed(3)),
-    ops_per_s: Math.round(updates.length / seconds), messages_per_s: Math.round(messages / seconds),
+  return {
+    seconds: Number(seconds.toFixed(3)), ops_per_s: Math.round(updates.length / seconds), messages_per_s: Math.round(messages / seconds),
     list_per_s: Math.round(readers.length / listSeconds), list_items: items,
   };
-  console.log(`${adapter.padEnd(14)} ${String(result.ops_per_s).padStart(9)} inbox ops/s  ${String(result.messages_per_s).padStart(8)} messages/s  `
-    + `(${result.ops} ops in ${result.seconds} s, batches of ${batch})  list(limit 20): ${result.list_per_s}/s`);
-  return result;
 };
 
-const results: Result[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'natter-bench-inbox-'));
-try {
-  const sqlite = createSqliteReadModels(join(dir, 'read-models.db'));
-  results.push(await measure('sqlite', sqlite.inbox));
-  await sqlite.close();
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
 const url = process.env.NATTER_REDIS_URL ?? (await requireEngines('redis')).NATTER_REDIS_URL;
-for (const [adapter, inboxFanoutMaxMembers] of [['redis', undefined], ['redis-pull', 0]] as const) {
-  const redis = createRedisReadModels({ url, prefix: `natter-bench:${randomUUID()}`, ...(inboxFanoutMaxMembers === undefined ? {} : { inboxFanoutMaxMembers }) });
-  try {
-    results.push(await measure(adapter, redis.inbox));
-  } finally {
-    await redis.inbox.reset();
-    await redis.close();
-  }
+const adapters: Record<string, () => Promise<Result>> = {
+  sqlite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'natter-bench-inbox-'));
+    const sqlite = createSqliteReadModels(join(dir, 'read-models.db'));
+    try {
+      return await measure(sqlite.inbox);
+    } finally {
+      await sqlite.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  ...Object.fromEntries(([['redis', undefined], ['redis-pull', 0]] as const).map(([name, inboxFanoutMaxMembers]) => [name, async () => {
+    const redis = createRedisReadModels({ url, prefix: `natter-bench:${randomUUID()}`, ...(inboxFanoutMaxMembers === undefined ? {} : { inboxFanoutMaxMembers }) });
+    try {
+      return await measure(redis.inbox);
+    } finally {
+      await redis.inbox.reset();
+      await redis.close();
+    }
+  }])),
+};
+const samples = new Map<string, Result[]>();
+for (let run = 0; run < runs; run++) {
+  for (const [name, measureOnce] of Object.entries(adapters)) samples.set(name, [...samples.get(name) ?? [], await measureOnce()]);
 }
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const results = [...samples].map(([adapter, rs]) => {
+  const result = {
+    adapter, ops: updates.length, messages,
+    seconds: median(rs.map((r) => r.seconds)), ops_per_s: median(rs.map((r) => r.ops_per_s)), messages_per_s: median(rs.map((r) => r.messages_per_s)),
+    list_per_s: median(rs.map((r) => r.list_per_s)), list_items: rs[0]!.list_items, runs: rs.map((r) => r.ops_per_s),
+  };
+  console.log(`${adapter.padEnd(11)} ${String(result.ops_per_s).padStart(7)} inbox ops/s  ${String(result.messages_per_s).padStart(7)} messages/s  `
+    + `(${result.ops} ops in ${result.seconds} s, batches of ${batch}, median of ${rs.length}: ${result.runs.join(' / ')} ops/s)  list(limit 20): ${result.list_per_s}/s`);
+  return result;
+});
 console.log(JSON.stringify({ bench: 'inbox-updates', messages, conversations, members, users: userCount, batch_ops: batch, results }));

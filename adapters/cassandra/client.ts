@@ -1,0 +1,44 @@
+import cassandra from 'cassandra-driver';
+
+export type CassandraConnectOptions = {
+  /** `host` or `host:port` (the driver accepts both). */
+  contactPoints: string[];
+  localDataCenter: string;
+  /** Optional: the client's default keyspace, which must exist. The adapters qualify every table anyway. */
+  keyspace?: string;
+  /** Consistency for every request unless a query says otherwise. Default LOCAL_QUORUM. */
+  consistency?: number;
+};
+
+/**
+ * A connected driver client. LOCAL_QUORUM reads and writes by default: with RF 3 per DC a read sees
+ * every acknowledged write of the same DC. Tables are always qualified by the adapters, so one
+ * client can serve several keyspaces (tests create one per run).
+ */
+export const connectCassandra = async (options: CassandraConnectOptions): Promise<cassandra.Client> => {
+  const client = new cassandra.Client({
+    contactPoints: options.contactPoints,
+    localDataCenter: options.localDataCenter,
+    ...(options.keyspace ? { keyspace: options.keyspace } : {}),
+    queryOptions: { consistency: options.consistency ?? cassandra.types.consistencies.localQuorum, prepare: true },
+    socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 30 },
+  });
+  await client.connect();
+  return client;
+};
+
+/** The connection settings from the environment (the names scripts/engines.sh prints). */
+export const cassandraEnv = (env: NodeJS.ProcessEnv = process.env) => ({
+  contactPoints: (env.NATTER_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',').map((s) => s.trim()).filter(Boolean),
+  localDataCenter: env.NATTER_CASSANDRA_DC ?? 'datacenter1',
+  keyspace: env.NATTER_CASSANDRA_KEYSPACE ?? 'natter',
+});
+
+const identifier = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
+
+/** Keyspace names end up in CQL text, so only plain identifiers are accepted. */
+export const checkKeyspace = (keyspace: string): string => {
+  if (!identifier.test(keyspace)) throw new Error(`invalid Cassandra keyspace name: ${JSON.stringify(keyspace)}`);
+  return keyspace;
+};

@@ -1,0 +1,118 @@
+import type cassandra from 'cassandra-driver';
+import { cassandraEnv, checkKeyspace, connectCassandra } from './client.ts';
+
+/**
+ * The Cassandra schema as numbered migrations. Each statement is idempotent on its own
+ * (`IF NOT EXISTS`), so a migration that died half-way is simply applied again; a migration is
+ * recorded in `<keyspace>.schema_migrations` once all its statements succeeded. Never edit a
+ * migration that has shipped: add the next number.
+ *
+ * Run migrations from one process (`natter migrate`) before starting the servers, not from every
+ * server at boot: concurrent schema changes from several clients can leave the nodes with diverging
+ * schema versions on Cassandra before 5.1 (no transactional metadata yet).
+ */
+export type Migration = { version: number; name: string; statements(keyspace: string): string[] };
+
+/*
+ * History layout (migration 1).
+ *
+ * Bucket: `bucket = floor(seq / bucketSize)` (10,000 by default, see history-store.ts), not a time
+ * window. Reads are always by seq (`before`/`after`, newest page), and a seq maps straight to its
+ * bucket, so a page touches exactly the buckets it needs and never probes empty ones; a quiet
+ * conversation lives in one partition forever, while time buckets would spread it over many nearly
+ * empty partitions that a "previous page" would have to walk. A hot conversation's partition is
+ * capped at 10,000 rows (≤ ~5 MB at the seeds' 200–500 byte messages, 160 MB only if every message
+ * were 16,000 characters).
+ *
+ * Compaction: LeveledCompactionStrategy, not TWCS. TWCS groups SSTables by write-time window and
+ * only pays off when whole windows expire together (TTL) and partitions do not span windows. Here
+ * history is kept forever (no TTL), a seq bucket of a slow conversation spans months of writes, and
+ * the rows carry synthetic write timestamps (see below) that are not wall-clock time, so TWCS
+ * windows would be meaningless. The workload is "read the recent pages" of partitions written
+ * piecemeal over time: LCS bounds the SSTables a partition read touches.
+ *
+ * Write timestamps: rows are immutable and must keep the first value written (the contract: a
+ * replayed row never changes an existing one), without LWT. `messages` and `message_positions` are
+ * written `USING TIMESTAMP 2^50 - position`, so when two writes for one (conversation, seq) differ,
+ * the one with the lower log position wins whatever the arrival order, and an identical replay
+ * writes identical cells. `conversation_last_seq` is written `USING TIMESTAMP last_seq`, so the
+ * highest seq wins: a max without read-before-write or counters. Both stay below 2^50 µs (year
+ * 2005), so an ordinary DELETE (a manual purge) still shadows them; reset() uses TRUNCATE.
+ */
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'history: messages by (conversation, seq bucket), position index, last seq per conversation',
+    statements: (ks) => [
+      `CREATE TABLE IF NOT EXISTS ${ks}.messages (
+        conversation_id text, bucket int, seq bigint,
+        message_id text, sender_id text, client_msg_id text, content text, content_type text,
+        timestamp bigint, position bigint,
+        PRIMARY KEY ((conversation_id, bucket), seq)
+      ) WITH CLUSTERING ORDER BY (seq DESC)
+        AND compaction = {'class': 'LeveledCompactionStrategy'}`,
+      // Sync reads "messages after a global position": positions grow with seq inside a conversation,
+      // so this index shares the message's seq bucket and clusters by position.
+      `CREATE TABLE IF NOT EXISTS ${ks}.message_positions (
+        conversation_id text, bucket int, position bigint, seq bigint,
+        PRIMARY KEY ((conversation_id, bucket), position)
+      ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.conversation_last_seq (
+        conversation_id text PRIMARY KEY, last_seq bigint
+      )`,
+    ],
+  },
+];
+
+export type Replication = Record<string, string | number>;
+export type MigrateResult = { keyspace: string; applied: Array<{ version: number; name: string }>; alreadyApplied: number[] };
+
+const replicationCql = (replication: Replication) =>
+  `{${Object.entries(replication).map(([k, v]) => `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`).join(', ')}}`;
+
+/** Creates the keyspace if missing (an existing keyspace keeps its replication), then applies what is missing. */
+export const migrate = async (
+  client: cassandra.Client, keyspace: string, options: { replication: Replication },
+): Promise<MigrateResult> => {
+  const ks = checkKeyspace(keyspace);
+  await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(options.replication)}`);
+  await client.execute(`CREATE TABLE IF NOT EXISTS ${ks}.schema_migrations (version int PRIMARY KEY, name text, applied_at timestamp)`);
+  const done = new Set<number>();
+  const rows = await client.execute(`SELECT version FROM ${ks}.schema_migrations`, [], { prepare: false });
+  for (const row of rows.rows) done.add(Number(row.get('version')));
+
+  const applied: MigrateResult['applied'] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
+    for (const statement of migration.statements(ks)) await client.execute(statement, [], { prepare: false });
+    await client.execute(`INSERT INTO ${ks}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+      [migration.version, migration.name, new Date()], { prepare: true });
+    applied.push({ version: migration.version, name: migration.name });
+  }
+  return { keyspace: ks, applied, alreadyApplied: [...done].sort((a, b) => a - b) };
+};
+
+/**
+ * `natter migrate` (the CLI wiring lives elsewhere): connects with NATTER_CASSANDRA_CONTACT_POINTS,
+ * NATTER_CASSANDRA_DC and NATTER_CASSANDRA_KEYSPACE (default `natter`), creates the keyspace when
+ * missing with NetworkTopologyStrategy and NATTER_CASSANDRA_REPLICATION_FACTOR (default 1, for the
+ * single local node; use 3 in production) in the local DC, and applies the missing migrations.
+ */
+export const migrateCommand = async (
+  env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = (line) => console.log(line),
+): Promise<MigrateResult> => {
+  const { contactPoints, localDataCenter, keyspace } = cassandraEnv(env);
+  const rf = Number(env.NATTER_CASSANDRA_REPLICATION_FACTOR ?? 1);
+  if (!Number.isInteger(rf) || rf < 1) throw new Error(`NATTER_CASSANDRA_REPLICATION_FACTOR must be a positive integer, got ${env.NATTER_CASSANDRA_REPLICATION_FACTOR}`);
+  print(`cassandra ${contactPoints.join(',')} (dc ${localDataCenter}), keyspace ${keyspace}`);
+  const client = await connectCassandra({ contactPoints, localDataCenter });
+  try {
+    const result = await migrate(client, keyspace, { replication: { class: 'NetworkTopologyStrategy', [localDataCenter]: rf } });
+    if (result.alreadyApplied.length > 0) print(`already applied: ${result.alreadyApplied.join(', ')}`);
+    for (const m of result.applied) print(`applied ${m.version}: ${m.name}`);
+    if (result.applied.length === 0) print('schema is up to date');
+    return result;
+  } finally {
+    await client.shutdown();
+  }
+};

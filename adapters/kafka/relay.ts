@@ -1,0 +1,151 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { EventStore, RecordedEvent } from '../../ports/event-store.ts';
+import type { CheckpointStore } from '../../ports/read-models.ts';
+import type { ProjectionLog } from '../../projections/runtime.ts';
+
+export type RelayOptions = {
+  eventStore: EventStore;
+  kafka: Kafka;
+  topic: string;
+  checkpoints: CheckpointStore;
+  /** Checkpoint name: one per relay (two relays with the same name would share a position). */
+  name: string;
+  /** Events read from the log per subscription batch. Default 1000. */
+  batchSize?: number;
+  /** Upper bound of the JSON bytes per Kafka send (below the broker's 1 MB message.max.bytes). Default 512 KiB. */
+  maxSendBytes?: number;
+  log?: ProjectionLog;
+};
+
+export type Relay = {
+  /** Log position through which Kafka acknowledged every event and the checkpoint is stored. */
+  position(): number;
+  /** Resolves once `position()` reaches `target`. */
+  caughtUp(target: number): Promise<void>;
+  /** Graceful: the send in flight finishes (and is checkpointed) or is abandoned unacknowledged. */
+  stop(): Promise<void>;
+};
+
+/** What a Kafka record holds: the recorded event as the log has it. */
+export type RelayedEvent = Pick<RecordedEvent, 'position' | 'stream' | 'revision' | 'type' | 'data' | 'recordedAt' | 'metadata'>;
+
+const streamPattern = /^(?:conversation|receipts)-(.+)$/;
+
+/**
+ * The partition key: the conversation id, so a conversation's messages AND its receipts (two
+ * streams) land in one partition, in log order. From the stream name, else `data.conversation_id`,
+ * else the stream itself (any other stream still keeps its own order).
+ */
+export const conversationKey = (event: Pick<RecordedEvent, 'stream' | 'data'>): string => {
+  const match = streamPattern.exec(event.stream);
+  if (match) return match[1]!;
+  const id = (event.data as { conversation_id?: unknown } | null)?.conversation_id;
+  return typeof id === 'string' && id.length > 0 ? id : event.stream;
+};
+
+export const encodeEvent = (event: RecordedEvent): string => JSON.stringify({
+  position: event.position, stream: event.stream, revision: event.revision, type: event.type, data: event.data,
+  recordedAt: event.recordedAt, ...(event.metadata ? { metadata: event.metadata } : {}),
+} satisfies RelayedEvent);
+
+const defaultLog: ProjectionLog = {
+  warn: (obj, msg) => console.warn(msg, obj),
+  error: (obj, msg) => console.error(msg, obj),
+};
+
+/**
+ * Moves the event log's global feed into a Kafka topic, at least once, keeping each
+ * conversation's order.
+ *
+ * - Reads with `subscribeToAll` from the stored checkpoint (catch-up, then live).
+ * - Sends each batch, in position order, in chunks of at most `maxSendBytes`, with an idempotent
+ *   producer (`maxInFlightRequests: 1`, `acks: -1`): the broker drops the producer's own retries,
+ *   and one request in flight means a retried request can never overtake a later one. Chunks are
+ *   sent one after the other, so a partition receives its events in log order.
+ * - Stores the checkpoint only after Kafka acknowledged the chunk. A failed send is retried with
+ *   backoff (on a fresh producer), never skipped, and the log is not read further meanwhile.
+ *
+ * After a crash the relay resumes from the checkpoint, so nothing is lost, but the events Kafka
+ * acknowledged after the last stored checkpoint (at most one chunk, or more if the checkpoint store
+ * was failing) are sent again: consumers see a re-sent tail, which the idempotent projectors absorb.
+ * An ambiguous send failure (a timeout after the broker wrote the records) also re-sends.
+ */
+export const startRelay = async (options: RelayOptions): Promise<Relay> => {
+  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog } = options;
+  let stopping = false;
+  let position = await checkpoints.get(name);
+  const waiters: Array<{ target: number; resolve(): void }> = [];
+
+  const newProducer = () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  let producer: Producer = newProducer();
+  await producer.connect();
+
+  const pause = async (ms: number) => {
+    for (const until = Date.now() + ms; !stopping && Date.now() < until;) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
+  };
+
+  /** Runs `fn` until it succeeds; false when the relay stopped first. */
+  const retrying = async (what: string, fn: () => Promise<unknown>, onFailure?: () => Promise<void>): Promise<boolean> => {
+    for (let attempt = 1; !stopping; attempt++) {
+      try {
+        await fn();
+        return true;
+      } catch (error) {
+        log.error({ err: error, relay: name, attempt }, `relay: ${what} failed; retrying`);
+        await onFailure?.();
+        await pause(Math.min(5_000, 100 * 2 ** attempt));
+      }
+    }
+    return false;
+  };
+
+  const resetProducer = async () => {
+    // A fresh producer id: an idempotent producer whose send failed may hold sequence state the broker no longer accepts.
+    await producer.disconnect().catch(() => {});
+    producer = newProducer();
+    await producer.connect().catch((error) => log.warn({ err: error, relay: name }, 'relay: producer reconnect failed'));
+  };
+
+  const sendChunk = async (chunk: RecordedEvent[], messages: Message[]) => {
+    const sent = await retrying('send', () => producer.send({ topic, acks: -1, messages }), resetProducer);
+    if (!sent) return false;
+    const last = chunk[chunk.length - 1]!.position;
+    if (!(await retrying('checkpoint', () => checkpoints.set(name, last)))) return false;
+    position = last;
+    for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.target <= position) waiters.splice(i, 1)[0]!.resolve();
+    return true;
+  };
+
+  const subscription = eventStore.subscribeToAll({
+    after: position,
+    maxBatch: batchSize,
+    onEvents: async (events) => {
+      let chunk: RecordedEvent[] = [];
+      let messages: Message[] = [];
+      let bytes = 0;
+      for (const event of events) {
+        if (stopping) return;
+        const value = encodeEvent(event);
+        if (messages.length > 0 && bytes + value.length > maxSendBytes) {
+          if (!(await sendChunk(chunk, messages))) return;
+          chunk = []; messages = []; bytes = 0;
+        }
+        chunk.push(event);
+        messages.push({ key: conversationKey(event), value });
+        bytes += value.length;
+      }
+      if (messages.length > 0 && !stopping) await sendChunk(chunk, messages);
+    },
+    onError: (error) => log.error({ err: error, relay: name }, 'relay: log subscription stopped'),
+  });
+
+  return {
+    position: () => position,
+    caughtUp: (target) => target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ target, resolve })),
+    stop: async () => {
+      stopping = true;
+      await subscription.stop();
+      await producer.disconnect().catch(() => {});
+    },
+  };
+};

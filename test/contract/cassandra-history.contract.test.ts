@@ -1,0 +1,108 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type cassandra from 'cassandra-driver';
+import type { ReadModels, StoredMessage } from '../../ports/read-models.ts';
+import { requireEngines } from '../support/engines.ts';
+import { connectCassandra } from '../../adapters/cassandra/client.ts';
+import { migrate } from '../../adapters/cassandra/migrations.ts';
+import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
+import { readModelsContract } from './read-models.contract.ts';
+
+const env = await requireEngines('cassandra');
+const keyspace = `natter_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+const connect = () => connectCassandra({ contactPoints: env.NATTER_CASSANDRA_CONTACT_POINTS.split(','), localDataCenter: env.NATTER_CASSANDRA_DC });
+
+const admin = await connect();
+await migrate(admin, keyspace, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
+
+after(async () => {
+  await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => {});
+  await admin.shutdown();
+});
+
+readModelsContract('cassandra', async () => {
+  const client = await connect();
+  const history = createCassandraHistoryStore({ client, keyspace });
+  return { history, close: () => client.shutdown() } as unknown as ReadModels;
+}, ['history']);
+
+describe('cassandra history: migrations', () => {
+  it('are recorded and applied once', async () => {
+    const again = await migrate(admin, keyspace, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
+    assert.deepEqual(again.applied, []);
+    assert.ok(again.alreadyApplied.includes(1));
+    const rows = await admin.execute(`SELECT version FROM ${keyspace}.schema_migrations`);
+    assert.deepEqual(rows.rows.map((r) => Number(r.get('version'))), [1]);
+  });
+});
+
+describe('cassandra history: many buckets (bucket size 4)', () => {
+  let client: cassandra.Client;
+  before(async () => { client = await connect(); });
+  after(async () => { await client.shutdown(); });
+
+  const T0 = 1_700_000_000_000;
+  // Positions are sparse and interleaved with another conversation's, as in the real log.
+  const message = (id: string, seq: number): StoredMessage => ({
+    conversation_id: id, seq, message_id: `m-${seq}`, sender_id: 'alice', client_msg_id: `k-${seq}`,
+    content: `message ${seq}`, content_type: 'text', timestamp: T0 + seq, position: seq * 10 + 3,
+  });
+  const seqs = (ms: StoredMessage[]) => ms.map((m) => m.seq);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it('pages back and forward across buckets, and afterPosition crosses buckets', async () => {
+    const history = createCassandraHistoryStore({ client, keyspace, bucketSize: 4 });
+    const id = `c-${randomUUID()}`;
+    const all = range(1, 23).map((seq) => message(id, seq)); // buckets 0..5
+    // Written out of order and in pieces, with a replayed piece, as at-least-once delivery may.
+    await history.write(all.slice(10));
+    await history.write(all.slice(0, 12));
+    await history.write(all.slice(5, 9));
+
+    assert.deepEqual(seqs(await history.page(id, { limit: 6 })), range(18, 23), 'newest page spans buckets 4 and 5');
+    assert.deepEqual(seqs(await history.page(id, { before: 14, limit: 9 })), range(5, 13), 'before, across three buckets');
+    assert.deepEqual(seqs(await history.page(id, { after: 2, limit: 9 })), range(3, 11), 'after, across three buckets');
+    assert.deepEqual(seqs(await history.page(id, { after: 2, before: 20, limit: 100 })), range(3, 19));
+    assert.deepEqual(seqs(await history.page(id, { before: 1_000, limit: 3 })), [21, 22, 23]);
+    assert.deepEqual(seqs(await history.page(id, { after: 23, limit: 3 })), []);
+
+    for (const size of [1, 3, 4, 5, 7]) {
+      const back: number[] = [];
+      for (let p = await history.page(id, { limit: size }); p.length > 0; p = await history.page(id, { before: p[0]!.seq, limit: size })) back.unshift(...seqs(p));
+      const forward: number[] = [];
+      for (let p = await history.page(id, { after: 0, limit: size }); p.length > 0; p = await history.page(id, { after: p.at(-1)!.seq, limit: size })) forward.push(...seqs(p));
+      assert.deepEqual(back, range(1, 23), `backwards by ${size}`);
+      assert.deepEqual(forward, range(1, 23), `forwards by ${size}`);
+    }
+
+    assert.deepEqual(await history.afterPosition(id, 0, 10_000, 100), all, 'everything, from bucket 0');
+    assert.deepEqual(seqs(await history.afterPosition(id, 0, 10_000, 5)), range(1, 5));
+    // after = position of seq 6 (63): starts in bucket 1, runs through bucket 4.
+    assert.deepEqual(seqs(await history.afterPosition(id, 63, 10_000, 10)), range(7, 16));
+    assert.deepEqual(seqs(await history.afterPosition(id, 64, 175, 100)), range(7, 17), 'between positions, inclusive upTo');
+    assert.deepEqual(seqs(await history.afterPosition(id, 200, 10_000, 100)), range(20, 23), 'recent cursor: newest bucket first');
+    assert.deepEqual(seqs(await history.afterPosition(id, 233, 10_000, 100)), []);
+    assert.deepEqual(seqs(await history.afterPosition(id, 0, 12, 100)), []);
+    // A sync loop: pages of 3, each starting after the last position returned.
+    const synced: number[] = [];
+    for (let cursor = 0; ;) {
+      const p = await history.afterPosition(id, cursor, 10_000, 3);
+      if (p.length === 0) break;
+      synced.push(...seqs(p));
+      cursor = p.at(-1)!.position;
+    }
+    assert.deepEqual(synced, range(1, 23));
+  });
+
+  it('a conflicting replay across buckets changes nothing, and its stale index entry is skipped', async () => {
+    const history = createCassandraHistoryStore({ client, keyspace, bucketSize: 4 });
+    const id = `c-${randomUUID()}`;
+    const all = range(1, 10).map((seq) => message(id, seq));
+    await history.write(all);
+    await history.write([{ ...message(id, 5), content: 'changed', position: 66 }]);
+    assert.deepEqual(await history.page(id, { limit: 100 }), all);
+    assert.deepEqual(await history.afterPosition(id, 0, 1_000, 100), all);
+    assert.deepEqual(seqs(await history.afterPosition(id, 63, 1_000, 1)), [7], 'the stale entry (66 → seq 5) does not use up the limit');
+  });
+});

@@ -382,6 +382,8 @@ done
 case $cmd in
   up)
     mkdir -p "$DIR" "$CACHE"
+    # Test files start the engines they need concurrently: one `up` at a time, the others then find them up.
+    exec 9>"$DIR/.up.lock"; flock 9
     t0=$SECONDS
     for e in "${engines[@]}"; do "$(fn "$e" start)"; done   # Java engines boot in parallel
     for e in "${engines[@]}"; do t=$SECONDS; "$(fn "$e" wait)"; log "$e ready ($((SECONDS - t))s waited)"; done

@@ -18,6 +18,7 @@ import type { ProjectionRuntime } from '../projections/runtime.ts';
 import type { PresenceStore } from '../ports/presence.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Metrics } from '../ports/metrics.ts';
+import type { Delivery } from '../ports/delivery.ts';
 import { createPresence } from '../command-side/gateway/presence.ts';
 import { createTyping } from '../command-side/gateway/typing.ts';
 import { createGatewayLifecycle, type GatewayLifecycle } from '../command-side/gateway/lifecycle.ts';
@@ -29,7 +30,10 @@ export type AppDeps = {
   commands: Commands;
   readModels: ReadModels;
   registry: ConnectionRegistry;
-  projections: ProjectionRuntime;
+  /** Where presence and typing go; the local socket registry unless a cluster delivery is given. */
+  delivery?: Delivery;
+  /** What sync and read-your-writes wait on: the projections (embedded) or the cluster's low watermark. */
+  projections: Pick<ProjectionRuntime, 'position' | 'caughtUp'>;
   presenceStore: PresenceStore;
   limiter: RateLimiter;
   metrics: Metrics;
@@ -66,10 +70,10 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
   await registerAuth(app, config);
 
   const presence = createPresence({
-    store: deps.presenceStore, directory: deps.readModels.directory, delivery: deps.registry.delivery, metrics: deps.metrics,
+    store: deps.presenceStore, directory: deps.readModels.directory, delivery: deps.delivery ?? deps.registry.delivery, metrics: deps.metrics,
     ttlMs: config.presenceTtlMs, throttleMs: config.presenceThrottleMs, maxGroupMembers: config.presenceMaxGroupMembers,
   });
-  const typing = createTyping({ delivery: deps.registry.delivery, ttlMs: config.typingTtlMs, throttleMs: config.typingThrottleMs });
+  const typing = createTyping({ delivery: deps.delivery ?? deps.registry.delivery, ttlMs: config.typingTtlMs, throttleMs: config.typingThrottleMs });
   const lifecycle = createGatewayLifecycle({
     registry: deps.registry, presence, heartbeatIntervalMs: config.heartbeatIntervalMs,
     onHeartbeatError: (error) => app.log.warn({ err: error }, 'heartbeat tick failed'),

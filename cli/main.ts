@@ -4,6 +4,9 @@ import { replay } from './replay.ts';
 import { printStream } from './stream.ts';
 import { drain } from './drain.ts';
 
+// Cluster roles load their engine drivers only when asked for.
+const roles = () => import('./roles.ts');
+
 const program = new Command('natter')
   .description('Event-sourced real-time chat backend')
   .showHelpAfterError();
@@ -28,5 +31,19 @@ program.command('drain')
   .description('drain the running server: devices are told to reconnect elsewhere, then it exits')
   .option('--timeout <ms>', 'how long to wait for the server to exit', (v) => Number.parseInt(v, 10), 60_000)
   .action((options: { timeout: number }) => drain(options));
+
+program.command('gateway').description('cluster: a gateway (REST + WebSocket) on $PORT').action(async () => (await roles()).gatewayRole());
+program.command('projector').description('cluster: a projector worker (Kafka consumer group); names restrict it to some projections')
+  .argument('[names...]', 'projections: directory, history, inbox, receipts (default: all, with fan-out and push)')
+  .action(async (names: string[]) => (await roles()).projectorRole(names));
+program.command('relay').description('cluster: the relay from the event store to Kafka').action(async () => (await roles()).relayRole());
+program.command('push-worker').description('cluster: the push worker (Kafka consumer group on the push topic)').action(async () => (await roles()).pushWorkerRole());
+program.command('all').description('cluster: every role in one process, on the cluster engines').action(async () => (await roles()).allRoles());
+program.command('migrate').description('cluster: create or update the Cassandra schema')
+  .action(async () => { await (await import('../adapters/cassandra/migrations.ts')).migrateCommand(); });
+program.command('up').description('cluster: start the engines, 3 gateways, 2 projector workers, a relay and a push worker on loopback')
+  .option('--gateways <n>', 'gateways', (v) => Number.parseInt(v, 10), 3)
+  .option('--projectors <n>', 'projector workers', (v) => Number.parseInt(v, 10), 2)
+  .action(async (options: { gateways: number; projectors: number }) => (await import('./up.ts')).up(options));
 
 await program.parseAsync(process.argv);

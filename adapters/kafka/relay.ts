@@ -15,6 +15,12 @@ export type RelayOptions = {
   /** Upper bound of the JSON bytes per Kafka send (below the broker's 1 MB message.max.bytes). Default 512 KiB. */
   maxSendBytes?: number;
   log?: ProjectionLog;
+  /**
+   * The topic's partition count. When set, every batch ends with a `$watermark` record on each
+   * partition, saying "everything up to this position is ahead of me in this partition": consumers
+   * turn those into the group's low watermark (see adapters/redis/watermarks.ts).
+   */
+  watermarkPartitions?: number;
 };
 
 export type Relay = {
@@ -71,7 +77,7 @@ const defaultLog: ProjectionLog = {
  * An ambiguous send failure (a timeout after the broker wrote the records) also re-sends.
  */
 export const startRelay = async (options: RelayOptions): Promise<Relay> => {
-  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog } = options;
+  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions } = options;
   let stopping = false;
   let position = await checkpoints.get(name);
   const waiters: Array<{ target: number; resolve(): void }> = [];
@@ -134,7 +140,14 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
         messages.push({ key: conversationKey(event), value });
         bytes += value.length;
       }
-      if (messages.length > 0 && !stopping) await sendChunk(chunk, messages);
+      if (messages.length > 0 && !stopping && !(await sendChunk(chunk, messages))) return;
+      if (watermarkPartitions && !stopping) {
+        const through = events[events.length - 1]!.position;
+        const marks = Array.from({ length: watermarkPartitions }, (_, partition): Message => ({
+          partition, value: JSON.stringify({ position: through, stream: '$watermark', revision: 0, type: '$watermark', data: { through, partition }, recordedAt: Date.now() }),
+        }));
+        await retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer);
+      }
     },
     onError: (error) => log.error({ err: error, relay: name }, 'relay: log subscription stopped'),
   });

@@ -9,6 +9,12 @@ export type FanoutOptions = {
   statusFanoutMaxMembers?: number;
   cacheSize?: number;
   metrics?: Metrics;
+  /**
+   * The cursor a frame carries for an event at `position`. Embedded: the position itself. Cluster:
+   * never above the low watermark, so that a device's cursor never passes an event that a slower
+   * partition has not applied yet (sync from it would skip that event).
+   */
+  cursorFor?(position: number): number;
 };
 
 /**
@@ -32,7 +38,7 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
   };
 
   const react = async (event: Recorded) => {
-    const cursor = String(event.position);
+    const cursor = String(options.cursorFor ? Math.min(event.position, options.cursorFor(event.position)) : event.position);
     switch (event.type) {
       case 'MessageSent': {
         const e = event.data;

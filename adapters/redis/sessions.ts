@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import type { PresenceState, PresenceStore } from '../../ports/presence.ts';
+import type { SessionRegistry } from '../../ports/sessions.ts';
+import { namespace } from './keys.ts';
+
+/*
+ * Sessions, presence and routing share one structure:
+ *   ses:user:<u>   ZSET  "<gateway>|<session>" → expiresAt (ms): u's live devices and where they are
+ *   ses:expiry     ZSET  "<u>|<gateway>|<session>" → expiresAt: lets any process find lapsed sessions
+ *   ses:seen:<u>   STRING last_seen (ms), written when u goes offline, kept 30 days
+ * Heartbeats refresh scores in one pipeline per gateway tick; nothing is written per frame.
+ */
+
+const CONNECT = `
+local live = redis.call('ZCOUNT', KEYS[1], ARGV[2], '+inf')
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return live`;
+
+// Removes one session; answers 1 when no live session is left, i.e. the user just went offline.
+const DISCONNECT = `
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[3])
+if removed == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', 2592000000)
+  return 1
+end
+return 0`;
+
+type Scripts = {
+  natterSessionConnect(user: string, expiry: string, member: string, now: number, expiresAt: number, expiryMember: string, ttl: number): Promise<number>;
+  natterSessionDisconnect(user: string, expiry: string, seen: string, member: string, now: number, expiryMember: string): Promise<number>;
+};
+
+export const createRedisSessions = (options: { redis: Redis; prefix: string; gatewayId: string }): PresenceStore & SessionRegistry => {
+  const { redis, gatewayId } = options;
+  const ns = `${namespace(options.prefix)}ses:`;
+  const userKey = (u: string) => `${ns}user:${u}`;
+  const seenKey = (u: string) => `${ns}seen:${u}`;
+  const expiryKey = `${ns}expiry`;
+  const member = (sessionId: string) => `${gatewayId}|${sessionId}`;
+  redis.defineCommand('natterSessionConnect', { numberOfKeys: 2, lua: CONNECT });
+  redis.defineCommand('natterSessionDisconnect', { numberOfKeys: 3, lua: DISCONNECT });
+  const scripts = redis as unknown as Scripts;
+
+  return {
+    async connect(userId, sessionId, ttlMs, now) {
+      const live = await scripts.natterSessionConnect(userKey(userId), expiryKey, member(sessionId), now, now + ttlMs, `${userId}|${member(sessionId)}`, ttlMs * 2);
+      return Number(live) === 0;
+    },
+    async refresh(sessions, ttlMs, now) {
+      if (sessions.length === 0) return;
+      const pipeline = redis.pipeline();
+      for (const { userId, sessionId } of sessions) {
+        pipeline.zadd(userKey(userId), 'XX', now + ttlMs, member(sessionId));
+        pipeline.pexpire(userKey(userId), ttlMs * 2);
+        pipeline.zadd(expiryKey, 'XX', now + ttlMs, `${userId}|${member(sessionId)}`);
+      }
+      await pipeline.exec();
+    },
+    async disconnect(userId, sessionId, now) {
+      return Number(await scripts.natterSessionDisconnect(userKey(userId), expiryKey, seenKey(userId), member(sessionId), now, `${userId}|${member(sessionId)}`)) === 1;
+    },
+    // Any gateway may sweep: ZREM makes each lapsed session count once, whoever removes it.
+    async expire(now) {
+      const lapsed = await redis.zrangebyscore(expiryKey, '-inf', now, 'LIMIT', 0, 1000);
+      const gone: string[] = [];
+      for (const entry of lapsed) {
+        const [userId, gateway, session] = entry.split('|');
+        if (!userId || !gateway || !session) continue;
+        const removed = await scripts.natterSessionDisconnect(userKey(userId), expiryKey, seenKey(userId), `${gateway}|${session}`, now, entry);
+        if (Number(removed) === 1) gone.push(userId);
+      }
+      return gone;
+    },
+    async get(userId, now): Promise<PresenceState> {
+      const [live, seen] = await Promise.all([redis.zcount(userKey(userId), now, '+inf'), redis.get(seenKey(userId))]);
+      if (live > 0) return { user_id: userId, status: 'online' };
+      return { user_id: userId, status: 'offline', ...(seen ? { last_seen: Number(seen) } : {}) };
+    },
+    async gatewaysOf(userIds, now) {
+      const pipeline = redis.pipeline();
+      for (const u of userIds) pipeline.zrangebyscore(userKey(u), now, '+inf');
+      const replies = (await pipeline.exec()) ?? [];
+      const byGateway = new Map<string, string[]>();
+      replies.forEach(([error, members], i) => {
+        if (error) throw error;
+        const seen = new Set<string>();
+        for (const m of members as string[]) {
+          const gateway = m.slice(0, m.indexOf('|'));
+          if (seen.has(gateway)) continue;
+          seen.add(gateway);
+          let users = byGateway.get(gateway);
+          if (!users) byGateway.set(gateway, (users = []));
+          users.push(userIds[i]!);
+        }
+      });
+      return byGateway;
+    },
+    async offline(userIds, now) {
+      const pipeline = redis.pipeline();
+      for (const u of userIds) pipeline.zcount(userKey(u), now, '+inf');
+      const replies = (await pipeline.exec()) ?? [];
+      return userIds.filter((_, i) => Number(replies[i]?.[1] ?? 0) === 0);
+    },
+  };
+};

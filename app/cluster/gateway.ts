@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { buildApp } from '../build-app.ts';
+import { instrumentEventStore } from '../instrument.ts';
+import { createPrometheusMetrics } from '../../adapters/prometheus/metrics.ts';
+import { createRedisSessions } from '../../adapters/redis/sessions.ts';
+import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
+import { createRedisDelivery, subscribeGateway } from '../../adapters/redis/delivery.ts';
+import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
+import { createCommands } from '../../command-side/commands.ts';
+import { createConnectionRegistry } from '../../command-side/gateway/registry.ts';
+import { loadClusterConfig, type ClusterConfig } from './config.ts';
+import { connectEventStore, connectHistory, connectRedis } from './engines.ts';
+import { clusterReadModels } from './read-models.ts';
+
+export type Gateway = { app: FastifyInstance; drain(): Promise<{ remaining: number }>; close(): Promise<void> };
+
+/**
+ * A gateway of the cluster profile: the whole REST and WebSocket API, commands appended to the shared
+ * event store, queries from the shared read models, live frames from the projector workers through
+ * its own Redis channel, and its devices registered in the session registry.
+ */
+export const createGateway = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
+  const logger = createLogger(config.logLevel).child({ role: 'gateway', gateway: cluster.gatewayId });
+  const eventStoreRaw = await connectEventStore(cluster);
+  const redis = await connectRedis(cluster, `natter-${cluster.gatewayId}`);
+  const cassandraClient = await connectHistory(cluster);
+  const readModels = clusterReadModels(cluster, redis, cassandraClient);
+  const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions }).follow();
+  await watermarks.ready;
+  const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await eventStoreRaw.headPosition()) - watermarks.position() });
+  const eventStore = instrumentEventStore(eventStoreRaw, metrics);
+  const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId });
+  const limiter = createRedisRateLimiter({ redis, prefix: cluster.redisPrefix });
+  const registry = createConnectionRegistry(metrics);
+  const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
+  const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
+  const commands = createCommands(eventStore, {
+    maxGroupMembers: config.maxGroupMembers,
+    maxMessageChars: config.maxMessageChars,
+    limiter,
+    messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
+    onRateLimited: (kind) => metrics.rateLimited(kind),
+  });
+  const { app, lifecycle, stop } = await buildApp({
+    config, logger, commands, readModels, registry, metrics, limiter,
+    delivery: createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError }),
+    presenceStore: sessions,
+    projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },
+    metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
+  });
+  return {
+    app,
+    drain: () => lifecycle.drain({ timeoutMs: config.drainTimeoutMs, jitterMs: config.drainJitterMs }),
+    close: async () => {
+      stop();
+      watermarks.stop();
+      await app.close();
+      await subscription.close();
+      await eventStore.close();
+      await cassandraClient.shutdown();
+      redis.disconnect();
+    },
+  };
+};

@@ -1,0 +1,69 @@
+import { createLogger } from '../logger.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { startKafkaProjections } from '../../adapters/kafka/projector-runtime.ts';
+import { ensureTopic } from '../../adapters/kafka/topics.ts';
+import { createRedisSessions } from '../../adapters/redis/sessions.ts';
+import { createRedisDelivery } from '../../adapters/redis/delivery.ts';
+import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
+import { readModelProjectors } from '../../projections/projectors.ts';
+import { fanoutReactor } from '../../projections/fanout/reactor.ts';
+import { loadClusterConfig, type ClusterConfig } from './config.ts';
+import { connectHistory, connectKafka, connectRedis } from './engines.ts';
+import { clusterReadModels } from './read-models.ts';
+import { pushTopicReactor } from './push.ts';
+
+/**
+ * A projector worker: a member of the projector consumer group over the events topic. For each
+ * batch of its partitions it writes the read models (Redis, Cassandra), then fans the events out once
+ * per gateway, queues offline members for push, and records the relay's watermarks. Adding or killing
+ * a worker rebalances the partitions; writes are idempotent, so a replayed batch changes nothing.
+ */
+export const startProjectorWorker = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
+  const logger = createLogger(config.logLevel).child({ role: 'projector' });
+  const redis = await connectRedis(cluster, 'natter-projector');
+  const cassandraClient = await connectHistory(cluster);
+  const kafka = await connectKafka(cluster, 'natter-projector');
+  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
+  const readModels = clusterReadModels(cluster, redis, cassandraClient);
+  const all = readModelProjectors(readModels);
+  const projectors = names.length === 0 ? all : all.filter((p) => names.includes(p.name));
+  if (projectors.length !== Math.max(names.length, projectors.length)) throw new Error(`unknown projection in ${names.join(', ')}; choose from ${all.map((p) => p.name).join(', ')}`);
+
+  const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
+  const follower = watermarks.follow();
+  const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' });
+  let published = 0;
+  const delivery = createRedisDelivery({
+    redis, prefix: cluster.redisPrefix, sessions,
+    onPublished: (gateways) => { published += gateways; },
+    onError: (error) => logger.warn({ err: error }, 'fan-out publish failed; devices recover by sync'),
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  // Only a worker that runs every projector may fan out and move the watermark: the fan-out reads
+  // the directory, and the watermark promises that every read model has the batch.
+  const complete = projectors.length === all.length;
+  const runtime = await startKafkaProjections({
+    kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
+    projectors,
+    reactors: complete ? [
+      fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
+      pushTopicReactor({ producer, topic: cluster.pushTopic, directory: readModels.directory, sessions }),
+      watermarks.reactor,
+    ] : [],
+    log: logger,
+  });
+  await runtime.joined;
+  logger.info({ projectors: projectors.map((p) => p.name) }, 'projector worker joined the group');
+  return {
+    published: () => published,
+    stop: async () => {
+      follower.stop();
+      await runtime.stop();
+      await producer.disconnect();
+      await cassandraClient.shutdown();
+      redis.disconnect();
+    },
+  };
+};

@@ -7,6 +7,8 @@ import { hasIllFormedString } from '../contracts/well-formed.ts';
 import { NatterError } from '../contracts/errors.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
 import { registerAuth } from './auth.ts';
+import { registerDocs } from './docs.ts';
+import { registerWeb } from './web.ts';
 import { devTokenRoute } from './dev-token-route.ts';
 import type { Commands } from '../command-side/commands.ts';
 import type { ConnectionRegistry } from '../command-side/gateway/registry.ts';
@@ -37,8 +39,12 @@ export type AppDeps = {
   presenceStore: PresenceStore;
   limiter: RateLimiter;
   metrics: Metrics;
+  /** The event log's head position. */
+  logHead(): Promise<number>;
   /** Prometheus exposition for GET /metrics. */
   metricsText(): Promise<{ contentType: string; body: string }>;
+  /** More route plugins (push registrations, media, the key directory: app/features.ts), registered after the core API. */
+  routes?: Array<(app: FastifyInstance) => Promise<void>>;
 };
 
 export type App = { app: FastifyInstance; lifecycle: GatewayLifecycle; stop(): void };
@@ -68,6 +74,9 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     },
   });
   await registerAuth(app, config);
+  // Before the routes, so that the OpenAPI document sees every one of them.
+  await registerDocs(app);
+  await registerWeb(app);
 
   const presence = createPresence({
     store: deps.presenceStore, directory: deps.readModels.directory, delivery: deps.delivery ?? deps.registry.delivery, metrics: deps.metrics,
@@ -100,8 +109,11 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     metrics: deps.metrics,
     stores: { history: deps.readModels.history, inbox: deps.readModels.inbox },
     appliedPosition: () => deps.projections.position(),
+    caughtUp: (position: number) => deps.projections.caughtUp(position),
+    logHead: deps.logHead,
     isDraining: lifecycle.isDraining,
     limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
   });
+  for (const routes of deps.routes ?? []) await app.register(routes);
   return { app, lifecycle, stop: () => { lifecycle.stop(); typing.stop(); presence.stop(); } };
 };

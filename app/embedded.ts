@@ -14,6 +14,8 @@ import { startProjections } from '../projections/runtime.ts';
 import { readModelProjectors } from '../projections/projectors.ts';
 import { fanoutReactor } from '../projections/fanout/reactor.ts';
 import { instrumentEventStore } from './instrument.ts';
+import { createEmbeddedFeatures } from './features.ts';
+import { registryLiveDevices } from '../adapters/memory/live-devices.ts';
 
 export const embeddedPaths = (dataDir: string) => ({ events: join(dataDir, 'events.db'), readModels: join(dataDir, 'readmodels.db') });
 
@@ -33,31 +35,37 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   let projectionsPosition = () => 0;
   const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await sqliteEvents.headPosition()) - projectionsPosition() });
   const registry = createConnectionRegistry(metrics);
+  // Offline push, media and the key directory (app/features.ts); the limiter is created below.
+  const features = createEmbeddedFeatures(config, {
+    logger, readModels, delivery: registry.delivery, live: registryLiveDevices(registry), limiter: { take: (...args) => limiter.take(...args) },
+  });
   const eventStore = instrumentEventStore(sqliteEvents, metrics);
   const projections = await startProjections({
     eventStore,
     checkpoints: readModels.checkpoints,
     unitOfWork: readModels.unitOfWork,
-    projectors: readModelProjectors(readModels),
-    reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics })],
+    projectors: [...readModelProjectors(readModels), ...features.projectors],
+    reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), ...features.reactors],
     log: logger,
   });
   projectionsPosition = projections.position;
   const limiter = createMemoryRateLimiter();
   const sweep = setInterval(() => limiter.sweep(), 60_000);
   sweep.unref();
-  const commands = createCommands(eventStore, {
+  const commands = features.guard(createCommands(eventStore, {
     maxGroupMembers: config.maxGroupMembers,
     maxMessageChars: config.maxMessageChars,
     limiter,
     messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
     onRateLimited: (kind) => metrics.rateLimited(kind),
-  });
+  }));
   const { app, lifecycle, stop } = await buildApp({
     config, logger, commands, readModels, registry, projections, metrics,
     presenceStore: createMemoryPresenceStore(),
+    logHead: () => sqliteEvents.headPosition(),
     limiter,
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
+    routes: [features.routes],
   });
   return {
     app,
@@ -67,6 +75,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
       stop();
       await app.close();
       await projections.stop();
+      await features.close();
       await eventStore.close();
       await readModels.close();
     },

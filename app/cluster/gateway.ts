@@ -47,6 +47,7 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
     config, logger, commands, readModels, registry, metrics, limiter,
     delivery: createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError }),
     presenceStore: sessions,
+    logHead: () => eventStoreRaw.headPosition(),
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
   });

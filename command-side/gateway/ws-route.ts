@@ -29,6 +29,10 @@ export type GatewayDeps = {
   metrics: Metrics;
   stores: { history: HistoryStore; inbox: InboxStore };
   appliedPosition(): number;
+  /** Resolves once the read models have applied the log through `position` (bounded wait). */
+  caughtUp(position: number): Promise<void>;
+  /** The log's head: what a device registered now may have missed live. */
+  logHead(): Promise<number>;
   isDraining(): boolean;
   limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
 };
@@ -40,8 +44,13 @@ export type GatewayDeps = {
 export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const { commands, registry, stores, presence, typing, metrics } = deps;
 
+  const registered = new WeakMap<Connection, Promise<number>>();
+
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
     connection.startSync();
+    // Events fanned out before this device was registered never reached it live: sync must cover
+    // them, so it waits until the read models have applied the log as of the registration.
+    await deps.caughtUp(await (registered.get(connection) ?? deps.logHead()));
     const after = Number(frame.cursor ?? 0);
     const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
     for (const message of page.items) connection.sendFrame({ type: 'new_message', ...toMessage(message) });
@@ -95,7 +104,9 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     }
     registry.add(connection);
     metrics.socketOpened();
-    presence.connected(connection.userId, connection.sessionId).catch((error) => log.warn({ err: error }, 'presence update failed'));
+    registered.set(connection, presence.connected(connection.userId, connection.sessionId)
+      .catch((error) => log.warn({ err: error }, 'presence update failed'))
+      .then(() => deps.logHead()));
     socket.on('pong', () => { connection.alive = true; });
     socket.on('close', (code) => {
       registry.remove(connection);

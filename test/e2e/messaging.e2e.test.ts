@@ -63,7 +63,12 @@ describe('messaging over real sockets', () => {
     const created = await catRest.post(`/v1/conversations/${conv.conversation_id}/messages`, { client_msg_id: 'retry-3', content: 'rest' });
     assert.equal(created.status, 201);
     assert.equal(created.body.seq, 3);
-    const history = await catRest.get(`/v1/conversations/${conv.conversation_id}/messages`);
+    // Reads are eventually consistent with sends (the history projection follows the log).
+    let history = await catRest.get(`/v1/conversations/${conv.conversation_id}/messages`);
+    for (let i = 0; i < 100 && history.body.items.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      history = await catRest.get(`/v1/conversations/${conv.conversation_id}/messages`);
+    }
     assert.deepEqual(history.body.items.map((m: any) => m.client_msg_id), ['retry-1', 'retry-2', 'retry-3']);
   });
 

@@ -1,7 +1,20 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatter, rest, type Server } from '../support/natter.ts';
-import { Device } from '../support/ws-client.ts';
+import { Device, type Frame } from '../support/ws-client.ts';
+
+/** The first frame of each message, in arrival order: delivery is at least once. */
+const firstOfEach = (frames: Frame[]) => {
+  const seen = new Set<string>();
+  return frames.filter((f) => !seen.has(f.message_id) && seen.add(f.message_id));
+};
+
+const eventually = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
+  for (const deadline = Date.now() + timeoutMs; !(await check());) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 30));
+  }
+};
 
 describe('offline delivery with sync', () => {
   let server: Server;
@@ -20,13 +33,13 @@ describe('offline delivery with sync', () => {
     await pamDevice.close();
 
     const back = await Device.connect(server.wsUrl, await server.token('quin', 'phone'), 'phone');
-    const { messages, cursor: next } = await back.syncAll(cursor);
-    assert.deepEqual(messages.map((m) => m.seq), Array.from({ length: 50 }, (_, i) => i + 1));
-    assert.equal(messages[49]!.content, 'offline 50');
-    assert.ok(Number(next) >= Number(messages[49]!.cursor));
-    // Nothing new since: an empty sync.
-    const again = await back.syncAll(next);
-    assert.equal(again.messages.length, 0);
+    await back.syncAll(cursor);
+    // Sync returns what the read models hold; anything they apply later arrives live, after it.
+    const received = firstOfEach(await back.waitFor('new_message', () => true, 50, 15_000));
+    assert.deepEqual(received.map((m) => m.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(received[49]!.content, 'offline 50');
+    // Once everything is applied, a sync from the last cursor has nothing new.
+    await eventually(async () => (await back.syncAll(received[49]!.cursor)).messages.every((m) => m.seq <= 50));
     await back.close();
   });
 
@@ -46,8 +59,8 @@ describe('offline delivery with sync', () => {
     const [first] = await fresh.waitFor('sync_done');
     assert.equal(first!.has_more, true);
     pages.push(fresh.of('new_message').length);
-    const { messages } = await fresh.syncAll(first!.cursor, 7);
-    const all = [...fresh.frames.filter((f) => f.type === 'new_message').slice(0, 7), ...messages];
+    await fresh.syncAll(first!.cursor, 7);
+    const all = firstOfEach(await fresh.waitFor('new_message', () => true, 30, 15_000));
     assert.equal(pages[0], 7);
     for (const id of [a.conversation_id, b.conversation_id]) {
       assert.deepEqual(all.filter((m) => m.conversation_id === id).map((m) => m.seq), Array.from({ length: 15 }, (_, i) => i + 1));
@@ -76,8 +89,9 @@ describe('offline delivery with sync', () => {
     const { body: conv } = await wes.post('/v1/conversations', { type: 'direct', peer_id: 'xia' });
     for (let i = 1; i <= 3; i++) await wes.post(`/v1/conversations/${conv.conversation_id}/messages`, { client_msg_id: `r${i}`, content: `r${i}` });
     const xia = rest(server.url, await server.token('xia'));
-    let page = (await xia.get('/v1/sync?limit=2')).body;
-    for (let i = 0; i < 50 && page.items.length < 2; i++) { await new Promise((r) => setTimeout(r, 20)); page = (await xia.get('/v1/sync?limit=2')).body; }
+    // Wait until the read models have all three (REST sends answer once durable, not once projected).
+    await eventually(async () => (await xia.get('/v1/sync?limit=10')).body.items.length === 3);
+    const page = (await xia.get('/v1/sync?limit=2')).body;
     assert.deepEqual(page.items.map((m: any) => m.seq), [1, 2]);
     assert.equal(page.has_more, true);
     const rest2 = (await xia.get(`/v1/sync?cursor=${page.cursor}`)).body;

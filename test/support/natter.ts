@@ -27,8 +27,17 @@ const withToken = (url: string) => async (userId: string, deviceId?: string): Pr
   return ((await response.json()) as { token: string }).token;
 };
 
-/** A real embedded Natter listening on a loopback port, in this process. */
+/**
+ * A real Natter listening on loopback, in this process: the embedded profile, or with
+ * NATTER_TEST_PROFILE=cluster a cluster of gateways on the real engines, so that the same
+ * end-to-end suite runs against both.
+ */
 export const startNatter = async (env: Record<string, string> = {}, dataDir = tempDir()): Promise<Server> => {
+  if (process.env.NATTER_TEST_PROFILE === 'cluster') {
+    const { clusterServer } = await import('./cluster.ts');
+    const server = await clusterServer({ NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env }, dataDir);
+    return Object.defineProperty(server, 'token', { value: (userId: string, deviceId?: string) => withToken(server.url)(userId, deviceId) }) as Server;
+  }
   const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', PORT: '0', ...testLimits, ...env });
   const natter = await createEmbeddedNatter(config);
   const address = await natter.app.listen({ host: '127.0.0.1', port: 0 });

@@ -60,7 +60,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     // Unknown fields are refused, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.metrics.error);
   app.addHook('preValidation', async (request) => {
     if (hasIllFormedString(request.body)) throw new NatterError('invalid_request', 'strings must be well-formed Unicode (no lone surrogates)');
   });
@@ -96,7 +96,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     return reply.type(contentType).send(body);
   });
   await app.register(devTokenRoute, { config });
-  await app.register(commandRoutes, { commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position) });
+  await app.register(commandRoutes, { commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack });
   await app.register(queryRoutes, { readModels: deps.readModels, appliedPosition: () => deps.projections.position() });
   await app.register(presenceRoute, { presence });
   await app.register(gatewayRoute, {

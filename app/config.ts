@@ -35,6 +35,60 @@ export type Config = {
   typingThrottleMs: number;
   drainTimeoutMs: number;
   drainJitterMs: number;
+  /** Offline push (README "Offline push"). */
+  push: PushConfig;
+  /** Media uploads (README "Media"). */
+  media: { maxBytes: number; dir: string; s3: S3Config | undefined };
+  /** The end-to-end encryption key directory (README "End-to-end encryption key directory"). */
+  keys: { prekeysLowThreshold: number; claimsPerMinute: number };
+};
+
+/** An S3-compatible bucket for media; when set, it replaces the local media directory. */
+export type S3Config = { bucket: string; region: string; endpoint: string | undefined; forcePathStyle: boolean; prefix: string };
+
+export type PushConfig = {
+  collapseMs: number;
+  includeContent: boolean;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Messages older than this when the push reactor sees them (a catch-up after downtime) are not pushed. */
+  maxAgeMs: number;
+  /** Extra trusted CA certificates (PEM) for the push services, e.g. a private gateway. */
+  ca: string | undefined;
+  webpush: { publicKey: string; privateKey: string; subject: string; allowedHosts: string[] } | undefined;
+  fcm: { serviceAccount: { client_email: string; private_key: string; project_id: string; token_uri?: string }; endpoint: string; tokenUrl: string } | undefined;
+  apns: { key: string; keyId: string; teamId: string; topic: string; endpoint: string } | undefined;
+};
+
+const list = (raw: string | undefined, fallback: string[]) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
+
+/** Push providers are enabled by their settings; without any, the log provider prints what would be sent. */
+const pushConfig = (env: NodeJS.ProcessEnv): PushConfig => {
+  const serviceAccount = env.NATTER_FCM_SERVICE_ACCOUNT
+    ? JSON.parse(env.NATTER_FCM_SERVICE_ACCOUNT.trim().startsWith('{') ? env.NATTER_FCM_SERVICE_ACCOUNT : readFileSync(env.NATTER_FCM_SERVICE_ACCOUNT, 'utf8')) as NonNullable<PushConfig['fcm']>['serviceAccount']
+    : undefined;
+  return {
+    collapseMs: int(env, 'NATTER_PUSH_COLLAPSE_MS', 30_000),
+    includeContent: bool(env, 'NATTER_PUSH_INCLUDE_CONTENT', false),
+    maxAttempts: Math.max(1, int(env, 'NATTER_PUSH_MAX_ATTEMPTS', 4)),
+    retryBaseMs: int(env, 'NATTER_PUSH_RETRY_BASE_MS', 500),
+    maxAgeMs: int(env, 'NATTER_PUSH_MAX_AGE_MS', 10 * 60_000),
+    ca: env.NATTER_PUSH_CA ? readKey(env.NATTER_PUSH_CA) : undefined,
+    webpush: env.NATTER_VAPID_PUBLIC_KEY && env.NATTER_VAPID_PRIVATE_KEY ? {
+      publicKey: env.NATTER_VAPID_PUBLIC_KEY, privateKey: env.NATTER_VAPID_PRIVATE_KEY,
+      subject: env.NATTER_VAPID_SUBJECT ?? 'mailto:admin@localhost',
+      allowedHosts: list(env.NATTER_WEBPUSH_ALLOWED_HOSTS, ['fcm.googleapis.com', '*.push.services.mozilla.com', '*.notify.windows.com', '*.push.apple.com']),
+    } : undefined,
+    fcm: serviceAccount ? {
+      serviceAccount,
+      endpoint: (env.NATTER_FCM_ENDPOINT ?? 'https://fcm.googleapis.com').replace(/\/$/, ''),
+      tokenUrl: env.NATTER_FCM_TOKEN_URL ?? serviceAccount.token_uri ?? 'https://oauth2.googleapis.com/token',
+    } : undefined,
+    apns: env.NATTER_APNS_KEY && env.NATTER_APNS_KEY_ID && env.NATTER_APNS_TEAM_ID && env.NATTER_APNS_TOPIC ? {
+      key: readKey(env.NATTER_APNS_KEY), keyId: env.NATTER_APNS_KEY_ID, teamId: env.NATTER_APNS_TEAM_ID, topic: env.NATTER_APNS_TOPIC,
+      endpoint: (env.NATTER_APNS_ENDPOINT ?? 'https://api.push.apple.com').replace(/\/$/, ''),
+    } : undefined,
+  };
 };
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -104,5 +158,18 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     typingThrottleMs: int(env, 'NATTER_TYPING_THROTTLE_MS', 2_000),
     drainTimeoutMs: int(env, 'NATTER_DRAIN_TIMEOUT_MS', 30_000),
     drainJitterMs: int(env, 'NATTER_DRAIN_JITTER_MS', 5_000),
+    push: pushConfig(env),
+    media: {
+      maxBytes: int(env, 'NATTER_MAX_MEDIA_BYTES', 100 * 1024 * 1024),
+      dir: join(dataDir, 'media'),
+      s3: env.NATTER_S3_BUCKET ? {
+        bucket: env.NATTER_S3_BUCKET, region: env.NATTER_S3_REGION ?? 'us-east-1', endpoint: env.NATTER_S3_ENDPOINT || undefined,
+        forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(env.NATTER_S3_ENDPOINT)), prefix: env.NATTER_S3_PREFIX ?? 'media/',
+      } : undefined,
+    },
+    keys: {
+      prekeysLowThreshold: int(env, 'NATTER_PREKEYS_LOW_THRESHOLD', 10),
+      claimsPerMinute: int(env, 'NATTER_KEY_CLAIMS_PER_MINUTE', 120),
+    },
   };
 };

@@ -19,9 +19,10 @@ const fromFastify = (error: FastifyError): NatterError | null => {
   return null;
 };
 
-export const registerErrorHandling = (app: FastifyInstance) => {
+export const registerErrorHandling = (app: FastifyInstance, onError: (code: string) => void = () => {}) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const known = isNatterError(error) ? error : fromFastify(error);
+    onError(known?.code ?? 'internal');
     if (!known) {
       request.log.error({ err: error }, 'unhandled error');
       return reply.status(500).send(errorBody('internal', 'internal error'));

@@ -36,7 +36,12 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
   const { limiter, messageLimit } = options;
 
   const checkSend = async (actor: Actor, content: string) => {
-    if (content.length > maxChars) throw new NatterError('message_too_large', `content is ${content.length} characters, the limit is ${maxChars}`);
+    // Characters are code points, as the schema counts them (an emoji is one, not two UTF-16 units).
+    if (content.length > maxChars) {
+      let chars = 0;
+      for (const _ of content) chars++;
+      if (chars > maxChars) throw new NatterError('message_too_large', `content is ${chars} characters, the limit is ${maxChars}`);
+    }
     if (!limiter || !messageLimit) return;
     const decision = await limiter.take(`messages:${actor.user_id}`, messageLimit);
     if (!decision.ok) {

@@ -53,9 +53,23 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     await deps.caughtUp(await (registered.get(connection) ?? deps.logHead()));
     const after = Number(frame.cursor ?? 0);
     const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
-    for (const message of page.items) connection.sendFrame({ type: 'new_message', ...toMessage(message) });
-    connection.sendFrame({ type: 'sync_done', cursor: String(page.cursor), has_more: page.has_more } satisfies SyncDoneFrame);
-    if (!page.has_more) connection.finishSync(page.cursor);
+    // A page is also capped by bytes: written at once, a page of large messages would exceed the
+    // send buffer and get a healthy device cut off as a slow consumer.
+    const budget = deps.limits.maxBufferBytes / 2;
+    let bytes = 0;
+    let sent = 0;
+    for (const message of page.items) {
+      const json = JSON.stringify({ type: 'new_message', ...toMessage(message) });
+      if (sent > 0 && bytes + json.length > budget) break;
+      connection.send(json);
+      bytes += json.length;
+      sent++;
+    }
+    const truncated = sent < page.items.length;
+    const cursor = truncated ? page.items[sent - 1]!.position : page.cursor;
+    const hasMore = truncated || page.has_more;
+    connection.sendFrame({ type: 'sync_done', cursor: String(cursor), has_more: hasMore } satisfies SyncDoneFrame);
+    if (!hasMore) connection.finishSync(cursor);
   };
 
   const ephemeralBudget = async (actor: Actor) => {

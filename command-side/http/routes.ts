@@ -11,10 +11,11 @@ export type CommandRouteDeps = {
   commands: Commands;
   /** Resolves once the read models have applied `position`, for read-your-writes after a change. */
   caughtUp(position: number): Promise<void>;
+  onAck?(): void;
 };
 
 /** REST commands: the same command side as the socket, with the same ack semantics. */
-export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp }: CommandRouteDeps) => {
+export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, onAck }: CommandRouteDeps) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   // Membership changes answer after the read models have them, so the caller can query at once.
   const settled = async <T extends { position: number }>(result: T) => { if (result.position > 0) await caughtUp(result.position); return result; };
@@ -35,6 +36,7 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp }
 
   api.post('/v1/conversations/:id/messages', { schema: { params: ConversationParams, body: SendMessageBody, response: { 200: SendMessageReply, 201: SendMessageReply } } }, async (request, reply) => {
     const ack = await commands.sendMessage(request.actor, { conversation_id: request.params.id, ...request.body });
+    onAck?.();
     return reply.status(ack.position > 0 ? 201 : 200).send({ message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp });
   });
 

@@ -1,0 +1,44 @@
+import { Compile } from 'typebox/compile';
+import { NatterError } from '../contracts/errors.ts';
+import { MediaMessageInput, type MediaMessageContent } from '../contracts/media.ts';
+import type { MediaStore } from '../ports/blob-store.ts';
+import type { Commands } from './commands.ts';
+import type { Actor } from './actor.ts';
+
+const validMediaInput = Compile(MediaMessageInput);
+const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
+
+export const mediaUrl = (mediaId: string) => `/v1/media/${mediaId}`;
+
+/**
+ * The content rules of the non-text content types, applied before a send reaches the decider, for
+ * the socket and REST alike. A media message must name media its sender uploaded; its content is
+ * rewritten from the server's record (type, size, thumbnail), so recipients can trust it. A
+ * ciphertext message must be base64; the server never looks further.
+ */
+export const guardContent = (commands: Commands, deps: { media: MediaStore }): Commands => {
+  const mediaContent = async (actor: Actor, content: string): Promise<string> => {
+    let input: unknown;
+    try { input = JSON.parse(content); } catch { throw new NatterError('invalid_request', 'media content must be JSON: {"media_id","caption"?}'); }
+    if (!validMediaInput.Check(input)) throw new NatterError('invalid_request', 'media content must be {"media_id","caption"?} (see contracts/media.ts)');
+    const record = await deps.media.get(input.media_id);
+    if (!record || record.owner_id !== actor.user_id) throw new NatterError('media_not_found', `no media ${input.media_id} uploaded by you`);
+    const normalized: MediaMessageContent = {
+      media_id: record.media_id, url: mediaUrl(record.media_id), content_type: record.content_type, size: record.size,
+      ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
+      ...(record.width !== null ? { width: record.width } : {}),
+      ...(record.height !== null ? { height: record.height } : {}),
+      ...(input.caption !== undefined ? { caption: input.caption } : {}),
+    };
+    return JSON.stringify(normalized);
+  };
+
+  return {
+    ...commands,
+    sendMessage: async (actor, message) => {
+      if (message.content_type === 'media') return commands.sendMessage(actor, { ...message, content: await mediaContent(actor, message.content) });
+      if (message.content_type === 'ciphertext' && !BASE64.test(message.content)) throw new NatterError('invalid_request', 'ciphertext content must be base64');
+      return commands.sendMessage(actor, message);
+    },
+  };
+};

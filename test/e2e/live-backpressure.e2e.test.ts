@@ -1,0 +1,158 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import type { Socket } from 'node:net';
+import { startNatter, spawnNatter, tempDir, rest, type Server } from '../support/natter.ts';
+import { Device, type Frame } from '../support/ws-client.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
+const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
+  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
+  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
+  });
+  return device;
+};
+
+/** The device's TCP socket: pausing it makes a device that does not read. */
+const tcp = (device: Device) => (device.socket as unknown as { _socket: Socket })._socket;
+
+const closed = (device: Device, timeoutMs = 5_000) => new Promise<number>((resolve, reject) => {
+  if (device.closeCode !== null) { resolve(device.closeCode); return; }
+  const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
+  device.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
+});
+
+/** Sends `count` messages keeping `window` unacknowledged at a time; resolves with the acks. */
+const burst = async (device: Device, conversationId: string, count: number, content: (i: number) => string, window = 50) => {
+  const acks: Frame[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      acks.push(await device.sendMessage(conversationId, content(i), `b-${i}`, 20_000));
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+  return acks;
+};
+
+const metric = async (url: string, name: string): Promise<number> => {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
+};
+
+describe('backpressure: a device that does not read', () => {
+  const BUFFER_BYTES = 1024 * 1024;
+  let server: Server;
+  const devices: Device[] = [];
+  const connect = async (user: string, device = 'phone') => {
+    const d = await open(server.wsUrl, await server.token(user, device), device);
+    devices.push(d);
+    return d;
+  };
+
+  before(async () => { server = await startNatter({ NATTER_MAX_SOCKET_BUFFER_BYTES: String(BUFFER_BYTES) }); });
+  after(async () => {
+    for (const d of devices) d.socket.terminate();
+    await server.close();
+  });
+
+  it('is cut off as a slow consumer while a healthy device receives every message, and gets everything back through sync', async () => {
+    const { body: group } = await rest(server.url, await server.token('bs')).post('/v1/conversations', { type: 'group', title: 'firehose', member_ids: ['bslow', 'bok'] });
+    const id = group.conversation_id as string;
+    const sender = await connect('bs');
+    const healthy = await connect('bok');
+    const slow = await connect('bslow');
+    tcp(slow).pause();
+
+    // ~18 MB in all: far more than the kernel's socket buffers and the 1 MB allowance together.
+    const count = 1_500;
+    const body = 'z'.repeat(12_000);
+    const rssBefore = process.memoryUsage().rss;
+    const acks = await burst(sender, id, count, (i) => `${i} ${body}`);
+    assert.equal(acks.length, count);
+
+    const received = await healthy.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000);
+    assert.deepEqual(received.map((f) => f.seq), Array.from({ length: count }, (_, i) => i + 1), 'the healthy device got every message, in order');
+    assert.equal(healthy.open, true);
+    assert.equal(healthy.closeCode, null);
+
+    // The server gave up on the slow socket instead of queueing the burst for it.
+    let cut = 0;
+    for (let i = 0; i < 100 && cut === 0; i++) { cut = await metric(server.url, 'natter_sockets_closed_total{reason="slow_consumer"}'); if (cut === 0) await sleep(50); }
+    assert.equal(cut, 1, 'exactly one socket was cut off as a slow consumer');
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    assert.ok(rssGrowth < 300 * 1024 * 1024, `rss grew by ${Math.round(rssGrowth / 1024 / 1024)} MB for an 18 MB burst`);
+
+    // Once it reads again, the device learns it was cut off (4008, or an abrupt close if it was terminated).
+    tcp(slow).resume();
+    const code = await closed(slow, 10_000);
+    assert.ok(code === 4008 || code === 1006, `close code ${code}`);
+    const gotLive = slow.of('new_message').length;
+    assert.ok(gotLive < count, `the slow device got ${gotLive} messages live before the cut`);
+
+    // Reconnect and sync: nothing is lost. Small pages, so that a page fits the socket allowance.
+    const back = await connect('bslow', 'phone');
+    const { messages } = await back.syncAll(undefined, 50);
+    const seqs = [...new Set(messages.filter((m) => m.conversation_id === id).map((m) => m.seq as number))].sort((a, b) => a - b);
+    assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i + 1));
+    assert.equal(back.open, true);
+  });
+});
+
+describe('backpressure with the default socket allowance', () => {
+  let server: Server;
+  const devices: Device[] = [];
+
+  // A separate process, so that the syncing client reads while the server writes, as a remote one would.
+  before(async () => { server = await spawnNatter(tempDir()); });
+  after(async () => {
+    for (const d of devices) d.socket.terminate();
+    await server.close();
+  });
+
+  it('lets a healthy device catch up through sync with the default page size after a backlog of full-size messages', async () => {
+    const { body: conv } = await rest(server.url, await server.token('ka')).post('/v1/conversations', { type: 'direct', peer_id: 'kb' });
+    const id = conv.conversation_id as string;
+    const sender = await open(server.wsUrl, await server.token('ka'), 'phone');
+    devices.push(sender);
+    // 500 messages of the largest allowed content: one default sync page holds all of them, ~8 MB,
+    // twice the default NATTER_MAX_SOCKET_BUFFER_BYTES.
+    const count = 500;
+    const body = 'q'.repeat(16_000 - 8);
+    await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`);
+
+    // kb was offline; it connects and syncs with the client's default page size, as the README says.
+    const device = await open(server.wsUrl, await server.token('kb'), 'phone');
+    devices.push(device);
+    const result = await Promise.race([
+      device.syncAll().then((r) => r.messages.length),
+      closed(device, 30_000).then((code) => { throw new Error(`the syncing device was disconnected with ${code} after ${device.of('new_message').length} of ${count} messages`); }),
+    ]);
+    assert.equal(result, count);
+  });
+
+  it('keeps a healthy receiver connected while a sender pipelines a burst of full-size messages', async () => {
+    const { body: conv } = await rest(server.url, await server.token('la')).post('/v1/conversations', { type: 'direct', peer_id: 'lb' });
+    const id = conv.conversation_id as string;
+    const receiver = await open(server.wsUrl, await server.token('lb'), 'phone');
+    const sender = await open(server.wsUrl, await server.token('la'), 'phone');
+    devices.push(receiver, sender);
+    // A client flushing its outbox after being offline: 300 sends without waiting for acks (~4.8 MB).
+    const count = 300;
+    const body = 'p'.repeat(16_000 - 8);
+    await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`, count);
+    const received = await Promise.race([
+      receiver.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000),
+      closed(receiver, 30_000).then((code) => { throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`); }),
+    ]);
+    assert.equal(received.length, count);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Append throughput and latency of the event-store adapters, same load for each:
  *
- *   node --import tsx adapters/postgres/measure-appends.ts [seconds per run, default 5]
+ *   node --import tsx bench/adapters/event-store-appends.ts [seconds per run, default 5]
  *
  * Closed loop: C concurrent callers, each appending one event at a time to its own stream with a
  * numeric expected revision (as a conversation's writer does), for C = 1, 16, 256. Reports
@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { EventStore } from '../../ports/event-store.ts';
-import { createSqliteEventStore } from '../sqlite/event-store.ts';
-import { createPostgresEventStore } from './event-store.ts';
+import { createSqliteEventStore } from '../../adapters/sqlite/event-store.ts';
+import { createPostgresEventStore } from '../../adapters/postgres/event-store.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const pgUrl = process.env.NATTER_PG_URL ?? 'postgres://natter:natter@127.0.0.1:5442/natter';

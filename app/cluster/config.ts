@@ -20,6 +20,8 @@ export const loadClusterConfig = (env: NodeJS.ProcessEnv = process.env) => {
     partitions,
     projectorGroup: env.NATTER_PROJECTOR_GROUP ?? 'natter-projectors',
     pushGroup: env.NATTER_PUSH_GROUP ?? 'natter-push',
+    /** How long a silent projector worker keeps its partitions before the group takes them back. */
+    sessionTimeoutMs: Number(env.NATTER_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
     cassandra: cassandraEnv(env),
     gatewayId: env.NATTER_GATEWAY_ID ?? `gw-${hostname()}-${env.PORT ?? 3000}-${process.pid}`,
   };

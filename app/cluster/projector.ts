@@ -47,6 +47,8 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
   const runtime = await startKafkaProjections({
     kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
     projectors,
+    sessionTimeout: cluster.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(cluster.sessionTimeoutMs / 3)),
     reactors: complete ? [
       fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
       pushTopicReactor({ producer, topic: cluster.pushTopic, directory: readModels.directory, sessions }),

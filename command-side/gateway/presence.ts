@@ -43,7 +43,6 @@ export const createPresence = (options: PresenceOptions) => {
     const state = await store.get(userId, clock());
     if (entry?.status === state.status) return;
     announced.set(userId, { status: state.status, at: clock() });
-    if (state.status === 'offline' && !entry) return; // never announced online: nothing to take back
     const frame: PresenceFrame = { type: 'presence', user_id: userId, status: state.status, ...(state.last_seen ? { last_seen: state.last_seen } : {}) };
     delivery.deliver(await contactsOf(userId), { kind: 'ephemeral', json: JSON.stringify(frame), position: 0 });
     metrics.presenceUpdate();

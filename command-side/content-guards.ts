@@ -35,9 +35,10 @@ export const guardContent = (commands: Commands, deps: { media: MediaStore }): C
 
   return {
     ...commands,
-    sendMessage: async (actor, message) => {
-      if (message.content_type === 'media') return commands.sendMessage(actor, { ...message, content: await mediaContent(actor, message.content) });
-      if (message.content_type === 'ciphertext' && !BASE64.test(message.content)) throw new NatterError('invalid_request', 'ciphertext content must be base64');
+    // Not an async wrapper: a text send reaches the command side in the same tick as without the guard.
+    sendMessage: (actor, message) => {
+      if (message.content_type === 'media') return mediaContent(actor, message.content).then((content) => commands.sendMessage(actor, { ...message, content }));
+      if (message.content_type === 'ciphertext' && !BASE64.test(message.content)) return Promise.reject(new NatterError('invalid_request', 'ciphertext content must be base64'));
       return commands.sendMessage(actor, message);
     },
   };

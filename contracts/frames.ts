@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ConversationId, UserId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
 import { ConversationKind } from './events.ts';
 
 // WebSocket frames are JSON text frames with a `type`. Unknown fields are refused, so that a typo in a
@@ -141,6 +141,14 @@ export const GoawayFrame = Type.Object({
   reconnect_after_ms: Type.Integer({ minimum: 0 }),
 });
 
+/** One of the user's devices is running out of one-time pre-keys: that device uploads more (`PUT /v1/keys`). */
+export const PrekeysLowFrame = Type.Object({
+  type: Type.Literal('prekeys_low'),
+  device_id: DeviceId,
+  remaining: Type.Integer({ minimum: 0 }),
+});
+export type PrekeysLowFrame = Static<typeof PrekeysLowFrame>;
+
 export const serverFrames = {
   ack: AckFrame,
   new_message: NewMessageFrame,
@@ -152,5 +160,6 @@ export const serverFrames = {
   typing: TypingServerFrame,
   presence: PresenceFrame,
   goaway: GoawayFrame,
+  prekeys_low: PrekeysLowFrame,
 } as const satisfies Record<string, TSchema>;
 export type ServerFrame = { [K in keyof typeof serverFrames]: Static<(typeof serverFrames)[K]> }[keyof typeof serverFrames];

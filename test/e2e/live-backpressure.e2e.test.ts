@@ -1,32 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import type { Socket } from 'node:net';
 import { startNatter, spawnNatter, tempDir, rest, type Server } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
-
 /** The device's TCP socket: pausing it makes a device that does not read. */
 const tcp = (device: Device) => (device.socket as unknown as { _socket: Socket })._socket;
-
-const closed = (device: Device, timeoutMs = 5_000) => new Promise<number>((resolve, reject) => {
-  if (device.closeCode !== null) { resolve(device.closeCode); return; }
-  const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
-  device.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
-});
 
 /** Sends `count` messages keeping `window` unacknowledged at a time; resolves with the acks. */
 const burst = async (device: Device, conversationId: string, count: number, content: (i: number) => string, window = 50) => {
@@ -53,7 +34,7 @@ describe('backpressure: a device that does not read', () => {
   let server: Server;
   const devices: Device[] = [];
   const connect = async (user: string, device = 'phone') => {
-    const d = await open(server.wsUrl, await server.token(user, device), device);
+    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
     devices.push(d);
     return d;
   };
@@ -93,7 +74,7 @@ describe('backpressure: a device that does not read', () => {
 
     // Once it reads again, the device learns it was cut off (4008, or an abrupt close if it was terminated).
     tcp(slow).resume();
-    const code = await closed(slow, 10_000);
+    const code = await slow.closed(10_000);
     assert.ok(code === 4008 || code === 1006, `close code ${code}`);
     const gotLive = slow.of('new_message').length;
     assert.ok(gotLive < count, `the slow device got ${gotLive} messages live before the cut`);
@@ -121,7 +102,7 @@ describe('backpressure with the default socket allowance', () => {
   it('lets a healthy device catch up through sync with the default page size after a backlog of full-size messages', async () => {
     const { body: conv } = await rest(server.url, await server.token('ka')).post('/v1/conversations', { type: 'direct', peer_id: 'kb' });
     const id = conv.conversation_id as string;
-    const sender = await open(server.wsUrl, await server.token('ka'), 'phone');
+    const sender = await Device.connect(server.wsUrl, await server.token('ka'), 'phone');
     devices.push(sender);
     // 500 messages of the largest allowed content: one default sync page holds all of them, ~8 MB,
     // twice the default NATTER_MAX_SOCKET_BUFFER_BYTES.
@@ -130,11 +111,11 @@ describe('backpressure with the default socket allowance', () => {
     await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`);
 
     // kb was offline; it connects and syncs with the client's default page size, as the README says.
-    const device = await open(server.wsUrl, await server.token('kb'), 'phone');
+    const device = await Device.connect(server.wsUrl, await server.token('kb'), 'phone');
     devices.push(device);
     const result = await Promise.race([
       device.syncAll().then((r) => r.messages.length),
-      closed(device, 30_000).then((code) => { throw new Error(`the syncing device was disconnected with ${code} after ${device.of('new_message').length} of ${count} messages`); }),
+      device.closed(30_000).then((code) => { throw new Error(`the syncing device was disconnected with ${code} after ${device.of('new_message').length} of ${count} messages`); }),
     ]);
     assert.equal(result, count);
   });
@@ -142,8 +123,8 @@ describe('backpressure with the default socket allowance', () => {
   it('keeps a healthy receiver connected while a sender pipelines a burst of full-size messages', async () => {
     const { body: conv } = await rest(server.url, await server.token('la')).post('/v1/conversations', { type: 'direct', peer_id: 'lb' });
     const id = conv.conversation_id as string;
-    const receiver = await open(server.wsUrl, await server.token('lb'), 'phone');
-    const sender = await open(server.wsUrl, await server.token('la'), 'phone');
+    const receiver = await Device.connect(server.wsUrl, await server.token('lb'), 'phone');
+    const sender = await Device.connect(server.wsUrl, await server.token('la'), 'phone');
     devices.push(receiver, sender);
     // A client flushing its outbox after being offline: 300 sends without waiting for acks (~4.8 MB).
     const count = 300;
@@ -151,7 +132,7 @@ describe('backpressure with the default socket allowance', () => {
     await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`, count);
     const received = await Promise.race([
       receiver.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000),
-      closed(receiver, 30_000).then((code) => { throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`); }),
+      receiver.closed(30_000).then((code) => { throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`); }),
     ]);
     assert.equal(received.length, count);
   });

@@ -1,6 +1,5 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { spawnNatter, tempDir, rest, type Spawned } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
@@ -8,24 +7,6 @@ const DRAIN_TIMEOUT_MS = 2_500;
 const DRAIN_JITTER_MS = 400;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
-
-const closed = (device: Device, timeoutMs = 5_000) => new Promise<number>((resolve, reject) => {
-  if (device.closeCode !== null) { resolve(device.closeCode); return; }
-  const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
-  device.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
-});
 
 const exited = (server: Spawned, timeoutMs: number) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
   const child = server.process;
@@ -74,10 +55,10 @@ describe('graceful drain on SIGTERM', () => {
     const id = group.conversation_id as string;
     const lateToken = await server.token('dd');
 
-    const sender = await open(server.wsUrl, await server.token('da', 'phone'), 'phone');
-    const receivers = [await open(server.wsUrl, await server.token('db', 'phone'), 'phone'), await open(server.wsUrl, await server.token('db', 'laptop'), 'laptop')];
+    const sender = await Device.connect(server.wsUrl, await server.token('da', 'phone'), 'phone');
+    const receivers = [await Device.connect(server.wsUrl, await server.token('db', 'phone'), 'phone'), await Device.connect(server.wsUrl, await server.token('db', 'laptop'), 'laptop')];
     // This one ignores goaway, so the drain stays open until its timeout.
-    const holder = await open(server.wsUrl, await server.token('dc', 'phone'), 'phone');
+    const holder = await Device.connect(server.wsUrl, await server.token('dc', 'phone'), 'phone');
     const everyone = [sender, ...receivers, holder];
     devices.push(...everyone);
     // Well-behaved clients leave when told to, the sender with some of its sends still unacknowledged.
@@ -99,7 +80,7 @@ describe('graceful drain on SIGTERM', () => {
     server.process.kill('SIGTERM');
 
     assert.deepEqual(await readyzBecomes(server.url, 503), { status: 'draining' });
-    await assert.rejects(open(server.wsUrl, lateToken, 'phone'), /upgrade refused: 503/, 'a draining gateway takes no new sockets');
+    await assert.rejects(Device.connect(server.wsUrl, lateToken, 'phone'), /upgrade refused: 503/, 'a draining gateway takes no new sockets');
 
     for (const device of everyone) {
       const [goaway] = await device.waitFor('goaway');
@@ -109,7 +90,7 @@ describe('graceful drain on SIGTERM', () => {
     assert.equal(await readyzBecomes(server.url, 503).then(() => true), true, 'still draining while the holder stays');
 
     assert.deepEqual(await exit, { code: 0, signal: null });
-    assert.equal(await closed(holder), 1001, 'the devices that stayed are closed with 1001 at the end of the drain');
+    assert.equal(await holder.closed(), 1001, 'the devices that stayed are closed with 1001 at the end of the drain');
     await sending;
 
     // Restart on the same data: every acked message is there exactly once, with its ack's id and seq.
@@ -132,7 +113,7 @@ describe('graceful drain on SIGTERM', () => {
     assert.deepEqual(stored.map((m) => m.seq), stored.map((_, i) => i + 1), 'seqs are gapless');
 
     // The client resends everything with the same client_msg_ids: each lands exactly once.
-    const resender = await open(again.wsUrl, await again.token('da', 'phone'), 'phone');
+    const resender = await Device.connect(again.wsUrl, await again.token('da', 'phone'), 'phone');
     devices.push(resender);
     const resent = await Promise.all(Array.from({ length: total }, (_, i) => resender.sendMessage(id, `drain ${i}`, `dr-${i}`, 20_000)));
     for (const ack of resent) {
@@ -151,7 +132,7 @@ describe('graceful drain on SIGTERM', () => {
     const server = await spawnNatter(dataDir, env);
     servers.push(server);
     const { body: conv } = await rest(server.url, await server.token('ea')).post('/v1/conversations', { type: 'direct', peer_id: 'eb' });
-    const holder = await open(server.wsUrl, await server.token('ea', 'phone'), 'phone');
+    const holder = await Device.connect(server.wsUrl, await server.token('ea', 'phone'), 'phone');
     devices.push(holder);
     const ack = await holder.sendMessage(conv.conversation_id, 'before the signals', 'e-1');
 

@@ -1,6 +1,5 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
@@ -10,24 +9,6 @@ const MAX_CHARS = 50;
 const MAX_SOCKETS = 2;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
-
-const closed = (device: Device, timeoutMs = 5_000) => new Promise<number>((resolve, reject) => {
-  if (device.closeCode !== null) { resolve(device.closeCode); return; }
-  const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
-  device.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
-});
 
 /** Waits until `count` frames match, polling the device's record (pongs and errors interleave). */
 const until = async (device: Device, match: (f: Frame) => boolean, count: number, timeoutMs = 5_000) => {
@@ -43,7 +24,7 @@ const until = async (device: Device, match: (f: Frame) => boolean, count: number
 const flush = async (device: Device) => {
   const seen = device.of('pong').length;
   device.send({ type: 'ping' });
-  await Promise.race([device.waitFor('pong', () => true, seen + 1), closed(device)]);
+  await Promise.race([device.waitFor('pong', () => true, seen + 1), device.closed()]);
 };
 
 const send = (conversationId: string, clientMsgId: string, content: string) =>
@@ -53,7 +34,7 @@ describe('rate limits and size limits', () => {
   let server: Server;
   const devices: Device[] = [];
   const connect = async (user: string, device = 'phone') => {
-    const d = await open(server.wsUrl, await server.token(user, device), device);
+    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
     devices.push(d);
     return d;
   };
@@ -211,7 +192,7 @@ describe('rate limits and size limits', () => {
     const extra = await connect('ca', 'd3');
     const [error] = await extra.waitFor('error');
     assert.equal(error!.code, 'too_many_connections');
-    assert.equal(await closed(extra), 4009);
+    assert.equal(await extra.closed(), 4009);
 
     const peer = await connect('cb');
     for (const [i, device] of held.entries()) {

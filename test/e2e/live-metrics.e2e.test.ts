@@ -1,22 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
 
 type Sample = { name: string; labels: Record<string, string>; value: number };
 
@@ -33,7 +20,7 @@ describe('observability: /healthz, /readyz and /metrics', () => {
   let server: Server;
   const devices: Device[] = [];
   const connect = async (user: string, device = 'phone') => {
-    const d = await open(server.wsUrl, await server.token(user, device), device);
+    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
     devices.push(d);
     return d;
   };
@@ -139,8 +126,8 @@ describe('observability: /healthz, /readyz and /metrics', () => {
     const local: Device[] = [];
     try {
       const gauge = async () => value(parse(await (await fetch(`${limited.url}/metrics`)).text()), 'natter_open_sockets');
-      local.push(await open(limited.wsUrl, await limited.token('qa', 'one'), 'one'));
-      const refused = await open(limited.wsUrl, await limited.token('qa', 'two'), 'two');
+      local.push(await Device.connect(limited.wsUrl, await limited.token('qa', 'one'), 'one'));
+      const refused = await Device.connect(limited.wsUrl, await limited.token('qa', 'two'), 'two');
       local.push(refused);
       await refused.waitFor('error', (f) => f.code === 'too_many_connections');
       for (let i = 0; i < 100 && refused.closeCode === null; i++) await sleep(20);

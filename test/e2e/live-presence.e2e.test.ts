@@ -11,18 +11,6 @@ const THROTTLE_MS = 400;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string, options: WebSocket.ClientOptions = {}): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`, options);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
-
 /** A ping/pong round trip: every frame the server wrote to this socket before the pong has arrived. */
 const flush = async (device: Device) => {
   const seen = device.of('pong').length;
@@ -30,17 +18,11 @@ const flush = async (device: Device) => {
   await device.waitFor('pong', () => true, seen + 1);
 };
 
-const closed = (device: Device, timeoutMs = 5_000) => new Promise<number>((resolve, reject) => {
-  if (device.closeCode !== null) { resolve(device.closeCode); return; }
-  const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
-  device.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
-});
-
 describe('presence and heartbeats over real sockets', () => {
   let server: Server;
   const devices: Device[] = [];
   const connect = async (user: string, device = 'phone', options: WebSocket.ClientOptions = {}) => {
-    const d = await open(server.wsUrl, await server.token(user, device), device, options);
+    const d = await Device.connect(server.wsUrl, await server.token(user, device), device, options);
     devices.push(d);
     return d;
   };
@@ -124,7 +106,7 @@ describe('presence and heartbeats over real sockets', () => {
     mute.socket.on('ping', () => { pings++; });
     await contact.waitFor('presence', (f) => f.user_id === 'ha' && f.status === 'online');
 
-    assert.equal(await closed(mute, HEARTBEAT_MS * 10), 4000);
+    assert.equal(await mute.closed(HEARTBEAT_MS * 10), 4000);
     assert.ok(pings >= 1, 'the server pinged before giving up');
     const [offline] = await contact.waitFor('presence', (f) => f.user_id === 'ha' && f.status === 'offline');
     assert.equal(typeof offline!.last_seen, 'number');

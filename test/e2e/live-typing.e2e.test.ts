@@ -1,22 +1,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
 import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Wraps the socket in a Device before it opens, so that no frame sent right after the upgrade is missed. */
-const open = async (wsUrl: string, token: string, deviceId: string): Promise<Device> => {
-  const socket = new WebSocket(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
-  const device = new (Device as unknown as new (socket: WebSocket) => Device)(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-    socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
-  });
-  return device;
-};
 
 /** A ping/pong round trip: every frame the server wrote to this socket before the pong has arrived. */
 const flush = async (device: Device) => {
@@ -32,7 +19,7 @@ const harness = (env: Record<string, string>) => {
     server: undefined as unknown as Server,
     devices: [] as Device[],
     async connect(user: string, device = 'phone') {
-      const d = await open(h.server.wsUrl, await h.server.token(user, device), device);
+      const d = await Device.connect(h.server.wsUrl, await h.server.token(user, device), device);
       h.devices.push(d);
       return d;
     },

@@ -20,15 +20,19 @@ export class Device {
     socket.on('close', (code) => { this.closeCode = code; this.poke(); });
   }
 
-  static async connect(wsUrl: string, token: string, deviceId = 'phone', options: { header?: boolean } = {}): Promise<Device> {
-    const url = options.header ? `${wsUrl}/v1/ws?device_id=${deviceId}` : `${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`;
-    const socket = new WebSocket(url, options.header ? { headers: { authorization: `Bearer ${token}` } } : {});
+  /** `header` sends the token as a header instead of ?token=; other options go to `ws` (e.g. `autoPong: false`). */
+  static async connect(wsUrl: string, token: string, deviceId = 'phone', options: { header?: boolean } & WebSocket.ClientOptions = {}): Promise<Device> {
+    const { header, ...clientOptions } = options;
+    const url = header ? `${wsUrl}/v1/ws?device_id=${deviceId}` : `${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`;
+    const socket = new WebSocket(url, { ...clientOptions, ...(header ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+    // Listening before the socket opens: a frame sent right after the upgrade is not missed.
+    const device = new Device(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
       socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
     });
-    return new Device(socket);
+    return device;
   }
 
   private poke(frame?: Frame) { for (const waiter of [...this.waiters]) waiter.offer(frame); }
@@ -85,6 +89,15 @@ export class Device {
       next = done!.cursor;
       if (!done!.has_more) return { messages, cursor: next! };
     }
+  }
+
+  /** Resolves with the close code once the socket is closed (by either side). */
+  closed(timeoutMs = 5_000): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      if (this.closeCode !== null) { resolve(this.closeCode); return; }
+      const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
+      this.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,7 @@
+export { NatterClient, NatterSendError } from './client.ts';
+export type { ConnectionState, NatterClientOptions, NatterEvents, SocketConstructor, SocketLike } from './client.ts';
+export { NatterApi, NatterApiError, devToken } from './rest.ts';
+export { memoryStorage, webStorage, type NatterStorage } from './storage.ts';
+export { fullJitter, type BackoffOptions } from './backoff.ts';
+export type { OutboxEntry } from './outbox.ts';
+export type * from './wire.ts';

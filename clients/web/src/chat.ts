@@ -1,0 +1,199 @@
+import { NatterApi, NatterApiError, NatterClient, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
+import { h, replaceChildren } from './dom.ts';
+import { signOut as forgetSession, storagePrefix, type Session } from './session.ts';
+import { ChatState } from './state.ts';
+import { conversationPane } from './views/conversation.ts';
+import { newConversationForms, renderConversationList } from './views/sidebar.ts';
+
+const PAGE = 30;
+const TYPING_REFRESH_MS = 2_000;
+const TYPING_IDLE_MS = 3_000;
+
+/** The signed-in screen: wires the SDK's events and the REST queries to the state and the views. */
+export const startChat = (root: HTMLElement, session: Session, signedOut: () => void) => {
+  const api = new NatterApi(location.origin, session.token);
+  const client = new NatterClient({
+    url: location.origin, token: session.token, deviceId: session.deviceId,
+    storage: webStorage(localStorage, storagePrefix(session)),
+  });
+  const state = new ChatState(session.userId);
+  const loadingOlder = new Set<string>();
+  let typingSentAt = 0;
+  let typingIdle: ReturnType<typeof setTimeout> | undefined;
+
+  const fail = (error: unknown) => {
+    if (error instanceof NatterApiError && error.status === 401) { signOut(); return; }
+    notice.textContent = error instanceof Error ? error.message : String(error);
+  };
+
+  const remember = (conversation: Conversation) => {
+    const known = state.conversations.get(conversation.conversation_id);
+    state.conversations.set(conversation.conversation_id, {
+      id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
+      unread: known?.unread ?? 0, preview: known?.preview ?? null, lastActivity: known?.lastActivity ?? Date.now(),
+    });
+  };
+
+  /** Members (for names, ticks and presence) are not in the inbox; fetched once per conversation, with the peer's presence. */
+  const details = async (id: string) => {
+    if (!state.conversations.get(id)?.members) remember(await api.conversation(id));
+    const peer = state.peerOf(state.conversations.get(id)!);
+    if (peer && !state.presence.has(peer)) await api.presence(peer).then((p) => state.presence.set(peer, p), () => { /* never seen online */ });
+  };
+
+  const refreshInbox = async () => {
+    for (const item of (await api.inbox({ limit: 200 })).items) state.fromInbox(item);
+    if (state.openId) readOpen();
+    render();
+    await Promise.all(state.sorted().filter((c) => c.kind === 'direct').map((c) => details(c.id)));
+    render();
+  };
+
+  const readOpen = () => {
+    const id = state.openId;
+    const summary = id ? state.conversations.get(id) : undefined;
+    const last = id ? state.messages.get(id)?.at(-1) : undefined;
+    if (!summary || !last) return;
+    summary.unread = 0;
+    client.markRead(summary.id, last.seq);
+  };
+
+  const open = async (id: string) => {
+    state.openId = id;
+    history.replaceState(null, '', `#${id}`);
+    render();
+    await details(id);
+    const receipts = await api.receipts(id);
+    for (const r of receipts.items) {
+      state.watermark(id, r.user_id, 'read', r.read_seq);
+      state.watermark(id, r.user_id, 'delivered', r.delivered_seq);
+    }
+    if (!state.messages.has(id)) {
+      const page = (await api.messages(id, { limit: PAGE })).items;
+      state.messages.set(id, []);
+      state.addMessages(id, page);
+      state.hasOlder.set(id, page.length === PAGE && page[0]!.seq > 1);
+    }
+    readOpen();
+    render();
+    pane.focus();
+  };
+
+  const loadOlder = async () => {
+    const id = state.openId;
+    const first = id ? state.messages.get(id)?.[0] : undefined;
+    if (!id || !first || !state.hasOlder.get(id) || loadingOlder.has(id)) return;
+    loadingOlder.add(id);
+    try {
+      const page = (await api.messages(id, { before: first.seq, limit: PAGE })).items;
+      state.addMessages(id, page);
+      state.hasOlder.set(id, page.length === PAGE && page[0]!.seq > 1);
+      render();
+    } finally {
+      loadingOlder.delete(id);
+    }
+  };
+
+  const stopTyping = () => {
+    clearTimeout(typingIdle);
+    if (typingSentAt && state.openId) client.typing(state.openId, 'stop');
+    typingSentAt = 0;
+  };
+
+  const received = (message: Message) => {
+    const summary = state.conversations.get(message.conversation_id);
+    if (!summary) { void refreshInbox().catch(fail); return; }
+    // Only conversations whose history is loaded keep messages; the others fetch theirs when opened.
+    if (state.messages.has(message.conversation_id)) state.addMessages(message.conversation_id, [message]);
+    summary.preview = message.content.slice(0, 100);
+    summary.lastActivity = message.timestamp;
+    if (message.sender_id !== state.me) {
+      state.setTyping(message.conversation_id, message.sender_id, false);
+      client.markDelivered(message.conversation_id, message.seq);
+      if (state.openId === message.conversation_id) readOpen(); else summary.unread += 1;
+    }
+    render();
+  };
+
+  client.on('message', received);
+  client.on('status', (s) => { state.watermark(s.conversation_id, s.user_id, s.status, s.up_to_seq); render(); });
+  client.on('typing', (t) => { state.setTyping(t.conversation_id, t.user_id, t.state === 'start'); render(); });
+  client.on('presence', (p) => { state.presence.set(p.user_id, { user_id: p.user_id, status: p.status, ...(p.last_seen ? { last_seen: p.last_seen } : {}) }); render(); });
+  client.on('conversation', (update) => {
+    if (!update.members.includes(state.me)) {
+      state.conversations.delete(update.conversation_id);
+      if (state.openId === update.conversation_id) state.openId = null;
+      render();
+      return;
+    }
+    const known = state.conversations.get(update.conversation_id);
+    if (known) known.members = update.members;
+    void refreshInbox().catch(fail);
+  });
+  for (const event of ['queued', 'ack'] as const) client.on(event, () => render());
+  client.on('send_failed', ({ error }) => { notice.textContent = `not sent: ${error.message}`; render(); });
+  client.on('state', (s) => {
+    connection.dataset.state = s;
+    connection.textContent = s;
+    // After a (re)connect and sync the server's unread counts are the truth again.
+    if (s === 'online') void refreshInbox().catch(fail);
+  });
+
+  const actions = {
+    open: (id: string) => void open(id).catch(fail),
+    newDirect: (peer: string) => void api.createConversation({ type: 'direct', peer_id: peer })
+      .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
+    newGroup: (title: string, members: string[]) => void api.createConversation({ type: 'group', title, member_ids: members })
+      .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
+  };
+  const pane = conversationPane({
+    send: (text) => {
+      if (!state.openId) return;
+      stopTyping();
+      client.send(state.openId, text).catch(() => { /* reported by send_failed */ });
+    },
+    typing: () => {
+      const id = state.openId;
+      if (!id) return;
+      if (Date.now() - typingSentAt > TYPING_REFRESH_MS) { client.typing(id, 'start'); typingSentAt = Date.now(); }
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+    },
+    loadOlder: () => void loadOlder().catch(fail),
+  });
+
+  const signOut = () => {
+    client.close();
+    forgetSession();
+    signedOut();
+  };
+  const connection = h('span', { class: 'connection', 'data-state': client.state }, client.state);
+  const notice = h('span', { class: 'notice', role: 'status' });
+  const list = h('ul', { class: 'conversations', 'aria-label': 'conversations' });
+  replaceChildren(root, h('div', { class: 'chat' },
+    h('header', { class: 'top' },
+      h('strong', {}, 'Natter'),
+      h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
+      connection, notice,
+      h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out')),
+    h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element)));
+
+  // One render per turn, however many events arrived in it.
+  let scheduled = false;
+  const render = () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      renderConversationList(list, state, actions);
+      pane.render(state, client.pending());
+    });
+  };
+
+  void (async () => {
+    await refreshInbox();
+    const fromHash = decodeURIComponent(location.hash.slice(1));
+    if (fromHash && state.conversations.has(fromHash)) await open(fromHash);
+  })().catch(fail);
+  void client.connect();
+};

@@ -1,0 +1,80 @@
+import type { InboxItem, Message, PresenceState } from '../../sdk/index.ts';
+import type { Watermarks } from './ticks.ts';
+
+export type ConversationSummary = {
+  id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  members: string[] | null;
+  unread: number;
+  preview: string | null;
+  lastActivity: number;
+};
+
+/** Everything the screens show; the controller mutates it and asks for a render. */
+export class ChatState {
+  readonly conversations = new Map<string, ConversationSummary>();
+  /** Loaded messages of each conversation, ascending by seq and unique by message_id. */
+  readonly messages = new Map<string, Message[]>();
+  readonly hasOlder = new Map<string, boolean>();
+  readonly receipts = new Map<string, Map<string, Watermarks>>();
+  readonly typing = new Map<string, Set<string>>();
+  readonly presence = new Map<string, PresenceState>();
+  openId: string | null = null;
+
+  constructor(readonly me: string) {}
+
+  fromInbox(item: InboxItem): void {
+    const known = this.conversations.get(item.conversation_id);
+    this.conversations.set(item.conversation_id, {
+      id: item.conversation_id, kind: item.type, title: item.title, members: known?.members ?? null,
+      unread: item.unread_count, preview: item.last_message?.preview ?? null, lastActivity: item.last_activity,
+    });
+  }
+
+  /** Conversations by latest activity, as the inbox orders them. */
+  sorted(): ConversationSummary[] {
+    return [...this.conversations.values()].sort((a, b) => b.lastActivity - a.lastActivity);
+  }
+
+  /** The other member of a direct conversation, once its members are known. */
+  peerOf(conversation: ConversationSummary): string | undefined {
+    return conversation.kind === 'direct' ? conversation.members?.find((m) => m !== this.me) : undefined;
+  }
+
+  nameOf(conversation: ConversationSummary): string {
+    return conversation.title ?? this.peerOf(conversation) ?? 'direct chat';
+  }
+
+  /** Adds messages (live, synced or a page of history); returns those that were new. */
+  addMessages(conversationId: string, incoming: Message[]): Message[] {
+    const list = this.messages.get(conversationId) ?? [];
+    const ids = new Set(list.map((m) => m.message_id));
+    const fresh = incoming.filter((m) => !ids.has(m.message_id));
+    if (fresh.length === 0) return [];
+    this.messages.set(conversationId, [...list, ...fresh].sort((a, b) => a.seq - b.seq));
+    return fresh;
+  }
+
+  watermark(conversationId: string, userId: string, status: 'delivered' | 'read', upToSeq: number): void {
+    const marks = this.receipts.get(conversationId) ?? new Map<string, Watermarks>();
+    this.receipts.set(conversationId, marks);
+    const current = marks.get(userId) ?? { delivered: 0, read: 0 };
+    // Reading implies delivery, and watermarks only move forward.
+    const read = status === 'read' ? Math.max(current.read, upToSeq) : current.read;
+    marks.set(userId, { read, delivered: Math.max(current.delivered, read, status === 'delivered' ? upToSeq : 0) });
+  }
+
+  /** Everyone's watermarks except mine: what my ticks depend on. */
+  othersWatermarks(conversationId: string): Watermarks[] {
+    const members = this.conversations.get(conversationId)?.members ?? [];
+    const marks = this.receipts.get(conversationId);
+    return members.filter((m) => m !== this.me).map((m) => marks?.get(m) ?? { delivered: 0, read: 0 });
+  }
+
+  setTyping(conversationId: string, userId: string, typing: boolean): void {
+    const users = this.typing.get(conversationId) ?? new Set<string>();
+    if (typing) users.add(userId); else users.delete(userId);
+    this.typing.set(conversationId, users);
+  }
+}

@@ -1,0 +1,48 @@
+import { h, replaceChildren } from '../dom.ts';
+import { when } from '../format.ts';
+import type { ChatState } from '../state.ts';
+
+export type SidebarActions = { open(id: string): void; newDirect(peer: string): void; newGroup(title: string, members: string[]): void };
+
+/** The "new direct chat" and "new group" forms; they stay put across renders so typing is not lost. */
+export const newConversationForms = (actions: SidebarActions) => {
+  const peer = h('input', { name: 'peer', placeholder: 'user id', required: true, 'aria-label': 'peer user id' });
+  const direct = h('form', {
+    class: 'new-direct',
+    onsubmit: ((event: Event) => { event.preventDefault(); actions.newDirect(peer.value.trim()); peer.value = ''; }) as EventListener,
+  }, peer, h('button', { type: 'submit' }, 'New chat'));
+
+  const title = h('input', { name: 'title', placeholder: 'group title', required: true, 'aria-label': 'group title' });
+  const members = h('input', { name: 'members', placeholder: 'members: bob, carol', 'aria-label': 'group members' });
+  const group = h('form', {
+    class: 'new-group',
+    onsubmit: ((event: Event) => {
+      event.preventDefault();
+      actions.newGroup(title.value.trim(), members.value.split(',').map((m) => m.trim()).filter(Boolean));
+      title.value = '';
+      members.value = '';
+    }) as EventListener,
+  }, title, members, h('button', { type: 'submit' }, 'New group'));
+  return h('div', { class: 'new-conversation' }, direct, group);
+};
+
+/** The conversation list: name, presence dot for direct chats, last message preview, unread badge. */
+export const renderConversationList = (list: HTMLElement, state: ChatState, actions: SidebarActions) => {
+  replaceChildren(list, ...state.sorted().map((c) => {
+    const peer = state.peerOf(c);
+    const online = peer ? state.presence.get(peer)?.status === 'online' : false;
+    return h('li', {
+      class: `conversation${c.id === state.openId ? ' open' : ''}`,
+      'data-id': c.id,
+      'data-name': state.nameOf(c),
+      onclick: (() => actions.open(c.id)) as EventListener,
+    },
+    peer ? h('span', { class: `dot${online ? ' online' : ''}`, title: online ? 'online' : 'offline' }) : h('span', { class: 'group-mark' }, '#'),
+    h('div', { class: 'summary' },
+      h('div', { class: 'name' }, state.nameOf(c)),
+      h('div', { class: 'preview' }, c.preview ?? 'no messages yet')),
+    h('div', { class: 'meta' },
+      h('time', {}, when(c.lastActivity)),
+      c.unread > 0 ? h('span', { class: 'badge' }, c.unread) : null));
+  }));
+};

@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox';
+import { DeviceId } from './primitives.ts';
+
+const strict = { additionalProperties: false } as const;
+
+export const PushPlatform = Type.Union([Type.Literal('fcm'), Type.Literal('apns'), Type.Literal('webpush')]);
+export type PushPlatform = Static<typeof PushPlatform>;
+
+const Base64Url = (minLength: number, maxLength: number) => Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+={0,2}$' });
+
+/** A browser's PushSubscription.toJSON(): where to POST, and the keys the payload is encrypted to (RFC 8291). */
+export const WebPushSubscription = Type.Object({
+  endpoint: Type.String({ minLength: 9, maxLength: 2048, pattern: '^https://' }),
+  expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  keys: Type.Object({
+    /** The user agent's P-256 public key, uncompressed (65 bytes), base64url. */
+    p256dh: Base64Url(86, 90),
+    /** The 16-byte authentication secret, base64url. */
+    auth: Base64Url(22, 24),
+  }),
+});
+export type WebPushSubscription = Static<typeof WebPushSubscription>;
+
+export const RegisterPushBody = Type.Union([
+  Type.Object({ platform: Type.Literal('fcm'), token: Type.String({ minLength: 1, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' }) }, strict),
+  Type.Object({ platform: Type.Literal('apns'), token: Type.String({ minLength: 32, maxLength: 200, pattern: '^[0-9A-Fa-f]+$' }) }, strict),
+  Type.Object({ platform: Type.Literal('webpush'), subscription: WebPushSubscription }, strict),
+]);
+export type RegisterPushBody = Static<typeof RegisterPushBody>;
+
+export const DeviceParams = Type.Object({ device_id: DeviceId });
+
+export const PushRegistrationReply = Type.Object({
+  device_id: DeviceId,
+  platform: PushPlatform,
+  created_at: Type.Integer(),
+});

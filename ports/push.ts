@@ -1,0 +1,58 @@
+import type { PushPlatform, WebPushSubscription } from '../contracts/push.ts';
+
+/**
+ * Which users have at least one live device. Embedded: the gateway's connection registry; cluster:
+ * the presence sessions in Redis. The push reactor asks it for the members of each new message.
+ */
+export interface LiveDevices {
+  /** The subset of `userIds` with a live socket right now. */
+  liveUsers(userIds: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+/** Where one device wants its notifications: an FCM or APNs device token, or a Web Push subscription. */
+export type PushTarget =
+  | { user_id: string; device_id: string; platform: 'fcm' | 'apns'; token: string; created_at: number }
+  | { user_id: string; device_id: string; platform: 'webpush'; subscription: WebPushSubscription; created_at: number };
+
+/** The push registrations (SQLite in the embedded profile). One per (user, device); a token belongs to one device. */
+export interface PushRegistry {
+  /** Registers or replaces the device's target; the same token held by any other device is released. */
+  register(target: PushTarget): Promise<void>;
+  /** True when a registration was removed. */
+  unregister(userId: string, deviceId: string): Promise<boolean>;
+  get(userId: string, deviceId: string): Promise<PushTarget | null>;
+  targetsOf(userIds: readonly string[]): Promise<PushTarget[]>;
+  /** Drops a target the provider reported as no longer valid, unless the device re-registered another one meanwhile. */
+  invalidate(target: PushTarget): Promise<void>;
+}
+
+/** What the user sees. Content is only there when configured, and never for ciphertext. */
+export type PushNotification = {
+  conversation_id: string;
+  title: string;
+  body: string;
+  /** Total unread messages of the user across conversations (the app icon badge). */
+  badge: number;
+  /** Unread messages in this conversation. */
+  unread: number;
+  /** Highest seq the notification covers; the app syncs from its cursor anyway. */
+  seq: number;
+  /** Replaces earlier notifications of the same conversation on the device. */
+  collapse_key: string;
+};
+
+export type PushResult =
+  | { ok: true }
+  /** The token or subscription is gone (uninstalled app, expired subscription): forget it. */
+  | { ok: false; reason: 'invalid_target'; detail?: string }
+  /** Transient (5xx, 429, network): worth retrying, not before `retryAfterMs` when the service said so. */
+  | { ok: false; reason: 'retry'; retryAfterMs?: number; detail?: string }
+  /** Permanent for this request (bad payload, bad credentials): do not retry. */
+  | { ok: false; reason: 'failed'; detail?: string };
+
+/** One push service. Providers translate a notification into their protocol and never throw. */
+export interface PushProvider {
+  readonly platform: PushPlatform | 'log';
+  send(target: PushTarget, notification: PushNotification): Promise<PushResult>;
+  close?(): Promise<void>;
+}

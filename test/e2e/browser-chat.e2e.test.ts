@@ -1,0 +1,159 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { build } from 'vite';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { NatterApi } from '../../clients/sdk/index.ts';
+import { startNatter, type Server } from '../support/natter.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test/artifacts';
+
+/** Saved on every run, so that a person can look at the main screens (test/artifacts is git-ignored). */
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
+
+describe('the web client in a real browser against a real Natter', () => {
+  let server: Server;
+  let browser: Browser;
+  let aliceContext: BrowserContext;
+  let bobContext: BrowserContext;
+  let alice: Page;
+  let bob: Page;
+
+  const newPage = async (context: BrowserContext) => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    return page;
+  };
+  const signIn = async (page: Page, user: string, device: string) => {
+    await page.goto(server.url);
+    await page.fill('input[name=user]', user);
+    await page.fill('input[name=device]', device);
+    if (user === 'alice') await shot(page, '01-sign-in');
+    await page.click('form.sign-in button');
+    await page.waitForSelector('.connection[data-state=online]');
+  };
+  const conversation = (page: Page, name: string) => page.locator(`li.conversation[data-name="${name}"]`);
+  const myTicks = (page: Page, tick: string) => page.locator(`li.message.mine [data-tick=${tick}]`);
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is missing at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium (.ci/run does this)`);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    // Built before the server starts, since the server serves clients/web/dist only when it exists.
+    await build({ root: 'clients/web', logLevel: 'warn' });
+    server = await startNatter({ NATTER_PRESENCE_THROTTLE_MS: '100' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    aliceContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    bobContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    alice = await newPage(aliceContext);
+    bob = await newPage(bobContext);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('signs two users in with dev tokens and opens a direct chat that both see', async () => {
+    await signIn(alice, 'alice', 'laptop');
+    await signIn(bob, 'bob', 'desktop');
+    await alice.fill('.new-direct input[name=peer]', 'bob');
+    await alice.click('.new-direct button');
+    await alice.waitForSelector('.conversation-header h2:text-is("bob")');
+    await conversation(bob, 'alice').waitFor();
+  });
+
+  it('delivers a message, shows it unread with its preview, and turns the ticks blue once read', async () => {
+    await alice.fill('.composer input', 'Hi Bob!');
+    await alice.press('.composer input', 'Enter');
+    await myTicks(alice, 'delivered').waitFor();
+    assert.equal(await myTicks(alice, 'delivered').textContent(), '✓✓');
+    const item = conversation(bob, 'alice');
+    await item.locator('.badge:text-is("1")').waitFor();
+    assert.equal(await item.locator('.preview').textContent(), 'Hi Bob!');
+    await shot(bob, '02-conversation-list-unread');
+
+    await item.click();
+    await bob.locator('li.message.theirs .content:text-is("Hi Bob!")').waitFor();
+    await myTicks(alice, 'read').waitFor();
+    assert.equal(await item.locator('.badge').count(), 0, 'opening the chat cleared the badge');
+    const colour = (selector: string) => alice.locator(selector).first().evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color);
+    assert.notEqual(await colour('li.message.mine [data-tick=read]'), await colour('li.message.mine time'), 'read ticks are drawn in their own colour');
+    await shot(alice, '03-conversation-read-ticks');
+  });
+
+  it('shows the peer typing, then the reply', async () => {
+    await bob.fill('.composer input', 'Hello Ali');
+    await alice.locator('.typing:text-is("bob is typing…")').waitFor();
+    await shot(alice, '04-typing');
+    await bob.fill('.composer input', 'Hello Alice');
+    await bob.press('.composer input', 'Enter');
+    await alice.locator('li.message.theirs .content:text-is("Hello Alice")').waitFor();
+    await alice.locator('.typing:text-is("")').waitFor();
+  });
+
+  it('gets the history back after a reload', async () => {
+    await alice.reload();
+    await alice.waitForSelector('.connection[data-state=online]');
+    const contents = alice.locator('li.message .content');
+    await contents.nth(1).waitFor();
+    assert.deepEqual(await contents.allTextContents(), ['Hi Bob!', 'Hello Alice']);
+  });
+
+  it('catches up a user who was offline: presence, unread count, delivered then read', async () => {
+    await bob.close();
+    await alice.locator('.subtitle:has-text("last seen")').waitFor();
+    await shot(alice, '05-peer-offline');
+    for (const text of ['while you were away 1', 'while you were away 2', 'while you were away 3']) {
+      await alice.fill('.composer input', text);
+      await alice.press('.composer input', 'Enter');
+    }
+    await myTicks(alice, 'sent').nth(2).waitFor();
+
+    bob = await newPage(bobContext);
+    await bob.goto(server.url);
+    await bob.waitForSelector('.connection[data-state=online]');
+    await conversation(bob, 'alice').locator('.badge:text-is("3")').waitFor();
+    await alice.locator('.subtitle:text-is("online")').waitFor();
+    await myTicks(alice, 'delivered').nth(2).waitFor();
+    await shot(bob, '06-back-online-unread');
+    await conversation(bob, 'alice').click();
+    await bob.locator('li.message .content:text-is("while you were away 3")').waitFor();
+    await myTicks(alice, 'read').nth(3).waitFor();
+  });
+
+  it('creates a group that its members see', async () => {
+    await alice.fill('.new-group input[name=title]', 'Team');
+    await alice.fill('.new-group input[name=members]', 'bob, carol');
+    await alice.click('.new-group button');
+    await alice.waitForSelector('.conversation-header h2:text-is("Team")');
+    assert.equal(await alice.locator('.subtitle').textContent(), 'alice, bob, carol');
+    await alice.fill('.composer input', 'welcome to the team');
+    await alice.press('.composer input', 'Enter');
+    await conversation(bob, 'Team').locator('.preview:text-is("welcome to the team")').waitFor();
+    await shot(bob, '07-group');
+  });
+
+  it('pages back through a long history while scrolling up', async () => {
+    const api = new NatterApi(server.url, await server.token('alice'));
+    const { conversation_id: id } = await api.createConversation({ type: 'group', title: 'Archive', member_ids: ['bob'] });
+    for (let i = 1; i <= 70; i++) await api.sendMessage(id, `archive-${i}`, `archived message ${i}`);
+    await conversation(bob, 'Archive').click();
+    const messages = bob.locator('li.message');
+    await bob.locator('li.message .content:text-is("archived message 70")').waitFor();
+    assert.equal(await messages.count(), 30);
+    for (const expected of [60, 70]) {
+      await bob.locator('.messages').evaluate((el) => { el.scrollTop = 0; });
+      await bob.locator(`li.message .content:text-is("archived message ${71 - expected}")`).waitFor();
+      assert.equal(await messages.count(), expected);
+    }
+    assert.equal(await bob.locator('li.older').count(), 0, 'nothing older to load');
+    await shot(bob, '08-history-scrolled-to-start');
+  });
+});

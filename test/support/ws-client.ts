@@ -10,6 +10,8 @@ export class Device {
   readonly frames: Frame[] = [];
   private waiters: Array<{ offer(frame?: Frame): void }> = [];
   closeCode: number | null = null;
+  /** WebSocket pings received from the server (counted from before the socket opened). */
+  pings = 0;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
@@ -18,6 +20,7 @@ export class Device {
       this.poke(frame);
     });
     socket.on('close', (code) => { this.closeCode = code; this.poke(); });
+    socket.on('ping', () => { this.pings++; });
   }
 
   /** `header` sends the token as a header instead of ?token=; other options go to `ws` (e.g. `autoPong: false`). */

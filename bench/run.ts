@@ -1,6 +1,8 @@
 // npm run bench -- [--quick] [--only a,b] [--profile embedded|cluster] [--out dir] [--durable-rate n]
 // Runs the scenarios one after another; each starts its own server under test and load processes,
 // prints one line, and lands in report.json / summary.md / *.svg. Children are always killed.
+// Profile cluster: the cluster-* scenarios share one cluster (engines, namespace, relay, 2 projector
+// workers, 3 gateways; bench/lib/cluster.ts), started on first use and stopped at the end.
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import type { Ctx, Scenario } from './lib/context.js';
@@ -15,14 +17,27 @@ import { fanout } from './scenarios/fanout.js';
 import { idle } from './scenarios/idle.js';
 import { rebuild } from './scenarios/rebuild.js';
 import { catchup } from './scenarios/catchup.js';
+import { presence } from './scenarios/presence.js';
+import { adapters } from './scenarios/adapters.js';
+import { clusterLatency } from './scenarios/cluster-latency.js';
+import { clusterDurable } from './scenarios/cluster-durable.js';
+import { clusterFanout } from './scenarios/cluster-fanout.js';
+import { stopBenchCluster } from './lib/cluster.js';
 
-const SCENARIOS: Scenario[] = [durable, latency, fanout, idle, rebuild, catchup];
+/** Every scenario of a profile, in run order, and those that run when --only is not given. */
+const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
+  // adapters needs the engines (scripts/engines.sh): only with --only in the embedded profile, so that
+  // `npm run bench [-- --quick]` (and its smoke test) never depends on them.
+  embedded: { scenarios: [durable, latency, fanout, idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
+  cluster: { scenarios: [clusterLatency, clusterDurable, clusterFanout, adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'adapters'] },
+};
+const ALL_NAMES = [...new Set(Object.values(PROFILES).flatMap((p) => p.scenarios.map((s) => s.name)))];
 
 const program = new Command()
   .name('bench')
   .description('Natter benchmark suite: Natter beside its physical limits and peers, measured in the same run')
   .option('--quick', 'small sizes, whole suite in about a minute', false)
-  .option('--only <scenarios>', `comma-separated subset of: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+  .option('--only <scenarios>', `comma-separated subset of: ${ALL_NAMES.join(', ')} (cluster-* and adapters in --profile cluster; adapters also in embedded)`)
   .addOption(new Option('--profile <profile>', 'deployment profile under test').choices(['embedded', 'cluster']).default('embedded'))
   .option('--out <dir>', 'output directory (default bench/results/<date>-<commit>/)')
   .option('--durable-rate <n>', 'offered rate of the open-loop durable variant (msgs/s)', (v) => Number(v))
@@ -31,10 +46,12 @@ const program = new Command()
 const opts = program.opts<{ quick: boolean; only?: string; profile: 'embedded' | 'cluster'; out?: string; durableRate?: number }>();
 
 async function main(): Promise<number> {
-  const selected = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : SCENARIOS.map((s) => s.name);
+  const profile = PROFILES[opts.profile];
+  const SCENARIOS = profile.scenarios;
+  const selected = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : profile.byDefault;
   const unknown = selected.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) {
-    console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    console.error(`unknown scenario(s) for profile ${opts.profile}: ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return 2;
   }
   const outDir = path.resolve(opts.out ?? path.join(BENCH_DIR, 'results', `${new Date().toISOString().slice(0, 10)}-${gitCommit().short}`));
@@ -45,17 +62,14 @@ async function main(): Promise<number> {
   if (lim.soft < 20_000) console.log(`note: ulimit -n is ${lim.soft} (hard ${lim.hard}); the idle scenario raises it per spawned process, which needs root or a higher hard limit`);
   if (!natterPresent()) console.log('note: bin/natter.js is missing: Natter parts will be reported as errors or skipped; peers and limits still run');
 
-  if (opts.profile === 'cluster') {
-    console.log('profile cluster: not available yet, skipping every scenario');
-    for (const name of selected) results.push({ name, line: `${name}: skipped (cluster profile not available yet)`, figures: {}, rows: [], skipped: 'cluster profile not available yet' });
-  } else {
-    const ctx: Ctx = {
-      quick: opts.quick,
-      outDir,
-      profile: opts.profile,
-      durableRate: opts.durableRate,
-      log: (m) => process.stderr.write(`  · ${m}\n`),
-    };
+  const ctx: Ctx = {
+    quick: opts.quick,
+    outDir,
+    profile: opts.profile,
+    durableRate: opts.durableRate,
+    log: (m) => process.stderr.write(`  · ${m}\n`),
+  };
+  try {
     for (const s of SCENARIOS.filter((x) => selected.includes(x.name))) {
       const t0 = performance.now();
       let r: ScenarioResult;
@@ -64,12 +78,14 @@ async function main(): Promise<number> {
       } catch (e) {
         r = { name: s.name, line: `${s.name}: ERROR ${errMsg(e)}`, figures: {}, rows: [], error: errMsg(e) };
       }
-      killAll(); // whatever a scenario left behind
+      killAll(); // whatever a scenario left behind (the cluster's roles are not in this set)
       r.duration_s = round((performance.now() - t0) / 1000, 1);
       results.push(r);
       console.log(`${r.line}  [${r.duration_s}s]`);
       for (const [k, v] of Object.entries(r.errors ?? {})) console.log(`  ! ${s.name}/${k}: ${v.split('\n')[0]}`);
     }
+  } finally {
+    await stopBenchCluster(ctx.log);
   }
   const files = writeReport(outDir, meta, results);
   console.log(`report: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);

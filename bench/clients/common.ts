@@ -5,6 +5,8 @@ import { pool } from '../lib/ipc.js';
 
 export interface ConnSpec extends Endpoint {
   userId?: string;
+  /** this connection's server, when it is not the process's (cluster: sockets spread over gateways) */
+  target?: Target;
 }
 
 export interface OpenResult {
@@ -38,7 +40,7 @@ export async function openAll(
   let firstError: string | undefined;
   const conns = await pool(specs, concurrency, async (s, i) => {
     try {
-      return await connect(target, s, handlers(i));
+      return await connect(s.target ?? target, s, handlers(i));
     } catch (e) {
       failed++;
       firstError ??= (e as Error).message;

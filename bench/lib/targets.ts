@@ -30,4 +30,19 @@ export const TARGETS = {
   rebuildEventsPerS: ge('natter', 20_000),
   /** absolute: catch-up throughput (messages/s) */
   catchupMsgsPerS: ge('natter', 5_000),
+  // cluster profile (bench/scenarios/cluster-*.ts): "natter" is the cluster, the reference the embedded
+  // profile measured in the same run. The cluster adds hops (PostgreSQL, relay, Kafka, projector worker,
+  // Redis) for horizontal scale, so it is allowed to be slower on one 2-core machine, within bounds.
+  /** cross-gateway send-to-receive p99 vs the embedded profile at the same rate */
+  clusterLatencyP99VsEmbedded: le('ratio', 20),
+  /** absolute: cross-gateway send-to-receive p99 (ms) */
+  clusterLatencyP99Ms: le('natter', 250),
+  /** acked msgs/s, sockets over 3 gateways, vs embedded */
+  clusterDurableVsEmbedded: ge('ratio', 0.3),
+  /** deliveries/s at the offered fan-out load vs embedded (keeps up with the offered load) */
+  clusterFanoutRateVsEmbedded: ge('ratio', 0.9),
+  /** time until the last member has a message, p99, vs embedded */
+  clusterFanoutLastP99VsEmbedded: le('ratio', 20),
+  /** gateway publishes per message vs the number of gateways holding members (one each) */
+  clusterPublishesPerMessage: le('ratio', 1),
 } satisfies Record<string, Target>;

@@ -1,6 +1,7 @@
 import { conversationStream, type ConversationEvent } from '../../contracts/events.ts';
 import type { ConversationCommand } from '../../contracts/commands.ts';
 import { WrongExpectedRevision, type EventStore } from '../../ports/event-store.ts';
+import { NatterError } from '../../contracts/errors.ts';
 import { decide, evolve, initialState, type Conversation } from './decider.ts';
 
 type Writer = {
@@ -13,7 +14,10 @@ type Writer = {
 
 export type Handled = { events: ConversationEvent[]; state: Conversation; position: number };
 
-const MAX_ATTEMPTS = 5;
+// Two processes appending to one conversation race on its revision; each loser reloads and decides
+// again. Jittered backoff spreads the retries so the writers stop colliding in lockstep.
+const MAX_ATTEMPTS = 12;
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
 
 /**
  * Load → decide → append with the expected revision. Each conversation has one in-memory writer
@@ -66,7 +70,9 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
         return { events, state: writer.state, position };
       } catch (error) {
         if (writers.get(id) === writer) writers.delete(id);
-        if (!(error instanceof WrongExpectedRevision) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!(error instanceof WrongExpectedRevision)) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new NatterError('version_conflict', `conversation ${id} is busy with concurrent writes; retry`);
+        await backoff(attempt);
       }
     }
   };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCENARIOS = ['durable', 'latency', 'fanout', 'idle', 'rebuild', 'catchup'];
+const SCENARIOS = ['durable', 'latency', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'];
 // ~1.5 min alone; more when `npm test` runs other files beside it
 const TIMEOUT_MS = 210_000;
 

@@ -17,7 +17,7 @@ export type Handled = { events: ConversationEvent[]; state: Conversation; positi
 // Two processes appending to one conversation race on its revision; each loser reloads and decides
 // again. Jittered backoff spreads the retries so the writers stop colliding in lockstep.
 const MAX_ATTEMPTS = 12;
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+const jitter = (attempt: number) => Math.random() * Math.min(100, 2 ** attempt);
 
 /**
  * Load → decide → append with the expected revision. Each conversation has one in-memory writer
@@ -30,6 +30,17 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
   const cacheSize = options.cacheSize ?? 10_000;
   const writers = new Map<string, Writer>();
   const loading = new Map<string, Promise<Writer>>();
+  // After a conflict, a conversation's commands wait behind one shared pause and then resume in the
+  // order they failed or arrived, so a device's messages keep their order across retries.
+  const gates = new Map<string, Promise<void>>();
+  const pause = (id: string, attempt: number): Promise<void> => {
+    let gate = gates.get(id);
+    if (!gate) {
+      gate = new Promise<void>((resolve) => setTimeout(resolve, jitter(attempt))).then(() => { gates.delete(id); });
+      gates.set(id, gate);
+    }
+    return gate;
+  };
 
   const load = async (conversationId: string): Promise<Writer> => {
     const cached = writers.get(conversationId);
@@ -53,6 +64,8 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
   const handle = async (command: ConversationCommand): Promise<Handled> => {
     const id = command.conversation_id;
     for (let attempt = 1; ; attempt++) {
+      const gate = gates.get(id);
+      if (gate) await gate;
       const writer = await load(id);
       const events = decide(command, writer.state);
       if (events.length === 0) {
@@ -72,7 +85,7 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
         if (writers.get(id) === writer) writers.delete(id);
         if (!(error instanceof WrongExpectedRevision)) throw error;
         if (attempt >= MAX_ATTEMPTS) throw new NatterError('version_conflict', `conversation ${id} is busy with concurrent writes; retry`);
-        await backoff(attempt);
+        await pause(id, attempt);
       }
     }
   };

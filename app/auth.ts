@@ -30,7 +30,10 @@ export const registerAuth = async (app: FastifyInstance, config: Config) => {
 
   app.decorateRequest('actor', null as unknown as Actor);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/') || request.routeOptions.config?.public) return;
+    // Decided on the matched route, not on the raw URL: the router decodes the path, so a URL such
+    // as /%761/conversations reaches the /v1/conversations handler without starting with "/v1/".
+    const route = request.routeOptions.url;
+    if (!(route ?? request.url).startsWith('/v1/') || request.routeOptions.config?.public) return;
     const token = bearer(request);
     if (!token) throw new NatterError('unauthorized', 'missing bearer token');
     let claims: { sub?: unknown; device_id?: unknown };

@@ -23,6 +23,13 @@ export type Config = {
   statusFanoutMaxMembers: number;
   maxMessageChars: number;
   maxSocketsPerUser: number;
+  /** HTTP timeouts against slow clients (slow-loris): idle socket, whole request (headers and body), idle keep-alive. 0 disables one. */
+  http: { connectionTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /**
+   * Origins allowed by CORS: the configured list, or (with dev tokens on and nothing configured)
+   * http://localhost:* and http://127.0.0.1:* for a web client on a dev server; otherwise none.
+   */
+  corsOrigins: string[] | 'localhost';
   /** Sends per user, across devices: a token bucket of `messagesPerMinute` refilled per minute. */
   messagesPerMinute: number;
   /** Typing, pings, receipts and syncs per user: a burst of 2 s worth, refilled per second. */
@@ -148,6 +155,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
     maxMessageChars: Math.min(MAX_CONTENT_LENGTH, int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH)),
     maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10),
+    http: {
+      connectionTimeoutMs: int(env, 'NATTER_CONNECTION_TIMEOUT_MS', 60_000),
+      requestTimeoutMs: int(env, 'NATTER_REQUEST_TIMEOUT_MS', 120_000),
+      keepAliveTimeoutMs: int(env, 'NATTER_KEEP_ALIVE_TIMEOUT_MS', 72_000),
+    },
+    corsOrigins: env.NATTER_CORS_ORIGINS !== undefined && env.NATTER_CORS_ORIGINS.trim() !== ''
+      ? list(env.NATTER_CORS_ORIGINS, [])
+      : bool(env, 'NATTER_DEV_TOKENS', true) ? 'localhost' : [],
     messagesPerMinute: int(env, 'NATTER_MESSAGES_PER_MINUTE', 100),
     ephemeralPerSecond: int(env, 'NATTER_EPHEMERAL_PER_SECOND', 20),
     heartbeatIntervalMs: int(env, 'NATTER_HEARTBEAT_INTERVAL_MS', 30_000),

@@ -45,6 +45,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const { commands, registry, stores, presence, typing, metrics } = deps;
 
   const registered = new WeakMap<Connection, Promise<number>>();
+  const rateLimitLogged = new WeakSet<Connection>();
 
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
     connection.startSync();
@@ -110,8 +111,14 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
 
   app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
     const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
-    const log = request.log.child({ connection: connection.id, user: connection.userId, device: connection.deviceId });
+    // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
+    const parent = app.log;
+    let logger: typeof parent | undefined;
+    const log = () => (logger ??= parent.child({ connection: connection.id, user: connection.userId, device: connection.deviceId }));
     if (registry.of(connection.userId).size >= deps.limits.maxSocketsPerUser) {
+      // Counted and logged: a flood of sockets from one user shows in natter_errors_total{code="too_many_connections"}.
+      metrics.error('too_many_connections');
+      log().warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');
       connection.error('too_many_connections', `at most ${deps.limits.maxSocketsPerUser} sockets per user`);
       socket.close(closeCodes.too_many_connections, 'too many connections');
       return;
@@ -119,15 +126,15 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     registry.add(connection);
     metrics.socketOpened();
     registered.set(connection, presence.connected(connection.userId, connection.sessionId)
-      .catch((error) => log.warn({ err: error }, 'presence update failed'))
+      .catch((error) => log().warn({ err: error }, 'presence update failed'))
       .then(() => deps.logHead()));
     socket.on('pong', () => { connection.alive = true; });
     socket.on('close', (code) => {
       registry.remove(connection);
       metrics.socketClosed(connection.closeReason ?? String(code));
-      presence.disconnected(connection.userId, connection.sessionId).catch((error) => log.warn({ err: error }, 'presence update failed'));
+      presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));
     });
-    socket.on('error', (error) => log.warn({ err: error }, 'socket error'));
+    socket.on('error', (error) => log().warn({ err: error }, 'socket error'));
     socket.on('message', (data, isBinary) => {
       connection.alive = true;
       const parsed = parseFrame(data, isBinary);
@@ -142,10 +149,15 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
         const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id } : {};
         if (isNatterError(error)) {
           metrics.error(error.code);
+          // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).
+          if (error.code === 'rate_limited' && !rateLimitLogged.has(connection)) {
+            rateLimitLogged.add(connection);
+            log().warn({ frame: frame.type }, 'socket over its rate limit');
+          }
           connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) });
           return;
         }
-        log.error({ err: error, frame: frame.type }, 'frame failed');
+        log().error({ err: error, frame: frame.type }, 'frame failed');
         metrics.error('internal');
         connection.error('internal', 'internal error', clientMsgId);
       });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './ports.ts';
 
 export type Role = { name: string; child: ChildProcess; url?: string; output(): string; kill9(): Promise<void>; stop(): Promise<void> };
 
@@ -11,7 +12,7 @@ const exited = (child: ChildProcess) => child.exitCode !== null || child.signalC
  * says so on stdout (and, for a gateway, answers /healthz).
  */
 export const spawnRole = async (role: string, env: Record<string, string>, extra: Record<string, string> = {}): Promise<Role> => {
-  const port = role === 'gateway' ? 20_000 + Math.floor(Math.random() * 20_000) : undefined;
+  const port = role === 'gateway' ? await freePort() : undefined;
   const child = spawn(process.execPath, ['bin/natter.js', role], {
     env: { ...process.env, ...env, NATTER_LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...(port ? { PORT: String(port) } : {}), ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from './ports.ts';
 import { loadConfig } from '../../app/config.ts';
 import { createEmbeddedNatter } from '../../app/embedded.ts';
 
@@ -48,7 +49,7 @@ export type Spawned = Server & { process: ChildProcess; kill9(): Promise<void>; 
 
 /** Natter as a child process (`node bin/natter.js serve`), for crash and signal tests. */
 export const spawnNatter = async (dataDir: string, env: Record<string, string> = {}): Promise<Spawned> => {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
     env: { ...process.env, NATTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -383,7 +383,8 @@ case $cmd in
   up)
     mkdir -p "$DIR" "$CACHE"
     # Test files start the engines they need concurrently: one `up` at a time, the others then find them up.
-    exec 9>"$DIR/.up.lock"; flock 9
+    # The engines started below inherit fd 9; unlock explicitly (it is one open file) or they would hold it forever.
+    exec 9>"$DIR/.up.lock"; flock 9; trap 'flock -u 9 2>/dev/null || true' EXIT
     t0=$SECONDS
     for e in "${engines[@]}"; do "$(fn "$e" start)"; done   # Java engines boot in parallel
     for e in "${engines[@]}"; do t=$SECONDS; "$(fn "$e" wait)"; log "$e ready ($((SECONDS - t))s waited)"; done

@@ -115,11 +115,14 @@ describe('messaging over real sockets', () => {
     await hal.post(`/v1/conversations/${one.conversation_id}/messages`, { client_msg_id: 'b', content: 'second' });
     await new Promise((r) => setTimeout(r, 5));
     await gil.post(`/v1/conversations/${two.conversation_id}/messages`, { client_msg_id: 'c', content: 'x'.repeat(300) });
+    // Reads follow the log: wait until the inbox reflects all three messages.
     const inboxOf = async (client: typeof gil) => {
-      for (let i = 0; i < 50; i++) {
+      const settled = (body: any) => body.items.length >= 2 && body.items[0].last_message?.sender_id === 'gil'
+        && body.items.find((i: any) => i.conversation_id === one.conversation_id)?.last_message?.seq === 2;
+      for (let i = 0; i < 200; i++) {
         const { body } = await client.get('/v1/conversations');
-        if (body.items.length >= 2 && body.items[0].last_message?.sender_id === 'gil') return body;
-        await new Promise((r) => setTimeout(r, 20));
+        if (settled(body)) return body;
+        await new Promise((r) => setTimeout(r, 25));
       }
       return (await client.get('/v1/conversations')).body;
     };

@@ -188,3 +188,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     },
   };
 };
+
+/** The command side's limits from configuration, the same for the embedded server and every gateway. */
+export const commandLimits = (config: Config) => ({
+  maxGroupMembers: config.maxGroupMembers,
+  maxMessageChars: config.maxMessageChars,
+  messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
+});

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
+import { commandLimits, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { buildApp } from './build-app.ts';
 import { createSqliteEventStore } from '../adapters/sqlite/event-store.ts';
@@ -52,13 +52,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const limiter = createMemoryRateLimiter();
   const sweep = setInterval(() => limiter.sweep(), 60_000);
   sweep.unref();
-  const commands = features.guard(createCommands(eventStore, {
-    maxGroupMembers: config.maxGroupMembers,
-    maxMessageChars: config.maxMessageChars,
-    limiter,
-    messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
-    onRateLimited: (kind) => metrics.rateLimited(kind),
-  }));
+  const commands = features.guard(createCommands(eventStore, { ...commandLimits(config), limiter, onRateLimited: metrics.rateLimited }));
   const { app, lifecycle, stop } = await buildApp({
     config, logger, commands, readModels, registry, projections, metrics,
     presenceStore: createMemoryPresenceStore(),

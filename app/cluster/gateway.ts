@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { loadConfig, type Config } from '../config.ts';
+import { commandLimits, loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { buildApp } from '../build-app.ts';
 import { instrumentEventStore } from '../instrument.ts';
@@ -36,13 +36,7 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
   const registry = createConnectionRegistry(metrics);
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
   const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
-  const commands = createCommands(eventStore, {
-    maxGroupMembers: config.maxGroupMembers,
-    maxMessageChars: config.maxMessageChars,
-    limiter,
-    messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
-    onRateLimited: (kind) => metrics.rateLimited(kind),
-  });
+  const commands = createCommands(eventStore, { ...commandLimits(config), limiter, onRateLimited: metrics.rateLimited });
   const { app, lifecycle, stop } = await buildApp({
     config, logger, commands, readModels, registry, metrics, limiter,
     delivery: createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError }),

@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { eventually } from '../support/eventually.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -84,9 +85,10 @@ describe('typing indicators with a long TTL and throttle', () => {
       // The sync cursor may move on as the log advances (the cluster's watermark); the items must not.
       sync: (await vb.get('/v1/sync')).body.items,
     });
-    let before = await snapshot();
-    for (let i = 0; i < 20 && before.history.items.length === 0; i++) { await sleep(20); before = await snapshot(); }
+    const before = await eventually(snapshot, (s) => s.history.items.length === 1 && s.sync.length === 1
+      && s.inbox.items.some((c: any) => c.conversation_id === conv.conversation_id && c.last_message?.seq === 1));
     assert.equal(before.history.items.length, 1);
+    assert.equal(before.sync.length, 1);
 
     const typist = await h.connect('va');
     const watcher = await h.connect('vb');

@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { eventually } from '../support/eventually.ts';
 
 describe('messaging over real sockets', () => {
   let server: Server;
@@ -64,11 +65,7 @@ describe('messaging over real sockets', () => {
     assert.equal(created.status, 201);
     assert.equal(created.body.seq, 3);
     // Reads are eventually consistent with sends (the history projection follows the log).
-    let history = await catRest.get(`/v1/conversations/${conv.conversation_id}/messages`);
-    for (let i = 0; i < 100 && history.body.items.length < 3; i++) {
-      await new Promise((r) => setTimeout(r, 30));
-      history = await catRest.get(`/v1/conversations/${conv.conversation_id}/messages`);
-    }
+    const history = await eventually(() => catRest.get(`/v1/conversations/${conv.conversation_id}/messages`), (r) => r.body.items.length >= 3);
     assert.deepEqual(history.body.items.map((m: any) => m.client_msg_id), ['retry-1', 'retry-2', 'retry-3']);
   });
 
@@ -96,7 +93,7 @@ describe('messaging over real sockets', () => {
     for (let i = 1; i <= 12; i++) await eve.post(`/v1/conversations/${conv.conversation_id}/messages`, { client_msg_id: `h${i}`, content: `m${i}` });
     const seqs = async (query: string) => (await eve.get(`/v1/conversations/${conv.conversation_id}/messages${query}`)).body.items.map((m: any) => m.seq);
     // REST sends answer once durable; the history projection follows within moments.
-    for (let i = 0; i < 50 && (await seqs('?limit=200')).length < 12; i++) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => seqs('?limit=200'), (all) => all.length === 12);
     assert.deepEqual(await seqs('?limit=5'), [8, 9, 10, 11, 12]);
     assert.deepEqual(await seqs('?limit=5&before=8'), [3, 4, 5, 6, 7]);
     assert.deepEqual(await seqs('?limit=5&before=3'), [1, 2]);
@@ -119,12 +116,7 @@ describe('messaging over real sockets', () => {
     const inboxOf = async (client: typeof gil) => {
       const settled = (body: any) => body.items.length >= 2 && body.items[0].last_message?.sender_id === 'gil'
         && body.items.find((i: any) => i.conversation_id === one.conversation_id)?.last_message?.seq === 2;
-      for (let i = 0; i < 200; i++) {
-        const { body } = await client.get('/v1/conversations');
-        if (settled(body)) return body;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      return (await client.get('/v1/conversations')).body;
+      return (await eventually(() => client.get('/v1/conversations'), (r) => settled(r.body))).body;
     };
     const gilInbox = await inboxOf(gil);
     assert.deepEqual(gilInbox.items.map((i: any) => i.conversation_id), [two.conversation_id, one.conversation_id]);

@@ -27,6 +27,7 @@ export type CommandOptions = {
   limiter?: RateLimiter;
   messageLimit?: RateLimit;
   onRateLimited?(kind: string): void;
+  onConflict?(): void;
   clock?: () => number;
 };
 
@@ -49,7 +50,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
     }
   };
-  const conversations = createConversationHandler(eventStore);
+  const conversations = createConversationHandler(eventStore, { onConflict: options.onConflict });
   const markReceipt = createReceiptHandler(eventStore, conversations);
   const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
 
@@ -97,6 +98,12 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       assertMember(state, actor.user_id, conversationId);
       return state.members;
     },
+
+    /** The id of the direct conversation between the actor and a peer (derived, so every process agrees). */
+    directIdOf: (actor: Actor, peerId: string) => directConversationId(actor.user_id, peerId),
+
+    /** Drops what this process cached about a conversation (or all), so the next command reads the stream. */
+    forget: (conversationId?: string) => conversations.forget(conversationId),
 
     markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({
       type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,

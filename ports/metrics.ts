@@ -11,9 +11,13 @@ export interface Metrics {
   deliverySeconds(seconds: number): void;
   presenceUpdate(): void;
   rateLimited(kind: string): void;
+  /** An append lost a race on a conversation's revision (another process wrote it first). */
+  appendConflict(): void;
+  /** Where a conversation command ran: here (owner), at its owner, or here because the owner was unreachable. */
+  commandRouted(outcome: 'local' | 'forwarded' | 'fallback'): void;
 }
 
 export const noMetrics: Metrics = {
   frameIn() {}, framesOut() {}, ack() {}, error() {}, socketOpened() {}, socketClosed() {},
-  appendSeconds() {}, deliverySeconds() {}, presenceUpdate() {}, rateLimited() {},
+  appendSeconds() {}, deliverySeconds() {}, presenceUpdate() {}, rateLimited() {}, appendConflict() {}, commandRouted() {},
 };

@@ -18,6 +18,8 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
   const delivery = new Histogram({ name: 'natter_delivery_seconds', help: 'From acceptance of a message to its push to member devices', buckets: latencyBuckets, registers: [registry] });
   const presence = new Counter({ name: 'natter_presence_updates_total', help: 'Presence changes broadcast', registers: [registry] });
   const limited = new Counter({ name: 'natter_rate_limited_total', help: 'Requests refused by a rate limit, by kind', labelNames: ['kind'], registers: [registry] });
+  const conflicts = new Counter({ name: 'natter_append_conflicts_total', help: 'Appends that lost a race on a conversation revision and were decided again', registers: [registry] });
+  const routed = new Counter({ name: 'natter_commands_routed_total', help: 'Conversation commands by where they ran: local (owner), forwarded (to the owner), fallback (owner unreachable)', labelNames: ['outcome'], registers: [registry] });
   new Gauge({
     name: 'natter_projector_lag_events', help: 'Events in the log not yet applied by every projector', registers: [registry],
     async collect() { this.set(await options.lag()); },
@@ -34,6 +36,8 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
     deliverySeconds: (s) => delivery.observe(s),
     presenceUpdate: () => presence.inc(),
     rateLimited: (kind) => limited.inc({ kind }),
+    appendConflict: () => conflicts.inc(),
+    commandRouted: (outcome) => routed.inc({ outcome }),
   };
   return { metrics, registry };
 };

@@ -9,12 +9,20 @@ import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
 import { createRedisDelivery, subscribeGateway } from '../../adapters/redis/delivery.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
 import { createCommands } from '../../command-side/commands.ts';
+import { invoke, routeCommands } from '../../command-side/routed-commands.ts';
+import { startRedisCommandBus } from '../../adapters/redis/command-bus.ts';
 import { createConnectionRegistry } from '../../command-side/gateway/registry.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectEventStore, connectHistory, connectRedis } from './engines.ts';
 import { clusterReadModels } from './read-models.ts';
 
-export type Gateway = { app: FastifyInstance; drain(): Promise<{ remaining: number }>; close(): Promise<void> };
+export type Gateway = {
+  app: FastifyInstance;
+  /** The gateways this one currently routes conversation commands between (itself included while it serves). */
+  owners(): readonly string[];
+  drain(): Promise<{ remaining: number }>;
+  close(): Promise<void>;
+};
 
 /**
  * A gateway of the cluster profile: the whole REST and WebSocket API, commands appended to the shared
@@ -36,7 +44,18 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
   const registry = createConnectionRegistry(metrics);
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
   const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
-  const commands = createCommands(eventStore, { ...commandLimits(config), limiter, onRateLimited: metrics.rateLimited });
+  const local = createCommands(eventStore, { ...commandLimits(config), limiter, onRateLimited: metrics.rateLimited, onConflict: metrics.appendConflict });
+  const bus = await startRedisCommandBus({
+    redis, prefix: cluster.redisPrefix, processId: cluster.gatewayId, timeoutMs: cluster.routeTimeoutMs,
+    serve: (method, args) => invoke(local, method, args),
+    onOwnersChanged: (members) => {
+      // Conversations may have moved here: state cached while another gateway owned them is stale.
+      local.forget();
+      logger.info({ owners: members }, 'conversation owners changed');
+    },
+    onError: (error) => logger.warn({ err: error }, 'command routing failed'),
+  });
+  const commands = routeCommands(local, bus, { onRouted: metrics.commandRouted });
   const { app, lifecycle, stop } = await buildApp({
     config, logger, commands, readModels, registry, metrics, limiter,
     delivery: createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError }),
@@ -47,11 +66,17 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
   });
   return {
     app,
-    drain: () => lifecycle.drain({ timeoutMs: config.drainTimeoutMs, jitterMs: config.drainJitterMs }),
+    owners: bus.members,
+    drain: async () => {
+      // Others stop routing commands here first; the commands already on their way are still served.
+      await bus.leave();
+      return lifecycle.drain({ timeoutMs: config.drainTimeoutMs, jitterMs: config.drainJitterMs });
+    },
     close: async () => {
       stop();
       watermarks.stop();
       await app.close();
+      await bus.close();
       await subscription.close();
       await eventStore.close();
       await cassandraClient.shutdown();

@@ -26,7 +26,7 @@ const jitter = (attempt: number) => Math.random() * Math.min(100, 2 ** attempt);
  * group commit while keeping a single total order. When an append fails the writer is dropped and
  * the command is decided again on a fresh load (another process may have written the stream).
  */
-export const createConversationHandler = (eventStore: EventStore, options: { cacheSize?: number } = {}) => {
+export const createConversationHandler = (eventStore: EventStore, options: { cacheSize?: number; onConflict?(): void } = {}) => {
   const cacheSize = options.cacheSize ?? 10_000;
   const writers = new Map<string, Writer>();
   const loading = new Map<string, Promise<Writer>>();
@@ -84,6 +84,7 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
       } catch (error) {
         if (writers.get(id) === writer) writers.delete(id);
         if (!(error instanceof WrongExpectedRevision)) throw error;
+        options.onConflict?.();
         if (attempt >= MAX_ATTEMPTS) throw new NatterError('version_conflict', `conversation ${id} is busy with concurrent writes; retry`);
         await pause(id, attempt);
       }
@@ -92,6 +93,11 @@ export const createConversationHandler = (eventStore: EventStore, options: { cac
 
   return {
     handle,
+    /** Forgets the cached state of a conversation (or of all): the next command reloads it from the stream. */
+    forget: (conversationId?: string) => {
+      if (conversationId === undefined) writers.clear();
+      else writers.delete(conversationId);
+    },
     /** The current (possibly in-flight) state, for checks that need membership and the last seq. */
     state: async (conversationId: string) => (await load(conversationId)).state,
   };

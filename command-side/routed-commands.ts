@@ -1,0 +1,72 @@
+import { NatterError } from '../contracts/errors.ts';
+import type { Commands } from './commands.ts';
+
+/** The commands that touch one existing conversation's state, and so go to its single writer. */
+export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'membersFor', 'markReceipt'] as const;
+export type RoutedMethod = typeof ROUTED[number];
+
+/** A call could not reach the owner (gone, unreachable, too slow): the caller may run it itself. */
+export class OwnerUnreachable extends Error {}
+
+/** How commands reach the owner of a conversation (in the cluster: Redis request/reply between gateways). */
+export type CommandBus = {
+  /** The process that writes this conversation now, or undefined when it is this one. */
+  ownerOf(conversationId: string): string | undefined;
+  /** Resolves with the owner's answer, rejects with its NatterError, or with OwnerUnreachable. */
+  call(owner: string, method: RoutedMethod, args: unknown[]): Promise<unknown>;
+};
+
+export type RoutingEvents = { onRouted?(outcome: 'local' | 'forwarded' | 'fallback'): void };
+
+const conversationOf = (method: RoutedMethod, args: unknown[]): string => {
+  if (method === 'createDirect') return '';
+  return method === 'sendMessage' ? (args[1] as { conversation_id: string }).conversation_id : args[1] as string;
+};
+
+/**
+ * One writer per conversation across gateways: a command for a conversation another process owns
+ * is forwarded to it, so its appends pipeline behind one in-memory state instead of racing on the
+ * stream's revision, and its membership checks read the freshest state. When the owner cannot be
+ * reached the command runs here: the event store's expected revision still keeps a single order,
+ * routing only removes the conflicts.
+ */
+export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingEvents = {}): Commands => {
+  const route = async (method: RoutedMethod, args: unknown[], conversationId: string): Promise<unknown> => {
+    const owner = bus.ownerOf(conversationId);
+    if (owner !== undefined) {
+      try {
+        const answer = await bus.call(owner, method, args);
+        events.onRouted?.('forwarded');
+        return answer;
+      } catch (error) {
+        if (!(error instanceof OwnerUnreachable)) throw error;
+        events.onRouted?.('fallback');
+        try {
+          return await invoke(local, method, args);
+        } finally {
+          // What this process learnt while standing in is not kept: the owner may write again.
+          local.forget(conversationId);
+        }
+      }
+    }
+    events.onRouted?.('local');
+    return invoke(local, method, args);
+  };
+
+  return {
+    ...local,
+    createDirect: async (actor, peerId) => route('createDirect', [actor, peerId], local.directIdOf(actor, peerId)) as ReturnType<Commands['createDirect']>,
+    addMembers: async (...args) => route('addMembers', args, conversationOf('addMembers', args)) as ReturnType<Commands['addMembers']>,
+    removeMember: async (...args) => route('removeMember', args, conversationOf('removeMember', args)) as ReturnType<Commands['removeMember']>,
+    sendMessage: async (...args) => route('sendMessage', args, conversationOf('sendMessage', args)) as ReturnType<Commands['sendMessage']>,
+    membersFor: async (...args) => new Set(await route('membersFor', args, conversationOf('membersFor', args)) as string[]),
+    markReceipt: async (...args) => route('markReceipt', args, conversationOf('markReceipt', args)) as ReturnType<Commands['markReceipt']>,
+  };
+};
+
+/** Runs a routed call on this process, in the shape that crosses the wire (sets become arrays). */
+export const invoke = async (local: Commands, method: RoutedMethod, args: unknown[]): Promise<unknown> => {
+  if (!ROUTED.includes(method)) throw new NatterError('invalid_request', `unknown routed command ${String(method)}`);
+  const answer = await (local[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+  return answer instanceof Set ? [...answer] : answer;
+};

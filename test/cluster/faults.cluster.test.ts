@@ -5,6 +5,7 @@ import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { rest } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
+import { ownerOf } from '../../command-side/ownership.ts';
 
 const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const ws = (role: Role) => role.url!.replace('http', 'ws');
@@ -17,6 +18,11 @@ const allMessages = async (client: ReturnType<typeof rest>, conversationId: stri
     if (page.length < 200) return items;
     after = page[page.length - 1].seq;
   }
+};
+
+const metric = async (url: string, name: string) => {
+  const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 };
 
 const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> => {
@@ -58,7 +64,13 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
   it('loses no acked message when a gateway dies under a send load; clients move to another gateway and resume', async () => {
     const [gwA, gwB, gwC] = [await spawn('gateway', { NATTER_GATEWAY_ID: 'gwA' }), await spawn('gateway', { NATTER_GATEWAY_ID: 'gwB' }), await spawn('gateway', { NATTER_GATEWAY_ID: 'gwC' })];
     const token = (user: string) => sign({ sub: user });
-    const { body: group } = await rest(gwB.url!, token('sender')).post('/v1/conversations', { type: 'group', title: 'faults', member_ids: ['r1', 'r2'] });
+    // A group that gateway A writes (its owner), so its death also takes the conversation's writer away.
+    let group: any;
+    for (let i = 0; i < 40; i++) {
+      group = (await rest(gwB.url!, token('sender')).post('/v1/conversations', { type: 'group', title: `faults ${i}`, member_ids: ['r1', 'r2'] })).body;
+      if (ownerOf(group.conversation_id, ['gwA', 'gwB', 'gwC']) === 'gwA') break;
+    }
+    assert.equal(ownerOf(group.conversation_id, ['gwA', 'gwB', 'gwC']), 'gwA');
     const sender = await Device.connect(ws(gwA), token('sender'), 'phone');
     const r1 = await Device.connect(ws(gwB), token('r1'), 'phone');
     const r2OnA = await Device.connect(ws(gwA), token('r2'), 'phone');
@@ -75,6 +87,7 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
       const first = acked.get(ack.client_msg_id);
       if (first) assert.equal(ack.message_id, first.message_id, 'a retry answers with the first ack');
     }
+    assert.ok(await metric(gwB.url!, 'natter_commands_routed_total{outcome="fallback"}') > 0, 'gateway B wrote itself while the owner was gone');
     const r2 = await Device.connect(ws(gwC), token('r2'), 'phone');
     const lastSeen = r2OnA.of('new_message').map((f) => f.cursor as string).sort((a, b) => Number(a) - Number(b)).at(-1);
     await r2.syncAll(lastSeen);

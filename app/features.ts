@@ -8,11 +8,8 @@ import { createSqliteKeyDirectory } from '../adapters/sqlite/key-directory.ts';
 import { createSqliteMediaStore } from '../adapters/sqlite/media-store.ts';
 import { createFilesystemBlobStore } from '../adapters/blob/filesystem.ts';
 import { createS3BlobStore } from '../adapters/blob/s3.ts';
-import { createLogPushProvider } from '../adapters/push/log.ts';
-import { createFcmProvider } from '../adapters/push/fcm.ts';
-import { createApnsProvider } from '../adapters/push/apns.ts';
-import { createWebPushProvider } from '../adapters/push/webpush.ts';
-import { createPushDispatcher } from '../projections/push/dispatcher.ts';
+import { createMemoryPushWindows } from '../adapters/memory/push-windows.ts';
+import { createConfiguredPushDispatcher } from './push-providers.ts';
 import { pushReactor } from '../projections/push/reactor.ts';
 import { mediaSharesProjector } from '../projections/media/projector.ts';
 import { pushRoutes } from '../command-side/http/push-routes.ts';
@@ -24,7 +21,7 @@ import type { Projector, Reactor } from '../projections/runtime.ts';
 import type { ReadModels } from '../ports/read-models.ts';
 import type { Delivery } from '../ports/delivery.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
-import type { LiveDevices, PushProvider, PushTarget } from '../ports/push.ts';
+import type { LiveDevices } from '../ports/push.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 
 export const featurePaths = (dataDir: string) => ({ devices: join(dataDir, 'devices.db'), media: join(dataDir, 'media.db') });
@@ -48,17 +45,9 @@ export const createEmbeddedFeatures = (config: Config, deps: {
 
   const push = config.push;
   const log = deps.logger.child({ component: 'push' });
-  const providers: Partial<Record<PushTarget['platform'], PushProvider>> = {
-    ...(push.webpush ? { webpush: createWebPushProvider({ ...push.webpush, ca: push.ca }) } : {}),
-    ...(push.fcm ? { fcm: createFcmProvider({ ...push.fcm, ca: push.ca }) } : {}),
-    ...(push.apns ? { apns: createApnsProvider({ ...push.apns, ca: push.ca }) } : {}),
-  };
-  const dispatcher = createPushDispatcher({
-    providers, fallback: createLogPushProvider(log, { contentMayBeIncluded: push.includeContent }), registry: pushRegistry, log,
-    maxAttempts: push.maxAttempts, retryBaseMs: push.retryBaseMs,
-  });
+  const dispatcher = createConfiguredPushDispatcher(push, pushRegistry, log);
   const reactor = pushReactor({
-    directory: deps.readModels.directory, inbox: deps.readModels.inbox, live: deps.live, registry: pushRegistry,
+    directory: deps.readModels.directory, inbox: deps.readModels.inbox, live: deps.live, registry: pushRegistry, windows: createMemoryPushWindows(),
     send: dispatcher.enqueue, collapseMs: push.collapseMs, includeContent: push.includeContent, maxAgeMs: push.maxAgeMs, log,
   });
 

@@ -13,6 +13,7 @@ import { gitCommit, machineInfo, nofileLimit } from './lib/sys.js';
 import { natterPresent } from './lib/natter.js';
 import { durable } from './scenarios/durable.js';
 import { latency } from './scenarios/latency.js';
+import { throughput } from './scenarios/throughput.js';
 import { fanout } from './scenarios/fanout.js';
 import { idle } from './scenarios/idle.js';
 import { rebuild } from './scenarios/rebuild.js';
@@ -23,12 +24,13 @@ import { clusterLatency } from './scenarios/cluster-latency.js';
 import { clusterDurable } from './scenarios/cluster-durable.js';
 import { clusterFanout } from './scenarios/cluster-fanout.js';
 import { stopBenchCluster } from './lib/cluster.js';
+import { centrifugoAvailability } from './lib/centrifugo.js';
 
 /** Every scenario of a profile, in run order, and those that run when --only is not given. */
 const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
   // adapters needs the engines (scripts/engines.sh): only with --only in the embedded profile, so that
   // `npm run bench [-- --quick]` (and its smoke test) never depends on them.
-  embedded: { scenarios: [durable, latency, fanout, idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
+  embedded: { scenarios: [durable, latency, throughput, fanout, idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
   cluster: { scenarios: [clusterLatency, clusterDurable, clusterFanout, adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'adapters'] },
 };
 const ALL_NAMES = [...new Set(Object.values(PROFILES).flatMap((p) => p.scenarios.map((s) => s.name)))];
@@ -69,6 +71,9 @@ async function main(): Promise<number> {
     durableRate: opts.durableRate,
     log: (m) => process.stderr.write(`  · ${m}\n`),
   };
+  // A missing Centrifugo is built here (full runs only), outside every scenario's time limit; the
+  // outcome, a path or the reason it is skipped, is printed once.
+  if (SCENARIOS.some((x) => x.usesCentrifugo && selected.includes(x.name))) await centrifugoAvailability({ build: !opts.quick, log: ctx.log });
   try {
     for (const s of SCENARIOS.filter((x) => selected.includes(x.name))) {
       const t0 = performance.now();

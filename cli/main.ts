@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { serve } from './serve.ts';
-import { replay } from './replay.ts';
+import { replay, type ReplayOptions } from './replay.ts';
 import { printStream } from './stream.ts';
 import { drain } from './drain.ts';
 
@@ -16,10 +16,13 @@ program.command('serve', { isDefault: true })
   .action(serve);
 
 program.command('replay')
-  .description('rebuild read models from the event log (stop the server first)')
+  .description('rebuild read models from the event log: embedded (stop the server first), or with --cluster into a new version while the cluster runs')
   .argument('<projection>', 'a projection name (directory, history, inbox, receipts) or "all"')
   .option('--batch <n>', 'events per batch', (v) => Number.parseInt(v, 10), 10_000)
-  .action((projection: string, options: { batch: number }) => replay(projection, options));
+  .option('--cluster', 'rebuild the cluster read models (NATTER_* engine settings) into a new version, then switch to it')
+  .option('--drop-old', 'with --cluster: delete the versions switched away from')
+  .option('--grace <ms>', 'with --cluster: how long readers get to move to the new version', (v) => Number.parseInt(v, 10), 3_000)
+  .action((projection: string, options: ReplayOptions) => replay(projection, options));
 
 program.command('stream')
   .description("print a stream's events as JSON lines")
@@ -44,6 +47,7 @@ program.command('migrate').description('cluster: create or update the Cassandra 
 program.command('up').description('cluster: start the engines, 3 gateways, 2 projector workers, a relay and a push worker on loopback')
   .option('--gateways <n>', 'gateways', (v) => Number.parseInt(v, 10), 3)
   .option('--projectors <n>', 'projector workers', (v) => Number.parseInt(v, 10), 2)
-  .action(async (options: { gateways: number; projectors: number }) => (await import('./up.ts')).up(options));
+  .option('--no-engines', 'do not run scripts/engines.sh up; use the engines the NATTER_* settings name')
+  .action(async (options: { gateways: number; projectors: number; engines: boolean }) => (await import('./up.ts')).up(options));
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import { loadConfig } from '../app/config.ts';
 import { embeddedPaths } from '../app/embedded.ts';
 import { createSqliteEventStore } from '../adapters/sqlite/event-store.ts';
@@ -6,9 +5,19 @@ import { createSqliteReadModels } from '../adapters/sqlite/read-models.ts';
 import { readModelProjectors } from '../projections/projectors.ts';
 import { rebuild } from '../projections/runtime.ts';
 import { dataDirHolder } from './data-dir-lock.ts';
+import { rate, replayBar } from './progress.ts';
+
+export type ReplayOptions = { batch: number; cluster?: boolean; dropOld?: boolean; grace: number };
+
+/** `natter replay`: the embedded profile's read models by default, the cluster's with --cluster. */
+export const replay = async (name: string, options: ReplayOptions) => {
+  if (options.cluster) return (await import('./replay-cluster.ts')).replayClusterCommand(name, options);
+  if (options.dropOld) throw new Error('--drop-old applies to --cluster only: the embedded replay rebuilds in place');
+  return replayEmbedded(name, options);
+};
 
 /** Rebuilds one or every read model of the embedded profile from position 0, in one pass over the log. */
-export const replay = async (name: string, options: { batch: number }) => {
+const replayEmbedded = async (name: string, options: { batch: number }) => {
   const config = loadConfig();
   const holder = dataDirHolder(config.dataDir);
   if (holder) throw new Error(`a Natter server (pid ${holder}) is using ${config.dataDir}; stop it before replaying`);
@@ -21,21 +30,18 @@ export const replay = async (name: string, options: { batch: number }) => {
     if (chosen.length === 0) throw new Error(`unknown projection ${name}; choose one of ${all.map((p) => p.name).join(', ')} or all`);
     const names = chosen.map((p) => p.name).join(', ');
     const head = await eventStore.headPosition();
-    const bar = new cliProgress.SingleBar({
-      format: `replay [{bar}] {percentage}% | {value}/{total} positions | {events} events | {rate} events/s`,
-      noTTYOutput: true, notTTYSchedule: 2000, etaBuffer: 50,
-    }, cliProgress.Presets.shades_classic);
+    const bar = replayBar();
     bar.start(head, 0, { events: 0, rate: 0 });
     const started = performance.now();
     const result = await rebuild({
       eventStore, checkpoints: readModels.checkpoints, unitOfWork: readModels.unitOfWork, projectors: chosen, batchSize: options.batch,
-      onProgress: (position, events) => bar.update(position, { events, rate: Math.round(events / ((performance.now() - started) / 1000)) }),
+      onProgress: (position, events) => bar.update(position, { events, rate: rate(events, (performance.now() - started) / 1000) }),
     });
     bar.update(head, { events: result.events });
     bar.stop();
     const seconds = (performance.now() - started) / 1000;
     for (const projector of chosen) console.log(`${projector.name}: replayed ${result.events} events`);
-    console.log(`replayed ${result.events} events into ${names} in ${seconds.toFixed(2)} s (${Math.round(result.events / Math.max(seconds, 1e-9))} events/s)`);
+    console.log(`replayed ${result.events} events into ${names} in ${seconds.toFixed(2)} s (${rate(result.events, seconds)} events/s)`);
   } finally {
     await eventStore.close();
     await readModels.close();

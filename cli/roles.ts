@@ -4,9 +4,7 @@ import { createGateway } from '../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../app/cluster/projector.ts';
 import { startClusterRelay } from '../app/cluster/relay.ts';
 import { startPushWorker } from '../app/cluster/push.ts';
-import { connectKafka } from '../app/cluster/engines.ts';
-import { ensureTopic } from '../adapters/kafka/topics.ts';
-import { createLogger } from '../app/logger.ts';
+import { EngineUnavailableError } from '../app/cluster/engines.ts';
 
 type Stoppable = { stop(): Promise<unknown> };
 
@@ -23,45 +21,58 @@ const runUntilSignal = (name: string, stop: () => Promise<unknown>) => {
   process.on('SIGTERM', () => void onSignal());
 };
 
-export const gatewayRole = async () => {
+/**
+ * A role that cannot start prints one line naming the cause (`natter relay: cannot reach Redis at …`)
+ * and exits 1 at once, rather than a driver's stack trace or a process half up. Plain errors are the
+ * ones we throw on purpose (a bad setting, an engine out of reach) and say everything in their
+ * message; any other kind is a bug and keeps its stack.
+ */
+const startRole = <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>) => async (...args: A) => {
+  try {
+    await start(...args);
+  } catch (error) {
+    const deliberate = error instanceof EngineUnavailableError || (error instanceof Error && error.constructor === Error);
+    console.error(`natter ${name}: ${deliberate ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
+    process.exit(1);
+  }
+};
+
+export const gatewayRole = startRole('gateway', async () => {
   const config = loadConfig();
   const gateway = await createGateway(config);
   const address = await gateway.app.listen({ host: config.host, port: config.port });
   console.log(`gateway ${loadClusterConfig().gatewayId} listening on ${address}`);
   runUntilSignal('gateway', async () => { await gateway.drain(); await gateway.close(); });
-};
+});
 
-export const projectorRole = async (names: string[]) => {
+export const projectorRole = startRole('projector', async (names: string[]) => {
   const worker = await startProjectorWorker(loadConfig(), loadClusterConfig(), names);
   console.log(`projector worker running${names.length ? ` (${names.join(', ')})` : ''}`);
   runUntilSignal('projector', worker.stop);
-};
+});
 
-export const relayRole = async () => {
+export const relayRole = startRole('relay', async () => {
   const relay = await startClusterRelay();
   console.log('relay running');
   runUntilSignal('relay', relay.stop);
-};
+});
 
-export const pushWorkerRole = async () => {
-  const cluster = loadClusterConfig();
-  const kafka = await connectKafka(cluster, 'natter-push-worker');
-  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
-  const worker = await startPushWorker({ kafka, topic: cluster.pushTopic, groupId: cluster.pushGroup, log: createLogger(loadConfig().logLevel).child({ role: 'push-worker' }) });
+export const pushWorkerRole = startRole('push-worker', async () => {
+  const worker = await startPushWorker(loadConfig(), loadClusterConfig());
+  // Printed once in the group: a test (and an operator) knows it takes its share of the partitions.
+  await worker.joined;
   console.log('push worker running');
   runUntilSignal('push-worker', worker.stop);
-};
+});
 
 /** Every role in one process, on the cluster engines. */
-export const allRoles = async () => {
+export const allRoles = startRole('all', async () => {
   const config = loadConfig();
   const parts: Stoppable[] = [];
   const relay = await startClusterRelay();
   parts.push(relay);
   parts.push(await startProjectorWorker(config));
-  const cluster = loadClusterConfig();
-  const kafka = await connectKafka(cluster, 'natter-push-worker');
-  parts.push(await startPushWorker({ kafka, topic: cluster.pushTopic, groupId: cluster.pushGroup, log: createLogger(config.logLevel).child({ role: 'push-worker' }) }));
+  parts.push(await startPushWorker(config, loadClusterConfig()));
   const gateway = await createGateway(config);
   const address = await gateway.app.listen({ host: config.host, port: config.port });
   console.log(`natter (all roles) listening on ${address}`);
@@ -70,4 +81,4 @@ export const allRoles = async () => {
     await gateway.close();
     for (const part of parts.reverse()) await part.stop();
   });
-};
+});

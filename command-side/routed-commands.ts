@@ -5,14 +5,14 @@ import type { Commands } from './commands.ts';
 export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'membersFor', 'markReceipt'] as const;
 export type RoutedMethod = typeof ROUTED[number];
 
-/** A call could not reach the owner (gone, unreachable, too slow): the caller may run it itself. */
+/** A call could not reach the owner (gone, or the bus is down): the caller may run it itself. */
 export class OwnerUnreachable extends Error {}
 
 /** How commands reach the owner of a conversation (in the cluster: Redis request/reply between gateways). */
 export type CommandBus = {
   /** The process that writes this conversation now, or undefined when it is this one. */
   ownerOf(conversationId: string): string | undefined;
-  /** Resolves with the owner's answer, rejects with its NatterError, or with OwnerUnreachable. */
+  /** Resolves with the owner's answer, rejects with its NatterError (`unavailable` when it is too slow), or with OwnerUnreachable. */
   call(owner: string, method: RoutedMethod, args: unknown[]): Promise<unknown>;
 };
 
@@ -27,8 +27,9 @@ const conversationOf = (method: RoutedMethod, args: unknown[]): string => {
  * One writer per conversation across gateways: a command for a conversation another process owns
  * is forwarded to it, so its appends pipeline behind one in-memory state instead of racing on the
  * stream's revision, and its membership checks read the freshest state. When the owner cannot be
- * reached the command runs here: the event store's expected revision still keeps a single order,
- * routing only removes the conflicts.
+ * reached (it died, or the bus is down) the command runs here: the event store's expected revision
+ * still keeps a single order, routing only removes the conflicts. An owner that is alive but slow is
+ * not stood in for: that would only race it.
  */
 export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingEvents = {}): Commands => {
   const route = async (method: RoutedMethod, args: unknown[], conversationId: string): Promise<unknown> => {

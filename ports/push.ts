@@ -56,3 +56,21 @@ export interface PushProvider {
   send(target: PushTarget, notification: PushNotification): Promise<PushResult>;
   close?(): Promise<void>;
 }
+
+/**
+ * The collapse windows of offline push: at most one push per user per conversation per window, and
+ * the highest seq already pushed, so that a redelivered request pushes nothing twice. In memory for
+ * one process (embedded); in Redis when several push workers share a consumer group, since a
+ * rebalance or a redelivery hands a user's requests to a worker that holds no window for them.
+ */
+export interface PushWindows {
+  /**
+   * Asks to push messages up to `seq` of the conversation to the user now. `push`: a window is now
+   * open for `windowMs`, and `coveredSeq` is the highest seq pushed before (the caller leaves out what
+   * it covered). `wait`: a window is open for `ms` more. `covered`: everything up to `seq` was pushed.
+   * What was pushed is remembered for `rememberMs`, longer than any redelivery can come late.
+   */
+  claim(request: { userId: string; conversationId: string; seq: number; windowMs: number; rememberMs: number }): Promise<PushClaim>;
+}
+
+export type PushClaim = { kind: 'push'; coveredSeq: number } | { kind: 'wait'; ms: number } | { kind: 'covered' };

@@ -24,6 +24,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REDIS_PORT=${NATTER_REDIS_PORT:-6390}
+# yes = an append-only file, so a Redis killed with -9 and started again keeps its data (the engine
+# restart tests need that; a Redis that comes back empty has lost read models, a different fault).
+REDIS_APPENDONLY=${NATTER_REDIS_APPENDONLY:-no}
 PG_PORT=${NATTER_PG_PORT:-5442}
 KAFKA_PORT=${NATTER_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${NATTER_KAFKA_CONTROLLER_PORT:-9093}
@@ -136,9 +139,10 @@ redis_start() {
   command -v redis-server >/dev/null || apt_install redis-server
   port_free_or_die redis "$REDIS_PORT" NATTER_REDIS_PORT
   [[ -f $d/redis.log ]] && mv -f "$d/redis.log" "$d/redis.log.prev"
-  # no persistence: it is a test engine (and `down` is `shutdown nosave`)
+  [[ $REDIS_APPENDONLY == yes || $REDIS_APPENDONLY == no ]] || die "NATTER_REDIS_APPENDONLY must be yes or no"
+  # no persistence by default: it is a test engine (and `down` is `shutdown nosave`)
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$d" --daemonize yes \
-    --pidfile "$d/redis.pid" --logfile "$d/redis.log" --save '' --appendonly no >&2 \
+    --pidfile "$d/redis.pid" --logfile "$d/redis.log" --save '' --appendonly "$REDIS_APPENDONLY" >&2 \
     || fail_with_log redis "$d/redis.log" "redis-server failed"
 }
 redis_wait() { wait_ready redis "$DIR/redis/redis.log" "$DIR/redis/redis.pid" "" redis_ping; }

@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import type { HistoryPage, HistoryStore, StoredMessage } from '../../ports/read-models.ts';
 import type { ContentType } from '../../contracts/primitives.ts';
 import { checkKeyspace } from './client.ts';
+import { historyTableSuffix } from './history-versions.ts';
 
 export type CassandraHistoryOptions = {
   client: cassandra.Client;
@@ -13,6 +14,8 @@ export type CassandraHistoryOptions = {
   bucketSize?: number;
   /** Requests in flight per write() call. */
   concurrency?: number;
+  /** The read model's version: 1 (default) is the tables of migration 1, N their `_v<N>` copies (history-versions.ts). */
+  version?: number;
 };
 
 export const DEFAULT_BUCKET_SIZE = 10_000;
@@ -68,18 +71,20 @@ export const createCassandraHistoryStore = (options: CassandraHistoryOptions): H
   const concurrency = options.concurrency ?? 128;
   if (!Number.isInteger(B) || B < 1) throw new Error(`bucketSize must be a positive integer, got ${B}`);
   const bucketOf = (seq: number) => Math.floor(seq / B);
+  const suffix = historyTableSuffix(options.version);
+  const [messages, positions, lastSeqs] = [`${ks}.messages${suffix}`, `${ks}.message_positions${suffix}`, `${ks}.conversation_last_seq${suffix}`];
 
   const columns = 'conversation_id, seq, message_id, sender_id, client_msg_id, content, content_type, timestamp, position';
   const cql = {
-    insertMessage: `INSERT INTO ${ks}.messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, content, content_type, timestamp, position)
+    insertMessage: `INSERT INTO ${messages} (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, content, content_type, timestamp, position)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?`,
-    insertPosition: `INSERT INTO ${ks}.message_positions (conversation_id, bucket, position, seq) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
-    insertLastSeq: `INSERT INTO ${ks}.conversation_last_seq (conversation_id, last_seq) VALUES (?, ?) USING TIMESTAMP ?`,
-    lastSeq: `SELECT last_seq FROM ${ks}.conversation_last_seq WHERE conversation_id = ?`,
-    rangeAsc: `SELECT ${columns} FROM ${ks}.messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq ASC LIMIT ?`,
-    rangeDesc: `SELECT ${columns} FROM ${ks}.messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
-    firstPosition: `SELECT position FROM ${ks}.message_positions WHERE conversation_id = ? AND bucket = ? ORDER BY position ASC LIMIT 1`,
-    positions: `SELECT position, seq FROM ${ks}.message_positions WHERE conversation_id = ? AND bucket = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?`,
+    insertPosition: `INSERT INTO ${positions} (conversation_id, bucket, position, seq) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`,
+    insertLastSeq: `INSERT INTO ${lastSeqs} (conversation_id, last_seq) VALUES (?, ?) USING TIMESTAMP ?`,
+    lastSeq: `SELECT last_seq FROM ${lastSeqs} WHERE conversation_id = ?`,
+    rangeAsc: `SELECT ${columns} FROM ${messages} WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq ASC LIMIT ?`,
+    rangeDesc: `SELECT ${columns} FROM ${messages} WHERE conversation_id = ? AND bucket = ? AND seq >= ? AND seq <= ? ORDER BY seq DESC LIMIT ?`,
+    firstPosition: `SELECT position FROM ${positions} WHERE conversation_id = ? AND bucket = ? ORDER BY position ASC LIMIT 1`,
+    positions: `SELECT position, seq FROM ${positions} WHERE conversation_id = ? AND bucket = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?`,
   };
   const read = { prepare: true, isIdempotent: true } as const;
   const write = { prepare: true, isIdempotent: true, logged: false } as const;
@@ -216,9 +221,7 @@ export const createCassandraHistoryStore = (options: CassandraHistoryOptions): H
     },
 
     async reset() {
-      for (const table of ['messages', 'message_positions', 'conversation_last_seq']) {
-        await client.execute(`TRUNCATE ${ks}.${table}`, [], { prepare: false });
-      }
+      for (const table of [messages, positions, lastSeqs]) await client.execute(`TRUNCATE ${table}`, [], { prepare: false });
     },
   };
 };

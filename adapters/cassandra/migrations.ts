@@ -38,29 +38,35 @@ export type Migration = { version: number; name: string; statements(keyspace: st
  * writes identical cells. `conversation_last_seq` is written `USING TIMESTAMP last_seq`, so the
  * highest seq wins: a max without read-before-write or counters. Both stay below 2^50 µs (year
  * 2005), so an ordinary DELETE (a manual purge) still shadows them; reset() uses TRUNCATE.
+ *
+ * Versions: these are the tables of history version 1. A rebuild (`natter replay history`) writes
+ * version N into the same tables suffixed `_v<N>` beside them (history-versions.ts), so the
+ * statements are shared; migration 1's are exactly the unsuffixed ones.
  */
-export const migrations: Migration[] = [
-  {
-    version: 1,
-    name: 'history: messages by (conversation, seq bucket), position index, last seq per conversation',
-    statements: (ks) => [
-      `CREATE TABLE IF NOT EXISTS ${ks}.messages (
+export const historyTableStatements = (ks: string, suffix = ''): string[] => [
+  `CREATE TABLE IF NOT EXISTS ${ks}.messages${suffix} (
         conversation_id text, bucket int, seq bigint,
         message_id text, sender_id text, client_msg_id text, content text, content_type text,
         timestamp bigint, position bigint,
         PRIMARY KEY ((conversation_id, bucket), seq)
       ) WITH CLUSTERING ORDER BY (seq DESC)
         AND compaction = {'class': 'LeveledCompactionStrategy'}`,
-      // Sync reads "messages after a global position": positions grow with seq inside a conversation,
-      // so this index shares the message's seq bucket and clusters by position.
-      `CREATE TABLE IF NOT EXISTS ${ks}.message_positions (
+  // Sync reads "messages after a global position": positions grow with seq inside a conversation,
+  // so this index shares the message's seq bucket and clusters by position.
+  `CREATE TABLE IF NOT EXISTS ${ks}.message_positions${suffix} (
         conversation_id text, bucket int, position bigint, seq bigint,
         PRIMARY KEY ((conversation_id, bucket), position)
       ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
-      `CREATE TABLE IF NOT EXISTS ${ks}.conversation_last_seq (
+  `CREATE TABLE IF NOT EXISTS ${ks}.conversation_last_seq${suffix} (
         conversation_id text PRIMARY KEY, last_seq bigint
       )`,
-    ],
+];
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'history: messages by (conversation, seq bucket), position index, last seq per conversation',
+    statements: (ks) => historyTableStatements(ks),
   },
 ];
 

@@ -28,9 +28,24 @@ export const ensureTopic = async (kafka: Kafka, options: EnsureTopicOptions): Pr
       });
     } catch (error) {
       // createTopics reports an existing topic as `false`, but a concurrent creation surfaces as an error.
-      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS' && !/already exists/i.test(String((error as Error).message))) throw error;
+      // Its wait for leaders also gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker answers
+      // for a topic it has just created: the metadata loop below waits that out.
+      const type = (error as { type?: string }).type;
+      if (type !== 'TOPIC_ALREADY_EXISTS' && type !== 'UNKNOWN_TOPIC_OR_PARTITION' && !/already exists/i.test(String((error as Error).message))) throw error;
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    // A topic another process has just created can be known before its partitions have a leader;
+    // its metadata then answers "does not host this topic-partition" for a moment, so ask again.
+    let metadata;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+        break;
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (attempt >= 50 || (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
     const count = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
     return { created, partitions: count };
   } finally {

@@ -3,6 +3,7 @@ import { NatterError, isNatterError, type ErrorCode } from '../../contracts/erro
 import { ownerOf } from '../../command-side/ownership.ts';
 import { OwnerUnreachable, type CommandBus, type RoutedMethod } from '../../command-side/routed-commands.ts';
 import { namespace } from './keys.ts';
+import { reportOutages } from './client.ts';
 
 type Request = { id: number; from: string; method: RoutedMethod; args: unknown[] };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
@@ -22,6 +23,7 @@ export const startRedisCommandBus = async (options: {
   /** The set of owners changed: state cached for conversations this process did not own may be stale. */
   onOwnersChanged(members: readonly string[]): void;
   onError(error: unknown): void;
+  log: { warn(obj: object, msg: string): void };
   heartbeatMs?: number; ttlMs?: number; timeoutMs?: number;
 }): Promise<CommandBus & { members(): readonly string[]; leave(): Promise<void>; close(): Promise<void> }> => {
   const { redis, processId: self } = options;
@@ -76,6 +78,7 @@ export const startRedisCommandBus = async (options: {
   };
 
   const subscriber = redis.duplicate({ connectionName: `natter-bus-${self}` });
+  reportOutages(subscriber, `bus-${self}`, options.log);
   subscriber.on('message', (channel: string, message: string) => {
     try {
       if (channel === changed) refresh().catch(options.onError);
@@ -108,9 +111,13 @@ export const startRedisCommandBus = async (options: {
       const id = ++nextId;
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new OwnerUnreachable(`${owner} did not answer ${method} within ${timeoutMs} ms`));
+        // The owner heard the request but is slow: standing in would only race it on the stream, so
+        // the client retries (with the same client_msg_id) once it has answered or left the list.
+        reject(new NatterError('unavailable', `the gateway writing this conversation did not answer within ${timeoutMs} ms; retry`, { retry_after_ms: 1_000 }));
       }, timeoutMs);
       pending.set(id, { resolve, reject, timer });
+      // With Redis down the request would wait in ioredis' offline queue: run the command here instead.
+      if (redis.status !== 'ready') { settleUnreachable(id, 'redis is not connected'); return; }
       redis.publish(requests(owner), JSON.stringify({ id, from: self, method, args } satisfies Request)).then((receivers) => {
         if (receivers === 0) settleUnreachable(id, `${owner} is not listening`);
       }, (error: unknown) => settleUnreachable(id, `request to ${owner} failed: ${error instanceof Error ? error.message : String(error)}`));

@@ -1,7 +1,7 @@
 import type { ConversationKind } from '../../contracts/events.ts';
 import type { DirectoryStore, DirectoryWrite } from '../../ports/read-models.ts';
 import { deleteUnder, execOrThrow, type RedisStoreOptions } from './client.ts';
-import { byteCompare, storeBase } from './keys.ts';
+import { byteCompare, storeBase, type Versioned } from './keys.ts';
 
 /**
  * Conversations and their active members (layout in read-models.ts):
@@ -13,8 +13,8 @@ import { byteCompare, storeBase } from './keys.ts';
  * Every op is idempotent on its own (HSETNX is SQLite's INSERT OR IGNORE; ZADD/ZREM/SADD/SREM set a
  * state rather than toggle one), so a batch is one MULTI of plain commands: atomic, no script needed.
  */
-export const createRedisDirectoryStore = ({ redis, prefix }: RedisStoreOptions): DirectoryStore => {
-  const base = storeBase(prefix, 'dir');
+export const createRedisDirectoryStore = ({ redis, prefix, version }: RedisStoreOptions & Versioned): DirectoryStore => {
+  const base = storeBase(prefix, 'dir', version);
   const conv = (id: string) => `${base}conv:${id}`;
   const members = (id: string) => `${base}members:${id}`;
   const user = (id: string) => `${base}user:${id}`;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ConversationKind } from '../../contracts/events.ts';
 import type { InboxEntry, InboxStore, InboxWrite, LastMessage } from '../../ports/read-models.ts';
 import { deleteUnder, type RedisStoreOptions } from './client.ts';
-import { byteCompare, storeBase } from './keys.ts';
+import { byteCompare, storeBase, type Versioned } from './keys.ts';
 
 /*
  * The inbox (layout and rationale in read-models.ts):
@@ -214,16 +214,16 @@ export const coalesce = (ops: InboxWrite[]): InboxWrite[] => {
   return out;
 };
 
-export type RedisInboxOptions = RedisStoreOptions & {
+export type RedisInboxOptions = RedisStoreOptions & Versioned & {
   /** Groups up to this many active members keep each member's sorted list up to date on every message. */
   fanoutMaxMembers?: number;
 };
 
 export const DEFAULT_INBOX_FANOUT_MAX_MEMBERS = 64;
 
-export const createRedisInboxStore = ({ redis, prefix, fanoutMaxMembers = DEFAULT_INBOX_FANOUT_MAX_MEMBERS }: RedisInboxOptions): InboxStore => {
+export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers = DEFAULT_INBOX_FANOUT_MAX_MEMBERS }: RedisInboxOptions): InboxStore => {
   if (!Number.isSafeInteger(fanoutMaxMembers) || fanoutMaxMembers < 0) throw new RangeError('fanoutMaxMembers must be an integer >= 0');
-  const base = storeBase(prefix, 'ibx');
+  const base = storeBase(prefix, 'ibx', version);
   redis.defineCommand('natterInboxApply', { numberOfKeys: 0, lua: APPLY });
   redis.defineCommand('natterInboxPage', { numberOfKeys: 0, lua: PAGE, readOnly: true });
   redis.defineCommand('natterInboxChanged', { numberOfKeys: 0, lua: CHANGED, readOnly: true });

@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RateLimiter } from '../../ports/rate-limiter.ts';
+import { createMemoryRateLimiter } from '../memory/rate-limiter.ts';
+import { ifAnswered } from './client.ts';
 import { namespace } from './keys.ts';
 
 // A token bucket in one hash, refilled lazily from the time passed in (the caller's clock, so that
@@ -19,17 +21,30 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
 return wait`;
 
-/** Shared limits for the cluster: a user's budget is one, whichever gateways their devices use. */
-export const createRedisRateLimiter = (options: { redis: Redis; prefix: string; clock?: () => number }): RateLimiter => {
-  const { redis } = options;
+/**
+ * Shared limits for the cluster: a user's budget is one, whichever gateways their devices use.
+ *
+ * While Redis is unreachable (restarting, or slower than `timeoutMs`), the buckets are kept in this
+ * process instead: sends, which need only the event store, go on being accepted, and a user's budget
+ * is at most one per gateway until Redis answers again. Waiting for Redis would hold every send for
+ * the whole outage, and refusing would turn a cache outage into a write outage.
+ */
+export const createRedisRateLimiter = (options: { redis: Redis; prefix: string; clock?: () => number; timeoutMs?: number }): RateLimiter => {
+  const { redis, timeoutMs = 500 } = options;
   const clock = options.clock ?? Date.now;
   const base = `${namespace(options.prefix)}rate:`;
   redis.defineCommand('natterRateTake', { numberOfKeys: 1, lua: TAKE });
   const take = (redis as unknown as { natterRateTake(key: string, c: number, p: number, now: number, cost: number): Promise<number> }).natterRateTake.bind(redis);
+  const local = createMemoryRateLimiter(clock);
+  let swept = clock();
   return {
     async take(key, limit, cost = 1) {
-      const wait = Number(await take(`${base}${key}`, limit.capacity, limit.perSecond, clock(), cost));
-      return wait === 0 ? { ok: true } : { ok: false, retryAfterMs: wait };
+      const wait = await ifAnswered(redis, () => take(`${base}${key}`, limit.capacity, limit.perSecond, clock(), cost), timeoutMs);
+      if (wait === undefined) {
+        if (clock() - swept > 60_000) { local.sweep(); swept = clock(); }
+        return local.take(key, limit, cost);
+      }
+      return Number(wait) === 0 ? { ok: true } : { ok: false, retryAfterMs: Number(wait) };
     },
   };
 };

@@ -31,6 +31,10 @@ import { createRedisCheckpointStore } from './checkpoint-store.ts';
  * checkpoints (ckpt:)
  *   ckpt:positions     HASH  projector → position
  *
+ * Versions: the layout above is version 1 of each read model. A blue/green rebuild (`natter replay
+ * --cluster`) writes version N under `v<N>:` (`v2:ibx:conv:<c>`, …) beside it, and the shared record
+ * `rmv:state` (read-model-versions.ts) says which version each reader and writer uses.
+ *
  * Why the inbox looks like this
  * -----------------------------
  * A page of the inbox is "the user's conversations by last activity", so the natural index is a sorted

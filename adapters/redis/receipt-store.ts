@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ReceiptRow, ReceiptStore, ReceiptWrite } from '../../ports/read-models.ts';
 import { deleteUnder, execOrThrow, type RedisStoreOptions } from './client.ts';
-import { byteCompare, storeBase } from './keys.ts';
+import { byteCompare, storeBase, type Versioned } from './keys.ts';
 
 /*
  * `<ns>rcpt:<conversation_id>`: HASH user_id → "<delivered_seq>|<read_seq>". Merging with max() must
@@ -22,8 +22,8 @@ return 1`;
 
 type MergeCommand = { natterReceiptMerge(key: string, user: string, delivered: string, read: string): unknown };
 
-export const createRedisReceiptStore = ({ redis, prefix }: RedisStoreOptions): ReceiptStore => {
-  const base = storeBase(prefix, 'rcpt');
+export const createRedisReceiptStore = ({ redis, prefix, version }: RedisStoreOptions & Versioned): ReceiptStore => {
+  const base = storeBase(prefix, 'rcpt', version);
   redis.defineCommand('natterReceiptMerge', { numberOfKeys: 1, lua: MERGE });
   return {
     async write(ops: ReceiptWrite[]) {

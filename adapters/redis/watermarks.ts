@@ -50,7 +50,14 @@ export const createRedisWatermarks = (options: { redis: Redis; prefix: string; p
       current = Math.max(current, await low());
       for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!.target <= current) waiters.splice(i, 1)[0]!.resolve();
     };
-    const timer = setInterval(() => void poll().catch(() => {}), intervalMs);
+    // One poll at a time: while Redis is down a poll waits in ioredis' offline queue, and a new one
+    // every 20 ms would pile up hundreds of reads to run at once when it is back.
+    let polling = false;
+    const timer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      poll().catch(() => {}).finally(() => { polling = false; });
+    }, intervalMs);
     timer.unref();
     return {
       ready: poll(),

@@ -23,8 +23,8 @@ export const loadClusterConfig = (env: NodeJS.ProcessEnv = process.env) => {
     /** How long a silent projector worker keeps its partitions before the group takes them back. */
     sessionTimeoutMs: Number(env.NATTER_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
     cassandra: cassandraEnv(env),
-    /** How long a gateway waits for a conversation's owner before running the command itself. */
-    routeTimeoutMs: Number(env.NATTER_ROUTE_TIMEOUT_MS ?? 3_000),
+    /** How long a gateway waits for a conversation's owner before answering `unavailable`. */
+    routeTimeoutMs: Number(env.NATTER_ROUTE_TIMEOUT_MS ?? 10_000),
     gatewayId: env.NATTER_GATEWAY_ID ?? `gw-${hostname()}-${env.PORT ?? 3000}-${process.pid}`,
   };
 };

@@ -15,6 +15,8 @@ import { createConnectionRegistry } from '../../command-side/gateway/registry.ts
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectEventStore, connectHistory, connectRedis } from './engines.ts';
 import { clusterReadModels } from './read-models.ts';
+import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
+import { clusterPushRoutes } from './push.ts';
 
 export type Gateway = {
   app: FastifyInstance;
@@ -34,7 +36,11 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
   const eventStoreRaw = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, `natter-${cluster.gatewayId}`);
   const cassandraClient = await connectHistory(cluster);
-  const readModels = clusterReadModels(cluster, redis, cassandraClient);
+  // Reads go to the active read-model versions, followed from Redis (natter replay --cluster switches them).
+  const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix })
+    .follow({ onError: (error) => logger.warn({ err: error }, 'read-model versions: refresh failed') });
+  await versions.ready;
+  const readModels = clusterReadModels(cluster, redis, cassandraClient, versions.active);
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions }).follow();
   await watermarks.ready;
   const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await eventStoreRaw.headPosition()) - watermarks.position() });
@@ -54,6 +60,7 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
       logger.info({ owners: members }, 'conversation owners changed');
     },
     onError: (error) => logger.warn({ err: error }, 'command routing failed'),
+    log: logger,
   });
   const commands = routeCommands(local, bus, { onRouted: metrics.commandRouted });
   const { app, lifecycle, stop } = await buildApp({
@@ -63,6 +70,8 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
     logHead: () => eventStoreRaw.headPosition(),
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
+    // Push registrations go to the Redis registry that the push workers read.
+    routes: [clusterPushRoutes(config, redis, cluster.redisPrefix)],
   });
   return {
     app,
@@ -75,6 +84,7 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
     close: async () => {
       stop();
       watermarks.stop();
+      versions.stop();
       await app.close();
       await bus.close();
       await subscription.close();

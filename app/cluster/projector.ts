@@ -5,11 +5,14 @@ import { ensureTopic } from '../../adapters/kafka/topics.ts';
 import { createRedisSessions } from '../../adapters/redis/sessions.ts';
 import { createRedisDelivery } from '../../adapters/redis/delivery.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
+import { createRedisPushRegistry } from '../../adapters/redis/push-registry.ts';
 import { readModelProjectors } from '../../projections/projectors.ts';
 import { fanoutReactor } from '../../projections/fanout/reactor.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectHistory, connectKafka, connectRedis } from './engines.ts';
-import { clusterReadModels } from './read-models.ts';
+import { clusterStores, followingReadModels, type VersionedProjection } from './read-models.ts';
+import { versionedProjectors } from './projector-versions.ts';
+import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { pushTopicReactor } from './push.ts';
 
 /**
@@ -17,6 +20,8 @@ import { pushTopicReactor } from './push.ts';
  * batch of its partitions it writes the read models (Redis, Cassandra), then fans the events out once
  * per gateway, queues offline members for push, and records the relay's watermarks. Adding or killing
  * a worker rebalances the partitions; writes are idempotent, so a replayed batch changes nothing.
+ * Each read model is written at the version the shared record names (projector-versions.ts), so
+ * `natter replay --cluster` can build a new one beside it and switch while this keeps running.
  */
 export const startProjectorWorker = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
   const logger = createLogger(config.logLevel).child({ role: 'projector' });
@@ -25,10 +30,20 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
   const kafka = await connectKafka(cluster, 'natter-projector');
   await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
   await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
-  const readModels = clusterReadModels(cluster, redis, cassandraClient);
-  const all = readModelProjectors(readModels);
-  const projectors = names.length === 0 ? all : all.filter((p) => names.includes(p.name));
-  if (projectors.length !== Math.max(names.length, projectors.length)) throw new Error(`unknown projection in ${names.join(', ')}; choose from ${all.map((p) => p.name).join(', ')}`);
+  const stores = clusterStores(cluster, redis, cassandraClient);
+  const all = readModelProjectors(stores.readModels());
+  const chosen = names.length === 0 ? all : all.filter((p) => names.includes(p.name));
+  if (chosen.length !== Math.max(names.length, chosen.length)) throw new Error(`unknown projection in ${names.join(', ')}; choose from ${all.map((p) => p.name).join(', ')}`);
+  const versioned = await versionedProjectors({
+    versions: createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix }),
+    stores,
+    names: chosen.map((p) => p.name as VersionedProjection),
+    // Below the session timeout, so that a batch held by a replay's fence never costs the partition.
+    maxWaitMs: Math.max(500, Math.floor(cluster.sessionTimeoutMs / 3)),
+  });
+  // The reactors read the directory at the version this worker's current batch writes.
+  const readModels = followingReadModels(stores, versioned.active);
+  const projectors = [versioned.gate, ...versioned.projectors];
 
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
   const follower = watermarks.follow();
@@ -43,7 +58,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
   await producer.connect();
   // Only a worker that runs every projector may fan out and move the watermark: the fan-out reads
   // the directory, and the watermark promises that every read model has the batch.
-  const complete = projectors.length === all.length;
+  const complete = chosen.length === all.length;
   const runtime = await startKafkaProjections({
     kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
     projectors,
@@ -51,13 +66,16 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
     heartbeatInterval: Math.min(3_000, Math.floor(cluster.sessionTimeoutMs / 3)),
     reactors: complete ? [
       fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
-      pushTopicReactor({ producer, topic: cluster.pushTopic, directory: readModels.directory, sessions }),
+      pushTopicReactor({
+        producer, topic: cluster.pushTopic, directory: readModels.directory, sessions,
+        registry: createRedisPushRegistry({ redis, prefix: cluster.redisPrefix }), includeContent: config.push.includeContent,
+      }),
       watermarks.reactor,
     ] : [],
     log: logger,
   });
   await runtime.joined;
-  logger.info({ projectors: projectors.map((p) => p.name) }, 'projector worker joined the group');
+  logger.info({ projectors: chosen.map((p) => p.name) }, 'projector worker joined the group');
   return {
     published: () => published,
     stop: async () => {

@@ -13,6 +13,9 @@ let conns: Array<Conn | null> = [];
 let hist = newHist();
 let received = 0;
 let foreign = 0;
+/** reset with dropStale: messages meant to be sent before the reset are a previous step's backlog */
+let staleBeforeUs = 0;
+let stale = 0;
 let firstUs = 0, lastUs = 0;
 let maxLatOf: number[] = [];
 let countOf: number[] = [];
@@ -23,6 +26,10 @@ function onChat(content: string): void {
   const p = parseContent(content);
   if (!p) {
     foreign++;
+    return;
+  }
+  if (p.t < staleBeforeUs) {
+    stale++;
     return;
   }
   received++;
@@ -40,6 +47,7 @@ function result(): { type: string; [k: string]: unknown } {
     type: 'result',
     received,
     foreign,
+    stale,
     first_us: firstUs,
     last_us: lastUs,
     hist: encodeHist(hist),
@@ -58,7 +66,8 @@ onCommand(async (c) => {
     reply({ type: 'ready', opened: r.opened, failed: r.failed, first_error: r.firstError, token_ms: r.tokenMs, connect_ms: r.connectMs });
   } else if (c.cmd === 'reset') {
     hist = newHist();
-    received = foreign = firstUs = lastUs = 0;
+    received = foreign = stale = firstUs = lastUs = 0;
+    staleBeforeUs = c.dropStale ? nowUs() : 0;
     maxLatOf = [];
     countOf = [];
     reply({ type: 'reset_ok' });

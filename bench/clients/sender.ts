@@ -2,8 +2,9 @@
 //   closed loop: each connection keeps `window` sends in flight (Natter: until the durable ack).
 //   open loop:   a fixed total rate, round-robin over the connections; latency is measured from the
 //                intended send time of the schedule (coordinated-omission free).
-// Natter ack latency goes into an HdrHistogram (µs). Peers have no acks: they only send.
-import type { Conn, Frame, Target } from '../lib/drivers.js';
+// Ack latency goes into an HdrHistogram (µs) for servers that ack (Natter: durable ack; Centrifugo:
+// publish reply). The ws and socket.io relays have no acks: they only send.
+import { hasAcks, type Conn, type Frame, type Target } from '../lib/drivers.js';
 import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.js';
 import { onCommand, reply, lifetime } from '../lib/ipc.js';
 import { openAll, makeContent, type ConnSpec } from './common.js';
@@ -60,7 +61,7 @@ async function run(s: Start): Promise<void> {
   acked = ackedInWindow = errors = 0;
   firstError = undefined;
   inflight.clear();
-  const natter = setup.target.kind === 'natter';
+  const acks = hasAcks(setup.target.kind);
   const pad = 'x'.repeat(s.padBytes ?? 0);
   const live = conns.map((c, i) => ({ c, i })).filter((x): x is { c: Conn; i: number } => x.c !== null);
   if (live.length === 0) throw new Error('no open connection');
@@ -73,14 +74,14 @@ async function run(s: Start): Promise<void> {
   const sendOn = (k: number, ref: number, intended: number): void => {
     const { c, i } = live[k]!;
     const id = `${tag}${runNo}.${i}.${sent}`; // unique across runs: Natter deduplicates client_msg_id
-    if (natter) inflight.set(id, ref);
+    if (acks) inflight.set(id, ref);
     c.sendChat(id, makeContent(sent, intended, pad));
     sent++;
   };
 
   if (s.mode === 'closed') {
     const w = s.window ?? 1;
-    if (!natter) throw new Error('closed loop needs acks (Natter only)');
+    if (!acks) throw new Error(`closed loop needs acks (Natter, Centrifugo), not ${setup.target.kind}`);
     let stopped = false;
     const liveIdx = new Map(live.map(({ i }, k) => [i, k]));
     onAckHook = (connIdx) => {
@@ -111,7 +112,7 @@ async function run(s: Start): Promise<void> {
           sendOn(k, intended, intended);
           k = (k + 1) % live.length;
         }
-        if (natter && inflight.size > (s.maxOutstanding ?? 50_000)) {
+        if (acks && inflight.size > (s.maxOutstanding ?? 50_000)) {
           overloaded = true;
           return resolve();
         }
@@ -128,7 +129,7 @@ async function run(s: Start): Promise<void> {
   }
   const lastSendUs = nowUs();
   const drainEnd = lastSendUs + (s.drainMs ?? 10_000) * 1000;
-  while (natter && inflight.size > 0 && nowUs() < drainEnd) await sleep(10);
+  while (acks && inflight.size > 0 && nowUs() < drainEnd) await sleep(10);
   const doneUs = nowUs();
   reply({
     type: 'done',
@@ -142,7 +143,7 @@ async function run(s: Start): Promise<void> {
     start_us: startUs,
     last_send_us: lastSendUs,
     done_us: doneUs,
-    hist: natter ? encodeHist(hist) : undefined,
+    hist: acks ? encodeHist(hist) : undefined,
     lag_p50_ms: s.mode === 'open' ? lag.getValueAtPercentile(50) / 1000 : undefined,
     lag_p99_ms: s.mode === 'open' ? lag.getValueAtPercentile(99) / 1000 : undefined,
   });

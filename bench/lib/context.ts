@@ -14,6 +14,8 @@ export interface Ctx {
 export interface Scenario {
   name: string;
   describe: string;
+  /** measures Centrifugo: run.ts finds (in full runs: builds) it before any scenario's clock starts */
+  usesCentrifugo?: boolean;
   run(ctx: Ctx): Promise<ScenarioResult>;
 }
 

@@ -1,8 +1,15 @@
-// One chat connection, three protocols: Natter's WebSocket API, the bare ws relay and the socket.io relay.
+// One chat connection, four protocols: Natter's WebSocket API, the bare ws relay, the socket.io relay
+// and Centrifugo's JSON protocol (centrifugo-driver.ts; two kinds: channels without and with history).
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
+import { connectCentrifugo } from './centrifugo-driver.js';
 
-export type TargetKind = 'natter' | 'ws' | 'socketio';
+export type TargetKind = 'natter' | 'ws' | 'socketio' | 'centrifugo' | 'centrifugo-history';
+
+/** Servers that answer each send (Natter: the durable ack; Centrifugo: the publish reply). */
+export function hasAcks(kind: TargetKind): boolean {
+  return kind === 'natter' || kind === 'centrifugo' || kind === 'centrifugo-history';
+}
 export interface Target {
   kind: TargetKind;
   host: string;
@@ -15,6 +22,8 @@ export interface Endpoint {
   token?: string;
   deviceId?: string;
   localAddress?: string;
+  /** Centrifugo: only publishes, so it does not subscribe (the relays do not echo to the sender either) */
+  publishOnly?: boolean;
 }
 
 // Frames are whatever JSON the server sent; the bench only reads a few fields.
@@ -24,7 +33,7 @@ export type Frame = Record<string, any>;
 export interface Handlers {
   /** a chat message delivered to this connection (content as sent) */
   onChat?: (content: string, frame: Frame | null) => void;
-  /** Natter: the durable ack of one of our sends */
+  /** Natter: the durable ack of one of our sends; Centrifugo: the publish reply */
   onAck?: (clientMsgId: string, frame: Frame) => void;
   /** Natter: error frame */
   onError?: (frame: Frame) => void;
@@ -49,6 +58,7 @@ export function wsUrl(t: Target, ep: Endpoint): string {
 }
 
 export function connect(t: Target, ep: Endpoint, h: Handlers, timeoutMs = 20_000): Promise<Conn> {
+  if (t.kind === 'centrifugo' || t.kind === 'centrifugo-history') return connectCentrifugo({ ...t, kind: t.kind }, ep, h, timeoutMs);
   return t.kind === 'socketio' ? connectSocketIo(t, ep, h, timeoutMs) : connectWs(t, ep, h, timeoutMs);
 }
 

@@ -43,6 +43,9 @@ export async function startNatter(opts: { dataDir?: string; nofile?: number; env
   const child = spawnNode([NATTER_BIN, 'serve'], {
     name: 'natter',
     nofile: opts.nofile,
+    // e.g. NATTER_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a scenario's time goes
+    // (node refuses --cpu-prof in NODE_OPTIONS)
+    nodeFlags: process.env.NATTER_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean),
     quiet: true,
     env: { PORT: String(port), HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
       // Load generators send far above a person's rate; the limits are measured elsewhere.

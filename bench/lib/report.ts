@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cdfSvg, type Series } from './svg.js';
+import { loadSvg, type LoadSeries } from './svg-load.js';
 
 export interface Target {
   on: 'ratio' | 'natter';
@@ -25,7 +26,11 @@ export interface Row {
 export interface Plot {
   title: string;
   file: string;
+  /** latency CDF series (the default kind) */
   series: Series[];
+  /** 'load': throughput and p99 vs offered load, drawn from `load` instead of `series` */
+  kind?: 'cdf' | 'load';
+  load?: LoadSeries[];
 }
 
 export interface ScenarioResult {
@@ -80,13 +85,13 @@ export function writeReport(outDir: string, meta: Record<string, unknown>, resul
   for (const r of results)
     for (const p of r.plots ?? []) {
       const f = path.join(outDir, p.file);
-      writeFileSync(f, cdfSvg(p.title, p.series));
+      writeFileSync(f, p.kind === 'load' ? loadSvg(p.title, p.load ?? []) : cdfSvg(p.title, p.series));
       written.push(f);
     }
   const json = {
     meta,
     scenarios: Object.fromEntries(
-      results.map((r) => [r.name, { ...r, plots: r.plots?.map((p) => ({ title: p.title, file: p.file, series: p.series.map((s) => ({ label: s.label, points: s.points })) })) }]),
+      results.map((r) => [r.name, { ...r, plots: r.plots?.map((p) => ({ title: p.title, file: p.file, ...(p.kind === 'load' ? { kind: p.kind, load: p.load } : { series: p.series.map((s) => ({ label: s.label, points: s.points })) }) })) }]),
     ),
   };
   const jf = path.join(outDir, 'report.json');

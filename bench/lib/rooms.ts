@@ -5,7 +5,7 @@ import type { RunningServer } from './servers.js';
 
 /** A direct conversation alice → bob. */
 export async function pairRoom(s: RunningServer, tag: string): Promise<{ sender: ConnSpec; receiver: ConnSpec }> {
-  if (s.kind !== 'natter') return { sender: { room: tag }, receiver: { room: tag } };
+  if (s.kind !== 'natter') return { sender: { room: tag, publishOnly: true }, receiver: { room: tag } };
   const base = s.natter!.base;
   const alice = `${tag}-alice`, bob = `${tag}-bob`;
   const tok = await devToken(base, alice, 'phone');
@@ -16,7 +16,7 @@ export async function pairRoom(s: RunningServer, tag: string): Promise<{ sender:
 /** A group of `size` members: member 0 sends, the others receive (one socket each). */
 export async function groupRoom(s: RunningServer, tag: string, size: number): Promise<{ sender: ConnSpec; receivers: ConnSpec[] }> {
   const ids = Array.from({ length: size }, (_, k) => `${tag}-u${k}`);
-  if (s.kind !== 'natter') return { sender: { room: tag }, receivers: ids.slice(1).map(() => ({ room: tag })) };
+  if (s.kind !== 'natter') return { sender: { room: tag, publishOnly: true }, receivers: ids.slice(1).map(() => ({ room: tag })) };
   const base = s.natter!.base;
   const tok = await devToken(base, ids[0]!, 'd');
   const room = await createGroup(base, tok, tag, ids.slice(1));

@@ -1,6 +1,7 @@
 // Start any server under test (Natter or a peer relay) behind one interface.
 import type { Target, TargetKind } from './drivers.js';
 import { startNatter, natterHeapBytes, type NatterServer } from './natter.js';
+import { centrifugoAvailability, startCentrifugo } from './centrifugo.js';
 import { spawnTs, type Child } from './proc.js';
 import { treeRss } from './sys.js';
 
@@ -15,7 +16,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export const LABEL: Record<TargetKind, string> = { natter: 'Natter', ws: 'ws relay', socketio: 'socket.io relay' };
+export const LABEL: Record<TargetKind, string> = {
+  natter: 'Natter',
+  ws: 'ws relay',
+  socketio: 'socket.io relay',
+  centrifugo: 'Centrifugo',
+  'centrifugo-history': 'Centrifugo (history)',
+};
 
 export async function startServer(kind: TargetKind, opts: { nofile?: number } = {}): Promise<RunningServer> {
   if (kind === 'natter') {
@@ -27,6 +34,18 @@ export async function startServer(kind: TargetKind, opts: { nofile?: number } = 
       natter: n,
       mem: async () => ({ rss: treeRss(n.child.pid), heap: await natterHeapBytes(n.base) }),
       stop: () => n.stop(),
+    };
+  }
+  if (kind === 'centrifugo' || kind === 'centrifugo-history') {
+    const a = await centrifugoAvailability({ build: false, log: () => undefined });
+    if ('skipped' in a) throw new Error(`Centrifugo skipped: ${a.skipped}`);
+    const c = await startCentrifugo(a.bin);
+    return {
+      kind,
+      target: { kind, host: '127.0.0.1', port: c.port },
+      pid: c.child.pid,
+      mem: async () => ({ rss: treeRss(c.child.pid), heap: null }),
+      stop: () => c.stop(),
     };
   }
   const file = kind === 'ws' ? 'peers/ws-relay.ts' : 'peers/socketio-relay.ts';

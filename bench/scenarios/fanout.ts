@@ -1,7 +1,8 @@
 // fanout: one sender, groups of 10 / 100 / 1,000 members all online (one socket each, spread over a
 // few client processes). The sender offers a fixed delivery load; we measure deliveries/s and the
 // time until the last member has each message (p50/p99); then a 100 ms burst far above that load
-// gives the delivery capacity (deliveries/s). Same against the ws and socket.io relays.
+// gives the delivery capacity (deliveries/s). Same against the ws and socket.io relays and Centrifugo
+// (a channel without history: one publish, one push per subscriber).
 import type { Ctx, Scenario } from '../lib/context.js';
 import { errMsg, round } from '../lib/context.js';
 import { cdfPoints, decodeHist, newHist, recordUs, summarize, type LatencySummary } from '../lib/hist.js';
@@ -11,6 +12,7 @@ import { groupRoom } from '../lib/rooms.js';
 import { LABEL, startServer, type RunningServer } from '../lib/servers.js';
 import { TARGETS } from '../lib/targets.js';
 import type { TargetKind } from '../lib/drivers.js';
+import { withCentrifugo } from '../lib/peers.js';
 
 interface GroupFigures {
   members: number;
@@ -103,6 +105,7 @@ async function oneGroup(ctx: Ctx, server: RunningServer, size: number, deliverie
 export const fanout: Scenario = {
   name: 'fanout',
   describe: 'group fan-out: deliveries/s and time until the last member has each message',
+  usesCentrifugo: true,
   async run(ctx): Promise<ScenarioResult> {
     const sizes = [10, 100, 1000];
     const offered = ctx.quick ? 10_000 : 20_000;
@@ -110,7 +113,9 @@ export const fanout: Scenario = {
     const burstDeliveries = ctx.quick ? 20_000 : 100_000;
     const res: Partial<Record<TargetKind, Record<number, GroupFigures>>> = {};
     const errors: Record<string, string> = {};
-    for (const kind of ['ws', 'socketio', 'natter'] as TargetKind[]) {
+    const peers = await withCentrifugo(ctx, ['ws', 'socketio'], { full: ['centrifugo'], quick: [] });
+    const kinds: TargetKind[] = [...peers.kinds, 'natter'];
+    for (const kind of kinds) {
       let server: RunningServer | undefined;
       try {
         server = await startServer(kind);
@@ -133,7 +138,7 @@ export const fanout: Scenario = {
     const plots: Plot[] = [];
     const parts: string[] = [];
     for (const size of sizes) {
-      const n = res.natter?.[size], w = res.ws?.[size], s = res.socketio?.[size];
+      const n = res.natter?.[size], w = res.ws?.[size], s = res.socketio?.[size], c = res.centrifugo?.[size];
       rows.push(row(`deliveries/s, group ${size}`, 'deliveries/s', n?.deliveries_per_s, w?.deliveries_per_s, 'ws relay', TARGETS.fanoutRateVsWs));
       rows.push(row(`deliveries/s, group ${size}`, 'deliveries/s', n?.deliveries_per_s, s?.deliveries_per_s, 'socket.io relay', TARGETS.fanoutRateVsSocketIo));
       rows.push(row(`burst capacity deliveries/s, group ${size}`, 'deliveries/s', n?.burst.deliveries_per_s, w?.burst.deliveries_per_s, 'ws relay', TARGETS.fanoutBurstVsWs));
@@ -141,13 +146,19 @@ export const fanout: Scenario = {
       rows.push(row(`time to last member p50, group ${size}`, 'ms', n?.time_to_last.p50_ms, w?.time_to_last.p50_ms, 'ws relay'));
       rows.push(row(`time to last member p99, group ${size}`, 'ms', n?.time_to_last.p99_ms, w?.time_to_last.p99_ms, 'ws relay', TARGETS.fanoutLastP99VsWs));
       rows.push(row(`time to last member p99, group ${size}`, 'ms', n?.time_to_last.p99_ms, s?.time_to_last.p99_ms, 'socket.io relay'));
+      if (c)
+        rows.push(
+          row(`deliveries/s, group ${size}`, 'deliveries/s', n?.deliveries_per_s, c.deliveries_per_s, 'Centrifugo'),
+          row(`burst capacity deliveries/s, group ${size}`, 'deliveries/s', n?.burst.deliveries_per_s, c.burst.deliveries_per_s, 'Centrifugo'),
+          row(`time to last member p99, group ${size}`, 'ms', n?.time_to_last.p99_ms, c.time_to_last.p99_ms, 'Centrifugo'),
+        );
       plots.push({
         title: `fanout: time until the last of ${size} members has the message`,
         file: `fanout-${size}-cdf.svg`,
-        series: (['natter', 'ws', 'socketio'] as TargetKind[]).filter((k) => res[k]?.[size]).map((k) => ({ label: LABEL[k], points: res[k]![size]!.cdf })),
+        series: (['natter', ...peers.kinds] as TargetKind[]).filter((k) => res[k]?.[size]).map((k) => ({ label: LABEL[k], points: res[k]![size]!.cdf })),
       });
       const f = (x?: GroupFigures): string => (x ? `p99 ${x.time_to_last.p99_ms} ms, burst ${x.burst.deliveries_per_s.toLocaleString('en-US')}/s` : 'n/a');
-      parts.push(`${size}: Natter ${f(n)}, ws ${f(w)}, sio ${f(s)}`);
+      parts.push(`${size}: Natter ${f(n)}, ws ${f(w)}, sio ${f(s)}${c ? `, centrifugo ${f(c)}` : ''}`);
     }
     const figures = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([g, x]) => [g, { ...x, cdf: undefined }]))]));
     return {
@@ -156,6 +167,7 @@ export const fanout: Scenario = {
       figures: { offered_deliveries_per_s: offered, duration_s: durationMs / 1000, burst_deliveries: burstDeliveries, ...figures },
       rows,
       plots,
+      ...(peers.notes.length ? { notes: peers.notes } : {}),
       ...(Object.keys(errors).length ? { errors } : {}),
     };
   },

@@ -1,6 +1,8 @@
 // latency: alice sends at a fixed rate over one socket, bob receives on another (separate processes);
 // send-to-receive latency from the intended send time (coordinated-omission free), p50/p99/p999.
-// PEERS in the same run: the bare ws relay and the socket.io relay under the same load.
+// PEERS in the same run: the bare ws relay, the socket.io relay and Centrifugo (a channel without
+// history; full runs only) under the same load. Centrifugo with history is in the throughput scenario,
+// at these rates and more.
 import type { Ctx, Scenario } from '../lib/context.js';
 import { errMsg } from '../lib/context.js';
 import { cdfPoints, decodeHist, summarize, type LatencySummary } from '../lib/hist.js';
@@ -9,7 +11,8 @@ import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.js'
 import { pairRoom } from '../lib/rooms.js';
 import { LABEL, startServer, type RunningServer } from '../lib/servers.js';
 import { TARGETS } from '../lib/targets.js';
-import type { TargetKind } from '../lib/drivers.js';
+import { hasAcks, type TargetKind } from '../lib/drivers.js';
+import { withCentrifugo } from '../lib/peers.js';
 
 type PerRate = Record<number, { latency: LatencySummary; sent: number; received: number; generator_lag_p99_ms: number; sender: Record<string, unknown>; cdf: Array<[number, number]> }>;
 
@@ -41,17 +44,18 @@ async function measure(ctx: Ctx, kind: TargetKind, rates: number[], durationMs: 
   }
 }
 
-const kindIs = (k: string, want: TargetKind): boolean => k === want;
-
 export const latency: Scenario = {
   name: 'latency',
-  describe: 'send-to-receive latency at fixed rates vs ws and socket.io relays',
+  describe: 'send-to-receive latency at fixed rates vs ws and socket.io relays and Centrifugo',
+  usesCentrifugo: true,
   async run(ctx): Promise<ScenarioResult> {
     const rates = ctx.quick ? [100, 1000] : [100, 1000, 5000];
     const durationMs = ctx.quick ? 2000 : 8000;
     const res: Partial<Record<TargetKind, PerRate>> = {};
     const errors: Record<string, string> = {};
-    for (const kind of ['ws', 'socketio', 'natter'] as TargetKind[]) {
+    const peers = await withCentrifugo(ctx, ['ws', 'socketio'], { full: ['centrifugo'], quick: [] });
+    const kinds: TargetKind[] = [...peers.kinds, 'natter'];
+    for (const kind of kinds) {
       try {
         res[kind] = await measure(ctx, kind, rates, durationMs);
       } catch (e) {
@@ -64,20 +68,23 @@ export const latency: Scenario = {
     const parts: string[] = [];
     for (const rate of rates) {
       const n = res.natter?.[rate]?.latency, w = res.ws?.[rate]?.latency, s = res.socketio?.[rate]?.latency;
+      const c = res.centrifugo?.[rate]?.latency, ch = res['centrifugo-history']?.[rate]?.latency;
       rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, w?.p99_ms, 'ws relay', TARGETS.latencyVsWs));
       rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, s?.p99_ms, 'socket.io relay', TARGETS.latencyVsSocketIo));
       rows.push(row(`p50 @${rate}/s`, 'ms', n?.p50_ms, w?.p50_ms, 'ws relay'));
       rows.push(row(`p999 @${rate}/s`, 'ms', n?.p999_ms, w?.p999_ms, 'ws relay'));
+      if (c) rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, c.p99_ms, 'Centrifugo'), row(`p50 @${rate}/s`, 'ms', n?.p50_ms, c.p50_ms, 'Centrifugo'));
+      if (ch) rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, ch.p99_ms, 'Centrifugo, history on'));
       plots.push({
         title: `latency: send → receive at ${rate} msgs/s (CO-corrected)`,
         file: `latency-${rate}-cdf.svg`,
-        series: (['natter', 'ws', 'socketio'] as TargetKind[]).filter((k) => res[k]?.[rate]).map((k) => ({ label: LABEL[k], points: res[k]![rate]!.cdf })),
+        series: (['natter', ...peers.kinds] as TargetKind[]).filter((k) => res[k]?.[rate]).map((k) => ({ label: LABEL[k], points: res[k]![rate]!.cdf })),
       });
       const f = (x?: LatencySummary): string => (x ? `${x.p50_ms}/${x.p99_ms}/${x.p999_ms}` : 'n/a');
-      parts.push(`@${rate}/s Natter ${f(n)} ws ${f(w)} sio ${f(s)}`);
+      parts.push(`@${rate}/s Natter ${f(n)} ws ${f(w)} sio ${f(s)}${c ? ` centrifugo ${f(c)}` : ''}${ch ? ` centrifugo+history ${f(ch)}` : ''}`);
     }
     const figures = Object.fromEntries(
-      Object.entries(res).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([r, x]) => [r, { ...x.latency, sent: x.sent, received: x.received, generator_lag_p99_ms: x.generator_lag_p99_ms, ...(kindIs(k, 'natter') ? { sender: x.sender } : {}) }]))]),
+      Object.entries(res).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([r, x]) => [r, { ...x.latency, sent: x.sent, received: x.received, generator_lag_p99_ms: x.generator_lag_p99_ms, ...(hasAcks(k as TargetKind) ? { sender: x.sender } : {}) }]))]),
     );
     return {
       name: 'latency',
@@ -85,6 +92,7 @@ export const latency: Scenario = {
       figures: { rates, duration_s: durationMs / 1000, ...figures },
       rows,
       plots,
+      ...(peers.notes.length ? { notes: peers.notes } : {}),
       ...(Object.keys(errors).length ? { errors } : {}),
     };
   },

@@ -14,6 +14,8 @@ export type KafkaProjectionsOptions = {
   partitionsConsumedConcurrently?: number;
   sessionTimeout?: number;
   heartbeatInterval?: number;
+  /** How often resolved offsets are committed. Default 500 ms. */
+  commitIntervalMs?: number;
   /** Where a group without committed offsets starts. Default true: the whole topic. */
   fromBeginning?: boolean;
 };
@@ -38,9 +40,9 @@ export const decodeEvent = (message: KafkaMessage): Recorded => {
 /**
  * The projector runtime for the cluster profile: a Kafka consumer group over the relay's topic.
  * Each member gets some partitions; for each batch of one partition it decodes the events,
- * applies every projector (idempotent writes) and the reactors, and only then resolves and
- * commits the batch's offsets. A projector that fails is retried on the same batch with backoff
- * (heartbeating meanwhile), never skipped: a read model can lag, not lose an event. If the
+ * applies every projector (idempotent writes) and the reactors, and only then resolves the batch
+ * (resolved offsets are committed every `commitIntervalMs`). A projector that fails is retried on
+ * the same batch with backoff (heartbeating meanwhile), never skipped: a read model can lag, not lose an event. If the
  * partition is taken away during the retries (rebalance, stop), the batch is left uncommitted and
  * its new owner starts again from the last committed offset.
  *
@@ -59,7 +61,7 @@ export const decodeEvent = (message: KafkaMessage): Recorded => {
 export const startKafkaProjections = async (options: KafkaProjectionsOptions): Promise<KafkaProjections> => {
   const {
     kafka, topic, groupId, projectors, reactors = [], log, partitionsConsumedConcurrently = 1,
-    sessionTimeout = 30_000, heartbeatInterval = 3_000, fromBeginning = true,
+    sessionTimeout = 30_000, heartbeatInterval = 3_000, fromBeginning = true, commitIntervalMs = 500,
   } = options;
   const consumer = kafka.consumer({ groupId, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false });
   let joinedResolve!: () => void;
@@ -83,13 +85,16 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
         await heartbeat().catch(() => {});
       }
     }
-    for (const reactor of reactors) {
+    // The reactors are independent of each other (fan-out, push queue, watermarks): one round trip, not three.
+    await Promise.all(reactors.map(async (reactor) => {
       try { await reactor.react(events!); } catch (error) { log.warn({ err: error, reactor: reactor.name }, 'reactor failed; clients recover by sync'); }
-    }
-    const last = batch.messages[batch.messages.length - 1]!.offset;
-    resolveOffset(last);
+    }));
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     try {
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+      // Resolved offsets are committed every `commitIntervalMs` (and on rebalance and stop), not per
+      // batch: a commit is a broker round trip, and a trickle of one-event batches would pay it every
+      // time. What a crash replays since the last commit, the idempotent projectors absorb.
+      await commitOffsetsIfNecessary();
     } catch (error) {
       if (rebalanceErrors.has((error as { type?: string }).type ?? '')) throw error;
       // The read models hold the batch; a later commit covers it, and if none does, it is replayed.
@@ -101,7 +106,9 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning });
   await consumer.run({
-    autoCommit: false,
+    autoCommit: true,
+    autoCommitInterval: commitIntervalMs,
+    autoCommitThreshold: null,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently,
     eachBatch: applyBatch,

@@ -21,6 +21,12 @@ export type RelayOptions = {
    * turn those into the group's low watermark (see adapters/redis/watermarks.ts).
    */
   watermarkPartitions?: number;
+  /**
+   * At most one round of watermarks per this many ms (default 25). Every round is a record per
+   * partition that every projector worker applies and commits; one per relay batch would make a
+   * steady trickle of messages cost partitions × batches of consumer work.
+   */
+  watermarkIntervalMs?: number;
 };
 
 export type Relay = {
@@ -77,7 +83,7 @@ const defaultLog: ProjectionLog = {
  * An ambiguous send failure (a timeout after the broker wrote the records) also re-sends.
  */
 export const startRelay = async (options: RelayOptions): Promise<Relay> => {
-  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions } = options;
+  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions, watermarkIntervalMs = 25 } = options;
   let stopping = false;
   let position = await checkpoints.get(name);
   const waiters: Array<{ target: number; resolve(): void }> = [];
@@ -122,6 +128,30 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
     return true;
   };
 
+  // Watermarks say "everything through `position` is ahead of me in this partition": `position` only
+  // moves once Kafka acknowledged those events, so a round sent later, from a timer, is still true.
+  let markedAt = 0;
+  let marked = position;
+  let markTimer: NodeJS.Timeout | null = null;
+  let marking: Promise<unknown> = Promise.resolve();
+  const sendMarks = () => {
+    markTimer = null;
+    if (stopping || position <= marked) return marking;
+    const through = position;
+    markedAt = Date.now();
+    const marks = Array.from({ length: watermarkPartitions! }, (_, partition): Message => ({
+      partition, value: JSON.stringify({ position: through, stream: '$watermark', revision: 0, type: '$watermark', data: { through, partition }, recordedAt: markedAt }),
+    }));
+    marking = marking.then(() => retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer))
+      .then(() => { marked = Math.max(marked, through); });
+    return marking;
+  };
+  const markSoon = async () => {
+    const wait = markedAt + watermarkIntervalMs - Date.now();
+    if (wait <= 0) { await sendMarks(); return; }
+    markTimer ??= setTimeout(() => { void sendMarks(); }, wait);
+  };
+
   const subscription = eventStore.subscribeToAll({
     after: position,
     maxBatch: batchSize,
@@ -141,13 +171,7 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
         bytes += value.length;
       }
       if (messages.length > 0 && !stopping && !(await sendChunk(chunk, messages))) return;
-      if (watermarkPartitions && !stopping) {
-        const through = events[events.length - 1]!.position;
-        const marks = Array.from({ length: watermarkPartitions }, (_, partition): Message => ({
-          partition, value: JSON.stringify({ position: through, stream: '$watermark', revision: 0, type: '$watermark', data: { through, partition }, recordedAt: Date.now() }),
-        }));
-        await retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer);
-      }
+      if (watermarkPartitions && !stopping) await markSoon();
     },
     onError: (error) => log.error({ err: error, relay: name }, 'relay: log subscription stopped'),
   });
@@ -157,6 +181,8 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
     caughtUp: (target) => target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ target, resolve })),
     stop: async () => {
       stopping = true;
+      if (markTimer) clearTimeout(markTimer);
+      await marking.catch(() => {});
       await subscription.stop();
       await producer.disconnect().catch(() => {});
     },

@@ -8,12 +8,19 @@ import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
 import { createRedisPushRegistry } from '../../adapters/redis/push-registry.ts';
 import { readModelProjectors } from '../../projections/projectors.ts';
 import { fanoutReactor } from '../../projections/fanout/reactor.ts';
+import type { Projector } from '../../projections/runtime.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectHistory, connectKafka, connectRedis } from './engines.ts';
 import { clusterStores, followingReadModels, type VersionedProjection } from './read-models.ts';
 import { versionedProjectors } from './projector-versions.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { pushTopicReactor } from './push.ts';
+
+const together = (projectors: Projector[]): Projector => ({
+  name: projectors.map((p) => p.name).join('+'),
+  handle: async (events) => { await Promise.all(projectors.map((p) => p.handle(events))); },
+  reset: async () => { await Promise.all(projectors.map((p) => p.reset())); },
+});
 
 /**
  * A projector worker: a member of the projector consumer group over the events topic. For each
@@ -43,7 +50,10 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
   });
   // The reactors read the directory at the version this worker's current batch writes.
   const readModels = followingReadModels(stores, versioned.active);
-  const projectors = [versioned.gate, ...versioned.projectors];
+  // The directory goes first (the fan-out reads it); history (Cassandra), inbox and receipts (Redis)
+  // write disjoint stores and read nothing of each other, so they go at the same time.
+  const [first, rest] = [versioned.projectors.filter((p) => p.name === 'directory'), versioned.projectors.filter((p) => p.name !== 'directory')];
+  const projectors: Projector[] = [versioned.gate, ...first, ...(rest.length > 0 ? [together(rest)] : [])];
 
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
   const follower = watermarks.follow();

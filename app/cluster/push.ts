@@ -57,20 +57,19 @@ export const pushTopicReactor = (options: {
   return {
     name: 'push-topic',
     react: async (events) => {
-      const messages = [];
-      for (const event of events) {
-        if (event.type !== 'MessageSent') continue;
-        const e = event.data;
-        const members = (await options.directory.members(e.conversation_id)).filter((m) => m !== e.sender_id);
-        for (const user of await pushRecipients(members, live, options.registry)) {
-          const request: PushRequest = {
-            user_id: user, conversation_id: e.conversation_id, message_id: e.message_id, seq: e.seq,
-            sender_id: e.sender_id, content_type: e.content_type, timestamp: e.timestamp,
-            ...(options.includeContent && e.content_type !== 'ciphertext' ? { content: e.content } : {}),
-          };
-          messages.push({ key: user, value: JSON.stringify(request) });
-        }
-      }
+      // The lookups of a batch's messages go out together (a few round trips per batch, not per
+      // message); the records keep the batch's order.
+      const sent = events.flatMap((event) => event.type === 'MessageSent' ? [event.data] : []);
+      const recipients = await Promise.all(sent.map(async (e) =>
+        pushRecipients((await options.directory.members(e.conversation_id)).filter((m) => m !== e.sender_id), live, options.registry)));
+      const messages = sent.flatMap((e, i) => recipients[i]!.map((user) => {
+        const request: PushRequest = {
+          user_id: user, conversation_id: e.conversation_id, message_id: e.message_id, seq: e.seq,
+          sender_id: e.sender_id, content_type: e.content_type, timestamp: e.timestamp,
+          ...(options.includeContent && e.content_type !== 'ciphertext' ? { content: e.content } : {}),
+        };
+        return { key: user, value: JSON.stringify(request) };
+      }));
       if (messages.length > 0) await options.producer.send({ topic: options.topic, acks: -1, messages });
     },
   };

@@ -195,6 +195,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     logHead: deps.logHead,
     isDraining: lifecycle.isDraining,
     limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
+    ...(deps.presenceStore.sessionsOf ? { countSockets: (userId: string) => deps.presenceStore.sessionsOf!(userId, Date.now()) } : {}),
   });
   for (const routes of deps.routes ?? []) await app.register(routes);
   return { app, lifecycle, stop: () => { lifecycle.stop(); typing.stop(); presence.stop(); } };

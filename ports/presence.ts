@@ -15,4 +15,12 @@ export interface PresenceStore {
   /** Drops lapsed sessions; returns the users who went offline. */
   expire(now: number): Promise<string[]>;
   get(userId: string, now: number): Promise<PresenceState>;
+  /**
+   * Coalescing, decided where every gateway sees it: may `status` be announced for `userId` now?
+   * 0: yes, and it is recorded as the last announcement; > 0: not before that many ms (the last
+   * announcement was less than `throttleMs` ago); -1: no, it is what contacts last saw.
+   */
+  claimAnnouncement(userId: string, status: PresenceState['status'], now: number, throttleMs: number): Promise<number>;
+  /** Live sessions of a user on every gateway, where the store is shared by several gateways. */
+  sessionsOf?(userId: string, now: number): Promise<number>;
 }

@@ -11,7 +11,18 @@ export const createMemoryPresenceStore = (): PresenceStore => {
   const users = new Map<string, User>();
   const user = (id: string) => { let u = users.get(id); if (!u) users.set(id, (u = { sessions: new Map() })); return u; };
 
+  const announced = new Map<string, { status: PresenceState['status']; at: number }>();
+
   return {
+    async claimAnnouncement(userId, status, now, throttleMs) {
+      const last = announced.get(userId);
+      if (last && now - last.at < throttleMs) return last.at + throttleMs - now;
+      if (last?.status === status) return -1;
+      announced.set(userId, { status, at: now });
+      // An offline user's record is only needed for the window; forgetting it later announces the next change.
+      if (status === 'offline') setTimeout(() => { if (announced.get(userId)?.at === now) announced.delete(userId); }, throttleMs).unref();
+      return 0;
+    },
     async connect(userId, sessionId, ttlMs, now) {
       const u = user(userId);
       const wasOnline = u.sessions.size > 0;

@@ -8,6 +8,7 @@ import { namespace } from './keys.ts';
  *   ses:user:<u>   ZSET  "<gateway>|<session>" → expiresAt (ms): u's live devices and where they are
  *   ses:expiry     ZSET  "<u>|<gateway>|<session>" → expiresAt: lets any process find lapsed sessions
  *   ses:seen:<u>   STRING last_seen (ms), written when u goes offline, kept 30 days
+ *   ses:ann:<u>    HASH   status and time of the last presence announcement (coalescing across gateways)
  * Heartbeats refresh scores in one pipeline per gateway tick; nothing is written per frame.
  */
 
@@ -30,7 +31,18 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 end
 return 0`;
 
+// Coalescing shared by the gateways: one record per user of what contacts last saw, and when.
+const CLAIM = `
+local last = redis.call('HMGET', KEYS[1], 'status', 'at')
+local now, throttle = tonumber(ARGV[2]), tonumber(ARGV[3])
+if last[2] and now - tonumber(last[2]) < throttle then return tonumber(last[2]) + throttle - now end
+if last[1] == ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'at', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 0`;
+
 type Scripts = {
+  natterPresenceClaim(key: string, status: string, now: number, throttleMs: number, ttlMs: number): Promise<number>;
   natterSessionConnect(user: string, expiry: string, member: string, now: number, expiresAt: number, expiryMember: string, ttl: number): Promise<number>;
   natterSessionDisconnect(user: string, expiry: string, seen: string, member: string, now: number, expiryMember: string): Promise<number>;
 };
@@ -44,6 +56,7 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
   const member = (sessionId: string) => `${gatewayId}|${sessionId}`;
   redis.defineCommand('natterSessionConnect', { numberOfKeys: 2, lua: CONNECT });
   redis.defineCommand('natterSessionDisconnect', { numberOfKeys: 3, lua: DISCONNECT });
+  redis.defineCommand('natterPresenceClaim', { numberOfKeys: 1, lua: CLAIM });
   const scripts = redis as unknown as Scripts;
 
   return {
@@ -76,6 +89,10 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
       }
       return gone;
     },
+    sessionsOf: (userId, now) => redis.zcount(userKey(userId), now, '+inf'),
+    // An offline record lives through its window; an online one for a day (once gone, the next change is announced).
+    claimAnnouncement: async (userId, status, now, throttleMs) =>
+      Number(await scripts.natterPresenceClaim(`${ns}ann:${userId}`, status, now, throttleMs, status === 'offline' ? 2 * throttleMs : 86_400_000)),
     async get(userId, now): Promise<PresenceState> {
       const [live, seen] = await Promise.all([redis.zcount(userKey(userId), now, '+inf'), redis.get(seenKey(userId))]);
       if (live > 0) return { user_id: userId, status: 'online' };

@@ -24,7 +24,8 @@ export type PresenceOptions = {
 export const createPresence = (options: PresenceOptions) => {
   const { store, directory, delivery, metrics } = options;
   const clock = options.clock ?? Date.now;
-  const announced = new Map<string, { status: 'online' | 'offline'; at: number; timer?: NodeJS.Timeout }>();
+  /** Users whose change waits for the end of their window on this gateway. */
+  const waiting = new Map<string, NodeJS.Timeout>();
 
   /** Everyone who shares a direct conversation, or a group small enough to carry presence. */
   const contactsOf = async (userId: string): Promise<string[]> => {
@@ -38,27 +39,29 @@ export const createPresence = (options: PresenceOptions) => {
   };
 
   const announce = async (userId: string) => {
-    const entry = announced.get(userId);
-    if (entry) entry.timer = undefined;
+    waiting.delete(userId);
     const state = await store.get(userId, clock());
-    if (entry?.status === state.status) return;
-    announced.set(userId, { status: state.status, at: clock() });
+    const wait = await store.claimAnnouncement(userId, state.status, clock(), options.throttleMs);
+    if (wait > 0) { later(userId, wait); return; }
+    if (wait < 0) return;
     const frame: PresenceFrame = { type: 'presence', user_id: userId, status: state.status, ...(state.last_seen ? { last_seen: state.last_seen } : {}) };
     delivery.deliver(await contactsOf(userId), { kind: 'ephemeral', json: JSON.stringify(frame), position: 0 });
     metrics.presenceUpdate();
-    if (state.status === 'offline') setTimeout(() => { if (announced.get(userId)?.status === 'offline') announced.delete(userId); }, options.throttleMs).unref();
+  };
+  const run = (userId: string) => void announce(userId).catch(() => { /* presence is best effort */ });
+  const later = (userId: string, wait: number) => {
+    if (waiting.has(userId)) return;
+    const timer = setTimeout(() => run(userId), wait);
+    timer.unref();
+    waiting.set(userId, timer);
   };
 
-  // Coalescing: a change inside the window is announced once, when the window ends, and only if the
-  // state then differs from what contacts last saw, so a flapping connection sends nothing.
+  // Coalescing: a change inside a user's window is announced once, when the window ends, and only if
+  // the state then differs from what contacts last saw, so a flapping connection sends nothing. The
+  // window and the last announcement live in the presence store, so in the cluster they hold across
+  // gateways: a user flapping between three gateways is coalesced as on one.
   const changed = (userId: string) => {
-    const entry = announced.get(userId);
-    if (entry?.timer) return;
-    const wait = entry ? Math.max(0, entry.at + options.throttleMs - clock()) : 0;
-    const run = () => void announce(userId).catch(() => { /* presence is best effort */ });
-    if (wait === 0) { run(); return; }
-    entry!.timer = setTimeout(run, wait);
-    entry!.timer.unref();
+    if (!waiting.has(userId)) run(userId);
   };
 
   return {
@@ -81,7 +84,7 @@ export const createPresence = (options: PresenceOptions) => {
       }
       return store.get(userId, clock());
     },
-    stop() { for (const entry of announced.values()) clearTimeout(entry.timer); },
+    stop() { for (const timer of waiting.values()) clearTimeout(timer); },
   };
 };
 export type Presence = ReturnType<typeof createPresence>;

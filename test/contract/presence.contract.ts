@@ -26,6 +26,17 @@ export const presenceContract = (name: string, open: () => Promise<{ store: Pres
       assert.equal(await store.disconnect(u, 's2', T + 6), false, 'ending an ended session changes nothing');
     });
 
+    it('announces a change at once, then coalesces every change inside the window into one decision at its end', async () => {
+      const u = user();
+      const W = 1_000;
+      assert.equal(await store.claimAnnouncement(u, 'online', T, W), 0, 'the first change goes out at once');
+      assert.equal(await store.claimAnnouncement(u, 'offline', T + 100, W), 900, 'inside the window: wait for its end');
+      assert.equal(await store.claimAnnouncement(u, 'online', T + 400, W), 600, 'every gateway gets the same end');
+      assert.equal(await store.claimAnnouncement(u, 'online', T + W, W), -1, 'back to what contacts saw: nothing to send');
+      assert.equal(await store.claimAnnouncement(u, 'offline', T + W + 1, W), 0, 'a real change after the window goes out');
+      assert.equal(await store.claimAnnouncement(u, 'offline', T + 3 * W, W), -1);
+    });
+
     it('lets a session lapse after its TTL unless a heartbeat refreshes it', async () => {
       const [a, b] = [user(), user()];
       await store.connect(a, 'sa', 1_000, T);

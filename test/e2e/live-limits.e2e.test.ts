@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatter, rest, type Server } from '../support/natter.ts';
+import { eventually } from '../support/eventually.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const MESSAGES_PER_MINUTE = 100;
@@ -122,7 +123,9 @@ describe('rate limits and size limits', () => {
       assert.ok(error.retry_after_ms > 0);
     }
     const acked = answers.length - refused.length;
-    assert.equal((await history(sa, id)).length, viaRest + acked, 'refused sends append nothing');
+    // History follows the log (in the cluster, through Kafka): wait for it before counting.
+    const stored = await eventually(() => history(sa, id), (items) => items.length >= viaRest + acked);
+    assert.equal(stored.length, viaRest + acked, 'refused sends append nothing');
   });
 
   it('answers ping and typing floods beyond the ephemeral budget with rate_limited error frames and keeps the socket open', async () => {

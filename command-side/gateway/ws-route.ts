@@ -35,6 +35,8 @@ export type GatewayDeps = {
   logHead(): Promise<number>;
   isDraining(): boolean;
   limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
+  /** A user's live sockets on every gateway (the cluster's session registry); without it, this gateway's count. */
+  countSockets?(userId: string): Promise<number>;
 };
 
 /**
@@ -85,8 +87,10 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     if (frame.type !== 'send_message') await ephemeralBudget(actor);
     switch (frame.type) {
       case 'send_message': {
-        const { position: _, ...ack } = await commands.sendMessage(actor, frame);
-        connection.sendFrame({ type: 'ack', ...ack } satisfies AckFrame);
+        const ack = await commands.sendMessage(actor, frame);
+        connection.sendFrame({
+          type: 'ack', conversation_id: ack.conversation_id, client_msg_id: ack.client_msg_id, message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp,
+        } satisfies AckFrame);
         metrics.ack();
         return;
       }
@@ -108,14 +112,29 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.url === '/v1/ws' && deps.isDraining()) throw new NatterError('unavailable', 'this gateway is draining; reconnect');
   });
+  // In the cluster the per-user socket limit counts every gateway's sockets: looked up before the
+  // upgrade (the socket handler itself is synchronous) and refused the same way as a local excess.
+  const elsewhere = new WeakMap<object, number>();
+  if (deps.countSockets) {
+    app.addHook('preHandler', async (request) => {
+      if (request.routeOptions.url === '/v1/ws') elsewhere.set(request.raw, await deps.countSockets!(request.actor.user_id).catch(() => 0));
+    });
+  }
 
   app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
+    // An idle socket should cost bytes: nothing may keep the upgrade request alive. @fastify/websocket
+    // leaves the socket holding the upgrade's response (whose 'finish' listener holds the request,
+    // the reply, their logger and headers) and an error listener that holds them too: a few KB per
+    // socket. The upgrade is done, so both go; socket errors are handled below.
+    socket.removeAllListeners('error');
+    const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } })._socket;
+    raw?._httpMessage?.detachSocket(raw);
     const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
     // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
     const parent = app.log;
     let logger: typeof parent | undefined;
     const log = () => (logger ??= parent.child({ connection: connection.id, user: connection.userId, device: connection.deviceId }));
-    if (registry.of(connection.userId).size >= deps.limits.maxSocketsPerUser) {
+    if (Math.max(registry.of(connection.userId).size, elsewhere.get(request.raw) ?? 0) >= deps.limits.maxSocketsPerUser) {
       // Counted and logged: a flood of sockets from one user shows in natter_errors_total{code="too_many_connections"}.
       metrics.error('too_many_connections');
       log().warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');
@@ -134,7 +153,10 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       metrics.socketClosed(connection.closeReason ?? String(code));
       presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));
     });
-    socket.on('error', (error) => log().warn({ err: error }, 'socket error'));
+    socket.on('error', (error) => {
+      log().warn({ err: error }, 'socket error');
+      socket.terminate();
+    });
     socket.on('message', (data, isBinary) => {
       connection.alive = true;
       const parsed = parseFrame(data, isBinary);

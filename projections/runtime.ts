@@ -33,7 +33,8 @@ const applyBatch = async (
   await unitOfWork(async () => {
     for (const projector of projectors) {
       const from = applied.get(projector.name) ?? 0;
-      const pending = from > 0 ? batch.filter((e) => e.position > from) : batch;
+      // A batch is new to every projector but after a restart from uneven checkpoints: filter only then.
+      const pending = batch[0]!.position > from ? batch : batch.filter((e) => e.position > from);
       if (pending.length === 0) continue;
       await projector.handle(pending);
       const last = pending[pending.length - 1]!.position;

@@ -3,19 +3,20 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type SqliteDatabase = Database.Database;
+export type Synchronous = 'FULL' | 'NORMAL';
 
 /**
  * WAL lets readers run beside the single writer. `FULL` fsyncs the WAL on every commit: a committed
  * transaction survives power loss. `NORMAL` survives a crash of the process (kill -9) but may lose
  * the last commits on power loss, which is fine for read models that are rebuilt from the log.
+ * Every connection to a file, on any thread, is set up with these.
  */
-export const openDatabase = (path: string, synchronous: 'FULL' | 'NORMAL'): SqliteDatabase => {
+export const connectionPragmas = (synchronous: Synchronous): string[] =>
+  ['journal_mode = WAL', `synchronous = ${synchronous}`, 'busy_timeout = 5000', 'foreign_keys = OFF', 'cache_size = -65536'];
+
+export const openDatabase = (path: string, synchronous: Synchronous): SqliteDatabase => {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${synchronous}`);
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = OFF');
-  db.pragma('cache_size = -65536');
+  for (const pragma of connectionPragmas(synchronous)) db.pragma(pragma);
   return db;
 };

@@ -14,7 +14,8 @@ const fail = (code: string, message: string, clientMsgId?: unknown): Parsed => (
   error: { type: 'error', code, message, ...(typeof clientMsgId === 'string' && clientMsgId.length <= 128 ? { client_msg_id: clientMsgId } : {}) },
 });
 
-const toBuffer = (data: RawData): Buffer => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer));
+// A text frame arrives as one Buffer: read it in place (Buffer.from(buffer) would copy it).
+const toBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
 
 /** Parses and validates one client frame; every failure is an error frame, never an exception. */
 export const parseFrame = (data: RawData, isBinary: boolean): Parsed => {

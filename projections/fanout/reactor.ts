@@ -28,16 +28,20 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
   const cacheSize = options.cacheSize ?? 10_000;
   const members = new Map<string, readonly string[]>();
 
-  const membersOf = async (conversationId: string): Promise<readonly string[]> => {
-    const cached = members.get(conversationId);
-    if (cached) return cached;
+  const load = async (conversationId: string): Promise<readonly string[]> => {
     const loaded = await directory.members(conversationId);
     members.set(conversationId, loaded);
     if (members.size > cacheSize) members.delete(members.keys().next().value!);
     return loaded;
   };
+  /** Calls `then` with the members at once when they are cached, so that a busy batch allocates no promise per event. */
+  const withMembers = (conversationId: string, then: (all: readonly string[]) => void): Promise<void> | undefined => {
+    const cached = members.get(conversationId);
+    if (cached) { then(cached); return undefined; }
+    return load(conversationId).then(then);
+  };
 
-  const react = async (event: Recorded) => {
+  const react = (event: Recorded): Promise<void> | undefined => {
     const cursor = String(options.cursorFor ? Math.min(event.position, options.cursorFor(event.position)) : event.position);
     switch (event.type) {
       case 'MessageSent': {
@@ -46,9 +50,10 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
           type: 'new_message', message_id: e.message_id, conversation_id: e.conversation_id, seq: e.seq, sender_id: e.sender_id,
           content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp, cursor,
         };
-        delivery.deliver(await membersOf(e.conversation_id), { kind: 'message', json: JSON.stringify(frame), position: event.position });
-        options.metrics?.deliverySeconds(Math.max(0, Date.now() - e.timestamp) / 1000);
-        return;
+        return withMembers(e.conversation_id, (all) => {
+          delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position });
+          options.metrics?.deliverySeconds(Math.max(0, Date.now() - e.timestamp) / 1000);
+        });
       }
       case 'MessageDelivered':
       case 'MessageRead': {
@@ -57,33 +62,42 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
           type: 'message_status', conversation_id: e.conversation_id, user_id: e.user_id,
           status: event.type === 'MessageRead' ? 'read' : 'delivered', up_to_seq: e.up_to_seq, timestamp: e.timestamp,
         };
-        const all = await membersOf(e.conversation_id);
-        delivery.deliver(all.length <= statusMax ? all : [e.user_id], { kind: 'status', json: JSON.stringify(frame), position: event.position });
-        return;
+        return withMembers(e.conversation_id, (all) => {
+          delivery.deliver(all.length <= statusMax ? all : [e.user_id], { kind: 'status', json: JSON.stringify(frame), position: event.position });
+        });
       }
       case 'ConversationCreated':
       case 'MembersAdded':
-      case 'MemberRemoved': {
-        const id = event.data.conversation_id;
-        members.delete(id);
-        const info = await directory.get(id);
-        if (!info) return;
-        members.set(id, info.members);
-        const frame: ConversationUpdatedFrame = {
-          type: 'conversation_updated', conversation_id: id, kind: info.kind, title: info.title, members: info.members, cursor,
-        };
-        delivery.deliver(info.members, { kind: 'conversation', json: JSON.stringify(frame), position: event.position });
-        if (event.type === 'MemberRemoved') {
-          const removed = JSON.stringify({ ...frame, members: [], removed: true });
-          delivery.deliver([event.data.user_id], { kind: 'conversation', json: removed, position: event.position });
-        }
-        return;
-      }
+      case 'MemberRemoved':
+        return membership(event, cursor);
+      default:
+        return undefined;
+    }
+  };
+
+  const membership = async (event: Extract<Recorded, { type: 'ConversationCreated' | 'MembersAdded' | 'MemberRemoved' }>, cursor: string) => {
+    const id = event.data.conversation_id;
+    members.delete(id);
+    const info = await directory.get(id);
+    if (!info) return;
+    members.set(id, info.members);
+    const frame: ConversationUpdatedFrame = {
+      type: 'conversation_updated', conversation_id: id, kind: info.kind, title: info.title, members: info.members, cursor,
+    };
+    delivery.deliver(info.members, { kind: 'conversation', json: JSON.stringify(frame), position: event.position });
+    if (event.type === 'MemberRemoved') {
+      const removed = JSON.stringify({ ...frame, members: [], removed: true });
+      delivery.deliver([event.data.user_id], { kind: 'conversation', json: removed, position: event.position });
     }
   };
 
   return {
     name: 'fanout',
-    react: async (events) => { for (const event of events) await react(event); },
+    react: async (events) => {
+      for (const event of events) {
+        const pending = react(event);
+        if (pending) await pending;
+      }
+    },
   };
 };

@@ -1,4 +1,5 @@
 import type { InboxStore, InboxWrite } from '../../ports/read-models.ts';
+import type { MessageSent } from '../../contracts/events.ts';
 import type { Projector, Recorded } from '../runtime.ts';
 
 export const PREVIEW_LENGTH = 100;
@@ -7,34 +8,69 @@ export const PREVIEW_LENGTH = 100;
 const preview = (content: string, contentType: string) =>
   contentType === 'text' ? content.slice(0, PREVIEW_LENGTH) : contentType === 'media' ? '[media]' : '[encrypted message]';
 
-export const inboxOps = (events: Recorded[]): InboxWrite[] => events.flatMap((event): InboxWrite[] => {
-  switch (event.type) {
-    case 'ConversationCreated': {
-      const e = event.data;
-      return [
-        { op: 'conversation', conversation_id: e.conversation_id, kind: e.kind, title: e.title, timestamp: e.timestamp },
-        ...e.member_ids.map((user_id): InboxWrite => ({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp, position: event.position })),
-      ];
+/**
+ * The inbox writes of a batch. Within a run of messages and reads (no conversation or membership
+ * event in between), only the highest-seq message of each conversation and the highest read of each
+ * member change anything: messages apply only forward, reads merge with max(), and neither reads
+ * what the other writes. So a batch that busy conversations fill (live under load, a catch-up, a
+ * rebuild) costs one write per conversation and member instead of two per message. Conversation and
+ * membership events are barriers: a join reads last_seq, so the messages before it are written first.
+ */
+export const inboxOps = (events: Recorded[]): InboxWrite[] => {
+  const ops: InboxWrite[] = [];
+  const messages = new Map<string, { data: MessageSent; position: number }>();
+  const reads = new Map<string, Map<string, number>>();
+  const read = (conversationId: string, userId: string, seq: number) => {
+    let users = reads.get(conversationId);
+    if (!users) reads.set(conversationId, (users = new Map()));
+    const seen = users.get(userId);
+    if (seen === undefined || seq > seen) users.set(userId, seq);
+  };
+  const flush = () => {
+    for (const [conversation_id, { data: e, position }] of messages) {
+      ops.push({ op: 'message', conversation_id, position, last_message: {
+        message_id: e.message_id, seq: e.seq, sender_id: e.sender_id, preview: preview(e.content, e.content_type), timestamp: e.timestamp,
+      } });
     }
-    case 'MembersAdded':
-      return event.data.user_ids.map((user_id) => ({ op: 'join', user_id, conversation_id: event.data.conversation_id, timestamp: event.data.timestamp, position: event.position }));
-    case 'MemberRemoved':
-      return [{ op: 'leave', user_id: event.data.user_id, conversation_id: event.data.conversation_id, position: event.position }];
-    case 'MessageSent': {
-      const e = event.data;
-      return [
-        { op: 'message', conversation_id: e.conversation_id, position: event.position, last_message: {
-          message_id: e.message_id, seq: e.seq, sender_id: e.sender_id, preview: preview(e.content, e.content_type), timestamp: e.timestamp,
-        } },
+    for (const [conversation_id, users] of reads) for (const [user_id, read_seq] of users) ops.push({ op: 'read', user_id, conversation_id, read_seq });
+    messages.clear();
+    reads.clear();
+  };
+  for (const event of events) {
+    switch (event.type) {
+      case 'ConversationCreated': {
+        flush();
+        const e = event.data;
+        ops.push({ op: 'conversation', conversation_id: e.conversation_id, kind: e.kind, title: e.title, timestamp: e.timestamp });
+        for (const user_id of e.member_ids) ops.push({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp, position: event.position });
+        break;
+      }
+      case 'MembersAdded':
+        flush();
+        for (const user_id of event.data.user_ids) {
+          ops.push({ op: 'join', user_id, conversation_id: event.data.conversation_id, timestamp: event.data.timestamp, position: event.position });
+        }
+        break;
+      case 'MemberRemoved':
+        flush();
+        ops.push({ op: 'leave', user_id: event.data.user_id, conversation_id: event.data.conversation_id, position: event.position });
+        break;
+      case 'MessageSent': {
+        const e = event.data;
+        const kept = messages.get(e.conversation_id);
+        if (!kept || e.seq > kept.data.seq) messages.set(e.conversation_id, { data: e, position: event.position });
         // Sending means having seen the conversation up to one's own message.
-        { op: 'read', user_id: e.sender_id, conversation_id: e.conversation_id, read_seq: e.seq },
-      ];
+        read(e.conversation_id, e.sender_id, e.seq);
+        break;
+      }
+      case 'MessageRead':
+        read(event.data.conversation_id, event.data.user_id, event.data.up_to_seq);
+        break;
     }
-    case 'MessageRead':
-      return [{ op: 'read', user_id: event.data.user_id, conversation_id: event.data.conversation_id, read_seq: event.data.up_to_seq }];
-    default: return [];
   }
-});
+  flush();
+  return ops;
+};
 
 export const inboxProjector = (store: InboxStore): Projector => ({
   name: 'inbox',

@@ -27,14 +27,26 @@ export const pushRecipients = async (members: readonly string[], live: LiveDevic
 export const pushReactor = (options: PushReactorOptions): Reactor & { stop(): void } => {
   const clock = options.clock ?? Date.now;
   const collapser = createPushCollapser(options);
+  // Members by conversation, dropped on every membership event: one directory read per
+  // conversation instead of one per message.
+  const members = new Map<string, readonly string[]>();
+  const membersOf = async (conversationId: string) => {
+    let cached = members.get(conversationId);
+    if (!cached) {
+      cached = await options.directory.members(conversationId);
+      members.set(conversationId, cached);
+      if (members.size > 10_000) members.delete(members.keys().next().value!);
+    }
+    return cached;
+  };
 
   const react = async (event: Recorded) => {
     switch (event.type) {
       case 'MessageSent': {
         const message = event.data;
         if (clock() - message.timestamp > options.maxAgeMs) return;
-        const members = (await options.directory.members(message.conversation_id)).filter((m) => m !== message.sender_id);
-        for (const userId of await pushRecipients(members, options.live, options.registry)) collapser.offer(userId, message);
+        const others = (await membersOf(message.conversation_id)).filter((m) => m !== message.sender_id);
+        for (const userId of await pushRecipients(others, options.live, options.registry)) collapser.offer(userId, message);
         return;
       }
       case 'MessageRead':
@@ -44,13 +56,22 @@ export const pushReactor = (options: PushReactorOptions): Reactor & { stop(): vo
       case 'MemberRemoved':
       case 'ConversationCreated':
         collapser.forget(event.data.conversation_id);
+        members.delete(event.data.conversation_id);
         return;
     }
   };
 
   return {
     name: 'push',
-    react: async (events) => { for (const event of events) await react(event); },
+    react: async (events) => {
+      try {
+        for (const event of events) await react(event);
+      } catch (error) {
+        // The rest of the batch is skipped, its membership events too: forget what they would have invalidated.
+        members.clear();
+        throw error;
+      }
+    },
     stop: () => { collapser.stop(); },
   };
 };

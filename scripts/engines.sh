@@ -256,7 +256,8 @@ EOF
   if [[ ! -f $d/data/meta.properties ]]; then
     local id; id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
     log "kafka: formatting $d/data (cluster id $id)"
-    "${java[@]}" -Dnatter.kafka.loglevel=WARN kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" \
+    # `--cluster-id=…` in one word: an id that starts with '-' (1 in 64 base64url ids) would read as an option.
+    "${java[@]}" -Dnatter.kafka.loglevel=WARN kafka.tools.StorageTool format "--cluster-id=$id" -c "$d/server.properties" \
       >"$d/format.log" 2>&1 || fail_with_log kafka "$d/format.log" "storage format failed"
   fi
   log "kafka $KAFKA_VERSION: starting on 127.0.0.1:$KAFKA_PORT"

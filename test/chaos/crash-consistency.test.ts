@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { spawnNatter, startNatter, tempDir, rest, type Server, type Spawned } from '../support/natter.ts';
+import { spawnNatter, startNatter, tempDir, rest, type Server, type Spawned, allMessages } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 
 // kill -9 at random moments of a mixed load (sends, retries with the same client_msg_id, receipts,
@@ -21,17 +21,6 @@ const env = { NATTER_DRAIN_TIMEOUT_MS: '200', NATTER_DRAIN_JITTER_MS: '0' };
 const prng = (seed: number) => () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 
 type Ack = { message_id: string; seq: number };
-
-const allMessages = async (client: ReturnType<typeof rest>, conversationId: string) => {
-  const items: any[] = [];
-  for (let after = 0; ;) {
-    const reply = await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`);
-    assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    items.push(...reply.body.items);
-    if (reply.body.items.length < 200) return items;
-    after = reply.body.items.at(-1).seq;
-  }
-};
 
 /** What clients see through REST: inboxes, conversations, histories and receipts. */
 const views = async (server: Server, conversations: string[]) => {

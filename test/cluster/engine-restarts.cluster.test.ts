@@ -7,7 +7,7 @@ import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { startPrivateEngines, type PrivateEngine, type PrivateEngines } from '../support/private-engines.ts';
 import { eventually } from '../support/eventually.ts';
-import { rest } from '../support/natter.ts';
+import { rest, allMessages } from '../support/natter.ts';
 import { liveArrivals, steadySender, type SteadySender } from '../support/steady-load.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
@@ -29,16 +29,6 @@ const DOWN_MS = 3_000;
 const RECOVERY_BOUND_MS = 30_000;
 
 type Pair = { name: string; sender: SteadySender; receiver: Device; arrivals: Array<{ frame: Frame; at: number }>; receiverToken: string };
-
-const allMessages = async (client: ReturnType<typeof rest>, conversationId: string) => {
-  const items: any[] = [];
-  for (let after = 0; ;) {
-    const page = (await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`)).body.items;
-    items.push(...page);
-    if (page.length < 200) return items;
-    after = page[page.length - 1].seq;
-  }
-};
 
 const ms = (value: number) => Number.isFinite(value) ? `${(value / 1000).toFixed(1)} s` : 'never';
 

@@ -3,22 +3,12 @@ import assert from 'node:assert/strict';
 import { createSigner } from 'fast-jwt';
 import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
-import { rest } from '../support/natter.ts';
+import { rest, allMessages } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
 
 const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const ws = (role: Role) => role.url!.replace('http', 'ws');
-
-const allMessages = async (client: ReturnType<typeof rest>, conversationId: string) => {
-  const items: any[] = [];
-  for (let after = 0; ;) {
-    const page = (await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`)).body.items;
-    items.push(...page);
-    if (page.length < 200) return items;
-    after = page[page.length - 1].seq;
-  }
-};
 
 const metric = async (url: string, name: string) => {
   const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(name));

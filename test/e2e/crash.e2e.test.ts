@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { spawnNatter, tempDir, rest } from '../support/natter.ts';
+import { spawnNatter, tempDir, rest, allMessages } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const run = promisify(execFile);
@@ -16,16 +16,6 @@ const waitForHistory = async (client: ReturnType<typeof rest>, conversationId: s
     await new Promise((r) => setTimeout(r, 50));
   }
   return allMessages(client, conversationId);
-};
-
-const allMessages = async (client: ReturnType<typeof rest>, conversationId: string) => {
-  const items: any[] = [];
-  for (let after = 0; ;) {
-    const page = (await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`)).body.items;
-    items.push(...page);
-    if (page.length < 200) return items;
-    after = page[page.length - 1].seq;
-  }
 };
 
 describe('durability and replay', () => {

@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnNatter, tempDir, rest, type Spawned } from '../support/natter.ts';
+import { spawnNatter, tempDir, rest, type Spawned, allMessages } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const DRAIN_TIMEOUT_MS = 2_500;
@@ -24,16 +24,6 @@ const readyzBecomes = async (url: string, status: number, timeoutMs = 3_000) => 
     if (response.status === status) return body;
     if (Date.now() > deadline) throw new Error(`/readyz still answers ${response.status}`);
     await sleep(10);
-  }
-};
-
-const allMessages = async (client: ReturnType<typeof rest>, conversationId: string) => {
-  const items: Frame[] = [];
-  for (let after = 0; ;) {
-    const page = (await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`)).body.items as Frame[];
-    items.push(...page);
-    if (page.length < 200) return items;
-    after = page[page.length - 1]!.seq;
   }
 };
 

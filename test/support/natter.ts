@@ -93,3 +93,15 @@ export const rest = (url: string, token?: string) => {
     call,
   };
 };
+
+/** Every message of a conversation, oldest first, read page by page through REST history. */
+export const allMessages = async (client: ReturnType<typeof rest>, conversationId: string): Promise<any[]> => {
+  const items: any[] = [];
+  for (let after = 0; ;) {
+    const reply = await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`);
+    if (reply.status !== 200) throw new Error(`history of ${conversationId} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    items.push(...reply.body.items);
+    if (reply.body.items.length < 200) return items;
+    after = reply.body.items.at(-1).seq;
+  }
+};

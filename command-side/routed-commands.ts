@@ -51,7 +51,7 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
       }
     }
     events.onRouted?.('local');
-    return invoke(local, method, args);
+    return (local[method] as (...a: unknown[]) => Promise<unknown>)(...args);
   };
 
   return {
@@ -60,7 +60,11 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
     addMembers: async (...args) => route('addMembers', args, conversationOf('addMembers', args)) as ReturnType<Commands['addMembers']>,
     removeMember: async (...args) => route('removeMember', args, conversationOf('removeMember', args)) as ReturnType<Commands['removeMember']>,
     sendMessage: async (...args) => route('sendMessage', args, conversationOf('sendMessage', args)) as ReturnType<Commands['sendMessage']>,
-    membersFor: async (...args) => new Set(await route('membersFor', args, conversationOf('membersFor', args)) as string[]),
+    // Local answers are the owner's own set; only an answer that crossed the wire comes as an array.
+    membersFor: async (...args) => {
+      const members = await route('membersFor', args, conversationOf('membersFor', args)) as ReadonlySet<string> | string[];
+      return members instanceof Set ? members : new Set(members);
+    },
     markReceipt: async (...args) => route('markReceipt', args, conversationOf('markReceipt', args)) as ReturnType<Commands['markReceipt']>,
   };
 };

@@ -3,25 +3,13 @@ import assert from 'node:assert/strict';
 import { createSigner } from 'fast-jwt';
 import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
-import { rest, allMessages } from '../support/natter.ts';
+import { rest, allMessages, metric } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
+import { eventually } from '../support/eventually.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
 
 const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const ws = (role: Role) => role.url!.replace('http', 'ws');
-
-const metric = async (url: string, name: string) => {
-  const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(name));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-};
-
-const eventually = async <T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> => {
-  for (const deadline = Date.now() + timeoutMs; ;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 /** Sends `count` messages from `device` without waiting, returning the acks that came back. */
 const burst = (device: Device, conversationId: string, from: number, count: number) => {
@@ -82,14 +70,14 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     const lastSeen = r2OnA.of('new_message').map((f) => f.cursor as string).sort((a, b) => Number(a) - Number(b)).at(-1);
     await r2.syncAll(lastSeen);
     const client = rest(gwC.url!, token('r1'));
-    const history = await eventually(() => allMessages(client, group.conversation_id), (items) => items.length >= total);
+    const history = await eventually(() => allMessages(client, group.conversation_id), (items) => items.length >= total, { timeoutMs: 30_000, everyMs: 100 });
     assert.deepEqual(history.map((m) => m.seq), Array.from({ length: total }, (_, i) => i + 1), 'gapless, each once');
     assert.equal(new Set(history.map((m) => m.client_msg_id)).size, total);
     for (const [id, ack] of acked) assert.equal(history.find((m) => m.client_msg_id === id)?.message_id, ack.message_id);
     // Every device has every message, live or by sync.
     await r1.waitFor('new_message', () => true, total, 30_000);
     assert.deepEqual(distinctSeqs(r1.frames, group.conversation_id), Array.from({ length: total }, (_, i) => i + 1));
-    const r2Seqs = await eventually(async () => distinctSeqs([...r2OnA.frames, ...r2.frames], group.conversation_id), (s) => s.length >= total);
+    const r2Seqs = await eventually(async () => distinctSeqs([...r2OnA.frames, ...r2.frames], group.conversation_id), (s) => s.length >= total, { timeoutMs: 30_000, everyMs: 100 });
     assert.deepEqual(r2Seqs, Array.from({ length: total }, (_, i) => i + 1));
     await Promise.all([sender.close(), again.close(), r1.close(), r2.close(), r2OnA.close()]);
   });
@@ -108,7 +96,7 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     await Promise.all(sends);
     for (const [i, id] of conversations.entries()) {
       const peer = rest(gw.url!, token(`pb${i}`));
-      const history = await eventually(() => allMessages(peer, id), (items) => items.length >= perConversation, 60_000);
+      const history = await eventually(() => allMessages(peer, id), (items) => items.length >= perConversation, { timeoutMs: 60_000, everyMs: 100 });
       assert.deepEqual(history.map((m) => m.seq), Array.from({ length: perConversation }, (_, k) => k + 1));
       const inbox = await peer.get('/v1/conversations');
       assert.equal(inbox.body.items[0].unread_count, perConversation, 'the inbox counts each message once');

@@ -2,16 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSigner } from 'fast-jwt';
 import { startCluster, type RunningCluster } from '../support/cluster.ts';
-import { rest } from '../support/natter.ts';
+import { rest, metric } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
-
-const metric = async (url: string, name: string) => {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-};
 
 describe('one writer per conversation across gateways', () => {
   let cluster: RunningCluster;

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { startNatter, spawnNatter, tempDir, rest, type Server } from '../support/natter.ts';
+import { startNatter, spawnNatter, tempDir, rest, type Server, metric } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -21,12 +21,6 @@ const burst = async (device: Device, conversationId: string, count: number, cont
   };
   await Promise.all(Array.from({ length: window }, lane));
   return acks;
-};
-
-const metric = async (url: string, name: string): Promise<number> => {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : 0;
 };
 
 describe('backpressure: a device that does not read', () => {

@@ -105,3 +105,9 @@ export const allMessages = async (client: ReturnType<typeof rest>, conversationI
     after = reply.body.items.at(-1).seq;
   }
 };
+
+/** A series' value from a server's Prometheus text (`name` with its labels, exactly); 0 when absent. */
+export const metric = async (url: string, name: string): Promise<number> => {
+  const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+};

@@ -1,35 +1,30 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
-import helmet from '@fastify/helmet';
-import cors from '@fastify/cors';
-import { Ajv } from 'ajv';
-import { isUtf8 } from 'node:buffer';
-import { recordRoutes } from './route-table.ts';
+import { recordRoutes } from '../http/route-table.ts';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
-import { errorBody, registerErrorHandling } from './errors.ts';
-import { hasIllFormedString } from '../contracts/well-formed.ts';
-import { NatterError } from '../contracts/errors.ts';
+import { httpHardening, httpServerOptions } from '../http/hardening.ts';
+import { opsRoutes } from '../http/ops-routes.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
-import { registerAuth } from './auth.ts';
-import { registerDocs } from './docs.ts';
-import { registerWeb } from './web.ts';
-import { devTokenRoute } from './dev-token-route.ts';
+import { registerAuth } from '../http/auth.ts';
+import { registerDocs } from '../http/docs.ts';
+import { registerWeb } from '../http/web.ts';
+import { devTokenRoute } from '../http/dev-token-route.ts';
 import type { Commands } from '../command-side/commands.ts';
-import type { ConnectionRegistry } from '../command-side/gateway/registry.ts';
-import { commandRoutes } from '../command-side/http/routes.ts';
-import { gatewayRoute } from '../command-side/gateway/ws-route.ts';
+import type { ConnectionRegistry } from '../gateway/registry.ts';
+import { commandRoutes } from '../command-side/routes.ts';
+import { gatewayRoute } from '../gateway/ws-route.ts';
 import { queryRoutes } from '../query-side/routes.ts';
 import type { ReadModels } from '../ports/read-models.ts';
-import type { ProjectionRuntime } from '../projections/runtime.ts';
+import type { ProjectionRuntime } from '../ports/projector.ts';
 import type { PresenceStore } from '../ports/presence.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { Delivery } from '../ports/delivery.ts';
-import { createPresence } from '../command-side/gateway/presence.ts';
-import { createTyping } from '../command-side/gateway/typing.ts';
-import { createGatewayLifecycle, type GatewayLifecycle } from '../command-side/gateway/lifecycle.ts';
-import { presenceRoute } from '../query-side/presence-route.ts';
+import { createPresence } from '../gateway/presence.ts';
+import { createTyping } from '../gateway/typing.ts';
+import { createGatewayLifecycle, type GatewayLifecycle } from '../gateway/lifecycle.ts';
+import { presenceRoute } from '../gateway/presence-route.ts';
 
 export type AppDeps = {
   config: Config;
@@ -48,7 +43,7 @@ export type AppDeps = {
   logHead(): Promise<number>;
   /** Prometheus exposition for GET /metrics. */
   metricsText(): Promise<{ contentType: string; body: string }>;
-  /** More route plugins (push registrations, media, the key directory: app/features.ts), registered after the core API. */
+  /** More route plugins (the features: features/wire.ts), registered after the core API. */
   routes?: Array<(app: FastifyInstance) => Promise<void>>;
 };
 
@@ -57,95 +52,9 @@ export type App = { app: FastifyInstance; lifecycle: GatewayLifecycle; stop(): v
 /** The HTTP and WebSocket API over whatever adapters the caller chose; `listen` is the caller's. */
 export const buildApp = async (deps: AppDeps): Promise<App> => {
   const { config } = deps;
-  const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: config.maxBodyBytes,
-    // Per-request logs would dominate a chat server's output; errors are still logged.
-    logController: new LogController({ disableRequestLogging: true }),
-    // The router's own refusals (a path parameter over 100 characters, bad percent-encoding) get the
-    // API's error shape instead of fastify's, which echoes the whole URL.
-    frameworkErrors: (error, _request, reply: FastifyReply) => {
-      deps.metrics.error('invalid_request');
-      return reply.status(400).send(errorBody('invalid_request', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed'));
-    },
-    // Slow clients (slow-loris) are cut off: an idle socket, a request (headers and body) that takes
-    // too long, an idle keep-alive connection. Upgraded WebSockets leave these timers behind.
-    connectionTimeout: config.http.connectionTimeoutMs,
-    requestTimeout: config.http.requestTimeoutMs,
-    keepAliveTimeout: config.http.keepAliveTimeoutMs,
-    ...(config.http.requestTimeoutMs > 0 ? { http: {
-      headersTimeout: Math.min(60_000, config.http.requestTimeoutMs),
-      // Node checks request and header deadlines on this interval (30 s by default).
-      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(config.http.requestTimeoutMs / 4))),
-    } } : {}),
-  });
+  const app = Fastify(httpServerOptions(config, deps.metrics, deps.logger as FastifyBaseLogger));
   recordRoutes(app);
-  // A connection that never sends a byte escapes Node's header and request timeouts (and, once
-  // those are set, its idle timeout too): it is cut off after the connection timeout.
-  const silentMs = Math.min(...[config.http.connectionTimeoutMs, config.http.requestTimeoutMs].filter((ms) => ms > 0));
-  if (Number.isFinite(silentMs)) {
-    app.server.on('connection', (socket: import('node:net').Socket) => {
-      const timer = setTimeout(() => {
-        if (socket.bytesRead > 0 || socket.destroyed) return;
-        deps.metrics.error('request_timeout');
-        app.log.warn({ code: 'silent_connection' }, 'HTTP request timed out (slow client)');
-        socket.destroy();
-      }, silentMs);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    });
-  }
-  // Slow or broken HTTP clients (request and header timeouts answer 408, bad requests 400) are
-  // counted and logged; fastify's own handler answers them.
-  app.server.on('clientError', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return; // the client left; nothing to tell
-    const code = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_http_request';
-    deps.metrics.error(code);
-    app.log.warn({ code: error.code }, code === 'request_timeout' ? 'HTTP request timed out (slow client)' : 'malformed HTTP request');
-  });
-  // Unknown fields are refused, not silently dropped. Query strings and path parameters arrive as
-  // text and are coerced to the schema's types; JSON bodies are not: `"content": ["x"]` or
-  // `"up_to_seq": "5"` is a wrong type, not something to guess at.
-  const ajvOptions = { removeAdditional: false, useDefaults: true, allErrors: false, addUsedSchema: false } as const;
-  const coercing = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
-  const exact = new Ajv({ ...ajvOptions, coerceTypes: false });
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    if (httpPart === 'body') return exact.compile(schema);
-    const validate = coercing.compile(schema);
-    // Ajv coerces "Infinity" (and 1e400) to an integer and then skips its range checks.
-    return (data: unknown) => {
-      if (!validate(data)) return { error: validate.errors ?? [] };
-      const infinite = data && typeof data === 'object' ? Object.entries(data).find(([, v]) => typeof v === 'number' && !Number.isFinite(v)) : undefined;
-      if (infinite) return { error: [{ instancePath: `/${infinite[0]}`, schemaPath: '', keyword: 'type', params: {}, message: 'must be a finite integer' }] };
-      return true;
-    };
-  });
-  // JSON bodies must be UTF-8: invalid bytes are refused, not turned into U+FFFD.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    if (!isUtf8(body as Buffer)) { done(new NatterError('invalid_json', 'the body is not valid UTF-8'), undefined); return; }
-    parseJson(request, (body as Buffer).toString('utf8'), done);
-  });
-  registerErrorHandling(app, deps.metrics.error);
-  // Security headers (CSP, nosniff, frame-ancestors, …). The CSP lets the web client at / and Swagger
-  // UI at /docs run (scripts and styles from this origin, inline styles, data: images, the socket on
-  // this origin); the upgrade to https is left to whoever terminates TLS.
-  await app.register(helmet, {
-    contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } },
-  });
-  // CORS is closed unless NATTER_CORS_ORIGINS names origins; with dev tokens on, local dev servers
-  // (http://localhost:*, http://127.0.0.1:*) may call the API (dev tokens already let anyone in).
-  const origins = config.corsOrigins;
-  await app.register(cors, {
-    origin: origins === 'localhost' ? [/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/] : origins.length > 0 ? origins : false,
-    methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'range', 'if-range'],
-    maxAge: 600,
-  });
-  app.addHook('preValidation', async (request) => {
-    if (hasIllFormedString(request.body)) throw new NatterError('invalid_request', 'strings must be well-formed Unicode (no lone surrogates)');
-  });
+  await app.register(httpHardening, { config, metrics: deps.metrics });
   // Before auth: its onRequest hook must see upgrades that auth then refuses, so that their sockets are closed.
   await app.register(websocket, {
     options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true },
@@ -170,13 +79,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     onHeartbeatError: (error) => app.log.warn({ err: error }, 'heartbeat tick failed'),
   });
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) =>
-    lifecycle.isDraining() ? reply.status(503).send({ status: 'draining' }) : { status: 'ready' });
-  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
-    const { contentType, body } = await deps.metricsText();
-    return reply.type(contentType).send(body);
-  });
+  await app.register(opsRoutes, { isDraining: lifecycle.isDraining, metricsText: deps.metricsText });
   await app.register(devTokenRoute, { config });
   await app.register(commandRoutes, { commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack });
   await app.register(queryRoutes, { readModels: deps.readModels, appliedPosition: () => deps.projections.position() });

@@ -176,7 +176,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     push: pushConfig(env),
     media: {
       maxBytes: int(env, 'NATTER_MAX_MEDIA_BYTES', 100 * 1024 * 1024),
-      dir: join(dataDir, 'media'),
+      dir: resolve(env.NATTER_MEDIA_DIR ?? join(dataDir, 'media')),
       s3: env.NATTER_S3_BUCKET ? {
         bucket: env.NATTER_S3_BUCKET, region: env.NATTER_S3_REGION ?? 'us-east-1', endpoint: env.NATTER_S3_ENDPOINT || undefined,
         forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(env.NATTER_S3_ENDPOINT)), prefix: env.NATTER_S3_PREFIX ?? 'media/',

@@ -3,7 +3,7 @@ import { loadClusterConfig } from '../app/cluster/config.ts';
 import { createGateway } from '../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../app/cluster/projector.ts';
 import { startClusterRelay } from '../app/cluster/relay.ts';
-import { startPushWorker } from '../app/cluster/push.ts';
+import { startPushWorker } from '../app/cluster/push-worker.ts';
 import { EngineUnavailableError } from '../app/cluster/engines.ts';
 
 type Stoppable = { stop(): Promise<unknown> };

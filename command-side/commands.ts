@@ -9,6 +9,8 @@ import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
 import { directConversationId, newGroupId, newMessageId } from './ids.ts';
 import type { Actor } from './actor.ts';
 
+const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
+
 export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
 export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; created_by: string };
 
@@ -36,7 +38,9 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
   const maxChars = options.maxMessageChars ?? MAX_CONTENT_LENGTH;
   const { limiter, messageLimit } = options;
 
-  const checkSend = async (actor: Actor, content: string) => {
+  const checkSend = async (actor: Actor, content: string, contentType: ContentType) => {
+    // The server never looks inside ciphertext, but it must at least be the base64 clients exchange.
+    if (contentType === 'ciphertext' && !BASE64.test(content)) throw new NatterError('invalid_request', 'ciphertext content must be base64');
     // Characters are code points, as the schema counts them (an emoji is one, not two UTF-16 units).
     if (content.length > maxChars) {
       let chars = 0;
@@ -76,7 +80,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
     sendMessage: async (actor: Actor, message: { conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType }): Promise<Ack> => {
-      await checkSend(actor, message.content);
+      await checkSend(actor, message.content, message.content_type ?? 'text');
       const handled = await conversations.handle({
         type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
         sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,

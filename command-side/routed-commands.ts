@@ -1,20 +1,11 @@
 import { NatterError } from '../contracts/errors.ts';
 import type { Commands } from './commands.ts';
+import { OwnerUnreachable, type CommandBus } from '../ports/command-bus.ts';
 
 /** The commands that touch one existing conversation's state, and so go to its single writer. */
 export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'membersFor', 'markReceipt'] as const;
 export type RoutedMethod = typeof ROUTED[number];
-
-/** A call could not reach the owner (gone, or the bus is down): the caller may run it itself. */
-export class OwnerUnreachable extends Error {}
-
-/** How commands reach the owner of a conversation (in the cluster: Redis request/reply between gateways). */
-export type CommandBus = {
-  /** The process that writes this conversation now, or undefined when it is this one. */
-  ownerOf(conversationId: string): string | undefined;
-  /** Resolves with the owner's answer, rejects with its NatterError (`unavailable` when it is too slow), or with OwnerUnreachable. */
-  call(owner: string, method: RoutedMethod, args: unknown[]): Promise<unknown>;
-};
+const isRouted = (method: string): method is RoutedMethod => (ROUTED as readonly string[]).includes(method);
 
 export type RoutingEvents = { onRouted?(outcome: 'local' | 'forwarded' | 'fallback'): void };
 
@@ -70,8 +61,8 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
 };
 
 /** Runs a routed call on this process, in the shape that crosses the wire (sets become arrays). */
-export const invoke = async (local: Commands, method: RoutedMethod, args: unknown[]): Promise<unknown> => {
-  if (!ROUTED.includes(method)) throw new NatterError('invalid_request', `unknown routed command ${String(method)}`);
+export const invoke = async (local: Commands, method: string, args: unknown[]): Promise<unknown> => {
+  if (!isRouted(method)) throw new NatterError('invalid_request', `unknown routed command ${String(method)}`);
   const answer = await (local[method] as (...a: unknown[]) => Promise<unknown>)(...args);
   return answer instanceof Set ? [...answer] : answer;
 };

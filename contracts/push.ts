@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DeviceId } from './primitives.ts';
+import { DeviceId, UserId, ConversationId, MessageId, Seq, Timestamp, ContentType, Content } from './primitives.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -35,3 +35,20 @@ export const PushRegistrationReply = Type.Object({
   platform: PushPlatform,
   created_at: Type.Integer(),
 });
+
+/**
+ * One member to push one message to (the push queue's record: in process, or the cluster's push
+ * topic keyed by user). `content` is there only when pushes may show it (NATTER_PUSH_INCLUDE_CONTENT),
+ * and never for ciphertext.
+ */
+export const PushRequest = Type.Object({
+  user_id: UserId,
+  conversation_id: ConversationId,
+  message_id: MessageId,
+  seq: Seq,
+  sender_id: UserId,
+  content_type: ContentType,
+  timestamp: Timestamp,
+  content: Type.Optional(Content),
+});
+export type PushRequest = Static<typeof PushRequest>;

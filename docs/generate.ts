@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../app/config.ts';
 import { createEmbeddedNatter } from '../app/embedded.ts';
-import { asyncApiDocument } from '../app/docs.ts';
+import { asyncApiDocument } from '../http/docs.ts';
 
 /** The same bytes every time, so `git diff` shows only real changes. */
 const serialize = (document: unknown) => `${JSON.stringify(document, null, 2)}\n`;

@@ -1,4 +1,4 @@
-import type { PushPlatform, WebPushSubscription } from '../contracts/push.ts';
+import type { PushPlatform, PushRequest, WebPushSubscription } from '../contracts/push.ts';
 
 /**
  * Which users have at least one live device. Embedded: the gateway's connection registry; cluster:
@@ -74,3 +74,15 @@ export interface PushWindows {
 }
 
 export type PushClaim = { kind: 'push'; coveredSeq: number } | { kind: 'wait'; ms: number } | { kind: 'covered' };
+
+/**
+ * Where the push reactor hands the members to push: this process's collapser (embedded), or the
+ * cluster's push topic, which the push workers consume into theirs. `read` and `forget` are hints a
+ * queue in the same process may use to drop what was read or re-read a changed conversation.
+ */
+export interface PushQueue {
+  /** Resolves once the requests are queued (the cluster's topic has them), so a failed batch is retried. */
+  offer(requests: readonly PushRequest[]): Promise<void>;
+  read?(userId: string, conversationId: string, upToSeq: number): void;
+  forget?(conversationId: string): void;
+}

@@ -1,5 +1,5 @@
 import type { ReadModels } from '../ports/read-models.ts';
-import type { Projector } from './runtime.ts';
+import type { Projector } from '../ports/projector.ts';
 import { directoryProjector } from './directory/projector.ts';
 import { historyProjector } from './history/projector.ts';
 import { inboxProjector } from './inbox/projector.ts';

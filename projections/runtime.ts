@@ -1,24 +1,6 @@
-import type { EventStore, RecordedEvent } from '../ports/event-store.ts';
+import type { EventStore } from '../ports/event-store.ts';
 import type { CheckpointStore } from '../ports/read-models.ts';
-import type { NatterEvent } from '../contracts/events.ts';
-
-export type Recorded = RecordedEvent<NatterEvent>;
-
-/** Builds a read model. `handle` must be idempotent: input is at-least-once. */
-export type Projector = { name: string; handle(events: Recorded[]): Promise<void>; reset(): Promise<void> };
-
-/** Reacts to events after every projector has applied them (fan-out, push); keeps no checkpoint. */
-export type Reactor = { name: string; react(events: Recorded[]): void | Promise<void> };
-
-export type ProjectionLog = { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
-
-export type ProjectionRuntime = {
-  /** Position through which every projector has applied the log. */
-  position(): number;
-  /** Resolves once every projector has applied the log through `position`. */
-  caughtUp(position: number): Promise<void>;
-  stop(): Promise<void>;
-};
+import type { Projector, Reactor, Recorded, ProjectionLog, ProjectionRuntime } from '../ports/projector.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { Projector, ProjectionLog, Reactor, Recorded } from '../../projections/runtime.ts';
+import type { Projector, ProjectionLog, Reactor, Recorded } from '../../ports/projector.ts';
 
 export type KafkaProjectionsOptions = {
   kafka: Kafka;

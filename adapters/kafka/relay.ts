@@ -1,7 +1,7 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../ports/event-store.ts';
 import type { CheckpointStore } from '../../ports/read-models.ts';
-import type { ProjectionLog } from '../../projections/runtime.ts';
+import type { ProjectionLog } from '../../ports/projector.ts';
 
 export type RelayOptions = {
   eventStore: EventStore;

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { NatterError, isNatterError, type ErrorCode } from '../../contracts/errors.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
-import { OwnerUnreachable, type CommandBus, type RoutedMethod } from '../../command-side/routed-commands.ts';
+import { OwnerUnreachable, type CommandBus } from '../../ports/command-bus.ts';
 import { namespace } from './keys.ts';
 import { reportOutages } from './client.ts';
 
-type Request = { id: number; from: string; method: RoutedMethod; args: unknown[] };
+type Request = { id: number; from: string; method: string; args: unknown[] };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /*
@@ -19,7 +19,7 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
  */
 export const startRedisCommandBus = async (options: {
   redis: Redis; prefix: string; processId: string;
-  serve(method: RoutedMethod, args: unknown[]): Promise<unknown>;
+  serve(method: string, args: unknown[]): Promise<unknown>;
   /** The set of owners changed: state cached for conversations this process did not own may be stale. */
   onOwnersChanged(members: readonly string[]): void;
   onError(error: unknown): void;

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Reactor } from '../../projections/runtime.ts';
+import type { Reactor } from '../../ports/projector.ts';
 import { namespace } from './keys.ts';
 
 /*

@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from './database.ts';
-import type { MediaRecord, MediaStore } from '../../ports/blob-store.ts';
+import type { MediaRecord, MediaStore } from '../../ports/media-store.ts';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS media (

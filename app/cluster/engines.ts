@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type cassandra from 'cassandra-driver';
 import type { EventStore } from '../../ports/event-store.ts';
 import { createPostgresEventStore } from '../../adapters/postgres/event-store.ts';
+import { openPostgresFeatures, type PostgresFeatures } from '../../adapters/postgres/features.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { reconnectDelay, reportOutages } from '../../adapters/redis/client.ts';
 import { createLogger } from '../logger.ts';
@@ -39,6 +40,10 @@ export const connectEventStore = (config: ClusterConfig): Promise<EventStore> =>
     return createEventStoreDbEventStore({ connectionString: config.eventStoreDbUrl });
   })
   : reach('PostgreSQL', config.pgUrl.replace(/:[^:@/]*@/, ':***@'), () => createPostgresEventStore({ connectionString: config.pgUrl, schema: config.pgSchema }));
+
+/** PostgreSQL for what lives beside the log whichever event store is chosen: media records and the key directory. */
+export const connectPostgresFeatures = (config: ClusterConfig): Promise<PostgresFeatures> =>
+  reach('PostgreSQL', config.pgUrl.replace(/:[^:@/]*@/, ':***@'), () => openPostgresFeatures({ connectionString: config.pgUrl, schema: config.pgSchema }));
 
 /**
  * A Redis client that outlives a Redis restart: it reconnects within about a second of Redis being

@@ -1,22 +1,22 @@
 import type { FastifyInstance } from 'fastify';
-import { commandLimits, loadConfig, type Config } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { buildApp } from '../build-app.ts';
+import { composeGateway } from '../compose.ts';
 import { instrumentEventStore } from '../instrument.ts';
 import { createPrometheusMetrics } from '../../adapters/prometheus/metrics.ts';
 import { createRedisSessions } from '../../adapters/redis/sessions.ts';
 import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
 import { createRedisDelivery, subscribeGateway } from '../../adapters/redis/delivery.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
-import { createCommands } from '../../command-side/commands.ts';
 import { invoke, routeCommands } from '../../command-side/routed-commands.ts';
 import { startRedisCommandBus } from '../../adapters/redis/command-bus.ts';
-import { createConnectionRegistry } from '../../command-side/gateway/registry.ts';
+import { createConnectionRegistry } from '../../gateway/registry.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectEventStore, connectHistory, connectRedis } from './engines.ts';
+import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis } from './engines.ts';
 import { clusterReadModels } from './read-models.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
-import { clusterPushRoutes } from './push.ts';
+import { clusterFeatureStores } from './feature-stores.ts';
+import { wireFeatures } from '../../features/wire.ts';
 
 export type Gateway = {
   app: FastifyInstance;
@@ -50,35 +50,41 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
   const registry = createConnectionRegistry(metrics);
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
   const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
-  const local = createCommands(eventStore, { ...commandLimits(config), limiter, onRateLimited: metrics.rateLimited, onConflict: metrics.appendConflict });
-  const bus = await startRedisCommandBus({
-    redis, prefix: cluster.redisPrefix, processId: cluster.gatewayId, timeoutMs: cluster.routeTimeoutMs,
-    serve: (method, args) => invoke(local, method, args),
-    onOwnersChanged: (members) => {
-      // Conversations may have moved here: state cached while another gateway owned them is stale.
-      local.forget();
-      logger.info({ owners: members }, 'conversation owners changed');
-    },
-    onError: (error) => logger.warn({ err: error }, 'command routing failed'),
-    log: logger,
-  });
-  const commands = routeCommands(local, bus, { onRouted: metrics.commandRouted });
-  const { app, lifecycle, stop } = await buildApp({
-    config, logger, commands, readModels, registry, metrics, limiter,
-    delivery: createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError }),
+  const delivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError });
+  const postgres = await connectPostgresFeatures(cluster);
+  const stores = clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres });
+  const features = wireFeatures(config, stores, { readModels, delivery, limiter, log: logger });
+  let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
+  const { app, lifecycle, stop } = await composeGateway(config, logger, {
+    eventStore, features, readModels, registry, metrics, limiter, delivery,
     presenceStore: sessions,
     logHead: () => eventStoreRaw.headPosition(),
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
-    // Push registrations go to the Redis registry that the push workers read.
-    routes: [clusterPushRoutes(config, redis, cluster.redisPrefix)],
+    onConflict: metrics.appendConflict,
+    // One writer per conversation: commands go to the conversation's owner among the live gateways.
+    route: async (local) => {
+      bus = await startRedisCommandBus({
+        redis, prefix: cluster.redisPrefix, processId: cluster.gatewayId, timeoutMs: cluster.routeTimeoutMs,
+        serve: (method, args) => invoke(local, method, args),
+        onOwnersChanged: (members) => {
+          // Conversations may have moved here: state cached while another gateway owned them is stale.
+          local.forget();
+          logger.info({ owners: members }, 'conversation owners changed');
+        },
+        onError: (error) => logger.warn({ err: error }, 'command routing failed'),
+        log: logger,
+      });
+      return routeCommands(local, bus, { onRouted: metrics.commandRouted });
+    },
   });
+  const commandBus = bus!;
   return {
     app,
-    owners: bus.members,
+    owners: commandBus.members,
     drain: async () => {
       // Others stop routing commands here first; the commands already on their way are still served.
-      await bus.leave();
+      await commandBus.leave();
       return lifecycle.drain({ timeoutMs: config.drainTimeoutMs, jitterMs: config.drainJitterMs });
     },
     close: async () => {
@@ -86,9 +92,10 @@ export const createGateway = async (config: Config = loadConfig(), cluster: Clus
       watermarks.stop();
       versions.stop();
       await app.close();
-      await bus.close();
+      await commandBus.close();
       await subscription.close();
       await eventStore.close();
+      await postgres.close();
       await cassandraClient.shutdown();
       redis.disconnect();
     },

@@ -1,4 +1,4 @@
-import type { Projector, Recorded } from '../../projections/runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 import { activeVersion, writeFrom, type RedisReadModelVersions, type VersionState } from '../../adapters/redis/read-model-versions.ts';
 import type { clusterStores, VersionedProjection } from './read-models.ts';
 

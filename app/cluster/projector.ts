@@ -5,16 +5,18 @@ import { ensureTopic } from '../../adapters/kafka/topics.ts';
 import { createRedisSessions } from '../../adapters/redis/sessions.ts';
 import { createRedisDelivery } from '../../adapters/redis/delivery.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
-import { createRedisPushRegistry } from '../../adapters/redis/push-registry.ts';
+import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
+import { kafkaPushQueue } from '../../adapters/kafka/push-queue.ts';
 import { readModelProjectors } from '../../projections/projectors.ts';
 import { fanoutReactor } from '../../projections/fanout/reactor.ts';
-import type { Projector } from '../../projections/runtime.ts';
+import type { Projector } from '../../ports/projector.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectHistory, connectKafka, connectRedis } from './engines.ts';
-import { clusterStores, followingReadModels, type VersionedProjection } from './read-models.ts';
+import { connectHistory, connectKafka, connectPostgresFeatures, connectRedis } from './engines.ts';
+import { clusterStores, followingReadModels, type ProjectionVersions, type VersionedProjection } from './read-models.ts';
 import { versionedProjectors } from './projector-versions.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
-import { pushTopicReactor } from './push.ts';
+import { clusterFeatureStores } from './feature-stores.ts';
+import { wireFeatures } from '../../features/wire.ts';
 
 const together = (projectors: Projector[]): Projector => ({
   name: projectors.map((p) => p.name).join('+'),
@@ -38,9 +40,25 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
   await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
   await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
   const stores = clusterStores(cluster, redis, cassandraClient);
+  const postgres = await connectPostgresFeatures(cluster);
+  let published = 0;
+  const delivery = createRedisDelivery({
+    redis, prefix: cluster.redisPrefix, sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
+    onPublished: (gateways) => { published += gateways; },
+    onError: (error) => logger.warn({ err: error }, 'fan-out publish failed; devices recover by sync'),
+  });
+  // The reactors read the read models at the versions this worker's current batch writes.
+  let active: () => ProjectionVersions = () => ({});
+  const readModels = followingReadModels(stores, () => active());
+  const features = wireFeatures(config, clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres }), {
+    readModels, delivery, limiter: createRedisRateLimiter({ redis, prefix: cluster.redisPrefix }), log: logger,
+  });
   const all = readModelProjectors(stores.readModels());
+  const known = [...all, ...features.projectors].map((p) => p.name);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new Error(`unknown projection ${unknown.join(', ')}; choose from ${known.join(', ')}`);
   const chosen = names.length === 0 ? all : all.filter((p) => names.includes(p.name));
-  if (chosen.length !== Math.max(names.length, chosen.length)) throw new Error(`unknown projection in ${names.join(', ')}; choose from ${all.map((p) => p.name).join(', ')}`);
+  const featureProjectors = names.length === 0 ? features.projectors : features.projectors.filter((p) => names.includes(p.name));
   const versioned = await versionedProjectors({
     versions: createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix }),
     stores,
@@ -48,27 +66,19 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
     // Below the session timeout, so that a batch held by a replay's fence never costs the partition.
     maxWaitMs: Math.max(500, Math.floor(cluster.sessionTimeoutMs / 3)),
   });
-  // The reactors read the directory at the version this worker's current batch writes.
-  const readModels = followingReadModels(stores, versioned.active);
-  // The directory goes first (the fan-out reads it); history (Cassandra), inbox and receipts (Redis)
-  // write disjoint stores and read nothing of each other, so they go at the same time.
-  const [first, rest] = [versioned.projectors.filter((p) => p.name === 'directory'), versioned.projectors.filter((p) => p.name !== 'directory')];
+  active = versioned.active;
+  // The directory goes first (the fan-out reads it); history (Cassandra), inbox, receipts (Redis) and
+  // media shares (PostgreSQL) write disjoint stores and read nothing of each other, so they go at the same time.
+  const [first, rest] = [versioned.projectors.filter((p) => p.name === 'directory'), [...versioned.projectors.filter((p) => p.name !== 'directory'), ...featureProjectors]];
   const projectors: Projector[] = [versioned.gate, ...first, ...(rest.length > 0 ? [together(rest)] : [])];
 
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
   const follower = watermarks.follow();
-  const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' });
-  let published = 0;
-  const delivery = createRedisDelivery({
-    redis, prefix: cluster.redisPrefix, sessions,
-    onPublished: (gateways) => { published += gateways; },
-    onError: (error) => logger.warn({ err: error }, 'fan-out publish failed; devices recover by sync'),
-  });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   // Only a worker that runs every projector may fan out and move the watermark: the fan-out reads
   // the directory, and the watermark promises that every read model has the batch.
-  const complete = chosen.length === all.length;
+  const complete = chosen.length === all.length && featureProjectors.length === features.projectors.length;
   const runtime = await startKafkaProjections({
     kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
     projectors,
@@ -76,10 +86,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
     heartbeatInterval: Math.min(3_000, Math.floor(cluster.sessionTimeoutMs / 3)),
     reactors: complete ? [
       fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
-      pushTopicReactor({
-        producer, topic: cluster.pushTopic, directory: readModels.directory, sessions,
-        registry: createRedisPushRegistry({ redis, prefix: cluster.redisPrefix }), includeContent: config.push.includeContent,
-      }),
+      features.push.reactor(kafkaPushQueue(producer, cluster.pushTopic)),
       watermarks.reactor,
     ] : [],
     log: logger,
@@ -93,6 +100,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(), cluste
       await runtime.stop();
       await producer.disconnect();
       await cassandraClient.shutdown();
+      await postgres.close();
       redis.disconnect();
     },
   };

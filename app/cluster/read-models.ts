@@ -6,7 +6,7 @@ import { createRedisInboxStore } from '../../adapters/redis/inbox-store.ts';
 import { createRedisReceiptStore } from '../../adapters/redis/receipt-store.ts';
 import { createRedisCheckpointStore } from '../../adapters/redis/checkpoint-store.ts';
 import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
-import type { Projector } from '../../projections/runtime.ts';
+import type { Projector } from '../../ports/projector.ts';
 import { directoryProjector } from '../../projections/directory/projector.ts';
 import { historyProjector } from '../../projections/history/projector.ts';
 import { inboxProjector } from '../../projections/inbox/projector.ts';
@@ -55,18 +55,19 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
       case 'receipts': return receiptsProjector(at('receipts', version));
     }
   };
+  const checkpoints = createRedisCheckpointStore({ redis, prefix: config.redisPrefix });
   /** Every store at the given versions. */
   const readModels = (versions: ProjectionVersions = {}): ReadModels => ({
     history: at('history', versions.history ?? 1),
     directory: at('directory', versions.directory ?? 1),
     inbox: at('inbox', versions.inbox ?? 1),
     receipts: at('receipts', versions.receipts ?? 1),
-    checkpoints: createRedisCheckpointStore({ redis, prefix: config.redisPrefix }),
+    checkpoints,
     // Each store's write is atomic and idempotent on its own; there is no wider commit to join.
     unitOfWork: (work) => work(),
     close: async () => {},
   });
-  return { at, projectorAt, readModels };
+  return { at, projectorAt, readModels, checkpoints };
 };
 
 /** A store whose every call goes to the store `current()` names at that moment. */
@@ -84,7 +85,9 @@ const following = <T extends object>(current: () => T): T => new Proxy({} as T, 
  * per request; a projector worker passes the versions its current batch writes).
  */
 export const followingReadModels = (stores: ReturnType<typeof clusterStores>, versions: () => ProjectionVersions): ReadModels => ({
-  ...stores.readModels(),
+  checkpoints: stores.checkpoints,
+  unitOfWork: (work) => work(),
+  close: async () => {},
   history: following(() => stores.at('history', versions().history ?? 1)),
   directory: following(() => stores.at('directory', versions().directory ?? 1)),
   inbox: following(() => stores.at('inbox', versions().inbox ?? 1)),
@@ -93,5 +96,5 @@ export const followingReadModels = (stores: ReturnType<typeof clusterStores>, ve
 
 /** The cluster's read models at the active versions `versions()` names; without it, version 1 of everything. */
 export const clusterReadModels = (
-  config: ClusterConfig, redis: Redis, cassandraClient: cassandra.Client, versions: () => ProjectionVersions = () => ({}),
+  config: ClusterConfig, redis: Redis, cassandraClient: cassandra.Client | null, versions: () => ProjectionVersions = () => ({}),
 ): ReadModels => followingReadModels(clusterStores(config, redis, cassandraClient), versions);

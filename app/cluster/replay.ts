@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type cassandra from 'cassandra-driver';
 import type { EventStore } from '../../ports/event-store.ts';
-import type { Projector, Recorded } from '../../projections/runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 import { createRedisReadModelVersions, type RedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { deleteUnder } from '../../adapters/redis/client.ts';
 import { storeBase, type StoreTag } from '../../adapters/redis/keys.ts';

@@ -1,5 +1,5 @@
 import type { DirectoryStore, DirectoryWrite } from '../../ports/read-models.ts';
-import type { Projector, Recorded } from '../runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 
 /** Conversations and members, for authorization on the query side and for fan-out. */
 export const directoryOps = (events: Recorded[]): DirectoryWrite[] => {

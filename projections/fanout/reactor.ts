@@ -1,7 +1,7 @@
 import type { NewMessageFrame, MessageStatusFrame, ConversationUpdatedFrame } from '../../contracts/frames.ts';
 import type { DirectoryStore } from '../../ports/read-models.ts';
 import type { Delivery } from '../../ports/delivery.ts';
-import type { Reactor, Recorded } from '../runtime.ts';
+import type { Reactor, Recorded } from '../../ports/projector.ts';
 import type { Metrics } from '../../ports/metrics.ts';
 
 export type FanoutOptions = {

@@ -1,5 +1,5 @@
 import type { HistoryStore, StoredMessage } from '../../ports/read-models.ts';
-import type { Projector, Recorded } from '../runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 
 /** Every field but the sender's device, which history does not show. */
 export const historyRows = (events: Recorded[]): StoredMessage[] => {

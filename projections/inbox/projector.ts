@@ -1,6 +1,6 @@
 import type { InboxStore, InboxWrite } from '../../ports/read-models.ts';
 import type { MessageSent } from '../../contracts/events.ts';
-import type { Projector, Recorded } from '../runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 
 export const PREVIEW_LENGTH = 100;
 

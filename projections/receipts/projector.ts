@@ -1,5 +1,5 @@
 import type { ReceiptStore, ReceiptWrite } from '../../ports/read-models.ts';
-import type { Projector, Recorded } from '../runtime.ts';
+import type { Projector, Recorded } from '../../ports/projector.ts';
 
 /** Watermarks merge with max() in any order, so a batch needs one write per conversation and member. */
 export const receiptOps = (events: Recorded[]): ReceiptWrite[] => {

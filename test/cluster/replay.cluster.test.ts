@@ -10,7 +10,7 @@ import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 import type { ReadModels } from '../../ports/read-models.ts';
 import type { EventStore } from '../../ports/event-store.ts';
-import type { Recorded } from '../../projections/runtime.ts';
+import type { Recorded } from '../../ports/projector.ts';
 import { rebuild } from '../../projections/runtime.ts';
 import { readModelProjectors } from '../../projections/projectors.ts';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { InboxEntry, InboxWrite, LastMessage, ReadModels, StoredMessage } from '../../ports/read-models.ts';
 import type { NatterEvent } from '../../contracts/events.ts';
-import type { Recorded } from '../../projections/runtime.ts';
+import type { Recorded } from '../../ports/projector.ts';
 import { directoryOps } from '../../projections/directory/projector.ts';
 import { historyRows } from '../../projections/history/projector.ts';
 import { inboxOps } from '../../projections/inbox/projector.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
 import { readModelProjectors } from '../../projections/projectors.ts';
-import type { Recorded } from '../../projections/runtime.ts';
+import type { Recorded } from '../../ports/projector.ts';
 import type { NatterEvent } from '../../contracts/events.ts';
 import type { ReadModels } from '../../ports/read-models.ts';
 

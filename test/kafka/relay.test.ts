@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import type { EventStore, NewEvent, RecordedEvent } from '../../ports/event-store.ts';
-import type { Projector, ProjectionLog, Recorded } from '../../projections/runtime.ts';
+import type { Projector, ProjectionLog, Recorded } from '../../ports/projector.ts';
 import { createSqliteEventStore } from '../../adapters/sqlite/event-store.ts';
 import { createSqliteCheckpointStore } from '../../adapters/sqlite/checkpoint-store.ts';
 import { openDatabase } from '../../adapters/sqlite/database.ts';

@@ -6,6 +6,7 @@ import { loadClusterConfig } from '../../app/cluster/config.ts';
 import { createGateway, type Gateway } from '../../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../../app/cluster/projector.ts';
 import { startClusterRelay } from '../../app/cluster/relay.ts';
+import { startPushWorker } from '../../app/cluster/push-worker.ts';
 import { migrate } from '../../adapters/cassandra/migrations.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { requireEngines } from './engines.ts';
@@ -43,13 +44,14 @@ export type RunningCluster = {
   close(): Promise<void>;
 };
 
-/** A relay, a projector worker and `gateways` gateways, in this process, on real engines and real sockets. */
+/** A relay, a projector worker, a push worker and `gateways` gateways, in this process, on real engines and real sockets. */
 export const startCluster = async (env: Record<string, string>, options: { gateways?: number; namespace?: ClusterNamespace } = {}): Promise<RunningCluster> => {
   const namespace = options.namespace ?? await clusterNamespace();
   const full = { ...namespace, ...env };
   const cluster = loadClusterConfig(full);
   const relay = await startClusterRelay(cluster);
   const worker = await startProjectorWorker(loadConfig(full), cluster);
+  const pusher = await startPushWorker(loadConfig(full), cluster);
   const gateways: RunningCluster["gateways"] = [];
   for (let i = 0; i < (options.gateways ?? 3); i++) {
     const config = loadConfig(full);
@@ -63,6 +65,7 @@ export const startCluster = async (env: Record<string, string>, options: { gatew
     close: async () => {
       for (const g of gateways) await g.gateway.close();
       await worker.stop();
+      await pusher.stop();
       await relay.stop();
     },
   };
@@ -73,7 +76,8 @@ export const startCluster = async (env: Record<string, string>, options: { gatew
  * the next gateway, so a test's users and devices spread over all of them without knowing it.
  */
 export const clusterServer = async (env: Record<string, string>, dataDir: string) => {
-  const running = await startCluster(env);
+  // The gateways share the data directory, as gateways on one machine share NATTER_MEDIA_DIR.
+  const running = await startCluster({ NATTER_DATA_DIR: dataDir, ...env });
   writeFileSync(join(dataDir, 'jwt-secret'), running.env.NATTER_JWT_SECRET!);
   let next = 0;
   const pick = () => running.gateways[next++ % running.gateways.length]!;

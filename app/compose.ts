@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import { commandLimits, type Config } from './config.ts';
+import { buildApp, type AppDeps } from './build-app.ts';
+import { createCommands, type Commands } from '../command-side/commands.ts';
+import type { EventStore } from '../ports/event-store.ts';
+import type { Features } from '../features/wire.ts';
+
+export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'logger'> & {
+  eventStore: EventStore;
+  /** The features wired from this profile's stores (features/wire.ts). */
+  features: Features;
+  /**
+   * The cluster's single writer per conversation: wraps this process's commands so that each goes to
+   * its conversation's owner. The embedded profile is its own owner of everything.
+   */
+  route?(local: Commands): Promise<Commands>;
+  onConflict?(): void;
+};
+
+/**
+ * One gateway (the embedded server, or any gateway of the cluster): the command side over the given
+ * event store with the configured limits, the features' content rules in front of it, and the whole
+ * HTTP and WebSocket API with the features' routes. Both profiles build their gateways here, so a
+ * route or a rule added to one is in the other.
+ */
+export const composeGateway = async (config: Config, logger: Logger, parts: GatewayParts) => {
+  const { eventStore, features, route, onConflict, ...app } = parts;
+  const local = createCommands(eventStore, {
+    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}),
+  });
+  const commands = features.guard(route ? await route(local) : local);
+  const built = await buildApp({ ...app, config, logger, commands, routes: [features.routes] });
+  return { ...built, commands };
+};

@@ -1,0 +1,188 @@
+import type {} from '@fastify/websocket';
+import type {} from '../command-side/actor.ts';
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import { NatterError, isNatterError } from '../contracts/errors.ts';
+import { closeCodes } from '../contracts/close-codes.ts';
+import type { AckFrame, ClientFrame, SyncDoneFrame } from '../contracts/frames.ts';
+import type { HistoryStore, InboxStore } from '../ports/read-models.ts';
+import type { Metrics } from '../ports/metrics.ts';
+import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
+import { DEFAULT_SYNC_LIMIT, syncPage } from '../query-side/sync.ts';
+import { toMessage } from '../query-side/messages.ts';
+import type { Actor } from '../command-side/actor.ts';
+import type { Commands } from '../command-side/commands.ts';
+import { Connection } from './connection.ts';
+import { parseFrame } from './frames.ts';
+import type { ConnectionRegistry } from './registry.ts';
+import type { Presence } from './presence.ts';
+import type { Typing } from './typing.ts';
+
+export type GatewayDeps = {
+  commands: Commands;
+  registry: ConnectionRegistry;
+  presence: Presence;
+  typing: Typing;
+  limiter: RateLimiter;
+  /** Typing, pings, receipts and syncs: cheap, but a flood of them must not starve anyone. */
+  ephemeralLimit: RateLimit;
+  metrics: Metrics;
+  stores: { history: HistoryStore; inbox: InboxStore };
+  appliedPosition(): number;
+  /** Resolves once the read models have applied the log through `position` (bounded wait). */
+  caughtUp(position: number): Promise<void>;
+  /** The log's head: what a device registered now may have missed live. */
+  logHead(): Promise<number>;
+  isDraining(): boolean;
+  limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
+  /** A user's live sockets on every gateway (the cluster's session registry); without it, this gateway's count. */
+  countSockets?(userId: string): Promise<number>;
+};
+
+/**
+ * The WebSocket command/subscribe API. Authentication happens before the upgrade (see app/auth.ts);
+ * from then on, bad input gets an error frame and the socket stays open.
+ */
+export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
+  const { commands, registry, stores, presence, typing, metrics } = deps;
+
+  const registered = new WeakMap<Connection, Promise<number>>();
+  const rateLimitLogged = new WeakSet<Connection>();
+
+  const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
+    connection.startSync();
+    // Events fanned out before this device was registered never reached it live: sync must cover
+    // them, so it waits until the read models have applied the log as of the registration.
+    await deps.caughtUp(await (registered.get(connection) ?? deps.logHead()));
+    const after = Number(frame.cursor ?? 0);
+    const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
+    // A page is also capped by bytes: written at once, a page of large messages would exceed the
+    // send buffer and get a healthy device cut off as a slow consumer.
+    const budget = deps.limits.maxBufferBytes / 2;
+    let bytes = 0;
+    let sent = 0;
+    for (const message of page.items) {
+      const json = JSON.stringify({ type: 'new_message', ...toMessage(message) });
+      if (sent > 0 && bytes + json.length > budget) break;
+      connection.send(json);
+      bytes += json.length;
+      sent++;
+    }
+    const truncated = sent < page.items.length;
+    const cursor = truncated ? page.items[sent - 1]!.position : page.cursor;
+    const hasMore = truncated || page.has_more;
+    connection.sendFrame({ type: 'sync_done', cursor: String(cursor), has_more: hasMore } satisfies SyncDoneFrame);
+    if (!hasMore) connection.finishSync(cursor);
+  };
+
+  const ephemeralBudget = async (actor: Actor) => {
+    const decision = await deps.limiter.take(`ephemeral:${actor.user_id}`, deps.ephemeralLimit);
+    if (decision.ok) return;
+    metrics.rateLimited('ephemeral');
+    throw new NatterError('rate_limited', `too many frames; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+  };
+
+  const handle = async (connection: Connection, frame: ClientFrame) => {
+    const actor = { user_id: connection.userId, device_id: connection.deviceId };
+    if (frame.type !== 'send_message') await ephemeralBudget(actor);
+    switch (frame.type) {
+      case 'send_message': {
+        const ack = await commands.sendMessage(actor, frame);
+        connection.sendFrame({
+          type: 'ack', conversation_id: ack.conversation_id, client_msg_id: ack.client_msg_id, message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp,
+        } satisfies AckFrame);
+        metrics.ack();
+        return;
+      }
+      case 'mark_delivered':
+      case 'mark_read':
+        await commands.markReceipt(actor, frame.conversation_id, frame.type === 'mark_read' ? 'read' : 'delivered', frame.up_to_seq);
+        return;
+      case 'sync': return sync(connection, frame);
+      case 'ping': connection.sendFrame({ type: 'pong' }); return;
+      case 'typing': {
+        const members = await commands.membersFor(actor, frame.conversation_id);
+        typing.update(members, frame.conversation_id, actor.user_id, frame.state);
+        return;
+      }
+    }
+  };
+
+  // A draining gateway takes no new sockets; the client reconnects to another one.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === '/v1/ws' && deps.isDraining()) throw new NatterError('unavailable', 'this gateway is draining; reconnect');
+  });
+  // In the cluster the per-user socket limit counts every gateway's sockets: looked up before the
+  // upgrade (the socket handler itself is synchronous) and refused the same way as a local excess.
+  const elsewhere = new WeakMap<object, number>();
+  if (deps.countSockets) {
+    app.addHook('preHandler', async (request) => {
+      if (request.routeOptions.url === '/v1/ws') elsewhere.set(request.raw, await deps.countSockets!(request.actor.user_id).catch(() => 0));
+    });
+  }
+
+  app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
+    // An idle socket should cost bytes: nothing may keep the upgrade request alive. @fastify/websocket
+    // leaves the socket holding the upgrade's response (whose 'finish' listener holds the request,
+    // the reply, their logger and headers) and an error listener that holds them too: a few KB per
+    // socket. The upgrade is done, so both go; socket errors are handled below.
+    socket.removeAllListeners('error');
+    const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } })._socket;
+    raw?._httpMessage?.detachSocket(raw);
+    const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
+    // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
+    const parent = app.log;
+    let logger: typeof parent | undefined;
+    const log = () => (logger ??= parent.child({ connection: connection.id, user: connection.userId, device: connection.deviceId }));
+    if (Math.max(registry.of(connection.userId).size, elsewhere.get(request.raw) ?? 0) >= deps.limits.maxSocketsPerUser) {
+      // Counted and logged: a flood of sockets from one user shows in natter_errors_total{code="too_many_connections"}.
+      metrics.error('too_many_connections');
+      log().warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');
+      connection.error('too_many_connections', `at most ${deps.limits.maxSocketsPerUser} sockets per user`);
+      socket.close(closeCodes.too_many_connections, 'too many connections');
+      return;
+    }
+    registry.add(connection);
+    metrics.socketOpened();
+    registered.set(connection, presence.connected(connection.userId, connection.sessionId)
+      .catch((error) => log().warn({ err: error }, 'presence update failed'))
+      .then(() => deps.logHead()));
+    socket.on('pong', () => { connection.alive = true; });
+    socket.on('close', (code) => {
+      registry.remove(connection);
+      metrics.socketClosed(connection.closeReason ?? String(code));
+      presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));
+    });
+    socket.on('error', (error) => {
+      log().warn({ err: error }, 'socket error');
+      socket.terminate();
+    });
+    socket.on('message', (data, isBinary) => {
+      connection.alive = true;
+      const parsed = parseFrame(data, isBinary);
+      if (!parsed.ok) {
+        metrics.error(parsed.error.code);
+        connection.sendFrame(parsed.error);
+        return;
+      }
+      const frame = parsed.frame;
+      metrics.frameIn(frame.type);
+      handle(connection, frame).catch((error: unknown) => {
+        const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id } : {};
+        if (isNatterError(error)) {
+          metrics.error(error.code);
+          // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).
+          if (error.code === 'rate_limited' && !rateLimitLogged.has(connection)) {
+            rateLimitLogged.add(connection);
+            log().warn({ frame: frame.type }, 'socket over its rate limit');
+          }
+          connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) });
+          return;
+        }
+        log().error({ err: error, frame: frame.type }, 'frame failed');
+        metrics.error('internal');
+        connection.error('internal', 'internal error', clientMsgId);
+      });
+    });
+  });
+};

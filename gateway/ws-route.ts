@@ -40,7 +40,7 @@ export type GatewayDeps = {
 };
 
 /**
- * The WebSocket command/subscribe API. Authentication happens before the upgrade (see app/auth.ts);
+ * The WebSocket command/subscribe API. Authentication happens before the upgrade (see http/auth.ts);
  * from then on, bad input gets an error frame and the socket stays open.
  */
 export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {

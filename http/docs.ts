@@ -87,7 +87,7 @@ export const registerDocs = async (app: FastifyInstance) => {
       const documented = {
         ...schema,
         ...(isPublic ? { security: [] } : {}),
-        // Every route answers its errors in one shape (app/errors.ts); only the docs need it spelled out.
+        // Every route answers its errors in one shape (http/errors.ts); only the docs need it spelled out.
         response: { ...declared, ...success, '4XX': ErrorBody, '5XX': ErrorBody },
       };
       return { schema: documented, url };

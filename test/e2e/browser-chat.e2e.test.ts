@@ -25,8 +25,12 @@ describe('the web client in a real browser against a real Natter', () => {
     page.setDefaultTimeout(10_000);
     return page;
   };
+  // A user's page stays on one origin (its session is in that origin's storage); in the cluster
+  // profile each user gets the next gateway, so their messages cross gateways.
+  const origins = new Map<string, string>();
+  const originOf = (user: string) => { if (!origins.has(user)) origins.set(user, server.url); return origins.get(user)!; };
   const signIn = async (page: Page, user: string, device: string) => {
-    await page.goto(server.url);
+    await page.goto(originOf(user));
     await page.fill('input[name=user]', user);
     await page.fill('input[name=device]', device);
     if (user === 'alice') await shot(page, '01-sign-in');
@@ -117,7 +121,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await myTicks(alice, 'sent').nth(2).waitFor();
 
     bob = await newPage(bobContext);
-    await bob.goto(server.url);
+    await bob.goto(originOf('bob'));
     await bob.waitForSelector('.connection[data-state=online]');
     await conversation(bob, 'alice').locator('.badge:text-is("3")').waitFor();
     await alice.locator('.subtitle:text-is("online")').waitFor();

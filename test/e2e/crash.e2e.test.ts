@@ -1,3 +1,5 @@
+// embedded only: this file kills the embedded server process (`natter serve`) with SIGKILL and replays its SQLite files.
+// The cluster profile's kill -9 faults (gateways, projector workers, the relay, Redis, Kafka) are in test/cluster/.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// embedded only: /metrics is per process and this file counts what one server saw. In the cluster every gateway
+// exposes its own series (scrape each); test/cluster/ownership.cluster.test.ts reads a gateway's routing counters.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startNatter, rest, type Server } from '../support/natter.ts';

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { loadConfig } from '../../app/config.ts';
-import { createEmbeddedNatter, type Natter } from '../../app/embedded.ts';
+import { createEmbeddedNatter } from '../../app/embedded.ts';
+import { startCluster } from '../support/cluster.ts';
+import type { FastifyInstance } from 'fastify';
 import { routeTable, type RouteEntry } from '../../http/route-table.ts';
 import { webDist } from '../../http/web.ts';
 import { clientFrames } from '../../contracts/frames.ts';
@@ -16,22 +18,50 @@ import { tinyPdf, upload, download } from '../support/media.ts';
 // Authorization, generated from the live route table and the frame registry: a route or a frame
 // type that is not in the tables below fails the suite until someone decides how it is protected.
 
-type Live = { natter: Natter; url: string; wsUrl: string; dataDir: string; token(user: string, device?: string): Promise<string> };
-
-const start = async (env: Record<string, string> = {}): Promise<Live> => {
-  const dataDir = tempDir('natter-authz-');
-  const natter = await createEmbeddedNatter(loadConfig({
-    NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'fatal', PORT: '0',
-    NATTER_MESSAGES_PER_MINUTE: '100000', NATTER_EPHEMERAL_PER_SECOND: '100000', NATTER_KEY_CLAIMS_PER_MINUTE: '100000', ...env,
-  }));
-  const url = await natter.app.listen({ host: '127.0.0.1', port: 0 });
-  const token = async (user: string, device?: string) => {
-    const reply = await rest(url).post('/v1/auth/dev-token', { user_id: user, ...(device ? { device_id: device } : {}) });
-    assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    return reply.body.token as string;
-  };
-  return { natter, url, wsUrl: url.replace('http', 'ws'), dataDir, token };
+type Live = {
+  /** Every gateway's app: one embedded server, or each gateway of a 3-gateway cluster. */
+  apps: FastifyInstance[];
+  /** The next gateway's address on every read (one for the embedded profile). */
+  readonly url: string;
+  readonly wsUrl: string;
+  secret: string;
+  token(user: string, device?: string): Promise<string>;
+  close(): Promise<void>;
 };
+
+const quiet = { NATTER_LOG_LEVEL: 'fatal', NATTER_MESSAGES_PER_MINUTE: '100000', NATTER_EPHEMERAL_PER_SECOND: '100000', NATTER_KEY_CLAIMS_PER_MINUTE: '100000' };
+
+const tokens = (url: () => string) => async (user: string, device?: string) => {
+  const reply = await rest(url()).post('/v1/auth/dev-token', { user_id: user, ...(device ? { device_id: device } : {}) });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  return reply.body.token as string;
+};
+
+const startEmbedded = async (env: Record<string, string> = {}): Promise<Live> => {
+  const dataDir = tempDir('natter-authz-');
+  const natter = await createEmbeddedNatter(loadConfig({ NATTER_DATA_DIR: dataDir, PORT: '0', ...quiet, ...env }));
+  const url = await natter.app.listen({ host: '127.0.0.1', port: 0 });
+  const secretFile = join(dataDir, 'jwt-secret');
+  return {
+    apps: [natter.app], url, wsUrl: url.replace('http', 'ws'), token: tokens(() => url), close: () => natter.close(),
+    secret: existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : '',
+  };
+};
+
+const startClusterLive = async (env: Record<string, string> = {}): Promise<Live> => {
+  const dataDir = tempDir('natter-authz-');
+  const running = await startCluster({ NATTER_DATA_DIR: dataDir, ...quiet, ...env });
+  let next = 0;
+  const pick = () => running.gateways[next++ % running.gateways.length]!;
+  return {
+    apps: running.gateways.map((g) => g.gateway.app),
+    get url() { return pick().url; },
+    get wsUrl() { return pick().wsUrl; },
+    token: tokens(() => pick().url), close: running.close, secret: running.env.NATTER_JWT_SECRET!,
+  };
+};
+
+const profiles = { embedded: startEmbedded, cluster: startClusterLive } as const;
 
 const key = (r: Pick<RouteEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -101,7 +131,9 @@ const frames: Record<string, { frame(f: Fixture): Record<string, unknown>; expec
 /** Built web-client files (hashed names change per build) are public static files. */
 const isWebFile = (r: RouteEntry) => (r.method === 'GET' || r.method === 'HEAD') && (r.url === '/' || existsSync(join(webDist, r.url)));
 
-describe('authorization on every route and frame (generated from the route table)', () => {
+let embeddedTable: readonly RouteEntry[] | undefined;
+
+for (const [profile, start] of Object.entries(profiles)) describe(`authorization on every route and frame, ${profile} profile (generated from the live route table)`, () => {
   let live: Live;
   let table: readonly RouteEntry[];
   let fixture: Fixture;
@@ -109,8 +141,9 @@ describe('authorization on every route and frame (generated from the route table
 
   before(async () => {
     live = await start();
-    table = routeTable(live.natter.app);
-    secret = readFileSync(join(live.dataDir, 'jwt-secret'), 'utf8').trim();
+    table = routeTable(live.apps[0]!);
+    if (profile === 'embedded') embeddedTable = table;
+    secret = live.secret;
     const ownerToken = await live.token('owner', 'phone');
     const owner = rest(live.url, ownerToken);
     const conv = (await owner.post('/v1/conversations', { type: 'group', title: 'title-SECRET-7f3', member_ids: ['friend'] })).body.conversation_id;
@@ -122,7 +155,14 @@ describe('authorization on every route and frame (generated from the route table
     assert.equal((await owner.post('/v1/devices/phone/push', { platform: 'fcm', token: 'owner-push-SECRET' })).status, 200);
     fixture = { conv, media, secrets: ['title-SECRET-7f3', 'content-SECRET-91a', 'owner-push-SECRET', 'friend', 'application/pdf'] };
   });
-  after(async () => { await live.natter.close(); });
+  after(async () => { await live.close(); });
+
+  if (profile === 'cluster') it('serves the same routes on every gateway, and the same as the embedded profile', () => {
+    const sorted = (t: readonly RouteEntry[]) => t.map((r) => `${key(r)}${r.public ? ' (public)' : ''}`).sort();
+    for (const app of live.apps) assert.deepEqual(sorted(routeTable(app)), sorted(table));
+    assert.ok(embeddedTable, 'the embedded suite runs first and records its table');
+    assert.deepEqual(sorted(table), sorted(embeddedTable!), 'a route of one profile is missing from the other');
+  });
 
   it('has an entry in the authorization table for every registered route', () => {
     assert.ok(table.length >= 30, `only ${table.length} routes recorded; is recordRoutes registered first in buildApp?`);
@@ -300,13 +340,14 @@ describe('authorization on every route and frame (generated from the route table
     const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const rs = await start({ NATTER_JWT_PUBLIC_KEY: pub, NATTER_DEV_TOKENS: 'false' });
+    const rsTable = routeTable(rs.apps[0]!);
     try {
       const good = createSigner({ key: priv, algorithm: 'RS256' })({ sub: 'rsa-user' });
       assert.equal((await rest(rs.url, good).get('/v1/conversations')).status, 200);
       const confused = createSigner({ key: pub, algorithm: 'HS256' })({ sub: 'rsa-user' });
       const confusedTrimmed = createSigner({ key: pub.trim(), algorithm: 'HS256' })({ sub: 'rsa-user' });
       const algNone = `${b64({ alg: 'none' })}.${b64({ sub: 'rsa-user' })}.`;
-      for (const r of routeTable(rs.natter.app)) {
+      for (const r of rsTable) {
         const spec = routes[key(r)];
         if (!spec || spec.kind === 'public' || spec.kind === 'socket') continue;
         for (const token of [confused, confusedTrimmed, algNone]) {
@@ -316,7 +357,7 @@ describe('authorization on every route and frame (generated from the route table
       }
       await assert.rejects(Device.connect(rs.wsUrl, confused), /upgrade refused: 401/);
     } finally {
-      await rs.natter.close();
+      await rs.close();
     }
   });
 });

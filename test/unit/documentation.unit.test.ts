@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { errorStatus } from '../../contracts/errors.ts';
 import { closeCodes } from '../../contracts/close-codes.ts';
 
@@ -29,5 +30,16 @@ describe('the README documents the contract as the code defines it', () => {
   it('given the close codes, then the README close-code table lists exactly them', () => {
     const documented = table('### Close codes').map(([code]) => Number(code)).sort();
     assert.deepEqual(documented, Object.values(closeCodes).sort());
+  });
+});
+
+describe('the README shows the tree as it is', () => {
+  it('given the folder table, then it names every top-level folder of the repository, and only folders that exist', () => {
+    const listed = table('The folders follow the design').map(([folder]) => folder!.replace(/\/$/, ''));
+    const tracked = execFileSync('git', ['ls-files'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url) }).split('\n')
+      .filter((path) => path.includes('/') && !path.startsWith('.')).map((path) => path.slice(0, path.indexOf('/')));
+    const folders = [...new Set(tracked)].sort();
+    assert.deepEqual(listed.map((f) => f.split('/')[0]).filter((f, i, all) => all.indexOf(f) === i).sort(), folders);
+    for (const folder of listed) assert.ok(existsSync(new URL(`../../${folder}`, import.meta.url)), `${folder} is in the table but not in the tree`);
   });
 });

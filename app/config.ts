@@ -2,6 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
+import { pushConfig, readKey, type PushConfig } from './config/push.ts';
+import { ConfigError, bool, int, isLoopback, list, matching, oneOf, optionalBool, optionalText, text, url, type Env } from './config/validate.ts';
+
+export { ConfigError } from './config/validate.ts';
+export type { PushConfig } from './config/push.ts';
 
 export type JwtKeys =
   | { algorithm: 'HS256'; secret: string }
@@ -53,82 +58,21 @@ export type Config = {
 /** An S3-compatible bucket for media; when set, it replaces the local media directory. */
 export type S3Config = { bucket: string; region: string; endpoint: string | undefined; forcePathStyle: boolean; prefix: string };
 
-export type PushConfig = {
-  collapseMs: number;
-  includeContent: boolean;
-  maxAttempts: number;
-  retryBaseMs: number;
-  /** Messages older than this when the push reactor sees them (a catch-up after downtime) are not pushed. */
-  maxAgeMs: number;
-  /** Extra trusted CA certificates (PEM) for the push services, e.g. a private gateway. */
-  ca: string | undefined;
-  webpush: { publicKey: string; privateKey: string; subject: string; allowedHosts: string[] } | undefined;
-  fcm: { serviceAccount: { client_email: string; private_key: string; project_id: string; token_uri?: string }; endpoint: string; tokenUrl: string } | undefined;
-  apns: { key: string; keyId: string; teamId: string; topic: string; endpoint: string } | undefined;
-};
-
-const list = (raw: string | undefined, fallback: string[]) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
-
-/** Push providers are enabled by their settings; without any, the log provider prints what would be sent. */
-const pushConfig = (env: NodeJS.ProcessEnv): PushConfig => {
-  const serviceAccount = env.NATTER_FCM_SERVICE_ACCOUNT
-    ? JSON.parse(env.NATTER_FCM_SERVICE_ACCOUNT.trim().startsWith('{') ? env.NATTER_FCM_SERVICE_ACCOUNT : readFileSync(env.NATTER_FCM_SERVICE_ACCOUNT, 'utf8')) as NonNullable<PushConfig['fcm']>['serviceAccount']
-    : undefined;
-  return {
-    collapseMs: int(env, 'NATTER_PUSH_COLLAPSE_MS', 30_000),
-    includeContent: bool(env, 'NATTER_PUSH_INCLUDE_CONTENT', false),
-    maxAttempts: Math.max(1, int(env, 'NATTER_PUSH_MAX_ATTEMPTS', 4)),
-    retryBaseMs: int(env, 'NATTER_PUSH_RETRY_BASE_MS', 500),
-    maxAgeMs: int(env, 'NATTER_PUSH_MAX_AGE_MS', 10 * 60_000),
-    ca: env.NATTER_PUSH_CA ? readKey(env.NATTER_PUSH_CA) : undefined,
-    webpush: env.NATTER_VAPID_PUBLIC_KEY && env.NATTER_VAPID_PRIVATE_KEY ? {
-      publicKey: env.NATTER_VAPID_PUBLIC_KEY, privateKey: env.NATTER_VAPID_PRIVATE_KEY,
-      subject: env.NATTER_VAPID_SUBJECT ?? 'mailto:admin@localhost',
-      allowedHosts: list(env.NATTER_WEBPUSH_ALLOWED_HOSTS, ['fcm.googleapis.com', '*.push.services.mozilla.com', '*.notify.windows.com', '*.push.apple.com']),
-    } : undefined,
-    fcm: serviceAccount ? {
-      serviceAccount,
-      endpoint: (env.NATTER_FCM_ENDPOINT ?? 'https://fcm.googleapis.com').replace(/\/$/, ''),
-      tokenUrl: env.NATTER_FCM_TOKEN_URL ?? serviceAccount.token_uri ?? 'https://oauth2.googleapis.com/token',
-    } : undefined,
-    apns: env.NATTER_APNS_KEY && env.NATTER_APNS_KEY_ID && env.NATTER_APNS_TEAM_ID && env.NATTER_APNS_TOPIC ? {
-      key: readKey(env.NATTER_APNS_KEY), keyId: env.NATTER_APNS_KEY_ID, teamId: env.NATTER_APNS_TEAM_ID, topic: env.NATTER_APNS_TOPIC,
-      endpoint: (env.NATTER_APNS_ENDPOINT ?? 'https://api.push.apple.com').replace(/\/$/, ''),
-    } : undefined,
-  };
-};
-
-const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return n;
-};
-
-const bool = (env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new Error(`${name} must be true or false, got ${JSON.stringify(raw)}`);
-};
-
-const readKey = (value: string) => (value.includes('-----BEGIN') ? value : readFileSync(value, 'utf8'));
-
 /**
  * Without configured keys the embedded profile makes an HS256 secret once and keeps it in the data
  * directory, so tokens survive restarts.
  */
-const jwtKeys = (env: NodeJS.ProcessEnv, dataDir: string): JwtKeys => {
-  if (env.NATTER_JWT_PUBLIC_KEY) {
-    const algorithm = (env.NATTER_JWT_ALGORITHM ?? 'RS256') as 'RS256' | 'ES256';
-    if (algorithm !== 'RS256' && algorithm !== 'ES256') throw new Error('NATTER_JWT_ALGORITHM must be RS256 or ES256 with a public key');
-    return { algorithm, publicKey: readKey(env.NATTER_JWT_PUBLIC_KEY), ...(env.NATTER_JWT_PRIVATE_KEY ? { privateKey: readKey(env.NATTER_JWT_PRIVATE_KEY) } : {}) };
+const jwtKeys = (env: Env, dataDir: string): JwtKeys => {
+  const publicKey = optionalText(env, 'NATTER_JWT_PUBLIC_KEY');
+  const algorithm = oneOf(env, 'NATTER_JWT_ALGORITHM', ['RS256', 'ES256'], 'RS256');
+  const privateKey = optionalText(env, 'NATTER_JWT_PRIVATE_KEY');
+  const secret = optionalText(env, 'NATTER_JWT_SECRET');
+  if (publicKey) {
+    return { algorithm, publicKey: readKey('NATTER_JWT_PUBLIC_KEY', publicKey), ...(privateKey ? { privateKey: readKey('NATTER_JWT_PRIVATE_KEY', privateKey) } : {}) };
   }
-  if (env.NATTER_JWT_SECRET) {
-    if (env.NATTER_JWT_SECRET.length < 32) throw new Error('NATTER_JWT_SECRET must be at least 32 characters');
-    return { algorithm: 'HS256', secret: env.NATTER_JWT_SECRET };
+  if (secret) {
+    if (secret.length < 32) throw new ConfigError('NATTER_JWT_SECRET must be at least 32 characters');
+    return { algorithm: 'HS256', secret };
   }
   const file = join(dataDir, 'jwt-secret');
   if (!existsSync(file)) {
@@ -138,53 +82,80 @@ const jwtKeys = (env: NodeJS.ProcessEnv, dataDir: string): JwtKeys => {
   return { algorithm: 'HS256', secret: readFileSync(file, 'utf8').trim() };
 };
 
-export const loadConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const dataDir = resolve(env.NATTER_DATA_DIR ?? './data');
+/** `embedded` for `natter serve` (and its replay, stream and drain); `cluster` for every cluster role. */
+export type Profile = 'embedded' | 'cluster';
+
+/**
+ * Dev tokens let anyone be anyone. Set explicitly, NATTER_DEV_TOKENS wins. Otherwise the cluster
+ * keeps them off, and the embedded profile turns them on only where no one else can reach it: on
+ * another address it refuses to guess, since either guess is wrong for someone (a LAN demo locked
+ * out, or a server anyone can sign in to as anyone).
+ */
+const devTokens = (env: Env, profile: Profile, host: string): boolean => {
+  const explicit = optionalBool(env, 'NATTER_DEV_TOKENS');
+  if (explicit !== undefined) return explicit;
+  if (profile === 'cluster') return false;
+  if (isLoopback(host)) return true;
+  throw new ConfigError(`NATTER_HOST=${host} is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens`);
+};
+
+export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'): Config => {
+  const dataDir = resolve(text(env, 'NATTER_DATA_DIR', './data'));
+  const host = matching(env, 'NATTER_HOST', '127.0.0.1', /^\S+$/, 'a host name or IP address');
+  const dev = devTokens(env, profile, host);
+  const corsOrigins = list(env, 'NATTER_CORS_ORIGINS', []);
+  const s3 = {
+    bucket: optionalText(env, 'NATTER_S3_BUCKET'),
+    region: text(env, 'NATTER_S3_REGION', 'us-east-1'),
+    endpoint: url(env, 'NATTER_S3_ENDPOINT', '', ['https', 'http']),
+    // Read as is: an empty prefix (none) is a real choice here.
+    prefix: env.NATTER_S3_PREFIX ?? 'media/',
+  };
   return {
-    host: env.HOST ?? '127.0.0.1',
-    port: int(env, 'PORT', 3000),
+    host,
+    port: int(env, 'NATTER_PORT', 3000, { max: 65_535 }),
     dataDir,
-    logLevel: env.NATTER_LOG_LEVEL ?? 'info',
+    logLevel: oneOf(env, 'NATTER_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     jwt: jwtKeys(env, dataDir),
-    devTokens: bool(env, 'NATTER_DEV_TOKENS', true),
-    tokenTtlSeconds: int(env, 'NATTER_TOKEN_TTL_SECONDS', 24 * 3600),
-    maxGroupMembers: int(env, 'NATTER_MAX_GROUP_MEMBERS', 1000),
-    maxFrameBytes: int(env, 'NATTER_MAX_FRAME_BYTES', 64 * 1024),
-    maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024),
-    maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024),
+    devTokens: dev,
+    tokenTtlSeconds: int(env, 'NATTER_TOKEN_TTL_SECONDS', 24 * 3600, { min: 1 }),
+    maxGroupMembers: int(env, 'NATTER_MAX_GROUP_MEMBERS', 1000, { min: 1 }),
+    maxFrameBytes: int(env, 'NATTER_MAX_FRAME_BYTES', 64 * 1024, { min: 1 }),
+    maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),
+    maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, { min: 1 }),
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
-    maxMessageChars: Math.min(MAX_CONTENT_LENGTH, int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH)),
-    maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10),
+    maxMessageChars: int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH, { min: 1, max: MAX_CONTENT_LENGTH }),
+    maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10, { min: 1 }),
     http: {
       connectionTimeoutMs: int(env, 'NATTER_CONNECTION_TIMEOUT_MS', 60_000),
       requestTimeoutMs: int(env, 'NATTER_REQUEST_TIMEOUT_MS', 120_000),
       keepAliveTimeoutMs: int(env, 'NATTER_KEEP_ALIVE_TIMEOUT_MS', 72_000),
     },
-    corsOrigins: env.NATTER_CORS_ORIGINS !== undefined && env.NATTER_CORS_ORIGINS.trim() !== ''
-      ? list(env.NATTER_CORS_ORIGINS, [])
-      : bool(env, 'NATTER_DEV_TOKENS', true) ? 'localhost' : [],
-    messagesPerMinute: int(env, 'NATTER_MESSAGES_PER_MINUTE', 100),
-    ephemeralPerSecond: int(env, 'NATTER_EPHEMERAL_PER_SECOND', 20),
-    heartbeatIntervalMs: int(env, 'NATTER_HEARTBEAT_INTERVAL_MS', 30_000),
-    presenceTtlMs: int(env, 'NATTER_PRESENCE_TTL_MS', 60_000),
+    // The dev profile lets a web client on a local dev server in (dev tokens already let anyone be anyone).
+    corsOrigins: corsOrigins.length > 0 ? corsOrigins : dev ? 'localhost' : [],
+    messagesPerMinute: int(env, 'NATTER_MESSAGES_PER_MINUTE', 100, { min: 1 }),
+    ephemeralPerSecond: int(env, 'NATTER_EPHEMERAL_PER_SECOND', 20, { min: 1 }),
+    heartbeatIntervalMs: int(env, 'NATTER_HEARTBEAT_INTERVAL_MS', 30_000, { min: 1 }),
+    presenceTtlMs: int(env, 'NATTER_PRESENCE_TTL_MS', 60_000, { min: 1 }),
     presenceThrottleMs: int(env, 'NATTER_PRESENCE_THROTTLE_MS', 2_000),
     presenceMaxGroupMembers: int(env, 'NATTER_PRESENCE_MAX_GROUP_MEMBERS', 100),
-    typingTtlMs: int(env, 'NATTER_TYPING_TTL_MS', 6_000),
+    typingTtlMs: int(env, 'NATTER_TYPING_TTL_MS', 6_000, { min: 1 }),
     typingThrottleMs: int(env, 'NATTER_TYPING_THROTTLE_MS', 2_000),
     drainTimeoutMs: int(env, 'NATTER_DRAIN_TIMEOUT_MS', 30_000),
     drainJitterMs: int(env, 'NATTER_DRAIN_JITTER_MS', 5_000),
     push: pushConfig(env),
     media: {
-      maxBytes: int(env, 'NATTER_MAX_MEDIA_BYTES', 100 * 1024 * 1024),
-      dir: resolve(env.NATTER_MEDIA_DIR ?? join(dataDir, 'media')),
-      s3: env.NATTER_S3_BUCKET ? {
-        bucket: env.NATTER_S3_BUCKET, region: env.NATTER_S3_REGION ?? 'us-east-1', endpoint: env.NATTER_S3_ENDPOINT || undefined,
-        forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(env.NATTER_S3_ENDPOINT)), prefix: env.NATTER_S3_PREFIX ?? 'media/',
+      maxBytes: int(env, 'NATTER_MAX_MEDIA_BYTES', 100 * 1024 * 1024, { min: 1 }),
+      // In the cluster, a directory every gateway shares (when S3 is not configured).
+      dir: resolve(text(env, 'NATTER_MEDIA_DIR', join(dataDir, 'media'))),
+      s3: s3.bucket ? {
+        bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint || undefined,
+        forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(s3.endpoint)), prefix: s3.prefix,
       } : undefined,
     },
     keys: {
       prekeysLowThreshold: int(env, 'NATTER_PREKEYS_LOW_THRESHOLD', 10),
-      claimsPerMinute: int(env, 'NATTER_KEY_CLAIMS_PER_MINUTE', 120),
+      claimsPerMinute: int(env, 'NATTER_KEY_CLAIMS_PER_MINUTE', 120, { min: 1 }),
     },
   };
 };

@@ -3,6 +3,7 @@ import { serve } from './serve.ts';
 import { replay, type ReplayOptions } from './replay.ts';
 import { printStream } from './stream.ts';
 import { drain } from './drain.ts';
+import { ConfigError } from '../app/config/validate.ts';
 
 // Cluster roles load their engine drivers only when asked for.
 const roles = () => import('./roles.ts');
@@ -12,7 +13,7 @@ const program = new Command('natter')
   .showHelpAfterError();
 
 program.command('serve', { isDefault: true })
-  .description('run the embedded profile (HTTP + WebSocket on $HOST:$PORT, data in $NATTER_DATA_DIR)')
+  .description('run the embedded profile (HTTP + WebSocket on $NATTER_HOST:$NATTER_PORT, data in $NATTER_DATA_DIR)')
   .action(serve);
 
 program.command('replay')
@@ -35,7 +36,7 @@ program.command('drain')
   .option('--timeout <ms>', 'how long to wait for the server to exit', (v) => Number.parseInt(v, 10), 60_000)
   .action((options: { timeout: number }) => drain(options));
 
-program.command('gateway').description('cluster: a gateway (REST + WebSocket) on $PORT').action(async () => (await roles()).gatewayRole());
+program.command('gateway').description('cluster: a gateway (REST + WebSocket) on $NATTER_HOST:$NATTER_PORT').action(async () => (await roles()).gatewayRole());
 program.command('projector').description('cluster: a projector worker (Kafka consumer group); names restrict it to some projections')
   .argument('[names...]', 'projections: directory, history, inbox, receipts (default: all, with fan-out and push)')
   .action(async (names: string[]) => (await roles()).projectorRole(names));
@@ -43,11 +44,26 @@ program.command('relay').description('cluster: the relay from the event store to
 program.command('push-worker').description('cluster: the push worker (Kafka consumer group on the push topic)').action(async () => (await roles()).pushWorkerRole());
 program.command('all').description('cluster: every role in one process, on the cluster engines').action(async () => (await roles()).allRoles());
 program.command('migrate').description('cluster: create or update the Cassandra schema')
-  .action(async () => { await (await import('../adapters/cassandra/migrations.ts')).migrateCommand(); });
+  .action(async () => {
+    const { loadClusterConfig } = await import('../app/cluster/config.ts');
+    await (await import('../adapters/cassandra/migrations.ts')).migrateCommand(loadClusterConfig().cassandra);
+  });
 program.command('up').description('cluster: start the engines, 3 gateways, 2 projector workers, a relay and a push worker on loopback')
   .option('--gateways <n>', 'gateways', (v) => Number.parseInt(v, 10), 3)
   .option('--projectors <n>', 'projector workers', (v) => Number.parseInt(v, 10), 2)
   .option('--no-engines', 'do not run scripts/engines.sh up; use the engines the NATTER_* settings name')
-  .action(async (options: { gateways: number; projectors: number; engines: boolean }) => (await import('./up.ts')).up(options));
+  .option('--dev', 'turn dev tokens on in the gateways (POST /v1/auth/dev-token: anyone can mint a token for any user)')
+  .action(async (options: { gateways: number; projectors: number; engines: boolean; dev?: boolean }) => (await import('./up.ts')).up(options));
 
-await program.parseAsync(process.argv);
+let command = 'serve';
+program.hook('preAction', (_, action) => { command = action.name(); });
+
+// A setting that cannot be used is the operator's to fix: one line naming it, no stack trace.
+// (The cluster roles print their own, the same way, in cli/roles.ts.)
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`natter ${command}: ${error.message}`);
+  process.exit(1);
+}

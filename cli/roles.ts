@@ -5,6 +5,7 @@ import { startProjectorWorker } from '../app/cluster/projector.ts';
 import { startClusterRelay } from '../app/cluster/relay.ts';
 import { startPushWorker } from '../app/cluster/push-worker.ts';
 import { EngineUnavailableError } from '../app/cluster/engines.ts';
+import { ConfigError } from '../app/config/validate.ts';
 
 type Stoppable = { stop(): Promise<unknown> };
 
@@ -31,34 +32,40 @@ const startRole = <A extends unknown[]>(name: string, start: (...args: A) => Pro
   try {
     await start(...args);
   } catch (error) {
-    const deliberate = error instanceof EngineUnavailableError || (error instanceof Error && error.constructor === Error);
+    const deliberate = error instanceof EngineUnavailableError || error instanceof ConfigError || (error instanceof Error && error.constructor === Error);
     console.error(`natter ${name}: ${deliberate ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
     process.exit(1);
   }
 };
 
+/** The cluster roles' settings: dev tokens stay off unless NATTER_DEV_TOKENS=true is set. */
+const settings = () => ({ config: loadConfig(process.env, 'cluster'), cluster: loadClusterConfig() });
+
 export const gatewayRole = startRole('gateway', async () => {
-  const config = loadConfig();
-  const gateway = await createGateway(config);
+  const { config, cluster } = settings();
+  const gateway = await createGateway(config, cluster);
   const address = await gateway.app.listen({ host: config.host, port: config.port });
-  console.log(`gateway ${loadClusterConfig().gatewayId} listening on ${address}`);
+  console.log(`gateway ${cluster.gatewayId} listening on ${address}`);
   runUntilSignal('gateway', async () => { await gateway.drain(); await gateway.close(); });
 });
 
 export const projectorRole = startRole('projector', async (names: string[]) => {
-  const worker = await startProjectorWorker(loadConfig(), loadClusterConfig(), names);
+  const { config, cluster } = settings();
+  const worker = await startProjectorWorker(config, cluster, names);
   console.log(`projector worker running${names.length ? ` (${names.join(', ')})` : ''}`);
   runUntilSignal('projector', worker.stop);
 });
 
 export const relayRole = startRole('relay', async () => {
-  const relay = await startClusterRelay();
+  const { config, cluster } = settings();
+  const relay = await startClusterRelay(cluster, config);
   console.log('relay running');
   runUntilSignal('relay', relay.stop);
 });
 
 export const pushWorkerRole = startRole('push-worker', async () => {
-  const worker = await startPushWorker(loadConfig(), loadClusterConfig());
+  const { config, cluster } = settings();
+  const worker = await startPushWorker(config, cluster);
   // Printed once in the group: a test (and an operator) knows it takes its share of the partitions.
   await worker.joined;
   console.log('push worker running');
@@ -67,13 +74,13 @@ export const pushWorkerRole = startRole('push-worker', async () => {
 
 /** Every role in one process, on the cluster engines. */
 export const allRoles = startRole('all', async () => {
-  const config = loadConfig();
+  const { config, cluster } = settings();
   const parts: Stoppable[] = [];
-  const relay = await startClusterRelay();
+  const relay = await startClusterRelay(cluster, config);
   parts.push(relay);
-  parts.push(await startProjectorWorker(config));
-  parts.push(await startPushWorker(config, loadClusterConfig()));
-  const gateway = await createGateway(config);
+  parts.push(await startProjectorWorker(config, cluster));
+  parts.push(await startPushWorker(config, cluster));
+  const gateway = await createGateway(config, cluster);
   const address = await gateway.app.listen({ host: config.host, port: config.port });
   console.log(`natter (all roles) listening on ${address}`);
   runUntilSignal('all', async () => {

@@ -3,14 +3,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { migrateCommand } from '../adapters/cassandra/migrations.ts';
-import { loadConfig } from '../app/config.ts';
+import { loadConfig, type Config } from '../app/config.ts';
 import { loadClusterConfig, type ClusterConfig } from '../app/cluster/config.ts';
+import { masked, renameDeprecated } from '../app/config/validate.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'natter.js');
 const exitWithParent = pathToFileURL(join(root, 'cli', 'exit-with-parent.js')).href;
 
-export type UpOptions = { gateways: number; projectors: number; engines?: boolean };
+export type UpOptions = { gateways: number; projectors: number; engines?: boolean; dev?: boolean };
 
 type Role = { name: string; args: string[]; env: NodeJS.ProcessEnv; where(readyLine: string): string };
 type Running = Role & { child: ChildProcess; ready: Promise<string>; exited: Promise<void>; alive(): boolean };
@@ -23,15 +24,13 @@ const fail = (message: string): never => {
   process.exit(1);
 };
 
-const masked = (url: string) => url.replace(/:[^:@/]*@/, ':***@');
-
 /**
  * Engine addresses: what is already configured wins, and scripts/engines.sh (which starts the local
  * engines unless they are up, and then does nothing) fills in the rest. `up` never stops engines:
  * other processes may be using them, and it cannot tell whether it started them.
  */
-const engineEnv = (options: UpOptions): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+const engineEnv = (options: UpOptions, configured: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...configured };
   if (options.engines === false) return env;
   let printed: string;
   try {
@@ -53,7 +52,7 @@ const roles = (options: UpOptions, base: number, cluster: ClusterConfig): Role[]
   for (let i = 0; i < options.gateways; i++) {
     const port = base + i;
     list.push({
-      name: `gateway-${port}`, args: ['gateway'], env: { PORT: String(port), NATTER_GATEWAY_ID: `gw-${port}` },
+      name: `gateway-${port}`, args: ['gateway'], env: { NATTER_PORT: String(port), NATTER_GATEWAY_ID: `gw-${port}` },
       where: (line) => { const url = readyLine.exec(line)?.[1] ?? `http://127.0.0.1:${port}`; return `${url} (REST) and ${url.replace(/^http/, 'ws')}/v1/ws (WebSocket)`; },
     });
   }
@@ -93,31 +92,34 @@ const start = (role: Role, env: NodeJS.ProcessEnv): Running => {
   return running;
 };
 
-/**
- * `natter up`: the engines (scripts/engines.sh), the Cassandra schema, then 3 gateways on PORT,
- * PORT+1, PORT+2, 2 projector workers, a relay and a push worker on loopback, each output line
- * prefixed with its role. It prints where each one listens once all are ready; Ctrl-C or SIGTERM
- * stops them all (gateways drain first) and leaves the engines running.
- */
-export const up = async (options: UpOptions) => {
-  const began = performance.now();
-  const base = Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(base) || base < 1 || base + options.gateways - 1 > 65_535) fail(`PORT must be a port number with room for ${options.gateways} gateways after it, got ${JSON.stringify(process.env.PORT)}`);
-  if (!(options.gateways >= 1 && options.projectors >= 1)) fail('--gateways and --projectors must be at least 1');
-
-  const env = engineEnv(options);
-  env.NATTER_DEV_TOKENS ??= 'true';
-  let config: ReturnType<typeof loadConfig>;
-  let cluster: ClusterConfig;
+/** Checked once here rather than failing the same way in 7 processes. */
+const settings = (env: NodeJS.ProcessEnv): { config: Config; cluster: ClusterConfig } => {
   try {
-    // Checked once here rather than failing the same way in 7 processes.
-    config = loadConfig(env);
-    cluster = loadClusterConfig(env);
+    return { config: loadConfig(env, 'cluster'), cluster: loadClusterConfig(env) };
   } catch (error) {
     return fail((error as Error).message);
   }
+};
+
+/**
+ * `natter up`: the engines (scripts/engines.sh), the Cassandra schema, then 3 gateways on
+ * NATTER_PORT..NATTER_PORT+2, 2 projector workers, a relay and a push worker on loopback, each
+ * output line prefixed with its role. It prints where each one listens once all are ready; Ctrl-C
+ * or SIGTERM stops them all (gateways drain first) and leaves the engines running.
+ */
+export const up = async (options: UpOptions) => {
+  const began = performance.now();
+  // The roles get the current names (PORT becomes NATTER_PORT…), so each old name warns once, here.
+  // Dev tokens are on only when asked for with --dev, whatever NATTER_DEV_TOKENS says.
+  const configured = { ...renameDeprecated(process.env), NATTER_DEV_TOKENS: options.dev ? 'true' : 'false' };
+  const base = settings(configured).config.port;
+  if (base < 1 || base + options.gateways - 1 > 65_535) fail(`NATTER_PORT must be a port number with room for ${options.gateways} gateways after it, got ${base}`);
+  if (!(options.gateways >= 1 && options.projectors >= 1)) fail('--gateways and --projectors must be at least 1');
+
+  const env = engineEnv(options, configured);
+  const { config, cluster } = settings(env);
   try {
-    await migrateCommand(env, (line) => console.log(`[migrate] ${line}`));
+    await migrateCommand(cluster.cassandra, (line) => console.log(`[migrate] ${line}`));
   } catch (error) {
     fail(`cannot create the Cassandra schema at ${cluster.cassandra.contactPoints.join(',')}: ${String((error as Error).message).split('\n')[0]}`);
   }
@@ -157,7 +159,7 @@ export const up = async (options: UpOptions) => {
   process.on('exit', () => { for (const r of running) if (r.alive()) r.child.kill('SIGTERM'); });
 
   let timer: NodeJS.Timeout | undefined;
-  const startTimeoutMs = Number(env.NATTER_UP_START_TIMEOUT_MS ?? 180_000);
+  const startTimeoutMs = cluster.upStartTimeoutMs;
   let lines: string[];
   try {
     lines = await Promise.race([
@@ -179,7 +181,10 @@ export const up = async (options: UpOptions) => {
   const width = Math.max(...running.map((r) => r.name.length));
   console.log(`natter up: ready in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   running.forEach((r, i) => console.log(`  ${r.name.padEnd(width)}  pid ${String(r.child.pid).padEnd(7)}  ${r.where(lines[i]!)}`));
-  console.log(`  engines: Redis ${cluster.redisUrl} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace})`);
+  console.log(`  engines: Redis ${masked(cluster.redisUrl)} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace})`);
+  console.log(config.devTokens
+    ? '  dev tokens: on (--dev): anyone can mint a token for any user with POST /v1/auth/dev-token'
+    : '  dev tokens: off (natter up --dev turns them on for trying the API)');
   console.log('natter up: Ctrl-C or SIGTERM stops these processes; the engines keep running (npm run engines:down stops them).');
 
   for (const r of running) {

@@ -28,13 +28,6 @@ export const connectCassandra = async (options: CassandraConnectOptions): Promis
   return client;
 };
 
-/** The connection settings from the environment (the names scripts/engines.sh prints). */
-export const cassandraEnv = (env: NodeJS.ProcessEnv = process.env) => ({
-  contactPoints: (env.NATTER_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(',').map((s) => s.trim()).filter(Boolean),
-  localDataCenter: env.NATTER_CASSANDRA_DC ?? 'datacenter1',
-  keyspace: env.NATTER_CASSANDRA_KEYSPACE ?? 'natter',
-});
-
 const identifier = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 
 /** Keyspace names end up in CQL text, so only plain identifiers are accepted. */

@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import { cassandraEnv, checkKeyspace, connectCassandra } from './client.ts';
+import { checkKeyspace, connectCassandra } from './client.ts';
 
 /**
  * The Cassandra schema as numbered migrations. Each statement is idempotent on its own
@@ -98,18 +98,17 @@ export const migrate = async (
   return { keyspace: ks, applied, alreadyApplied: [...done].sort((a, b) => a - b) };
 };
 
+export type MigrateSettings = { contactPoints: string[]; localDataCenter: string; keyspace: string; replicationFactor: number };
+
 /**
- * `natter migrate` (the CLI wiring lives elsewhere): connects with NATTER_CASSANDRA_CONTACT_POINTS,
- * NATTER_CASSANDRA_DC and NATTER_CASSANDRA_KEYSPACE (default `natter`), creates the keyspace when
- * missing with NetworkTopologyStrategy and NATTER_CASSANDRA_REPLICATION_FACTOR (default 1, for the
- * single local node; use 3 in production) in the local DC, and applies the missing migrations.
+ * `natter migrate` (the CLI wiring and the settings, NATTER_CASSANDRA_*, live elsewhere): connects,
+ * creates the keyspace when missing with NetworkTopologyStrategy and the replication factor (1 for
+ * the single local node; 3 in production) in the local DC, and applies the missing migrations.
  */
 export const migrateCommand = async (
-  env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = (line) => console.log(line),
+  settings: MigrateSettings, print: (line: string) => void = (line) => console.log(line),
 ): Promise<MigrateResult> => {
-  const { contactPoints, localDataCenter, keyspace } = cassandraEnv(env);
-  const rf = Number(env.NATTER_CASSANDRA_REPLICATION_FACTOR ?? 1);
-  if (!Number.isInteger(rf) || rf < 1) throw new Error(`NATTER_CASSANDRA_REPLICATION_FACTOR must be a positive integer, got ${env.NATTER_CASSANDRA_REPLICATION_FACTOR}`);
+  const { contactPoints, localDataCenter, keyspace, replicationFactor: rf } = settings;
   print(`cassandra ${contactPoints.join(',')} (dc ${localDataCenter}), keyspace ${keyspace}`);
   const client = await connectCassandra({ contactPoints, localDataCenter });
   try {

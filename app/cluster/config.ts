@@ -1,30 +1,50 @@
 import { hostname } from 'node:os';
-import { cassandraEnv } from '../../adapters/cassandra/client.ts';
+import { ConfigError, int, list, matching, oneOf, url, type Env } from '../config/validate.ts';
 
-/** Where the cluster's engines are: the names scripts/engines.sh prints, with its defaults. */
+/** Where the cluster's engines are and how its roles find each other: the names scripts/engines.sh prints, with its defaults. */
 export type ClusterConfig = ReturnType<typeof loadClusterConfig>;
 
-export const loadClusterConfig = (env: NodeJS.ProcessEnv = process.env) => {
-  const partitions = Number(env.NATTER_KAFKA_PARTITIONS ?? 8);
-  if (!Number.isInteger(partitions) || partitions < 1) throw new Error('NATTER_KAFKA_PARTITIONS must be a positive integer');
+const eventStoreDbSchemes = ['kurrentdb', 'kurrentdb+discover', 'kurrent', 'kurrent+discover', 'kdb', 'kdb+discover', 'esdb', 'esdb+discover'];
+const kafkaName = { pattern: /^[A-Za-z0-9._-]{1,249}$/, wants: 'a Kafka name (letters, digits, . _ -)' };
+const hostPort = { pattern: /^[^\s:,]+:\d{1,5}$/, wants: 'host:port addresses' };
+const cassandraHost = { pattern: /^[^\s,]+$/, wants: 'hosts or host:port addresses' };
+
+const cassandra = (env: Env) => ({
+  contactPoints: list(env, 'NATTER_CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042'], cassandraHost),
+  localDataCenter: matching(env, 'NATTER_CASSANDRA_DC', 'datacenter1', /^\S+$/, 'a data center name'),
+  // Keyspace names end up in CQL text: plain identifiers only (as adapters/cassandra/client.ts checks again).
+  keyspace: matching(env, 'NATTER_CASSANDRA_KEYSPACE', 'natter', /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/, 'a Cassandra identifier (a letter, then letters, digits or _; at most 48)'),
+  /** For `natter migrate` when it creates the keyspace: 1 for the single local node, 3 in production. */
+  replicationFactor: int(env, 'NATTER_CASSANDRA_REPLICATION_FACTOR', 1, { min: 1 }),
+});
+
+export const loadClusterConfig = (env: Env = process.env) => {
+  const eventStore = oneOf(env, 'NATTER_EVENT_STORE', ['postgres', 'eventstoredb'], 'postgres');
+  const eventStoreDbUrl = url(env, 'NATTER_EVENTSTORE_URL', '', eventStoreDbSchemes);
+  if (eventStore === 'eventstoredb' && !eventStoreDbUrl) {
+    throw new ConfigError('NATTER_EVENTSTORE_URL must be set with NATTER_EVENT_STORE=eventstoredb (e.g. kurrentdb://127.0.0.1:2113?tls=false)');
+  }
+  const port = int(env, 'NATTER_PORT', 3000, { max: 65_535 });
   return {
-    eventStore: (env.NATTER_EVENT_STORE ?? 'postgres') as 'postgres' | 'eventstoredb',
-    pgUrl: env.NATTER_PG_URL ?? 'postgres://natter:natter@127.0.0.1:5442/natter',
-    pgSchema: env.NATTER_PG_SCHEMA ?? 'public',
-    eventStoreDbUrl: env.EVENTSTORE_URL ?? '',
-    redisUrl: env.NATTER_REDIS_URL ?? 'redis://127.0.0.1:6390',
-    redisPrefix: env.NATTER_REDIS_PREFIX ?? 'natter',
-    kafkaBrokers: (env.NATTER_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
-    eventsTopic: env.NATTER_KAFKA_EVENTS_TOPIC ?? 'natter.events',
-    pushTopic: env.NATTER_KAFKA_PUSH_TOPIC ?? 'natter.push',
-    partitions,
-    projectorGroup: env.NATTER_PROJECTOR_GROUP ?? 'natter-projectors',
-    pushGroup: env.NATTER_PUSH_GROUP ?? 'natter-push',
+    eventStore,
+    pgUrl: url(env, 'NATTER_PG_URL', 'postgres://natter:natter@127.0.0.1:5442/natter', ['postgres', 'postgresql']),
+    pgSchema: matching(env, 'NATTER_PG_SCHEMA', 'public', /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a PostgreSQL schema name (a letter or _, then letters, digits or _)'),
+    eventStoreDbUrl,
+    redisUrl: url(env, 'NATTER_REDIS_URL', 'redis://127.0.0.1:6390', ['redis', 'rediss']),
+    redisPrefix: matching(env, 'NATTER_REDIS_PREFIX', 'natter', /^\S+$/, 'a key prefix without spaces'),
+    kafkaBrokers: list(env, 'NATTER_KAFKA_BROKERS', ['127.0.0.1:9092'], hostPort),
+    eventsTopic: matching(env, 'NATTER_KAFKA_EVENTS_TOPIC', 'natter.events', kafkaName.pattern, kafkaName.wants),
+    pushTopic: matching(env, 'NATTER_KAFKA_PUSH_TOPIC', 'natter.push', kafkaName.pattern, kafkaName.wants),
+    partitions: int(env, 'NATTER_KAFKA_PARTITIONS', 8, { min: 1 }),
+    projectorGroup: matching(env, 'NATTER_PROJECTOR_GROUP', 'natter-projectors', kafkaName.pattern, kafkaName.wants),
+    pushGroup: matching(env, 'NATTER_PUSH_GROUP', 'natter-push', kafkaName.pattern, kafkaName.wants),
     /** How long a silent projector worker keeps its partitions before the group takes them back. */
-    sessionTimeoutMs: Number(env.NATTER_KAFKA_SESSION_TIMEOUT_MS ?? 30_000),
-    cassandra: cassandraEnv(env),
+    sessionTimeoutMs: int(env, 'NATTER_KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 1 }),
+    cassandra: cassandra(env),
     /** How long a gateway waits for a conversation's owner before answering `unavailable`. */
-    routeTimeoutMs: Number(env.NATTER_ROUTE_TIMEOUT_MS ?? 10_000),
-    gatewayId: env.NATTER_GATEWAY_ID ?? `gw-${hostname()}-${env.PORT ?? 3000}-${process.pid}`,
+    routeTimeoutMs: int(env, 'NATTER_ROUTE_TIMEOUT_MS', 10_000, { min: 1 }),
+    gatewayId: matching(env, 'NATTER_GATEWAY_ID', `gw-${hostname()}-${port}-${process.pid}`, /^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, . _ : - (at most 128)'),
+    /** How long `natter up` waits for every role to be ready. */
+    upStartTimeoutMs: int(env, 'NATTER_UP_START_TIMEOUT_MS', 180_000, { min: 1 }),
   };
 };

@@ -8,6 +8,7 @@ import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { reconnectDelay, reportOutages } from '../../adapters/redis/client.ts';
 import { createLogger } from '../logger.ts';
 import type { ClusterConfig } from './config.ts';
+import { masked } from '../config/validate.ts';
 
 const hint = 'start them with `npm run engines:up` (or docker compose up) and check the NATTER_* settings';
 
@@ -33,17 +34,17 @@ const reach = async <T>(engine: string, address: string, connect: () => Promise<
 };
 
 export const connectEventStore = (config: ClusterConfig): Promise<EventStore> => config.eventStore === 'eventstoredb'
-  ? reach('EventStoreDB', config.eventStoreDbUrl || '(EVENTSTORE_URL is not set)', async () => {
-    if (!config.eventStoreDbUrl) throw new Error('EVENTSTORE_URL is not set');
+  // loadClusterConfig has checked that the URL is set.
+  ? reach('EventStoreDB', masked(config.eventStoreDbUrl), async () => {
     // Loaded only when chosen: the gRPC client is heavy and PostgreSQL deployments never need it.
     const { createEventStoreDbEventStore } = await import('../../adapters/eventstoredb/event-store.ts');
     return createEventStoreDbEventStore({ connectionString: config.eventStoreDbUrl });
   })
-  : reach('PostgreSQL', config.pgUrl.replace(/:[^:@/]*@/, ':***@'), () => createPostgresEventStore({ connectionString: config.pgUrl, schema: config.pgSchema }));
+  : reach('PostgreSQL', masked(config.pgUrl), () => createPostgresEventStore({ connectionString: config.pgUrl, schema: config.pgSchema }));
 
 /** PostgreSQL for what lives beside the log whichever event store is chosen: media records and the key directory. */
 export const connectPostgresFeatures = (config: ClusterConfig): Promise<PostgresFeatures> =>
-  reach('PostgreSQL', config.pgUrl.replace(/:[^:@/]*@/, ':***@'), () => openPostgresFeatures({ connectionString: config.pgUrl, schema: config.pgSchema }));
+  reach('PostgreSQL', masked(config.pgUrl), () => openPostgresFeatures({ connectionString: config.pgUrl, schema: config.pgSchema }));
 
 /**
  * A Redis client that outlives a Redis restart: it reconnects within about a second of Redis being

@@ -31,7 +31,7 @@ export type Gateway = {
  * event store, queries from the shared read models, live frames from the projector workers through
  * its own Redis channel, and its devices registered in the session registry.
  */
-export const createGateway = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
+export const createGateway = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
   const logger = createLogger(config.logLevel).child({ role: 'gateway', gateway: cluster.gatewayId });
   const eventStoreRaw = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, `natter-${cluster.gatewayId}`);

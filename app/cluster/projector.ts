@@ -32,7 +32,7 @@ const together = (projectors: Projector[]): Projector => ({
  * Each read model is written at the version the shared record names (projector-versions.ts), so
  * `natter replay --cluster` can build a new one beside it and switch while this keeps running.
  */
-export const startProjectorWorker = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
+export const startProjectorWorker = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
   const logger = createLogger(config.logLevel).child({ role: 'projector' });
   const redis = await connectRedis(cluster, 'natter-projector');
   const cassandraClient = await connectHistory(cluster);

@@ -24,7 +24,7 @@ import { clusterReadModels } from './read-models.ts';
  * process: a graceful stop hands it back to the topic for the partition's next owner; a crash loses
  * that trailing push (pushes are hints; the app syncs when opened).
  */
-export const startPushWorker = async (config: Config = loadConfig(), cluster: ClusterConfig = loadClusterConfig()) => {
+export const startPushWorker = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()) => {
   const log = createLogger(config.logLevel).child({ role: 'push-worker' });
   const redis = await connectRedis(cluster, 'natter-push-worker');
   const kafka = await connectKafka(cluster, 'natter-push-worker');

@@ -1,5 +1,5 @@
 import { createLogger } from '../logger.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { startRelay } from '../../adapters/kafka/relay.ts';
 import { ensureTopic } from '../../adapters/kafka/topics.ts';
 import { createRedisCheckpointStore } from '../../adapters/redis/checkpoint-store.ts';
@@ -11,8 +11,8 @@ import { connectEventStore, connectKafka, connectRedis } from './engines.ts';
  * checkpoint in Redis and a watermark record on every partition after each batch. Run one; a second
  * one would only duplicate records (consumers are idempotent), not lose any.
  */
-export const startClusterRelay = async (cluster: ClusterConfig = loadClusterConfig()) => {
-  const logger = createLogger(loadConfig().logLevel).child({ role: 'relay' });
+export const startClusterRelay = async (cluster: ClusterConfig = loadClusterConfig(), config: Config = loadConfig(process.env, 'cluster')) => {
+  const logger = createLogger(config.logLevel).child({ role: 'relay' });
   const eventStore = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, 'natter-relay');
   const kafka = await connectKafka(cluster, 'natter-relay');

@@ -47,7 +47,7 @@ export async function startNatter(opts: { dataDir?: string; nofile?: number; env
     // (node refuses --cpu-prof in NODE_OPTIONS)
     nodeFlags: process.env.NATTER_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean),
     quiet: true,
-    env: { PORT: String(port), HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
+    env: { NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
       // Load generators send far above a person's rate; the limits are measured elsewhere.
       NATTER_MESSAGES_PER_MINUTE: '1000000000', NATTER_EPHEMERAL_PER_SECOND: '100000000', NATTER_MAX_SOCKETS_PER_USER: '100000', ...opts.env },
   });

@@ -39,7 +39,7 @@ const tokens = (url: () => string) => async (user: string, device?: string) => {
 
 const startEmbedded = async (env: Record<string, string> = {}): Promise<Live> => {
   const dataDir = tempDir('natter-authz-');
-  const natter = await createEmbeddedNatter(loadConfig({ NATTER_DATA_DIR: dataDir, PORT: '0', ...quiet, ...env }));
+  const natter = await createEmbeddedNatter(loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_PORT: '0', ...quiet, ...env }));
   const url = await natter.app.listen({ host: '127.0.0.1', port: 0 });
   const secretFile = join(dataDir, 'jwt-secret');
   return {

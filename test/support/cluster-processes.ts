@@ -14,7 +14,7 @@ const exited = (child: ChildProcess) => child.exitCode !== null || child.signalC
 export const spawnRole = async (role: string, env: Record<string, string>, extra: Record<string, string> = {}): Promise<Role> => {
   const port = role === 'gateway' ? await freePort() : undefined;
   const child = spawn(process.execPath, ['bin/natter.js', role], {
-    env: { ...process.env, ...env, NATTER_LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...(port ? { PORT: String(port) } : {}), ...extra },
+    env: { ...process.env, ...env, NATTER_LOG_LEVEL: 'warn', NATTER_HOST: '127.0.0.1', ...(port ? { NATTER_PORT: String(port) } : {}), ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -26,6 +26,8 @@ export const clusterNamespace = async (): Promise<ClusterNamespace> => {
     NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
     NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
     NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
+    // The cluster keeps dev tokens off unless asked; the end-to-end suite mints its users' tokens.
+    NATTER_DEV_TOKENS: 'true',
   };
   const { contactPoints, localDataCenter } = loadClusterConfig(env).cassandra;
   const client = await connectCassandra({ contactPoints, localDataCenter });
@@ -45,16 +47,17 @@ export type RunningCluster = {
 };
 
 /** A relay, a projector worker, a push worker and `gateways` gateways, in this process, on real engines and real sockets. */
-export const startCluster = async (env: Record<string, string>, options: { gateways?: number; namespace?: ClusterNamespace } = {}): Promise<RunningCluster> => {
+/** `env` overrides the namespace; a name set to undefined is removed from it (to test a default). */
+export const startCluster = async (env: Record<string, string | undefined>, options: { gateways?: number; namespace?: ClusterNamespace } = {}): Promise<RunningCluster> => {
   const namespace = options.namespace ?? await clusterNamespace();
-  const full = { ...namespace, ...env };
+  const full = Object.fromEntries(Object.entries({ ...namespace, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const cluster = loadClusterConfig(full);
-  const relay = await startClusterRelay(cluster);
-  const worker = await startProjectorWorker(loadConfig(full), cluster);
-  const pusher = await startPushWorker(loadConfig(full), cluster);
+  const relay = await startClusterRelay(cluster, loadConfig(full, 'cluster'));
+  const worker = await startProjectorWorker(loadConfig(full, 'cluster'), cluster);
+  const pusher = await startPushWorker(loadConfig(full, 'cluster'), cluster);
   const gateways: RunningCluster["gateways"] = [];
   for (let i = 0; i < (options.gateways ?? 3); i++) {
-    const config = loadConfig(full);
+    const config = loadConfig(full, 'cluster');
     const gateway = await createGateway(config, { ...cluster, gatewayId: `${namespace.NATTER_REDIS_PREFIX}-gw${i}` });
     const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
     gateways.push({ url, wsUrl: url.replace('http', 'ws'), gateway });
@@ -75,7 +78,7 @@ export const startCluster = async (env: Record<string, string>, options: { gatew
  * The shared end-to-end suite's `Server`, backed by a cluster: every read of `url` or `wsUrl` gives
  * the next gateway, so a test's users and devices spread over all of them without knowing it.
  */
-export const clusterServer = async (env: Record<string, string>, dataDir: string) => {
+export const clusterServer = async (env: Record<string, string | undefined>, dataDir: string) => {
   // The gateways share the data directory, as gateways on one machine share NATTER_MEDIA_DIR.
   const running = await startCluster({ NATTER_DATA_DIR: dataDir, ...env });
   writeFileSync(join(dataDir, 'jwt-secret'), running.env.NATTER_JWT_SECRET!);

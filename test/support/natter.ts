@@ -31,15 +31,16 @@ const withToken = (url: string) => async (userId: string, deviceId?: string): Pr
 /**
  * A real Natter listening on loopback, in this process: the embedded profile, or with
  * NATTER_TEST_PROFILE=cluster a cluster of gateways on the real engines, so that the same
- * end-to-end suite runs against both.
+ * end-to-end suite runs against both. A name set to undefined is left unset (the cluster harness
+ * sets some, e.g. NATTER_DEV_TOKENS, for every test).
  */
-export const startNatter = async (env: Record<string, string> = {}, dataDir = tempDir()): Promise<Server> => {
+export const startNatter = async (env: Record<string, string | undefined> = {}, dataDir = tempDir()): Promise<Server> => {
   if (process.env.NATTER_TEST_PROFILE === 'cluster') {
     const { clusterServer } = await import('./cluster.ts');
     const server = await clusterServer({ NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env }, dataDir);
     return Object.defineProperty(server, 'token', { value: (userId: string, deviceId?: string) => withToken(server.url)(userId, deviceId) }) as Server;
   }
-  const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', PORT: '0', ...testLimits, ...env });
+  const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', NATTER_PORT: '0', ...testLimits, ...env });
   const natter = await createEmbeddedNatter(config);
   const address = await natter.app.listen({ host: '127.0.0.1', port: 0 });
   return { url: address, wsUrl: address.replace('http', 'ws'), dataDir, token: withToken(address), close: () => natter.close() };
@@ -51,7 +52,7 @@ export type Spawned = Server & { process: ChildProcess; kill9(): Promise<void>; 
 export const spawnNatter = async (dataDir: string, env: Record<string, string> = {}): Promise<Spawned> => {
   const port = await freePort();
   const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
-    env: { ...process.env, NATTER_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env },
+    env: { ...process.env, NATTER_DATA_DIR: dataDir, NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -14,7 +14,7 @@ import { eventually } from '../support/eventually.ts';
 
 /**
  * `natter up` as a user runs it: one real child process that starts every role as its own process on
- * the shared engines (with a namespace of their own), serves the whole API on PORT..PORT+2, and
+ * the shared engines (with a namespace of their own), serves the whole API on NATTER_PORT..+2, and
  * leaves nothing behind, engines aside, when it gets SIGTERM.
  */
 
@@ -62,7 +62,7 @@ const portFree = (port: number) => new Promise<boolean>((resolve) => {
 });
 
 /**
- * PORT..PORT+count-1, all free, below the kernel's ephemeral range. `up` binds them some 20 s after
+ * NATTER_PORT..NATTER_PORT+count-1, all free, below the kernel's ephemeral range. `up` binds them some 20 s after
  * they are chosen, and a port from freePort() is an ephemeral one: meanwhile any of the hundreds of
  * connections the roles open to the engines may take it as its local port (seen: EADDRINUSE).
  */
@@ -86,12 +86,12 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
   let env: ClusterNamespace;
   before(async () => { env = await clusterNamespace(); });
 
-  it('prints where each role runs, serves the whole API on PORT..PORT+2, and SIGTERM stops every process with exit code 0', async (t) => {
+  it('prints where each role runs, serves the whole API on NATTER_PORT..+2 with --dev tokens, and SIGTERM stops every process with exit code 0', async (t) => {
     const base = await freeBasePort(3);
     const ports = [base, base + 1, base + 2];
     const began = Date.now();
     // A short drain: a device stays connected through the stop, so the gateways really drain.
-    const up = launch(['up'], { ...env, PORT: String(base), NATTER_DRAIN_TIMEOUT_MS: '3000', NATTER_DRAIN_JITTER_MS: '100' });
+    const up = launch(['up', '--dev'], { ...env, NATTER_PORT: String(base), NATTER_DRAIN_TIMEOUT_MS: '3000', NATTER_DRAIN_JITTER_MS: '100' });
     try {
       await waitFor('the summary "natter up" prints once all are ready', () => /natter up: Ctrl-C or SIGTERM stops/.test(up.output()), 180_000, up);
       const readyMs = Date.now() - began;
@@ -113,6 +113,11 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       const rolePids = names.map((name) => summary.get(name)!.pid);
       const processes = marked(up.marker);
       for (const pid of [up.child.pid!, ...rolePids]) assert.ok(processes.includes(pid), `pid ${pid} is a live process of this run`);
+
+      // --dev: the gateways mint dev tokens, and the summary says so.
+      assert.match(up.output(), /^ {2}dev tokens: on \(--dev\): anyone can mint a token for any user/m, up.output());
+      const minted = await rest(`http://127.0.0.1:${ports[2]}`).post('/v1/auth/dev-token', { user_id: 'carol' });
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
 
       for (const port of ports) {
         const health = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -172,7 +177,7 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
     const cases: Array<{ role: string; env: Record<string, string>; expect: string }> = [
       { role: 'relay', env: { NATTER_REDIS_URL: `redis://127.0.0.1:${redisPort}` }, expect: `cannot reach Redis at redis://127.0.0.1:${redisPort}` },
       { role: 'push-worker', env: { NATTER_KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` }, expect: `cannot reach Kafka at 127.0.0.1:${kafkaPort}` },
-      { role: 'gateway', env: { NATTER_CASSANDRA_KEYSPACE: 'no_such_keyspace', PORT: String(await freePort()) }, expect: 'has no keyspace no_such_keyspace: create it with `natter migrate`' },
+      { role: 'gateway', env: { NATTER_CASSANDRA_KEYSPACE: 'no_such_keyspace', NATTER_PORT: String(await freePort()) }, expect: 'has no keyspace no_such_keyspace: create it with `natter migrate`' },
     ];
     // One at a time, so each time measures that role alone (start-up of node and tsx included).
     for (const { role, env: broken, expect } of cases) {
@@ -191,10 +196,16 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
     }
   });
 
-  it('when natter up itself is killed with SIGKILL, the roles it started notice and stop on their own', async (t) => {
-    const up = launch(['up', '--no-engines'], { ...env, PORT: String(await freeBasePort(3)), NATTER_DRAIN_TIMEOUT_MS: '2000' });
+  it('without --dev, natter up keeps dev tokens off (even with NATTER_DEV_TOKENS=true); killed with SIGKILL, the roles it started notice and stop on their own', async (t) => {
+    const base = await freeBasePort(3);
+    assert.equal(env.NATTER_DEV_TOKENS, 'true', 'the namespace asks for dev tokens; only --dev turns them on in natter up');
+    const up = launch(['up', '--no-engines'], { ...env, NATTER_PORT: String(base), NATTER_DRAIN_TIMEOUT_MS: '2000' });
     try {
       await waitFor('the summary "natter up" prints once all are ready', () => /natter up: Ctrl-C or SIGTERM stops/.test(up.output()), 180_000, up);
+      assert.match(up.output(), /^ {2}dev tokens: off/m, up.output());
+      const refused = await rest(`http://127.0.0.1:${base}`).post('/v1/auth/dev-token', { user_id: 'carol' });
+      assert.equal(refused.status, 403, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'dev_tokens_disabled');
       assert.ok(marked(up.marker).length >= 8, 'natter up and its 7 roles run');
       up.child.kill('SIGKILL');
       await up.exit;
@@ -208,7 +219,7 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
 
   it('natter up stops the roles it started when one cannot reach its engine, and exits 1', async () => {
     const kafkaPort = await closedPort();
-    const up = launch(['up', '--no-engines'], { ...env, PORT: String(await freeBasePort(3)), NATTER_KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` });
+    const up = launch(['up', '--no-engines'], { ...env, NATTER_PORT: String(await freeBasePort(3)), NATTER_KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` });
     try {
       const result = await Promise.race([up.exit, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
       assert.ok(result, `natter up hangs when Kafka is out of reach:\n${up.output()}`);

@@ -106,6 +106,24 @@ describe('authentication and authorization', () => {
     }
   });
 
+  it('without NATTER_DEV_TOKENS, issues dev tokens on the embedded loopback default and refuses them on a cluster gateway', async () => {
+    const cluster = process.env.NATTER_TEST_PROFILE === 'cluster';
+    const unset = await startNatter({ NATTER_DEV_TOKENS: undefined });
+    try {
+      const reply = await rest(unset.url).post('/v1/auth/dev-token', { user_id: 'anyone' });
+      if (cluster) {
+        assert.equal(reply.status, 403, JSON.stringify(reply.body));
+        assert.equal(reply.body.error.code, 'dev_tokens_disabled');
+        assert.match(reply.body.error.message, /NATTER_DEV_TOKENS=true/);
+      } else {
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        assert.equal(typeof reply.body.token, 'string');
+      }
+    } finally {
+      await unset.close();
+    }
+  });
+
   it('verifies RS256 tokens with a configured public key and refuses HS256 tokens signed with that key', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

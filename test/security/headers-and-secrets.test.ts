@@ -1,11 +1,29 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { spawnNatter, startNatter, tempDir, rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 
 // No token or message content in the logs, even at debug level; security headers on every
 // response (with a CSP the web client and Swagger UI work under); CORS closed unless configured;
 // dev tokens only when enabled.
+
+/** `natter serve` that is expected to stop at start: its exit code and everything it printed. */
+const serveUntilExit = async (env: Record<string, string>) => {
+  const inherited = { ...process.env };
+  delete inherited.NATTER_DEV_TOKENS;
+  const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
+    env: { ...inherited, NATTER_DATA_DIR: tempDir('natter-refuse-'), NATTER_PORT: '0', NATTER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, lines: output.split('\n').filter((line) => line.trim() !== '') };
+};
 
 describe('secrets, headers, CORS and dev tokens', () => {
   it('logs no token and no message content at NATTER_LOG_LEVEL=debug', async () => {
@@ -104,6 +122,25 @@ describe('secrets, headers, CORS and dev tokens', () => {
       assert.equal(unauthorized.headers.get('access-control-allow-origin'), 'https://chat.example');
     } finally {
       await Promise.all([closed.close(), configured.close(), dev.close()]);
+    }
+  });
+
+  it('natter serve on a non-loopback NATTER_HOST without NATTER_DEV_TOKENS refuses to start with one line; with NATTER_DEV_TOKENS=false it starts without them', async () => {
+    const refused = await serveUntilExit({ NATTER_HOST: '0.0.0.0' });
+    assert.equal(refused.code, 1, refused.lines.join('\n'));
+    assert.deepEqual(refused.lines, ['natter serve: NATTER_HOST=0.0.0.0 is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens']);
+
+    const badNumber = await serveUntilExit({ NATTER_MAX_BODY_BYTES: 'abc' });
+    assert.equal(badNumber.code, 1);
+    assert.deepEqual(badNumber.lines, ['natter serve: NATTER_MAX_BODY_BYTES must be an integer of at least 1, got "abc"'], 'a config error is one line, no stack trace');
+
+    const production = await spawnNatter(tempDir('natter-exposed-'), { NATTER_HOST: '0.0.0.0', NATTER_DEV_TOKENS: 'false' });
+    try {
+      const reply = await rest(production.url).post('/v1/auth/dev-token', { user_id: 'anyone' });
+      assert.equal(reply.status, 403);
+      assert.equal(reply.body.error.code, 'dev_tokens_disabled');
+    } finally {
+      await production.close();
     }
   });
 

@@ -5,26 +5,26 @@
 // workers, 3 gateways; bench/lib/cluster.ts), started on first use and stopped at the end.
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import type { Ctx, Scenario } from './lib/context.js';
-import { errMsg, round } from './lib/context.js';
-import { BENCH_DIR, killAll } from './lib/proc.js';
-import { writeReport, type ScenarioResult } from './lib/report.js';
-import { gitCommit, machineInfo, nofileLimit } from './lib/sys.js';
-import { natterPresent } from './lib/natter.js';
-import { durable } from './scenarios/durable.js';
-import { latency } from './scenarios/latency.js';
-import { throughput } from './scenarios/throughput.js';
-import { fanout } from './scenarios/fanout.js';
-import { idle } from './scenarios/idle.js';
-import { rebuild } from './scenarios/rebuild.js';
-import { catchup } from './scenarios/catchup.js';
-import { presence } from './scenarios/presence.js';
-import { adapters } from './scenarios/adapters.js';
-import { clusterLatency } from './scenarios/cluster-latency.js';
-import { clusterDurable } from './scenarios/cluster-durable.js';
-import { clusterFanout } from './scenarios/cluster-fanout.js';
-import { stopBenchCluster } from './lib/cluster.js';
-import { centrifugoAvailability } from './lib/centrifugo.js';
+import type { Ctx, Scenario } from './lib/context.ts';
+import { errMsg, round } from './lib/context.ts';
+import { BENCH_DIR, killAll } from './lib/proc.ts';
+import { writeReport, type ScenarioResult } from './lib/report.ts';
+import { gitCommit, machineInfo, nofileLimit } from './lib/sys.ts';
+import { natterPresent } from './lib/natter.ts';
+import { durable } from './scenarios/durable.ts';
+import { latency } from './scenarios/latency.ts';
+import { throughput } from './scenarios/throughput.ts';
+import { fanout } from './scenarios/fanout.ts';
+import { idle } from './scenarios/idle.ts';
+import { rebuild } from './scenarios/rebuild.ts';
+import { catchup } from './scenarios/catchup.ts';
+import { presence } from './scenarios/presence.ts';
+import { adapters } from './scenarios/adapters.ts';
+import { clusterLatency } from './scenarios/cluster-latency.ts';
+import { clusterDurable } from './scenarios/cluster-durable.ts';
+import { clusterFanout } from './scenarios/cluster-fanout.ts';
+import { stopBenchCluster } from './lib/cluster.ts';
+import { centrifugoAvailability } from './lib/centrifugo.ts';
 
 /** Every scenario of a profile, in run order, and those that run when --only is not given. */
 const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
@@ -47,7 +47,7 @@ const program = new Command()
 
 const opts = program.opts<{ quick: boolean; only?: string; profile: 'embedded' | 'cluster'; out?: string; durableRate?: number }>();
 
-async function main(): Promise<number> {
+const main = async (): Promise<number> => {
   const profile = PROFILES[opts.profile];
   const SCENARIOS = profile.scenarios;
   const selected = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : profile.byDefault;
@@ -95,9 +95,9 @@ async function main(): Promise<number> {
   const files = writeReport(outDir, meta, results);
   console.log(`report: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   return 0;
-}
+};
 
-function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
+const withTimeout = <T>(p: Promise<T>, ms: number, name: string): Promise<T> => {
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
@@ -105,7 +105,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
       t = setTimeout(() => reject(new Error(`${name} did not finish within ${ms / 1000}s`)), ms);
     }),
   ]);
-}
+};
 
 main()
   .then((code) => {

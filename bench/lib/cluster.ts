@@ -8,14 +8,14 @@
 // the bench's high rate limits. stopBenchCluster() (bench/run.ts calls it at the end) kills them and
 // drops the namespace. The roles are killed on exit and SIGINT as well.
 import { loadavg } from 'node:os';
-import type { Ctx } from './context.js';
-import { errMsg, round } from './context.js';
-import type { Conn, Target } from './drivers.js';
-import { connect } from './drivers.js';
-import { cdfPoints, decodeHist, mergeEncoded, newHist, recordUs, summarize, type LatencySummary } from './hist.js';
-import { createDirect, createGroup, devToken, devTokens, startNatter, type NatterServer } from './natter.js';
-import { REPO_DIR, sleep, startClient, stopAll, type Child, type IpcMsg } from './proc.js';
-import type { ConnSpec } from '../clients/common.js';
+import type { Ctx } from './context.ts';
+import { errMsg, round } from './context.ts';
+import type { Conn, Target } from './drivers.ts';
+import { connect } from './drivers.ts';
+import { cdfPoints, decodeHist, mergeEncoded, newHist, recordUs, summarize, type LatencySummary } from './hist.ts';
+import { createDirect, createGroup, devToken, devTokens, startNatter, type NatterServer } from './natter.ts';
+import { REPO_DIR, sleep, startClient, stopAll, type Child, type IpcMsg } from './proc.ts';
+import type { ConnSpec } from '../clients/common.ts';
 import { namespace as redisNamespace } from '../../adapters/redis/keys.ts';
 
 /** The load generators send far above a person's rate (same limits as startNatter in lib/natter.ts). */
@@ -33,9 +33,9 @@ export const PROJECTORS = 2;
 /** The engines could not be started: the scenario is skipped with this reason, not failed. */
 export class EnginesUnavailable extends Error {}
 
-export interface Gateway { id: string; base: string; target: Target }
+export type Gateway = { id: string; base: string; target: Target };
 
-export interface BenchCluster {
+export type BenchCluster = {
   namespace: string;
   env: Record<string, string>;
   gateways: Gateway[];
@@ -50,7 +50,7 @@ export interface BenchCluster {
   logSince(mark: number[]): string[];
   /** facts for the report */
   info(): Record<string, unknown>;
-}
+};
 
 type Role = { name: string; child: import('node:child_process').ChildProcess; url?: string; output(): string; kill9(): Promise<void> };
 
@@ -61,16 +61,16 @@ const roleLabels: string[] = [];
 let namespaceEnv: Record<string, string> | null = null;
 let exitHookInstalled = false;
 
-function killRolesNow(): void {
+const killRolesNow = (): void => {
   for (const r of roles) {
     try {
       if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
     } catch { /* gone */ }
   }
-}
+};
 
 /** Starts the engines only (for the adapters scenario, which needs no Natter process). */
-export async function engines(...names: Array<'redis' | 'postgres' | 'kafka' | 'cassandra'>): Promise<Record<string, string>> {
+export const engines = async (...names: Array<'redis' | 'postgres' | 'kafka' | 'cassandra'>): Promise<Record<string, string>> => {
   const { requireEngines } = await import('../../test/support/engines.ts');
   try {
     return (await requireEngines(...(names.length ? names : (['redis', 'postgres', 'kafka', 'cassandra'] as const)))) as unknown as Record<string, string>;
@@ -79,15 +79,15 @@ export async function engines(...names: Array<'redis' | 'postgres' | 'kafka' | '
     const tail = (err.stderr ?? '').trim().split('\n').filter((l) => /ERROR|error/.test(l)).slice(-2).join(' / ');
     throw new EnginesUnavailable(`scripts/engines.sh up failed: ${tail || err.message.split('\n')[0]}`);
   }
-}
+};
 
 /** The running cluster of this bench run (started on first use). A failed start is remembered. */
-export function benchCluster(ctx: Ctx): Promise<BenchCluster> {
+export const benchCluster = (ctx: Ctx): Promise<BenchCluster> => {
   starting ??= startCluster(ctx);
   return starting;
-}
+};
 
-async function startCluster(ctx: Ctx): Promise<BenchCluster> {
+const startCluster = async (ctx: Ctx): Promise<BenchCluster> => {
   const t0 = performance.now();
   if (process.cwd() !== REPO_DIR) process.chdir(REPO_DIR); // spawnRole runs bin/natter.js relative to the cwd
   if (!exitHookInstalled) {
@@ -141,10 +141,10 @@ async function startCluster(ctx: Ctx): Promise<BenchCluster> {
       ),
     info: () => ({ namespace: ns.NATTER_REDIS_PREFIX, gateways: GATEWAYS, projector_workers: PROJECTORS, relays: 1, kafka_partitions: Number(ns.NATTER_KAFKA_PARTITIONS), startup_s: startup }),
   };
-}
+};
 
 /** One message from gateway 1 to a device on gateway 2, retried until it arrives (consumer group settled). */
-async function probe(gateways: Gateway[], timeoutMs: number): Promise<void> {
+const probe = async (gateways: Gateway[], timeoutMs: number): Promise<void> => {
   const base = gateways[0]!.base;
   const a = `probe-${Date.now().toString(36)}-a`, b = a.replace(/-a$/, '-b');
   const ta = await devToken(base, a, 'd');
@@ -177,10 +177,10 @@ async function probe(gateways: Gateway[], timeoutMs: number): Promise<void> {
     rx.close();
     tx.close();
   }
-}
+};
 
 /** Kills the roles and drops the namespace (best effort, bounded). */
-export async function stopBenchCluster(log: (m: string) => void = () => undefined): Promise<void> {
+export const stopBenchCluster = async (log: (m: string) => void = () => undefined): Promise<void> => {
   if (!starting) return;
   starting.catch(() => undefined);
   starting = null;
@@ -224,18 +224,18 @@ export async function stopBenchCluster(log: (m: string) => void = () => undefine
   ];
   const settled = Promise.allSettled(jobs).then((rs) => rs.forEach((r) => r.status === 'rejected' && log(`cluster: cleanup: ${errMsg(r.reason)}`)));
   await Promise.race([settled, sleep(30_000)]);
-}
+};
 
 /**
  * Counts what the projector workers publish to the gateways' Redis channels for one conversation:
  * new_message envelopes (one per gateway holding members' devices), per gateway, and the users named.
  * This observes the engine from outside; it is the same count as startProjectorWorker().published().
  */
-export async function publishCounter(c: BenchCluster, conversationId: string): Promise<{
+export const publishCounter = async (c: BenchCluster, conversationId: string): Promise<{
   reset(): void;
   read(): { publishes: number; messages: number; users: number; per_gateway: Record<string, number> };
   close(): Promise<void>;
-}> {
+}> => {
   const { Redis } = await import('ioredis');
   const sub = new Redis(c.env.NATTER_REDIS_URL!, { lazyConnect: true, connectionName: 'natter-bench-publish-counter' });
   await sub.connect();
@@ -268,32 +268,32 @@ export async function publishCounter(c: BenchCluster, conversationId: string): P
     read: () => ({ publishes, messages: messages.size, users, per_gateway: { ...perGateway } }),
     close: async () => { sub.disconnect(); },
   };
-}
+};
 
 /** The embedded server measured beside the cluster in the same run (same limits). */
-export async function embeddedServer(): Promise<{ server: NatterServer; target: Target; stop(): Promise<void> }> {
+export const embeddedServer = async (): Promise<{ server: NatterServer; target: Target; stop(): Promise<void> }> => {
   const server = await startNatter();
   return {
     server,
     target: { kind: 'natter', host: '127.0.0.1', port: server.port },
     stop: () => server.stop(),
   };
-}
+};
 
 /** Where the load goes: a REST base for tokens and conversations, and the gateways to spread sockets over. */
-export interface Deployment {
+export type Deployment = {
   label: string;
   base: string;
   targets: Target[];
-}
+};
 
 // ---------------------------------------------------------------------------------------------------
 // latency: a sender on targets[0], a receiver on targets[1 % n]; open loop at fixed rates, measured
 // from the intended send time (coordinated-omission free), exactly as scenarios/latency.ts does.
 
-export interface LatencyAtRate { latency: LatencySummary; sent: number; received: number; generator_lag_p99_ms: number; sender: Record<string, unknown>; cdf: Array<[number, number]> }
+export type LatencyAtRate = { latency: LatencySummary; sent: number; received: number; generator_lag_p99_ms: number; sender: Record<string, unknown>; cdf: Array<[number, number]> };
 
-export async function measureLatency(ctx: Ctx, d: Deployment, rates: number[], durationMs: number, tag: string): Promise<Record<number, LatencyAtRate>> {
+export const measureLatency = async (ctx: Ctx, d: Deployment, rates: number[], durationMs: number, tag: string): Promise<Record<number, LatencyAtRate>> => {
   const kids: Child[] = [];
   try {
     const alice = `${tag}-alice`, bob = `${tag}-bob`;
@@ -324,7 +324,7 @@ export async function measureLatency(ctx: Ctx, d: Deployment, rates: number[], d
   } finally {
     await stopAll(kids);
   }
-}
+};
 
 // ---------------------------------------------------------------------------------------------------
 // durable: direct conversations between <tag><k>a and <tag><k>b; a's socket on targets[k % n], b's on
@@ -332,14 +332,14 @@ export async function measureLatency(ctx: Ctx, d: Deployment, rates: number[], d
 // appended. bothSend: both members send (two gateways write each stream: appends race on the expected
 // revision); otherwise only a sends and b's socket (in a receiver process) only receives.
 
-export interface DurableFigures {
+export type DurableFigures = {
   sockets_sending: number; sockets: number; conversations: number; both_send: boolean; window: number; duration_s: number;
   acked: number; errors: number; first_error?: unknown; msgs_per_s: number; ack_latency: LatencySummary; cdf: Array<[number, number]>;
-}
+};
 
-export async function measureDurable(
+export const measureDurable = async (
   ctx: Ctx, d: Deployment, o: { conversations: number; bothSend: boolean; window: number; durationMs: number; tag: string; procs?: number },
-): Promise<DurableFigures> {
+): Promise<DurableFigures> => {
   const kids: Child[] = [];
   const senders: Child[] = [];
   const { tag, window, durationMs } = o;
@@ -379,13 +379,13 @@ export async function measureDurable(
   } finally {
     await stopAll(kids);
   }
-}
+};
 
 // ---------------------------------------------------------------------------------------------------
 // fan-out: one sender on targets[0], a group of `size` members (one socket each, member k on
 // targets[k % n], spread over 2 receiver processes); a fixed offered delivery load, then a burst.
 
-export interface FanoutFigures {
+export type FanoutFigures = {
   members: number;
   msgs_per_s_offered: number;
   sent: number;
@@ -399,13 +399,13 @@ export interface FanoutFigures {
   publishes?: ReturnType<Awaited<ReturnType<typeof publishCounter>>['read']> & { per_message: number | null };
   burst?: { sent: number; deliveries: number; expected_deliveries: number; deliveries_per_s: number; time_to_last: LatencySummary; publishes?: { publishes: number; per_message: number | null } };
   setup_s: number;
-}
+};
 
 type Counter = Awaited<ReturnType<typeof publishCounter>>;
 
-interface RxResult { received: number; last_us: number; hist: string; max_lat_of: number[]; count_of: number[] }
+type RxResult = { received: number; last_us: number; hist: string; max_lat_of: number[]; count_of: number[] };
 
-function timeToLast(got: RxResult[], sent: number, members: number): { hist: ReturnType<typeof newHist>; complete: number } {
+const timeToLast = (got: RxResult[], sent: number, members: number): { hist: ReturnType<typeof newHist>; complete: number } => {
   const hist = newHist();
   let complete = 0;
   for (let i = 0; i < sent; i++) {
@@ -420,12 +420,12 @@ function timeToLast(got: RxResult[], sent: number, members: number): { hist: Ret
     }
   }
   return { hist, complete };
-}
+};
 
-export async function measureFanout(
+export const measureFanout = async (
   ctx: Ctx, d: Deployment, size: number, deliveriesPerS: number, durationMs: number, burstDeliveries: number, tag: string,
   counterFor?: (conversationId: string) => Promise<Counter>,
-): Promise<FanoutFigures> {
+): Promise<FanoutFigures> => {
   const kids: Child[] = [];
   let counter: Counter | undefined;
   const t0 = performance.now();
@@ -503,14 +503,14 @@ export async function measureFanout(
     await counter?.close();
     await stopAll(kids);
   }
-}
+};
 
 /** Runs `fn` against the cluster, then against a fresh embedded server, in this order; errors are kept apart. */
-export async function clusterThenEmbedded<T>(
+export const clusterThenEmbedded = async <T>(
   ctx: Ctx,
   name: string,
   fn: (d: Deployment, which: 'cluster' | 'embedded', cluster?: BenchCluster) => Promise<T>,
-): Promise<{ cluster?: T; embedded?: T; errors: Record<string, string>; skipped?: string; info?: Record<string, unknown>; log?: string[] }> {
+): Promise<{ cluster?: T; embedded?: T; errors: Record<string, string>; skipped?: string; info?: Record<string, unknown>; log?: string[] }> => {
   const errors: Record<string, string> = {};
   let c: BenchCluster;
   try {
@@ -545,10 +545,10 @@ export async function clusterThenEmbedded<T>(
     await emb?.stop();
   }
   return out;
-}
+};
 
 /** "gw2: 98 × error WrongExpectedRevision: <first message>" per role and kind, most frequent first (at most 6). */
-function summarizeLog(lines: string[]): string[] {
+const summarizeLog = (lines: string[]): string[] => {
   const kinds = new Map<string, { n: number; sample: string }>();
   for (const line of lines) {
     const cut = line.indexOf(': ');
@@ -569,4 +569,4 @@ function summarizeLog(lines: string[]): string[] {
     else kinds.set(k, { n: 1, sample: sample.slice(0, 200) });
   }
   return [...kinds].sort((a, b) => b[1].n - a[1].n).slice(0, 6).map(([k, v]) => `${k.replace(': ', `: ${v.n} × `)} (e.g. ${v.sample})`);
-}
+};

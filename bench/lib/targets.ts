@@ -1,6 +1,6 @@
 // Proposed targets: where Natter should sit relative to its limits and peers on the same machine.
 // They are the bench's proposals, to be revised by the team; the report marks each row met / not met.
-import type { Target } from './report.js';
+import type { Target } from './report.ts';
 
 const ge = (on: Target['on'], value: number): Target => ({ on, op: '>=', value });
 const le = (on: Target['on'], value: number): Target => ({ on, op: '<=', value });

@@ -6,17 +6,17 @@
 //                  the stream's expected revision;
 //   one sender   — twice the conversations, only one member sends, the other only receives.
 // Ack p50/p99. BESIDE each in the same run: the embedded profile under the same load, as a ratio.
-import type { Scenario } from '../lib/context.js';
-import { clusterThenEmbedded, measureDurable, type DurableFigures } from '../lib/cluster.js';
-import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
+import type { Scenario } from '../lib/context.ts';
+import { clusterThenEmbedded, measureDurable, type DurableFigures } from '../lib/cluster.ts';
+import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
 
 type Both = { both: DurableFigures; one: DurableFigures };
 
 export const clusterDurable: Scenario = {
   name: 'cluster-durable',
   describe: 'durable acked msgs/s and ack latency, sockets over 3 gateways, cluster vs embedded',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const pairs = ctx.quick ? 50 : 100;
     const window = 4;
     const durationMs = ctx.quick ? 3000 : 10_000;

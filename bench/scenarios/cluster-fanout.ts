@@ -3,15 +3,15 @@
 // the last member has each message (p50/p99), and the projector's gateway publishes per message,
 // counted on the gateways' Redis channels (one per gateway holding members, whatever the group size).
 // BESIDE it in the same run: the embedded profile with the same group and load, as a ratio.
-import type { Scenario } from '../lib/context.js';
-import { clusterThenEmbedded, measureFanout, publishCounter, type FanoutFigures } from '../lib/cluster.js';
-import { row, type Row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
+import type { Scenario } from '../lib/context.ts';
+import { clusterThenEmbedded, measureFanout, publishCounter, type FanoutFigures } from '../lib/cluster.ts';
+import { row, type Row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
 
 export const clusterFanout: Scenario = {
   name: 'cluster-fanout',
   describe: 'group fan-out over 3 gateways: deliveries/s, time to last member, publishes per message',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const size = ctx.quick ? 200 : 1000;
     const offered = ctx.quick ? 10_000 : 20_000;
     const durationMs = ctx.quick ? 2000 : 5000;

@@ -3,16 +3,16 @@
 // relay → Kafka → projector worker (read models, then fan-out) → Redis → gateway 2. Measured from the
 // intended send time (coordinated-omission free), p50/p99/p999. BESIDE it in the same run: the embedded
 // profile (one `natter serve`) under the same load, as a ratio.
-import type { Scenario } from '../lib/context.js';
-import { clusterThenEmbedded, measureLatency, type LatencyAtRate } from '../lib/cluster.js';
-import type { LatencySummary } from '../lib/hist.js';
-import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
+import type { Scenario } from '../lib/context.ts';
+import { clusterThenEmbedded, measureLatency, type LatencyAtRate } from '../lib/cluster.ts';
+import type { LatencySummary } from '../lib/hist.ts';
+import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
 
 export const clusterLatency: Scenario = {
   name: 'cluster-latency',
   describe: 'cross-gateway send-to-receive latency at fixed rates, cluster vs embedded',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const rates = ctx.quick ? [100] : [100, 1000];
     const durationMs = ctx.quick ? 3000 : 8000;
     const r = await clusterThenEmbedded<Record<number, LatencyAtRate>>(ctx, 'cluster-latency', (d, which) =>

@@ -2,19 +2,19 @@
 // Closed loop (window of in-flight sends per socket) and open loop (fixed offered rate).
 // LIMIT in the same run: raw batched inserts into SQLite (WAL, synchronous=FULL) in a separate process.
 import { rmSync } from 'node:fs';
-import type { Ctx, Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { cdfPoints, mergeEncoded, summarize } from '../lib/hist.js';
-import { createDirect, devTokens, startNatter, tempDir, type NatterServer } from '../lib/natter.js';
-import { startClient, stopAll, spawnTs, type Child, type IpcMsg } from '../lib/proc.js';
-import { row, type Row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
-import type { Target } from '../lib/drivers.js';
-import type { ConnSpec } from '../clients/common.js';
+import type { Ctx, Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { cdfPoints, mergeEncoded, summarize } from '../lib/hist.ts';
+import { createDirect, devTokens, startNatter, tempDir, type NatterServer } from '../lib/natter.ts';
+import { startClient, stopAll, spawnTs, type Child, type IpcMsg } from '../lib/proc.ts';
+import { row, type Row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
+import type { Target } from '../lib/drivers.ts';
+import type { ConnSpec } from '../clients/common.ts';
 
-interface RawResult { tx_rows: number; rows: number; transactions: number; seconds: number; rows_per_s: number }
+type RawResult = { tx_rows: number; rows: number; transactions: number; seconds: number; rows_per_s: number };
 
-async function rawSqlite(ctx: Ctx): Promise<RawResult[]> {
+const rawSqlite = async (ctx: Ctx): Promise<RawResult[]> => {
   const dir = tempDir('raw');
   const child = spawnTs('clients/sqlite-raw.ts');
   try {
@@ -24,10 +24,10 @@ async function rawSqlite(ctx: Ctx): Promise<RawResult[]> {
     await child.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
+};
 
 /** Direct conversations between u<k>a and u<k>b; returns one ConnSpec per socket (both members send). */
-async function conversations(n: NatterServer, pairs: number): Promise<ConnSpec[]> {
+const conversations = async (n: NatterServer, pairs: number): Promise<ConnSpec[]> => {
   const who = Array.from({ length: pairs }, (_, k) => ({ userId: `u${k}a`, deviceId: 'd' }));
   const toks = await devTokens(n.base, who);
   const convs: string[] = [];
@@ -36,12 +36,12 @@ async function conversations(n: NatterServer, pairs: number): Promise<ConnSpec[]
     { room, userId: `u${k}a`, deviceId: 'd', token: toks[k] },
     { room, userId: `u${k}b`, deviceId: 'd' },
   ]);
-}
+};
 
 export const durable: Scenario = {
   name: 'durable',
   describe: 'durable acked msgs/s and ack latency vs raw SQLite inserts',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const q = ctx.quick;
     const pairs = q ? 50 : 100;
     const window = 4;

@@ -3,18 +3,18 @@
 // time until the last member has each message (p50/p99); then a 100 ms burst far above that load
 // gives the delivery capacity (deliveries/s). Same against the ws and socket.io relays and Centrifugo
 // (a channel without history: one publish, one push per subscriber).
-import type { Ctx, Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { cdfPoints, decodeHist, newHist, recordUs, summarize, type LatencySummary } from '../lib/hist.js';
-import { startClient, stopAll, type Child } from '../lib/proc.js';
-import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.js';
-import { groupRoom } from '../lib/rooms.js';
-import { LABEL, startServer, type RunningServer } from '../lib/servers.js';
-import { TARGETS } from '../lib/targets.js';
-import type { TargetKind } from '../lib/drivers.js';
-import { withCentrifugo } from '../lib/peers.js';
+import type { Ctx, Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { cdfPoints, decodeHist, newHist, recordUs, summarize, type LatencySummary } from '../lib/hist.ts';
+import { startClient, stopAll, type Child } from '../lib/proc.ts';
+import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
+import { groupRoom } from '../lib/rooms.ts';
+import { LABEL, startServer, type RunningServer } from '../lib/servers.ts';
+import { TARGETS } from '../lib/targets.ts';
+import type { TargetKind } from '../lib/drivers.ts';
+import { withCentrifugo } from '../lib/peers.ts';
 
-interface GroupFigures {
+type GroupFigures = {
   members: number;
   msgs_per_s_offered: number;
   sent: number;
@@ -26,9 +26,9 @@ interface GroupFigures {
   per_delivery: LatencySummary;
   cdf: Array<[number, number]>;
   burst: { sent: number; deliveries: number; expected_deliveries: number; offered_deliveries_per_s: number; deliveries_per_s: number };
-}
+};
 
-async function oneGroup(ctx: Ctx, server: RunningServer, size: number, deliveriesPerS: number, durationMs: number, burstDeliveries: number): Promise<GroupFigures> {
+const oneGroup = async (ctx: Ctx, server: RunningServer, size: number, deliveriesPerS: number, durationMs: number, burstDeliveries: number): Promise<GroupFigures> => {
   const kids: Child[] = [];
   try {
     const { sender, receivers } = await groupRoom(server, `g${size}`, size);
@@ -100,13 +100,13 @@ async function oneGroup(ctx: Ctx, server: RunningServer, size: number, deliverie
   } finally {
     await stopAll(kids);
   }
-}
+};
 
 export const fanout: Scenario = {
   name: 'fanout',
   describe: 'group fan-out: deliveries/s and time until the last member has each message',
   usesCentrifugo: true,
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const sizes = [10, 100, 1000];
     const offered = ctx.quick ? 10_000 : 20_000;
     const durationMs = ctx.quick ? 1500 : 5000;

@@ -3,20 +3,20 @@
 // PEERS in the same run: the bare ws relay, the socket.io relay and Centrifugo (a channel without
 // history; full runs only) under the same load. Centrifugo with history is in the throughput scenario,
 // at these rates and more.
-import type { Ctx, Scenario } from '../lib/context.js';
-import { errMsg } from '../lib/context.js';
-import { cdfPoints, decodeHist, summarize, type LatencySummary } from '../lib/hist.js';
-import { startClient, stopAll, type Child } from '../lib/proc.js';
-import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.js';
-import { pairRoom } from '../lib/rooms.js';
-import { LABEL, startServer, type RunningServer } from '../lib/servers.js';
-import { TARGETS } from '../lib/targets.js';
-import { hasAcks, type TargetKind } from '../lib/drivers.js';
-import { withCentrifugo } from '../lib/peers.js';
+import type { Ctx, Scenario } from '../lib/context.ts';
+import { errMsg } from '../lib/context.ts';
+import { cdfPoints, decodeHist, summarize, type LatencySummary } from '../lib/hist.ts';
+import { startClient, stopAll, type Child } from '../lib/proc.ts';
+import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
+import { pairRoom } from '../lib/rooms.ts';
+import { LABEL, startServer, type RunningServer } from '../lib/servers.ts';
+import { TARGETS } from '../lib/targets.ts';
+import { hasAcks, type TargetKind } from '../lib/drivers.ts';
+import { withCentrifugo } from '../lib/peers.ts';
 
 type PerRate = Record<number, { latency: LatencySummary; sent: number; received: number; generator_lag_p99_ms: number; sender: Record<string, unknown>; cdf: Array<[number, number]> }>;
 
-async function measure(ctx: Ctx, kind: TargetKind, rates: number[], durationMs: number): Promise<PerRate> {
+const measure = async (ctx: Ctx, kind: TargetKind, rates: number[], durationMs: number): Promise<PerRate> => {
   let server: RunningServer | undefined;
   const kids: Child[] = [];
   try {
@@ -42,13 +42,13 @@ async function measure(ctx: Ctx, kind: TargetKind, rates: number[], durationMs: 
     await stopAll(kids);
     await server?.stop();
   }
-}
+};
 
 export const latency: Scenario = {
   name: 'latency',
   describe: 'send-to-receive latency at fixed rates vs ws and socket.io relays and Centrifugo',
   usesCentrifugo: true,
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const rates = ctx.quick ? [100, 1000] : [100, 1000, 5000];
     const durationMs = ctx.quick ? 2000 : 8000;
     const res: Partial<Record<TargetKind, PerRate>> = {};

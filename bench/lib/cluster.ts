@@ -2,9 +2,9 @@
 // profile they are compared to in the same run.
 //
 // benchCluster() starts, once per bench run, on the real engines (scripts/engines.sh up, through
-// test/support/engines.ts; running engines are reused): a fresh namespace (Redis prefix, PostgreSQL
+// scripts/engines.ts; running engines are reused): a fresh namespace (Redis prefix, PostgreSQL
 // schema, Kafka topics and groups, Cassandra keyspace migrated), then a relay, 2 projector workers and
-// 3 gateways, each its own `node bin/natter.js <role>` process (test/support/cluster-processes.ts), with
+// 3 gateways, each its own `node bin/natter.js <role>` process (scripts/cluster-roles.ts), with
 // the bench's high rate limits. stopBenchCluster() (bench/run.ts calls it at the end) kills them and
 // drops the namespace. The roles are killed on exit and SIGINT as well.
 import { loadavg } from 'node:os';
@@ -71,7 +71,7 @@ const killRolesNow = (): void => {
 
 /** Starts the engines only (for the adapters scenario, which needs no Natter process). */
 export const engines = async (...names: Array<'redis' | 'postgres' | 'kafka' | 'cassandra'>): Promise<Record<string, string>> => {
-  const { requireEngines } = await import('../../test/support/engines.ts');
+  const { requireEngines } = await import('../../scripts/engines.ts');
   try {
     return (await requireEngines(...(names.length ? names : (['redis', 'postgres', 'kafka', 'cassandra'] as const)))) as unknown as Record<string, string>;
   } catch (e) {
@@ -96,8 +96,8 @@ const startCluster = async (ctx: Ctx): Promise<BenchCluster> => {
   }
   ctx.log('cluster: engines (scripts/engines.sh up)');
   await engines();
-  const { clusterNamespace } = await import('../../test/support/cluster.ts');
-  const { spawnRole } = await import('../../test/support/cluster-processes.ts');
+  const { clusterNamespace } = await import('../../scripts/cluster-namespace.ts');
+  const { spawnRole } = await import('../../scripts/cluster-roles.ts');
   ctx.log('cluster: fresh namespace (Cassandra keyspace migrated)');
   const ns = await clusterNamespace();
   namespaceEnv = ns;

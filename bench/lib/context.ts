@@ -4,7 +4,6 @@ import type { ScenarioResult } from './report.ts';
 export type Ctx = {
   quick: boolean;
   outDir: string;
-  profile: 'embedded' | 'cluster';
   /** progress messages (stderr) */
   log: (msg: string) => void;
   /** --durable-rate override */

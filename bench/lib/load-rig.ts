@@ -9,7 +9,7 @@ import { round } from './context.ts';
 import { decodeHist, summarize, type LatencySummary } from './hist.ts';
 import { startClient, stopAll, type Child } from './proc.ts';
 import { pairRoom } from './rooms.ts';
-import { LABEL, startServer, type RunningServer } from './servers.ts';
+import { LABEL, onOneServer, startServer, type RunningServer } from './servers.ts';
 import { cpuSeconds } from './sys.ts';
 import { hasAcks, type TargetKind } from './drivers.ts';
 import type { ConnSpec } from '../clients/common.ts';
@@ -58,7 +58,7 @@ export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs
   try {
     const senders: ConnSpec[] = [], receivers: ConnSpec[] = [];
     for (let k = 0; k < pairs; k++) {
-      const p = await pairRoom(server, `tp${k}`);
+      const p = await pairRoom(onOneServer(server), `tp${k}`);
       senders.push(p.sender);
       receivers.push(p.receiver);
     }

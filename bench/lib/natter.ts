@@ -1,11 +1,19 @@
-// Starting the Natter server under test and the few REST calls the scenarios need.
+// Starting the Natter server under test (the embedded deployment) and the few REST calls the scenarios need.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnNode, freePort, waitHttp200, REPO_DIR, type Child } from './proc.ts';
 import { pool } from './ipc.ts';
+import type { Deployment } from './deployment.ts';
 
 export const NATTER_BIN = path.join(REPO_DIR, 'bin', 'natter.js');
+
+/** Load generators send far above a person's rate; the limits are measured elsewhere. */
+export const BENCH_LIMITS: Record<string, string> = {
+  NATTER_MESSAGES_PER_MINUTE: '1000000000',
+  NATTER_EPHEMERAL_PER_SECOND: '100000000',
+  NATTER_MAX_SOCKETS_PER_USER: '100000',
+};
 
 export type NatterServer = {
   child: Child;
@@ -47,9 +55,7 @@ export const startNatter = async (opts: { dataDir?: string; nofile?: number; env
     // (node refuses --cpu-prof in NODE_OPTIONS)
     nodeFlags: process.env.NATTER_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean),
     quiet: true,
-    env: { PORT: String(port), HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
-      // Load generators send far above a person's rate; the limits are measured elsewhere.
-      NATTER_MESSAGES_PER_MINUTE: '1000000000', NATTER_EPHEMERAL_PER_SECOND: '100000000', NATTER_MAX_SOCKETS_PER_USER: '100000', ...opts.env },
+    env: { PORT: String(port), HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', ...BENCH_LIMITS, ...opts.env },
   });
   child.proc.stderr?.on('data', (b: Buffer) => {
     const s = b.toString();
@@ -72,6 +78,16 @@ export const startNatter = async (opts: { dataDir?: string; nofile?: number; env
       if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+};
+
+/** One `natter serve` per scenario: senders and receivers on the same server. */
+export const embedded: Deployment = {
+  name: 'embedded',
+  start: async () => {
+    const server = await startNatter();
+    const target = { kind: 'natter' as const, host: '127.0.0.1', port: server.port };
+    return { kind: 'natter', label: 'embedded', base: server.base, senders: [target], receivers: [target], stop: () => server.stop() };
+  },
 };
 
 const post = async <T>(url: string, body: unknown, token?: string): Promise<T> => {

@@ -1,5 +1,6 @@
 // Start any server under test (Natter or a peer relay) behind one interface.
 import type { Target, TargetKind } from './drivers.ts';
+import type { Running, Subject } from './deployment.ts';
 import { startNatter, natterHeapBytes, type NatterServer } from './natter.ts';
 import { centrifugoAvailability, startCentrifugo } from './centrifugo.ts';
 import { spawnTs, type Child } from './proc.ts';
@@ -68,3 +69,10 @@ export const startServer = async (kind: TargetKind, opts: { nofile?: number } = 
     throw e;
   }
 };
+
+/** A server as a scenario subject (the peers; throughput's Natter): every socket on it. */
+export const onOneServer = (s: RunningServer): Running => ({
+  kind: s.kind, label: LABEL[s.kind], base: s.natter?.base, senders: [s.target], receivers: [s.target], stop: s.stop,
+});
+
+export const serverSubject = (kind: TargetKind): Subject => ({ key: kind, start: async () => onOneServer(await startServer(kind)) });

@@ -30,7 +30,7 @@ export const TARGETS = {
   rebuildEventsPerS: ge('natter', 20_000),
   /** absolute: catch-up throughput (messages/s) */
   catchupMsgsPerS: ge('natter', 5_000),
-  // cluster profile (bench/scenarios/cluster-*.ts): "natter" is the cluster, the reference the embedded
+  // cluster profile (cluster-latency, -durable, -fanout): "natter" is the cluster, the reference the embedded
   // profile measured in the same run. The cluster adds hops (PostgreSQL, relay, Kafka, projector worker,
   // Redis) for horizontal scale, so it is allowed to be slower on one 2-core machine, within bounds.
   /** cross-gateway send-to-receive p99 vs the embedded profile at the same rate */

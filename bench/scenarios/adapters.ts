@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Ctx, Scenario } from '../lib/context.ts';
 import { errMsg, round } from '../lib/context.ts';
-import { engines, EnginesUnavailable } from '../lib/cluster.ts';
+import { engines, EnginesUnavailable } from '../lib/engines.ts';
 import { BENCH_DIR, spawnNode } from '../lib/proc.ts';
 import { row, type Row, type ScenarioResult } from '../lib/report.ts';
 

@@ -1,37 +1,36 @@
 // npm run bench -- [--quick] [--only a,b] [--profile embedded|cluster] [--out dir] [--durable-rate n]
 // Runs the scenarios one after another; each starts its own server under test and load processes,
 // prints one line, and lands in report.json / summary.md / *.svg. Children are always killed.
-// Profile cluster: the cluster-* scenarios share one cluster (engines, namespace, relay, 2 projector
-// workers, 3 gateways; bench/lib/cluster.ts), started on first use and stopped at the end.
+// Profile cluster: latency, durable and fanout run against the cluster deployment (reported as
+// cluster-*), which they share (engines, namespace, relay, 2 projector workers, 3 gateways;
+// bench/lib/cluster.ts): started on first use and stopped at the end.
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import type { Ctx, Scenario } from './lib/context.js';
-import { errMsg, round } from './lib/context.js';
-import { BENCH_DIR, killAll } from './lib/proc.js';
-import { writeReport, type ScenarioResult } from './lib/report.js';
-import { gitCommit, machineInfo, nofileLimit } from './lib/sys.js';
-import { natterPresent } from './lib/natter.js';
-import { durable } from './scenarios/durable.js';
-import { latency } from './scenarios/latency.js';
-import { throughput } from './scenarios/throughput.js';
-import { fanout } from './scenarios/fanout.js';
-import { idle } from './scenarios/idle.js';
-import { rebuild } from './scenarios/rebuild.js';
-import { catchup } from './scenarios/catchup.js';
-import { presence } from './scenarios/presence.js';
-import { adapters } from './scenarios/adapters.js';
-import { clusterLatency } from './scenarios/cluster-latency.js';
-import { clusterDurable } from './scenarios/cluster-durable.js';
-import { clusterFanout } from './scenarios/cluster-fanout.js';
-import { stopBenchCluster } from './lib/cluster.js';
-import { centrifugoAvailability } from './lib/centrifugo.js';
+import type { Ctx, Scenario } from './lib/context.ts';
+import { errMsg, round } from './lib/context.ts';
+import { BENCH_DIR, killAll } from './lib/proc.ts';
+import { writeReport, type ScenarioResult } from './lib/report.ts';
+import { gitCommit, machineInfo, nofileLimit } from './lib/sys.ts';
+import { durable } from './scenarios/durable.ts';
+import { latency } from './scenarios/latency.ts';
+import { throughput } from './scenarios/throughput.ts';
+import { fanout } from './scenarios/fanout.ts';
+import { idle } from './scenarios/idle.ts';
+import { rebuild } from './scenarios/rebuild.ts';
+import { catchup } from './scenarios/catchup.ts';
+import { presence } from './scenarios/presence.ts';
+import { adapters } from './scenarios/adapters.ts';
+import { cluster } from './lib/cluster.ts';
+import { embedded, natterPresent } from './lib/natter.ts';
+import { centrifugoAvailability } from './lib/centrifugo.ts';
 
 /** Every scenario of a profile, in run order, and those that run when --only is not given. */
 const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
   // adapters needs the engines (scripts/engines.sh): only with --only in the embedded profile, so that
   // `npm run bench [-- --quick]` (and its smoke test) never depends on them.
-  embedded: { scenarios: [durable, latency, throughput, fanout, idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
-  cluster: { scenarios: [clusterLatency, clusterDurable, clusterFanout, adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'adapters'] },
+  embedded: { scenarios: [durable(embedded), latency(embedded), throughput, fanout(embedded), idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
+  // the same latency, durable and fan-out code against the cluster deployment (names prefixed cluster-)
+  cluster: { scenarios: [latency(cluster), durable(cluster), fanout(cluster), adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'adapters'] },
 };
 const ALL_NAMES = [...new Set(Object.values(PROFILES).flatMap((p) => p.scenarios.map((s) => s.name)))];
 
@@ -47,7 +46,7 @@ const program = new Command()
 
 const opts = program.opts<{ quick: boolean; only?: string; profile: 'embedded' | 'cluster'; out?: string; durableRate?: number }>();
 
-async function main(): Promise<number> {
+const main = async (): Promise<number> => {
   const profile = PROFILES[opts.profile];
   const SCENARIOS = profile.scenarios;
   const selected = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : profile.byDefault;
@@ -67,7 +66,6 @@ async function main(): Promise<number> {
   const ctx: Ctx = {
     quick: opts.quick,
     outDir,
-    profile: opts.profile,
     durableRate: opts.durableRate,
     log: (m) => process.stderr.write(`  · ${m}\n`),
   };
@@ -90,14 +88,14 @@ async function main(): Promise<number> {
       for (const [k, v] of Object.entries(r.errors ?? {})) console.log(`  ! ${s.name}/${k}: ${v.split('\n')[0]}`);
     }
   } finally {
-    await stopBenchCluster(ctx.log);
+    await cluster.end?.(ctx);
   }
   const files = writeReport(outDir, meta, results);
   console.log(`report: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
   return 0;
-}
+};
 
-function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
+const withTimeout = <T>(p: Promise<T>, ms: number, name: string): Promise<T> => {
   let t: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(t)),
@@ -105,7 +103,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
       t = setTimeout(() => reject(new Error(`${name} did not finish within ${ms / 1000}s`)), ms);
     }),
   ]);
-}
+};
 
 main()
   .then((code) => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { requireEngines } from '../../test/support/engines.ts';
+import { requireEngines } from '../../scripts/engines.ts';
 import { openDatabase } from '../../adapters/sqlite/database.ts';
 import { createSqliteHistoryStore } from '../../adapters/sqlite/history-store.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import type { InboxStore, InboxWrite } from '../../ports/read-models.ts';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
 import { createRedisReadModels } from '../../adapters/redis/read-models.ts';
-import { requireEngines } from '../../test/support/engines.ts';
+import { requireEngines } from '../../scripts/engines.ts';
 
 const { values } = parseArgs({ options: {
   messages: { type: 'string', default: '100000' }, conversations: { type: 'string', default: '1000' },

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { requireEngines } from '../../test/support/engines.ts';
+import { requireEngines } from '../../scripts/engines.ts';
 import { createSqliteEventStore } from '../../adapters/sqlite/event-store.ts';
 import { startRelay } from '../../adapters/kafka/relay.ts';
 import { ensureTopic } from '../../adapters/kafka/topics.ts';

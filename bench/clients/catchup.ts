@@ -1,14 +1,14 @@
 // Load generator: one device that was offline catches up with `sync` (repeated while has_more).
-import { connect, type Conn, type Frame, type Target } from '../lib/drivers.js';
-import { devToken } from '../lib/natter.js';
-import { onCommand, reply, lifetime } from '../lib/ipc.js';
+import { connect, type Conn, type Frame, type Target } from '../lib/drivers.ts';
+import { devToken } from '../lib/natter.ts';
+import { onCommand, reply, lifetime } from '../lib/ipc.ts';
 
-interface Setup { target: Target; base: string; userId: string; deviceId: string; lifetimeMs?: number }
+type Setup = { target: Target; base: string; userId: string; deviceId: string; lifetimeMs?: number };
 let s: Setup;
 let token = '';
 
 /** Connect, sync from `cursor` until has_more is false; returns what it saw. */
-async function syncAll(cursor: string | undefined, timeoutMs: number): Promise<Record<string, unknown>> {
+const syncAll = async (cursor: string | undefined, timeoutMs: number): Promise<Record<string, unknown>> => {
   let messages = 0, rounds = 0, firstMsgMs = -1;
   let conn: Conn | undefined;
   const t0 = performance.now();
@@ -52,7 +52,7 @@ async function syncAll(cursor: string | undefined, timeoutMs: number): Promise<R
   }
   const ms = performance.now() - t0;
   return { messages, rounds, ms, first_msg_ms: firstMsgMs, cursor: last };
-}
+};
 
 onCommand(async (c) => {
   if (c.cmd === 'setup') {

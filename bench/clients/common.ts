@@ -1,31 +1,31 @@
 // Shared by the load-generator processes: open many connections (minting Natter dev tokens first).
-import { connect, type Conn, type Endpoint, type Handlers, type Target } from '../lib/drivers.js';
-import { devTokens } from '../lib/natter.js';
-import { pool } from '../lib/ipc.js';
+import { connect, type Conn, type Endpoint, type Handlers, type Target } from '../lib/drivers.ts';
+import { devTokens } from '../lib/natter.ts';
+import { pool } from '../lib/ipc.ts';
 
-export interface ConnSpec extends Endpoint {
+export type ConnSpec = Endpoint & {
   userId?: string;
   /** this connection's server, when it is not the process's (cluster: sockets spread over gateways) */
   target?: Target;
-}
+};
 
-export interface OpenResult {
+export type OpenResult = {
   conns: Array<Conn | null>;
   opened: number;
   failed: number;
   firstError?: string;
   tokenMs: number;
   connectMs: number;
-}
+};
 
 /** Mint missing tokens (Natter), then open every connection with bounded concurrency. */
-export async function openAll(
+export const openAll = async (
   target: Target,
   base: string | undefined,
   specs: ConnSpec[],
   handlers: (i: number) => Handlers,
   concurrency = 100,
-): Promise<OpenResult> {
+): Promise<OpenResult> => {
   const t0 = Date.now();
   if (target.kind === 'natter') {
     const need = specs.map((s, i) => ({ s, i })).filter(({ s }) => !s.token);
@@ -48,28 +48,28 @@ export async function openAll(
     }
   });
   return { conns, opened: specs.length - failed, failed, firstError, tokenMs: t1 - t0, connectMs: Date.now() - t1 };
-}
+};
 
-export function closeAll(conns: Array<Conn | null>): void {
+export const closeAll = (conns: Array<Conn | null>): void => {
   for (const c of conns) c?.close();
-}
+};
 
-export interface Payload {
+export type Payload = {
   /** message index within the run */
   i: number;
   /** intended send time, µs of the monotonic clock */
   t: number;
-}
+};
 
-export function makeContent(i: number, t: number, pad: string): string {
+export const makeContent = (i: number, t: number, pad: string): string => {
   return pad ? `{"i":${i},"t":${t},"p":"${pad}"}` : `{"i":${i},"t":${t}}`;
-}
+};
 
-export function parseContent(s: string): Payload | null {
+export const parseContent = (s: string): Payload | null => {
   try {
     const o = JSON.parse(s) as Payload;
     return typeof o.i === 'number' && typeof o.t === 'number' ? o : null;
   } catch {
     return null;
   }
-}
+};

@@ -1,9 +1,9 @@
 // Load generator: opens many idle connections and holds them until told to stop.
-import type { Conn, Target } from '../lib/drivers.js';
-import { onCommand, reply, lifetime } from '../lib/ipc.js';
-import { openAll, type ConnSpec } from './common.js';
+import type { Conn, Target } from '../lib/drivers.ts';
+import { onCommand, reply, lifetime } from '../lib/ipc.ts';
+import { openAll, type ConnSpec } from './common.ts';
 
-interface Setup {
+type Setup = {
   target: Target;
   base?: string;
   count: number;
@@ -12,7 +12,7 @@ interface Setup {
   localAddress?: string;
   concurrency?: number;
   lifetimeMs?: number;
-}
+};
 
 let conns: Array<Conn | null> = [];
 let closed = 0;

@@ -1,10 +1,10 @@
 // Load generator: users flap (connect, then close) while one watcher, who shares a direct
 // conversation with each of them, counts the presence frames it receives.
 import WebSocket from 'ws';
-import { devTokens, createDirect } from '../lib/natter.js';
-import { onCommand, reply, lifetime, pool } from '../lib/ipc.js';
+import { devTokens, createDirect } from '../lib/natter.ts';
+import { onCommand, reply, lifetime, pool } from '../lib/ipc.ts';
 
-interface Run { base: string; users: number; durationMs: number; concurrency: number }
+type Run = { base: string; users: number; durationMs: number; concurrency: number };
 
 const open = (url: string) => new Promise<WebSocket>((resolve, reject) => {
   const socket = new WebSocket(url);

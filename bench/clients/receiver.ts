@@ -2,12 +2,12 @@
 // send-to-receive latency from the intended send time carried in the content (µs, monotonic clock
 // shared by all processes of the machine). For fan-out it also keeps, per message index, the latency of
 // the last of this process's connections to receive it, and how many received it.
-import type { Conn, Target } from '../lib/drivers.js';
-import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.js';
-import { onCommand, reply, lifetime } from '../lib/ipc.js';
-import { openAll, parseContent, type ConnSpec } from './common.js';
+import type { Conn, Target } from '../lib/drivers.ts';
+import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.ts';
+import { onCommand, reply, lifetime } from '../lib/ipc.ts';
+import { openAll, parseContent, type ConnSpec } from './common.ts';
 
-interface Setup { target: Target; base?: string; conns: ConnSpec[]; lifetimeMs?: number; concurrency?: number }
+type Setup = { target: Target; base?: string; conns: ConnSpec[]; lifetimeMs?: number; concurrency?: number };
 
 let conns: Array<Conn | null> = [];
 let hist = newHist();
@@ -21,7 +21,7 @@ let maxLatOf: number[] = [];
 let countOf: number[] = [];
 let waiter: { total: number; resolve: () => void } | null = null;
 
-function onChat(content: string): void {
+const onChat = (content: string): void => {
   const now = nowUs();
   const p = parseContent(content);
   if (!p) {
@@ -40,9 +40,9 @@ function onChat(content: string): void {
   if (maxLatOf[p.i] === undefined || maxLatOf[p.i]! < lat) maxLatOf[p.i] = lat;
   countOf[p.i] = (countOf[p.i] ?? 0) + 1;
   if (waiter && received >= waiter.total) waiter.resolve();
-}
+};
 
-function result(): { type: string; [k: string]: unknown } {
+const result = (): { type: string; [k: string]: unknown } => {
   return {
     type: 'result',
     received,
@@ -54,7 +54,7 @@ function result(): { type: string; [k: string]: unknown } {
     max_lat_of: Array.from(maxLatOf, (v) => v ?? -1),
     count_of: Array.from(countOf, (v) => v ?? 0),
   };
-}
+};
 
 onCommand(async (c) => {
   if (c.cmd === 'setup') {

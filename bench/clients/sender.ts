@@ -4,13 +4,13 @@
 //                intended send time of the schedule (coordinated-omission free).
 // Ack latency goes into an HdrHistogram (µs) for servers that ack (Natter: durable ack; Centrifugo:
 // publish reply). The ws and socket.io relays have no acks: they only send.
-import { hasAcks, type Conn, type Frame, type Target } from '../lib/drivers.js';
-import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.js';
-import { onCommand, reply, lifetime } from '../lib/ipc.js';
-import { openAll, makeContent, type ConnSpec } from './common.js';
+import { hasAcks, type Conn, type Frame, type Target } from '../lib/drivers.ts';
+import { newHist, nowUs, recordUs, encodeHist } from '../lib/hist.ts';
+import { onCommand, reply, lifetime } from '../lib/ipc.ts';
+import { openAll, makeContent, type ConnSpec } from './common.ts';
 
-interface Setup { target: Target; base?: string; conns: ConnSpec[]; lifetimeMs?: number; tag?: string }
-interface Start {
+type Setup = { target: Target; base?: string; conns: ConnSpec[]; lifetimeMs?: number; tag?: string };
+type Start = {
   mode: 'closed' | 'open';
   window?: number;
   rate?: number;
@@ -22,7 +22,7 @@ interface Start {
   padBytes?: number;
   /** open loop: abort when more than this many sends are unacked */
   maxOutstanding?: number;
-}
+};
 
 let setup: Setup;
 let conns: Array<Conn | null> = [];
@@ -36,7 +36,7 @@ let firstError: string | undefined;
 let tag = 'b';
 let runNo = 0;
 
-function handleAck(id: string, connIdx: number): void {
+const handleAck = (id: string, connIdx: number): void => {
   const ref = inflight.get(id);
   if (ref === undefined) return;
   inflight.delete(id);
@@ -45,16 +45,16 @@ function handleAck(id: string, connIdx: number): void {
   acked++;
   if (now <= windowEndUs) ackedInWindow++;
   onAckHook(connIdx);
-}
+};
 
-function handleError(f: Frame, connIdx: number): void {
+const handleError = (f: Frame, connIdx: number): void => {
   errors++;
   firstError ??= `${f.code}: ${f.message}`;
   const id = f.client_msg_id as string | undefined;
   if (id && inflight.delete(id)) onAckHook(connIdx);
-}
+};
 
-async function run(s: Start): Promise<void> {
+const run = async (s: Start): Promise<void> => {
   runNo++;
   hist = newHist();
   lag = newHist();
@@ -147,7 +147,7 @@ async function run(s: Start): Promise<void> {
     lag_p50_ms: s.mode === 'open' ? lag.getValueAtPercentile(50) / 1000 : undefined,
     lag_p99_ms: s.mode === 'open' ? lag.getValueAtPercentile(99) / 1000 : undefined,
   });
-}
+};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

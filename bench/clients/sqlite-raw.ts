@@ -3,9 +3,9 @@
 // (integer primary key), stream id, stream revision, type, JSON data and UNIQUE(stream, revision).
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { onCommand, reply, lifetime } from '../lib/ipc.js';
+import { onCommand, reply, lifetime } from '../lib/ipc.ts';
 
-interface Setup { dir: string; txSizes: number[]; durationMs: number; streams?: number; payloadBytes?: number; lifetimeMs?: number }
+type Setup = { dir: string; txSizes: number[]; durationMs: number; streams?: number; payloadBytes?: number; lifetimeMs?: number };
 
 onCommand((c) => {
   if (c.cmd !== 'run') return;

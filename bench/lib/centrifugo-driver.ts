@@ -3,14 +3,14 @@
 // of publications. Written on `ws` directly, like the other drivers, so that every peer pays the same
 // client-side costs (one JSON parse per frame) and no SDK batching or reconnect logic sits in between.
 import WebSocket from 'ws';
-import { NAMESPACE, type CentrifugoKind } from './centrifugo.js';
-import type { Conn, Endpoint, Frame, Handlers, Target } from './drivers.js';
+import { NAMESPACE, type CentrifugoKind } from './centrifugo.ts';
+import type { Conn, Endpoint, Frame, Handlers, Target } from './drivers.ts';
 
-export function centrifugoUrl(t: Target): string {
+export const centrifugoUrl = (t: Target): string => {
   return `ws://${t.host}:${t.port}/connection/websocket`;
-}
+};
 
-export function connectCentrifugo(t: Target & { kind: CentrifugoKind }, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> {
+export const connectCentrifugo = (t: Target & { kind: CentrifugoKind }, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> => {
   const channel = `${NAMESPACE[t.kind]}:${ep.room}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(centrifugoUrl(t), {
@@ -98,4 +98,4 @@ export function connectCentrifugo(t: Target & { kind: CentrifugoKind }, ep: Endp
       else fail(new Error(`centrifugo: closed before subscribed (${code} ${reason.toString()})`));
     });
   });
-}
+};

@@ -4,8 +4,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './natter.js';
-import { BENCH_DIR, Child, freePort, waitHttp200 } from './proc.js';
+import { tempDir } from './natter.ts';
+import { BENCH_DIR, Child, freePort, waitHttp200 } from './proc.ts';
 
 export type CentrifugoKind = 'centrifugo' | 'centrifugo-history';
 
@@ -28,7 +28,7 @@ let found: Promise<Availability> | undefined;
  * uses that binary. Otherwise the cached build is used; only when `build` is true (full runs) is it
  * built when missing, so that `--quick` (the smoke test) never spends minutes compiling.
  */
-export function centrifugoAvailability(opts: { build: boolean; log: (m: string) => void }): Promise<Availability> {
+export const centrifugoAvailability = (opts: { build: boolean; log: (m: string) => void }): Promise<Availability> => {
   found ??= locate(opts).then((a) => {
     // stdout, not the progress log: whoever reads the run's output must see that a peer is missing.
     if ('skipped' in a) console.log(`peer Centrifugo skipped: ${a.skipped}`);
@@ -36,9 +36,9 @@ export function centrifugoAvailability(opts: { build: boolean; log: (m: string) 
     return a;
   });
   return found;
-}
+};
 
-async function locate(opts: { build: boolean; log: (m: string) => void }): Promise<Availability> {
+const locate = async (opts: { build: boolean; log: (m: string) => void }): Promise<Availability> => {
   const env = process.env.NATTER_BENCH_CENTRIFUGO;
   if (env === 'off') return { skipped: 'NATTER_BENCH_CENTRIFUGO=off' };
   let bin: string;
@@ -65,28 +65,28 @@ async function locate(opts: { build: boolean; log: (m: string) => void }): Promi
   // `go install` sets no version ldflags (the binary says v0.0.0): the cache folder names the version.
   const version = /centrifugo-(v\d+\.\d+\.\d+)/.exec(bin)?.[1] ?? v.stdout.trim().slice(0, 60);
   return { bin, version };
-}
+};
 
 const lastLine = (s: string): string => s.trim().split('\n').pop() ?? '';
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+const run = (cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> => {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && code === -1 ? err.message : '') });
     });
   });
-}
+};
 
-export interface CentrifugoServer {
+export type CentrifugoServer = {
   child: Child;
   port: number;
   stop(): Promise<void>;
-}
+};
 
 /** Start Centrifugo on a free loopback port: insecure client mode (anonymous connect, subscribe and
  * publish, no tokens: the bench measures the relay, not JWT checks), both namespaces, usage stats off. */
-export async function startCentrifugo(bin: string): Promise<CentrifugoServer> {
+export const startCentrifugo = async (bin: string): Promise<CentrifugoServer> => {
   const port = await freePort();
   const dir = tempDir('centrifugo');
   const config = {
@@ -117,4 +117,4 @@ export async function startCentrifugo(bin: string): Promise<CentrifugoServer> {
     throw e;
   }
   return { child, port, stop: () => child.stop(3000) };
-}
+};

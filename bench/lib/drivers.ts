@@ -2,35 +2,35 @@
 // and Centrifugo's JSON protocol (centrifugo-driver.ts; two kinds: channels without and with history).
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
-import { connectCentrifugo } from './centrifugo-driver.js';
+import { connectCentrifugo } from './centrifugo-driver.ts';
 
 export type TargetKind = 'natter' | 'ws' | 'socketio' | 'centrifugo' | 'centrifugo-history';
 
 /** Servers that answer each send (Natter: the durable ack; Centrifugo: the publish reply). */
-export function hasAcks(kind: TargetKind): boolean {
+export const hasAcks = (kind: TargetKind): boolean => {
   return kind === 'natter' || kind === 'centrifugo' || kind === 'centrifugo-history';
-}
-export interface Target {
+};
+export type Target = {
   kind: TargetKind;
   host: string;
   port: number;
-}
+};
 
 /** One connection: the room it joins (a Natter conversation id or a relay room) and, for Natter, its credentials. */
-export interface Endpoint {
+export type Endpoint = {
   room: string;
   token?: string;
   deviceId?: string;
   localAddress?: string;
   /** Centrifugo: only publishes, so it does not subscribe (the relays do not echo to the sender either) */
   publishOnly?: boolean;
-}
+};
 
 // Frames are whatever JSON the server sent; the bench only reads a few fields.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = Record<string, any>;
 
-export interface Handlers {
+export type Handlers = {
   /** a chat message delivered to this connection (content as sent) */
   onChat?: (content: string, frame: Frame | null) => void;
   /** Natter: the durable ack of one of our sends; Centrifugo: the publish reply */
@@ -40,29 +40,29 @@ export interface Handlers {
   /** Natter: any other frame (sync_done, ...) */
   onFrame?: (frame: Frame) => void;
   onClose?: () => void;
-}
+};
 
-export interface Conn {
+export type Conn = {
   sendChat(clientMsgId: string, content: string): void;
   sendFrame(frame: Frame): void;
   buffered(): number;
   close(): void;
-}
+};
 
-export function wsUrl(t: Target, ep: Endpoint): string {
+export const wsUrl = (t: Target, ep: Endpoint): string => {
   if (t.kind === 'natter') {
     const q = new URLSearchParams({ token: ep.token ?? '', device_id: ep.deviceId ?? 'bench' });
     return `ws://${t.host}:${t.port}/v1/ws?${q}`;
   }
   return `ws://${t.host}:${t.port}/?room=${encodeURIComponent(ep.room)}`;
-}
+};
 
-export function connect(t: Target, ep: Endpoint, h: Handlers, timeoutMs = 20_000): Promise<Conn> {
+export const connect = (t: Target, ep: Endpoint, h: Handlers, timeoutMs = 20_000): Promise<Conn> => {
   if (t.kind === 'centrifugo' || t.kind === 'centrifugo-history') return connectCentrifugo({ ...t, kind: t.kind }, ep, h, timeoutMs);
   return t.kind === 'socketio' ? connectSocketIo(t, ep, h, timeoutMs) : connectWs(t, ep, h, timeoutMs);
-}
+};
 
-function connectWs(t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> {
+const connectWs = (t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> => {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(t, ep), {
       perMessageDeflate: false,
@@ -120,9 +120,9 @@ function connectWs(t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Pro
       else reject(new Error('closed before open'));
     });
   });
-}
+};
 
-function connectSocketIo(t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> {
+const connectSocketIo = (t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Promise<Conn> => {
   return new Promise((resolve, reject) => {
     const s = io(`http://${t.host}:${t.port}`, {
       transports: ['websocket'],
@@ -144,4 +144,4 @@ function connectSocketIo(t: Target, ep: Endpoint, h: Handlers, timeoutMs: number
     s.on('connect_error', (e) => reject(e));
     s.on('disconnect', () => h.onClose?.());
   });
-}
+};

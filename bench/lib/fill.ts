@@ -1,19 +1,19 @@
 // Write many messages into a running Natter server through its WebSocket API (closed loop).
-import type { ConnSpec } from '../clients/common.js';
-import type { NatterServer } from './natter.js';
-import { startClient, stopAll, type Child } from './proc.js';
+import type { ConnSpec } from '../clients/common.ts';
+import type { NatterServer } from './natter.ts';
+import { startClient, stopAll, type Child } from './proc.ts';
 
-export interface FillResult {
+export type FillResult = {
   sent: number;
   acked: number;
   errors: number;
   first_error?: string;
   seconds: number;
   msgs_per_s: number;
-}
+};
 
 /** Send until `maxMessages` are acked or `maxMs` has passed, spread over `specs` sockets and `procs` client processes. */
-export async function fill(server: NatterServer, specs: ConnSpec[], o: { maxMessages: number; maxMs: number; window: number; procs?: number; padBytes?: number }): Promise<FillResult> {
+export const fill = async (server: NatterServer, specs: ConnSpec[], o: { maxMessages: number; maxMs: number; window: number; procs?: number; padBytes?: number }): Promise<FillResult> => {
   const procs = Math.min(o.procs ?? 2, specs.length);
   const per = Math.ceil(specs.length / procs);
   const kids: Child[] = [];
@@ -45,4 +45,4 @@ export async function fill(server: NatterServer, specs: ConnSpec[], o: { maxMess
   } finally {
     await stopAll(kids);
   }
-}
+};

@@ -4,20 +4,20 @@
 // them step by step (an idle server costs next to nothing; a drifting load on a shared machine then
 // hits every server at about the same time).
 import os from 'node:os';
-import type { Ctx } from './context.js';
-import { round } from './context.js';
-import { decodeHist, summarize, type LatencySummary } from './hist.js';
-import { startClient, stopAll, type Child } from './proc.js';
-import { pairRoom } from './rooms.js';
-import { LABEL, startServer, type RunningServer } from './servers.js';
-import { cpuSeconds } from './sys.js';
-import { hasAcks, type TargetKind } from './drivers.js';
-import type { ConnSpec } from '../clients/common.js';
+import type { Ctx } from './context.ts';
+import { round } from './context.ts';
+import { decodeHist, summarize, type LatencySummary } from './hist.ts';
+import { startClient, stopAll, type Child } from './proc.ts';
+import { pairRoom } from './rooms.ts';
+import { LABEL, onOneServer, startServer, type RunningServer } from './servers.ts';
+import { cpuSeconds } from './sys.ts';
+import { hasAcks, type TargetKind } from './drivers.ts';
+import type { ConnSpec } from '../clients/common.ts';
 
 /** a step counts as saturated when less than this share of the offered messages arrived within it */
 export const KEEPS_UP = 0.9;
 
-export interface Step {
+export type Step = {
   offered_per_s: number;
   sent: number;
   /** messages whose intended send time + latency fell within the step */
@@ -40,15 +40,15 @@ export interface Step {
   server_cpu_ms_per_1k: number | null;
   loadavg_1m: number;
   saturated: boolean;
-}
+};
 
-export interface Rig {
+export type Rig = {
   kind: TargetKind;
   step(rate: number): Promise<Step>;
   stop(): Promise<void>;
-}
+};
 
-export async function startRig(ctx: Ctx, kind: TargetKind, pairs: number, stepMs: number, warmup: { rate: number; ms: number }): Promise<Rig> {
+export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs: number, warmup: { rate: number; ms: number }): Promise<Rig> => {
   const server: RunningServer = await startServer(kind);
   const kids: Child[] = [];
   const stop = async (): Promise<void> => {
@@ -58,7 +58,7 @@ export async function startRig(ctx: Ctx, kind: TargetKind, pairs: number, stepMs
   try {
     const senders: ConnSpec[] = [], receivers: ConnSpec[] = [];
     for (let k = 0; k < pairs; k++) {
-      const p = await pairRoom(server, `tp${k}`);
+      const p = await pairRoom(onOneServer(server), `tp${k}`);
       senders.push(p.sender);
       receivers.push(p.receiver);
     }
@@ -116,4 +116,4 @@ export async function startRig(ctx: Ctx, kind: TargetKind, pairs: number, stepMs
     await stop();
     throw e;
   }
-}
+};

@@ -1,29 +1,37 @@
-// Starting the Natter server under test and the few REST calls the scenarios need.
+// Starting the Natter server under test (the embedded deployment) and the few REST calls the scenarios need.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnNode, freePort, waitHttp200, REPO_DIR, type Child } from './proc.js';
-import { pool } from './ipc.js';
+import { spawnNode, freePort, waitHttp200, REPO_DIR, type Child } from './proc.ts';
+import { pool } from './ipc.ts';
+import type { Deployment } from './deployment.ts';
 
 export const NATTER_BIN = path.join(REPO_DIR, 'bin', 'natter.js');
 
-export interface NatterServer {
+/** Load generators send far above a person's rate; the limits are measured elsewhere. */
+export const BENCH_LIMITS: Record<string, string> = {
+  NATTER_MESSAGES_PER_MINUTE: '1000000000',
+  NATTER_EPHEMERAL_PER_SECOND: '100000000',
+  NATTER_MAX_SOCKETS_PER_USER: '100000',
+};
+
+export type NatterServer = {
   child: Child;
   port: number;
   base: string;
   dataDir: string;
-  stop(opts?: { keepData?: boolean }): Promise<void>;
-}
+  stop: (opts?: { keepData?: boolean }) => Promise<void>;
+};
 
-export function natterPresent(): boolean {
+export const natterPresent = (): boolean => {
   return existsSync(NATTER_BIN);
-}
+};
 
 const tempDirs = new Set<string>();
 let cleanupInstalled = false;
 
 /** A fresh temp dir, removed at exit (also on SIGINT) if the scenario did not remove it itself. */
-export function tempDir(prefix: string): string {
+export const tempDir = (prefix: string): string => {
   const d = mkdtempSync(path.join(tmpdir(), `natter-bench-${prefix}-`));
   tempDirs.add(d);
   if (!cleanupInstalled) {
@@ -33,10 +41,10 @@ export function tempDir(prefix: string): string {
     });
   }
   return d;
-}
+};
 
 /** `node bin/natter.js serve` on a free loopback port with a fresh data dir (or the given one). */
-export async function startNatter(opts: { dataDir?: string; nofile?: number; env?: Record<string, string> } = {}): Promise<NatterServer> {
+export const startNatter = async (opts: { dataDir?: string; nofile?: number; env?: Record<string, string> } = {}): Promise<NatterServer> => {
   if (!natterPresent()) throw new Error('bin/natter.js does not exist yet');
   const port = await freePort();
   const dataDir = opts.dataDir ?? tempDir('data');
@@ -47,9 +55,7 @@ export async function startNatter(opts: { dataDir?: string; nofile?: number; env
     // (node refuses --cpu-prof in NODE_OPTIONS)
     nodeFlags: process.env.NATTER_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean),
     quiet: true,
-    env: { NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn',
-      // Load generators send far above a person's rate; the limits are measured elsewhere.
-      NATTER_MESSAGES_PER_MINUTE: '1000000000', NATTER_EPHEMERAL_PER_SECOND: '100000000', NATTER_MAX_SOCKETS_PER_USER: '100000', ...opts.env },
+    env: { NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', ...BENCH_LIMITS, ...opts.env },
   });
   child.proc.stderr?.on('data', (b: Buffer) => {
     const s = b.toString();
@@ -67,14 +73,24 @@ export async function startNatter(opts: { dataDir?: string; nofile?: number; env
     port,
     base,
     dataDir,
-    async stop(o = {}) {
+    stop: async (o = {}) => {
       await child.stop(5000);
       if (!o.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
+};
 
-async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
+/** One `natter serve` per scenario: senders and receivers on the same server. */
+export const embedded: Deployment = {
+  name: 'embedded',
+  start: async () => {
+    const server = await startNatter();
+    const target = { kind: 'natter' as const, host: '127.0.0.1', port: server.port };
+    return { kind: 'natter', label: 'embedded', base: server.base, senders: [target], receivers: [target], stop: () => server.stop() };
+  },
+};
+
+const post = async <T>(url: string, body: unknown, token?: string): Promise<T> => {
   const r = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -84,30 +100,30 @@ async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
   const text = await r.text();
   if (r.status >= 300) throw new Error(`POST ${new URL(url).pathname} -> HTTP ${r.status}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
-}
+};
 
-export async function devToken(base: string, userId: string, deviceId: string): Promise<string> {
+export const devToken = async (base: string, userId: string, deviceId: string): Promise<string> => {
   const r = await post<{ token: string }>(`${base}/v1/auth/dev-token`, { user_id: userId, device_id: deviceId });
   if (!r.token) throw new Error('dev-token: no token in answer');
   return r.token;
-}
+};
 
-export async function devTokens(base: string, who: Array<{ userId: string; deviceId: string }>, concurrency = 32): Promise<string[]> {
+export const devTokens = async (base: string, who: Array<{ userId: string; deviceId: string }>, concurrency = 32): Promise<string[]> => {
   return pool(who, concurrency, (w) => devToken(base, w.userId, w.deviceId));
-}
+};
 
-export async function createDirect(base: string, token: string, peerId: string): Promise<string> {
+export const createDirect = async (base: string, token: string, peerId: string): Promise<string> => {
   const r = await post<{ conversation_id: string }>(`${base}/v1/conversations`, { type: 'direct', peer_id: peerId }, token);
   return r.conversation_id;
-}
+};
 
-export async function createGroup(base: string, token: string, title: string, memberIds: string[]): Promise<string> {
+export const createGroup = async (base: string, token: string, title: string, memberIds: string[]): Promise<string> => {
   const r = await post<{ conversation_id: string }>(`${base}/v1/conversations`, { type: 'group', title, member_ids: memberIds }, token);
   return r.conversation_id;
-}
+};
 
 /** Heap used, from an optional Prometheus /metrics endpoint (null when there is none). */
-export async function natterHeapBytes(base: string): Promise<number | null> {
+export const natterHeapBytes = async (base: string): Promise<number | null> => {
   try {
     const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
     if (r.status !== 200) return null;
@@ -116,4 +132,4 @@ export async function natterHeapBytes(base: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
+};

@@ -10,17 +10,17 @@ export const REPO_DIR = path.dirname(BENCH_DIR);
 
 const live = new Set<ChildProcess>();
 
-export function killAll(): void {
+export const killAll = (): void => {
   for (const c of live) {
     try {
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     } catch { /* already gone */ }
   }
   live.clear();
-}
+};
 
 let handlersInstalled = false;
-function installHandlers(): void {
+const installHandlers = (): void => {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', killAll);
@@ -31,11 +31,11 @@ function installHandlers(): void {
       process.exit(130);
     });
   }
-}
+};
 
 export type IpcMsg = { type: string; [k: string]: unknown };
 
-export interface SpawnOpts {
+export type SpawnOpts = {
   env?: Record<string, string>;
   /** raise `ulimit -n` to this value in the spawning shell */
   nofile?: number;
@@ -46,7 +46,7 @@ export interface SpawnOpts {
   name?: string;
   /** where the child's stdout goes; default: inherit stderr of the bench (so scenario lines stay clean) */
   quiet?: boolean;
-}
+};
 
 /** A spawned child process with a small request/response layer over IPC. */
 export class Child {
@@ -141,12 +141,12 @@ export class Child {
   }
 }
 
-function shq(s: string): string {
+const shq = (s: string): string => {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+};
 
 /** Spawn `node [flags] <args>` through sh so that `ulimit -n` can be raised first (exec keeps the pid). */
-export function spawnNode(args: string[], opts: SpawnOpts = {}): Child {
+export const spawnNode = (args: string[], opts: SpawnOpts = {}): Child => {
   installHandlers();
   const node = [process.execPath, ...(opts.nodeFlags ?? []), ...args].map(shq).join(' ');
   const ulimit = opts.nofile ? `ulimit -n ${opts.nofile} 2>/dev/null || ulimit -n $(ulimit -Hn) 2>/dev/null; ` : '';
@@ -159,15 +159,15 @@ export function spawnNode(args: string[], opts: SpawnOpts = {}): Child {
   if (!opts.quiet) proc.stderr?.on('data', (b: Buffer) => process.stderr.write(`[${child.name}] ${b}`));
   proc.stdout?.resume();
   return child;
-}
+};
 
 /** Spawn a TypeScript file of the bench (`node --import tsx file`) with an IPC channel. */
-export function spawnTs(relFile: string, opts: SpawnOpts = {}): Child {
+export const spawnTs = (relFile: string, opts: SpawnOpts = {}): Child => {
   const file = path.join(BENCH_DIR, relFile);
   return spawnNode(['--import', 'tsx', file], { ipc: true, name: path.basename(relFile, '.ts'), ...opts, nodeFlags: [...(opts.nodeFlags ?? [])] });
-}
+};
 
-export function freePort(): Promise<number> {
+export const freePort = (): Promise<number> => {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.unref();
@@ -178,12 +178,12 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
+};
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Poll an URL until it answers 200 or the time runs out. */
-export async function waitHttp200(url: string, timeoutMs: number, child?: Child): Promise<void> {
+export const waitHttp200 = async (url: string, timeoutMs: number, child?: Child): Promise<void> => {
   const end = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < end) {
@@ -198,10 +198,10 @@ export async function waitHttp200(url: string, timeoutMs: number, child?: Child)
     await sleep(100);
   }
   throw new Error(`${url} not ready within ${timeoutMs} ms (${last})`);
-}
+};
 
 /** Start a client process, send it a setup command and wait until it reports 'ready'. */
-export async function startClient(relFile: string, setup: IpcMsg, opts: SpawnOpts & { timeoutMs?: number } = {}): Promise<{ child: Child; ready: IpcMsg }> {
+export const startClient = async (relFile: string, setup: IpcMsg, opts: SpawnOpts & { timeoutMs?: number } = {}): Promise<{ child: Child; ready: IpcMsg }> => {
   const child = spawnTs(relFile, opts);
   try {
     const ready = await child.request(setup, 'ready', opts.timeoutMs ?? 60_000);
@@ -210,8 +210,8 @@ export async function startClient(relFile: string, setup: IpcMsg, opts: SpawnOpt
     await child.stop(500);
     throw e;
   }
-}
+};
 
-export async function stopAll(children: Array<Child | undefined | null>): Promise<void> {
+export const stopAll = async (children: Array<Child | undefined | null>): Promise<void> => {
   await Promise.all(children.map((c) => c?.stop().catch(() => undefined)));
-}
+};

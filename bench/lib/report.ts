@@ -1,17 +1,17 @@
 // The report: report.json (everything), summary.md (one table) and the SVG plots.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cdfSvg, type Series } from './svg.js';
-import { loadSvg, type LoadSeries } from './svg-load.js';
+import { cdfSvg, type Series } from './svg.ts';
+import { loadSvg, type LoadSeries } from './svg-load.ts';
 
-export interface Target {
+export type Target = {
   on: 'ratio' | 'natter';
   op: '>=' | '<=';
   value: number;
-}
+};
 
 /** One line of the summary table: a Natter figure beside its physical limit or peer figure. */
-export interface Row {
+export type Row = {
   metric: string;
   unit: string;
   natter: number | null;
@@ -21,9 +21,9 @@ export interface Row {
   ratio: number | null;
   target?: Target;
   met?: boolean | null;
-}
+};
 
-export interface Plot {
+export type Plot = {
   title: string;
   file: string;
   /** latency CDF series (the default kind) */
@@ -31,9 +31,9 @@ export interface Plot {
   /** 'load': throughput and p99 vs offered load, drawn from `load` instead of `series` */
   kind?: 'cdf' | 'load';
   load?: LoadSeries[];
-}
+};
 
-export interface ScenarioResult {
+export type ScenarioResult = {
   name: string;
   line: string;
   figures: Record<string, unknown>;
@@ -47,14 +47,14 @@ export interface ScenarioResult {
   skipped?: string;
   notes?: string[];
   duration_s?: number;
-}
+};
 
-export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => {
   if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
   return Math.round((a / b) * 1000) / 1000;
-}
+};
 
-export function row(metric: string, unit: string, natter: number | null | undefined, ref: number | null | undefined, refName: string, target?: Target): Row {
+export const row = (metric: string, unit: string, natter: number | null | undefined, ref: number | null | undefined, refName: string, target?: Target): Row => {
   const n = natter == null || !Number.isFinite(natter) ? null : natter;
   const r = ref == null || !Number.isFinite(ref) ? null : ref;
   const q = ratio(n, r);
@@ -64,7 +64,7 @@ export function row(metric: string, unit: string, natter: number | null | undefi
     if (v != null) met = target.op === '>=' ? v >= target.value : v <= target.value;
   }
   return { metric, unit, natter: n, ref: r, ref_name: refName, ratio: q, ...(target ? { target, met } : {}) };
-}
+};
 
 const fmt = (v: number | null | undefined): string => {
   if (v == null || !Number.isFinite(v)) return '—';
@@ -73,13 +73,13 @@ const fmt = (v: number | null | undefined): string => {
   return v.toFixed(3).replace(/\.?0+$/, '') || '0';
 };
 
-export function targetText(t?: Target): string {
+export const targetText = (t?: Target): string => {
   if (!t) return '';
   return `${t.on === 'ratio' ? 'ratio' : 'natter'} ${t.op === '>=' ? '≥' : '≤'} ${t.value.toLocaleString('en-US')}`;
-}
+};
 
 /** Write everything; returns the paths written. */
-export function writeReport(outDir: string, meta: Record<string, unknown>, results: ScenarioResult[]): string[] {
+export const writeReport = (outDir: string, meta: Record<string, unknown>, results: ScenarioResult[]): string[] => {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   for (const r of results)
@@ -101,9 +101,9 @@ export function writeReport(outDir: string, meta: Record<string, unknown>, resul
   writeFileSync(mf, summaryMd(meta, results));
   written.push(mf);
   return written;
-}
+};
 
-function summaryMd(meta: Record<string, unknown>, results: ScenarioResult[]): string {
+const summaryMd = (meta: Record<string, unknown>, results: ScenarioResult[]): string => {
   const m = meta as { date?: string; git_commit?: string; git_dirty?: boolean; node?: string; os?: string; cores?: number; memory_bytes?: number; profile?: string; quick?: boolean };
   const L: string[] = [];
   L.push(`# Natter bench — ${m.date ?? ''}`);
@@ -142,4 +142,4 @@ function summaryMd(meta: Record<string, unknown>, results: ScenarioResult[]): st
   if (plots.length) L.push('', '## Plots', '', ...plots);
   L.push('', 'Targets are proposals of the bench (bench/lib/targets.ts), not requirements. Latencies are corrected for coordinated omission (measured from the intended send time of a fixed-rate schedule).', '');
   return L.join('\n');
-}
+};

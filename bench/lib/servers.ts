@@ -1,11 +1,12 @@
 // Start any server under test (Natter or a peer relay) behind one interface.
-import type { Target, TargetKind } from './drivers.js';
-import { startNatter, natterHeapBytes, type NatterServer } from './natter.js';
-import { centrifugoAvailability, startCentrifugo } from './centrifugo.js';
-import { spawnTs, type Child } from './proc.js';
-import { treeRss } from './sys.js';
+import type { Target, TargetKind } from './drivers.ts';
+import type { Running, Subject } from './deployment.ts';
+import { startNatter, natterHeapBytes, type NatterServer } from './natter.ts';
+import { centrifugoAvailability, startCentrifugo } from './centrifugo.ts';
+import { spawnTs, type Child } from './proc.ts';
+import { treeRss } from './sys.ts';
 
-export interface RunningServer {
+export type RunningServer = {
   kind: TargetKind;
   target: Target;
   pid: number;
@@ -14,7 +15,7 @@ export interface RunningServer {
   /** resident memory of the server process tree, and heap when known */
   mem(): Promise<{ rss: number; heap: number | null }>;
   stop(): Promise<void>;
-}
+};
 
 export const LABEL: Record<TargetKind, string> = {
   natter: 'Natter',
@@ -24,7 +25,7 @@ export const LABEL: Record<TargetKind, string> = {
   'centrifugo-history': 'Centrifugo (history)',
 };
 
-export async function startServer(kind: TargetKind, opts: { nofile?: number } = {}): Promise<RunningServer> {
+export const startServer = async (kind: TargetKind, opts: { nofile?: number } = {}): Promise<RunningServer> => {
   if (kind === 'natter') {
     const n = await startNatter({ nofile: opts.nofile });
     return {
@@ -67,4 +68,11 @@ export async function startServer(kind: TargetKind, opts: { nofile?: number } = 
     await child.stop(500);
     throw e;
   }
-}
+};
+
+/** A server as a scenario subject (the peers; throughput's Natter): every socket on it. */
+export const onOneServer = (s: RunningServer): Running => ({
+  kind: s.kind, label: LABEL[s.kind], base: s.natter?.base, senders: [s.target], receivers: [s.target], stop: s.stop,
+});
+
+export const serverSubject = (kind: TargetKind): Subject => ({ key: kind, start: async () => onOneServer(await startServer(kind)) });

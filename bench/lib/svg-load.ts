@@ -2,9 +2,9 @@
 // msgs/s (log–log, the dashed diagonal is "keeps up"); right panel: send → receive p99 (solid) and p50
 // (dashed) against offered msgs/s. One colour per server; where a server saturates, its left curve leaves the diagonal and its
 // right curve climbs.
-import { COLORS, esc } from './svg.js';
+import { COLORS, esc } from './svg.ts';
 
-export interface LoadPoint {
+export type LoadPoint = {
   offered: number;
   /** achieved msgs/s (delivered within the step) */
   achieved: number;
@@ -13,17 +13,17 @@ export interface LoadPoint {
   p99_ms: number | null;
   /** the load generator itself ran late in this step: drawn as a hollow point */
   generatorBound?: boolean;
-}
+};
 
-export interface LoadSeries {
+export type LoadSeries = {
   label: string;
   points: LoadPoint[];
-}
+};
 
-interface Axis {
+type Axis = {
   lo: number;
   hi: number;
-}
+};
 
 const decades = (values: number[], fallback: Axis): Axis => {
   const v = values.filter((x) => x > 0 && Number.isFinite(x));
@@ -33,7 +33,7 @@ const decades = (values: number[], fallback: Axis): Axis => {
 
 const tick = (v: number): string => (v >= 1000 ? `${v / 1000}k` : String(v));
 
-export function loadSvg(title: string, series: LoadSeries[]): string {
+export const loadSvg = (title: string, series: LoadSeries[]): string => {
   const W = 1000, H = 460, mt = 62, mb = 50, gap = 80, ml = 70, legend = 190;
   const pw = (W - ml - gap - legend - 20) / 2, ph = H - mt - mb;
   const offered = series.flatMap((s) => s.points.map((p) => p.offered));
@@ -98,4 +98,4 @@ export function loadSvg(title: string, series: LoadSeries[]): string {
   }
   o.push('</svg>');
   return o.join('\n') + '\n';
-}
+};

@@ -1,14 +1,14 @@
 // Hand-written SVG: latency CDF ("percentile spectrum") with a log axis of 1/(1-p) and a log latency axis.
-export interface Series {
+export type Series = {
   label: string;
   /** [percentile 0..100, latency ms] */
   points: Array<[number, number]>;
-}
+};
 
 export const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f'];
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function cdfSvg(title: string, series: Series[]): string {
+export const cdfSvg = (title: string, series: Series[]): string => {
   const W = 760, H = 440, ml = 70, mr = 190, mt = 40, mb = 50;
   const pw = W - ml - mr, ph = H - mt - mb;
   const maxNines = 5; // up to 99.999
@@ -53,4 +53,4 @@ export function cdfSvg(title: string, series: Series[]): string {
   });
   o.push('</svg>');
   return o.join('\n') + '\n';
-}
+};

@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
-import { REPO_DIR } from './proc.js';
+import { REPO_DIR } from './proc.ts';
 
-export function gitCommit(): { commit: string; short: string; dirty: boolean } {
+export const gitCommit = (): { commit: string; short: string; dirty: boolean } => {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_DIR }).toString().trim();
     const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: REPO_DIR }).toString().trim().length > 0;
@@ -12,9 +12,9 @@ export function gitCommit(): { commit: string; short: string; dirty: boolean } {
   } catch {
     return { commit: 'unknown', short: 'nogit', dirty: false };
   }
-}
+};
 
-export function nofileLimit(): { soft: number; hard: number } {
+export const nofileLimit = (): { soft: number; hard: number } => {
   const read = (flag: string): number => {
     try {
       const v = execFileSync('/bin/sh', ['-c', `ulimit ${flag}`]).toString().trim();
@@ -24,9 +24,9 @@ export function nofileLimit(): { soft: number; hard: number } {
     }
   };
   return { soft: read('-Sn'), hard: read('-Hn') };
-}
+};
 
-export function machineInfo(): Record<string, unknown> & { cores: number; node: string } {
+export const machineInfo = (): Record<string, unknown> & { cores: number; node: string } => {
   const cpus = os.cpus();
   const git = gitCommit();
   return {
@@ -42,18 +42,18 @@ export function machineInfo(): Record<string, unknown> & { cores: number; node: 
     loadavg_at_start: os.loadavg(),
     nofile: nofileLimit(),
   };
-}
+};
 
-function statusField(pid: number, field: string): number | null {
+const statusField = (pid: number, field: string): number | null => {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
   } catch {
     return null;
   }
-}
+};
 
-function childrenOf(pid: number): number[] {
+const childrenOf = (pid: number): number[] => {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -64,10 +64,10 @@ function childrenOf(pid: number): number[] {
     } catch { /* raced */ }
   }
   return out;
-}
+};
 
 /** VmRSS of a process and all its descendants (in case `bin/natter.js` forks a worker), in bytes. */
-export function treeRss(pid: number): number {
+export const treeRss = (pid: number): number => {
   let total = 0;
   const stack = [pid];
   const seen = new Set<number>();
@@ -79,18 +79,18 @@ export function treeRss(pid: number): number {
     stack.push(...childrenOf(p));
   }
   return total;
-}
+};
 
-export function availableMemory(): number {
+export const availableMemory = (): number => {
   try {
     const m = /^MemAvailable:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
     if (m) return Number(m[1]) * 1024;
   } catch { /* not linux */ }
   return os.freemem();
-}
+};
 
 /** CPU time (user+sys, seconds) used so far by a process, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number | null {
+export const cpuSeconds = (pid: number): number | null => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -98,4 +98,4 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
-}
+};

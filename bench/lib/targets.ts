@@ -1,6 +1,6 @@
 // Proposed targets: where Natter should sit relative to its limits and peers on the same machine.
 // They are the bench's proposals, to be revised by the team; the report marks each row met / not met.
-import type { Target } from './report.js';
+import type { Target } from './report.ts';
 
 const ge = (on: Target['on'], value: number): Target => ({ on, op: '>=', value });
 const le = (on: Target['on'], value: number): Target => ({ on, op: '<=', value });
@@ -30,7 +30,7 @@ export const TARGETS = {
   rebuildEventsPerS: ge('natter', 20_000),
   /** absolute: catch-up throughput (messages/s) */
   catchupMsgsPerS: ge('natter', 5_000),
-  // cluster profile (bench/scenarios/cluster-*.ts): "natter" is the cluster, the reference the embedded
+  // cluster profile (cluster-latency, -durable, -fanout): "natter" is the cluster, the reference the embedded
   // profile measured in the same run. The cluster adds hops (PostgreSQL, relay, Kafka, projector worker,
   // Redis) for horizontal scale, so it is allowed to be slower on one 2-core machine, within bounds.
   /** cross-gateway send-to-receive p99 vs the embedded profile at the same rate */

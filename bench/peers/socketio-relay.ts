@@ -2,7 +2,7 @@
 // re-emitted to the other members of that room. WebSocket transport only, no persistence, no auth.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { onCommand, reply } from '../lib/ipc.js';
+import { onCommand, reply } from '../lib/ipc.ts';
 
 const http = createServer();
 const io = new Server(http, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });

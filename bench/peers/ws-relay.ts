@@ -2,7 +2,7 @@
 // forwarded unchanged to the other clients of that room. No parsing, no persistence, no auth.
 import { createServer } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
-import { onCommand, reply } from '../lib/ipc.js';
+import { onCommand, reply } from '../lib/ipc.ts';
 
 const rooms = new Map<string, Set<WebSocket>>();
 const http = createServer((req, res) => {

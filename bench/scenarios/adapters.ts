@@ -6,16 +6,16 @@
 // a fallback). Needs only the engines (scripts/engines.sh up, or running ones), no Natter process, so
 // it runs in both profiles; skipped with the reason when the engines cannot be started.
 import path from 'node:path';
-import type { Ctx, Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { engines, EnginesUnavailable } from '../lib/cluster.js';
-import { BENCH_DIR, spawnNode } from '../lib/proc.js';
-import { row, type Row, type ScenarioResult } from '../lib/report.js';
+import type { Ctx, Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { engines, EnginesUnavailable } from '../lib/engines.ts';
+import { BENCH_DIR, spawnNode } from '../lib/proc.ts';
+import { row, type Row, type ScenarioResult } from '../lib/report.ts';
 
 type Json = Record<string, unknown>;
 
 /** Runs one adapter bench; resolves with its stdout. */
-async function runScript(ctx: Ctx, file: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
+const runScript = async (ctx: Ctx, file: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> => {
   ctx.log(`adapters: ${file} ${args.join(' ')}`);
   const child = spawnNode(['--import', 'tsx', path.join(BENCH_DIR, 'adapters', file), ...args], { env, quiet: true, name: file });
   let out = '', err = '';
@@ -30,10 +30,10 @@ async function runScript(ctx: Ctx, file: string, args: string[], env: Record<str
   });
   if (code !== 0) throw new Error(`${file} exited with ${code}: ${(err || out).trim().split('\n').slice(-3).join(' / ').slice(0, 400)}`);
   return out;
-}
+};
 
 /** The JSON object on the last non-empty line. */
-function lastJson(out: string): Json | null {
+const lastJson = (out: string): Json | null => {
   const last = out.trim().split('\n').filter((l) => l.trim()).pop() ?? '';
   try {
     const v = JSON.parse(last) as unknown;
@@ -41,23 +41,23 @@ function lastJson(out: string): Json | null {
   } catch {
     return null;
   }
-}
+};
 
 /** Rows of a console.table (box drawing) as objects keyed by the header; quotes stripped, numbers parsed. */
-function parseConsoleTable(out: string): Json[] {
+const parseConsoleTable = (out: string): Json[] => {
   const lines = out.split('\n').filter((l) => l.startsWith('│'));
   if (lines.length < 2) return [];
   const cells = (l: string): string[] => l.split('│').slice(1, -1).map((c) => c.trim().replace(/^'(.*)'$/, '$1'));
   const head = cells(lines[0]!);
   return lines.slice(1).map((l) => Object.fromEntries(cells(l).map((v, i) => [head[i]!, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v])));
-}
+};
 
-interface AppendRow { store: string; callers: number; appendsPerSecond: number; p50ms: number; p99ms: number }
+type AppendRow = { store: string; callers: number; appendsPerSecond: number; p50ms: number; p99ms: number };
 
 export const adapters: Scenario = {
   name: 'adapters',
   describe: 'adapter benches: event store, history, inbox, relay (embedded adapters vs cluster engines)',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const q = ctx.quick;
     let env: Record<string, string>;
     try {
@@ -157,7 +157,7 @@ export const adapters: Scenario = {
   },
 };
 
-function num(v: unknown): number | null {
+const num = (v: unknown): number | null => {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   return Number.isFinite(n) ? round(n, 3) : null;
-}
+};

@@ -1,18 +1,18 @@
 // catchup: a device is offline while N messages are sent to its conversations; it then connects,
 // sends {"type":"sync"} (repeating with the cursor while has_more) and we time it until sync_done.
-import type { Scenario } from '../lib/context.js';
-import { round } from '../lib/context.js';
-import { fill } from '../lib/fill.js';
-import { createDirect, devTokens, natterPresent, startNatter, type NatterServer } from '../lib/natter.js';
-import { startClient, type Child } from '../lib/proc.js';
-import { row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
-import type { ConnSpec } from '../clients/common.js';
+import type { Scenario } from '../lib/context.ts';
+import { round } from '../lib/context.ts';
+import { fill } from '../lib/fill.ts';
+import { createDirect, devTokens, natterPresent, startNatter, type NatterServer } from '../lib/natter.ts';
+import { startClient, type Child } from '../lib/proc.ts';
+import { row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
+import type { ConnSpec } from '../clients/common.ts';
 
 export const catchup: Scenario = {
   name: 'catchup',
   describe: 'offline device catch-up with sync',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     if (!natterPresent()) return { name: 'catchup', line: 'catchup: skipped (bin/natter.js does not exist yet)', figures: {}, rows: [], skipped: 'bin/natter.js does not exist yet' };
     const n = ctx.quick ? 1000 : 10_000;
     const convs = 10;

@@ -2,18 +2,18 @@
 // resident memory (VmRSS of the process tree) and heap before/after: bytes per idle socket.
 // Reference: the bare ws server under the same sockets. Client sockets are spread over source
 // addresses 127.0.0.2, 127.0.0.3, ... (≤ 5,000 per client process) to stay clear of ephemeral-port limits.
-import type { Ctx, Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { startClient, stopAll, sleep, type Child } from '../lib/proc.js';
-import { row, type Row, type ScenarioResult } from '../lib/report.js';
-import { LABEL, startServer, type RunningServer } from '../lib/servers.js';
-import { TARGETS } from '../lib/targets.js';
-import { availableMemory, nofileLimit } from '../lib/sys.js';
-import type { TargetKind } from '../lib/drivers.js';
+import type { Ctx, Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { startClient, stopAll, sleep, type Child } from '../lib/proc.ts';
+import { row, type Row, type ScenarioResult } from '../lib/report.ts';
+import { LABEL, startServer, type RunningServer } from '../lib/servers.ts';
+import { TARGETS } from '../lib/targets.ts';
+import { availableMemory, nofileLimit } from '../lib/sys.ts';
+import type { TargetKind } from '../lib/drivers.ts';
 
 const PER_PROC = 5000;
 
-interface IdleFigures {
+type IdleFigures = {
   sockets: number;
   failed: number;
   first_error?: string;
@@ -27,10 +27,10 @@ interface IdleFigures {
   marginal_bytes_per_socket_rss: number | null;
   bytes_per_socket_heap: number | null;
   open_s: number;
-}
+};
 
 /** One server; grow the number of idle sockets step by step (fresh client processes for each increment). */
-async function oneTarget(ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<Record<number, IdleFigures>> {
+const oneTarget = async (ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<Record<number, IdleFigures>> => {
   let server: RunningServer | undefined;
   const kids: Child[] = [];
   const out: Record<number, IdleFigures> = {};
@@ -86,12 +86,12 @@ async function oneTarget(ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<R
     await stopAll(kids);
     await server?.stop();
   }
-}
+};
 
 export const idle: Scenario = {
   name: 'idle',
   describe: 'server memory per idle socket vs the bare ws server',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const sizes = process.env.BENCH_IDLE_SIZES ? process.env.BENCH_IDLE_SIZES.split(',').map(Number) : ctx.quick ? [1000] : [1000, 10_000, 100_000];
     const notes: string[] = [];
     const lim = nofileLimit();

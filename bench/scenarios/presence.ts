@@ -1,15 +1,15 @@
 // presence: how many presence changes per second the server turns into frames for contacts, with
 // the throttle off (NATTER_PRESENCE_THROTTLE_MS=0) so that every online/offline change counts.
-import type { Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { natterPresent, startNatter, type NatterServer } from '../lib/natter.js';
-import { spawnTs, type Child } from '../lib/proc.js';
-import { row, type ScenarioResult } from '../lib/report.js';
+import type { Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { natterPresent, startNatter, type NatterServer } from '../lib/natter.ts';
+import { spawnTs, type Child } from '../lib/proc.ts';
+import { row, type ScenarioResult } from '../lib/report.ts';
 
 export const presence: Scenario = {
   name: 'presence',
   describe: 'presence updates/s delivered to contacts',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     if (!natterPresent()) return { name: 'presence', line: 'presence: skipped (no server)', figures: {}, rows: [], skipped: 'no server' };
     let server: NatterServer | undefined;
     let client: Child | undefined;

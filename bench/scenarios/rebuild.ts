@@ -2,20 +2,20 @@
 // written first through the WebSocket API (full: up to 1,000,000 within a time cap; quick: 20,000).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Scenario } from '../lib/context.js';
-import { errMsg, round } from '../lib/context.js';
-import { fill, type FillResult } from '../lib/fill.js';
-import { createDirect, devTokens, natterPresent, NATTER_BIN, startNatter, type NatterServer } from '../lib/natter.js';
-import { REPO_DIR, spawnNode } from '../lib/proc.js';
-import { row, type ScenarioResult } from '../lib/report.js';
-import { TARGETS } from '../lib/targets.js';
-import type { ConnSpec } from '../clients/common.js';
+import type { Scenario } from '../lib/context.ts';
+import { errMsg, round } from '../lib/context.ts';
+import { fill, type FillResult } from '../lib/fill.ts';
+import { createDirect, devTokens, natterPresent, NATTER_BIN, startNatter, type NatterServer } from '../lib/natter.ts';
+import { REPO_DIR, spawnNode } from '../lib/proc.ts';
+import { row, type ScenarioResult } from '../lib/report.ts';
+import { TARGETS } from '../lib/targets.ts';
+import type { ConnSpec } from '../clients/common.ts';
 import { rmSync } from 'node:fs';
 
 const run = promisify(execFile);
 
 /** Run `node bin/natter.js <args>` as a tracked child (killed on SIGINT) and time it. */
-async function timeCmd(args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ ms: number; stdout: string; stderr: string }> {
+const timeCmd = async (args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ ms: number; stdout: string; stderr: string }> => {
   const t0 = performance.now();
   const child = spawnNode([NATTER_BIN, ...args], { name: `natter ${args[0]}`, quiet: true, env: { NATTER_LOG_LEVEL: 'warn', ...env } });
   let stdout = '', stderr = '';
@@ -30,9 +30,9 @@ async function timeCmd(args: string[], env: Record<string, string>, timeoutMs: n
   });
   if (code !== 0) throw new Error(`natter ${args.join(' ')} exited with ${code}: ${(stderr || stdout).trim().slice(-500)}`);
   return { ms: performance.now() - t0, stdout, stderr };
-}
+};
 
-async function replayAvailable(): Promise<string | null> {
+const replayAvailable = async (): Promise<string | null> => {
   if (!natterPresent()) return 'bin/natter.js does not exist yet';
   try {
     const h = await run(process.execPath, [NATTER_BIN, '--help'], { cwd: REPO_DIR, timeout: 30_000 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
@@ -41,9 +41,9 @@ async function replayAvailable(): Promise<string | null> {
     return `natter --help failed: ${errMsg(e)}`;
   }
   return null;
-}
+};
 
-export async function directPairs(n: NatterServer, pairs: number, prefix: string): Promise<ConnSpec[]> {
+export const directPairs = async (n: NatterServer, pairs: number, prefix: string): Promise<ConnSpec[]> => {
   const toks = await devTokens(n.base, Array.from({ length: pairs }, (_, k) => ({ userId: `${prefix}${k}a`, deviceId: 'd' })));
   const specs: ConnSpec[] = [];
   for (let k = 0; k < pairs; k++) {
@@ -51,12 +51,12 @@ export async function directPairs(n: NatterServer, pairs: number, prefix: string
     specs.push({ room, userId: `${prefix}${k}a`, deviceId: 'd', token: toks[k] }, { room, userId: `${prefix}${k}b`, deviceId: 'd' });
   }
   return specs;
-}
+};
 
 export const rebuild: Scenario = {
   name: 'rebuild',
   describe: 'projection replay events/s',
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const why = await replayAvailable();
     if (why) return { name: 'rebuild', line: `rebuild: skipped (${why})`, figures: {}, rows: [], skipped: why };
     const target = ctx.quick ? 20_000 : 1_000_000;

@@ -6,14 +6,14 @@
 // and with history). Every server stays up and the steps are interleaved (each rate on every server,
 // in a rotating order), so that the shared machine's drifting load falls on all of them alike. Two
 // saturated steps in a row end a server's run: past the knee the backlog only grows.
-import type { Scenario } from '../lib/context.js';
-import { errMsg } from '../lib/context.js';
-import { startRig, KEEPS_UP, type Rig, type Step } from '../lib/load-rig.js';
-import { row, type Row, type ScenarioResult } from '../lib/report.js';
-import { LABEL } from '../lib/servers.js';
-import { hasAcks, type TargetKind } from '../lib/drivers.js';
-import { withCentrifugo } from '../lib/peers.js';
-import type { LoadSeries } from '../lib/svg-load.js';
+import type { Scenario } from '../lib/context.ts';
+import { errMsg } from '../lib/context.ts';
+import { startRig, KEEPS_UP, type Rig, type Step } from '../lib/load-rig.ts';
+import { row, type Row, type ScenarioResult } from '../lib/report.ts';
+import { LABEL } from '../lib/servers.ts';
+import { hasAcks, type TargetKind } from '../lib/drivers.ts';
+import { withCentrifugo } from '../lib/peers.ts';
+import type { LoadSeries } from '../lib/svg-load.ts';
 
 /** The knee: the most any step delivered within its time. */
 const peak = (steps?: Step[]): number | null => (steps?.length ? Math.max(...steps.map((s) => s.delivered_per_s)) : null);
@@ -26,7 +26,7 @@ export const throughput: Scenario = {
   name: 'throughput',
   describe: 'achieved msgs/s and p50/p99 vs offered load (open loop, stepped) vs the ws relay and Centrifugo',
   usesCentrifugo: true,
-  async run(ctx): Promise<ScenarioResult> {
+  run: async (ctx): Promise<ScenarioResult> => {
     const rates = ctx.quick ? [1000, 5000] : [500, 1000, 2000, 5000, 10_000, 20_000];
     const stepMs = ctx.quick ? 1000 : 2000;
     const pairs = ctx.quick ? 5 : 10;

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../app/config.ts';
@@ -7,37 +6,10 @@ import { createGateway, type Gateway } from '../../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../../app/cluster/projector.ts';
 import { startClusterRelay } from '../../app/cluster/relay.ts';
 import { startPushWorker } from '../../app/cluster/push-worker.ts';
-import { migrate } from '../../adapters/cassandra/migrations.ts';
-import { connectCassandra } from '../../adapters/cassandra/client.ts';
-import { requireEngines } from './engines.ts';
+import { clusterNamespace, type ClusterNamespace } from '../../scripts/cluster-namespace.ts';
 
-export type ClusterNamespace = Record<string, string>;
-
-/**
- * A fresh namespace on the shared engines (Redis prefix, PostgreSQL schema, Kafka topics and groups,
- * Cassandra keyspace), so test files can run side by side; the Cassandra schema is migrated here.
- */
-export const clusterNamespace = async (): Promise<ClusterNamespace> => {
-  const engines = await requireEngines('redis', 'postgres', 'kafka', 'cassandra');
-  const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const env: ClusterNamespace = {
-    ...engines,
-    NATTER_REDIS_PREFIX: id, NATTER_PG_SCHEMA: id, NATTER_CASSANDRA_KEYSPACE: id,
-    NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
-    NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
-    NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
-    // The cluster keeps dev tokens off unless asked; the end-to-end suite mints its users' tokens.
-    NATTER_DEV_TOKENS: 'true',
-  };
-  const { contactPoints, localDataCenter } = loadClusterConfig(env).cassandra;
-  const client = await connectCassandra({ contactPoints, localDataCenter });
-  try {
-    await migrate(client, id, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
-  } finally {
-    await client.shutdown();
-  }
-  return env;
-};
+// The namespace is shared with bench/ (scripts/cluster-namespace.ts); test files get it from here.
+export { clusterNamespace, type ClusterNamespace };
 
 export type RunningCluster = {
   gateways: Array<{ url: string; wsUrl: string; gateway: Gateway }>;

@@ -1,0 +1,76 @@
+// A fresh namespace on the shared engines, so that test files and bench runs can use them side by
+// side: shared by test/ (through test/support/cluster.ts) and bench/, which must not import from test/.
+import { randomBytes } from 'node:crypto';
+import { loadClusterConfig } from '../app/cluster/config.ts';
+import { migrate } from '../adapters/cassandra/migrations.ts';
+import { connectCassandra } from '../adapters/cassandra/client.ts';
+import { namespace as redisNamespace } from '../adapters/redis/keys.ts';
+import { requireEngines } from './engines.ts';
+
+export type ClusterNamespace = Record<string, string>;
+
+/**
+ * A fresh namespace on the shared engines (Redis prefix, PostgreSQL schema, Kafka topics and groups,
+ * Cassandra keyspace), so test files can run side by side; the Cassandra schema is migrated here.
+ */
+export const clusterNamespace = async (): Promise<ClusterNamespace> => {
+  const engines = await requireEngines('redis', 'postgres', 'kafka', 'cassandra');
+  const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const env: ClusterNamespace = {
+    ...engines,
+    NATTER_REDIS_PREFIX: id, NATTER_PG_SCHEMA: id, NATTER_CASSANDRA_KEYSPACE: id,
+    NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
+    NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
+    NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
+    // The cluster keeps dev tokens off unless asked; tests and benchmarks mint their users' tokens.
+    NATTER_DEV_TOKENS: 'true',
+  };
+  const { contactPoints, localDataCenter } = loadClusterConfig(env).cassandra;
+  const client = await connectCassandra({ contactPoints, localDataCenter });
+  try {
+    await migrate(client, id, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
+  } finally {
+    await client.shutdown();
+  }
+  return env;
+};
+
+/**
+ * Drops what clusterNamespace() created, on every engine at once; the failures are returned, not
+ * thrown, so that one engine that is down does not keep the others from being cleaned.
+ */
+export const dropClusterNamespace = async (ns: ClusterNamespace): Promise<unknown[]> => {
+  const jobs: Array<Promise<unknown>> = [
+    (async () => {
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: ns.NATTER_PG_URL });
+      await client.connect();
+      try { await client.query(`DROP SCHEMA IF EXISTS "${ns.NATTER_PG_SCHEMA}" CASCADE`); } finally { await client.end(); }
+    })(),
+    (async () => {
+      const { Kafka, logLevel } = await import('kafkajs');
+      const admin = new Kafka({ clientId: 'natter-namespace-cleanup', brokers: ns.NATTER_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try { await admin.deleteTopics({ topics: [ns.NATTER_KAFKA_EVENTS_TOPIC!, ns.NATTER_KAFKA_PUSH_TOPIC!] }); } finally { await admin.disconnect(); }
+    })(),
+    (async () => {
+      const client = await connectCassandra({ contactPoints: ns.NATTER_CASSANDRA_CONTACT_POINTS!.split(','), localDataCenter: ns.NATTER_CASSANDRA_DC! });
+      try { await client.execute(`DROP KEYSPACE IF EXISTS ${ns.NATTER_CASSANDRA_KEYSPACE}`); } finally { await client.shutdown(); }
+    })(),
+    (async () => {
+      const { Redis } = await import('ioredis');
+      const redis = new Redis(ns.NATTER_REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      await redis.connect();
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisNamespace(ns.NATTER_REDIS_PREFIX!)}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) await redis.unlink(...keys);
+        } while (cursor !== '0');
+      } finally { redis.disconnect(); }
+    })(),
+  ];
+  const settled = await Promise.allSettled(jobs);
+  return settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+};

@@ -15,6 +15,7 @@ import type { ConnectionRegistry } from '../gateway/registry.ts';
 import { commandRoutes } from '../command-side/routes.ts';
 import { gatewayRoute } from '../gateway/ws-route.ts';
 import { queryRoutes } from '../query-side/routes.ts';
+import { toMessage } from '../query-side/messages.ts';
 import type { ReadModels } from '../ports/read-models.ts';
 import type { ProjectionRuntime } from '../ports/projector.ts';
 import type { PresenceStore } from '../ports/presence.ts';
@@ -81,7 +82,13 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
 
   await app.register(opsRoutes, { isDraining: lifecycle.isDraining, metricsText: deps.metricsText });
   await app.register(devTokenRoute, { config });
-  await app.register(commandRoutes, { commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack });
+  await app.register(commandRoutes, {
+    commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack,
+    message: async (conversationId: string, seq: number) => {
+      const [row] = await deps.readModels.history.page(conversationId, { after: seq - 1, before: seq + 1, limit: 1 });
+      return row ? toMessage(row) : null;
+    },
+  });
   await app.register(queryRoutes, { readModels: deps.readModels, appliedPosition: () => deps.projections.position() });
   await app.register(presenceRoute, { presence });
   await app.register(gatewayRoute, {

@@ -27,6 +27,8 @@ export type Config = {
   maxSocketBufferBytes: number;
   statusFanoutMaxMembers: number;
   maxMessageChars: number;
+  /** How long after sending the author may edit a message. */
+  editWindowSeconds: number;
   maxSocketsPerUser: number;
   /** HTTP timeouts against slow clients (slow-loris): idle socket, whole request (headers and body), idle keep-alive. 0 disables one. */
   http: { connectionTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
@@ -125,6 +127,7 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, { min: 1 }),
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
     maxMessageChars: int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH, { min: 1, max: MAX_CONTENT_LENGTH }),
+    editWindowSeconds: int(env, 'NATTER_EDIT_WINDOW_SECONDS', 24 * 3600),
     maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10, { min: 1 }),
     http: {
       connectionTimeoutMs: int(env, 'NATTER_CONNECTION_TIMEOUT_MS', 60_000),
@@ -165,4 +168,5 @@ export const commandLimits = (config: Config) => ({
   maxGroupMembers: config.maxGroupMembers,
   maxMessageChars: config.maxMessageChars,
   messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
+  editWindowMs: config.editWindowSeconds * 1000,
 });

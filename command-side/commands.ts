@@ -3,6 +3,7 @@ import { NatterError } from '../contracts/errors.ts';
 import type { EventStore } from '../ports/event-store.ts';
 import { createConversationHandler, type Handled } from './conversations/handle.ts';
 import { createReceiptHandler } from './receipts/handle.ts';
+import { createReactionHandler } from './reactions/handle.ts';
 import { assertMember, dedupKey, type Conversation } from './conversations/decider.ts';
 import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
 import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
@@ -12,6 +13,7 @@ import type { Actor } from './actor.ts';
 const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
 
 export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
+export type Edited = { conversation_id: string; seq: number; edited_at: number; position: number };
 export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; created_by: string };
 
 const summary = (state: Conversation): ConversationSummary => ({
@@ -30,7 +32,14 @@ export type CommandOptions = {
   messageLimit?: RateLimit;
   onRateLimited?(kind: string): void;
   onConflict?(): void;
+  /** How long after sending the author may edit a message. Default 24 hours. */
+  editWindowMs?: number;
   clock?: () => number;
+};
+
+export type NewMessage = {
+  conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType;
+  reply_to_seq?: number; mentions?: string[];
 };
 
 export const createCommands = (eventStore: EventStore, options: CommandOptions) => {
@@ -54,8 +63,11 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
     }
   };
-  const conversations = createConversationHandler(eventStore, { onConflict: options.onConflict });
+  const onConflict = options.onConflict ? { onConflict: options.onConflict } : {};
+  const conversations = createConversationHandler(eventStore, onConflict);
   const markReceipt = createReceiptHandler(eventStore, conversations);
+  const reactions = createReactionHandler(eventStore, conversations, onConflict);
+  const editWindowMs = options.editWindowMs ?? 24 * 60 * 60 * 1000;
   const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
 
   return {
@@ -79,12 +91,14 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     })),
 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
-    sendMessage: async (actor: Actor, message: { conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType }): Promise<Ack> => {
+    sendMessage: async (actor: Actor, message: NewMessage): Promise<Ack> => {
       await checkSend(actor, message.content, message.content_type ?? 'text');
       const handled = await conversations.handle({
         type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
         sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
         content: message.content, content_type: message.content_type ?? 'text', timestamp: clock(),
+        ...(message.reply_to_seq !== undefined ? { reply_to_seq: message.reply_to_seq } : {}),
+        ...(message.mentions !== undefined ? { mentions: message.mentions } : {}),
       });
       const sent = handled.events[0];
       if (sent?.type === 'MessageSent') {
@@ -94,6 +108,30 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       const first = handled.state.sent.get(dedupKey(actor.user_id, message.client_msg_id));
       if (!first) throw new NatterError('internal', 'retry matched no earlier message');
       return { conversation_id: message.conversation_id, client_msg_id: message.client_msg_id, ...first, position: 0 };
+    },
+
+    /** Durable before it resolves; the content rules of a send apply (size, ciphertext base64). Only text and ciphertext can be edited. */
+    editMessage: async (actor: Actor, conversationId: string, seq: number, content: string): Promise<Edited> => {
+      const message = (await conversations.state(conversationId)).messages.get(seq);
+      // A ciphertext message is edited with ciphertext; the decider rules on everything else.
+      await checkSend(actor, content, message?.content_type === 'ciphertext' ? 'ciphertext' : 'text');
+      const handled = await conversations.handle({
+        type: 'EditMessage', conversation_id: conversationId, seq, by: actor.user_id, content, edit_window_ms: editWindowMs, timestamp: clock(),
+      });
+      const edited = handled.events[0];
+      return { conversation_id: conversationId, seq, edited_at: edited?.type === 'MessageEdited' ? edited.data.timestamp : clock(), position: handled.position };
+    },
+
+    /** Idempotent: deleting a deleted message succeeds and appends nothing. */
+    deleteMessage: async (actor: Actor, conversationId: string, seq: number) => {
+      const handled = await conversations.handle({ type: 'DeleteMessage', conversation_id: conversationId, seq, by: actor.user_id, timestamp: clock() });
+      return { position: handled.position };
+    },
+
+    /** Idempotent both ways: adding a reaction that is there, or removing one that is not, appends nothing. */
+    react: async (actor: Actor, conversationId: string, seq: number, emoji: string, op: 'add' | 'remove') => {
+      const handled = await reactions.handle({ type: 'React', conversation_id: conversationId, seq, user_id: actor.user_id, emoji, op, timestamp: clock() });
+      return { position: handled.position };
     },
 
     /** The members of a conversation the actor belongs to (for ephemeral frames such as typing). */
@@ -107,7 +145,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     directIdOf: (actor: Actor, peerId: string) => directConversationId(actor.user_id, peerId),
 
     /** Drops what this process cached about a conversation (or all), so the next command reads the stream. */
-    forget: (conversationId?: string) => conversations.forget(conversationId),
+    forget: (conversationId?: string) => { conversations.forget(conversationId); reactions.forget(conversationId); },
 
     markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({
       type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,

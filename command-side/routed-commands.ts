@@ -3,7 +3,7 @@ import type { Commands } from './commands.ts';
 import { OwnerUnreachable, type CommandBus } from '../ports/command-bus.ts';
 
 /** The commands that touch one existing conversation's state, and so go to its single writer. */
-export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'membersFor', 'markReceipt'] as const;
+export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'editMessage', 'deleteMessage', 'react', 'membersFor', 'markReceipt'] as const;
 export type RoutedMethod = typeof ROUTED[number];
 const isRouted = (method: string): method is RoutedMethod => (ROUTED as readonly string[]).includes(method);
 
@@ -51,6 +51,9 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
     addMembers: async (...args) => route('addMembers', args, conversationOf('addMembers', args)) as ReturnType<Commands['addMembers']>,
     removeMember: async (...args) => route('removeMember', args, conversationOf('removeMember', args)) as ReturnType<Commands['removeMember']>,
     sendMessage: async (...args) => route('sendMessage', args, conversationOf('sendMessage', args)) as ReturnType<Commands['sendMessage']>,
+    editMessage: async (...args) => route('editMessage', args, conversationOf('editMessage', args)) as ReturnType<Commands['editMessage']>,
+    deleteMessage: async (...args) => route('deleteMessage', args, conversationOf('deleteMessage', args)) as ReturnType<Commands['deleteMessage']>,
+    react: async (...args) => route('react', args, conversationOf('react', args)) as ReturnType<Commands['react']>,
     // Local answers are the owner's own set; only an answer that crossed the wire comes as an array.
     membersFor: async (...args) => {
       const members = await route('membersFor', args, conversationOf('membersFor', args)) as ReadonlySet<string> | string[];

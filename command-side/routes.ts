@@ -2,20 +2,23 @@ import type { FastifyInstance } from 'fastify';
 import type {} from './actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
-  AddMembersBody, ConversationParams, ConversationReply, CreateConversationBody, MarkBody, MemberParams,
-  SendMessageBody, SendMessageReply,
+  AddMembersBody, ConversationParams, ConversationReply, CreateConversationBody, EditMessageBody, MarkBody, MemberParams, Message,
+  MessageParams, ReactionParams, SendMessageBody, SendMessageReply,
 } from '../contracts/rest.ts';
+import { NatterError } from '../contracts/errors.ts';
 import type { Commands } from './commands.ts';
 
 export type CommandRouteDeps = {
   commands: Commands;
   /** Resolves once the read models have applied `position`, for read-your-writes after a change. */
   caughtUp(position: number): Promise<void>;
+  /** A message as history shows it (the answer to an edit), once the read models have it. */
+  message(conversationId: string, seq: number): Promise<Message | null>;
   onAck?(): void;
 };
 
 /** REST commands: the same command side as the socket, with the same ack semantics. */
-export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, onAck }: CommandRouteDeps) => {
+export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, message, onAck }: CommandRouteDeps) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   // Membership changes answer after the read models have them, so the caller can query at once.
   const settled = async <T extends { position: number }>(result: T) => { if (result.position > 0) await caughtUp(result.position); return result; };
@@ -39,6 +42,27 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, 
     onAck?.();
     return reply.status(ack.position > 0 ? 201 : 200).send({ message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp });
   });
+
+  api.patch('/v1/conversations/:id/messages/:seq', { schema: { params: MessageParams, body: EditMessageBody, response: { 200: Message } } }, async (request) => {
+    const { id, seq } = request.params;
+    const edited = await settled(await commands.editMessage(request.actor, id, seq, request.body.content));
+    const shown = await message(id, seq);
+    if (!shown) throw new NatterError('message_not_found', `conversation ${id} has no message ${seq}`);
+    return { ...shown, edited_at: shown.edited_at ?? edited.edited_at };
+  });
+
+  api.delete('/v1/conversations/:id/messages/:seq', { schema: { params: MessageParams } }, async (request, reply) => {
+    await settled(await commands.deleteMessage(request.actor, request.params.id, request.params.seq));
+    return reply.status(204).send();
+  });
+
+  for (const [method, op] of [['put', 'add'], ['delete', 'remove']] as const) {
+    api[method]('/v1/conversations/:id/messages/:seq/reactions/:emoji', { schema: { params: ReactionParams } }, async (request, reply) => {
+      const { id, seq, emoji } = request.params;
+      await settled(await commands.react(request.actor, id, seq, emoji, op));
+      return reply.status(204).send();
+    });
+  }
 
   for (const status of ['delivered', 'read'] as const) {
     api.post(`/v1/conversations/:id/${status}`, { schema: { params: ConversationParams, body: MarkBody } }, async (request, reply) => {

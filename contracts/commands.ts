@@ -28,9 +28,23 @@ export type SendMessage = {
   content: string;
   content_type: ContentType;
   timestamp: number;
+  reply_to_seq?: number;
+  mentions?: string[];
 };
 
-export type ConversationCommand = CreateConversation | AddMembers | RemoveMember | SendMessage;
+export type EditMessage = {
+  type: 'EditMessage'; conversation_id: string; seq: number; by: string; content: string;
+  /** How long after sending the author may edit (configuration, decided with the command). */
+  edit_window_ms: number;
+  timestamp: number;
+};
+export type DeleteMessage = { type: 'DeleteMessage'; conversation_id: string; seq: number; by: string; timestamp: number };
+
+export type ConversationCommand = CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage;
+
+export type React = {
+  type: 'React'; conversation_id: string; seq: number; user_id: string; emoji: string; op: 'add' | 'remove'; timestamp: number;
+};
 
 export type MarkReceipt = {
   type: 'MarkDelivered' | 'MarkRead';

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, ContentType, Content, Title } from './primitives.ts';
+import { Emoji } from './reactions.ts';
 
 // Events are facts: past tense, never rejected by a reader, and the payload projections read.
 
@@ -32,6 +33,10 @@ export const MemberRemoved = Type.Object({
 });
 export type MemberRemoved = Static<typeof MemberRemoved>;
 
+/** At most this many users may be mentioned in one message. */
+export const MAX_MENTIONS = 50;
+export const Mentions = Type.Array(UserId, { maxItems: MAX_MENTIONS });
+
 export const MessageSent = Type.Object({
   conversation_id: ConversationId,
   message_id: MessageId,
@@ -42,8 +47,46 @@ export const MessageSent = Type.Object({
   content: Content,
   content_type: ContentType,
   timestamp: Timestamp,
+  /** The message this one replies to (its thread's root), in the same conversation. Absent in events written before replies existed. */
+  reply_to_seq: Type.Optional(Seq),
+  /** Members the message mentions. Absent in events written before mentions existed. */
+  mentions: Type.Optional(Mentions),
 });
 export type MessageSent = Static<typeof MessageSent>;
+
+/** The author changed a message's text: it keeps its seq; readers show `content` from now on. */
+export const MessageEdited = Type.Object({
+  conversation_id: ConversationId,
+  seq: Seq,
+  edited_by: UserId,
+  content: Content,
+  /** The edited message's own type (`text` or `ciphertext`; media cannot be edited), so readers never show ciphertext as text. */
+  content_type: ContentType,
+  timestamp: Timestamp,
+});
+export type MessageEdited = Static<typeof MessageEdited>;
+
+/** A message was deleted (by its author or an admin): it keeps its seq; its text, mentions and reactions are gone. */
+export const MessageDeleted = Type.Object({
+  conversation_id: ConversationId,
+  seq: Seq,
+  deleted_by: UserId,
+  timestamp: Timestamp,
+});
+export type MessageDeleted = Static<typeof MessageDeleted>;
+
+/** Reactions live in `reactions-<id>`: like receipts, a busy group's reactions never contend with its messages. */
+export const ReactionChanged = Type.Object({
+  conversation_id: ConversationId,
+  seq: Seq,
+  user_id: UserId,
+  emoji: Emoji,
+  timestamp: Timestamp,
+});
+export const ReactionAdded = ReactionChanged;
+export type ReactionAdded = Static<typeof ReactionAdded>;
+export const ReactionRemoved = ReactionChanged;
+export type ReactionRemoved = Static<typeof ReactionRemoved>;
 
 /** Receipts are watermarks: everything up to and including `up_to_seq`. */
 export const ReceiptWatermark = Type.Object({
@@ -61,22 +104,31 @@ export type ConversationEvent =
   | { type: 'ConversationCreated'; data: ConversationCreated }
   | { type: 'MembersAdded'; data: MembersAdded }
   | { type: 'MemberRemoved'; data: MemberRemoved }
-  | { type: 'MessageSent'; data: MessageSent };
+  | { type: 'MessageSent'; data: MessageSent }
+  | { type: 'MessageEdited'; data: MessageEdited }
+  | { type: 'MessageDeleted'; data: MessageDeleted };
 
 export type ReceiptEvent =
   | { type: 'MessageDelivered'; data: MessageDelivered }
   | { type: 'MessageRead'; data: MessageRead };
 
-export type NatterEvent = ConversationEvent | ReceiptEvent;
+export type ReactionEvent =
+  | { type: 'ReactionAdded'; data: ReactionAdded }
+  | { type: 'ReactionRemoved'; data: ReactionRemoved };
+
+export type NatterEvent = ConversationEvent | ReceiptEvent | ReactionEvent;
 export type NatterEventType = NatterEvent['type'];
 
 export const eventSchemas = {
-  ConversationCreated, MembersAdded, MemberRemoved, MessageSent, MessageDelivered, MessageRead,
+  ConversationCreated, MembersAdded, MemberRemoved, MessageSent, MessageEdited, MessageDeleted, MessageDelivered, MessageRead,
+  ReactionAdded, ReactionRemoved,
 } as const;
 
 /**
- * Messages and membership live in `conversation-<id>`; receipts live in `receipts-<id>`, so that a hot
+ * Messages, their edits and deletes, and membership live in `conversation-<id>`; receipts live in
+ * `receipts-<id>` and reactions in `reactions-<id>`, so that a hot
  * group's watermarks never contend with (block, fail or reorder) its message appends.
  */
 export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
 export const receiptsStream = (conversationId: string) => `receipts-${conversationId}`;
+export const reactionsStream = (conversationId: string) => `reactions-${conversationId}`;

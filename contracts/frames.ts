@@ -1,6 +1,8 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
-import { ConversationKind } from './events.ts';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
+import { ConversationKind, Mentions } from './events.ts';
+import { Emoji } from './reactions.ts';
+import { MessageFields } from './rest.ts';
 
 // WebSocket frames are JSON text frames with a `type`. Unknown fields are refused, so that a typo in a
 // client is an error frame and not a silently ignored option.
@@ -12,8 +14,41 @@ export const SendMessageFrame = Type.Object({
   conversation_id: ConversationId,
   content: Content,
   content_type: Type.Optional(ContentType),
+  reply_to_seq: Type.Optional(Seq),
+  mentions: Type.Optional(Mentions),
 }, strict);
 export type SendMessageFrame = Static<typeof SendMessageFrame>;
+
+/** Echoed in the `ok` or `error` frame that answers the request, so a client can match them. */
+export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
+
+export const EditMessageFrame = Type.Object({
+  type: Type.Literal('edit_message'),
+  conversation_id: ConversationId,
+  seq: Seq,
+  content: Content,
+  request_id: Type.Optional(RequestId),
+}, strict);
+export type EditMessageFrame = Static<typeof EditMessageFrame>;
+
+export const DeleteMessageFrame = Type.Object({
+  type: Type.Literal('delete_message'),
+  conversation_id: ConversationId,
+  seq: Seq,
+  request_id: Type.Optional(RequestId),
+}, strict);
+export type DeleteMessageFrame = Static<typeof DeleteMessageFrame>;
+
+export const ReactionOp = Type.Union([Type.Literal('add'), Type.Literal('remove')]);
+export const ReactFrame = Type.Object({
+  type: Type.Literal('react'),
+  conversation_id: ConversationId,
+  seq: Seq,
+  emoji: Emoji,
+  op: ReactionOp,
+  request_id: Type.Optional(RequestId),
+}, strict);
+export type ReactFrame = Static<typeof ReactFrame>;
 
 export const MarkFrame = <K extends 'mark_delivered' | 'mark_read'>(kind: K) => Type.Object({
   type: Type.Literal(kind),
@@ -49,6 +84,9 @@ export const clientFrames = {
   sync: SyncFrame,
   ping: PingFrame,
   typing: TypingFrame,
+  edit_message: EditMessageFrame,
+  delete_message: DeleteMessageFrame,
+  react: ReactFrame,
 } as const satisfies Record<string, TSchema>;
 export type ClientFrameType = keyof typeof clientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof clientFrames)[K]> }[ClientFrameType];
@@ -67,17 +105,46 @@ export type AckFrame = Static<typeof AckFrame>;
 
 export const NewMessageFrame = Type.Object({
   type: Type.Literal('new_message'),
-  message_id: MessageId,
-  conversation_id: ConversationId,
-  seq: Seq,
-  sender_id: UserId,
-  content: Content,
-  content_type: ContentType,
-  client_msg_id: ClientMsgId,
-  timestamp: Timestamp,
-  cursor: Cursor,
+  ...MessageFields,
 });
 export type NewMessageFrame = Static<typeof NewMessageFrame>;
+
+/**
+ * A message changed: edited, deleted, or (in a sync) anything since the device's cursor, reactions
+ * included. `content`, `edited_at` and `deleted` are the message's state now; `edited_at` is null in
+ * the frame of a delete. Sync frames also carry `reactions` and `reply_count`.
+ */
+export const MessageUpdatedFrame = Type.Object({
+  type: Type.Literal('message_updated'),
+  conversation_id: ConversationId,
+  seq: Seq,
+  content: Type.String({ maxLength: MAX_CONTENT_LENGTH }),
+  edited_at: Type.Union([Timestamp, Type.Null()]),
+  deleted: Type.Boolean(),
+  reactions: Type.Optional(MessageFields.reactions),
+  reply_count: Type.Optional(MessageFields.reply_count),
+  cursor: Cursor,
+});
+export type MessageUpdatedFrame = Static<typeof MessageUpdatedFrame>;
+
+/** Someone added or removed a reaction (reactions are sets: an add of one already there never comes). */
+export const ReactionFrame = Type.Object({
+  type: Type.Literal('reaction'),
+  conversation_id: ConversationId,
+  seq: Seq,
+  emoji: Emoji,
+  user_id: UserId,
+  op: ReactionOp,
+  cursor: Cursor,
+});
+export type ReactionFrame = Static<typeof ReactionFrame>;
+
+/** The answer to an `edit_message`, `delete_message` or `react` once it is durable (or changed nothing). */
+export const OkFrame = Type.Object({
+  type: Type.Literal('ok'),
+  request_id: Type.Optional(RequestId),
+});
+export type OkFrame = Static<typeof OkFrame>;
 
 export const MessageStatusFrame = Type.Object({
   type: Type.Literal('message_status'),
@@ -113,6 +180,7 @@ export const ErrorFrame = Type.Object({
   code: Type.String(),
   message: Type.String(),
   client_msg_id: Type.Optional(Type.String()),
+  request_id: Type.Optional(Type.String()),
   retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type ErrorFrame = Static<typeof ErrorFrame>;
@@ -152,6 +220,9 @@ export type PrekeysLowFrame = Static<typeof PrekeysLowFrame>;
 export const serverFrames = {
   ack: AckFrame,
   new_message: NewMessageFrame,
+  message_updated: MessageUpdatedFrame,
+  reaction: ReactionFrame,
+  ok: OkFrame,
   message_status: MessageStatusFrame,
   conversation_updated: ConversationUpdatedFrame,
   sync_done: SyncDoneFrame,

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title } from './primitives.ts';
-import { ConversationKind } from './events.ts';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
+import { ConversationKind, Mentions } from './events.ts';
+import { Emoji } from './reactions.ts';
 
 const strict = { additionalProperties: false } as const;
 
@@ -41,6 +42,10 @@ export const SendMessageBody = Type.Object({
   client_msg_id: ClientMsgId,
   content: Content,
   content_type: Type.Optional(ContentType),
+  /** The message this one answers (its thread): an existing message of the same conversation. */
+  reply_to_seq: Type.Optional(Seq),
+  /** Members the message mentions: at most 50, each a member. */
+  mentions: Type.Optional(Mentions),
 }, strict);
 export type SendMessageBody = Static<typeof SendMessageBody>;
 
@@ -49,18 +54,43 @@ export type SendMessageReply = Static<typeof SendMessageReply>;
 
 export const MarkBody = Type.Object({ up_to_seq: Watermark }, strict);
 
-export const Message = Type.Object({
+export const ReactionSummary = Type.Object({
+  emoji: Emoji,
+  count: Type.Integer({ minimum: 1 }),
+  /** The first reactors, at most 20; `count` is the truth. */
+  user_ids: Type.Array(UserId),
+});
+
+/** A message as history shows it now (the fields of `new_message` too). */
+export const MessageFields = {
   message_id: MessageId,
   conversation_id: ConversationId,
   seq: Seq,
   sender_id: UserId,
-  content: Content,
+  /** Empty once the message is deleted. */
+  content: Type.String({ maxLength: MAX_CONTENT_LENGTH }),
   content_type: ContentType,
   client_msg_id: ClientMsgId,
   timestamp: Timestamp,
+  /** When the text was last edited, or null. */
+  edited_at: Type.Union([Timestamp, Type.Null()]),
+  deleted: Type.Boolean(),
+  reply_to_seq: Type.Union([Seq, Type.Null()]),
+  reply_count: Type.Integer({ minimum: 0 }),
+  mentions: Type.Array(UserId),
+  reactions: Type.Array(ReactionSummary),
   cursor: Cursor,
-});
+};
+export const Message = Type.Object(MessageFields);
 export type Message = Static<typeof Message>;
+
+export const MessageParams = Type.Object({ id: ConversationId, seq: Seq });
+export const EditMessageBody = Type.Object({ content: Content }, strict);
+export const ReactionParams = Type.Object({ id: ConversationId, seq: Seq, emoji: Emoji });
+export const RepliesQuery = Type.Object({
+  after: Type.Optional(Watermark),
+  limit: Type.Optional(Limit),
+}, strict);
 
 export const MessagesQuery = Type.Object({
   before: Type.Optional(Seq),
@@ -74,8 +104,11 @@ export const LastMessage = Type.Object({
   message_id: MessageId,
   seq: Seq,
   sender_id: UserId,
+  /** The start of the text (`[media]`, `[encrypted message]` for those), following edits; empty once deleted. */
   preview: Type.String(),
   timestamp: Timestamp,
+  edited: Type.Optional(Type.Boolean()),
+  deleted: Type.Optional(Type.Boolean()),
 });
 
 export const InboxItem = Type.Object({
@@ -85,6 +118,8 @@ export const InboxItem = Type.Object({
   members_count: Type.Integer(),
   last_message: Type.Union([LastMessage, Type.Null()]),
   unread_count: Type.Integer({ minimum: 0 }),
+  /** Unread messages (after the user's read watermark) that mention the user. */
+  unread_mentions: Type.Integer({ minimum: 0 }),
   last_activity: Timestamp,
 });
 export type InboxItem = Static<typeof InboxItem>;

@@ -4,12 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { NatterError, isNatterError } from '../contracts/errors.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
-import type { AckFrame, ClientFrame, SyncDoneFrame } from '../contracts/frames.ts';
+import type { AckFrame, ClientFrame, OkFrame, SyncDoneFrame } from '../contracts/frames.ts';
 import type { HistoryStore, InboxStore } from '../ports/read-models.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
 import { DEFAULT_SYNC_LIMIT, syncPage } from '../query-side/sync.ts';
-import { toMessage } from '../query-side/messages.ts';
+import { toMessage, toUpdate } from '../query-side/messages.ts';
 import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
 import { Connection } from './connection.ts';
@@ -61,15 +61,15 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     const budget = deps.limits.maxBufferBytes / 2;
     let bytes = 0;
     let sent = 0;
-    for (const message of page.items) {
-      const json = JSON.stringify({ type: 'new_message', ...toMessage(message) });
+    for (const entry of page.entries) {
+      const json = JSON.stringify(entry.kind === 'new' ? { type: 'new_message', ...toMessage(entry.message) } : toUpdate(entry.message));
       if (sent > 0 && bytes + json.length > budget) break;
       connection.send(json);
       bytes += json.length;
       sent++;
     }
-    const truncated = sent < page.items.length;
-    const cursor = truncated ? page.items[sent - 1]!.position : page.cursor;
+    const truncated = sent < page.entries.length;
+    const cursor = truncated ? page.entries[sent - 1]!.at : page.cursor;
     const hasMore = truncated || page.has_more;
     connection.sendFrame({ type: 'sync_done', cursor: String(cursor), has_more: hasMore } satisfies SyncDoneFrame);
     if (!hasMore) connection.finishSync(cursor);
@@ -105,7 +105,19 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
         typing.update(members, frame.conversation_id, actor.user_id, frame.state);
         return;
       }
+      case 'edit_message':
+        await commands.editMessage(actor, frame.conversation_id, frame.seq, frame.content);
+        return ok(connection, frame.request_id);
+      case 'delete_message':
+        await commands.deleteMessage(actor, frame.conversation_id, frame.seq);
+        return ok(connection, frame.request_id);
+      case 'react':
+        await commands.react(actor, frame.conversation_id, frame.seq, frame.emoji, frame.op);
+        return ok(connection, frame.request_id);
     }
+  };
+  const ok = (connection: Connection, requestId: string | undefined) => {
+    connection.sendFrame(requestId === undefined ? { type: 'ok' } : { type: 'ok', request_id: requestId } satisfies OkFrame);
   };
 
   // A draining gateway takes no new sockets; the client reconnects to another one.
@@ -168,7 +180,8 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       const frame = parsed.frame;
       metrics.frameIn(frame.type);
       handle(connection, frame).catch((error: unknown) => {
-        const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id } : {};
+        const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id }
+          : 'request_id' in frame && frame.request_id !== undefined ? { request_id: frame.request_id } : {};
         if (isNatterError(error)) {
           metrics.error(error.code);
           // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).

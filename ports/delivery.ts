@@ -4,7 +4,7 @@
  * the number of recipients.
  */
 export type Outbound = {
-  /** Only `message` frames are ordered against `sync`; `ephemeral` ones (typing, presence) are never stored. */
+  /** Only `message` frames (messages, their edits, deletes and reactions) are ordered against `sync`; `ephemeral` ones (typing, presence) are never stored. */
   kind: 'message' | 'status' | 'conversation' | 'ephemeral';
   json: string;
   /** Global position of the event behind the frame, for ordering against `sync`; 0 for ephemeral frames. */

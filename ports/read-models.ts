@@ -8,7 +8,11 @@ import type { ContentType } from '../contracts/primitives.ts';
  * test/contract/.
  */
 
-export type StoredMessage = {
+/** One emoji on one message: `count` is the truth, `user_ids` the first reactors (capped). */
+export type ReactionSummary = { emoji: string; count: number; user_ids: string[] };
+
+/** A message as MessageSent wrote it: what the history projector inserts. */
+export type SentMessage = {
   conversation_id: string;
   seq: number;
   message_id: string;
@@ -19,16 +23,43 @@ export type StoredMessage = {
   timestamp: number;
   /** Global log position of the MessageSent event: the sync cursor. */
   position: number;
+  reply_to_seq: number | null;
+  mentions: string[];
 };
+
+/** A message as history shows it now: edits applied, deletes blanked, replies counted, reactions summed. */
+export type StoredMessage = SentMessage & {
+  edited_at: number | null;
+  deleted: boolean;
+  reply_count: number;
+  reactions: ReactionSummary[];
+  /** Position of the last edit, delete or reaction (the message's own position when none): where sync sends its new state. */
+  updated_position: number;
+};
+
+/**
+ * History writes, each idempotent and safe to replay: a message is inserted once; an edit applies
+ * only over an older edit (by position); a delete blanks the text and mentions for good; a reaction
+ * is a (seq, emoji, user) that is present or not, the later position winning.
+ */
+export type HistoryWrite =
+  | { op: 'message'; message: SentMessage }
+  | { op: 'edit'; conversation_id: string; seq: number; content: string; edited_at: number; position: number }
+  | { op: 'delete'; conversation_id: string; seq: number; position: number }
+  | { op: 'reaction'; conversation_id: string; seq: number; emoji: string; user_id: string; present: boolean; position: number };
 
 export type HistoryPage = { before?: number; after?: number; limit: number };
 
 export interface HistoryStore {
-  write(messages: StoredMessage[]): Promise<void>;
+  write(ops: HistoryWrite[]): Promise<void>;
   /** Ascending seq. `before`/`after` are exclusive seq bounds; neither gives the newest `limit`. */
   page(conversationId: string, page: HistoryPage): Promise<StoredMessage[]>;
   /** Messages with `after < position <= upTo`, ascending. */
   afterPosition(conversationId: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]>;
+  /** Messages sent at or before `after` whose last change is in `(after, upTo]`, ascending by `updated_position`: what sync sends as `message_updated`. */
+  changedAfter(conversationId: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]>;
+  /** The replies to `parentSeq` (messages whose `reply_to_seq` is it) with seq above `after`, ascending. */
+  replies(conversationId: string, parentSeq: number, page: { after: number; limit: number }): Promise<StoredMessage[]>;
   reset(): Promise<void>;
 }
 
@@ -54,7 +85,7 @@ export interface DirectoryStore {
   reset(): Promise<void>;
 }
 
-export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number };
+export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number; edited?: boolean; deleted?: boolean };
 
 export type InboxWrite =
   | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
@@ -62,7 +93,13 @@ export type InboxWrite =
   | { op: 'join'; user_id: string; conversation_id: string; timestamp: number; position: number }
   | { op: 'leave'; user_id: string; conversation_id: string; position: number }
   | { op: 'message'; conversation_id: string; last_message: LastMessage; position: number }
-  | { op: 'read'; user_id: string; conversation_id: string; read_seq: number };
+  | { op: 'read'; user_id: string; conversation_id: string; read_seq: number }
+  /** The users a message mentions (its `unread_mentions` until they read past it). */
+  | { op: 'mentions'; conversation_id: string; seq: number; user_ids: string[] }
+  /** An edit or delete: the preview follows if it is the last message; a delete drops its mentions. */
+  | { op: 'change'; conversation_id: string; seq: number; preview: string; deleted: boolean; position: number }
+  /** Something in the conversation changed at `position` without a new message (a reaction): sync must look at it. */
+  | { op: 'touch'; conversation_id: string; position: number };
 
 export type InboxEntry = {
   conversation_id: string;
@@ -71,6 +108,8 @@ export type InboxEntry = {
   members_count: number;
   last_message: LastMessage | null;
   unread_count: number;
+  /** Unread messages (after the read watermark) that mention the user. */
+  unread_mentions: number;
   last_activity: number;
   last_position: number;
 };
@@ -79,7 +118,7 @@ export interface InboxStore {
   write(ops: InboxWrite[]): Promise<void>;
   /** The user's conversations by last activity, newest first; `cursor` is opaque. */
   list(userId: string, options: { limit: number; cursor?: string }): Promise<{ items: InboxEntry[]; next_cursor: string | null }>;
-  /** The user's conversations whose last message is after `position`. */
+  /** The user's conversations with a message, edit, delete or reaction after `position`. */
   changedSince(userId: string, position: number): Promise<string[]>;
   reset(): Promise<void>;
 }

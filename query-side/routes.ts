@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type {} from '../command-side/actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
-  ConversationParams, ConversationReply, DEFAULT_PAGE, InboxQuery, InboxReply, MessagesQuery, MessagesReply,
+  ConversationParams, ConversationReply, DEFAULT_PAGE, InboxQuery, InboxReply, MessageParams, MessagesQuery, MessagesReply, RepliesQuery,
   ReceiptsReply, SyncQuery, SyncReply,
 } from '../contracts/rest.ts';
 import type { ReadModels } from '../ports/read-models.ts';
@@ -32,6 +32,12 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
     return { items: rows.map(toMessage) };
   });
 
+  api.get('/v1/conversations/:id/messages/:seq/replies', { schema: { params: MessageParams, querystring: RepliesQuery, response: { 200: MessagesReply } } }, async (request) => {
+    await visibleConversation(directory, request.actor.user_id, request.params.id);
+    const rows = await history.replies(request.params.id, request.params.seq, { after: request.query.after ?? 0, limit: request.query.limit ?? DEFAULT_PAGE });
+    return { items: rows.map(toMessage) };
+  });
+
   api.get('/v1/conversations/:id/receipts', { schema: { params: ConversationParams, response: { 200: ReceiptsReply } } }, async (request) => {
     const info = await visibleConversation(directory, request.actor.user_id, request.params.id);
     const marks = new Map((await receipts.list(request.params.id)).map((r) => [r.user_id, r]));
@@ -41,6 +47,6 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
   api.get('/v1/sync', { schema: { querystring: SyncQuery, response: { 200: SyncReply } } }, async (request) => {
     const after = Number(request.query.cursor ?? 0);
     const page = await syncPage({ history, inbox }, request.actor.user_id, after, deps.appliedPosition(), request.query.limit ?? DEFAULT_SYNC_LIMIT);
-    return { items: page.items.map(toMessage), cursor: String(page.cursor), has_more: page.has_more };
+    return { items: page.entries.map((entry) => toMessage(entry.message)), cursor: String(page.cursor), has_more: page.has_more };
   });
 };

@@ -41,10 +41,10 @@ export type Relay = {
 /** What a Kafka record holds: the recorded event as the log has it. */
 export type RelayedEvent = Pick<RecordedEvent, 'position' | 'stream' | 'revision' | 'type' | 'data' | 'recordedAt' | 'metadata'>;
 
-const streamPattern = /^(?:conversation|receipts)-(.+)$/;
+const streamPattern = /^(?:conversation|receipts|reactions)-(.+)$/;
 
 /**
- * The partition key: the conversation id, so a conversation's messages AND its receipts (two
+ * The partition key: the conversation id, so a conversation's messages, receipts and reactions (three
  * streams) land in one partition, in log order. From the stream name, else `data.conversation_id`,
  * else the stream itself (any other stream still keeps its own order).
  */

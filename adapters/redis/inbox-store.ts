@@ -7,7 +7,10 @@ import { byteCompare, storeBase, type Versioned } from './keys.ts';
 /*
  * The inbox (layout and rationale in read-models.ts):
  *   <ns>ibx:conv:<c>      HASH kind, title (absent = null), last_seq, last (LastMessage JSON), last_pos,
- *                         activity (ms), big ("1" when the conversation is in pull mode)
+ *                         activity (ms), big ("1" when the conversation is in pull mode), changed_pos (the
+ *                         highest position of a message, edit, delete or reaction: what sync looks for)
+ *   <ns>ibx:mn:<u>:<c>    ZSET seqs of messages that mention the user (score = seq): unread_mentions = ZCOUNT above read_seq
+ *   <ns>ibx:mnq:<c>       HASH seq → mentioned user ids (JSON), so a delete finds whose mentions to drop
  *   <ns>ibx:members:<c>   SET active member ids (SCARD = members_count; the fan-out list)
  *   <ns>ibx:state:<u>     HASH conversation id → "<active 0|1>|<read_seq>|<membership position>"
  *   <ns>ibx:list:<u>      ZSET conversation id → activity, the user's active conversations in push mode
@@ -47,6 +50,10 @@ local function toPush(c, activity)
     redis.call('ZADD', lk(m), activity, c)
   end
 end
+local function changed(c, pos)
+  local p = redis.call('HGET', ck(c), 'changed_pos')
+  if p and tonumber(p) < tonumber(pos) then redis.call('HSET', ck(c), 'changed_pos', pos) end
+end
 for _, op in ipairs(ops) do
   local t = op[1]
   if t == 'm' then
@@ -54,6 +61,7 @@ for _, op in ipairs(ops) do
     local h = redis.call('HMGET', ck(c), 'last_seq', 'big')
     if h[1] and tonumber(h[1]) < tonumber(seq) then
       redis.call('HSET', ck(c), 'last_seq', seq, 'last', op[4], 'last_pos', op[5], 'activity', act)
+      changed(c, op[5])
       if h[2] ~= '1' then
         for _, m in ipairs(redis.call('SMEMBERS', mk(c))) do redis.call('ZADD', lk(m), act, c) end
       end
@@ -101,10 +109,38 @@ for _, op in ipairs(ops) do
         if h[1] == '1' and redis.call('SCARD', mk(c)) <= math.floor(N / 2) then toPush(c, h[2]) end
       end
     end
+  elseif t == 'x' then
+    local c, seq, users = op[2], op[3], cjson.decode(op[4])
+    if redis.call('HSETNX', base .. 'mnq:' .. c, seq, op[4]) == 1 then
+      for _, u in ipairs(users) do redis.call('ZADD', base .. 'mn:' .. u .. ':' .. c, seq, seq) end
+    end
+  elseif t == 'e' then
+    -- An edit or delete of the last message changes its preview, unless a later change is already there.
+    local c, seq, pos, deleted = op[2], op[3], op[5], op[6] == '1'
+    local h = redis.call('HMGET', ck(c), 'last_seq', 'last')
+    if h[1] and h[1] == seq and h[2] then
+      local last = cjson.decode(h[2])
+      if last.deleted ~= true and (last.changed_at or 0) < tonumber(pos) then
+        last.preview, last.edited, last.deleted, last.changed_at = op[4], not deleted, deleted, tonumber(pos)
+        redis.call('HSET', ck(c), 'last', cjson.encode(last))
+      end
+    end
+    if h[1] then changed(c, pos) end
+    if deleted then
+      local q = base .. 'mnq:' .. c
+      local users = redis.call('HGET', q, seq)
+      if users then
+        for _, u in ipairs(cjson.decode(users)) do redis.call('ZREM', base .. 'mn:' .. u .. ':' .. c, seq) end
+      end
+      -- Kept as an empty list: a replayed send of this message must not mention anyone again.
+      redis.call('HSET', q, seq, '[]')
+    end
+  elseif t == 't' then
+    changed(op[2], op[3])
   elseif t == 'c' then
     local c = op[2]
     if redis.call('EXISTS', ck(c)) == 0 then
-      redis.call('HSET', ck(c), 'kind', op[3], 'last_seq', '0', 'last_pos', '0', 'activity', op[5], 'big', '0')
+      redis.call('HSET', ck(c), 'kind', op[3], 'last_seq', '0', 'last_pos', '0', 'activity', op[5], 'big', '0', 'changed_pos', '0')
       if op[4] ~= cjson.null then redis.call('HSET', ck(c), 'title', op[4]) end
     end
   end
@@ -131,23 +167,30 @@ local state = base .. 'state:' .. user
 local out = {}
 for i, c in ipairs(ids) do
   local h = redis.call('HMGET', base .. 'conv:' .. c, 'kind', 'title', 'last_seq', 'last', 'last_pos', 'activity')
-  out[i] = { c, h[1], h[2], h[3], h[4], h[5], h[6], redis.call('HGET', state, c), redis.call('SCARD', base .. 'members:' .. c) }
+  local st = redis.call('HGET', state, c)
+  local mentions = 0
+  if st then
+    local read = string.match(st, '^[01]|([^|]*)|')
+    mentions = redis.call('ZCOUNT', base .. 'mn:' .. user .. ':' .. c, '(' .. read, '+inf')
+  end
+  out[i] = { c, h[1], h[2], h[3], h[4], h[5], h[6], st, redis.call('SCARD', base .. 'members:' .. c), mentions }
 end
 return out`;
 
-/** The user's active conversations whose last message is after a position: O(conversations of the user). */
+/** The user's active conversations with a message or change after a position: O(conversations of the user). */
 const CHANGED = `
 local base, user, after = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 local function check(c)
-  local p = redis.call('HGET', base .. 'conv:' .. c, 'last_pos')
-  if p and tonumber(p) > after then out[#out + 1] = c end
+  local h = redis.call('HMGET', base .. 'conv:' .. c, 'last_pos', 'changed_pos')
+  local p = math.max(tonumber(h[1] or '0'), tonumber(h[2] or '0'))
+  if p > after then out[#out + 1] = c end
 end
 for _, c in ipairs(redis.call('ZRANGE', base .. 'list:' .. user, 0, -1)) do check(c) end
 for _, c in ipairs(redis.call('SMEMBERS', base .. 'big:' .. user)) do check(c) end
 return out`;
 
-type PageRow = [string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, number];
+type PageRow = [string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, number, number];
 type InboxCommands = {
   natterInboxApply(base: string, fanoutMaxMembers: string, ops: string): Promise<number>;
   natterInboxPage(base: string, user: string, limit: string, cursorActivity: string): Promise<PageRow[]>;
@@ -155,6 +198,12 @@ type InboxCommands = {
 };
 
 type Candidate = InboxEntry & { read_seq: number };
+
+/** The stored last message, without the bookkeeping of which change it shows (Lua's cjson writes [] for an empty object: never here). */
+const lastMessage = (json: string): LastMessage => {
+  const { changed_at: _, ...message } = JSON.parse(json) as LastMessage & { changed_at?: number };
+  return message;
+};
 
 const encodeCursor = (e: InboxEntry) => Buffer.from(`${e.last_activity}|${e.conversation_id}`).toString('base64url');
 const decodeCursor = (cursor: string): [number, string] | null => {
@@ -177,6 +226,9 @@ const encodeOp = (op: InboxWrite): (string | null)[] => {
       return ['m', op.conversation_id, String(m.seq), JSON.stringify(m), String(op.position), String(m.timestamp)];
     }
     case 'read': return ['r', op.user_id, op.conversation_id, String(op.read_seq)];
+    case 'mentions': return ['x', op.conversation_id, String(op.seq), JSON.stringify(op.user_ids)];
+    case 'change': return ['e', op.conversation_id, String(op.seq), op.preview, String(op.position), op.deleted ? '1' : '0'];
+    case 'touch': return ['t', op.conversation_id, String(op.position)];
   }
 };
 
@@ -192,10 +244,12 @@ export const coalesce = (ops: InboxWrite[]): InboxWrite[] => {
   const out: InboxWrite[] = [];
   const messages = new Map<string, Extract<InboxWrite, { op: 'message' }>>();
   const reads = new Map<string, Extract<InboxWrite, { op: 'read' }>>();
+  const touches = new Map<string, Extract<InboxWrite, { op: 'touch' }>>();
   const flush = () => {
-    out.push(...messages.values(), ...reads.values());
+    out.push(...messages.values(), ...reads.values(), ...touches.values());
     messages.clear();
     reads.clear();
+    touches.clear();
   };
   for (const op of ops) {
     if (op.op === 'message') {
@@ -205,6 +259,12 @@ export const coalesce = (ops: InboxWrite[]): InboxWrite[] => {
       const key = JSON.stringify([op.user_id, op.conversation_id]);
       const kept = reads.get(key);
       if (!kept || op.read_seq > kept.read_seq) reads.set(key, op);
+    } else if (op.op === 'touch') {
+      const kept = touches.get(op.conversation_id);
+      if (!kept || op.position > kept.position) touches.set(op.conversation_id, op);
+    } else if (op.op === 'mentions') {
+      // Mentions read nothing the deferred messages and reads write; a delete (a barrier) comes after them.
+      out.push(op);
     } else {
       flush();
       out.push(op);
@@ -229,13 +289,13 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
   redis.defineCommand('natterInboxChanged', { numberOfKeys: 0, lua: CHANGED, readOnly: true });
   const commands = redis as Redis & InboxCommands;
 
-  const toCandidate = ([id, kind, title, lastSeq, last, lastPos, activity, state, members]: PageRow): Candidate | null => {
+  const toCandidate = ([id, kind, title, lastSeq, last, lastPos, activity, state, members, mentions]: PageRow): Candidate | null => {
     if (kind === null || state === null) return null; // removed by a reset between two reads: skip
     const readSeq = Number(state.split('|')[1]);
     return {
       conversation_id: id, kind: kind as ConversationKind, title, members_count: members,
-      last_message: last ? (JSON.parse(last) as LastMessage) : null,
-      unread_count: Math.max(0, Number(lastSeq) - readSeq), last_activity: Number(activity), last_position: Number(lastPos),
+      last_message: last ? lastMessage(last) : null,
+      unread_count: Math.max(0, Number(lastSeq) - readSeq), unread_mentions: mentions, last_activity: Number(activity), last_position: Number(lastPos),
       read_seq: readSeq,
     };
   };

@@ -5,8 +5,14 @@ import type { ConversationKind } from '../../contracts/events.ts';
 const schema = `
 CREATE TABLE IF NOT EXISTS inbox_conversations (
   conversation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, last_seq INTEGER NOT NULL DEFAULT 0,
-  last_message TEXT, last_position INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL
+  last_message TEXT, last_position INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL,
+  changed_position INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS inbox_mentions (
+  user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
+  PRIMARY KEY (user_id, conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS inbox_mentions_by_message ON inbox_mentions (conversation_id, seq);
 CREATE TABLE IF NOT EXISTS inbox_members (
   user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, joined_at INTEGER NOT NULL,
   active INTEGER NOT NULL, membership_position INTEGER NOT NULL,
@@ -16,7 +22,7 @@ CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conve
 
 type Row = {
   conversation_id: string; kind: ConversationKind; title: string | null; read_seq: number; activity: number;
-  last_seq: number; last_message: string | null; last_position: number; members_count: number;
+  last_seq: number; last_message: string | null; last_position: number; members_count: number; unread_mentions: number;
 };
 
 // The cursor is the (activity, conversation_id) of the last item served, so pages stay stable
@@ -26,6 +32,12 @@ const decodeCursor = (cursor: string): [number, string] | null => {
   const [activity, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const n = Number(activity);
   return Number.isSafeInteger(n) && id ? [n, id] : null;
+};
+
+/** The stored last message, without the bookkeeping of which change it shows. */
+const lastMessage = (json: string): LastMessage => {
+  const { changed_at: _, ...message } = JSON.parse(json) as LastMessage & { changed_at?: number };
+  return message;
 };
 
 /**
@@ -44,9 +56,19 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
     WHERE excluded.membership_position > inbox_members.membership_position`);
   const leave = db.prepare(`UPDATE inbox_members SET active = 0, membership_position = @position
     WHERE user_id = @user AND conversation_id = @conversation AND membership_position < @position`);
-  const message = db.prepare(`UPDATE inbox_conversations SET last_seq = ?, last_message = ?, last_position = ?, last_activity = ?
-    WHERE conversation_id = ? AND last_seq < ?`);
+  const message = db.prepare(`UPDATE inbox_conversations SET last_seq = ?, last_message = ?, last_position = ?, last_activity = ?,
+    changed_position = max(changed_position, ?) WHERE conversation_id = ? AND last_seq < ?`);
   const read = db.prepare('UPDATE inbox_members SET read_seq = max(read_seq, ?) WHERE user_id = ? AND conversation_id = ?');
+  const mention = db.prepare('INSERT OR IGNORE INTO inbox_mentions (user_id, conversation_id, seq) VALUES (?, ?, ?)');
+  const unmention = db.prepare('DELETE FROM inbox_mentions WHERE conversation_id = ? AND seq = ?');
+  // The preview follows an edit or delete of the last message; a replay of an older change finds a newer one already there.
+  const change = db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.preview', @preview, '$.edited', json(@edited), '$.deleted', json(@deleted)),
+    changed_position = max(changed_position, @position)
+    WHERE conversation_id = @conversation AND last_seq = @seq AND json_extract(last_message, '$.deleted') IS NOT 1
+      AND coalesce(json_extract(last_message, '$.changed_at'), 0) < @position`);
+  const stamp = db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.changed_at', @position)
+    WHERE conversation_id = @conversation AND last_seq = @seq`);
+  const touch = db.prepare('UPDATE inbox_conversations SET changed_position = max(changed_position, ?) WHERE conversation_id = ?');
   const apply = db.transaction((ops: InboxWrite[]) => {
     for (const op of ops) {
       switch (op.op) {
@@ -55,16 +77,26 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
         case 'leave': leave.run({ user: op.user_id, conversation: op.conversation_id, position: op.position }); break;
         case 'message': {
           const m = op.last_message;
-          message.run(m.seq, JSON.stringify(m), op.position, m.timestamp, op.conversation_id, m.seq);
+          message.run(m.seq, JSON.stringify(m), op.position, m.timestamp, op.position, op.conversation_id, m.seq);
           break;
         }
         case 'read': read.run(op.read_seq, op.user_id, op.conversation_id); break;
+        case 'mentions': for (const user of op.user_ids) mention.run(user, op.conversation_id, op.seq); break;
+        case 'change': {
+          const at = { conversation: op.conversation_id, seq: op.seq, position: op.position };
+          if (change.run({ ...at, preview: op.preview, edited: String(!op.deleted), deleted: String(op.deleted) }).changes > 0) stamp.run(at);
+          touch.run(op.position, op.conversation_id);
+          if (op.deleted) unmention.run(op.conversation_id, op.seq);
+          break;
+        }
+        case 'touch': touch.run(op.position, op.conversation_id); break;
       }
     }
   });
   const select = `SELECT m.conversation_id, c.kind, c.title, m.read_seq, c.last_activity AS activity,
       c.last_seq, c.last_message, c.last_position,
-      (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id AND x.active = 1) AS members_count
+      (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id AND x.active = 1) AS members_count,
+      (SELECT COUNT(*) FROM inbox_mentions n WHERE n.user_id = m.user_id AND n.conversation_id = m.conversation_id AND n.seq > m.read_seq) AS unread_mentions
     FROM inbox_members m JOIN inbox_conversations c ON c.conversation_id = m.conversation_id
     WHERE m.user_id = ? AND m.active = 1`;
   const firstPage = db.prepare<[string, number], Row>(`${select} ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
@@ -72,12 +104,12 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
     AND (c.last_activity < ? OR (c.last_activity = ? AND m.conversation_id < ?))
     ORDER BY activity DESC, m.conversation_id DESC LIMIT ?`);
   const changed = db.prepare<[string, number], { conversation_id: string }>(`SELECT m.conversation_id FROM inbox_members m
-    JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND m.active = 1 AND c.last_position > ?`);
+    JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND m.active = 1 AND c.changed_position > ?`);
 
   const toEntry = (row: Row): InboxEntry => ({
     conversation_id: row.conversation_id, kind: row.kind, title: row.title, members_count: row.members_count,
-    last_message: row.last_message ? (JSON.parse(row.last_message) as LastMessage) : null,
-    unread_count: Math.max(0, row.last_seq - row.read_seq), last_activity: row.activity, last_position: row.last_position,
+    last_message: row.last_message ? lastMessage(row.last_message) : null,
+    unread_count: Math.max(0, row.last_seq - row.read_seq), unread_mentions: row.unread_mentions, last_activity: row.activity, last_position: row.last_position,
   });
 
   return {
@@ -89,6 +121,6 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
       return { items: page.map(toEntry), next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
     },
     async changedSince(userId, position) { return changed.all(userId, position).map((r) => r.conversation_id); },
-    async reset() { db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members;'); },
+    async reset() { db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members; DELETE FROM inbox_mentions;'); },
   };
 };

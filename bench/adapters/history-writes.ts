@@ -13,7 +13,7 @@ import { createSqliteHistoryStore } from '../../adapters/sqlite/history-store.ts
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { migrate } from '../../adapters/cassandra/migrations.ts';
 import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
-import type { HistoryStore, StoredMessage } from '../../ports/read-models.ts';
+import type { HistoryStore, HistoryWrite } from '../../ports/read-models.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,10 +25,11 @@ const content = 'x'.repeat(arg('content', 200));
 
 const env = await requireEngines('cassandra');
 const run = randomUUID().slice(0, 8);
-const rows = (prefix: string): StoredMessage[] => Array.from({ length: total }, (_, i) => ({
+const rows = (prefix: string): HistoryWrite[] => Array.from({ length: total }, (_, i) => ({ op: 'message', message: {
   conversation_id: `${prefix}-c${i % conversations}`, seq: Math.floor(i / conversations) + 1, message_id: `m-${i}`,
   sender_id: 'alice', client_msg_id: `k-${i}`, content, content_type: 'text', timestamp: 1_700_000_000_000 + i, position: i + 1,
-}));
+  reply_to_seq: null, mentions: [],
+} }));
 
 const measure = async (name: string, store: HistoryStore, batch: number) => {
   const messages = rows(`${name}-${run}`);

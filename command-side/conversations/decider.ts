@@ -1,4 +1,5 @@
-import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage } from '../../contracts/commands.ts';
+import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage } from '../../contracts/commands.ts';
+import { MessageIndex, type IndexedMessage } from './message-index.ts';
 import type { ConversationEvent } from '../../contracts/events.ts';
 import { NatterError } from '../../contracts/errors.ts';
 
@@ -13,7 +14,11 @@ export type Conversation = {
   created_by: string;
   members: Set<string>;
   former_members: Set<string>;
+  /** Members who may remove others and delete any message: the creator of a group, to begin with. */
+  admins: Set<string>;
   last_seq: number;
+  /** Every message's sender, time, kind and whether it was deleted: what edits, deletes, reactions and replies are ruled on. */
+  messages: MessageIndex;
   /** Dedup window, oldest first: `${sender}\u0000${client_msg_id}` → ack. */
   sent: Map<string, SentAck>;
 };
@@ -25,7 +30,7 @@ export const DEDUP_MAX_ENTRIES = 100_000;
 
 export const initialState = (): Conversation => ({
   exists: false, conversation_id: '', kind: 'group', title: null, created_by: '',
-  members: new Set(), former_members: new Set(), last_seq: 0, sent: new Map(),
+  members: new Set(), former_members: new Set(), admins: new Set(), last_seq: 0, messages: new MessageIndex(), sent: new Map(),
 });
 
 export const dedupKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
@@ -39,12 +44,21 @@ export const assertMember = (state: Conversation, userId: string, conversationId
   throw new NatterError('conversation_not_found', `conversation ${conversationId} not found`);
 };
 
+/** The message a command names: unknown seqs are 404, like a missing conversation. */
+export const existingMessage = (state: Conversation, seq: number): IndexedMessage => {
+  const message = state.messages.get(seq);
+  if (!message) throw new NatterError('message_not_found', `conversation ${state.conversation_id} has no message ${seq}`);
+  return message;
+};
+
 export const decide = (command: ConversationCommand, state: Conversation): ConversationEvent[] => {
   switch (command.type) {
     case 'CreateConversation': return create(command, state);
     case 'AddMembers': return addMembers(command, state);
     case 'RemoveMember': return removeMember(command, state);
     case 'SendMessage': return sendMessage(command, state);
+    case 'EditMessage': return editMessage(command, state);
+    case 'DeleteMessage': return deleteMessage(command, state);
     default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
   }
 };
@@ -87,8 +101,8 @@ const removeMember = (command: RemoveMember, state: Conversation): ConversationE
   assertMember(state, command.by, command.conversation_id);
   if (state.kind === 'direct') throw new NatterError('invalid_request', 'members of a direct conversation cannot change');
   if (!state.members.has(command.user_id)) return [];
-  if (command.by !== command.user_id && command.by !== state.created_by) {
-    throw new NatterError('forbidden', 'only the group creator can remove other members');
+  if (command.by !== command.user_id && !state.admins.has(command.by)) {
+    throw new NatterError('forbidden', 'only a group admin can remove other members');
   }
   return [{ type: 'MemberRemoved', data: {
     conversation_id: command.conversation_id, user_id: command.user_id, removed_by: command.by, timestamp: command.timestamp,
@@ -99,10 +113,41 @@ const sendMessage = (command: SendMessage, state: Conversation): ConversationEve
   assertMember(state, command.sender_id, command.conversation_id);
   const first = state.sent.get(dedupKey(command.sender_id, command.client_msg_id));
   if (first && first.timestamp >= command.timestamp - DEDUP_WINDOW_MS) return [];
+  if (command.reply_to_seq !== undefined) existingMessage(state, command.reply_to_seq);
+  const mentions = command.mentions === undefined ? undefined : [...new Set(command.mentions)];
+  const strangers = mentions?.filter((userId) => !state.members.has(userId)) ?? [];
+  if (strangers.length > 0) throw new NatterError('invalid_request', `mentions must name members of the conversation; ${strangers.slice(0, 3).join(', ')} ${strangers.length === 1 ? 'is' : 'are'} not`);
   return [{ type: 'MessageSent', data: {
     conversation_id: command.conversation_id, message_id: command.message_id, seq: state.last_seq + 1,
     sender_id: command.sender_id, sender_device_id: command.sender_device_id, client_msg_id: command.client_msg_id,
     content: command.content, content_type: command.content_type, timestamp: command.timestamp,
+    ...(command.reply_to_seq !== undefined ? { reply_to_seq: command.reply_to_seq } : {}),
+    ...(mentions && mentions.length > 0 ? { mentions } : {}),
+  } }];
+};
+
+const editMessage = (command: EditMessage, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.by, command.conversation_id);
+  const message = existingMessage(state, command.seq);
+  if (message.deleted) throw new NatterError('message_deleted', `message ${command.seq} was deleted`);
+  if (message.sender_id !== command.by) throw new NatterError('forbidden', 'only the author can edit a message');
+  if (message.content_type === 'media') throw new NatterError('invalid_request', 'a media message cannot be edited; delete it and send another');
+  if (command.timestamp - message.timestamp > command.edit_window_ms) {
+    throw new NatterError('edit_window_closed', `messages can be edited for ${Math.round(command.edit_window_ms / 1000)} s after they are sent`);
+  }
+  return [{ type: 'MessageEdited', data: {
+    conversation_id: command.conversation_id, seq: command.seq, edited_by: command.by, content: command.content,
+    content_type: message.content_type, timestamp: command.timestamp,
+  } }];
+};
+
+const deleteMessage = (command: DeleteMessage, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.by, command.conversation_id);
+  const message = existingMessage(state, command.seq);
+  if (message.deleted) return [];
+  if (message.sender_id !== command.by && !state.admins.has(command.by)) throw new NatterError('forbidden', 'only the author or a group admin can delete a message');
+  return [{ type: 'MessageDeleted', data: {
+    conversation_id: command.conversation_id, seq: command.seq, deleted_by: command.by, timestamp: command.timestamp,
   } }];
 };
 
@@ -117,6 +162,7 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       const e = event.data;
       Object.assign(state, { exists: true, conversation_id: e.conversation_id, kind: e.kind, title: e.title, created_by: e.created_by });
       for (const id of e.member_ids) state.members.add(id);
+      if (e.kind === 'group') state.admins.add(e.created_by);
       return state;
     }
     case 'MembersAdded':
@@ -125,15 +171,25 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
     case 'MemberRemoved':
       state.members.delete(event.data.user_id);
       state.former_members.add(event.data.user_id);
+      state.admins.delete(event.data.user_id);
       return state;
     case 'MessageSent': {
       const e = event.data;
       state.last_seq = e.seq;
+      state.messages.append(e.seq, e.sender_id, e.timestamp, e.content_type);
       state.sent.set(dedupKey(e.sender_id, e.client_msg_id), { message_id: e.message_id, seq: e.seq, timestamp: e.timestamp });
       evictDedup(state.sent, e.timestamp);
       return state;
     }
-    default: { const unknown: never = event; throw new Error(`unknown event ${JSON.stringify(unknown)}`); }
+    case 'MessageEdited':
+      return state;
+    case 'MessageDeleted':
+      state.messages.markDeleted(event.data.seq);
+      return state;
+    default:
+      // An event type this version does not know (a newer process wrote it during a rolling deploy):
+      // nothing this version decides depends on it.
+      return state;
   }
 };
 

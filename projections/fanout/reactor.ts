@@ -1,4 +1,4 @@
-import type { NewMessageFrame, MessageStatusFrame, ConversationUpdatedFrame } from '../../contracts/frames.ts';
+import type { NewMessageFrame, MessageStatusFrame, ConversationUpdatedFrame, MessageUpdatedFrame, ReactionFrame } from '../../contracts/frames.ts';
 import type { DirectoryStore } from '../../ports/read-models.ts';
 import type { Delivery } from '../../ports/delivery.ts';
 import type { Reactor, Recorded } from '../../ports/projector.ts';
@@ -48,12 +48,30 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
         const e = event.data;
         const frame: NewMessageFrame = {
           type: 'new_message', message_id: e.message_id, conversation_id: e.conversation_id, seq: e.seq, sender_id: e.sender_id,
-          content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp, cursor,
+          content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp,
+          edited_at: null, deleted: false, reply_to_seq: e.reply_to_seq ?? null, reply_count: 0, mentions: e.mentions ?? [], reactions: [], cursor,
         };
         return withMembers(e.conversation_id, (all) => {
           delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position });
           options.metrics?.deliverySeconds(Math.max(0, Date.now() - e.timestamp) / 1000);
         });
+      }
+      case 'MessageEdited':
+      case 'MessageDeleted': {
+        const e = event.data;
+        const frame: MessageUpdatedFrame = event.type === 'MessageEdited'
+          ? { type: 'message_updated', conversation_id: e.conversation_id, seq: e.seq, content: event.data.content, edited_at: event.data.timestamp, deleted: false, cursor }
+          : { type: 'message_updated', conversation_id: e.conversation_id, seq: e.seq, content: '', edited_at: null, deleted: true, cursor };
+        return withMembers(e.conversation_id, (all) => delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position }));
+      }
+      case 'ReactionAdded':
+      case 'ReactionRemoved': {
+        const e = event.data;
+        const frame: ReactionFrame = {
+          type: 'reaction', conversation_id: e.conversation_id, seq: e.seq, emoji: e.emoji, user_id: e.user_id,
+          op: event.type === 'ReactionAdded' ? 'add' : 'remove', cursor,
+        };
+        return withMembers(e.conversation_id, (all) => delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position }));
       }
       case 'MessageDelivered':
       case 'MessageRead': {

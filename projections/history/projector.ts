@@ -1,22 +1,41 @@
-import type { HistoryStore, StoredMessage } from '../../ports/read-models.ts';
+import type { HistoryStore, HistoryWrite } from '../../ports/read-models.ts';
 import type { Projector, Recorded } from '../../ports/projector.ts';
 
-/** Every field but the sender's device, which history does not show. */
-export const historyRows = (events: Recorded[]): StoredMessage[] => {
-  const rows: StoredMessage[] = [];
+/** Every field of a message but the sender's device, which history does not show; then its edits, deletes and reactions. */
+export const historyOps = (events: Recorded[]): HistoryWrite[] => {
+  const ops: HistoryWrite[] = [];
   for (const event of events) {
-    if (event.type !== 'MessageSent') continue;
-    const m = event.data;
-    rows.push({
-      conversation_id: m.conversation_id, seq: m.seq, message_id: m.message_id, sender_id: m.sender_id, client_msg_id: m.client_msg_id,
-      content: m.content, content_type: m.content_type, timestamp: m.timestamp, position: event.position,
-    });
+    switch (event.type) {
+      case 'MessageSent': {
+        const m = event.data;
+        ops.push({ op: 'message', message: {
+          conversation_id: m.conversation_id, seq: m.seq, message_id: m.message_id, sender_id: m.sender_id, client_msg_id: m.client_msg_id,
+          content: m.content, content_type: m.content_type, timestamp: m.timestamp, position: event.position,
+          reply_to_seq: m.reply_to_seq ?? null, mentions: m.mentions ?? [],
+        } });
+        break;
+      }
+      case 'MessageEdited': {
+        const e = event.data;
+        ops.push({ op: 'edit', conversation_id: e.conversation_id, seq: e.seq, content: e.content, edited_at: e.timestamp, position: event.position });
+        break;
+      }
+      case 'MessageDeleted':
+        ops.push({ op: 'delete', conversation_id: event.data.conversation_id, seq: event.data.seq, position: event.position });
+        break;
+      case 'ReactionAdded':
+      case 'ReactionRemoved': {
+        const e = event.data;
+        ops.push({ op: 'reaction', conversation_id: e.conversation_id, seq: e.seq, emoji: e.emoji, user_id: e.user_id, present: event.type === 'ReactionAdded', position: event.position });
+        break;
+      }
+    }
   }
-  return rows;
+  return ops;
 };
 
 export const historyProjector = (store: HistoryStore): Projector => ({
   name: 'history',
-  handle: (events) => store.write(historyRows(events)),
+  handle: (events) => store.write(historyOps(events)),
   reset: () => store.reset(),
 });

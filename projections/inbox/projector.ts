@@ -19,6 +19,7 @@ const preview = (content: string, contentType: string) =>
 export const inboxOps = (events: Recorded[]): InboxWrite[] => {
   const ops: InboxWrite[] = [];
   const messages = new Map<string, { data: MessageSent; position: number }>();
+  const touched = new Map<string, number>();
   const reads = new Map<string, Map<string, number>>();
   const read = (conversationId: string, userId: string, seq: number) => {
     let users = reads.get(conversationId);
@@ -33,8 +34,10 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       } });
     }
     for (const [conversation_id, users] of reads) for (const [user_id, read_seq] of users) ops.push({ op: 'read', user_id, conversation_id, read_seq });
+    for (const [conversation_id, position] of touched) ops.push({ op: 'touch', conversation_id, position });
     messages.clear();
     reads.clear();
+    touched.clear();
   };
   for (const event of events) {
     switch (event.type) {
@@ -61,8 +64,26 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
         if (!kept || e.seq > kept.data.seq) messages.set(e.conversation_id, { data: e, position: event.position });
         // Sending means having seen the conversation up to one's own message.
         read(e.conversation_id, e.sender_id, e.seq);
+        const mentioned = (e.mentions ?? []).filter((userId) => userId !== e.sender_id);
+        if (mentioned.length > 0) ops.push({ op: 'mentions', conversation_id: e.conversation_id, seq: e.seq, user_ids: mentioned });
         break;
       }
+      // An edit or delete may change the preview of the last message, which the pending message op
+      // of this run may not have written yet: it goes after it.
+      case 'MessageEdited': {
+        flush();
+        const e = event.data;
+        ops.push({ op: 'change', conversation_id: e.conversation_id, seq: e.seq, preview: preview(e.content, e.content_type), deleted: false, position: event.position });
+        break;
+      }
+      case 'MessageDeleted':
+        flush();
+        ops.push({ op: 'change', conversation_id: event.data.conversation_id, seq: event.data.seq, preview: '', deleted: true, position: event.position });
+        break;
+      case 'ReactionAdded':
+      case 'ReactionRemoved':
+        touched.set(event.data.conversation_id, event.position);
+        break;
       case 'MessageRead':
         read(event.data.conversation_id, event.data.user_id, event.data.up_to_seq);
         break;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type cassandra from 'cassandra-driver';
 import type { ReadModels, StoredMessage } from '../../ports/read-models.ts';
+import { fresh, sends } from '../support/history.ts';
 import { requireEngines } from '../support/engines.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { migrate } from '../../adapters/cassandra/migrations.ts';
@@ -44,7 +45,7 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
 
   const T0 = 1_700_000_000_000;
   // Positions are sparse and interleaved with another conversation's, as in the real log.
-  const message = (id: string, seq: number): StoredMessage => ({
+  const message = (id: string, seq: number): StoredMessage => fresh({
     conversation_id: id, seq, message_id: `m-${seq}`, sender_id: 'alice', client_msg_id: `k-${seq}`,
     content: `message ${seq}`, content_type: 'text', timestamp: T0 + seq, position: seq * 10 + 3,
   });
@@ -56,9 +57,9 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
     const id = `c-${randomUUID()}`;
     const all = range(1, 23).map((seq) => message(id, seq)); // buckets 0..5
     // Written out of order and in pieces, with a replayed piece, as at-least-once delivery may.
-    await history.write(all.slice(10));
-    await history.write(all.slice(0, 12));
-    await history.write(all.slice(5, 9));
+    await history.write(sends(all.slice(10)));
+    await history.write(sends(all.slice(0, 12)));
+    await history.write(sends(all.slice(5, 9)));
 
     assert.deepEqual(seqs(await history.page(id, { limit: 6 })), range(18, 23), 'newest page spans buckets 4 and 5');
     assert.deepEqual(seqs(await history.page(id, { before: 14, limit: 9 })), range(5, 13), 'before, across three buckets');
@@ -99,8 +100,8 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
     const history = createCassandraHistoryStore({ client, keyspace, bucketSize: 4 });
     const id = `c-${randomUUID()}`;
     const all = range(1, 10).map((seq) => message(id, seq));
-    await history.write(all);
-    await history.write([{ ...message(id, 5), content: 'changed', position: 66 }]);
+    await history.write(sends(all));
+    await history.write(sends([{ ...message(id, 5), content: 'changed', position: 66 }]));
     assert.deepEqual(await history.page(id, { limit: 100 }), all);
     assert.deepEqual(await history.afterPosition(id, 0, 1_000, 100), all);
     assert.deepEqual(seqs(await history.afterPosition(id, 63, 1_000, 1)), [7], 'the stale entry (66 → seq 5) does not use up the limit');

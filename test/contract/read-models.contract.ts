@@ -1,11 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { InboxEntry, InboxWrite, LastMessage, ReadModels, StoredMessage } from '../../ports/read-models.ts';
+import type { HistoryWrite, InboxEntry, InboxWrite, LastMessage, ReadModels, StoredMessage } from '../../ports/read-models.ts';
 import type { NatterEvent } from '../../contracts/events.ts';
 import type { Recorded } from '../../ports/projector.ts';
 import { directoryOps } from '../../projections/directory/projector.ts';
-import { historyRows } from '../../projections/history/projector.ts';
+import { historyOps } from '../../projections/history/projector.ts';
+import { sends } from '../support/history.ts';
 import { inboxOps } from '../../projections/inbox/projector.ts';
 import { receiptOps } from '../../projections/receipts/projector.ts';
 
@@ -36,46 +37,52 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
     const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
     const sortedIds = (ids: string[]) => [...ids].sort();
 
-    const stored = (conversationId: string, seq: number, overrides: Partial<StoredMessage> = {}): StoredMessage => ({
-      conversation_id: conversationId, seq, message_id: `m-${seq}-${conversationId}`, sender_id: seq % 2 ? 'alice' : 'bob',
-      client_msg_id: `k-${seq}`, content: `héllo ✓ 🎉 ${seq}`, content_type: 'text', timestamp: T0 + seq, position: seq * 100,
-      ...overrides,
-    });
+    const stored = (conversationId: string, seq: number, overrides: Partial<StoredMessage> = {}): StoredMessage => {
+      const position = overrides.position ?? seq * 100;
+      return {
+        conversation_id: conversationId, seq, message_id: `m-${seq}-${conversationId}`, sender_id: seq % 2 ? 'alice' : 'bob',
+        client_msg_id: `k-${seq}`, content: `héllo ✓ 🎉 ${seq}`, content_type: 'text', timestamp: T0 + seq, position,
+        reply_to_seq: null, mentions: [], edited_at: null, deleted: false, reply_count: 0, reactions: [], updated_position: position,
+        ...overrides,
+      };
+    };
+    /** Inserts messages as the history projector does for MessageSent. */
+    const put = (messages: StoredMessage[]) => rm.history.write(sends(messages));
     const seqs = (messages: StoredMessage[]) => messages.map((m) => m.seq);
 
     section('history', 'history', () => {
       const filled = async (count = 10) => {
         const id = uid('c');
-        await rm.history.write(Array.from({ length: count }, (_, i) => stored(id, i + 1)));
+        await put(Array.from({ length: count }, (_, i) => stored(id, i + 1)));
         return id;
       };
 
       it('writes messages and reads them back unchanged, ascending', async () => {
         const id = uid('c');
         const messages = [stored(id, 1), stored(id, 2, { content_type: 'media', content: 'https://x/y.png' }), stored(id, 3, { content_type: 'ciphertext' })];
-        await rm.history.write(messages);
+        await put(messages);
         assert.deepEqual(await rm.history.page(id, { limit: 10 }), messages);
       });
 
       it('is idempotent: writing the same batch twice stores each message once', async () => {
         const id = uid('c');
         const batch = [1, 2, 3, 4].map((seq) => stored(id, seq));
-        await rm.history.write(batch);
-        await rm.history.write(batch);
+        await put(batch);
+        await put(batch);
         assert.deepEqual(await rm.history.page(id, { limit: 100 }), batch);
       });
 
       it('never lets a replayed row change an existing one', async () => {
         const id = uid('c');
         const original = stored(id, 1);
-        await rm.history.write([original]);
-        await rm.history.write([stored(id, 1, { message_id: 'other', content: 'changed', position: 999_999, timestamp: 1 }), stored(id, 2)]);
+        await put([original]);
+        await put([stored(id, 1, { message_id: 'other', content: 'changed', position: 999_999, timestamp: 1 }), stored(id, 2)]);
         assert.deepEqual(await rm.history.page(id, { limit: 100 }), [original, stored(id, 2)]);
         assert.deepEqual(await rm.history.afterPosition(id, 0, 1_000_000, 100), [original, stored(id, 2)]);
       });
 
       it('accepts an empty batch', async () => {
-        await rm.history.write([]);
+        await put([]);
       });
 
       it('keeps conversations apart', async () => {
@@ -146,6 +153,84 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.deepEqual(seqs(await rm.history.afterPosition(id, 1000, 5000, 100)), []);
         assert.deepEqual(seqs(await rm.history.afterPosition(id, 500, 500, 100)), []);
         assert.deepEqual(await rm.history.afterPosition(id, 0, 1000, 100), Array.from({ length: 10 }, (_, i) => stored(id, i + 1)));
+      });
+    });
+
+    section('history', 'history after send: edits, deletes, reactions, replies', () => {
+      const edit = (id: string, seq: number, content: string, position: number): HistoryWrite =>
+        ({ op: 'edit', conversation_id: id, seq, content, edited_at: T0 + position, position });
+      const remove = (id: string, seq: number, position: number): HistoryWrite => ({ op: 'delete', conversation_id: id, seq, position });
+      const react = (id: string, seq: number, emoji: string, user: string, present: boolean, position: number): HistoryWrite =>
+        ({ op: 'reaction', conversation_id: id, seq, emoji, user_id: user, present, position });
+      const one = async (id: string, seq: number) => (await rm.history.page(id, { after: seq - 1, before: seq + 1, limit: 1 }))[0]!;
+
+      it('shows the latest edit, whatever order a replay applies them in', async () => {
+        const id = uid('c');
+        await put([stored(id, 1), stored(id, 2)]);
+        await rm.history.write([edit(id, 1, 'second', 2_000), edit(id, 1, 'first', 1_000)]);
+        await rm.history.write([edit(id, 1, 'first', 1_000)]);
+        assert.deepEqual(await one(id, 1), { ...stored(id, 1), content: 'second', edited_at: T0 + 2_000, updated_position: 2_000 });
+        assert.deepEqual(await one(id, 2), stored(id, 2), 'the other message is untouched');
+      });
+
+      it('blanks a deleted message for good: no text, mentions or reactions, and a later edit cannot bring it back', async () => {
+        const id = uid('c');
+        await put([stored(id, 1, { mentions: ['bob'] }), stored(id, 2)]);
+        await rm.history.write([react(id, 1, '👍', 'bob', true, 1_000), remove(id, 1, 2_000), edit(id, 1, 'sneaky', 3_000)]);
+        await rm.history.write([remove(id, 1, 2_000)]);
+        const shown = await one(id, 1);
+        assert.deepEqual({ content: shown.content, deleted: shown.deleted, mentions: shown.mentions, reactions: shown.reactions },
+          { content: '', deleted: true, mentions: [], reactions: [] });
+        assert.equal(shown.seq, 1, 'it keeps its seq');
+        assert.ok(shown.updated_position >= 2_000);
+      });
+
+      it('sums reactions per emoji with count and reactors, a reaction being present or not by the later position', async () => {
+        const id = uid('c');
+        await put([stored(id, 1), stored(id, 2)]);
+        await rm.history.write([
+          react(id, 1, '👍', 'bob', true, 1_000), react(id, 1, '👍', 'carol', true, 1_100), react(id, 1, '🎉', 'bob', true, 1_200),
+          react(id, 1, '🎉', 'bob', false, 1_300), react(id, 2, '❤️', 'dan', true, 1_400),
+        ]);
+        // A replay of an older add does not resurrect a removed reaction.
+        await rm.history.write([react(id, 1, '🎉', 'bob', true, 1_200)]);
+        assert.deepEqual((await one(id, 1)).reactions, [{ emoji: '👍', count: 2, user_ids: ['bob', 'carol'] }]);
+        assert.deepEqual((await one(id, 2)).reactions, [{ emoji: '❤️', count: 1, user_ids: ['dan'] }]);
+        assert.equal((await one(id, 1)).updated_position, 1_300);
+      });
+
+      it('caps the reactors shown while count stays the truth', async () => {
+        const id = uid('c');
+        await put([stored(id, 1)]);
+        await rm.history.write(Array.from({ length: 25 }, (_, i) => react(id, 1, '👍', `u${String(i).padStart(2, '0')}`, true, 1_000 + i)));
+        const [summary] = (await one(id, 1)).reactions;
+        assert.equal(summary!.count, 25);
+        assert.equal(summary!.user_ids.length, 20);
+      });
+
+      it('counts and lists the replies to a message, ascending, with paging', async () => {
+        const id = uid('c');
+        await put([stored(id, 1), stored(id, 2, { reply_to_seq: 1 }), stored(id, 3), stored(id, 4, { reply_to_seq: 1 }), stored(id, 5, { reply_to_seq: 3 })]);
+        assert.equal((await one(id, 1)).reply_count, 2);
+        assert.equal((await one(id, 3)).reply_count, 1);
+        assert.equal((await one(id, 2)).reply_count, 0);
+        assert.deepEqual(seqs(await rm.history.replies(id, 1, { after: 0, limit: 10 })), [2, 4]);
+        assert.deepEqual(seqs(await rm.history.replies(id, 1, { after: 2, limit: 10 })), [4]);
+        assert.deepEqual(seqs(await rm.history.replies(id, 1, { after: 0, limit: 1 })), [2]);
+        assert.deepEqual(await rm.history.replies(id, 2, { after: 0, limit: 10 }), []);
+        assert.equal((await rm.history.replies(id, 1, { after: 0, limit: 10 }))[0]!.reply_to_seq, 1);
+      });
+
+      it('finds the messages changed after a position, by the position of their last change, sent at or before it', async () => {
+        const id = uid('c');
+        await put([1, 2, 3, 4].map((seq) => stored(id, seq)));
+        await rm.history.write([edit(id, 2, 'edited', 500), react(id, 1, '👍', 'bob', true, 600), remove(id, 3, 700), edit(id, 4, 'late', 900)]);
+        // Sync from 300: messages 1-3 were sent by then; 4 (position 400) is new, and sent as new.
+        assert.deepEqual(seqs(await rm.history.changedAfter(id, 300, 800, 10)), [2, 1, 3]);
+        assert.deepEqual(seqs(await rm.history.changedAfter(id, 300, 650, 10)), [2, 1]);
+        assert.deepEqual(seqs(await rm.history.changedAfter(id, 550, 800, 1)), [1]);
+        assert.deepEqual(seqs(await rm.history.changedAfter(id, 400, 1_000, 10)), [2, 1, 3, 4]);
+        assert.deepEqual(await rm.history.changedAfter(id, 900, 1_000, 10), []);
       });
     });
 
@@ -254,6 +339,50 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       const entry = async (user: string, id: string) => (await listAll(user, 1000)).find((e) => e.conversation_id === id);
       const unread = async (user: string, id: string) => (await entry(user, id))?.unread_count;
 
+      it('counts unread mentions above the read watermark, and drops those of a deleted message', async () => {
+        const [id, a, b] = [uid('c'), uid('a'), uid('b')];
+        await rm.inbox.write([conversation(id), join(a, id), join(b, id)]);
+        await rm.inbox.write([...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 1_001 }), { op: 'mentions', conversation_id: id, seq: 1, user_ids: [b] }]);
+        await rm.inbox.write([...sent(id, { seq: 2, sender: a, ts: T0 + 2, position: 1_002 }), { op: 'mentions', conversation_id: id, seq: 2, user_ids: [b] }]);
+        await rm.inbox.write([...sent(id, { seq: 3, sender: a, ts: T0 + 3, position: 1_003 })]);
+        assert.equal((await entry(b, id))!.unread_mentions, 2);
+        assert.equal((await entry(a, id))!.unread_mentions, 0);
+        await rm.inbox.write([read(b, id, 1)]);
+        assert.equal((await entry(b, id))!.unread_mentions, 1);
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 2, preview: '', deleted: true, position: 1_004 }]);
+        assert.equal((await entry(b, id))!.unread_mentions, 0);
+        await rm.inbox.write([{ op: 'mentions', conversation_id: id, seq: 2, user_ids: [b] }]);
+        assert.ok((await entry(b, id))!.unread_mentions <= 1, 'a replayed mention stays bounded');
+      });
+
+      it('follows an edit and a delete of the last message in the preview, and ignores changes of older ones', async () => {
+        const [id, a] = [uid('c'), uid('a')];
+        await rm.inbox.write([conversation(id), join(a, id), ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 2_001 }), ...sent(id, { seq: 2, sender: a, ts: T0 + 2, position: 2_002 })]);
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 1, preview: 'old one edited', deleted: false, position: 2_003 }]);
+        assert.equal((await entry(a, id))!.last_message!.preview, 'preview 2 ✓');
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 2, preview: 'fixed typo', deleted: false, position: 2_004 }]);
+        const edited = (await entry(a, id))!.last_message!;
+        assert.equal(edited.preview, 'fixed typo');
+        assert.equal(edited.edited, true);
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 2, preview: '', deleted: true, position: 2_005 }]);
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 2, preview: 'fixed typo', deleted: false, position: 2_004 }]);
+        const deleted = (await entry(a, id))!.last_message!;
+        assert.equal(deleted.preview, '', 'a replayed edit does not bring the text back');
+        assert.equal(deleted.deleted, true);
+        assert.ok(!JSON.stringify(await rm.inbox.list(a, { limit: 10 })).includes('fixed typo'));
+      });
+
+      it('reports a conversation as changed since a position when an edit, delete or reaction came after it', async () => {
+        const [id, a] = [uid('c'), uid('a')];
+        await rm.inbox.write([conversation(id), join(a, id), ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 3_001 })]);
+        assert.deepEqual(await rm.inbox.changedSince(a, 3_001), []);
+        await rm.inbox.write([{ op: 'touch', conversation_id: id, position: 3_010 }]);
+        assert.deepEqual(await rm.inbox.changedSince(a, 3_001), [id]);
+        assert.deepEqual(await rm.inbox.changedSince(a, 3_010), []);
+        await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 1, preview: 'x', deleted: false, position: 3_020 }]);
+        assert.deepEqual(await rm.inbox.changedSince(a, 3_010), [id]);
+      });
+
       it('lists a member\'s conversation with its kind, title, members, last message and unread count', async () => {
         const id = uid('c');
         const [a, b] = [uid('a'), uid('b')];
@@ -263,7 +392,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.equal(next_cursor, null);
         assert.deepEqual(items, [{
           conversation_id: id, kind: 'group', title: `title ${id}`, members_count: 2, last_message: lastMessage(m),
-          unread_count: 1, last_activity: T0 + 10, last_position: 1234,
+          unread_count: 1, unread_mentions: 0, last_activity: T0 + 10, last_position: 1234,
         }]);
       });
 
@@ -273,7 +402,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await rm.inbox.write([conversation(id, T0 + 5, 'direct'), join(a, id)]);
         assert.deepEqual(await entry(a, id), {
           conversation_id: id, kind: 'direct', title: null, members_count: 1, last_message: null,
-          unread_count: 0, last_activity: T0 + 5, last_position: 0,
+          unread_count: 0, unread_mentions: 0, last_activity: T0 + 5, last_position: 0,
         });
       });
 
@@ -493,7 +622,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
     section('all', 'projector ops under at-least-once delivery', () => {
       const apply = async (events: Recorded[]) => {
         await rm.directory.write(directoryOps(events));
-        await rm.history.write(historyRows(events));
+        await rm.history.write(historyOps(events));
         await rm.inbox.write(inboxOps(events));
         await rm.receipts.write(receiptOps(events));
       };
@@ -598,11 +727,11 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       itFor('history')('history.reset() empties the history, which can then be rebuilt', async () => {
         const id = uid('c');
         const m = stored(id, 1);
-        await rm.history.write([m]);
+        await put([m]);
         await rm.history.reset();
         assert.deepEqual(await rm.history.page(id, { limit: 10 }), []);
         assert.deepEqual(await rm.history.afterPosition(id, 0, Number.MAX_SAFE_INTEGER, 10), []);
-        await rm.history.write([m]);
+        await put([m]);
         assert.deepEqual(await rm.history.page(id, { limit: 10 }), [m]);
       });
 

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
-import type { StoredMessage } from '../../ports/read-models.ts';
+import type { HistoryWrite } from '../../ports/read-models.ts';
+import { fresh, sends } from '../support/history.ts';
 
 // The embedded read models share one open transaction across units of work and commit it once per
 // window: what a unit applies is visible at once through the stores, and on disk (for another
@@ -19,10 +20,10 @@ const path = () => {
   return join(dir, 'readmodels.db');
 };
 after(() => { for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true }); });
-const message = (seq: number): StoredMessage => ({
+const message = (seq: number): HistoryWrite => sends([fresh({
   conversation_id: 'c', seq, message_id: `m${seq}`, sender_id: 'ann', client_msg_id: `k${seq}`,
   content: `hello ${seq}`, content_type: 'text', timestamp: 1_700_000_000_000 + seq, position: seq * 10,
-});
+})])[0]!;
 const onDisk = (file: string) => {
   const db = new Database(file, { readonly: true });
   try {
@@ -73,8 +74,8 @@ describe('sqlite read models: units of work share a timed commit', () => {
     const script = `
       const { createSqliteReadModels } = await import(${JSON.stringify(new URL('../../adapters/sqlite/read-models.ts', import.meta.url).href)});
       const rm = createSqliteReadModels(${JSON.stringify(file)}, { commitEveryMs: 200 });
-      const message = (seq) => ({ conversation_id: 'c', seq, message_id: 'm' + seq, sender_id: 'ann', client_msg_id: 'k' + seq,
-        content: 'hello', content_type: 'text', timestamp: 1, position: seq * 10 });
+      const message = (seq) => ({ op: 'message', message: { conversation_id: 'c', seq, message_id: 'm' + seq, sender_id: 'ann', client_msg_id: 'k' + seq,
+        content: 'hello', content_type: 'text', timestamp: 1, position: seq * 10, reply_to_seq: null, mentions: [] } });
       await rm.unitOfWork(async () => { await rm.history.write([message(1)]); await rm.checkpoints.set('history', 10); });
       await new Promise((resolve) => setTimeout(resolve, 500));
       await rm.unitOfWork(async () => { await rm.history.write([message(2)]); await rm.checkpoints.set('history', 20); });

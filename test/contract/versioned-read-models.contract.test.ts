@@ -1,3 +1,4 @@
+import { fresh, sends } from '../support/history.ts';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -54,9 +55,9 @@ describe('read-model versions side by side', () => {
     await createHistoryVersion(cassandra, keyspace, 2);
     const [v1, v2] = [at(1), at(2)];
     const c = `c-${randomUUID()}`;
-    const message = (seq: number) => ({ conversation_id: c, seq, message_id: `m${seq}`, sender_id: 'ann', client_msg_id: `k${seq}`, content: `hi ${seq}`, content_type: 'text' as const, timestamp: seq, position: seq * 10 });
-    await v1.history.write([message(1)]);
-    await v2.history.write([message(1), message(2)]);
+    const message = (seq: number) => fresh({ conversation_id: c, seq, message_id: `m${seq}`, sender_id: 'ann', client_msg_id: `k${seq}`, content: `hi ${seq}`, content_type: 'text' as const, timestamp: seq, position: seq * 10 });
+    await v1.history.write(sends([message(1)]));
+    await v2.history.write(sends([message(1), message(2)]));
     await v1.receipts.write([{ conversation_id: c, user_id: 'ann', delivered_seq: 1, read_seq: 1 }]);
     await v2.receipts.write([{ conversation_id: c, user_id: 'ann', delivered_seq: 2, read_seq: 2 }]);
     assert.deepEqual((await v1.history.page(c, { limit: 10 })).map((m) => m.seq), [1]);

@@ -20,6 +20,16 @@ export const validFrame = (conversations: string[]) => {
     sync: fc.record({ type: fc.constant('sync'), cursor: fc.nat({ max: 1_000_000 }).map(String), limit: fc.integer({ min: 1, max: 20 }) }, { requiredKeys: ['type'] }),
     ping: fc.constant({ type: 'ping' }),
     typing: fc.record({ type: fc.constant('typing'), conversation_id: conversation, state: fc.constantFrom('start', 'stop') }),
+    edit_message: fc.record({
+      type: fc.constant('edit_message'), conversation_id: conversation, seq: fc.integer({ min: 1, max: 50 }),
+      content: fc.string({ minLength: 1, maxLength: 200, unit: 'grapheme' }), request_id: id,
+    }, { requiredKeys: ['type', 'conversation_id', 'seq', 'content'] }),
+    delete_message: fc.record({ type: fc.constant('delete_message'), conversation_id: conversation, seq: fc.integer({ min: 1, max: 50 }), request_id: id },
+      { requiredKeys: ['type', 'conversation_id', 'seq'] }),
+    react: fc.record({
+      type: fc.constant('react'), conversation_id: conversation, seq: fc.integer({ min: 1, max: 50 }),
+      emoji: fc.constantFrom('👍', '❤️', '🎉', '👩‍👩‍👧', 'a', '👍👍'), op: fc.constantFrom('add', 'remove'), request_id: id,
+    }, { requiredKeys: ['type', 'conversation_id', 'seq', 'emoji', 'op'] }),
   };
   return fc.oneof(...Object.values(byType));
 };

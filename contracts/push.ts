@@ -50,5 +50,7 @@ export const PushRequest = Type.Object({
   content_type: ContentType,
   timestamp: Timestamp,
   content: Type.Optional(Content),
+  /** The message mentions this user ("alice mentioned you"). */
+  mentioned: Type.Optional(Type.Boolean()),
 });
 export type PushRequest = Static<typeof PushRequest>;

@@ -1,4 +1,4 @@
-import { openDatabase } from './database.ts';
+import { openDatabase, type SqliteDatabase } from './database.ts';
 import { createSqliteHistoryStore } from './history-store.ts';
 import { createSqliteDirectoryStore } from './directory-store.ts';
 import { createSqliteInboxStore } from './inbox-store.ts';
@@ -26,8 +26,22 @@ export type SqliteReadModelsOptions = {
  * with it): the units it held were reported as applied, and only a restart from the committed
  * checkpoints brings the read models back in line with the log.
  */
+/**
+ * The shape of the read-model tables. A file written by another shape is emptied (checkpoints
+ * included) at open, and the projections rebuild it from the log: read models are disposable.
+ */
+export const READ_MODEL_SCHEMA = 2;
+
+const migrate = (db: SqliteDatabase) => {
+  if (db.pragma('user_version', { simple: true }) === READ_MODEL_SCHEMA) return;
+  const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all();
+  db.transaction(() => { for (const table of tables) db.exec(`DROP TABLE "${table.replaceAll('"', '""')}"`); })();
+  db.pragma(`user_version = ${READ_MODEL_SCHEMA}`);
+};
+
 export const createSqliteReadModels = (path: string, options: SqliteReadModelsOptions = {}): ReadModels => {
   const db = openDatabase(path, 'NORMAL');
+  migrate(db);
   const checkpointer = startWalCheckpointer(db, { synchronous: 'NORMAL' });
   const commitEveryMs = options.commitEveryMs ?? 200;
   let began = 0;

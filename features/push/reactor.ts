@@ -27,7 +27,7 @@ export type PushReactorOptions = {
 
 /**
  * For every new message, the members other than the sender with no live device and a registered
- * target go to the push queue. Runs after the read models, so the counts a notification carries
+ * target go to the push queue (edits, deletes and reactions never push). Runs after the read models, so the counts a notification carries
  * include the message. The lookups of a batch go out together, one directory read per conversation;
  * members are read fresh for every batch, since in the cluster a membership change may have been
  * applied by another worker.
@@ -46,6 +46,7 @@ export const pushReactor = (options: PushReactorOptions): Reactor => {
         user_id: user, conversation_id: e.conversation_id, message_id: e.message_id, seq: e.seq,
         sender_id: e.sender_id, content_type: e.content_type, timestamp: e.timestamp,
         ...(options.includeContent && e.content_type !== 'ciphertext' ? { content: e.content } : {}),
+        ...(e.mentions?.includes(user) ? { mentioned: true } : {}),
       })));
       if (requests.length > 0) await options.queue.offer(requests);
       for (const event of events) {

@@ -115,6 +115,23 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
     await dave.close();
   });
 
+  it('given an offline member, then a mention says so, while edits, deletes and reactions push nothing', async () => {
+    const [ta, tb] = [await natter.token('hana'), await natter.token('ira')];
+    const conv = (await rest(natter.url, ta).post('/v1/conversations', { type: 'group', title: 'ops', member_ids: ['ira'] })).body.conversation_id as string;
+    await rest(natter.url, tb).post('/v1/devices/ira-phone/push', { platform: 'fcm', token: 'fcm-ira' });
+    const sent = await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'h-1', content: 'look', mentions: ['ira'] });
+    assert.equal(sent.status, 201);
+    const [push] = await fcm.waitFor(1, (r) => r.path.endsWith('/messages:send') && body(r).token === 'fcm-ira');
+    assert.equal(body(push!).notification.body, 'hana mentioned you');
+    await sleep(COLLAPSE_MS * 1.5);
+    const seq = sent.body.seq as number;
+    assert.equal((await rest(natter.url, ta).call('PATCH', `/v1/conversations/${conv}/messages/${seq}`, { content: 'look here' })).status, 200);
+    assert.equal((await rest(natter.url, ta).call('PUT', `/v1/conversations/${conv}/messages/${seq}/reactions/${encodeURIComponent('👀')}`)).status, 204);
+    assert.equal((await rest(natter.url, ta).delete(`/v1/conversations/${conv}/messages/${seq}`)).status, 204);
+    await sleep(COLLAPSE_MS * 1.5);
+    assert.equal(sends('fcm-ira').length, 1, 'no push for an edit, a reaction or a delete');
+  });
+
   it('given FCM answers 404 UNREGISTERED, then the registration is removed', async () => {
     const { ta, tb, conv } = await pair('frank', 'gina');
     await rest(natter.url, tb).post('/v1/devices/gina-phone/push', { platform: 'fcm', token: 'fcm-gina' });

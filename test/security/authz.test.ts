@@ -106,6 +106,11 @@ const routes: Record<string, Protected | { kind: 'public'; why: string } | { kin
   'POST /v1/conversations/:id/members': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/members`, body: () => ({ user_ids: ['stranger'] }) },
   'DELETE /v1/conversations/:id/members/:user_id': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/members/friend` },
   'POST /v1/conversations/:id/messages': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages`, body: () => ({ client_msg_id: 'intruder', content: 'let me in' }) },
+  'PATCH /v1/conversations/:id/messages/:seq': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1`, body: () => ({ content: 'rewritten by a stranger' }) },
+  'DELETE /v1/conversations/:id/messages/:seq': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1` },
+  'GET /v1/conversations/:id/messages/:seq/replies': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/replies` },
+  'PUT /v1/conversations/:id/messages/:seq/reactions/:emoji': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/reactions/%F0%9F%91%8D` },
+  'DELETE /v1/conversations/:id/messages/:seq/reactions/:emoji': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/reactions/%F0%9F%91%8D` },
   'POST /v1/conversations/:id/delivered': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/delivered`, body: () => ({ up_to_seq: 1 }) },
   'POST /v1/conversations/:id/read': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/read`, body: () => ({ up_to_seq: 1 }) },
   'GET /v1/media/:id': { kind: 'member', path: (f) => `/v1/media/${f.media}` },
@@ -124,6 +129,9 @@ const frames: Record<string, { frame(f: Fixture): Record<string, unknown>; expec
   mark_delivered: { frame: (f) => ({ type: 'mark_delivered', conversation_id: f.conv, up_to_seq: 1 }), expect: 'conversation_not_found' },
   mark_read: { frame: (f) => ({ type: 'mark_read', conversation_id: f.conv, up_to_seq: 1 }), expect: 'conversation_not_found' },
   typing: { frame: (f) => ({ type: 'typing', conversation_id: f.conv, state: 'start' }), expect: 'conversation_not_found' },
+  edit_message: { frame: (f) => ({ type: 'edit_message', conversation_id: f.conv, seq: 1, content: 'sneaky edit' }), expect: 'conversation_not_found' },
+  delete_message: { frame: (f) => ({ type: 'delete_message', conversation_id: f.conv, seq: 1 }), expect: 'conversation_not_found' },
+  react: { frame: (f) => ({ type: 'react', conversation_id: f.conv, seq: 1, emoji: '👍', op: 'add' }), expect: 'conversation_not_found' },
   sync: { frame: () => ({ type: 'sync' }), expect: 'empty_sync' },
   ping: { frame: () => ({ type: 'ping' }), expect: 'pong' },
 };
@@ -259,6 +267,8 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     assert.equal((await owner.get('/v1/devices/phone/push')).body.platform, 'fcm', 'the stranger cannot delete the owner\'s push registration');
     const history = (await owner.get(`/v1/conversations/${fixture.conv}/messages`)).body.items;
     assert.deepEqual(history.map((m: any) => m.client_msg_id), ['m1', 'm2']);
+    assert.deepEqual(history.map((m: any) => [m.content, m.deleted, m.edited_at, m.reactions.length]).slice(0, 1), [['content-SECRET-91a', false, null, 0]],
+      'the stranger could not edit, delete or react to a message');
     assert.deepEqual((await owner.get(`/v1/conversations/${fixture.conv}`)).body.members, ['friend', 'owner']);
     const receipts = (await owner.get(`/v1/conversations/${fixture.conv}/receipts`)).body.items;
     assert.ok(!receipts.some((r: any) => r.user_id === 'stranger'));

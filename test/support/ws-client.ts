@@ -80,8 +80,10 @@ export class Device {
   }
 
   /** Runs `sync` pages until has_more is false; returns the synced messages and the final cursor. */
-  async syncAll(cursor?: string, limit?: number): Promise<{ messages: Frame[]; cursor: string }> {
+  /** Syncs page by page from `cursor`: the missed messages, and the changes to older ones (`message_updated`), in the order they came. */
+  async syncAll(cursor?: string, limit?: number): Promise<{ messages: Frame[]; updates: Frame[]; cursor: string }> {
     const messages: Frame[] = [];
+    const updates: Frame[] = [];
     let next = cursor;
     for (;;) {
       const before = this.frames.length;
@@ -89,8 +91,9 @@ export class Device {
       this.send({ type: 'sync', ...(next ? { cursor: next } : {}), ...(limit ? { limit } : {}) });
       const [done] = (await this.waitFor('sync_done', () => true, seenDone + 1)).slice(-1);
       messages.push(...this.frames.slice(before).filter((f) => f.type === 'new_message'));
+      updates.push(...this.frames.slice(before).filter((f) => f.type === 'message_updated'));
       next = done!.cursor;
-      if (!done!.has_more) return { messages, cursor: next! };
+      if (!done!.has_more) return { messages, updates, cursor: next! };
     }
   }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { isNatterError, type ErrorCode } from '../../contracts/errors.ts';
-import type { ConversationCommand, MarkReceipt } from '../../contracts/commands.ts';
-import type { ConversationEvent, ReceiptEvent } from '../../contracts/events.ts';
+import type { ConversationCommand, MarkReceipt, React } from '../../contracts/commands.ts';
+import type { ConversationEvent, ReactionEvent, ReceiptEvent } from '../../contracts/events.ts';
+import { decideReaction, evolveReactions, initialReactions, type Reactions } from '../../command-side/reactions/decider.ts';
 import { decide, evolve, initialState, type Conversation } from '../../command-side/conversations/decider.ts';
 import { decideReceipt, evolveReceipt, initialWatermarks, type Watermarks } from '../../command-side/receipts/decider.ts';
 
@@ -35,7 +36,7 @@ export const makeGiven = <C, E, S>(decider: Decider<C, E, S>) => (history: E[] =
       try {
         return decider.decide(command, state);
       } finally {
-        assert.deepEqual(state, before, 'decide must not change the state');
+        assert.deepEqual(structuredClone(state), before, 'decide must not change the state');
       }
     };
     return {
@@ -61,3 +62,11 @@ export const given: (history?: ConversationEvent[]) => { when(command: Conversat
 export type ReceiptCommand = MarkReceipt & { last_seq: number };
 export const givenReceipts: (history?: ReceiptEvent[]) => { when(command: ReceiptCommand): Outcome<ReceiptEvent> } =
   makeGiven<ReceiptCommand, ReceiptEvent, Watermarks>({ initialState: initialWatermarks, evolve: evolveReceipt, decide: decideReceipt });
+
+/** The reaction decider: `givenReactions(conversationEvents, reactionEvents).when(react)`, ruled against the conversation. */
+export const givenReactions = (conversation: ConversationEvent[], history: ReactionEvent[] = []) => {
+  const state = conversation.reduce(evolve, initialState());
+  return makeGiven<React, ReactionEvent, Reactions>({
+    initialState: initialReactions, evolve: evolveReactions, decide: (command, reactions) => decideReaction(command, reactions, state),
+  })(history);
+};

@@ -8,7 +8,7 @@ import { spawnNatter, startNatter, tempDir, rest, type Server, type Spawned, all
 import { Device } from '../support/ws-client.ts';
 
 // kill -9 at random moments of a mixed load (sends, retries with the same client_msg_id, receipts,
-// membership changes), then after every restart: each acked message is there exactly once, seqs
+// membership changes, edits, deletes, reactions, replies and mentions), then after every restart: each acked message is there exactly once, seqs
 // are gapless, retries never make a second message, and the read models equal a rebuild from the
 // event log (`natter replay all` on a copy of the data directory).
 
@@ -95,10 +95,27 @@ describe('crash consistency under kill -9', () => {
             if (frame.type === 'ack') record(device, frame.conversation_id)(frame);
           });
         }
-        const send = (device: Device, sender: string, conversation: string, id: string) => {
+        const send = (device: Device, sender: string, conversation: string, id: string, extra: Record<string, unknown> = {}) => {
           const key = `${conversation}|${id}`;
           if (!acked.has(key)) inDoubt.set(key, { conversation, sender, id });
-          device.send({ type: 'send_message', conversation_id: conversation, client_msg_id: id, content: `${sender} ${id}` });
+          device.send({ type: 'send_message', conversation_id: conversation, client_msg_id: id, content: `${sender} ${id}`, ...extra });
+        };
+        /** A seq acked in a conversation (sent by anyone), for edits, deletes, reactions and replies. */
+        const someSeq = (conversation: string) => {
+          const seqs = [...acked].filter(([key]) => key.startsWith(`${conversation}|`)).map(([, ack]) => ack.seq);
+          return seqs.length > 0 ? seqs[Math.floor(random() * seqs.length)]! : undefined;
+        };
+        // After a message is sent: ann edits and deletes (her own or, as the group's admin, any),
+        // ben reacts, replies and mentions. Refusals (another's message, a deleted one) change nothing.
+        const change = () => {
+          const conversation = random() < 0.7 ? group : direct;
+          const seq = someSeq(conversation);
+          if (seq === undefined) return;
+          const r = random();
+          if (r < 0.3) annSocket.send({ type: 'edit_message', conversation_id: conversation, seq, content: `edited ${counter}` });
+          else if (r < 0.4) annSocket.send({ type: 'delete_message', conversation_id: conversation, seq });
+          else if (r < 0.8) benSocket.send({ type: 'react', conversation_id: conversation, seq, emoji: ['👍', '❤️', '🎉'][Math.floor(random() * 3)]!, op: random() < 0.7 ? 'add' : 'remove' });
+          else send(benSocket, 'ben', conversation, `b${++counter}`, { reply_to_seq: seq, mentions: ['ann'] });
         };
         // Retries first: everything in doubt, and a few that were acked already.
         for (const { conversation, sender, id } of [...inDoubt.values()]) send(sender === 'ann' ? annSocket : benSocket, sender, conversation, id);
@@ -115,6 +132,7 @@ describe('crash consistency under kill -9', () => {
           send(benSocket, 'ben', random() < 0.5 ? group : direct, `b${n}`);
           if (random() < 0.3) benSocket.send({ type: 'mark_read', conversation_id: group, up_to_seq: Math.floor(random() * n) });
           if (random() < 0.3) annSocket.send({ type: 'mark_delivered', conversation_id: direct, up_to_seq: Math.floor(random() * n) });
+          if (random() < 0.4) change();
           if (random() < 0.05) {
             const change = catMember ? ann.delete(`/v1/conversations/${group}/members/cat`) : ann.post(`/v1/conversations/${group}/members`, { user_ids: ['cat'] });
             catMember = !catMember;
@@ -190,13 +208,21 @@ describe('crash consistency under kill -9', () => {
         if ('error' in ack) { assert.match(ack.error, /not_a_member/); continue; } // ben's sends stay valid; cat's removal does not touch ann or ben
         acked.set(`${conversation}|${id}`, { message_id: ack.message_id, seq: ack.seq });
       }
+      const changed = { edited: 0, deleted: 0, reacted: 0, replies: 0 };
       for (const id of conversations) {
         const history = await allMessages(ann, id);
+        for (const m of history) {
+          changed.edited += m.edited_at !== null ? 1 : 0;
+          changed.deleted += m.deleted ? 1 : 0;
+          changed.reacted += m.reactions.length > 0 ? 1 : 0;
+          changed.replies += m.reply_to_seq !== null ? 1 : 0;
+        }
         assert.equal(new Set(history.map((m) => m.client_msg_id)).size, history.length);
         assert.equal(history.length, [...acked.keys()].filter((k) => k.startsWith(`${id}|`)).length, 'every message in the log was acked to someone');
       }
       await Promise.all([annSocket.close(), benSocket.close()]);
-      console.log(`# ${kills} kill -9 rounds in ${Date.now() - started} ms; ${acked.size} acked messages, ${inDoubt.size} in doubt at the end (then retried)`);
+      console.log(`# ${kills} kill -9 rounds in ${Date.now() - started} ms; ${acked.size} acked messages, ${inDoubt.size} in doubt at the end (then retried); ${JSON.stringify(changed)}`);
+      assert.ok(changed.edited > 0 && changed.deleted > 0 && changed.reacted > 0 && changed.replies > 0, 'the load changed messages after they were sent');
       assert.ok(existsSync(join(dataDir, 'events.db')));
     } finally {
       await server.close();

@@ -22,6 +22,11 @@ type Start = {
   padBytes?: number;
   /** open loop: abort when more than this many sends are unacked */
   maxOutstanding?: number;
+  /**
+   * Natter only: besides sends, edits of one's last acked message and reactions toggled on it, in
+   * these shares of the operations (each acked once durable), and a mark_read after every 4th ack.
+   */
+  mix?: { edit: number; react: number };
 };
 
 let setup: Setup;
@@ -35,8 +40,17 @@ let acked = 0, ackedInWindow = 0, errors = 0, windowEndUs = Infinity;
 let firstError: string | undefined;
 let tag = 'b';
 let runNo = 0;
+/** Per connection: the seq of its last acked send, and the seq its reaction is on (the mixed workload). */
+const lastSeq: number[] = [];
+const reactedOn: number[] = [];
+let opsCount = { send: 0, edit: 0, react: 0, read: 0 };
 
-const handleAck = (id: string, connIdx: number): void => {
+const handleAck = (id: string, connIdx: number, frame?: Frame): void => {
+  if (typeof frame?.seq === 'number') {
+    lastSeq[connIdx] = frame.seq;
+    // Reading up to one's own message is what a person in a conversation does; it is not acked.
+    if (mix && acked % 4 === 0) { conns[connIdx]?.sendFrame({ type: 'mark_read', conversation_id: setup.conns[connIdx]!.room, up_to_seq: frame.seq }); opsCount.read++; }
+  }
   const ref = inflight.get(id);
   if (ref === undefined) return;
   inflight.delete(id);
@@ -54,8 +68,12 @@ const handleError = (f: Frame, connIdx: number): void => {
   if (id && inflight.delete(id)) onAckHook(connIdx);
 };
 
+let mix: Start['mix'];
+
 const run = async (s: Start): Promise<void> => {
   runNo++;
+  mix = s.mix;
+  opsCount = { send: 0, edit: 0, react: 0, read: 0 };
   hist = newHist();
   lag = newHist();
   acked = ackedInWindow = errors = 0;
@@ -75,7 +93,22 @@ const run = async (s: Start): Promise<void> => {
     const { c, i } = live[k]!;
     const id = `${tag}${runNo}.${i}.${sent}`; // unique across runs: Natter deduplicates client_msg_id
     if (acks) inflight.set(id, ref);
-    c.sendChat(id, makeContent(sent, intended, pad));
+    const seq = lastSeq[i] ?? 0;
+    const dice = mix && seq > 0 ? Math.random() : 1;
+    const room = setup.conns[i]!.room;
+    if (mix && dice < mix.edit) {
+      c.sendFrame({ type: 'edit_message', conversation_id: room, seq, content: makeContent(sent, intended, pad), request_id: id });
+      opsCount.edit++;
+    } else if (mix && dice < mix.edit + mix.react) {
+      // A toggle on the last message: each reaction op appends one event (an add, then its removal).
+      const on = reactedOn[i] === seq;
+      reactedOn[i] = on ? 0 : seq;
+      c.sendFrame({ type: 'react', conversation_id: room, seq, emoji: '👍', op: on ? 'remove' : 'add', request_id: id });
+      opsCount.react++;
+    } else {
+      c.sendChat(id, makeContent(sent, intended, pad));
+      opsCount.send++;
+    }
     sent++;
   };
 
@@ -146,6 +179,7 @@ const run = async (s: Start): Promise<void> => {
     hist: acks ? encodeHist(hist) : undefined,
     lag_p50_ms: s.mode === 'open' ? lag.getValueAtPercentile(50) / 1000 : undefined,
     lag_p99_ms: s.mode === 'open' ? lag.getValueAtPercentile(99) / 1000 : undefined,
+    ops: opsCount,
   });
 };
 
@@ -157,7 +191,7 @@ onCommand(async (c) => {
     tag = setup.tag ?? 'b';
     lifetime(setup.lifetimeMs ?? 600_000);
     const r = await openAll(setup.target, setup.base, setup.conns, (i) => ({
-      onAck: (id) => handleAck(id, i),
+      onAck: (id, frame) => handleAck(id, i, frame),
       onError: (f) => handleError(f, i),
     }));
     conns = r.conns;

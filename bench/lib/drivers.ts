@@ -90,8 +90,12 @@ const connectWs = (t: Target, ep: Endpoint, h: Handlers, timeoutMs: number): Pro
         case 'ack':
           h.onAck?.(String(f.client_msg_id), f);
           break;
+        // An edit, delete or reaction is durable: the mixed workload counts it like a send's ack.
+        case 'ok':
+          if (f.request_id !== undefined) h.onAck?.(String(f.request_id), f);
+          break;
         case 'error':
-          h.onError?.(f);
+          h.onError?.(f.request_id !== undefined ? { ...f, client_msg_id: f.request_id } : f);
           break;
         default:
           h.onFrame?.(f);

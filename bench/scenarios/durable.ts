@@ -19,10 +19,15 @@ import { spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/p
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
 
-type Load = { conversations: number; bothSend: boolean; window: number; durationMs: number; warmup: boolean; open?: { rate: number; durationMs: number } };
+type Load = {
+  conversations: number; bothSend: boolean; window: number; durationMs: number; warmup: boolean; open?: { rate: number; durationMs: number };
+  /** The mixed workload: shares of edits and reactions among the acked operations (the rest are sends). */
+  mix?: { edit: number; react: number };
+};
 type Closed = {
   sockets_sending: number; sockets: number; conversations: number; both_send: boolean; window: number; duration_s: number;
   acked: number; errors: number; first_error?: unknown; msgs_per_s: number; ack_latency: LatencySummary; cdf: Array<[number, number]>;
+  ops?: { send: number; edit: number; react: number; read: number };
 };
 type Open = { offered_per_s: number; duration_s: number; sent: number; acked: number; unacked: number; errors: number; overloaded: boolean; ack_latency: LatencySummary; cdf: Array<[number, number]> };
 type Figures = { closed: Closed; open?: Open };
@@ -54,13 +59,14 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
     // not recorded: one message per sending socket (the cluster's first appends to each stream, consumers)
     if (o.warmup) await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: 1, durationMs: 5000, maxMessages: per, drainMs: 10_000 }, 60_000);
     ctx.log(`${name}: ${r.label}, ${sending.length} sending sockets over ${o.conversations} direct conversations (${o.bothSend ? 'both members send' : 'one sender each'}), closed loop, window ${o.window}, ${o.durationMs / 1000}s`);
-    const rc = await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000 }, o.durationMs + 60_000);
+    const rc = await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) }, o.durationMs + 60_000);
+    const ops = o.mix ? (['send', 'edit', 'react', 'read'] as const).reduce((acc, k) => ({ ...acc, [k]: rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0) }), {} as NonNullable<Closed['ops']>) : undefined;
     const hc = mergeEncoded(rc.map((x) => x.hist as string));
     const closed: Closed = {
       sockets_sending: sending.length, sockets: as.length + bs.length, conversations: o.conversations, both_send: o.bothSend, window: o.window, duration_s: o.durationMs / 1000,
       acked: sum(rc, 'acked'), errors: sum(rc, 'errors'), first_error: rc.find((x) => x.first_error)?.first_error,
       msgs_per_s: Math.round(sum(rc, 'acked_in_window') / (o.durationMs / 1000)),
-      ack_latency: summarize(hc), cdf: cdfPoints(hc),
+      ack_latency: summarize(hc), cdf: cdfPoints(hc), ...(ops ? { ops } : {}),
     };
     if (!o.open) return { closed };
     ctx.log(`${name}: ${r.label}, open loop, ${o.open.rate} msgs/s, ${o.open.durationMs / 1000}s`);
@@ -117,6 +123,12 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
   const c = m.results.natter?.closed, o = m.results.natter?.open;
   if (c) figures.natter_closed = strip(c);
   if (o) figures.natter_open = strip(o);
+  // The same closed loop with messages changing after they are sent: 30% of the operations are edits
+  // of the sender's last message, 20% reactions toggled on it, and a mark_read follows every 4th ack.
+  const mixed = await measureEach(ctx, 'durable-mixed', subjectsFor(d, []), (r) => measure(ctx, 'durable, mixed', r, { ...load, open: undefined, mix: { edit: 0.3, react: 0.2 } }, 'x'));
+  Object.assign(errors, Object.fromEntries(Object.entries(mixed.errors).map(([k, v]) => [`${k}_mixed`, v])));
+  const x = mixed.results.natter?.closed;
+  if (x) figures.natter_mixed = strip(x);
   const fsync = 'one fsync’d 1-row tx';
   const rows: Row[] = [
     row(`acked msgs/s, closed loop (${pairs * 2} sockets × window ${window})`, 'msgs/s', c?.msgs_per_s, rawAt(100), 'raw SQLite rows/s, tx=100', TARGETS.durableVsRaw),
@@ -124,6 +136,8 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
     row('ack p50, closed loop', 'ms', c?.ack_latency.p50_ms, fsyncMs, fsync),
     row('ack p99, closed loop', 'ms', c?.ack_latency.p99_ms, fsyncMs, fsync),
     row('ack p999, closed loop', 'ms', c?.ack_latency.p999_ms, fsyncMs, fsync),
+    row('durable ops/s, mixed closed loop (50% sends, 30% edits, 20% reactions; receipts besides)', 'ops/s', x?.msgs_per_s, c?.msgs_per_s, 'sends only, same run'),
+    row('ack p99, mixed closed loop', 'ms', x?.ack_latency.p99_ms, c?.ack_latency.p99_ms, 'sends only, same run'),
     row(`ack p50, open loop ${openRate}/s`, 'ms', o?.ack_latency.p50_ms, fsyncMs, fsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, fsyncMs, fsync, TARGETS.durableAckP99VsFsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, null, '—', TARGETS.durableOpenP99Ms),
@@ -135,7 +149,7 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
     series: [{ label: `closed loop, window ${window}`, points: c.cdf }, { label: `open loop ${openRate}/s`, points: o.cdf }],
   }] : [];
   const line = c
-    ? `durable: Natter ${c.msgs_per_s.toLocaleString('en-US')} acked msgs/s (p50 ${c.ack_latency.p50_ms} / p99 ${c.ack_latency.p99_ms} / p999 ${c.ack_latency.p999_ms} ms), raw SQLite ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} rows/s @tx1000 → ratio ${rows[1]!.ratio ?? '?'}; open loop ${openRate}/s p99 ${o?.ack_latency.p99_ms ?? '?'} ms`
+    ? `durable: Natter ${c.msgs_per_s.toLocaleString('en-US')} acked msgs/s (p50 ${c.ack_latency.p50_ms} / p99 ${c.ack_latency.p99_ms} / p999 ${c.ack_latency.p999_ms} ms), raw SQLite ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} rows/s @tx1000 → ratio ${rows[1]!.ratio ?? '?'}; open loop ${openRate}/s p99 ${o?.ack_latency.p99_ms ?? '?'} ms; mixed ${x?.msgs_per_s.toLocaleString('en-US') ?? '?'} durable ops/s (${x ? JSON.stringify(x.ops) : 'n/a'})`
     : `durable: raw SQLite ${rawAt(100)?.toLocaleString('en-US') ?? '?'} rows/s @tx100, ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} @tx1000, fsync ${fsyncMs ?? '?'} ms; Natter: ${errors.natter ?? 'n/a'}`;
   return { name: 'durable', line, figures, rows, plots, ...(Object.keys(errors).length ? { errors } : {}) };
 };

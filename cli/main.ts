@@ -4,6 +4,7 @@ import { replay, type ReplayOptions } from './replay.ts';
 import { printStream } from './stream.ts';
 import { drain } from './drain.ts';
 import { ConfigError } from '../app/config/validate.ts';
+import { capacityCommand } from './capacity.ts';
 
 // Cluster roles load their engine drivers only when asked for.
 const roles = () => import('./roles.ts');
@@ -54,6 +55,8 @@ program.command('up').description('cluster: start the engines, 3 gateways, 2 pro
   .option('--no-engines', 'do not run scripts/engines.sh up; use the engines the NATTER_* settings name')
   .option('--dev', 'turn dev tokens on in the gateways (POST /v1/auth/dev-token: anyone can mint a token for any user)')
   .action(async (options: { gateways: number; projectors: number; engines: boolean; dev?: boolean }) => (await import('./up.ts')).up(options));
+
+program.addCommand(capacityCommand());
 
 let command = 'serve';
 program.hook('preAction', (_, action) => { command = action.name(); });

@@ -17,7 +17,7 @@ const number = (name: string) => (v: string) => {
 };
 
 /** One flag per assumption; none has a commander default, so that a flag given overrides the seed's figure. */
-const flags: Array<[keyof Assumptions, string, string]> = [
+export const assumptionFlags: Array<[keyof Assumptions, string, string]> = [
   ['dau', '--dau <n>', 'daily active users'],
   ['msgsPerUserDay', '--msgs-per-user-day <n>', 'messages each daily user sends per day'],
   ['peakFactor', '--peak-factor <n>', 'peak-hour rate ÷ daily average rate'],
@@ -31,8 +31,8 @@ const flags: Array<[keyof Assumptions, string, string]> = [
   ['deliveredMarks', '--delivered-marks <n>', 'delivered receipts per online recipient per message'],
   ['readMarks', '--read-marks <n>', 'read receipts per online recipient per message'],
   ['typingPerMsg', '--typing-per-msg <n>', 'typing frames per message sent'],
-  ['statusFanoutMaxMembers', '--status-fanout-max <n>', 'Natter setting NATTER_STATUS_FANOUT_MAX_MEMBERS: groups up to this size send receipts to every member'],
-  ['inboxFanoutMaxMembers', '--inbox-fanout-max <n>', "the Redis inbox adapter's fanoutMaxMembers (default 64): groups up to this size keep per-member inbox lists"],
+  ['statusFanoutMaxMembers', '--status-fanout-max-members <n>', 'Natter setting NATTER_STATUS_FANOUT_MAX_MEMBERS: groups up to this size send receipts to every member'],
+  ['inboxFanoutMaxMembers', '--inbox-fanout-max-members <n>', "the Redis inbox adapter's fanoutMaxMembers (default 64): groups up to this size keep per-member inbox lists"],
   ['conversationsPerUser', '--conversations-per-user <n>', 'conversations per registered user'],
   ['usersPerDau', '--users-per-dau <n>', 'registered users ÷ daily users'],
   ['headroom', '--headroom <n>', 'share of every measured capacity kept free'],
@@ -64,7 +64,7 @@ const parseMeasured = (pairs: string[] = []): Partial<Record<MeasuredKey, number
 export const capacity = (options: Options) => {
   const seed = options.seed === undefined ? undefined : seeds[options.seed];
   if (options.seed !== undefined && !seed) throw new Error(`--seed: unknown seed "${options.seed}"; known: ${seedIds.join(', ')}`);
-  const given = Object.fromEntries(flags.map(([key]) => [key, options[key]]).filter(([, v]) => v !== undefined));
+  const given = Object.fromEntries(assumptionFlags.map(([key]) => [key, options[key]]).filter(([, v]) => v !== undefined));
   const assumptions: Assumptions = {
     ...defaultAssumptions, ...seed?.assumptions, ...given,
     ...(options.groupMix ? { groupMix: parseGroupMix(options.groupMix) } : {}),
@@ -81,7 +81,7 @@ export const capacityCommand = () => {
     .description('size a deployment for a given scale from the latest bench reports of both profiles (docs/capacity.md)')
     .addOption(new Option('--seed <id>', 'load a seed\'s figures (flags given override them)').choices(seedIds))
     .option('--group-mix <mix>', 'share of messages by conversation size, e.g. 2:0.8,10:0.15,100:0.05');
-  for (const [key, flag, help] of flags) command.option(flag, `${help} (default ${defaultAssumptions[key] as number})`, number(flag.split(' ')[0]!.slice(2)));
+  for (const [key, flag, help] of assumptionFlags) command.option(flag, `${help} (default ${defaultAssumptions[key] as number})`, number(flag.split(' ')[0]!.slice(2)));
   return command
     .option('--results <dir>', 'where the bench reports are', RESULTS)
     .option('--embedded-report <file>', 'an embedded report.json instead of the latest under --results')

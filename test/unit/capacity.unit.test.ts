@@ -8,6 +8,7 @@ import { defaultAssumptions, parseGroupMix, type Assumptions } from '../../capac
 import { measuredFromReports, MissingFigure, type Measured } from '../../capacity/measured.ts';
 import { runCapacity, type Capacity } from '../../capacity/model.ts';
 import { seeds } from '../../capacity/seeds.ts';
+import { assumptionFlags } from '../../cli/capacity.ts';
 
 // Trimmed copies of the quick bench reports the model was first run on (docs/capacity.md), so that
 // the test needs no bench/results/ in a fresh clone.
@@ -157,6 +158,14 @@ describe('natter capacity', () => {
     close(c.load.peakMsgsPerS, (10_000_000 * 20 * 10) / 86_400, 'seed 000 peak');
     assert.equal(c.seed.id, '000');
     assert.equal(c.reports.length, 2);
+  });
+
+  it('given every assumption flag, then each sets its own assumption', async () => {
+    const args = assumptionFlags.flatMap(([, flag], i) => [flag.split(' ')[0]!, String((i + 1) / 100)]);
+    const { stdout } = await run([...args, '--group-mix', '2:0.5,8:0.5', '--json', '--embedded-report', fixture('embedded-quick.json'), '--cluster-report', fixture('cluster-quick.json')]);
+    const { assumptions } = JSON.parse(stdout);
+    assert.deepEqual(assumptionFlags.map(([key]) => assumptions[key]), assumptionFlags.map((_, i) => (i + 1) / 100));
+    assert.deepEqual(assumptions.groupMix, [{ size: 2, share: 0.5 }, { size: 8, share: 0.5 }]);
   });
 
   it('given a flag beside the seed, then the flag wins; given an unknown seed or a bad group mix, then it exits non-zero and says why', async () => {

@@ -100,5 +100,3 @@ export const checkGroupMix = (mix: GroupShare[]) => {
   const sum = mix.reduce((a, g) => a + g.share, 0);
   if (mix.length === 0 || Math.abs(sum - 1) > 0.001) throw new Error(`group mix: shares sum to ${sum}, not 1`);
 };
-
-export const formatGroupMix = (mix: GroupShare[]) => mix.map((g) => `${g.size}:${g.share}`).join(',');

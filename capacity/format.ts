@@ -1,5 +1,4 @@
 import type { Assumptions } from './assumptions.ts';
-import { formatGroupMix } from './assumptions.ts';
 import type { Capacity } from './model.ts';
 
 /** 1,234,567 for big numbers, 3 significant digits below 100. */
@@ -19,14 +18,16 @@ export const bytes = (v: number): string => {
 
 const dau = (v: number) => (v >= 1e9 ? `${Number((v / 1e9).toPrecision(3))}B` : v >= 1e6 ? `${Number((v / 1e6).toPrecision(3))}M` : n(v));
 
+/** Columns aligned: the first to the left, numbers to the right; a trailing note column (starting with spaces) is left as is. */
 const table = (rows: string[][]): string[] => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+  const note = (i: number) => i === widths.length - 1 && rows.every((r) => (r[i] ?? '') === '' || r[i]!.startsWith('  '));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : note(i) ? c : c.padStart(widths[i]!))).join('  ').trimEnd());
 };
 
 const assumptionText = (a: Assumptions, key: keyof Assumptions): string => {
   const v = a[key];
-  return key === 'groupMix' ? formatGroupMix(a.groupMix) : n(v as number);
+  return key === 'groupMix' ? a.groupMix.map((g) => `${g.size}:${Number(g.share.toPrecision(3))}`).join(',') : n(v as number);
 };
 
 /** The model's result as the text table `natter capacity` prints. */

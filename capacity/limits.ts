@@ -41,7 +41,7 @@ export const designLimits = (a: Assumptions, m: Measured, load: Load, log: Event
     limit('Redis: one primary (ops/s)', 'rate', redis.ops.total, m.redisCommandsPerS.value * usable, 'commands/s',
       'shard Redis: the inbox script derives keys from its arguments, which Redis Cluster refuses, so shard by conversation and user hash in the adapter (one primary per shard) and split sessions/pub-sub from the read models'),
     limit('Redis: one primary (memory)', 'memory', redis.memory.total, a.redisNodeGb * 1e9, 'bytes',
-      'the same sharding; or move cold inboxes out of memory (Cassandra user_conversations, as seed 004 does)'),
+      'shard Redis as for its commands, or move cold inboxes, member lists and receipts out of memory (a Cassandra user_conversations table, as seed 004 has)'),
     limit('Redis: the one ses:expiry key', 'rate', redis.expiryKeyOpsPerS, m.redisCommandsPerS.value * usable, 'commands/s',
       'one sorted set holds every session; even a sharded Redis keeps it on one shard: split it per gateway or by user hash'),
   ];

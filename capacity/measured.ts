@@ -28,6 +28,11 @@ export type Measured = {
 
 export type MeasuredKey = keyof Measured;
 
+export const measuredKeys: MeasuredKey[] = [
+  'bytesPerSocket', 'cpuMsPerMsg', 'cpuMsPerDelivery', 'workerEventsPerS', 'relayEventsPerS', 'partitionEventsPerS',
+  'pgAppendsPerS', 'cassandraMsgsPerS', 'redisCommandsPerS',
+];
+
 export type ReportMeta = { profile: string; date: string; commit: string; quick: boolean; path?: string };
 
 type Json = Record<string, unknown>;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultAssumptions, parseGroupMix, type Assumptions } from '../capacity/assumptions.ts';
 import { formatCapacity } from '../capacity/format.ts';
-import { measuredFromReports, type MeasuredKey } from '../capacity/measured.ts';
+import { measuredFromReports, measuredKeys, type MeasuredKey } from '../capacity/measured.ts';
 import { runCapacity } from '../capacity/model.ts';
 import { latestReport, readReport, type LoadedReport } from '../capacity/reports.ts';
 import { seedIds, seeds } from '../capacity/seeds.ts';
@@ -57,7 +57,8 @@ const pick = (file: string | undefined, dir: string, profile: 'embedded' | 'clus
 const parseMeasured = (pairs: string[] = []): Partial<Record<MeasuredKey, number>> => Object.fromEntries(pairs.map((p) => {
   const [key, value] = p.split('=');
   const x = Number(value);
-  if (!key || !Number.isFinite(x) || x <= 0) throw new Error(`--measured: "${p}" is not <figure>=<number > 0>`);
+  if (!measuredKeys.includes(key as MeasuredKey)) throw new Error(`--measured: "${key}" is not one of ${measuredKeys.join(', ')}`);
+  if (!Number.isFinite(x) || x <= 0) throw new Error(`--measured: "${p}" is not <figure>=<number > 0>`);
   return [key, x];
 }));
 
@@ -86,7 +87,7 @@ export const capacityCommand = () => {
     .option('--results <dir>', 'where the bench reports are', RESULTS)
     .option('--embedded-report <file>', 'an embedded report.json instead of the latest under --results')
     .option('--cluster-report <file>', 'a cluster report.json instead of the latest under --results')
-    .option('--measured <figure=value...>', 'give or replace a measured figure (names: see --json .measured)')
+    .option('--measured <figure=value...>', `give or replace a measured figure: ${measuredKeys.join(', ')}`)
     .option('--json', 'print the whole result as JSON')
     .action((options: Options) => {
       try {

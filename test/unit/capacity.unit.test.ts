@@ -168,11 +168,14 @@ describe('natter capacity', () => {
     assert.deepEqual(assumptions.groupMix, [{ size: 2, share: 0.5 }, { size: 8, share: 0.5 }]);
   });
 
-  it('given a flag beside the seed, then the flag wins; given an unknown seed or a bad group mix, then it exits non-zero and says why', async () => {
+  it('given a flag beside the seed, then the flag wins; given --measured, then it replaces the report figure; given an unknown seed, a bad group mix or an unknown figure, then it exits non-zero and says why', async () => {
     const reports = ['--embedded-report', fixture('embedded-quick.json'), '--cluster-report', fixture('cluster-quick.json')];
     const { stdout } = await run(['--seed', '000', '--dau', '1000000', '--json', ...reports]);
     assert.equal(JSON.parse(stdout).assumptions.dau, 1_000_000);
     await assert.rejects(run(['--seed', '042', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 1 && /042/.test(e.stderr ?? ''));
     await assert.rejects(run(['--group-mix', '2:0.3', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 2 && /sum to 0.3/.test(e.stderr ?? ''));
+    await assert.rejects(run(['--measured', 'cpuPerNothing=1', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 2 && /cpuPerNothing" is not one of/.test(e.stderr ?? ''));
+    const given = JSON.parse((await run(['--measured', 'pgAppendsPerS=5000', '--json', ...reports])).stdout);
+    assert.deepEqual(given.measured.pgAppendsPerS, { value: 5000, source: '--measured (given on the command line)' });
   });
 });

@@ -65,6 +65,9 @@ export const historyWriter = (ctx: HistoryContext, concurrency: number) => {
     ? ctx.client.execute(batch[0]!.query, batch[0]!.params, writeOptions)
     : ctx.client.batch(batch, writeOptions));
 
+  // A message without a parent or mentions leaves those columns unset (undefined), not null: a
+  // null is a tombstone, one per message that every page read would scan. The price: a conflicting
+  // replay (another MessageSent for the same seq, which the decider never appends) could add them.
   return async (ops: HistoryWrite[]) => {
     if (ops.length === 0) return;
     const [first, then] = [partitions(), partitions()];
@@ -79,7 +82,8 @@ export const historyWriter = (ctx: HistoryContext, concurrency: number) => {
         const [bucket, ts] = [bucketOf(ctx, m.seq), insertTimestamp(m.position)];
         const partition = `${m.conversation_id}\u0000${bucket}`;
         first.add('messages', partition, cql.message, [m.conversation_id, bucket, long(m.seq), m.message_id, m.sender_id, m.client_msg_id,
-          m.content, m.content_type, long(m.timestamp), long(m.position), m.reply_to_seq === null ? null : long(m.reply_to_seq), m.mentions, ts]);
+          m.content, m.content_type, long(m.timestamp), long(m.position), m.reply_to_seq === null ? undefined : long(m.reply_to_seq),
+          m.mentions.length > 0 ? m.mentions : undefined, ts]);
         first.add('positions', partition, cql.position, [m.conversation_id, bucket, long(m.position), long(m.seq), ts]);
         if (m.reply_to_seq !== null) {
           const parentBucket = bucketOf(ctx, m.reply_to_seq);

@@ -11,7 +11,7 @@ import { checkKeyspace, connectCassandra } from './client.ts';
  * server at boot: concurrent schema changes from several clients can leave the nodes with diverging
  * schema versions on Cassandra before 5.1 (no transactional metadata yet).
  */
-export type Migration = { version: number; name: string; statements(keyspace: string): string[] };
+export type Migration = { version: number; name: string; statements(keyspace: string, suffix?: string): string[] };
 
 /*
  * History layout (migration 1).
@@ -118,12 +118,12 @@ export const migrations: Migration[] = [
   {
     version: 1,
     name: 'history: messages by (conversation, seq bucket), position index, last seq per conversation',
-    statements: (ks) => historyTableStatements(ks),
+    statements: (ks, suffix) => historyTableStatements(ks, suffix),
   },
   {
     version: 2,
     name: 'history after send: edit, delete, reply and mention columns; reactions, replies and change index tables',
-    statements: (ks) => historyChangeStatements(ks),
+    statements: (ks, suffix) => historyChangeStatements(ks, suffix),
   },
 ];
 
@@ -144,10 +144,17 @@ export const migrate = async (
   const rows = await client.execute(`SELECT version FROM ${ks}.schema_migrations`, [], { prepare: false });
   for (const row of rows.rows) done.add(Number(row.get('version')));
 
+  // History versions built by a replay (`_v<N>` tables, history-versions.ts) get every migration
+  // too: one of them may be the active history, which the new code writes as it writes version 1.
+  const tables = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [ks], { prepare: true });
+  const suffixes = ['', ...tables.rows.map((r) => /^messages(_v\d+)$/.exec(r.get('table_name'))?.[1]).filter((s): s is string => s !== undefined)];
+
   const applied: MigrateResult['applied'] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(ks)) await client.execute(statement, [], { prepare: false });
+    for (const suffix of suffixes) {
+      for (const statement of migration.statements(ks, suffix)) await client.execute(statement, [], { prepare: false });
+    }
     await client.execute(`INSERT INTO ${ks}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
       [migration.version, migration.name, new Date()], { prepare: true });
     applied.push({ version: migration.version, name: migration.name });

@@ -6,7 +6,7 @@ import type { HistoryStore, HistoryWrite, ReadModels, StoredMessage } from '../.
 import { fresh, sends } from '../support/history.ts';
 import { requireEngines } from '../support/engines.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
-import { migrate } from '../../adapters/cassandra/migrations.ts';
+import { historyTableStatements, migrate } from '../../adapters/cassandra/migrations.ts';
 import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
 import { readModelsContract } from './read-models.contract.ts';
 
@@ -35,6 +35,30 @@ describe('cassandra history: migrations', () => {
     assert.deepEqual(again.alreadyApplied, [1, 2]);
     const rows = await admin.execute(`SELECT version FROM ${keyspace}.schema_migrations`);
     assert.deepEqual(rows.rows.map((r) => Number(r.get('version'))).sort(), [1, 2]);
+  });
+
+  it('bring the history versions a replay built before them up to date', async () => {
+    const old = `${keyspace}_old`;
+    try {
+      // A keyspace at migration 1 whose active history is version 2, as a replay left it.
+      await admin.execute(`CREATE KEYSPACE ${old} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}`);
+      for (const statement of [...historyTableStatements(old), ...historyTableStatements(old, '_v2')]) await admin.execute(statement);
+      await admin.execute(`CREATE TABLE ${old}.schema_migrations (version int PRIMARY KEY, name text, applied_at timestamp)`);
+      await admin.execute(`INSERT INTO ${old}.schema_migrations (version, name, applied_at) VALUES (1, 'history', toTimestamp(now()))`);
+      const result = await migrate(admin, old, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
+      assert.deepEqual(result.applied.map((m) => m.version), [2]);
+
+      const history = createCassandraHistoryStore({ client: admin, keyspace: old, version: 2 });
+      const id = `c-${randomUUID()}`;
+      const sent = (seq: number, reply_to_seq: number | null) => fresh({ conversation_id: id, seq, message_id: `m${seq}`, sender_id: 'ann',
+        client_msg_id: `k${seq}`, content: `hi ${seq}`, content_type: 'text', timestamp: seq, position: seq * 10, reply_to_seq });
+      await history.write([...sends([sent(1, null), sent(2, 1)]), { op: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bo', present: true, position: 30 }]);
+      assert.deepEqual(await history.page(id, { limit: 10 }), [
+        { ...sent(1, null), reply_count: 1, reactions: [{ emoji: '👍', count: 1, user_ids: ['bo'] }], updated_position: 30 }, sent(2, 1),
+      ]);
+    } finally {
+      await admin.execute(`DROP KEYSPACE IF EXISTS ${old}`);
+    }
   });
 });
 

@@ -71,8 +71,9 @@ export const historyTableStatements = (ks: string, suffix = ''): string[] => [
  * `mentions = []`, `deleted` at `2^50 + 1 + 2^49 + position`, above every edit (positions stay
  * below 2^49), so the text is overwritten on disk and no edit, replayed or late, brings it back.
  * `updated_position` is a max kept by timestamps (`2^50 + 1 + position` for every change); the
- * insert leaves it null (it reads as the message's position), so a conflicting replay of the insert
- * cannot move it. `message_replies` rows are written like their message, `message_reactions` and
+ * insert leaves it unset (it reads as the message's position), so a conflicting replay of the
+ * insert cannot move it. An edit after a delete (the decider refuses one) still sets `edited_at`
+ * and `updated_position`, never the text. `message_replies` rows are written like their message, `message_reactions` and
  * `message_updates` like a change. Up to a position of about 4·10^13 (3·10^13 more each year) every
  * timestamp is below the wall clock, so a manual DELETE still shadows them.
  *
@@ -93,6 +94,7 @@ export const historyChangeStatements = (ks: string, suffix = ''): string[] => [
       ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
   // Replies by their parent, in the parent's seq bucket: a page counts the replies of its messages
   // with one GROUP BY query per bucket, and a thread lists its replies from one partition in seq order.
+  // The rows are small (~20 bytes): a partition holds the replies to 10,000 messages, a million at ~20 MB.
   `CREATE TABLE IF NOT EXISTS ${ks}.message_replies${suffix} (
         conversation_id text, bucket int, parent_seq bigint, seq bigint,
         PRIMARY KEY ((conversation_id, bucket), parent_seq, seq)

@@ -11,7 +11,7 @@ import { checkKeyspace, connectCassandra } from './client.ts';
  * server at boot: concurrent schema changes from several clients can leave the nodes with diverging
  * schema versions on Cassandra before 5.1 (no transactional metadata yet).
  */
-export type Migration = { version: number; name: string; statements(keyspace: string): string[] };
+export type Migration = { version: number; name: string; statements(keyspace: string, suffix?: string): string[] };
 
 /*
  * History layout (migration 1).
@@ -31,8 +31,8 @@ export type Migration = { version: number; name: string; statements(keyspace: st
  * windows would be meaningless. The workload is "read the recent pages" of partitions written
  * piecemeal over time: LCS bounds the SSTables a partition read touches.
  *
- * Write timestamps: rows are immutable and must keep the first value written (the contract: a
- * replayed row never changes an existing one), without LWT. `messages` and `message_positions` are
+ * Write timestamps: a message as sent must keep the first value written (the contract: a
+ * replayed row never changes an existing one), without LWT (migration 2 puts changes above it). `messages` and `message_positions` are
  * written `USING TIMESTAMP 2^50 - position`, so when two writes for one (conversation, seq) differ,
  * the one with the lower log position wins whatever the arrival order, and an identical replay
  * writes identical cells. `conversation_last_seq` is written `USING TIMESTAMP last_seq`, so the
@@ -62,11 +62,70 @@ export const historyTableStatements = (ks: string, suffix = ''): string[] => [
       )`,
 ];
 
+/*
+ * Messages after send (migration 2): edits, deletes, reactions, replies, mentions.
+ *
+ * Write timestamps (history-rows.ts): a message's own columns keep `2^50 - position` (the
+ * first insert wins); an edit writes `content`, `edited_at` at `2^50 + 1 + position`, above every
+ * insert, so the latest edit wins whatever the arrival order; a delete writes `content = ''`,
+ * `mentions = []`, `deleted` at `2^50 + 1 + 2^49 + position`, above every edit (positions stay
+ * below 2^49), so the text is overwritten on disk and no edit, replayed or late, brings it back.
+ * `updated_position` is a max kept by timestamps (`2^50 + 1 + position` for every change); the
+ * insert leaves it unset (it reads as the message's position), so a conflicting replay of the
+ * insert cannot move it. An edit after a delete (the decider refuses one) still sets `edited_at`
+ * and `updated_position`, never the text. `message_replies` rows are written like their message, `message_reactions` and
+ * `message_updates` like a change. Up to a position of about 4·10^13 (3·10^13 more each year) every
+ * timestamp is below the wall clock, so a manual DELETE still shadows them.
+ *
+ * A change may reach Cassandra before its message (write() sends its statements concurrently): the
+ * UPDATE then makes a row without `message_id`, which reads skip until the insert fills it in.
+ */
+export const historyChangeStatements = (ks: string, suffix = ''): string[] => [
+  // Frozen: a non-frozen list appends new cells on every replay instead of rewriting one value.
+  `ALTER TABLE ${ks}.messages${suffix} ADD IF NOT EXISTS (
+        reply_to_seq bigint, mentions frozen<list<text>>, edited_at bigint, deleted boolean, updated_position bigint
+      )`,
+  // One row per (message, emoji, user), present or not, `USING TIMESTAMP` the position, so the later
+  // add or remove wins and a replay of an older one changes nothing. It shares the message's seq
+  // bucket, so a page reads the reactions of its messages with one query per bucket.
+  `CREATE TABLE IF NOT EXISTS ${ks}.message_reactions${suffix} (
+        conversation_id text, bucket int, seq bigint, emoji text, user_id text, present boolean, position bigint,
+        PRIMARY KEY ((conversation_id, bucket), seq, emoji, user_id)
+      ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
+  // Replies by their parent, in the parent's seq bucket: a page counts the replies of its messages
+  // with one GROUP BY query per bucket, and a thread lists its replies from one partition in seq order.
+  // The rows are small (~20 bytes): a partition holds the replies to 10,000 messages, a million at ~20 MB.
+  `CREATE TABLE IF NOT EXISTS ${ks}.message_replies${suffix} (
+        conversation_id text, bucket int, parent_seq bigint, seq bigint,
+        PRIMARY KEY ((conversation_id, bucket), parent_seq, seq)
+      ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
+  // Changes by position, for sync (`changedAfter`): a change may hit a message in any seq bucket,
+  // so this index is one partition per conversation, a ~30-byte row per changed message and
+  // write() batch (the last change of a message in a batch only). An entry whose message has
+  // changed again since is stale, and reads skip it as `afterPosition` skips stale positions.
+  `CREATE TABLE IF NOT EXISTS ${ks}.message_updates${suffix} (
+        conversation_id text, position bigint, seq bigint,
+        PRIMARY KEY ((conversation_id), position)
+      ) WITH compaction = {'class': 'LeveledCompactionStrategy'}`,
+];
+
+/** Every history table, in the order migrations create them (versions copy them all, suffixed). */
+export const historyTables = ['messages', 'message_positions', 'conversation_last_seq', 'message_reactions', 'message_replies', 'message_updates'] as const;
+
+/** A version's tables are made by the same statements as version 1's, in migration order. */
+export const historyVersionStatements = (ks: string, suffix: string): string[] =>
+  [...historyTableStatements(ks, suffix), ...historyChangeStatements(ks, suffix)];
+
 export const migrations: Migration[] = [
   {
     version: 1,
     name: 'history: messages by (conversation, seq bucket), position index, last seq per conversation',
-    statements: (ks) => historyTableStatements(ks),
+    statements: (ks, suffix) => historyTableStatements(ks, suffix),
+  },
+  {
+    version: 2,
+    name: 'history after send: edit, delete, reply and mention columns; reactions, replies and change index tables',
+    statements: (ks, suffix) => historyChangeStatements(ks, suffix),
   },
 ];
 
@@ -87,10 +146,17 @@ export const migrate = async (
   const rows = await client.execute(`SELECT version FROM ${ks}.schema_migrations`, [], { prepare: false });
   for (const row of rows.rows) done.add(Number(row.get('version')));
 
+  // History versions built by a replay (`_v<N>` tables, history-versions.ts) get every migration
+  // too: one of them may be the active history, which the new code writes as it writes version 1.
+  const tables = await client.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [ks], { prepare: true });
+  const suffixes = ['', ...tables.rows.map((r) => /^messages(_v\d+)$/.exec(r.get('table_name'))?.[1]).filter((s): s is string => s !== undefined)];
+
   const applied: MigrateResult['applied'] = [];
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(migration.version)) continue;
-    for (const statement of migration.statements(ks)) await client.execute(statement, [], { prepare: false });
+    for (const suffix of suffixes) {
+      for (const statement of migration.statements(ks, suffix)) await client.execute(statement, [], { prepare: false });
+    }
     await client.execute(`INSERT INTO ${ks}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
       [migration.version, migration.name, new Date()], { prepare: true });
     applied.push({ version: migration.version, name: migration.name });

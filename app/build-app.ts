@@ -71,7 +71,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
   await registerWeb(app);
 
   const presence = createPresence({
-    store: deps.presenceStore, directory: deps.readModels.directory, delivery: deps.delivery ?? deps.registry.delivery, metrics: deps.metrics,
+    store: deps.presenceStore, directory: deps.readModels.directory, users: deps.readModels.users, delivery: deps.delivery ?? deps.registry.delivery, metrics: deps.metrics,
     ttlMs: config.presenceTtlMs, throttleMs: config.presenceThrottleMs, maxGroupMembers: config.presenceMaxGroupMembers,
   });
   const typing = createTyping({ delivery: deps.delivery ?? deps.registry.delivery, ttlMs: config.typingTtlMs, throttleMs: config.typingThrottleMs });
@@ -99,7 +99,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     limiter: deps.limiter,
     ephemeralLimit: { capacity: config.ephemeralPerSecond * 2, perSecond: config.ephemeralPerSecond },
     metrics: deps.metrics,
-    stores: { history: deps.readModels.history, inbox: deps.readModels.inbox },
+    stores: { history: deps.readModels.history, inbox: deps.readModels.inbox, users: deps.readModels.users },
     appliedPosition: () => deps.projections.position(),
     caughtUp: (position: number) => deps.projections.caughtUp(position),
     logHead: deps.logHead,

@@ -29,6 +29,9 @@ export type Config = {
   maxMessageChars: number;
   /** How long after sending the author may edit a message. */
   editWindowSeconds: number;
+  /** A hot conversation's sends, whoever sends: sustained rate and burst (token bucket). */
+  conversationMessagesPerSecond: number;
+  conversationBurst: number;
   maxSocketsPerUser: number;
   /** HTTP timeouts against slow clients (slow-loris): idle socket, whole request (headers and body), idle keep-alive. 0 disables one. */
   http: { connectionTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
@@ -128,6 +131,8 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
     maxMessageChars: int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH, { min: 1, max: MAX_CONTENT_LENGTH }),
     editWindowSeconds: int(env, 'NATTER_EDIT_WINDOW_SECONDS', 24 * 3600),
+    conversationMessagesPerSecond: int(env, 'NATTER_CONVERSATION_MESSAGES_PER_SECOND', 100, { min: 1 }),
+    conversationBurst: int(env, 'NATTER_CONVERSATION_BURST', 200, { min: 1 }),
     maxSocketsPerUser: int(env, 'NATTER_MAX_SOCKETS_PER_USER', 10, { min: 1 }),
     http: {
       connectionTimeoutMs: int(env, 'NATTER_CONNECTION_TIMEOUT_MS', 60_000),
@@ -168,5 +173,6 @@ export const commandLimits = (config: Config) => ({
   maxGroupMembers: config.maxGroupMembers,
   maxMessageChars: config.maxMessageChars,
   messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
+  conversationLimit: { capacity: config.conversationBurst, perSecond: config.conversationMessagesPerSecond },
   editWindowMs: config.editWindowSeconds * 1000,
 });

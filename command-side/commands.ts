@@ -4,6 +4,7 @@ import type { EventStore } from '../ports/event-store.ts';
 import { createConversationHandler, type Handled } from './conversations/handle.ts';
 import { createReceiptHandler } from './receipts/handle.ts';
 import { createReactionHandler } from './reactions/handle.ts';
+import { createUserHandler } from './users/handle.ts';
 import { assertMember, dedupKey, type Conversation } from './conversations/decider.ts';
 import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
 import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
@@ -14,10 +15,11 @@ const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
 
 export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
 export type Edited = { conversation_id: string; seq: number; edited_at: number; position: number };
-export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; created_by: string };
+export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; admins: string[]; created_by: string };
 
 const summary = (state: Conversation): ConversationSummary => ({
-  conversation_id: state.conversation_id, type: state.kind, title: state.title, members: [...state.members].sort(), created_by: state.created_by,
+  conversation_id: state.conversation_id, type: state.kind, title: state.title, members: [...state.members].sort(),
+  admins: [...state.admins].sort(), created_by: state.created_by,
 });
 
 /**
@@ -30,6 +32,8 @@ export type CommandOptions = {
   /** Per-user send budget, shared by every device and by REST. */
   limiter?: RateLimiter;
   messageLimit?: RateLimit;
+  /** Per conversation, whoever sends (a hot conversation): enforced where the conversation is written, its owner in the cluster. */
+  conversationLimit?: RateLimit;
   onRateLimited?(kind: string): void;
   onConflict?(): void;
   /** How long after sending the author may edit a message. Default 24 hours. */
@@ -47,7 +51,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
   const maxChars = options.maxMessageChars ?? MAX_CONTENT_LENGTH;
   const { limiter, messageLimit } = options;
 
-  const checkSend = async (actor: Actor, content: string, contentType: ContentType) => {
+  const checkSend = async (actor: Actor, content: string, contentType: ContentType, conversationId: string) => {
     // The server never looks inside ciphertext, but it must at least be the base64 clients exchange.
     if (contentType === 'ciphertext' && !BASE64.test(content)) throw new NatterError('invalid_request', 'ciphertext content must be base64');
     // Characters are code points, as the schema counts them (an emoji is one, not two UTF-16 units).
@@ -56,17 +60,37 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       for (const _ of content) chars++;
       if (chars > maxChars) throw new NatterError('message_too_large', `content is ${chars} characters, the limit is ${maxChars}`);
     }
-    if (!limiter || !messageLimit) return;
-    const decision = await limiter.take(`messages:${actor.user_id}`, messageLimit);
-    if (!decision.ok) {
-      options.onRateLimited?.('messages');
-      throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+    if (!limiter) return;
+    if (messageLimit) {
+      const decision = await limiter.take(`messages:${actor.user_id}`, messageLimit);
+      if (!decision.ok) {
+        options.onRateLimited?.('messages');
+        throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+      }
+    }
+    if (options.conversationLimit) {
+      const decision = await limiter.take(`conversation:${conversationId}`, options.conversationLimit);
+      if (!decision.ok) {
+        options.onRateLimited?.('conversation');
+        throw new NatterError('rate_limited', `this conversation is over its send rate; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+      }
     }
   };
   const onConflict = options.onConflict ? { onConflict: options.onConflict } : {};
   const conversations = createConversationHandler(eventStore, onConflict);
   const markReceipt = createReceiptHandler(eventStore, conversations);
   const reactions = createReactionHandler(eventStore, conversations, onConflict);
+  const users = createUserHandler(eventStore, conversations, onConflict);
+  /** Whether `userId` has blocked `other`, from their own settings (the conversation's owner reads them). */
+  const hasBlocked = async (userId: string, other: string) => (await users.state(userId)).blocks.has(other);
+  /** In a direct conversation: has the other member blocked the sender? */
+  const blockedInDirect = async (conversationId: string, sender: string) => {
+    if (!conversationId.startsWith('d_')) return false;
+    const state = await conversations.state(conversationId);
+    const other = state.kind === 'direct' ? [...state.members].find((m) => m !== sender) : undefined;
+    return other !== undefined && state.members.has(sender) && await hasBlocked(other, sender);
+  };
+  const settle = async (handled: { position: number }) => ({ position: handled.position });
   const editWindowMs = options.editWindowMs ?? 24 * 60 * 60 * 1000;
   const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
 
@@ -74,6 +98,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     createDirect: async (actor: Actor, peerId: string) => withPosition(await conversations.handle({
       type: 'CreateConversation', conversation_id: directConversationId(actor.user_id, peerId), kind: 'direct', title: null,
       created_by: actor.user_id, member_ids: [peerId], max_members: 2, timestamp: clock(),
+      blocked: peerId !== actor.user_id && await hasBlocked(peerId, actor.user_id),
     })),
 
     createGroup: async (actor: Actor, title: string, memberIds: string[]) => withPosition(await conversations.handle({
@@ -92,13 +117,14 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
     sendMessage: async (actor: Actor, message: NewMessage): Promise<Ack> => {
-      await checkSend(actor, message.content, message.content_type ?? 'text');
+      await checkSend(actor, message.content, message.content_type ?? 'text', message.conversation_id);
       const handled = await conversations.handle({
         type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
         sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
         content: message.content, content_type: message.content_type ?? 'text', timestamp: clock(),
         ...(message.reply_to_seq !== undefined ? { reply_to_seq: message.reply_to_seq } : {}),
         ...(message.mentions !== undefined ? { mentions: message.mentions } : {}),
+        ...(await blockedInDirect(message.conversation_id, actor.user_id) ? { blocked: true } : {}),
       });
       const sent = handled.events[0];
       if (sent?.type === 'MessageSent') {
@@ -114,7 +140,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     editMessage: async (actor: Actor, conversationId: string, seq: number, content: string): Promise<Edited> => {
       const message = (await conversations.state(conversationId)).messages.get(seq);
       // A ciphertext message is edited with ciphertext; the decider rules on everything else.
-      await checkSend(actor, content, message?.content_type === 'ciphertext' ? 'ciphertext' : 'text');
+      await checkSend(actor, content, message?.content_type === 'ciphertext' ? 'ciphertext' : 'text', conversationId);
       const handled = await conversations.handle({
         type: 'EditMessage', conversation_id: conversationId, seq, by: actor.user_id, content, edit_window_ms: editWindowMs, timestamp: clock(),
       });
@@ -134,6 +160,25 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       return { position: handled.position };
     },
 
+    grantAdmin: async (actor: Actor, conversationId: string, userId: string) =>
+      withPosition(await conversations.handle({ type: 'GrantAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() })),
+    revokeAdmin: async (actor: Actor, conversationId: string, userId: string) =>
+      withPosition(await conversations.handle({ type: 'RevokeAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() })),
+    renameConversation: async (actor: Actor, conversationId: string, title: string) =>
+      withPosition(await conversations.handle({ type: 'RenameConversation', conversation_id: conversationId, title, by: actor.user_id, timestamp: clock() })),
+
+    /** `until` null: until unmuted. Per user, across devices; it runs out by itself. */
+    mute: async (actor: Actor, conversationId: string, until: number | null) =>
+      settle(await users.handle({ type: 'MuteConversation', user_id: actor.user_id, conversation_id: conversationId, until, timestamp: clock() })),
+    unmute: async (actor: Actor, conversationId: string) =>
+      settle(await users.handle({ type: 'UnmuteConversation', user_id: actor.user_id, conversation_id: conversationId, timestamp: clock() })),
+    block: async (actor: Actor, userId: string) =>
+      settle(await users.handle({ type: 'BlockUser', user_id: actor.user_id, blocked_user_id: userId, timestamp: clock() })),
+    unblock: async (actor: Actor, userId: string) =>
+      settle(await users.handle({ type: 'UnblockUser', user_id: actor.user_id, blocked_user_id: userId, timestamp: clock() })),
+    setPrivacy: async (actor: Actor, lastSeen: 'everyone' | 'contacts' | 'nobody') =>
+      settle(await users.handle({ type: 'SetPrivacy', user_id: actor.user_id, last_seen: lastSeen, timestamp: clock() })),
+
     /** The members of a conversation the actor belongs to (for ephemeral frames such as typing). */
     membersFor: async (actor: Actor, conversationId: string): Promise<ReadonlySet<string>> => {
       const state = await conversations.state(conversationId);
@@ -145,7 +190,12 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     directIdOf: (actor: Actor, peerId: string) => directConversationId(actor.user_id, peerId),
 
     /** Drops what this process cached about a conversation (or all), so the next command reads the stream. */
-    forget: (conversationId?: string) => { conversations.forget(conversationId); reactions.forget(conversationId); },
+    forget: (conversationId?: string) => {
+      conversations.forget(conversationId);
+      reactions.forget(conversationId);
+      // User settings are keyed by user, not conversation: all go when ownership moves.
+      if (conversationId === undefined) users.forget();
+    },
 
     markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({
       type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,

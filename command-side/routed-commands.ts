@@ -1,18 +1,40 @@
 import { NatterError } from '../contracts/errors.ts';
 import type { Commands } from './commands.ts';
+import type { Actor } from './actor.ts';
 import { OwnerUnreachable, type CommandBus } from '../ports/command-bus.ts';
 
 /** The commands that touch one existing conversation's state, and so go to its single writer. */
-export const ROUTED = ['createDirect', 'addMembers', 'removeMember', 'sendMessage', 'editMessage', 'deleteMessage', 'react', 'membersFor', 'markReceipt'] as const;
-export type RoutedMethod = typeof ROUTED[number];
-const isRouted = (method: string): method is RoutedMethod => (ROUTED as readonly string[]).includes(method);
+type Args = [Actor, ...unknown[]];
+/** Which conversation (or other single writer) a routed call belongs to, from its arguments. */
+type Key = (local: Commands, args: Args) => string;
+const byConversation: Key = (_local, args) => typeof args[1] === 'string' ? args[1] : (args[1] as { conversation_id: string }).conversation_id;
+// A block is decided where the pair's direct conversation is written, so that its sends see it at once.
+const byPair: Key = (local, [actor, other]) => local.directIdOf(actor, other as string);
+
+/** The commands that touch one conversation's (or one pair's, or one user's) state, and so go to its single writer. */
+const ROUTES = {
+  createDirect: byPair,
+  addMembers: byConversation,
+  removeMember: byConversation,
+  sendMessage: byConversation,
+  editMessage: byConversation,
+  deleteMessage: byConversation,
+  react: byConversation,
+  membersFor: byConversation,
+  markReceipt: byConversation,
+  grantAdmin: byConversation,
+  revokeAdmin: byConversation,
+  renameConversation: byConversation,
+  mute: byConversation,
+  unmute: byConversation,
+  block: byPair,
+  unblock: byPair,
+  setPrivacy: (_local, [actor]) => `user:${actor.user_id}`,
+} satisfies Partial<Record<keyof Commands, Key>>;
+export type RoutedMethod = keyof typeof ROUTES;
+const isRouted = (method: string): method is RoutedMethod => Object.hasOwn(ROUTES, method);
 
 export type RoutingEvents = { onRouted?(outcome: 'local' | 'forwarded' | 'fallback'): void };
-
-const conversationOf = (method: RoutedMethod, args: unknown[]): string => {
-  if (method === 'createDirect') return '';
-  return method === 'sendMessage' ? (args[1] as { conversation_id: string }).conversation_id : args[1] as string;
-};
 
 /**
  * One writer per conversation across gateways: a command for a conversation another process owns
@@ -45,22 +67,17 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
     return (local[method] as (...a: unknown[]) => Promise<unknown>)(...args);
   };
 
+  const routed = Object.fromEntries((Object.entries(ROUTES) as Array<[RoutedMethod, Key]>).map(([method, key]) =>
+    [method, (...args: Args) => route(method, args, key(local, args))]));
   return {
     ...local,
-    createDirect: async (actor, peerId) => route('createDirect', [actor, peerId], local.directIdOf(actor, peerId)) as ReturnType<Commands['createDirect']>,
-    addMembers: async (...args) => route('addMembers', args, conversationOf('addMembers', args)) as ReturnType<Commands['addMembers']>,
-    removeMember: async (...args) => route('removeMember', args, conversationOf('removeMember', args)) as ReturnType<Commands['removeMember']>,
-    sendMessage: async (...args) => route('sendMessage', args, conversationOf('sendMessage', args)) as ReturnType<Commands['sendMessage']>,
-    editMessage: async (...args) => route('editMessage', args, conversationOf('editMessage', args)) as ReturnType<Commands['editMessage']>,
-    deleteMessage: async (...args) => route('deleteMessage', args, conversationOf('deleteMessage', args)) as ReturnType<Commands['deleteMessage']>,
-    react: async (...args) => route('react', args, conversationOf('react', args)) as ReturnType<Commands['react']>,
+    ...routed,
     // Local answers are the owner's own set; only an answer that crossed the wire comes as an array.
     membersFor: async (...args) => {
-      const members = await route('membersFor', args, conversationOf('membersFor', args)) as ReadonlySet<string> | string[];
+      const members = await route('membersFor', args, byConversation(local, args)) as ReadonlySet<string> | string[];
       return members instanceof Set ? members : new Set(members);
     },
-    markReceipt: async (...args) => route('markReceipt', args, conversationOf('markReceipt', args)) as ReturnType<Commands['markReceipt']>,
-  };
+  } as Commands;
 };
 
 /** Runs a routed call on this process, in the shape that crosses the wire (sets become arrays). */

@@ -3,7 +3,7 @@ import type {} from './actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   AddMembersBody, ConversationParams, ConversationReply, CreateConversationBody, EditMessageBody, MarkBody, MemberParams, Message,
-  MessageParams, ReactionParams, SendMessageBody, SendMessageReply,
+  MessageParams, MuteBody, PrivacyBody, ReactionParams, SendMessageBody, SendMessageReply, UpdateConversationBody, UserParams,
 } from '../contracts/rest.ts';
 import { NatterError } from '../contracts/errors.ts';
 import type { Commands } from './commands.ts';
@@ -63,6 +63,40 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, 
       return reply.status(204).send();
     });
   }
+
+  api.patch('/v1/conversations/:id', { schema: { params: ConversationParams, body: UpdateConversationBody, response: { 200: ConversationReply } } }, async (request) => {
+    const { conversation } = await settled(await commands.renameConversation(request.actor, request.params.id, request.body.title!));
+    return conversation;
+  });
+
+  for (const [method, grant] of [['put', true], ['delete', false]] as const) {
+    api[method]('/v1/conversations/:id/admins/:user_id', { schema: { params: MemberParams } }, async (request, reply) => {
+      const { id, user_id: userId } = request.params;
+      await settled(await (grant ? commands.grantAdmin : commands.revokeAdmin)(request.actor, id, userId));
+      return reply.status(204).send();
+    });
+  }
+
+  api.put('/v1/conversations/:id/mute', { schema: { params: ConversationParams, body: MuteBody } }, async (request, reply) => {
+    await settled(await commands.mute(request.actor, request.params.id, request.body.until));
+    return reply.status(204).send();
+  });
+  api.delete('/v1/conversations/:id/mute', { schema: { params: ConversationParams } }, async (request, reply) => {
+    await settled(await commands.unmute(request.actor, request.params.id));
+    return reply.status(204).send();
+  });
+
+  for (const [method, block] of [['put', true], ['delete', false]] as const) {
+    api[method]('/v1/users/me/blocks/:user_id', { schema: { params: UserParams } }, async (request, reply) => {
+      await settled(await (block ? commands.block : commands.unblock)(request.actor, request.params.user_id));
+      return reply.status(204).send();
+    });
+  }
+
+  api.put('/v1/users/me/privacy', { schema: { body: PrivacyBody } }, async (request, reply) => {
+    await settled(await commands.setPrivacy(request.actor, request.body.last_seen));
+    return reply.status(204).send();
+  });
 
   for (const status of ['delivered', 'read'] as const) {
     api.post(`/v1/conversations/:id/${status}`, { schema: { params: ConversationParams, body: MarkBody } }, async (request, reply) => {

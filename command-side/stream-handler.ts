@@ -5,6 +5,8 @@ type Event = { type: string; data: unknown };
 
 /** A decider over one kind of stream (emmett's shape), with what it needs to know besides its own state. */
 export type StreamDecider<State, Command, E extends Event, Context> = {
+  /** Which stream a command goes to (a conversation's, a user's). */
+  idOf(command: Command): string;
   streamOf(id: string): string;
   initialState(): State;
   evolve(state: State, event: E): State;
@@ -33,7 +35,7 @@ const jitter = (attempt: number) => Math.random() * Math.min(100, 2 ** attempt);
  * keeping a single total order. When an append fails the writer is dropped and the command is
  * decided again on a fresh load (another process may have written the stream).
  */
-export const createStreamHandler = <State, Command extends { conversation_id: string }, E extends Event, Context = undefined>(
+export const createStreamHandler = <State, Command, E extends Event, Context = undefined>(
   eventStore: EventStore,
   decider: StreamDecider<State, Command, E, Context>,
   options: { cacheSize?: number; onConflict?(): void; context?(command: Command): Promise<Context> } = {},
@@ -73,7 +75,7 @@ export const createStreamHandler = <State, Command extends { conversation_id: st
   };
 
   const handle = async (command: Command): Promise<Handled<State, E>> => {
-    const id = command.conversation_id;
+    const id = decider.idOf(command);
     for (let attempt = 1; ; attempt++) {
       const gate = gates.get(id);
       if (gate) await gate;

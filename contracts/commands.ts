@@ -12,6 +12,8 @@ export type CreateConversation = {
   member_ids: string[];
   /** The configured group size limit, decided with the command. */
   max_members: number;
+  /** Direct only: the peer has blocked the creator (read from the peer's settings, decided with the command). */
+  blocked?: boolean;
   timestamp: number;
 };
 
@@ -30,6 +32,8 @@ export type SendMessage = {
   timestamp: number;
   reply_to_seq?: number;
   mentions?: string[];
+  /** Direct only: the other member has blocked the sender (decided with the command). */
+  blocked?: boolean;
 };
 
 export type EditMessage = {
@@ -40,7 +44,20 @@ export type EditMessage = {
 };
 export type DeleteMessage = { type: 'DeleteMessage'; conversation_id: string; seq: number; by: string; timestamp: number };
 
-export type ConversationCommand = CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage;
+export type GrantAdmin = { type: 'GrantAdmin'; conversation_id: string; user_id: string; by: string; timestamp: number };
+export type RevokeAdmin = { type: 'RevokeAdmin'; conversation_id: string; user_id: string; by: string; timestamp: number };
+export type RenameConversation = { type: 'RenameConversation'; conversation_id: string; title: string; by: string; timestamp: number };
+
+export type ConversationCommand =
+  | CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage | GrantAdmin | RevokeAdmin | RenameConversation;
+
+/** Commands on a user's own settings (`user-<id>`). */
+export type UserCommand =
+  | { type: 'MuteConversation'; user_id: string; conversation_id: string; until: number | null; timestamp: number }
+  | { type: 'UnmuteConversation'; user_id: string; conversation_id: string; timestamp: number }
+  | { type: 'BlockUser'; user_id: string; blocked_user_id: string; timestamp: number }
+  | { type: 'UnblockUser'; user_id: string; blocked_user_id: string; timestamp: number }
+  | { type: 'SetPrivacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; timestamp: number };
 
 export type React = {
   type: 'React'; conversation_id: string; seq: number; user_id: string; emoji: string; op: 'add' | 'remove'; timestamp: number;

@@ -100,13 +100,74 @@ export type MessageDelivered = Static<typeof MessageDelivered>;
 export const MessageRead = ReceiptWatermark;
 export type MessageRead = Static<typeof MessageRead>;
 
+/** A group member became an admin: granted by an admin, or by succession when the last admin left. */
+export const AdminGranted = Type.Object({
+  conversation_id: ConversationId,
+  user_id: UserId,
+  /** The admin who granted it; for a succession, the admin who left. */
+  granted_by: UserId,
+  reason: Type.Union([Type.Literal('granted'), Type.Literal('succession')]),
+  timestamp: Timestamp,
+});
+export type AdminGranted = Static<typeof AdminGranted>;
+
+export const AdminRevoked = Type.Object({
+  conversation_id: ConversationId,
+  user_id: UserId,
+  revoked_by: UserId,
+  timestamp: Timestamp,
+});
+export type AdminRevoked = Static<typeof AdminRevoked>;
+
+export const ConversationRenamed = Type.Object({
+  conversation_id: ConversationId,
+  title: Title,
+  renamed_by: UserId,
+  timestamp: Timestamp,
+});
+export type ConversationRenamed = Static<typeof ConversationRenamed>;
+
+// Per-user settings live in `user-<id>`: a user's mutes, blocks and privacy, in one order.
+
+/** `until` null: muted until unmuted. */
+export const ConversationMuted = Type.Object({
+  user_id: UserId,
+  conversation_id: ConversationId,
+  until: Type.Union([Timestamp, Type.Null()]),
+  timestamp: Timestamp,
+});
+export type ConversationMuted = Static<typeof ConversationMuted>;
+export const ConversationUnmuted = Type.Object({ user_id: UserId, conversation_id: ConversationId, timestamp: Timestamp });
+export type ConversationUnmuted = Static<typeof ConversationUnmuted>;
+
+export const BlockChanged = Type.Object({ user_id: UserId, blocked_user_id: UserId, timestamp: Timestamp });
+export const UserBlocked = BlockChanged;
+export type UserBlocked = Static<typeof UserBlocked>;
+export const UserUnblocked = BlockChanged;
+export type UserUnblocked = Static<typeof UserUnblocked>;
+
+export const LastSeenVisibility = Type.Union([Type.Literal('everyone'), Type.Literal('contacts'), Type.Literal('nobody')]);
+export type LastSeenVisibility = Static<typeof LastSeenVisibility>;
+export const PrivacyChanged = Type.Object({ user_id: UserId, last_seen: LastSeenVisibility, timestamp: Timestamp });
+export type PrivacyChanged = Static<typeof PrivacyChanged>;
+
 export type ConversationEvent =
   | { type: 'ConversationCreated'; data: ConversationCreated }
   | { type: 'MembersAdded'; data: MembersAdded }
   | { type: 'MemberRemoved'; data: MemberRemoved }
   | { type: 'MessageSent'; data: MessageSent }
   | { type: 'MessageEdited'; data: MessageEdited }
-  | { type: 'MessageDeleted'; data: MessageDeleted };
+  | { type: 'MessageDeleted'; data: MessageDeleted }
+  | { type: 'AdminGranted'; data: AdminGranted }
+  | { type: 'AdminRevoked'; data: AdminRevoked }
+  | { type: 'ConversationRenamed'; data: ConversationRenamed };
+
+export type UserEvent =
+  | { type: 'ConversationMuted'; data: ConversationMuted }
+  | { type: 'ConversationUnmuted'; data: ConversationUnmuted }
+  | { type: 'UserBlocked'; data: UserBlocked }
+  | { type: 'UserUnblocked'; data: UserUnblocked }
+  | { type: 'PrivacyChanged'; data: PrivacyChanged };
 
 export type ReceiptEvent =
   | { type: 'MessageDelivered'; data: MessageDelivered }
@@ -116,12 +177,13 @@ export type ReactionEvent =
   | { type: 'ReactionAdded'; data: ReactionAdded }
   | { type: 'ReactionRemoved'; data: ReactionRemoved };
 
-export type NatterEvent = ConversationEvent | ReceiptEvent | ReactionEvent;
+export type NatterEvent = ConversationEvent | ReceiptEvent | ReactionEvent | UserEvent;
 export type NatterEventType = NatterEvent['type'];
 
 export const eventSchemas = {
   ConversationCreated, MembersAdded, MemberRemoved, MessageSent, MessageEdited, MessageDeleted, MessageDelivered, MessageRead,
-  ReactionAdded, ReactionRemoved,
+  ReactionAdded, ReactionRemoved, AdminGranted, AdminRevoked, ConversationRenamed,
+  ConversationMuted, ConversationUnmuted, UserBlocked, UserUnblocked, PrivacyChanged,
 } as const;
 
 /**
@@ -132,3 +194,4 @@ export const eventSchemas = {
 export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
 export const receiptsStream = (conversationId: string) => `receipts-${conversationId}`;
 export const reactionsStream = (conversationId: string) => `reactions-${conversationId}`;
+export const userStream = (userId: string) => `user-${userId}`;

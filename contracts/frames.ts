@@ -156,13 +156,14 @@ export const MessageStatusFrame = Type.Object({
 });
 export type MessageStatusFrame = Static<typeof MessageStatusFrame>;
 
-/** Sent to members (and to a removed member) when a conversation is created or its members change. */
+/** Sent to members (and to a removed member) when a conversation is created, renamed, or its members or admins change. */
 export const ConversationUpdatedFrame = Type.Object({
   type: Type.Literal('conversation_updated'),
   conversation_id: ConversationId,
   kind: ConversationKind,
   title: Type.Union([Title, Type.Null()]),
   members: Type.Array(UserId),
+  admins: Type.Array(UserId),
   removed: Type.Optional(Type.Boolean()),
   cursor: Cursor,
 });

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
-import { ConversationKind, Mentions } from './events.ts';
+import { ConversationKind, LastSeenVisibility, Mentions } from './events.ts';
 import { Emoji } from './reactions.ts';
 
 const strict = { additionalProperties: false } as const;
@@ -28,12 +28,24 @@ export const ConversationReply = Type.Object({
   type: ConversationKind,
   title: Type.Union([Title, Type.Null()]),
   members: Type.Array(UserId),
+  /** Group admins (the creator first); empty for a direct conversation. */
+  admins: Type.Array(UserId),
   created_by: UserId,
 });
 export type ConversationReply = Static<typeof ConversationReply>;
 
 export const ConversationParams = Type.Object({ id: ConversationId });
 export const MemberParams = Type.Object({ id: ConversationId, user_id: UserId });
+export const UserParams = Type.Object({ user_id: UserId });
+
+/** What a PATCH of a conversation changes: its title (groups, admins only). */
+export const UpdateConversationBody = Type.Object({ title: Type.Optional(Title) }, { ...strict, minProperties: 1 });
+export const MuteBody = Type.Object({
+  /** When the mute ends (milliseconds since the epoch, in the future); null: until unmuted. */
+  until: Type.Union([Timestamp, Type.Null()]),
+}, strict);
+export const PrivacyBody = Type.Object({ last_seen: LastSeenVisibility }, strict);
+export const BlocksReply = Type.Object({ items: Type.Array(UserId) });
 
 export const AddMembersBody = Type.Object({ user_ids: Type.Array(UserId, { minItems: 1, maxItems: 10_000 }) }, strict);
 export type AddMembersBody = Static<typeof AddMembersBody>;
@@ -120,6 +132,10 @@ export const InboxItem = Type.Object({
   unread_count: Type.Integer({ minimum: 0 }),
   /** Unread messages (after the user's read watermark) that mention the user. */
   unread_mentions: Type.Integer({ minimum: 0 }),
+  /** The user muted the conversation (it still counts unread; it pushes only mentions). */
+  muted: Type.Boolean(),
+  /** When the mute ends; null when muted until unmuted, or not muted. */
+  muted_until: Type.Union([Timestamp, Type.Null()]),
   last_activity: Timestamp,
 });
 export type InboxItem = Static<typeof InboxItem>;

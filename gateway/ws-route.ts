@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import { NatterError, isNatterError } from '../contracts/errors.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
 import type { AckFrame, ClientFrame, OkFrame, SyncDoneFrame } from '../contracts/frames.ts';
-import type { HistoryStore, InboxStore } from '../ports/read-models.ts';
+import type { HistoryStore, InboxStore, UserStore } from '../ports/read-models.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
 import { DEFAULT_SYNC_LIMIT, syncPage } from '../query-side/sync.ts';
@@ -27,7 +27,7 @@ export type GatewayDeps = {
   /** Typing, pings, receipts and syncs: cheap, but a flood of them must not starve anyone. */
   ephemeralLimit: RateLimit;
   metrics: Metrics;
-  stores: { history: HistoryStore; inbox: InboxStore };
+  stores: { history: HistoryStore; inbox: InboxStore; users: Pick<UserStore, 'eitherBlocks'> };
   appliedPosition(): number;
   /** Resolves once the read models have applied the log through `position` (bounded wait). */
   caughtUp(position: number): Promise<void>;
@@ -102,6 +102,9 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       case 'ping': connection.sendFrame({ type: 'pong' }); return;
       case 'typing': {
         const members = await commands.membersFor(actor, frame.conversation_id);
+        // In a direct conversation a block silences typing both ways (in groups it flows as before).
+        const other = frame.conversation_id.startsWith('d_') ? [...members].find((m) => m !== actor.user_id) : undefined;
+        if (other !== undefined && await stores.users.eitherBlocks(actor.user_id, other)) return;
         typing.update(members, frame.conversation_id, actor.user_id, frame.state);
         return;
       }

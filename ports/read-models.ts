@@ -69,11 +69,16 @@ export type ConversationInfo = {
   title: string | null;
   created_by: string;
   members: string[];
+  /** Active members who are admins (groups). */
+  admins: string[];
 };
 
 export type DirectoryWrite =
   | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; created_by: string; created_at: number }
-  | { op: 'members'; conversation_id: string; user_ids: string[]; active: boolean };
+  | { op: 'members'; conversation_id: string; user_ids: string[]; active: boolean }
+  | { op: 'admins'; conversation_id: string; user_ids: string[]; admin: boolean }
+  /** A rename; `position` orders renames, so that a replayed older one never undoes a later one. */
+  | { op: 'title'; conversation_id: string; title: string; position: number };
 
 export interface DirectoryStore {
   write(ops: DirectoryWrite[]): Promise<void>;
@@ -99,7 +104,10 @@ export type InboxWrite =
   /** An edit or delete: the preview follows if it is the last message; a delete drops its mentions. */
   | { op: 'change'; conversation_id: string; seq: number; preview: string; deleted: boolean; position: number }
   /** Something in the conversation changed at `position` without a new message (a reaction): sync must look at it. */
-  | { op: 'touch'; conversation_id: string; position: number };
+  | { op: 'touch'; conversation_id: string; position: number }
+  | { op: 'title'; conversation_id: string; title: string; position: number }
+  /** A member's mute: `until` null is until unmuted; `muted` false unmutes. Ordered by `position`. */
+  | { op: 'mute'; user_id: string; conversation_id: string; muted: boolean; until: number | null; position: number };
 
 export type InboxEntry = {
   conversation_id: string;
@@ -110,6 +118,10 @@ export type InboxEntry = {
   unread_count: number;
   /** Unread messages (after the read watermark) that mention the user. */
   unread_mentions: number;
+  /** Muted now (a mute that ran out is no mute). */
+  muted: boolean;
+  /** When the mute ends; null when muted until unmuted, or not muted. */
+  muted_until: number | null;
   last_activity: number;
   last_position: number;
 };
@@ -120,6 +132,23 @@ export interface InboxStore {
   list(userId: string, options: { limit: number; cursor?: string }): Promise<{ items: InboxEntry[]; next_cursor: string | null }>;
   /** The user's conversations with a message, edit, delete or reaction after `position`. */
   changedSince(userId: string, position: number): Promise<string[]>;
+  /** Of `userIds`, those who have the conversation muted at `now`. */
+  mutedAmong(conversationId: string, userIds: readonly string[], now: number): Promise<Set<string>>;
+  reset(): Promise<void>;
+}
+
+export type UserWrite =
+  | { op: 'block'; user_id: string; blocked_user_id: string; blocked: boolean; position: number }
+  | { op: 'privacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; position: number };
+
+/** Whom each user blocks, and who may see their last seen: what the gateways filter presence and typing by. */
+export interface UserStore {
+  write(ops: UserWrite[]): Promise<void>;
+  /** The users `userId` blocks, sorted. */
+  blocks(userId: string): Promise<string[]>;
+  /** Whether either of the two blocks the other. */
+  eitherBlocks(a: string, b: string): Promise<boolean>;
+  lastSeenVisibility(userId: string): Promise<'everyone' | 'contacts' | 'nobody'>;
   reset(): Promise<void>;
 }
 
@@ -143,6 +172,7 @@ export type ReadModels = {
   directory: DirectoryStore;
   inbox: InboxStore;
   receipts: ReceiptStore;
+  users: UserStore;
   checkpoints: CheckpointStore;
   /**
    * Runs `work` (writes to these stores and their checkpoints) as one atomic commit where the
@@ -152,3 +182,4 @@ export type ReadModels = {
   unitOfWork<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 };
+

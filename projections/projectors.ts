@@ -4,6 +4,7 @@ import { directoryProjector } from './directory/projector.ts';
 import { historyProjector } from './history/projector.ts';
 import { inboxProjector } from './inbox/projector.ts';
 import { receiptsProjector } from './receipts/projector.ts';
+import { usersProjector } from './users/projector.ts';
 
 /** Every read model, in the order they are applied; the directory first, since fan-out reads it. */
 export const readModelProjectors = (readModels: ReadModels): Projector[] => [
@@ -11,4 +12,5 @@ export const readModelProjectors = (readModels: ReadModels): Projector[] => [
   historyProjector(readModels.history),
   inboxProjector(readModels.inbox),
   receiptsProjector(readModels.receipts),
+  usersProjector(readModels.users),
 ];

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type {} from '../command-side/actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
-  ConversationParams, ConversationReply, DEFAULT_PAGE, InboxQuery, InboxReply, MessageParams, MessagesQuery, MessagesReply, RepliesQuery,
+  BlocksReply, ConversationParams, ConversationReply, DEFAULT_PAGE, InboxQuery, InboxReply, MessageParams, MessagesQuery, MessagesReply, RepliesQuery,
   ReceiptsReply, SyncQuery, SyncReply,
 } from '../contracts/rest.ts';
 import type { ReadModels } from '../ports/read-models.ts';
@@ -13,7 +13,7 @@ import { DEFAULT_SYNC_LIMIT, syncPage } from './sync.ts';
 /** REST queries. They read the read models only, never the event store or the command side. */
 export const queryRoutes = async (app: FastifyInstance, deps: { readModels: ReadModels; appliedPosition(): number }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { directory, history, inbox, receipts } = deps.readModels;
+  const { directory, history, inbox, receipts, users } = deps.readModels;
 
   api.get('/v1/conversations', { schema: { querystring: InboxQuery, response: { 200: InboxReply } } }, async (request) => {
     const page = await inbox.list(request.actor.user_id, { limit: request.query.limit ?? DEFAULT_PAGE, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) });
@@ -22,7 +22,7 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
 
   api.get('/v1/conversations/:id', { schema: { params: ConversationParams, response: { 200: ConversationReply } } }, async (request) => {
     const info = await visibleConversation(directory, request.actor.user_id, request.params.id);
-    return { conversation_id: info.conversation_id, type: info.kind, title: info.title, members: info.members, created_by: info.created_by };
+    return { conversation_id: info.conversation_id, type: info.kind, title: info.title, members: info.members, admins: info.admins, created_by: info.created_by };
   });
 
   api.get('/v1/conversations/:id/messages', { schema: { params: ConversationParams, querystring: MessagesQuery, response: { 200: MessagesReply } } }, async (request) => {
@@ -43,6 +43,8 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
     const marks = new Map((await receipts.list(request.params.id)).map((r) => [r.user_id, r]));
     return { items: info.members.map((user_id) => marks.get(user_id) ?? { user_id, delivered_seq: 0, read_seq: 0 }) };
   });
+
+  api.get('/v1/users/me/blocks', { schema: { response: { 200: BlocksReply } } }, async (request) => ({ items: await users.blocks(request.actor.user_id) }));
 
   api.get('/v1/sync', { schema: { querystring: SyncQuery, response: { 200: SyncReply } } }, async (request) => {
     const after = Number(request.query.cursor ?? 0);

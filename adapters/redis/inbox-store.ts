@@ -3,6 +3,7 @@ import type { ConversationKind } from '../../contracts/events.ts';
 import type { InboxEntry, InboxStore, InboxWrite, LastMessage } from '../../ports/read-models.ts';
 import { deleteUnder, type RedisStoreOptions } from './client.ts';
 import { byteCompare, storeBase, type Versioned } from './keys.ts';
+import { muteState } from '../../projections/inbox/mute.ts';
 
 /*
  * The inbox (layout and rationale in read-models.ts):
@@ -11,6 +12,8 @@ import { byteCompare, storeBase, type Versioned } from './keys.ts';
  *                         highest position of a message, edit, delete or reaction: what sync looks for)
  *   <ns>ibx:mn:<u>:<c>    ZSET seqs of messages that mention the user (score = seq): unread_mentions = ZCOUNT above read_seq
  *   <ns>ibx:mnq:<c>       HASH seq → mentioned user ids (JSON), so a delete finds whose mentions to drop
+ *   <ns>ibx:mute:<u>      HASH conversation id → "<1|0>|<until, empty: until unmuted>|<position>"
+ *   (conv hash) title_pos the position of the last rename applied
  *   <ns>ibx:members:<c>   SET active member ids (SCARD = members_count; the fan-out list)
  *   <ns>ibx:state:<u>     HASH conversation id → "<active 0|1>|<read_seq>|<membership position>"
  *   <ns>ibx:list:<u>      ZSET conversation id → activity, the user's active conversations in push mode
@@ -137,6 +140,15 @@ for _, op in ipairs(ops) do
     end
   elseif t == 't' then
     changed(op[2], op[3])
+  elseif t == 'n' then
+    local c, pos = op[2], tonumber(op[4])
+    if redis.call('EXISTS', ck(c)) == 1 and tonumber(redis.call('HGET', ck(c), 'title_pos') or '0') < pos then
+      redis.call('HSET', ck(c), 'title', op[3], 'title_pos', op[4])
+    end
+  elseif t == 'u' then
+    local key, c, pos = base .. 'mute:' .. op[2], op[3], op[6]
+    local old = redis.call('HGET', key, c)
+    if not old or tonumber(string.match(old, '|(%d+)$')) < tonumber(pos) then redis.call('HSET', key, c, op[4] .. '|' .. op[5] .. '|' .. pos) end
   elseif t == 'c' then
     local c = op[2]
     if redis.call('EXISTS', ck(c)) == 0 then
@@ -173,7 +185,7 @@ for i, c in ipairs(ids) do
     local read = string.match(st, '^[01]|([^|]*)|')
     mentions = redis.call('ZCOUNT', base .. 'mn:' .. user .. ':' .. c, '(' .. read, '+inf')
   end
-  out[i] = { c, h[1], h[2], h[3], h[4], h[5], h[6], st, redis.call('SCARD', base .. 'members:' .. c), mentions }
+  out[i] = { c, h[1], h[2], h[3], h[4], h[5], h[6], st, redis.call('SCARD', base .. 'members:' .. c), mentions, redis.call('HGET', base .. 'mute:' .. user, c) }
 end
 return out`;
 
@@ -190,7 +202,7 @@ for _, c in ipairs(redis.call('ZRANGE', base .. 'list:' .. user, 0, -1)) do chec
 for _, c in ipairs(redis.call('SMEMBERS', base .. 'big:' .. user)) do check(c) end
 return out`;
 
-type PageRow = [string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, number, number];
+type PageRow = [string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, number, number, string | null];
 type InboxCommands = {
   natterInboxApply(base: string, fanoutMaxMembers: string, ops: string): Promise<number>;
   natterInboxPage(base: string, user: string, limit: string, cursorActivity: string): Promise<PageRow[]>;
@@ -198,6 +210,13 @@ type InboxCommands = {
 };
 
 type Candidate = InboxEntry & { read_seq: number };
+
+/** "<1|0>|<until>|<position>" as the inbox shows it at `now`. */
+const parseMute = (value: string | null, now: number) => {
+  if (!value) return muteState(false, null, now);
+  const [muted, until] = value.split('|');
+  return muteState(muted === '1', until ? Number(until) : null, now);
+};
 
 /** The stored last message, without the bookkeeping of which change it shows (Lua's cjson writes [] for an empty object: never here). */
 const lastMessage = (json: string): LastMessage => {
@@ -229,6 +248,8 @@ const encodeOp = (op: InboxWrite): (string | null)[] => {
     case 'mentions': return ['x', op.conversation_id, String(op.seq), JSON.stringify(op.user_ids)];
     case 'change': return ['e', op.conversation_id, String(op.seq), op.preview, String(op.position), op.deleted ? '1' : '0'];
     case 'touch': return ['t', op.conversation_id, String(op.position)];
+    case 'title': return ['n', op.conversation_id, op.title, String(op.position)];
+    case 'mute': return ['u', op.user_id, op.conversation_id, op.muted ? '1' : '0', op.until === null ? '' : String(op.until), String(op.position)];
   }
 };
 
@@ -289,13 +310,14 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
   redis.defineCommand('natterInboxChanged', { numberOfKeys: 0, lua: CHANGED, readOnly: true });
   const commands = redis as Redis & InboxCommands;
 
-  const toCandidate = ([id, kind, title, lastSeq, last, lastPos, activity, state, members, mentions]: PageRow): Candidate | null => {
+  const toCandidate = ([id, kind, title, lastSeq, last, lastPos, activity, state, members, mentions, mute]: PageRow): Candidate | null => {
     if (kind === null || state === null) return null; // removed by a reset between two reads: skip
     const readSeq = Number(state.split('|')[1]);
     return {
       conversation_id: id, kind: kind as ConversationKind, title, members_count: members,
       last_message: last ? lastMessage(last) : null,
-      unread_count: Math.max(0, Number(lastSeq) - readSeq), unread_mentions: mentions, last_activity: Number(activity), last_position: Number(lastPos),
+      unread_count: Math.max(0, Number(lastSeq) - readSeq), unread_mentions: mentions, ...parseMute(mute, Date.now()),
+      last_activity: Number(activity), last_position: Number(lastPos),
       read_seq: readSeq,
     };
   };
@@ -315,6 +337,13 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
       const page = sorted.slice(0, limit).map(({ read_seq: _, ...entry }) => entry);
       const last = page[page.length - 1];
       return { items: page, next_cursor: sorted.length > limit && last ? encodeCursor(last) : null };
+    },
+    async mutedAmong(conversationId, userIds, now) {
+      if (userIds.length === 0) return new Set();
+      const pipeline = redis.pipeline();
+      for (const user of userIds) pipeline.hget(`${base}mute:${user}`, conversationId);
+      const values = (await pipeline.exec()) ?? [];
+      return new Set(userIds.filter((_, i) => parseMute((values[i]?.[1] as string | null) ?? null, now).muted));
     },
     async changedSince(userId, position) { return (await commands.natterInboxChanged(base, userId, String(position))).sort(byteCompare); },
     async reset() { await deleteUnder(redis, base); },

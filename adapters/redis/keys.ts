@@ -6,7 +6,7 @@
  * `<base>*` matches exactly one version of one store. Version 1 is the unversioned layout that
  * existed before versions did, so data written before blue/green rebuilds stays readable as is.
  */
-export type StoreTag = 'dir' | 'ibx' | 'rcpt' | 'ckpt';
+export type StoreTag = 'dir' | 'ibx' | 'rcpt' | 'ckpt' | 'usr';
 
 /** The read model's version (blue/green rebuilds, see read-model-versions.ts); default 1, the unversioned keys. */
 export type Versioned = { version?: number };

@@ -4,6 +4,7 @@ import { openRedis } from './client.ts';
 import { createRedisDirectoryStore } from './directory-store.ts';
 import { createRedisInboxStore, DEFAULT_INBOX_FANOUT_MAX_MEMBERS } from './inbox-store.ts';
 import { createRedisReceiptStore } from './receipt-store.ts';
+import { createRedisUserStore } from './user-store.ts';
 import { createRedisCheckpointStore } from './checkpoint-store.ts';
 
 /*
@@ -59,7 +60,7 @@ import { createRedisCheckpointStore } from './checkpoint-store.ts';
  * standalone server (and its replicas) accepts but Redis Cluster does not; a cluster deployment would
  * shard by namespace (one primary per prefix) or split batches per hash slot and lose batch atomicity.
  */
-export type RedisReadModels = Pick<ReadModels, 'directory' | 'inbox' | 'receipts' | 'checkpoints' | 'close'> & {
+export type RedisReadModels = Pick<ReadModels, 'directory' | 'inbox' | 'receipts' | 'users' | 'checkpoints' | 'close'> & {
   redis: Redis;
   /**
    * Runs `work` as it is: each store's write() is already atomic and idempotent, and a MULTI cannot
@@ -78,6 +79,7 @@ export const createRedisReadModels = ({ url, prefix, inboxFanoutMaxMembers = DEF
     directory: createRedisDirectoryStore(options),
     inbox: createRedisInboxStore({ ...options, fanoutMaxMembers: inboxFanoutMaxMembers }),
     receipts: createRedisReceiptStore(options),
+    users: createRedisUserStore(options),
     checkpoints: createRedisCheckpointStore(options),
     unitOfWork: (work) => work(),
     close: async () => { await redis.quit(); },

@@ -1,12 +1,13 @@
 import type { SqliteDatabase } from './database.ts';
 import type { InboxEntry, InboxStore, InboxWrite, LastMessage } from '../../ports/read-models.ts';
+import { muteState } from '../../projections/inbox/mute.ts';
 import type { ConversationKind } from '../../contracts/events.ts';
 
 const schema = `
 CREATE TABLE IF NOT EXISTS inbox_conversations (
   conversation_id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, last_seq INTEGER NOT NULL DEFAULT 0,
   last_message TEXT, last_position INTEGER NOT NULL DEFAULT 0, last_activity INTEGER NOT NULL,
-  changed_position INTEGER NOT NULL DEFAULT 0
+  changed_position INTEGER NOT NULL DEFAULT 0, title_position INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS inbox_mentions (
   user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,
@@ -16,6 +17,7 @@ CREATE INDEX IF NOT EXISTS inbox_mentions_by_message ON inbox_mentions (conversa
 CREATE TABLE IF NOT EXISTS inbox_members (
   user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, joined_at INTEGER NOT NULL,
   active INTEGER NOT NULL, membership_position INTEGER NOT NULL,
+  muted INTEGER NOT NULL DEFAULT 0, muted_until INTEGER, mute_position INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (user_id, conversation_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conversation_id, active);`;
@@ -23,6 +25,7 @@ CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conve
 type Row = {
   conversation_id: string; kind: ConversationKind; title: string | null; read_seq: number; activity: number;
   last_seq: number; last_message: string | null; last_position: number; members_count: number; unread_mentions: number;
+  muted: number; muted_until: number | null;
 };
 
 // The cursor is the (activity, conversation_id) of the last item served, so pages stay stable
@@ -69,6 +72,16 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   const stamp = db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.changed_at', @position)
     WHERE conversation_id = @conversation AND last_seq = @seq`);
   const touch = db.prepare('UPDATE inbox_conversations SET changed_position = max(changed_position, ?) WHERE conversation_id = ?');
+  const retitle = db.prepare('UPDATE inbox_conversations SET title = ?, title_position = ? WHERE conversation_id = ? AND title_position < ?');
+  // A mute applies only over an older one; the member row may not exist yet (a mute replayed before
+  // the join): the mute waits in its own row shape until the join writes the rest.
+  const mute = db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at, active, membership_position, muted, muted_until, mute_position)
+    VALUES (@user, @conversation, 0, 0, 0, 0, @muted, @until, @position)
+    ON CONFLICT DO UPDATE SET muted = excluded.muted, muted_until = excluded.muted_until, mute_position = excluded.mute_position
+    WHERE excluded.mute_position > inbox_members.mute_position`);
+  const mutedAmong = (conversationId: string, users: readonly string[], now: number) => db.prepare<unknown[], string>(
+    `SELECT user_id FROM inbox_members WHERE conversation_id = ? AND muted = 1 AND (muted_until IS NULL OR muted_until > ?)
+     AND user_id IN (${users.map(() => '?').join(',')})`).pluck().all(conversationId, now, ...users);
   const apply = db.transaction((ops: InboxWrite[]) => {
     for (const op of ops) {
       switch (op.op) {
@@ -90,10 +103,12 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
           break;
         }
         case 'touch': touch.run(op.position, op.conversation_id); break;
+        case 'title': retitle.run(op.title, op.position, op.conversation_id, op.position); break;
+        case 'mute': mute.run({ user: op.user_id, conversation: op.conversation_id, muted: op.muted ? 1 : 0, until: op.until, position: op.position }); break;
       }
     }
   });
-  const select = `SELECT m.conversation_id, c.kind, c.title, m.read_seq, c.last_activity AS activity,
+  const select = `SELECT m.conversation_id, c.kind, c.title, m.read_seq, c.last_activity AS activity, m.muted, m.muted_until,
       c.last_seq, c.last_message, c.last_position,
       (SELECT COUNT(*) FROM inbox_members x WHERE x.conversation_id = m.conversation_id AND x.active = 1) AS members_count,
       (SELECT COUNT(*) FROM inbox_mentions n WHERE n.user_id = m.user_id AND n.conversation_id = m.conversation_id AND n.seq > m.read_seq) AS unread_mentions
@@ -109,7 +124,8 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   const toEntry = (row: Row): InboxEntry => ({
     conversation_id: row.conversation_id, kind: row.kind, title: row.title, members_count: row.members_count,
     last_message: row.last_message ? lastMessage(row.last_message) : null,
-    unread_count: Math.max(0, row.last_seq - row.read_seq), unread_mentions: row.unread_mentions, last_activity: row.activity, last_position: row.last_position,
+    unread_count: Math.max(0, row.last_seq - row.read_seq), unread_mentions: row.unread_mentions,
+    ...muteState(row.muted === 1, row.muted_until, Date.now()), last_activity: row.activity, last_position: row.last_position,
   });
 
   return {
@@ -121,6 +137,7 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
       return { items: page.map(toEntry), next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
     },
     async changedSince(userId, position) { return changed.all(userId, position).map((r) => r.conversation_id); },
+    async mutedAmong(conversationId, userIds, now) { return new Set(userIds.length === 0 ? [] : mutedAmong(conversationId, userIds, now)); },
     async reset() { db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members; DELETE FROM inbox_mentions;'); },
   };
 };

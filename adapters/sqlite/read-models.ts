@@ -3,6 +3,7 @@ import { createSqliteHistoryStore } from './history-store.ts';
 import { createSqliteDirectoryStore } from './directory-store.ts';
 import { createSqliteInboxStore } from './inbox-store.ts';
 import { createSqliteReceiptStore } from './receipt-store.ts';
+import { createSqliteUserStore } from './user-store.ts';
 import { createSqliteCheckpointStore } from './checkpoint-store.ts';
 import { startWalCheckpointer } from './wal-checkpointer.ts';
 import type { ReadModels } from '../../ports/read-models.ts';
@@ -30,7 +31,7 @@ export type SqliteReadModelsOptions = {
  * The shape of the read-model tables. A file written by another shape is emptied (checkpoints
  * included) at open, and the projections rebuild it from the log: read models are disposable.
  */
-export const READ_MODEL_SCHEMA = 2;
+export const READ_MODEL_SCHEMA = 3;
 
 const migrate = (db: SqliteDatabase) => {
   if (db.pragma('user_version', { simple: true }) === READ_MODEL_SCHEMA) return;
@@ -76,6 +77,7 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
     directory: createSqliteDirectoryStore(db),
     inbox: createSqliteInboxStore(db),
     receipts: createSqliteReceiptStore(db),
+    users: createSqliteUserStore(db),
     checkpoints: createSqliteCheckpointStore(db),
     // The stores' own db.transaction() calls nest as savepoints inside the unit's savepoint.
     unitOfWork: async (work) => {

@@ -4,6 +4,7 @@ import type { ReadModels } from '../../ports/read-models.ts';
 import { createRedisDirectoryStore } from '../../adapters/redis/directory-store.ts';
 import { createRedisInboxStore } from '../../adapters/redis/inbox-store.ts';
 import { createRedisReceiptStore } from '../../adapters/redis/receipt-store.ts';
+import { createRedisUserStore } from '../../adapters/redis/user-store.ts';
 import { createRedisCheckpointStore } from '../../adapters/redis/checkpoint-store.ts';
 import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
 import type { Projector } from '../../ports/projector.ts';
@@ -11,10 +12,11 @@ import { directoryProjector } from '../../projections/directory/projector.ts';
 import { historyProjector } from '../../projections/history/projector.ts';
 import { inboxProjector } from '../../projections/inbox/projector.ts';
 import { receiptsProjector } from '../../projections/receipts/projector.ts';
+import { usersProjector } from '../../projections/users/projector.ts';
 import type { ClusterConfig } from './config.ts';
 
 /** The read models that have versions, named as their projectors are. */
-export const versionedProjections = ['directory', 'history', 'inbox', 'receipts'] as const;
+export const versionedProjections = ['directory', 'history', 'inbox', 'receipts', 'users'] as const;
 export type VersionedProjection = typeof versionedProjections[number];
 
 /** projection → version; a projection not named is at version 1. */
@@ -38,6 +40,7 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
       case 'directory': return createRedisDirectoryStore(options);
       case 'inbox': return createRedisInboxStore(options);
       case 'receipts': return createRedisReceiptStore(options);
+      case 'users': return createRedisUserStore(options);
     }
   };
   const at = <P extends VersionedProjection>(projection: P, version: number): Stores[P] => {
@@ -53,6 +56,7 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
       case 'history': return historyProjector(at('history', version));
       case 'inbox': return inboxProjector(at('inbox', version));
       case 'receipts': return receiptsProjector(at('receipts', version));
+      case 'users': return usersProjector(at('users', version));
     }
   };
   const checkpoints = createRedisCheckpointStore({ redis, prefix: config.redisPrefix });
@@ -62,6 +66,7 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
     directory: at('directory', versions.directory ?? 1),
     inbox: at('inbox', versions.inbox ?? 1),
     receipts: at('receipts', versions.receipts ?? 1),
+    users: at('users', versions.users ?? 1),
     checkpoints,
     // Each store's write is atomic and idempotent on its own; there is no wider commit to join.
     unitOfWork: (work) => work(),
@@ -92,6 +97,7 @@ export const followingReadModels = (stores: ReturnType<typeof clusterStores>, ve
   directory: following(() => stores.at('directory', versions().directory ?? 1)),
   inbox: following(() => stores.at('inbox', versions().inbox ?? 1)),
   receipts: following(() => stores.at('receipts', versions().receipts ?? 1)),
+  users: following(() => stores.at('users', versions().users ?? 1)),
 });
 
 /** The cluster's read models at the active versions `versions()` names; without it, version 1 of everything. */

@@ -68,7 +68,7 @@ export type ClusterReplayResult = {
   dropped: string[];
 };
 
-const redisTag: Record<Exclude<VersionedProjection, 'history'>, StoreTag> = { directory: 'dir', inbox: 'ibx', receipts: 'rcpt' };
+const redisTag: Record<Exclude<VersionedProjection, 'history'>, StoreTag> = { directory: 'dir', inbox: 'ibx', receipts: 'rcpt', users: 'usr' };
 const LOCK_TTL_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,4 +1,4 @@
-import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage } from '../../contracts/commands.ts';
+import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage, GrantAdmin, RevokeAdmin, RenameConversation } from '../../contracts/commands.ts';
 import { MessageIndex, type IndexedMessage } from './message-index.ts';
 import type { ConversationEvent } from '../../contracts/events.ts';
 import { NatterError } from '../../contracts/errors.ts';
@@ -59,6 +59,9 @@ export const decide = (command: ConversationCommand, state: Conversation): Conve
     case 'SendMessage': return sendMessage(command, state);
     case 'EditMessage': return editMessage(command, state);
     case 'DeleteMessage': return deleteMessage(command, state);
+    case 'GrantAdmin': return grantAdmin(command, state);
+    case 'RevokeAdmin': return revokeAdmin(command, state);
+    case 'RenameConversation': return rename(command, state);
     default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
   }
 };
@@ -73,6 +76,7 @@ const create = (command: CreateConversation, state: Conversation): ConversationE
   if (command.kind === 'direct' && members.length !== 2) {
     throw new NatterError('invalid_request', 'a direct conversation needs exactly one peer other than yourself');
   }
+  if (command.blocked) throw new NatterError('blocked', `${command.member_ids[0]} does not accept messages from you`);
   const max = command.max_members;
   if (members.length > max) {
     throw new NatterError('group_too_large', `a group holds at most ${max} members, ${members.length} requested`);
@@ -104,15 +108,51 @@ const removeMember = (command: RemoveMember, state: Conversation): ConversationE
   if (command.by !== command.user_id && !state.admins.has(command.by)) {
     throw new NatterError('forbidden', 'only a group admin can remove other members');
   }
-  return [{ type: 'MemberRemoved', data: {
+  const removed: ConversationEvent = { type: 'MemberRemoved', data: {
     conversation_id: command.conversation_id, user_id: command.user_id, removed_by: command.by, timestamp: command.timestamp,
+  } };
+  // A group never stays without an admin while it has members: the longest-standing member succeeds the last one.
+  const lastAdmin = state.admins.size === 1 && state.admins.has(command.user_id);
+  const successor = lastAdmin ? [...state.members].find((m) => m !== command.user_id) : undefined;
+  if (!successor) return [removed];
+  return [removed, { type: 'AdminGranted', data: {
+    conversation_id: command.conversation_id, user_id: successor, granted_by: command.user_id, reason: 'succession', timestamp: command.timestamp,
   } }];
+};
+
+const assertGroupAdmin = (state: Conversation, by: string, conversationId: string, what: string) => {
+  assertMember(state, by, conversationId);
+  if (state.kind === 'direct') throw new NatterError('invalid_request', `a direct conversation has no admins; ${what} is for groups`);
+  if (!state.admins.has(by)) throw new NatterError('forbidden', `only a group admin can ${what}`);
+};
+
+const grantAdmin = (command: GrantAdmin, state: Conversation): ConversationEvent[] => {
+  assertGroupAdmin(state, command.by, command.conversation_id, 'make admins');
+  if (!state.members.has(command.user_id)) throw new NatterError('invalid_request', `${command.user_id} is not a member of this group`);
+  if (state.admins.has(command.user_id)) return [];
+  return [{ type: 'AdminGranted', data: {
+    conversation_id: command.conversation_id, user_id: command.user_id, granted_by: command.by, reason: 'granted', timestamp: command.timestamp,
+  } }];
+};
+
+const revokeAdmin = (command: RevokeAdmin, state: Conversation): ConversationEvent[] => {
+  assertGroupAdmin(state, command.by, command.conversation_id, 'remove admins');
+  if (!state.admins.has(command.user_id)) return [];
+  if (state.admins.size === 1) throw new NatterError('last_admin', 'a group keeps at least one admin: make someone else admin first');
+  return [{ type: 'AdminRevoked', data: { conversation_id: command.conversation_id, user_id: command.user_id, revoked_by: command.by, timestamp: command.timestamp } }];
+};
+
+const rename = (command: RenameConversation, state: Conversation): ConversationEvent[] => {
+  assertGroupAdmin(state, command.by, command.conversation_id, 'rename the group');
+  if (state.title === command.title) return [];
+  return [{ type: 'ConversationRenamed', data: { conversation_id: command.conversation_id, title: command.title, renamed_by: command.by, timestamp: command.timestamp } }];
 };
 
 const sendMessage = (command: SendMessage, state: Conversation): ConversationEvent[] => {
   assertMember(state, command.sender_id, command.conversation_id);
   const first = state.sent.get(dedupKey(command.sender_id, command.client_msg_id));
   if (first && first.timestamp >= command.timestamp - DEDUP_WINDOW_MS) return [];
+  if (command.blocked && state.kind === 'direct') throw new NatterError('blocked', 'the other member does not accept messages from you');
   if (command.reply_to_seq !== undefined) existingMessage(state, command.reply_to_seq);
   const mentions = command.mentions === undefined ? undefined : [...new Set(command.mentions)];
   const strangers = mentions?.filter((userId) => !state.members.has(userId)) ?? [];
@@ -182,6 +222,15 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       return state;
     }
     case 'MessageEdited':
+      return state;
+    case 'AdminGranted':
+      state.admins.add(event.data.user_id);
+      return state;
+    case 'AdminRevoked':
+      state.admins.delete(event.data.user_id);
+      return state;
+    case 'ConversationRenamed':
+      state.title = event.data.title;
       return state;
     case 'MessageDeleted':
       state.messages.markDeleted(event.data.seq);

@@ -9,6 +9,7 @@ export type Handled = StreamHandled<Conversation, ConversationEvent>;
 /** Conversation commands: messages, edits, deletes and membership, on `conversation-<id>` (stream-handler.ts). */
 export const createConversationHandler = (eventStore: EventStore, options: { cacheSize?: number; onConflict?(): void } = {}) =>
   createStreamHandler<Conversation, ConversationCommand, ConversationEvent>(eventStore, {
+    idOf: (command) => command.conversation_id,
     streamOf: conversationStream, initialState, evolve, decide: (command, state) => decide(command, state),
   }, options);
 export type ConversationHandler = ReturnType<typeof createConversationHandler>;

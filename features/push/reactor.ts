@@ -1,6 +1,6 @@
 import type { PushRequest } from '../../contracts/push.ts';
 import type { LiveDevices, PushQueue, PushRegistry } from '../../ports/push.ts';
-import type { DirectoryStore } from '../../ports/read-models.ts';
+import type { DirectoryStore, InboxStore } from '../../ports/read-models.ts';
 import type { Reactor } from '../../ports/projector.ts';
 
 /** Of the members a message went to, those to push: no live device, and a registered target. */
@@ -16,6 +16,8 @@ export const pushRecipients = async (members: readonly string[], live: LiveDevic
 
 export type PushReactorOptions = {
   directory: DirectoryStore;
+  /** Who muted the conversation: they get a push only for a message that mentions them. */
+  inbox: Pick<InboxStore, 'mutedAmong'>;
   live: LiveDevices;
   registry: PushRegistry;
   queue: PushQueue;
@@ -27,7 +29,8 @@ export type PushReactorOptions = {
 
 /**
  * For every new message, the members other than the sender with no live device and a registered
- * target go to the push queue (edits, deletes and reactions never push). Runs after the read models, so the counts a notification carries
+ * target go to the push queue (edits, deletes and reactions never push), except those who muted the
+ * conversation, unless the message mentions them. Runs after the read models, so the counts a notification carries
  * include the message. The lookups of a batch go out together, one directory read per conversation;
  * members are read fresh for every batch, since in the cluster a membership change may have been
  * applied by another worker.
@@ -40,8 +43,11 @@ export const pushReactor = (options: PushReactorOptions): Reactor => {
       const sent = events.flatMap((event) => event.type === 'MessageSent' && clock() - event.data.timestamp <= options.maxAgeMs ? [event.data] : []);
       const conversations = [...new Set(sent.map((e) => e.conversation_id))];
       const members = new Map(await Promise.all(conversations.map(async (id) => [id, await options.directory.members(id)] as const)));
-      const recipients = await Promise.all(sent.map((e) =>
-        pushRecipients(members.get(e.conversation_id)!.filter((m) => m !== e.sender_id), options.live, options.registry)));
+      const recipients = await Promise.all(sent.map(async (e) => {
+        const reachable = await pushRecipients(members.get(e.conversation_id)!.filter((m) => m !== e.sender_id), options.live, options.registry);
+        const muted = await options.inbox.mutedAmong(e.conversation_id, reachable, clock());
+        return reachable.filter((user) => !muted.has(user) || e.mentions?.includes(user));
+      }));
       const requests = sent.flatMap((e, i) => recipients[i]!.map((user): PushRequest => ({
         user_id: user, conversation_id: e.conversation_id, message_id: e.message_id, seq: e.seq,
         sender_id: e.sender_id, content_type: e.content_type, timestamp: e.timestamp,

@@ -27,7 +27,7 @@ export const wirePush = (config: PushConfig, stores: PushStores, shared: { readM
     await app.register(pushRoutes, { registry: stores.registry, webPushAllowedHosts: config.webpush?.allowedHosts });
   },
   reactor: (queue: PushQueue) => pushReactor({
-    directory: shared.readModels.directory, live: stores.live, registry: stores.registry, queue,
+    directory: shared.readModels.directory, inbox: shared.readModels.inbox, live: stores.live, registry: stores.registry, queue,
     includeContent: config.includeContent, maxAgeMs: config.maxAgeMs,
   }),
   sender: () => createPushSender({

@@ -87,24 +87,27 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
       case 'ConversationCreated':
       case 'MembersAdded':
       case 'MemberRemoved':
+      case 'AdminGranted':
+      case 'AdminRevoked':
+      case 'ConversationRenamed':
         return membership(event, cursor);
       default:
         return undefined;
     }
   };
 
-  const membership = async (event: Extract<Recorded, { type: 'ConversationCreated' | 'MembersAdded' | 'MemberRemoved' }>, cursor: string) => {
+  const membership = async (event: Extract<Recorded, { type: 'ConversationCreated' | 'MembersAdded' | 'MemberRemoved' | 'AdminGranted' | 'AdminRevoked' | 'ConversationRenamed' }>, cursor: string) => {
     const id = event.data.conversation_id;
     members.delete(id);
     const info = await directory.get(id);
     if (!info) return;
     members.set(id, info.members);
     const frame: ConversationUpdatedFrame = {
-      type: 'conversation_updated', conversation_id: id, kind: info.kind, title: info.title, members: info.members, cursor,
+      type: 'conversation_updated', conversation_id: id, kind: info.kind, title: info.title, members: info.members, admins: info.admins, cursor,
     };
     delivery.deliver(info.members, { kind: 'conversation', json: JSON.stringify(frame), position: event.position });
     if (event.type === 'MemberRemoved') {
-      const removed = JSON.stringify({ ...frame, members: [], removed: true });
+      const removed = JSON.stringify({ ...frame, members: [], admins: [], removed: true });
       delivery.deliver([event.data.user_id], { kind: 'conversation', json: removed, position: event.position });
     }
   };

@@ -84,6 +84,16 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       case 'ReactionRemoved':
         touched.set(event.data.conversation_id, event.position);
         break;
+      case 'ConversationRenamed':
+        ops.push({ op: 'title', conversation_id: event.data.conversation_id, title: event.data.title, position: event.position });
+        break;
+      case 'ConversationMuted':
+      case 'ConversationUnmuted': {
+        const e = event.data;
+        ops.push({ op: 'mute', user_id: e.user_id, conversation_id: e.conversation_id, muted: event.type === 'ConversationMuted',
+          until: event.type === 'ConversationMuted' ? event.data.until : null, position: event.position });
+        break;
+      }
       case 'MessageRead':
         read(event.data.conversation_id, event.data.user_id, event.data.up_to_seq);
         break;

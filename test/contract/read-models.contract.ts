@@ -17,8 +17,8 @@ import { receiptOps } from '../../projections/receipts/projector.ts';
  * whose backend is shared with suites running at the same time should give each `open()` its own
  * namespace (key prefix, keyspace, schema).
  */
-export type Store = 'history' | 'directory' | 'inbox' | 'receipts' | 'checkpoints';
-const allStores: Store[] = ['history', 'directory', 'inbox', 'receipts', 'checkpoints'];
+export type Store = 'history' | 'directory' | 'inbox' | 'receipts' | 'users' | 'checkpoints';
+const allStores: Store[] = ['history', 'directory', 'inbox', 'receipts', 'users', 'checkpoints'];
 
 /**
  * `stores` names the stores `open` provides, for adapters that fill only some ports (Cassandra
@@ -240,6 +240,22 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         { op: 'members', conversation_id: id, user_ids: members, active: true },
       ]);
 
+      it('keeps admins among active members, and a rename only over an older one', async () => {
+        const id = uid('c');
+        const [a, b, c] = [uid('a'), uid('b'), uid('c')];
+        await created(id, [a, b, c]);
+        await rm.directory.write([{ op: 'admins', conversation_id: id, user_ids: [a, b], admin: true }]);
+        assert.deepEqual(sortedIds((await rm.directory.get(id))!.admins), sortedIds([a, b]));
+        await rm.directory.write([{ op: 'admins', conversation_id: id, user_ids: [a], admin: false }, { op: 'members', conversation_id: id, user_ids: [b], active: false }]);
+        assert.deepEqual((await rm.directory.get(id))!.admins, [], 'a member who leaves is no admin any more');
+        await rm.directory.write([{ op: 'members', conversation_id: id, user_ids: [b], active: true }]);
+        assert.deepEqual((await rm.directory.get(id))!.admins, [], 'nor when they come back');
+        await rm.directory.write([{ op: 'title', conversation_id: id, title: 'Newer', position: 20 }, { op: 'title', conversation_id: id, title: 'Older', position: 10 }]);
+        assert.equal((await rm.directory.get(id))!.title, 'Newer');
+        await rm.directory.write([{ op: 'title', conversation_id: uid('missing'), title: 'x', position: 30 }]);
+        assert.equal(await rm.directory.get(uid('missing')), null, 'a rename does not create a conversation');
+      });
+
       it('stores a conversation with its members', async () => {
         const id = uid('c');
         const [a, b, c] = [uid('a'), uid('b'), uid('c')];
@@ -247,7 +263,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const info = await rm.directory.get(id);
         assert.ok(info);
         assert.deepEqual({ ...info, members: sortedIds(info.members) }, {
-          conversation_id: id, kind: 'group', title: 'Team ✓', created_by: a, members: sortedIds([a, b, c]),
+          conversation_id: id, kind: 'group', title: 'Team ✓', created_by: a, members: sortedIds([a, b, c]), admins: [],
         });
         assert.deepEqual(sortedIds(await rm.directory.members(id)), sortedIds([a, b, c]));
       });
@@ -339,6 +355,25 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       const entry = async (user: string, id: string) => (await listAll(user, 1000)).find((e) => e.conversation_id === id);
       const unread = async (user: string, id: string) => (await entry(user, id))?.unread_count;
 
+      it('shows a member\'s mute (until a time, or until unmuted) and lets it run out; a rename changes the title', async () => {
+        const [id, a, b] = [uid('c'), uid('a'), uid('b')];
+        const now = Date.now();
+        await rm.inbox.write([conversation(id), join(a, id), join(b, id)]);
+        await rm.inbox.write([{ op: 'mute', user_id: a, conversation_id: id, muted: true, until: now + 60_000, position: 10 }, { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 11 }]);
+        assert.deepEqual([(await entry(a, id))!.muted, (await entry(a, id))!.muted_until], [true, now + 60_000]);
+        assert.deepEqual([(await entry(b, id))!.muted, (await entry(b, id))!.muted_until], [true, null]);
+        assert.deepEqual([...await rm.inbox.mutedAmong(id, [a, b, uid('x')], now)].sort(), sortedIds([a, b]));
+        assert.deepEqual([...await rm.inbox.mutedAmong(id, [a, b], now + 120_000)], [b], 'a mute until a time runs out by itself');
+        await rm.inbox.write([{ op: 'mute', user_id: b, conversation_id: id, muted: false, until: null, position: 13 }, { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 12 }]);
+        assert.deepEqual([(await entry(b, id))!.muted, (await entry(b, id))!.muted_until], [false, null], 'an older mute replayed after the unmute changes nothing');
+        await rm.inbox.write([{ op: 'title', conversation_id: id, title: 'Renamed ✓', position: 20 }, { op: 'title', conversation_id: id, title: 'stale', position: 15 }]);
+        assert.equal((await entry(a, id))!.title, 'Renamed ✓');
+        // A mute replayed before the join (it lives in the user's stream): it holds once the member joins.
+        const [late, c] = [uid('c'), uid('c-user')];
+        await rm.inbox.write([conversation(late), { op: 'mute', user_id: c, conversation_id: late, muted: true, until: null, position: 1 }, join(c, late)]);
+        assert.equal((await entry(c, late))!.muted, true);
+      });
+
       it('counts unread mentions above the read watermark, and drops those of a deleted message', async () => {
         const [id, a, b] = [uid('c'), uid('a'), uid('b')];
         await rm.inbox.write([conversation(id), join(a, id), join(b, id)]);
@@ -392,7 +427,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.equal(next_cursor, null);
         assert.deepEqual(items, [{
           conversation_id: id, kind: 'group', title: `title ${id}`, members_count: 2, last_message: lastMessage(m),
-          unread_count: 1, unread_mentions: 0, last_activity: T0 + 10, last_position: 1234,
+          unread_count: 1, unread_mentions: 0, muted: false, muted_until: null, last_activity: T0 + 10, last_position: 1234,
         }]);
       });
 
@@ -402,7 +437,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await rm.inbox.write([conversation(id, T0 + 5, 'direct'), join(a, id)]);
         assert.deepEqual(await entry(a, id), {
           conversation_id: id, kind: 'direct', title: null, members_count: 1, last_message: null,
-          unread_count: 0, unread_mentions: 0, last_activity: T0 + 5, last_position: 0,
+          unread_count: 0, unread_mentions: 0, muted: false, muted_until: null, last_activity: T0 + 5, last_position: 0,
         });
       });
 
@@ -562,6 +597,32 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
       it('accepts an empty batch', async () => {
         await rm.inbox.write([]);
+      });
+    });
+
+    section('users', 'users: blocks and privacy', () => {
+      it('lists whom a user blocks, answers either way, and keeps the later change of each pair', async () => {
+        const [a, b, c] = [uid('a'), uid('b'), uid('c')];
+        await rm.users.write([
+          { op: 'block', user_id: a, blocked_user_id: b, blocked: true, position: 1 },
+          { op: 'block', user_id: a, blocked_user_id: c, blocked: true, position: 2 },
+          { op: 'block', user_id: a, blocked_user_id: c, blocked: false, position: 4 },
+          { op: 'block', user_id: a, blocked_user_id: c, blocked: true, position: 3 },
+        ]);
+        assert.deepEqual(await rm.users.blocks(a), [b]);
+        assert.equal(await rm.users.eitherBlocks(a, b), true);
+        assert.equal(await rm.users.eitherBlocks(b, a), true, 'either way');
+        assert.equal(await rm.users.eitherBlocks(a, c), false);
+        assert.deepEqual(await rm.users.blocks(b), []);
+      });
+
+      it('keeps last-seen privacy per user, everyone by default, the later change winning', async () => {
+        const [a, b] = [uid('a'), uid('b')];
+        assert.equal(await rm.users.lastSeenVisibility(a), 'everyone');
+        await rm.users.write([{ op: 'privacy', user_id: a, last_seen: 'nobody', position: 5 }, { op: 'privacy', user_id: a, last_seen: 'contacts', position: 3 }]);
+        await rm.users.write([{ op: 'privacy', user_id: b, last_seen: 'contacts', position: 6 }]);
+        assert.equal(await rm.users.lastSeenVisibility(a), 'nobody');
+        assert.equal(await rm.users.lastSeenVisibility(b), 'contacts');
       });
     });
 

@@ -36,7 +36,7 @@ const openRedis = (inboxFanoutMaxMembers?: number, history: () => ReadModels['hi
   };
 };
 
-readModelsContract('redis', openRedis(), ['directory', 'inbox', 'receipts', 'checkpoints']);
+readModelsContract('redis', openRedis(), ['directory', 'inbox', 'receipts', 'users', 'checkpoints']);
 
 // The inbox in pull mode only (no per-user sorted sets), and with a limit of 2 members, so that the
 // contract's groups move between push and pull mode as members join and leave.

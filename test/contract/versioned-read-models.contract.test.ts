@@ -9,6 +9,7 @@ import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { migrate } from '../../adapters/cassandra/migrations.ts';
 import { createHistoryVersion, dropHistoryVersion } from '../../adapters/cassandra/history-versions.ts';
 import { createCassandraHistoryStore } from '../../adapters/cassandra/history-store.ts';
+import { createRedisUserStore } from '../../adapters/redis/user-store.ts';
 import { createRedisDirectoryStore } from '../../adapters/redis/directory-store.ts';
 import { createRedisInboxStore } from '../../adapters/redis/inbox-store.ts';
 import { createRedisReceiptStore } from '../../adapters/redis/receipt-store.ts';
@@ -38,6 +39,7 @@ after(async () => {
 const at = (version: number): ReadModels => ({
   history: createCassandraHistoryStore({ client: cassandra, keyspace, version }),
   directory: createRedisDirectoryStore({ redis, prefix, version }),
+  users: createRedisUserStore({ redis, prefix, version }),
   inbox: createRedisInboxStore({ redis, prefix, version }),
   receipts: createRedisReceiptStore({ redis, prefix, version }),
   checkpoints: createRedisCheckpointStore({ redis, prefix }),
@@ -47,7 +49,7 @@ const at = (version: number): ReadModels => ({
 
 readModelsContract('redis + cassandra, version 3', async () => ({
   ...at(3),
-  close: async () => { await Promise.all([at(3).directory.reset(), at(3).inbox.reset(), at(3).receipts.reset()]); },
+  close: async () => { await Promise.all([at(3).directory.reset(), at(3).inbox.reset(), at(3).receipts.reset(), at(3).users.reset()]); },
 }));
 
 describe('read-model versions side by side', () => {

@@ -216,10 +216,11 @@ describe('conversation decider: remove a member', () => {
     }]);
   });
 
-  it('given a group created by alice, when alice leaves, then alice is removed', () => {
-    given([group]).when(remove('alice', 'alice')).then([{
-      type: 'MemberRemoved', data: { conversation_id: ID, user_id: 'alice', removed_by: 'alice', timestamp: T0 + 100 },
-    }]);
+  it('given a group created by alice, when alice (its only admin) leaves, then alice is removed and the longest-standing member becomes admin', () => {
+    given([group]).when(remove('alice', 'alice')).then([
+      { type: 'MemberRemoved', data: { conversation_id: ID, user_id: 'alice', removed_by: 'alice', timestamp: T0 + 100 } },
+      { type: 'AdminGranted', data: { conversation_id: ID, user_id: 'bob', granted_by: 'alice', reason: 'succession', timestamp: T0 + 100 } },
+    ]);
   });
 
   it('given a group created by alice, when bob removes carol, then it fails with forbidden', () => {

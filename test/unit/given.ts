@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { isNatterError, type ErrorCode } from '../../contracts/errors.ts';
-import type { ConversationCommand, MarkReceipt, React } from '../../contracts/commands.ts';
-import type { ConversationEvent, ReactionEvent, ReceiptEvent } from '../../contracts/events.ts';
+import type { ConversationCommand, MarkReceipt, React, UserCommand } from '../../contracts/commands.ts';
+import type { ConversationEvent, ReactionEvent, ReceiptEvent, UserEvent } from '../../contracts/events.ts';
+import { decideUser, evolveUser, initialSettings, type UserSettings } from '../../command-side/users/decider.ts';
 import { decideReaction, evolveReactions, initialReactions, type Reactions } from '../../command-side/reactions/decider.ts';
 import { decide, evolve, initialState, type Conversation } from '../../command-side/conversations/decider.ts';
 import { decideReceipt, evolveReceipt, initialWatermarks, type Watermarks } from '../../command-side/receipts/decider.ts';
@@ -68,5 +69,13 @@ export const givenReactions = (conversation: ConversationEvent[], history: React
   const state = conversation.reduce(evolve, initialState());
   return makeGiven<React, ReactionEvent, Reactions>({
     initialState: initialReactions, evolve: evolveReactions, decide: (command, reactions) => decideReaction(command, reactions, state),
+  })(history);
+};
+
+/** The user-settings decider: a mute is ruled against the conversation given. */
+export const givenUser = (history: UserEvent[] = [], conversation: ConversationEvent[] = []) => {
+  const state = conversation.reduce(evolve, initialState());
+  return makeGiven<UserCommand, UserEvent, UserSettings>({
+    initialState: initialSettings, evolve: evolveUser, decide: (command, settings) => decideUser(command, settings, state),
   })(history);
 };

@@ -1,63 +1,12 @@
 import { fullJitter, type BackoffOptions } from './backoff.ts';
 import { Emitter } from './emitter.ts';
+import { releaseHeld, type Held } from './held.ts';
+import type { ConnectionState, NatterClientOptions, NatterEvents, SendOptions, SocketConstructor, SocketLike } from './options.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
+import { Requests, type SentRequest } from './requests.ts';
 import { memoryStorage, type NatterStorage } from './storage.ts';
 import { newerCursor, socketUrl } from './urls.ts';
-import type {
-  AckFrame, AnyClientFrame, AnyServerFrame, ContentType, ConversationUpdatedFrame, ErrorFrame, Message, MessageStatusFrame,
-  PresenceFrame, TypingFrame,
-} from './wire.ts';
-
-// Browsers' WebSocket and the `ws` package type their event objects differently; declaring the
-// listeners as methods makes their parameters bivariant, so both constructors fit this shape.
-type Listener<E> = { bivariant(event: E): void }['bivariant'];
-
-/** The part of the WebSocket API the client uses: the browser's global and the `ws` package both have it. */
-export type SocketLike = {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: Listener<unknown> | null;
-  onmessage: Listener<{ data: unknown }> | null;
-  onclose: Listener<{ code: number }> | null;
-  onerror: Listener<unknown> | null;
-};
-export type SocketConstructor = new (url: string) => SocketLike;
-
-export type ConnectionState = 'idle' | 'connecting' | 'syncing' | 'online' | 'offline' | 'closed';
-
-export type NatterEvents = {
-  /** A message, live or synced, once per `message_id`. */
-  message: Message;
-  status: MessageStatusFrame;
-  presence: PresenceFrame;
-  typing: TypingFrame;
-  conversation: ConversationUpdatedFrame;
-  state: ConnectionState;
-  /** A send entered the outbox (render it as pending). */
-  queued: OutboxEntry;
-  /** A send was acked, including sends restored from storage whose promise belonged to an earlier page. */
-  ack: AckFrame;
-  /** A send the server refused for good (not a member, too large…); it leaves the outbox. */
-  send_failed: { entry: OutboxEntry; error: ErrorFrame };
-  /** An error frame not tied to one of our sends. */
-  error: ErrorFrame;
-};
-
-export type NatterClientOptions = {
-  /** The server's base URL (http, https, ws or wss). A function is asked again before every connect. */
-  url: string | (() => string);
-  /** A token, or a function that returns a fresh one before every connect. */
-  token: string | (() => string | Promise<string>);
-  deviceId: string;
-  /** Defaults to the global WebSocket; Node 20 has none, so pass the `ws` package there. */
-  WebSocket?: SocketConstructor;
-  /** Keeps the sync cursor and the unacked sends; defaults to memory. */
-  storage?: NatterStorage;
-  backoff?: Partial<BackoffOptions>;
-  /** A ping goes out this often; a connection that stays silent for a whole interval is dropped. 0 turns it off. */
-  heartbeatMs?: number;
-};
+import type { AckFrame, AnyClientFrame, AnyServerFrame, ContentType, ErrorFrame, Message } from './wire.ts';
 
 export class NatterSendError extends Error {
   constructor(readonly code: string, message: string, readonly entry: OutboxEntry) {
@@ -66,7 +15,7 @@ export class NatterSendError extends Error {
   }
 }
 
-/** Failures a retry with the same client_msg_id can fix; anything else will fail the same way again. */
+/** Failures a retry (same client_msg_id or request_id) can fix; anything else will fail the same way again. */
 const retryable = new Set(['rate_limited', 'internal', 'unavailable', 'version_conflict']);
 const OPEN = 1;
 const SEEN_IDS_KEPT = 10_000;
@@ -100,12 +49,12 @@ export class NatterClient extends Emitter<NatterEvents> {
   /** Receipts made while offline, highest per conversation, sent on the next connect. */
   private readonly unsentMarks = new Map<string, Extract<AnyClientFrame, { type: 'mark_read' | 'mark_delivered' }>>();
   private readonly seen = new Set<string>();
+  private readonly requests: Requests;
   /**
-   * Messages received on this connection before its sync finished. Live frames can pass synced
-   * ones here (the server holds live frames back only from the `sync` frame on), so they are
-   * released in log order as each sync page completes.
+   * Messages, updates and reactions received on this connection before its sync finished: they
+   * are released in log order as each sync page completes (see `releaseHeld`).
    */
-  private unsynced: Message[] | null = null;
+  private unsynced: Held[] | null = null;
   private onlineWaiters: Array<() => void> = [];
 
   constructor(options: NatterClientOptions) {
@@ -116,6 +65,8 @@ export class NatterClient extends Emitter<NatterEvents> {
     this.Socket = Socket;
     this.storage = options.storage ?? memoryStorage();
     this.backoff = { baseMs: 500, capMs: 30_000, ...options.backoff };
+    this.requests = new Requests((frame) => this.transmit(frame), (code) => retryable.has(code),
+      (attempt, error) => error.retry_after_ms ?? fullJitter(attempt, this.backoff));
     this.loaded = this.load();
   }
 
@@ -137,17 +88,46 @@ export class NatterClient extends Emitter<NatterEvents> {
     return online;
   }
 
-  /** Queues a message; resolves with its ack, however many reconnects that takes. */
-  async send(conversationId: string, content: string, contentType?: ContentType): Promise<AckFrame> {
+  /** Queues a message (a reply with `replyTo`); resolves with its ack, however many reconnects that takes. */
+  async send(conversationId: string, content: string, options: ContentType | SendOptions = {}): Promise<AckFrame> {
     await this.loaded;
     if (this.stateValue === 'closed') throw new Error('this client is closed');
-    const entry: OutboxEntry = { client_msg_id: this.newClientMsgId(), conversation_id: conversationId, content, ...(contentType ? { content_type: contentType } : {}) };
+    const { contentType, replyTo, mentions } = typeof options === 'string' ? { contentType: options } as SendOptions : options;
+    const entry: OutboxEntry = {
+      client_msg_id: this.newClientMsgId(), conversation_id: conversationId, content,
+      ...(contentType ? { content_type: contentType } : {}),
+      ...(replyTo !== undefined ? { reply_to_seq: replyTo } : {}),
+      ...(mentions?.length ? { mentions } : {}),
+    };
     const acked = new Promise<AckFrame>((resolve, reject) => this.waiting.set(entry.client_msg_id, { resolve, reject }));
     this.outbox.add(entry);
     await this.saveOutbox();
     this.emit('queued', entry);
     this.pump();
     return acked;
+  }
+
+  /**
+   * Edits, deletes and reactions go over the socket and resolve once durable (`ok`), or reject with
+   * a NatterRequestError carrying the server's code (`forbidden`, `edit_window_closed`,
+   * `message_deleted`, `message_not_found`…). While offline they wait for the next connect, and
+   * what a dropped socket may not have delivered is sent again: the server takes a repeat as a no-op
+   * (an edit is last-write-wins). `close()` rejects those still waiting.
+   */
+  edit(conversationId: string, seq: number, content: string): Promise<void> {
+    return this.request({ type: 'edit_message', conversation_id: conversationId, seq, content, request_id: this.newRequestId() });
+  }
+  /** Deletes a message (the author's, or any as a group admin); deleting again succeeds too. */
+  delete(conversationId: string, seq: number): Promise<void> {
+    return this.request({ type: 'delete_message', conversation_id: conversationId, seq, request_id: this.newRequestId() });
+  }
+  /** Adds the user's reaction (one emoji); adding one that is there succeeds and changes nothing. */
+  react(conversationId: string, seq: number, emoji: string): Promise<void> {
+    return this.request({ type: 'react', conversation_id: conversationId, seq, emoji, op: 'add', request_id: this.newRequestId() });
+  }
+  /** Removes the user's reaction; removing one that is not there succeeds too. */
+  unreact(conversationId: string, seq: number, emoji: string): Promise<void> {
+    return this.request({ type: 'react', conversation_id: conversationId, seq, emoji, op: 'remove', request_id: this.newRequestId() });
   }
 
   markRead(conversationId: string, upToSeq: number): void { this.mark('mark_read', conversationId, upToSeq); }
@@ -170,6 +150,12 @@ export class NatterClient extends Emitter<NatterEvents> {
     socket?.close(1000, 'client closed');
     for (const waiter of this.waiting.values()) waiter.reject(new Error('client closed before the ack'));
     this.waiting.clear();
+    this.requests.rejectAll('client closed before the answer');
+  }
+
+  private async request(frame: SentRequest): Promise<void> {
+    if (this.stateValue === 'closed') throw new Error('this client is closed');
+    return this.requests.add(frame);
   }
 
   private async load(): Promise<void> {
@@ -206,6 +192,7 @@ export class NatterClient extends Emitter<NatterEvents> {
     for (const frame of this.unsentMarks.values()) this.transmit(frame);
     this.unsentMarks.clear();
     this.pump();
+    this.requests.resend();
     this.heard = true;
     clearInterval(this.heartbeat);
     if (this.options.heartbeatMs !== 0) {
@@ -244,11 +231,12 @@ export class NatterClient extends Emitter<NatterEvents> {
       case 'ack': this.acked(frame); return;
       case 'new_message': {
         const { type: _, ...message } = frame;
-        if (this.unsynced) { this.unsynced.push(message); return; }
-        void this.advance(message.cursor);
-        this.deliver(message);
+        this.live({ kind: 'message', value: message });
         return;
       }
+      case 'message_updated': this.live({ kind: 'updated', value: frame }); return;
+      case 'reaction': this.live({ kind: 'reaction', value: frame }); return;
+      case 'ok': this.requests.ok(frame.request_id); return;
       case 'conversation_updated': this.adopt(frame.cursor); this.emit('conversation', frame); return;
       case 'message_status': this.emit('status', frame); return;
       case 'presence': this.emit('presence', frame); return;
@@ -270,6 +258,21 @@ export class NatterClient extends Emitter<NatterEvents> {
     }
   }
 
+  /** A frame with a log position: held while syncing, else emitted and its cursor kept. */
+  private live(held: Held): void {
+    if (this.unsynced) { this.unsynced.push(held); return; }
+    void this.advance(held.value.cursor);
+    this.emitHeld(held);
+  }
+
+  private emitHeld(held: Held): void {
+    switch (held.kind) {
+      case 'message': this.deliver(held.value); return;
+      case 'updated': this.emit('updated', held.value); return;
+      case 'reaction': this.emit('reaction', held.value); return;
+    }
+  }
+
   private acked(ack: AckFrame): void {
     const entry = this.outbox.take(ack.client_msg_id);
     if (!entry) return; // the ack of a resend that an earlier ack already settled
@@ -283,10 +286,12 @@ export class NatterClient extends Emitter<NatterEvents> {
   }
 
   private refused(error: ErrorFrame): void {
+    if (this.requests.refused(error)) return;
     const entry = error.client_msg_id ? this.outbox.list().find((e) => e.client_msg_id === error.client_msg_id) : undefined;
     if (!entry) {
       // A sync refused for its rate is asked again once the budget allows; nothing else needs a retry.
-      if (error.code === 'rate_limited' && this.stateValue === 'syncing') setTimeout(() => this.requestSync(), error.retry_after_ms ?? this.backoff.baseMs);
+      const ofSync = error.client_msg_id === undefined && error.request_id === undefined;
+      if (ofSync && error.code === 'rate_limited' && this.stateValue === 'syncing') setTimeout(() => this.requestSync(), error.retry_after_ms ?? this.backoff.baseMs);
       this.emit('error', error);
       return;
     }
@@ -335,13 +340,12 @@ export class NatterClient extends Emitter<NatterEvents> {
     this.transmit({ type: 'sync', ...(this.cursorValue ? { cursor: this.cursorValue } : {}) });
   }
 
-  /** Emits the held messages up to a finished sync page (all of them after the last page), in log order. */
+  /** Emits what was held up to a finished sync page (all of it after the last page), in log order. */
   private releaseSynced(cursor: string, last: boolean): void {
     if (!this.unsynced) return;
-    const byPosition = this.unsynced.sort((a, b) => (a.cursor === b.cursor ? 0 : newerCursor(a.cursor, b.cursor) ? 1 : -1));
-    const ready = last ? byPosition : byPosition.filter((m) => !newerCursor(m.cursor, cursor));
-    this.unsynced = last ? null : byPosition.filter((m) => newerCursor(m.cursor, cursor));
-    for (const message of ready) this.deliver(message);
+    const { ready, rest } = releaseHeld(this.unsynced, cursor, last, (id) => this.seen.has(id));
+    this.unsynced = last ? null : rest;
+    for (const held of ready) this.emitHeld(held);
   }
 
   private deliver(message: Message): void {
@@ -381,8 +385,15 @@ export class NatterClient extends Emitter<NatterEvents> {
     if (state === 'online') for (const resolve of this.onlineWaiters.splice(0)) resolve();
   }
 
+  /** A client_msg_id, unique per device and stable across resends. */
   private newClientMsgId(): string {
-    const random = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
-    return `${this.options.deviceId}-${Date.now().toString(36)}-${random}`;
+    return `${this.options.deviceId}-${Date.now().toString(36)}-${randomHex()}`;
+  }
+
+  /** A request_id only has to match answers on this client's sockets; it stays under the 64 characters allowed. */
+  private newRequestId(): string {
+    return `r-${Date.now().toString(36)}-${randomHex()}`;
   }
 }
+
+const randomHex = () => Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');

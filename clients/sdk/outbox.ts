@@ -1,6 +1,7 @@
-import type { ContentType } from './wire.ts';
+import type { ClientFrameOf } from './wire.ts';
 
-export type OutboxEntry = { client_msg_id: string; conversation_id: string; content: string; content_type?: ContentType };
+/** A `send_message` frame without its type: what goes on the wire, and what storage keeps until the ack. */
+export type OutboxEntry = Omit<ClientFrameOf<'send_message'>, 'type'>;
 
 /**
  * Sends that have no ack yet, in the order they were made. The client sends only the head of each

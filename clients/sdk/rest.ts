@@ -1,6 +1,6 @@
 import type {
-  Conversation, CreateConversationBody, DevTokenReply, InboxReply, MessagesQuery, MessagesReply, PresenceState, ReceiptsReply,
-  SendMessageReply,
+  Conversation, CreateConversationBody, DevTokenReply, InboxReply, Message, MessagesQuery, MessagesReply, PresenceState, ReceiptsReply,
+  RepliesQuery, SendMessageBody, SendMessageReply,
 } from './wire.ts';
 
 export class NatterApiError extends Error {
@@ -45,6 +45,9 @@ export class NatterApi {
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return call<T>(`${this.base}${path}`, { method, token: this.token, body });
   }
+  private messagePath(id: string, seq: number): string {
+    return `/v1/conversations/${encodeURIComponent(id)}/messages/${seq}`;
+  }
 
   inbox(options: { limit?: number; cursor?: string } = {}): Promise<InboxReply> {
     return this.request('GET', `/v1/conversations${query(options)}`);
@@ -62,8 +65,25 @@ export class NatterApi {
     return this.request('GET', `/v1/conversations/${encodeURIComponent(id)}/messages${query(options)}`);
   }
   /** A REST send, for scripts; devices use NatterClient.send, which survives reconnects. */
-  sendMessage(id: string, clientMsgId: string, content: string): Promise<SendMessageReply> {
-    return this.request('POST', `/v1/conversations/${encodeURIComponent(id)}/messages`, { client_msg_id: clientMsgId, content });
+  sendMessage(id: string, clientMsgId: string, content: string, extra: Omit<SendMessageBody, 'client_msg_id' | 'content'> = {}): Promise<SendMessageReply> {
+    return this.request('POST', `/v1/conversations/${encodeURIComponent(id)}/messages`, { client_msg_id: clientMsgId, content, ...extra });
+  }
+  /** The author edits the text; answers with the message as it is now. */
+  editMessage(id: string, seq: number, content: string): Promise<Message> {
+    return this.request('PATCH', this.messagePath(id, seq), { content });
+  }
+  deleteMessage(id: string, seq: number): Promise<void> {
+    return this.request('DELETE', this.messagePath(id, seq));
+  }
+  addReaction(id: string, seq: number, emoji: string): Promise<void> {
+    return this.request('PUT', `${this.messagePath(id, seq)}/reactions/${encodeURIComponent(emoji)}`);
+  }
+  removeReaction(id: string, seq: number, emoji: string): Promise<void> {
+    return this.request('DELETE', `${this.messagePath(id, seq)}/reactions/${encodeURIComponent(emoji)}`);
+  }
+  /** The thread of a message: the messages that reply to it, ascending seq after `after`. */
+  replies(id: string, seq: number, options: RepliesQuery = {}): Promise<MessagesReply> {
+    return this.request('GET', `${this.messagePath(id, seq)}/replies${query(options)}`);
   }
   receipts(id: string): Promise<ReceiptsReply> {
     return this.request('GET', `/v1/conversations/${encodeURIComponent(id)}/receipts`);

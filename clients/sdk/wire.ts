@@ -19,7 +19,12 @@ export type ConversationUpdatedFrame = ServerFrameOf<'conversation_updated'>;
 export type PresenceFrame = ServerFrameOf<'presence'>;
 export type TypingFrame = ServerFrameOf<'typing'>;
 export type ErrorFrame = ServerFrameOf<'error'>;
+export type MessageUpdatedFrame = ServerFrameOf<'message_updated'>;
+export type ReactionFrame = ServerFrameOf<'reaction'>;
+export type OkFrame = ServerFrameOf<'ok'>;
 export type ContentType = NonNullable<ClientFrameOf<'send_message'>['content_type']>;
+/** The frames that answer with `ok` or an `error` carrying their `request_id`. */
+export type RequestFrame = ClientFrameOf<'edit_message'> | ClientFrameOf<'delete_message'> | ClientFrameOf<'react'>;
 
 export type Message = Static<typeof rest.Message>;
 export type InboxItem = Static<typeof rest.InboxItem>;
@@ -28,6 +33,9 @@ export type Conversation = Static<typeof rest.ConversationReply>;
 export type CreateConversationBody = Static<typeof rest.CreateConversationBody>;
 export type MessagesQuery = Static<typeof rest.MessagesQuery>;
 export type MessagesReply = Static<typeof rest.MessagesReply>;
+export type RepliesQuery = Static<typeof rest.RepliesQuery>;
+export type ReactionSummary = Static<typeof rest.ReactionSummary>;
+export type SendMessageBody = Static<typeof rest.SendMessageBody>;
 export type ReceiptsReply = Static<typeof rest.ReceiptsReply>;
 export type SendMessageReply = Static<typeof rest.SendMessageReply>;
 export type DevTokenReply = Static<typeof rest.DevTokenReply>;

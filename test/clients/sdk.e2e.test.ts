@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { NatterApi, NatterClient, memoryStorage } from '../../clients/sdk/index.ts';
+import { NatterApi, NatterClient, NatterRequestError, hasReacted, memoryStorage } from '../../clients/sdk/index.ts';
 import { spawnNatter, startNatter, tempDir, type Spawned } from '../support/natter.ts';
-import { device, history, nextEvent, until } from './sdk-devices.ts';
+import { eventually } from '../support/eventually.ts';
+import { device, history, nextEvent, until, withoutCursor } from './sdk-devices.ts';
 
 const contents = (messages: Array<{ content: string }>) => messages.map((m) => m.content);
 const range = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -35,6 +36,121 @@ describe('the TypeScript SDK against a real Natter', () => {
       await until(alice.client, () => alice.messages.some((m) => m.content === 'hi alice'), 'alice to get the reply');
       // Alice's own messages reach her device too, once each.
       assert.deepEqual(contents(alice.messages), [...range('hello ', 3), 'hi alice']);
+    } finally {
+      alice.client.close();
+      bob.client.close();
+      await server.close();
+    }
+  });
+
+  it('edits, deletes, reacts and replies live between two clients; a refused request rejects with its code', async () => {
+    const server = await startNatter();
+    const [aliceToken, bobToken] = [await server.token('alice'), await server.token('bob')];
+    const aliceApi = new NatterApi(server.url, aliceToken);
+    const { conversation_id: id } = await aliceApi.createConversation({ type: 'group', title: 'after send', member_ids: ['bob'] });
+    const alice = device({ url: server.url, token: aliceToken, deviceId: 'laptop' });
+    const bob = device({ url: server.url, token: bobToken, deviceId: 'phone' });
+    try {
+      await Promise.all([alice.client.connect(), bob.client.connect()]);
+      await alice.client.send(id, 'helo');
+      await alice.client.send(id, 'oops');
+      await until(bob.client, () => bob.messages.length === 2, 'bob to get both messages');
+
+      const edited = nextEvent(bob.client, 'updated', (u) => u.seq === 1);
+      await alice.client.edit(id, 1, 'hello');
+      const update = await edited;
+      assert.equal(update.content, 'hello');
+      assert.equal(typeof update.edited_at, 'number');
+      assert.equal(update.deleted, false);
+
+      const refused = await bob.client.edit(id, 1, 'hijacked').then(() => null, (error: unknown) => error);
+      assert.ok(refused instanceof NatterRequestError, `a NatterRequestError, not ${String(refused)}`);
+      assert.equal(refused.code, 'forbidden');
+      assert.equal(refused.frame.type, 'edit_message');
+      await assert.rejects(bob.client.react(id, 1, 'ok'), (e: NatterRequestError) => e.code === 'invalid_request', 'a non-emoji is refused');
+      await assert.rejects(alice.client.delete(id, 99), (e: NatterRequestError) => e.code === 'message_not_found');
+
+      const deleted = nextEvent(bob.client, 'updated', (u) => u.seq === 2);
+      await alice.client.delete(id, 2);
+      assert.deepEqual([(await deleted).deleted, (await deleted).content], [true, '']);
+      await alice.client.delete(id, 2); // deleting again succeeds
+
+      const reacted = nextEvent(alice.client, 'reaction', (r) => r.op === 'add');
+      await bob.client.react(id, 1, '👍');
+      await bob.client.react(id, 1, '👍'); // a set: once is enough, twice is no error
+      assert.deepEqual({ ...(await reacted), cursor: '' }, { type: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bob', op: 'add', cursor: '' });
+      const viaRest = nextEvent(bob.client, 'reaction', (r) => r.emoji === '🎉');
+      await aliceApi.addReaction(id, 1, '🎉');
+      assert.equal((await viaRest).user_id, 'alice');
+
+      const reply = await bob.client.send(id, 'hey @alice', { replyTo: 1, mentions: ['alice'] });
+      await until(alice.client, () => alice.messages.some((m) => m.seq === reply.seq), 'alice to get the reply');
+      const received = alice.messages.find((m) => m.seq === reply.seq)!;
+      assert.deepEqual([received.reply_to_seq, received.mentions], [1, ['alice']]);
+      assert.equal(alice.view.get(`${id}:1`)!.reply_count, 1);
+      assert.deepEqual((await aliceApi.replies(id, 1)).items.map((m) => m.content), ['hey @alice']);
+      const inbox = await eventually(() => aliceApi.inbox(), (r) => r.items[0]?.unread_mentions === 1);
+      assert.equal(inbox.items[0]!.unread_mentions, 1, 'the mention is unread');
+
+      const removed = nextEvent(alice.client, 'reaction', (r) => r.op === 'remove');
+      await bob.client.unreact(id, 1, '👍');
+      assert.equal((await removed).user_id, 'bob');
+      assert.equal((await aliceApi.editMessage(id, 1, 'hello!')).content, 'hello!');
+      await until(bob.client, () => bob.view.get(`${id}:1`)?.content === 'hello!', 'bob to see the REST edit');
+      assert.ok(!hasReacted(alice.view.get(`${id}:1`)!, '👍', 'bob') && hasReacted(alice.view.get(`${id}:1`)!, '🎉', 'alice'));
+
+      const stored = await eventually(() => history(aliceApi, id), (h) => h[0]?.content === 'hello!' && h[0].reactions.length === 1);
+      assert.deepEqual(alice.shown(id), stored.map(withoutCursor), 'alice shows what history holds');
+      assert.deepEqual(bob.shown(id), stored.map(withoutCursor), 'bob shows what history holds');
+      assert.deepEqual(stored[1]!.deleted, true);
+    } finally {
+      alice.client.close();
+      bob.client.close();
+      await server.close();
+    }
+  });
+
+  it('a device that was away gets what changed, and waits with its own requests: after sync it shows what history holds', async () => {
+    const server = await startNatter();
+    const [aliceToken, bobToken] = [await server.token('alice'), await server.token('bob')];
+    const aliceApi = new NatterApi(server.url, aliceToken);
+    const { conversation_id: id } = await aliceApi.createConversation({ type: 'group', title: 'away', member_ids: ['bob'] });
+    const alice = device({ url: server.url, token: aliceToken, deviceId: 'laptop' });
+    let reachable = true;
+    const bob = device({ url: () => (reachable ? server.url : 'http://127.0.0.1:9'), token: bobToken, deviceId: 'phone' });
+    try {
+      await Promise.all([alice.client.connect(), bob.client.connect()]);
+      for (const text of ['one', 'two', 'three']) await alice.client.send(id, text);
+      await until(bob.client, () => bob.messages.length === 3, 'bob to get three messages');
+
+      reachable = false;
+      const away = nextEvent(bob.client, 'state', (s) => s === 'offline');
+      bob.drop();
+      await away;
+      // Asked while offline: it goes out after the reconnect.
+      const bobsReaction = bob.client.react(id, 1, '😂');
+      await alice.client.edit(id, 1, 'one, edited');
+      await alice.client.delete(id, 2);
+      await alice.client.react(id, 3, '👍');
+      // The reaction above came first: sync sends seq 3 as it is now, reply included, before the reply itself.
+      await alice.client.send(id, 're: three', { replyTo: 3 });
+      await alice.client.react(id, 1, '❤️');
+      await alice.client.unreact(id, 1, '❤️');
+      const five = await alice.client.send(id, 'five');
+      await alice.client.send(id, 're: five', { replyTo: five.seq, mentions: ['bob'] });
+      await alice.client.edit(id, five.seq, 'five, edited');
+
+      reachable = true;
+      await nextEvent(bob.client, 'state', (s) => s === 'online', 20_000);
+      await bobsReaction;
+      await until(bob.client, () => hasReacted(bob.view.get(`${id}:1`)!, '😂', 'bob'), 'bob to see his own reaction');
+      const stored = await eventually(() => history(aliceApi, id), (h) => h[0]?.reactions.length === 1);
+      assert.deepEqual(stored.map((m) => [m.seq, m.content, m.reply_count, m.reactions.map((r) => r.emoji).join('')]), [
+        [1, 'one, edited', 0, '😂'], [2, '', 0, ''], [3, 'three', 1, '👍'], [4, 're: three', 0, ''], [5, 'five, edited', 1, ''], [6, 're: five', 0, ''],
+      ]);
+      assert.deepEqual(bob.shown(id), stored.map(withoutCursor), 'bob, after his sync, shows what history holds');
+      assert.deepEqual(alice.shown(id), stored.map(withoutCursor), 'alice, live all along, shows it too');
+      assert.ok(bob.wire.some((f) => f.type === 'message_updated' && f.seq === 3 && f.reply_count === 1), 'seq 3 came as its whole state');
     } finally {
       alice.client.close();
       bob.client.close();

@@ -26,7 +26,7 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     const tokens = { amy: await server.token('amy'), ben: await server.token('ben') };
     let restChecks = 0;
     /** One REST call, checked against the response schema of its path template, method and status. */
-    const call = async (user: keyof typeof tokens, method: 'GET' | 'POST' | 'DELETE', template: string, params: Record<string, string> = {}, body?: unknown) => {
+    const call = async (user: keyof typeof tokens, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', template: string, params: Record<string, string> = {}, body?: unknown) => {
       const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
       const reply = await rest(server.url, tokens[user]).call(method, path.split('?')[0] + (params.query ?? ''), body);
       const responses = openapi.paths[template]?.[method.toLowerCase()]?.responses;
@@ -83,6 +83,25 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     await call('amy', 'DELETE', '/v1/conversations/{id}/members/{user_id}', { id: group.conversation_id, user_id: 'dee' });
     await call('ben', 'GET', '/v1/conversations/{id}', { id: 'nope' });
     await call('ben', 'POST', '/v1/conversations/{id}/messages', id, { content: 'no client_msg_id' });
+
+    // After a message is sent: edits, deletes, reactions and a reply, over both REST and the socket.
+    const msg = { ...id, seq: '1' };
+    await call('amy', 'PATCH', '/v1/conversations/{id}/messages/{seq}', msg, { content: 'hello again' });
+    await call('ben', 'PATCH', '/v1/conversations/{id}/messages/{seq}', msg, { content: 'not mine' });
+    await call('ben', 'PUT', '/v1/conversations/{id}/messages/{seq}/reactions/{emoji}', { ...msg, emoji: '👍' });
+    await call('ben', 'DELETE', '/v1/conversations/{id}/messages/{seq}/reactions/{emoji}', { ...msg, emoji: '👍' });
+    await call('ben', 'POST', '/v1/conversations/{id}/messages', id, { client_msg_id: 'w-4', content: 'hi @amy', reply_to_seq: 1, mentions: ['amy'] });
+    await call('ben', 'GET', '/v1/conversations/{id}/messages/{seq}/replies', { ...msg, query: '?limit=10' });
+    send(amy, { type: 'edit_message', conversation_id: direct.conversation_id, seq: 1, content: 'hello, again', request_id: 'r-1' });
+    send(ben, { type: 'react', conversation_id: direct.conversation_id, seq: 1, emoji: '🎉', op: 'add', request_id: 'r-2' });
+    send(ben, { type: 'edit_message', conversation_id: direct.conversation_id, seq: 1, content: 'still not mine', request_id: 'r-3' });
+    await amy.waitFor('ok', (f) => f.request_id === 'r-1');
+    await ben.waitFor('error', (f) => f.request_id === 'r-3');
+    await amy.waitFor('reaction', (f) => f.emoji === '🎉');
+    send(ben, { type: 'delete_message', conversation_id: direct.conversation_id, seq: 2, request_id: 'r-4' });
+    await amy.waitFor('message_updated', (f) => f.deleted === true);
+    await call('ben', 'DELETE', '/v1/conversations/{id}/messages/{seq}', { ...id, seq: '2' });
+    await call('amy', 'GET', '/v1/conversations');
     await ben.waitFor('conversation_updated', (f) => f.removed === undefined, 2);
 
     for (const frame of sent) validate(asyncapi.components.messages[`client_${frame.type}`]?.payload, frame, `client frame ${frame.type}`);
@@ -95,10 +114,10 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     const ack = amy.of('ack')[0]!;
     assert.throws(() => validate(asyncapi.components.messages.server_ack.payload, { ...ack, seq: 0 }, 'a corrupted ack'), 'the check is not vacuous');
     const seen = new Set(received.map((f) => f.type));
-    for (const type of ['ack', 'new_message', 'message_status', 'conversation_updated', 'sync_done', 'error', 'pong', 'typing', 'presence']) {
+    for (const type of ['ack', 'new_message', 'message_status', 'conversation_updated', 'sync_done', 'error', 'pong', 'typing', 'presence', 'ok', 'message_updated', 'reaction']) {
       assert.ok(seen.has(type), `the session produced a ${type} frame`);
     }
-    assert.equal(restChecks, 18);
+    assert.equal(restChecks, 26);
   } finally {
     for (const device of devices) device.socket.terminate();
     await server.close();

@@ -39,6 +39,18 @@ describe('the web client in a real browser against a real Natter', () => {
   };
   const conversation = (page: Page, name: string) => page.locator(`li.conversation[data-name="${name}"]`);
   const myTicks = (page: Page, tick: string) => page.locator(`li.message.mine [data-tick=${tick}]`);
+  const say = async (page: Page, text: string) => {
+    await page.fill('.composer input[name=text]', text);
+    await page.press('.composer input[name=text]', 'Enter');
+  };
+  /** A message of the open conversation, or of the list `within` (the thread panel's), by its whole text (mentions are elements inside it). */
+  const message = (page: Page, text: string, within = '.pane .messages') =>
+    page.locator(`${within} li.message`, { has: page.locator('.content', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  /** The message's toolbar shows on hover, as it does for a person. */
+  const act = async (page: Page, item: ReturnType<typeof message>, action: string) => {
+    await item.hover();
+    await item.locator(`.actions [data-action=${action}]`).click();
+  };
 
   before(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -159,5 +171,93 @@ describe('the web client in a real browser against a real Natter', () => {
     }
     assert.equal(await bob.locator('li.older').count(), 0, 'nothing older to load');
     await shot(bob, '08-history-scrolled-to-start');
+  });
+
+  it('edits my message (the peer sees the new text), reports a refused edit, and deletes with a placeholder', async () => {
+    await conversation(alice, 'bob').click();
+    await conversation(bob, 'alice').click();
+    await say(alice, 'see you at 5');
+    await message(bob, 'see you at 5').waitFor();
+    await act(alice, message(alice, 'see you at 5'), 'edit');
+    assert.equal(await alice.inputValue('.composer input[name=text]'), 'see you at 5');
+    await alice.locator('.editing:has-text("Editing message")').waitFor();
+    await say(alice, 'see you at 6');
+    await message(bob, 'see you at 6').locator('.edited').waitFor();
+    assert.equal(await message(bob, 'see you at 5').count(), 0);
+    await shot(bob, '09-edited');
+
+    // Deleted on another device while this page was editing it: the save is refused, and the page says why.
+    await say(alice, 'typo heer');
+    const typo = message(alice, 'typo heer');
+    const seq = Number(await typo.getAttribute('data-seq'));
+    await act(alice, typo, 'edit');
+    const id = decodeURIComponent(new URL(alice.url()).hash.slice(1));
+    await new NatterApi(server.url, await server.token('alice', 'phone')).deleteMessage(id, seq);
+    await alice.locator(`.pane li.message[data-seq="${seq}"] .content.deleted`).waitFor();
+    await say(alice, 'typo here');
+    await alice.locator('.notice', { hasText: /not edited: message_deleted/ }).waitFor();
+
+    alice.once('dialog', (dialog) => void dialog.accept());
+    await act(alice, message(alice, 'see you at 6'), 'delete');
+    const gone = bob.locator('.pane li.message.theirs .content.deleted');
+    await gone.nth(1).waitFor();
+    assert.deepEqual(await gone.allTextContents(), ['message deleted', 'message deleted']);
+    assert.equal(await message(bob, 'see you at 6').count(), 0);
+    await conversation(bob, 'alice').locator('.preview:text-is("message deleted")').waitFor();
+    await shot(bob, '10-deleted');
+  });
+
+  it('reacts from the picker, shows counts, and toggles a reaction off', async () => {
+    const chip = (page: Page, emoji: string) => message(page, 'Hi Bob!').locator(`.reaction[data-emoji="${emoji}"]`);
+    await act(bob, message(bob, 'Hi Bob!'), 'react');
+    await bob.locator('.picker [data-emoji="👍"]').click();
+    await chip(alice, '👍').and(alice.locator(':text-is("👍 1")')).waitFor();
+    await chip(alice, '👍').click();
+    await chip(bob, '👍').and(bob.locator(':text-is("👍 2")')).waitFor();
+    assert.match(await chip(alice, '👍').getAttribute('class') ?? '', /\bmine\b/, 'my own reaction is marked');
+    await act(alice, message(alice, 'Hi Bob!'), 'react');
+    await alice.locator('.picker [data-emoji="🎉"]').click();
+    await chip(bob, '🎉').and(bob.locator(':text-is("🎉 1")')).waitFor();
+    await shot(bob, '11-reactions');
+    await chip(bob, '👍').click();
+    await chip(alice, '👍').and(alice.locator(':text-is("👍 1")')).waitFor();
+    assert.doesNotMatch(await chip(bob, '👍').getAttribute('class') ?? '', /\bmine\b/);
+  });
+
+  it('replies in a thread: the message shows its replies, the thread lists them and replies in it', async () => {
+    await act(bob, message(bob, 'Hello Alice'), 'reply');
+    await bob.locator('.thread:not([hidden]) .thread-messages li.message .content:text-is("Hello Alice")').waitFor();
+    await bob.fill('.thread-composer input[name=reply]', 'a thread of its own');
+    await bob.press('.thread-composer input[name=reply]', 'Enter');
+    await message(bob, 'a thread of its own', '.thread-messages').waitFor();
+    const link = message(alice, 'Hello Alice').locator('button.replies');
+    await link.locator('text="1 reply"').waitFor();
+    await link.click();
+    await message(alice, 'a thread of its own', '.thread-messages').waitFor();
+    await alice.fill('.thread-composer input[name=reply]', 'and a reply in it');
+    await alice.press('.thread-composer input[name=reply]', 'Enter');
+    await message(bob, 'and a reply in it', '.thread-messages').waitFor();
+    await message(bob, 'Hello Alice').locator('button.replies:text-is("2 replies")').waitFor();
+    assert.equal(await bob.locator('.thread-header h3').textContent(), 'Thread · 2 replies');
+    // A reply is a message of the conversation too, quoting what it answers.
+    assert.match(await message(bob, 'and a reply in it').locator('.quote').textContent() ?? '', /bob: Hello Alice/);
+    await shot(alice, '12-thread');
+    await alice.click('.thread-header .close');
+    await alice.locator('.thread').waitFor({ state: 'hidden' });
+  });
+
+  it('shows a mention badge in the inbox and highlights the mention', async () => {
+    await conversation(alice, 'Team').click();
+    await say(alice, '@bob can you review this, @dave?');
+    const team = conversation(bob, 'Team');
+    await team.locator('.badge.mention').waitFor();
+    await shot(bob, '13-mention-badge');
+    await team.click();
+    const mentioned = message(bob, '@bob can you review this, @dave?');
+    await mentioned.locator('.mention.me:text-is("@bob")').waitFor();
+    assert.match(await mentioned.getAttribute('class') ?? '', /\bmentions-me\b/);
+    assert.equal(await mentioned.locator('.mention').count(), 1, '@dave is not a member: no mention');
+    await team.locator('.badge').first().waitFor({ state: 'detached' });
+    await shot(bob, '14-mention');
   });
 });

@@ -1,9 +1,11 @@
-import { NatterApi, NatterApiError, NatterClient, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
+import { NatterApi, NatterApiError, NatterClient, applyReaction, applyUpdate, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
 import { h, replaceChildren } from './dom.ts';
+import { messageControls } from './message-controls.ts';
 import { signOut as forgetSession, storagePrefix, type Session } from './session.ts';
-import { ChatState } from './state.ts';
+import { ChatState, DELETED, type MessageRef } from './state.ts';
 import { conversationPane } from './views/conversation.ts';
 import { newConversationForms, renderConversationList } from './views/sidebar.ts';
+import { threadPanel } from './views/thread.ts';
 
 const PAGE = 30;
 const TYPING_REFRESH_MS = 2_000;
@@ -30,7 +32,8 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     const known = state.conversations.get(conversation.conversation_id);
     state.conversations.set(conversation.conversation_id, {
       id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
-      unread: known?.unread ?? 0, preview: known?.preview ?? null, lastActivity: known?.lastActivity ?? Date.now(),
+      unread: known?.unread ?? 0, mentions: known?.mentions ?? 0, preview: known?.preview ?? null, lastSeq: known?.lastSeq ?? null,
+      lastActivity: known?.lastActivity ?? Date.now(),
     });
   };
 
@@ -55,10 +58,12 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     const last = id ? state.messages.get(id)?.at(-1) : undefined;
     if (!summary || !last) return;
     summary.unread = 0;
+    summary.mentions = 0;
     client.markRead(summary.id, last.seq);
   };
 
   const open = async (id: string) => {
+    if (state.openId !== id) state.thread = state.editing = state.picker = null;
     state.openId = id;
     history.replaceState(null, '', `#${id}`);
     render();
@@ -104,18 +109,36 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     const summary = state.conversations.get(message.conversation_id);
     if (!summary) { void refreshInbox().catch(fail); return; }
     // Only conversations whose history is loaded keep messages; the others fetch theirs when opened.
-    if (state.messages.has(message.conversation_id)) state.addMessages(message.conversation_id, [message]);
+    const loaded = state.messages.has(message.conversation_id);
+    const fresh = !loaded || state.addMessages(message.conversation_id, [message]).length > 0;
+    // A page of history that already holds the reply also holds its parent's count.
+    if (fresh && message.reply_to_seq !== null) state.addReply(message);
     summary.preview = message.content.slice(0, 100);
+    summary.lastSeq = message.seq;
     summary.lastActivity = message.timestamp;
     if (message.sender_id !== state.me) {
       state.setTyping(message.conversation_id, message.sender_id, false);
       client.markDelivered(message.conversation_id, message.seq);
-      if (state.openId === message.conversation_id) readOpen(); else summary.unread += 1;
+      if (state.openId === message.conversation_id) readOpen();
+      else {
+        summary.unread += 1;
+        if (message.mentions.includes(state.me)) summary.mentions += 1;
+      }
     }
     render();
   };
 
+  /** Edits, deletes and reactions change every loaded copy of the message, and the preview when it shows that message. */
+  const changed = (ref: MessageRef, apply: (m: Message) => Message, preview?: string) => {
+    state.change(ref, apply);
+    const summary = state.conversations.get(ref.conversationId);
+    if (summary && preview !== undefined && summary.lastSeq === ref.seq) summary.preview = preview.slice(0, 100);
+    render();
+  };
+
   client.on('message', received);
+  client.on('updated', (u) => changed({ conversationId: u.conversation_id, seq: u.seq }, (m) => applyUpdate(m, u), u.deleted ? DELETED : u.content));
+  client.on('reaction', (r) => changed({ conversationId: r.conversation_id, seq: r.seq }, (m) => applyReaction(m, r)));
   client.on('status', (s) => { state.watermark(s.conversation_id, s.user_id, s.status, s.up_to_seq); render(); });
   client.on('typing', (t) => { state.setTyping(t.conversation_id, t.user_id, t.state === 'start'); render(); });
   client.on('presence', (p) => { state.presence.set(p.user_id, { user_id: p.user_id, status: p.status, ...(p.last_seen ? { last_seen: p.last_seen } : {}) }); render(); });
@@ -146,12 +169,23 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     newGroup: (title: string, members: string[]) => void api.createConversation({ type: 'group', title, member_ids: members })
       .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
   };
+  const controls = messageControls({
+    state, client, api, render: () => render(), details,
+    report: (what, error) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; },
+    fail,
+    fillComposer: (text) => pane.fill(text),
+    focusThread: () => thread.focus(),
+  });
+
   const pane = conversationPane({
+    ...controls.actions,
     send: (text) => {
-      if (!state.openId) return;
+      const id = state.openId;
+      if (!id) return;
       stopTyping();
-      client.send(state.openId, text).catch(() => { /* reported by send_failed */ });
+      if (state.editing) controls.saveEdit(text); else controls.sendText(id, text);
     },
+    cancelEdit: controls.cancelEdit,
     typing: () => {
       const id = state.openId;
       if (!id) return;
@@ -160,6 +194,11 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
     },
     loadOlder: () => void loadOlder().catch(fail),
+  });
+  const thread = threadPanel({
+    ...controls.actions,
+    reply: (text) => { if (state.thread) controls.sendText(state.thread.conversationId, text, state.thread.seq); },
+    closeThread: () => { state.thread = null; render(); },
   });
 
   const signOut = () => {
@@ -170,13 +209,14 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const connection = h('span', { class: 'connection', 'data-state': client.state }, client.state);
   const notice = h('span', { class: 'notice', role: 'status' });
   const list = h('ul', { class: 'conversations', 'aria-label': 'conversations' });
+  const main = h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element, thread.element);
   replaceChildren(root, h('div', { class: 'chat' },
     h('header', { class: 'top' },
       h('strong', {}, 'Natter'),
       h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
       connection, notice,
       h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out')),
-    h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element)));
+    main));
 
   // One render per turn, however many events arrived in it.
   let scheduled = false;
@@ -187,6 +227,8 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       scheduled = false;
       renderConversationList(list, state, actions);
       pane.render(state, client.pending());
+      thread.render(state, client.pending());
+      main.classList.toggle('threaded', state.thread !== null);
     });
   };
 

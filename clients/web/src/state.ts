@@ -7,9 +7,18 @@ export type ConversationSummary = {
   title: string | null;
   members: string[] | null;
   unread: number;
+  /** Unread messages that mention me. */
+  mentions: number;
   preview: string | null;
+  /** The seq the preview shows, so that an edit or delete of it updates the preview. */
+  lastSeq: number | null;
   lastActivity: number;
 };
+
+/** A message by where it lives: edits, reactions and threads point at one this way. */
+export type MessageRef = { conversationId: string; seq: number };
+const keyOf = ({ conversationId, seq }: MessageRef) => `${conversationId}:${seq}`;
+export const DELETED = 'message deleted';
 
 /** Everything the screens show; the controller mutates it and asks for a render. */
 export class ChatState {
@@ -20,7 +29,13 @@ export class ChatState {
   readonly receipts = new Map<string, Map<string, Watermarks>>();
   readonly typing = new Map<string, Set<string>>();
   readonly presence = new Map<string, PresenceState>();
+  /** Loaded threads: the replies to a message, ascending by seq (they may be older than the loaded page). */
+  readonly threads = new Map<string, Message[]>();
   openId: string | null = null;
+  /** The open thread, the message being edited in the composer, the message whose emoji picker is open. */
+  thread: MessageRef | null = null;
+  editing: MessageRef | null = null;
+  picker: MessageRef | null = null;
 
   constructor(readonly me: string) {}
 
@@ -28,7 +43,9 @@ export class ChatState {
     const known = this.conversations.get(item.conversation_id);
     this.conversations.set(item.conversation_id, {
       id: item.conversation_id, kind: item.type, title: item.title, members: known?.members ?? null,
-      unread: item.unread_count, preview: item.last_message?.preview ?? null, lastActivity: item.last_activity,
+      unread: item.unread_count, mentions: item.unread_mentions,
+      preview: item.last_message ? (item.last_message.deleted ? DELETED : item.last_message.preview) : null,
+      lastSeq: item.last_message?.seq ?? null, lastActivity: item.last_activity,
     });
   }
 
@@ -54,6 +71,44 @@ export class ChatState {
     if (fresh.length === 0) return [];
     this.messages.set(conversationId, [...list, ...fresh].sort((a, b) => a.seq - b.seq));
     return fresh;
+  }
+
+  /** Every loaded copy of a message (the conversation's page, a thread) goes through `apply`. */
+  change(ref: MessageRef, apply: (message: Message) => Message): void {
+    const lists = [this.messages.get(ref.conversationId), ...[...this.threads].filter(([k]) => k.startsWith(`${ref.conversationId}:`)).map(([, l]) => l)];
+    for (const list of lists) {
+      const index = list?.findIndex((m) => m.seq === ref.seq) ?? -1;
+      if (list && index >= 0) list[index] = apply(list[index]!);
+    }
+  }
+
+  find(ref: MessageRef): Message | undefined {
+    return this.messages.get(ref.conversationId)?.find((m) => m.seq === ref.seq)
+      ?? [...this.threads.values()].flat().find((m) => m.conversation_id === ref.conversationId && m.seq === ref.seq);
+  }
+
+  /** A reply not seen before: its parent counts one more, and an open thread shows it. */
+  addReply(reply: Message): void {
+    const parent = { conversationId: reply.conversation_id, seq: reply.reply_to_seq! };
+    this.change(parent, (m) => ({ ...m, reply_count: m.reply_count + 1 }));
+    this.addToThread(parent, [reply]);
+  }
+
+  threadOf(ref: MessageRef): Message[] | undefined {
+    return this.threads.get(keyOf(ref));
+  }
+
+  addToThread(ref: MessageRef, replies: Message[]): void {
+    const list = this.threads.get(keyOf(ref));
+    if (!list) return;
+    const ids = new Set(list.map((m) => m.message_id));
+    list.push(...replies.filter((m) => !ids.has(m.message_id)));
+    list.sort((a, b) => a.seq - b.seq);
+  }
+
+  loadThread(ref: MessageRef, replies: Message[]): void {
+    this.threads.set(keyOf(ref), []);
+    this.addToThread(ref, replies);
   }
 
   watermark(conversationId: string, userId: string, status: 'delivered' | 'read', upToSeq: number): void {

@@ -1,17 +1,28 @@
 import type { OutboxEntry } from '../../../sdk/index.ts';
 import { h, replaceChildren } from '../dom.ts';
-import { clock, lastSeen } from '../format.ts';
+import { lastSeen } from '../format.ts';
 import type { ChatState } from '../state.ts';
-import { tickFor, tickText } from '../ticks.ts';
+import { tickFor } from '../ticks.ts';
+import { messageItem, pendingItem, type MessageActions } from './message.ts';
 
-export type ConversationActions = { send(text: string): void; typing(): void; loadOlder(): void };
+export type ConversationActions = MessageActions & {
+  /** The composer's text: a new message, or the edited text while editing. */
+  send(text: string): void;
+  cancelEdit(): void;
+  typing(): void;
+  loadOlder(): void;
+};
 
 /** The open conversation's fixed frame; `render` fills it without touching what the user is typing. */
 export const conversationPane = (actions: ConversationActions) => {
   const header = h('header', { class: 'conversation-header' });
   const messages = h('ol', { class: 'messages', 'aria-label': 'messages' });
   const typing = h('div', { class: 'typing', 'aria-live': 'polite' });
-  const input = h('input', { name: 'text', placeholder: 'Message', autocomplete: 'off', 'aria-label': 'message' });
+  const input = h('input', { name: 'text', placeholder: 'Message (@user mentions a member)', autocomplete: 'off', 'aria-label': 'message' });
+  const submit = h('button', { type: 'submit' }, 'Send');
+  const editing = h('div', { class: 'editing', hidden: true },
+    h('span', {}, 'Editing message'),
+    h('button', { type: 'button', class: 'action', onclick: (() => actions.cancelEdit()) as EventListener }, 'Cancel'));
   const composer = h('form', {
     class: 'composer',
     onsubmit: ((event: Event) => {
@@ -20,11 +31,12 @@ export const conversationPane = (actions: ConversationActions) => {
       if (text) actions.send(text);
       input.value = '';
     }) as EventListener,
-  }, input, h('button', { type: 'submit' }, 'Send'));
+  }, input, submit);
   input.addEventListener('input', () => actions.typing());
+  input.addEventListener('keydown', (event) => { if (event.key === 'Escape') actions.cancelEdit(); });
   // Near the top, fetch the page before the oldest loaded message.
   messages.addEventListener('scroll', () => { if (messages.scrollTop < 40) actions.loadOlder(); });
-  const pane = h('section', { class: 'pane' }, header, messages, typing, composer);
+  const pane = h('section', { class: 'pane' }, header, messages, typing, editing, composer);
 
   const render = (state: ChatState, pending: readonly OutboxEntry[]) => {
     const conversation = state.openId ? state.conversations.get(state.openId) : undefined;
@@ -41,23 +53,23 @@ export const conversationPane = (actions: ConversationActions) => {
     const others = state.othersWatermarks(conversation.id);
     const loaded = state.messages.get(conversation.id) ?? [];
     const shown = new Set(loaded.map((m) => m.client_msg_id));
+    const id = conversation.id;
     replaceChildren(messages,
-      state.hasOlder.get(conversation.id) ? h('li', { class: 'older' }, 'scroll up for older messages') : null,
-      ...loaded.map((m) => bubble(m.sender_id === state.me, conversation.kind === 'group' ? m.sender_id : null, m.content, m.timestamp, m.sender_id === state.me ? tickFor(m.seq, others) : null, m.seq)),
-      ...pending.filter((p) => p.conversation_id === conversation.id && !shown.has(p.client_msg_id))
-        .map((p) => bubble(true, null, p.content, null, 'pending', null)));
+      state.hasOlder.get(id) ? h('li', { class: 'older' }, 'scroll up for older messages') : null,
+      ...loaded.map((m) => messageItem(m, {
+        me: state.me, showSender: conversation.kind === 'group', tick: m.sender_id === state.me ? tickFor(m.seq, others) : null,
+        pickerOpen: state.picker?.conversationId === id && state.picker.seq === m.seq, inThread: false,
+        parent: m.reply_to_seq === null ? undefined : state.find({ conversationId: id, seq: m.reply_to_seq }),
+      }, actions)),
+      ...pending.filter((p) => p.conversation_id === id && !shown.has(p.client_msg_id)).map((p) => pendingItem(p.content)));
     messages.scrollTop = atBottom ? messages.scrollHeight : messages.scrollHeight - fromBottom;
 
-    const typists = [...(state.typing.get(conversation.id) ?? [])];
+    const typists = [...(state.typing.get(id) ?? [])];
     typing.textContent = typists.length ? `${typists.join(', ')} ${typists.length > 1 ? 'are' : 'is'} typing…` : '';
+    editing.hidden = state.editing?.conversationId !== id;
+    submit.textContent = editing.hidden ? 'Send' : 'Save';
   };
-  return { element: pane, render, focus: () => input.focus() };
+  /** Puts text in the composer (the message to edit) or empties it. */
+  const fill = (text: string) => { input.value = text; input.focus(); };
+  return { element: pane, render, focus: () => input.focus(), fill };
 };
-
-const bubble = (mine: boolean, sender: string | null, content: string, timestamp: number | null, tick: ReturnType<typeof tickFor> | null, seq: number | null) =>
-  h('li', { class: `message ${mine ? 'mine' : 'theirs'}`, ...(seq ? { 'data-seq': seq } : {}) },
-    sender && !mine ? h('div', { class: 'sender' }, sender) : null,
-    h('div', { class: 'content' }, content),
-    h('div', { class: 'footer' },
-      timestamp ? h('time', {}, clock(timestamp)) : null,
-      tick ? h('span', { class: `tick tick-${tick}`, 'data-tick': tick, title: tick }, tickText[tick]) : null));

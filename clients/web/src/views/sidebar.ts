@@ -26,7 +26,7 @@ export const newConversationForms = (actions: SidebarActions) => {
   return h('div', { class: 'new-conversation' }, direct, group);
 };
 
-/** The conversation list: name, presence dot for direct chats, last message preview, unread badge. */
+/** The conversation list: name, presence dot for direct chats, last message preview, mention and unread badges. */
 export const renderConversationList = (list: HTMLElement, state: ChatState, actions: SidebarActions) => {
   replaceChildren(list, ...state.sorted().map((c) => {
     const peer = state.peerOf(c);
@@ -43,6 +43,8 @@ export const renderConversationList = (list: HTMLElement, state: ChatState, acti
       h('div', { class: 'preview' }, c.preview ?? 'no messages yet')),
     h('div', { class: 'meta' },
       h('time', {}, when(c.lastActivity)),
-      c.unread > 0 ? h('span', { class: 'badge' }, c.unread) : null));
+      h('div', { class: 'badges' },
+        c.mentions > 0 ? h('span', { class: 'badge mention', title: `${c.mentions} unread mention${c.mentions === 1 ? '' : 's'}` }, '@') : null,
+        c.unread > 0 ? h('span', { class: 'badge unread' }, c.unread) : null)));
   }));
 };

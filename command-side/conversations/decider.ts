@@ -67,6 +67,7 @@ export const decide = (command: ConversationCommand, state: Conversation): Conve
 };
 
 const create = (command: CreateConversation, state: Conversation): ConversationEvent[] => {
+  if (command.blocked) throw new NatterError('blocked', `${command.member_ids[0]} does not accept messages from you`);
   if (state.exists) {
     // A direct conversation's id is derived from its pair, so creating it twice is the same request.
     if (state.kind === 'direct' && command.kind === 'direct') return [];
@@ -76,7 +77,6 @@ const create = (command: CreateConversation, state: Conversation): ConversationE
   if (command.kind === 'direct' && members.length !== 2) {
     throw new NatterError('invalid_request', 'a direct conversation needs exactly one peer other than yourself');
   }
-  if (command.blocked) throw new NatterError('blocked', `${command.member_ids[0]} does not accept messages from you`);
   const max = command.max_members;
   if (members.length > max) {
     throw new NatterError('group_too_large', `a group holds at most ${max} members, ${members.length} requested`);

@@ -27,7 +27,9 @@ export const describe = (info: Pick<ConversationInfo, 'kind' | 'title'> | null, 
   const group = info?.kind === 'group';
   const count = Math.max(unread, messages.length);
   let body: string;
-  if (count <= 1 && last.mentioned && !(includeContent && last.content_type === 'text' && last.content !== undefined)) {
+  const showOne = count <= 1 && includeContent && last.content_type === 'text' && last.content !== undefined;
+  if (!showOne && senders.size === 1 && messages.every((m) => m.mentioned)) {
+    // What is pushed is mentions (a muted conversation pushes nothing else): say so, whatever else is unread.
     body = `${sender} mentioned you`;
   } else if (count <= 1) {
     const showText = includeContent && last.content_type === 'text' && last.content !== undefined;

@@ -115,10 +115,14 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
     await dave.close();
   });
 
-  it('given an offline member, then a mention says so, while edits, deletes and reactions push nothing', async () => {
+  it('given an offline member who muted the group, then plain messages push nothing, a mention does and says so; edits, deletes and reactions never push', async () => {
     const [ta, tb] = [await natter.token('hana'), await natter.token('ira')];
     const conv = (await rest(natter.url, ta).post('/v1/conversations', { type: 'group', title: 'ops', member_ids: ['ira'] })).body.conversation_id as string;
     await rest(natter.url, tb).post('/v1/devices/ira-phone/push', { platform: 'fcm', token: 'fcm-ira' });
+    assert.equal((await rest(natter.url, tb).call('PUT', `/v1/conversations/${conv}/mute`, { until: null })).status, 204);
+    assert.equal((await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'h-0', content: 'noise' })).status, 201);
+    await sleep(COLLAPSE_MS * 1.5);
+    assert.equal(sends('fcm-ira').length, 0, 'muted: a plain message pushes nothing');
     const sent = await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'h-1', content: 'look', mentions: ['ira'] });
     assert.equal(sent.status, 201);
     const [push] = await fcm.waitFor(1, (r) => r.path.endsWith('/messages:send') && body(r).token === 'fcm-ira');

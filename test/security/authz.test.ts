@@ -111,6 +111,15 @@ const routes: Record<string, Protected | { kind: 'public'; why: string } | { kin
   'GET /v1/conversations/:id/messages/:seq/replies': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/replies` },
   'PUT /v1/conversations/:id/messages/:seq/reactions/:emoji': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/reactions/%F0%9F%91%8D` },
   'DELETE /v1/conversations/:id/messages/:seq/reactions/:emoji': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages/1/reactions/%F0%9F%91%8D` },
+  'PATCH /v1/conversations/:id': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}`, body: () => ({ title: 'taken over' }) },
+  'PUT /v1/conversations/:id/admins/:user_id': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/admins/stranger` },
+  'DELETE /v1/conversations/:id/admins/:user_id': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/admins/owner` },
+  'PUT /v1/conversations/:id/mute': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/mute`, body: () => ({ until: null }) },
+  'DELETE /v1/conversations/:id/mute': { kind: 'own', path: (f) => `/v1/conversations/${f.conv}/mute` },
+  'PUT /v1/users/me/blocks/:user_id': { kind: 'own', path: () => '/v1/users/me/blocks/owner' },
+  'DELETE /v1/users/me/blocks/:user_id': { kind: 'own', path: () => '/v1/users/me/blocks/owner' },
+  'GET /v1/users/me/blocks': { kind: 'own', path: () => '/v1/users/me/blocks' },
+  'PUT /v1/users/me/privacy': { kind: 'own', path: () => '/v1/users/me/privacy', body: () => ({ last_seen: 'nobody' }) },
   'POST /v1/conversations/:id/delivered': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/delivered`, body: () => ({ up_to_seq: 1 }) },
   'POST /v1/conversations/:id/read': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/read`, body: () => ({ up_to_seq: 1 }) },
   'GET /v1/media/:id': { kind: 'member', path: (f) => `/v1/media/${f.media}` },
@@ -270,6 +279,8 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     assert.deepEqual(history.map((m: any) => [m.content, m.deleted, m.edited_at, m.reactions.length]).slice(0, 1), [['content-SECRET-91a', false, null, 0]],
       'the stranger could not edit, delete or react to a message');
     assert.deepEqual((await owner.get(`/v1/conversations/${fixture.conv}`)).body.members, ['friend', 'owner']);
+    assert.deepEqual((await owner.get(`/v1/conversations/${fixture.conv}`)).body.admins, ['owner'], 'the stranger made nobody admin and removed no admin');
+    assert.equal((await owner.get(`/v1/conversations/${fixture.conv}`)).body.title, 'title-SECRET-7f3', 'nor renamed it');
     const receipts = (await owner.get(`/v1/conversations/${fixture.conv}/receipts`)).body.items;
     assert.ok(!receipts.some((r: any) => r.user_id === 'stranger'));
     // The media is readable by a member, not by the stranger.

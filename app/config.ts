@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
+import { contentConfig, type ContentConfig } from './config/content.ts';
 import { pushConfig, readKey, type PushConfig } from './config/push.ts';
 import { ConfigError, bool, int, isLoopback, list, matching, oneOf, optionalBool, optionalText, text, url, type Env } from './config/validate.ts';
 
@@ -58,6 +59,8 @@ export type Config = {
   media: { maxBytes: number; dir: string; s3: S3Config | undefined };
   /** The end-to-end encryption key directory (README "End-to-end encryption key directory"). */
   keys: { prekeysLowThreshold: number; claimsPerMinute: number };
+  /** Message content at rest and retention (app/config/content.ts). */
+  content: ContentConfig;
 };
 
 /** An S3-compatible bucket for media; when set, it replaces the local media directory. */
@@ -122,6 +125,7 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     dataDir,
     logLevel: oneOf(env, 'NATTER_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     jwt: jwtKeys(env, dataDir),
+    content: contentConfig(env, dataDir, profile === 'cluster'),
     devTokens: dev,
     tokenTtlSeconds: int(env, 'NATTER_TOKEN_TTL_SECONDS', 24 * 3600, { min: 1 }),
     maxGroupMembers: int(env, 'NATTER_MAX_GROUP_MEMBERS', 1000, { min: 1 }),

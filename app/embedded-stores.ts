@@ -7,10 +7,12 @@ import { createSqliteMediaStore } from '../adapters/sqlite/media-store.ts';
 import { createFilesystemBlobStore } from '../adapters/blob/filesystem.ts';
 import { createS3BlobStore } from '../adapters/blob/s3.ts';
 import { createMemoryPushWindows } from '../adapters/memory/push-windows.ts';
+import { createSqliteContentKeyStore } from '../adapters/sqlite/content-keys.ts';
+import { createContentCipher } from '../adapters/crypto/content-cipher.ts';
 import type { LiveDevices } from '../ports/push.ts';
 import type { FeatureStores } from '../features/wire.ts';
 
-export const featurePaths = (dataDir: string) => ({ devices: join(dataDir, 'devices.db'), media: join(dataDir, 'media.db') });
+export const featurePaths = (dataDir: string) => ({ devices: join(dataDir, 'devices.db'), media: join(dataDir, 'media.db'), keys: join(dataDir, 'keys.db') });
 
 /**
  * The embedded profile's stores for push, media and keys: SQLite files of their own, committed with
@@ -30,4 +32,15 @@ export const openEmbeddedFeatureStores = (config: Config, live: LiveDevices): Fe
     keys: createSqliteKeyDirectory(devicesDb),
     close: () => { devicesDb.close(); mediaDb.close(); },
   };
+};
+
+/**
+ * The data keys of message content (keys.db, synchronous=FULL, secure_delete on) and the cipher that
+ * seals and opens content with them, wrapped by the configured master key.
+ */
+export const openEmbeddedContent = (config: Config) => {
+  const db = openDatabase(featurePaths(config.dataDir).keys, 'FULL');
+  const store = createSqliteContentKeyStore(db);
+  const cipher = createContentCipher({ store, masterKey: config.content.masterKey, cacheSize: config.content.keyCacheSize });
+  return { store, cipher, close: () => store.close() };
 };

@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import { composeGateway } from './compose.ts';
-import { openEmbeddedFeatureStores } from './embedded-stores.ts';
+import { openEmbeddedContent, openEmbeddedFeatureStores } from './embedded-stores.ts';
+import { openingEventStore, sealingEventStore } from '../adapters/crypto/sealed-events.ts';
+import { openingReadModels } from '../adapters/crypto/opening-read-models.ts';
 import { instrumentEventStore } from './instrument.ts';
 import { createSqliteEventStore } from '../adapters/sqlite/event-store.ts';
 import { createSqliteReadModels } from '../adapters/sqlite/read-models.ts';
@@ -26,7 +28,10 @@ export type Natter = {
   close(): Promise<void>;
 };
 
-/** The embedded profile: SQLite event log and read models, projections, fan-out and push in process. */
+/**
+ * The embedded profile: SQLite event log and read models, projections, fan-out and push in process.
+ * Message content is sealed on its way into the log and opened on its way out (crypto-shredding).
+ */
 export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const logger = createLogger(config.logLevel);
   const paths = embeddedPaths(config.dataDir);
@@ -39,11 +44,13 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const sweep = setInterval(() => limiter.sweep(), 60_000);
   sweep.unref();
   const stores = openEmbeddedFeatureStores(config, registryLiveDevices(registry));
+  const content = openEmbeddedContent(config);
+  const onMissing = (what: string) => { metrics.contentKeyMissing(); logger.error({ what }, 'a data key is missing although nobody was erased: content lost'); };
   const features = wireFeatures(config, stores, { readModels, delivery: registry.delivery, limiter, log: logger.child({ component: 'push' }) });
   const push = features.push.sender();
   const eventStore = instrumentEventStore(sqliteEvents, metrics);
   const projections = await startProjections({
-    eventStore,
+    eventStore: openingEventStore(eventStore, content.cipher, (event) => onMissing(`${event.type} at ${event.position}`)),
     checkpoints: readModels.checkpoints,
     unitOfWork: readModels.unitOfWork,
     projectors: [...readModelProjectors(readModels), ...features.projectors],
@@ -52,7 +59,8 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   });
   projectionsPosition = projections.position;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
-    eventStore, features, readModels, registry, projections, metrics, limiter,
+    eventStore: sealingEventStore(eventStore, content.cipher), features, registry, projections, metrics, limiter,
+    readModels: openingReadModels(readModels, content.cipher, onMissing),
     presenceStore: createMemoryPresenceStore(),
     logHead: () => sqliteEvents.headPosition(),
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
@@ -68,6 +76,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
       push.stop();
       await push.close();
       stores.close();
+      await content.close();
       await eventStore.close();
       await readModels.close();
     },

@@ -24,7 +24,7 @@ export const frameBytes = (messageBytes: number) => {
   const ack: AckFrame = { type: 'ack', client_msg_id: id36, conversation_id: conv34, message_id: id36, seq, timestamp };
   const message: NewMessageFrame = {
     type: 'new_message', message_id: id36, conversation_id: conv34, seq, sender_id: id36, content: content(messageBytes),
-    content_type: 'text', client_msg_id: id36, timestamp, edited_at: null, deleted: false, reply_to_seq: null, reply_count: 0,
+    content_type: 'text', client_msg_id: id36, timestamp, edited_at: null, deleted: false, erased: false, reply_to_seq: null, reply_count: 0,
     mentions: [], reactions: [], cursor,
   };
   const mark: MarkFrame = { type: 'mark_delivered', conversation_id: conv34, up_to_seq: seq };

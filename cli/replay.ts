@@ -1,5 +1,7 @@
 import { loadConfig } from '../app/config.ts';
 import { embeddedPaths } from '../app/embedded.ts';
+import { openEmbeddedContent } from '../app/embedded-stores.ts';
+import { openingEventStore } from '../adapters/crypto/sealed-events.ts';
 import { createSqliteEventStore } from '../adapters/sqlite/event-store.ts';
 import { createSqliteReadModels } from '../adapters/sqlite/read-models.ts';
 import { readModelProjectors } from '../projections/projectors.ts';
@@ -22,7 +24,10 @@ const replayEmbedded = async (name: string, options: { batch: number }) => {
   const holder = dataDirHolder(config.dataDir);
   if (holder) throw new Error(`a Natter server (pid ${holder}) is using ${config.dataDir}; stop it before replaying`);
   const paths = embeddedPaths(config.dataDir);
-  const eventStore = createSqliteEventStore({ path: paths.events });
+  const content = openEmbeddedContent(config);
+  const eventStore = openingEventStore(createSqliteEventStore({ path: paths.events }), content.cipher, (event) => {
+    console.error(`natter replay: no data key for ${event.type} at ${event.position} although its author was not erased: that content is lost`);
+  });
   const readModels = createSqliteReadModels(paths.readModels);
   try {
     const all = readModelProjectors(readModels);
@@ -47,5 +52,6 @@ const replayEmbedded = async (name: string, options: { batch: number }) => {
   } finally {
     await eventStore.close();
     await readModels.close();
+    await content.close();
   }
 };

@@ -1,7 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { migrateCommand } from '../adapters/cassandra/migrations.ts';
 import { loadConfig, type Config } from '../app/config.ts';
 import { loadClusterConfig, type ClusterConfig } from '../app/cluster/config.ts';
@@ -92,6 +94,16 @@ const start = (role: Role, env: NodeJS.ProcessEnv): Running => {
   return running;
 };
 
+/** A master key for a local cluster, made once into the data directory (production passes NATTER_MASTER_KEY). */
+const localMasterKey = (dataDir: string): string => {
+  const file = join(dataDir, 'master-key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+};
+
 /** Checked once here rather than failing the same way in 7 processes. */
 const settings = (env: NodeJS.ProcessEnv): { config: Config; cluster: ClusterConfig } => {
   try {
@@ -111,7 +123,9 @@ export const up = async (options: UpOptions) => {
   const began = performance.now();
   // The roles get the current names (PORT becomes NATTER_PORT…), so each old name warns once, here.
   // Dev tokens are on only when asked for with --dev, whatever NATTER_DEV_TOKENS says.
-  const configured = { ...renameDeprecated(process.env), NATTER_DEV_TOKENS: options.dev ? 'true' : 'false' };
+  const configured: NodeJS.ProcessEnv = { ...renameDeprecated(process.env), NATTER_DEV_TOKENS: options.dev ? 'true' : 'false' };
+  // Every role must seal and open with one master key: the one given, or one kept in the data directory.
+  configured.NATTER_MASTER_KEY ??= localMasterKey(resolve(configured.NATTER_DATA_DIR ?? './data'));
   const base = settings(configured).config.port;
   if (base < 1 || base + options.gateways - 1 > 65_535) fail(`NATTER_PORT must be a port number with room for ${options.gateways} gateways after it, got ${base}`);
   if (!(options.gateways >= 1 && options.projectors >= 1)) fail('--gateways and --projectors must be at least 1');

@@ -121,6 +121,7 @@ export const MessageUpdatedFrame = Type.Object({
   content: Type.String({ maxLength: MAX_CONTENT_LENGTH }),
   edited_at: Type.Union([Timestamp, Type.Null()]),
   deleted: Type.Boolean(),
+  erased: Type.Optional(Type.Boolean()),
   reactions: Type.Optional(MessageFields.reactions),
   reply_count: Type.Optional(MessageFields.reply_count),
   cursor: Cursor,

@@ -87,6 +87,10 @@ export const MessageFields = {
   /** When the text was last edited, or null. */
   edited_at: Type.Union([Timestamp, Type.Null()]),
   deleted: Type.Boolean(),
+  /** Its author was erased: deleted too, and its text is unrecoverable, even from the log. */
+  erased: Type.Boolean(),
+  /** Its data key is missing although nobody was erased (lost content; reported by the server). */
+  unavailable: Type.Optional(Type.Boolean()),
   reply_to_seq: Type.Union([Seq, Type.Null()]),
   reply_count: Type.Integer({ minimum: 0 }),
   mentions: Type.Array(UserId),
@@ -121,6 +125,7 @@ export const LastMessage = Type.Object({
   timestamp: Timestamp,
   edited: Type.Optional(Type.Boolean()),
   deleted: Type.Optional(Type.Boolean()),
+  erased: Type.Optional(Type.Boolean()),
 });
 
 export const InboxItem = Type.Object({

@@ -15,9 +15,11 @@ export interface Metrics {
   appendConflict(): void;
   /** Where a conversation command ran: here (owner), at its owner, or here because the owner was unreachable. */
   commandRouted(outcome: 'local' | 'forwarded' | 'fallback'): void;
+  /** Sealed content whose data key is missing although its author was not erased: lost content, an error. */
+  contentKeyMissing(): void;
 }
 
 export const noMetrics: Metrics = {
   frameIn() {}, framesOut() {}, ack() {}, error() {}, socketOpened() {}, socketClosed() {},
-  appendSeconds() {}, deliverySeconds() {}, presenceUpdate() {}, rateLimited() {}, appendConflict() {}, commandRouted() {},
+  appendSeconds() {}, deliverySeconds() {}, presenceUpdate() {}, rateLimited() {}, appendConflict() {}, commandRouted() {}, contentKeyMissing() {},
 };

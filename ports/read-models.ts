@@ -35,6 +35,10 @@ export type StoredMessage = SentMessage & {
   reactions: ReactionSummary[];
   /** Position of the last edit, delete or reaction (the message's own position when none): where sync sends its new state. */
   updated_position: number;
+  /** Its author was erased: the text is unrecoverable (set when reading; the stored row holds ciphertext). */
+  erased?: boolean;
+  /** Its key is missing although nobody was erased: an error, reported where it is read. */
+  unavailable?: boolean;
 };
 
 /**
@@ -90,7 +94,7 @@ export interface DirectoryStore {
   reset(): Promise<void>;
 }
 
-export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number; edited?: boolean; deleted?: boolean };
+export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number; edited?: boolean; deleted?: boolean; erased?: boolean };
 
 export type InboxWrite =
   | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }

@@ -22,6 +22,7 @@ export const clusterNamespace = async (): Promise<ClusterNamespace> => {
     NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
     NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
     NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
+    NATTER_MASTER_KEY: randomBytes(32).toString('hex'),
     // The cluster keeps dev tokens off unless asked; tests and benchmarks mint their users' tokens.
     NATTER_DEV_TOKENS: 'true',
   };

@@ -18,6 +18,8 @@ export type KafkaProjectionsOptions = {
   commitIntervalMs?: number;
   /** Where a group without committed offsets starts. Default true: the whole topic. */
   fromBeginning?: boolean;
+  /** Turns a decoded batch into what projectors see (the cluster opens sealed content here: Kafka holds it sealed). */
+  open?(events: Recorded[]): Promise<Recorded[]>;
 };
 
 export type KafkaProjections = {
@@ -76,7 +78,7 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
       if (!isRunning() || isStale()) return; // not ours any more: leave it uncommitted
       try {
         // Decoding inside the retry: a record that cannot be decoded blocks its partition, loudly, rather than being skipped.
-        events ??= batch.messages.map(decodeEvent);
+        events ??= options.open ? await options.open(batch.messages.map(decodeEvent)) : batch.messages.map(decodeEvent);
         for (const projector of projectors) await projector.handle(events);
         break;
       } catch (error) {

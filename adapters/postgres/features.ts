@@ -3,7 +3,7 @@ import { ident, LOCK_NAMESPACE, migrateLockKey } from './schema.ts';
 
 /**
  * The tables of the features that live beside the event log in the cluster: media records and
- * shares, and the key directory. Created if missing, under the same advisory lock as the log's own
+ * shares, the key directory, and the data keys of message content. Created if missing, under the same advisory lock as the log's own
  * migration, so several processes starting at once do not race on the catalog.
  */
 const ddl = (schema: string): string => {
@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS ${s}.key_devices (
   signed_key_id bigint NOT NULL, signed_public_key text NOT NULL, signed_signature text NOT NULL,
   updated_at bigint NOT NULL, PRIMARY KEY (user_id, device_id)
 );
+CREATE TABLE IF NOT EXISTS ${s}.content_keys (
+  key_id text PRIMARY KEY, owner_id text NOT NULL, wrapped bytea, destroyed_at bigint
+);
+CREATE INDEX IF NOT EXISTS content_keys_by_owner ON ${s}.content_keys (owner_id);
 CREATE TABLE IF NOT EXISTS ${s}.key_one_time (
   user_id text NOT NULL, device_id text NOT NULL, key_id bigint NOT NULL, public_key text NOT NULL,
   PRIMARY KEY (user_id, device_id, key_id)

@@ -20,6 +20,7 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
   const limited = new Counter({ name: 'natter_rate_limited_total', help: 'Requests refused by a rate limit, by kind', labelNames: ['kind'], registers: [registry] });
   const conflicts = new Counter({ name: 'natter_append_conflicts_total', help: 'Appends that lost a race on a conversation revision and were decided again', registers: [registry] });
   const routed = new Counter({ name: 'natter_commands_routed_total', help: 'Conversation commands by where they ran: local (owner), forwarded (to the owner), fallback (owner unreachable)', labelNames: ['outcome'], registers: [registry] });
+  const missingKeys = new Counter({ name: 'natter_content_keys_missing_total', help: 'Sealed content read without its data key although its author was not erased (lost content)', registers: [registry] });
   new Gauge({
     name: 'natter_projector_lag_events', help: 'Events in the log not yet applied by every projector', registers: [registry],
     async collect() { this.set(await options.lag()); },
@@ -38,6 +39,7 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
     rateLimited: (kind) => limited.inc({ kind }),
     appendConflict: () => conflicts.inc(),
     commandRouted: (outcome) => routed.inc({ outcome }),
+    contentKeyMissing: () => missingKeys.inc(),
   };
   return { metrics, registry };
 };

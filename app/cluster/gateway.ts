@@ -16,6 +16,9 @@ import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedi
 import { clusterReadModels } from './read-models.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { clusterFeatureStores } from './feature-stores.ts';
+import { clusterContent } from './content.ts';
+import { sealingEventStore } from '../../adapters/crypto/sealed-events.ts';
+import { openingReadModels } from '../../adapters/crypto/opening-read-models.ts';
 import { wireFeatures } from '../../features/wire.ts';
 
 export type Gateway = {
@@ -40,23 +43,25 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix })
     .follow({ onError: (error) => logger.warn({ err: error }, 'read-model versions: refresh failed') });
   await versions.ready;
-  const readModels = clusterReadModels(cluster, redis, cassandraClient, versions.active);
+  const postgres = await connectPostgresFeatures(cluster);
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions }).follow();
   await watermarks.ready;
   const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await eventStoreRaw.headPosition()) - watermarks.position() });
   const eventStore = instrumentEventStore(eventStoreRaw, metrics);
+  const content = clusterContent(config, postgres, { metrics, logger });
+  // Queries read history and previews opened; the log and the read models hold them sealed.
+  const readModels = openingReadModels(clusterReadModels(cluster, redis, cassandraClient, versions.active), content.cipher, content.onMissing);
   const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId });
   const limiter = createRedisRateLimiter({ redis, prefix: cluster.redisPrefix });
   const registry = createConnectionRegistry(metrics);
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
   const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
   const delivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError });
-  const postgres = await connectPostgresFeatures(cluster);
   const stores = clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres });
   const features = wireFeatures(config, stores, { readModels, delivery, limiter, log: logger });
   let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
-    eventStore, features, readModels, registry, metrics, limiter, delivery,
+    eventStore: sealingEventStore(eventStore, content.cipher), features, readModels, registry, metrics, limiter, delivery,
     presenceStore: sessions,
     logHead: () => eventStoreRaw.headPosition(),
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },

@@ -16,6 +16,8 @@ import { clusterStores, followingReadModels, type ProjectionVersions, type Versi
 import { versionedProjectors } from './projector-versions.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { clusterFeatureStores } from './feature-stores.ts';
+import { clusterContent } from './content.ts';
+import { openEvents } from '../../adapters/crypto/sealed-events.ts';
 import { wireFeatures } from '../../features/wire.ts';
 
 const together = (projectors: Projector[]): Projector => ({
@@ -41,6 +43,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
   const stores = clusterStores(cluster, redis, cassandraClient);
   const postgres = await connectPostgresFeatures(cluster);
+  const content = clusterContent(config, postgres, { logger });
   let published = 0;
   const delivery = createRedisDelivery({
     redis, prefix: cluster.redisPrefix, sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
@@ -82,6 +85,8 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const runtime = await startKafkaProjections({
     kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
     projectors,
+    // Kafka holds content sealed, as the log does: batches are opened for the projectors here.
+    open: (events) => openEvents(content.cipher, events, (event) => content.onMissing(`${event.type} at ${event.position}`)),
     sessionTimeout: cluster.sessionTimeoutMs,
     heartbeatInterval: Math.min(3_000, Math.floor(cluster.sessionTimeoutMs / 3)),
     reactors: complete ? [

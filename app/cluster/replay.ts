@@ -8,7 +8,10 @@ import { deleteUnder } from '../../adapters/redis/client.ts';
 import { storeBase, type StoreTag } from '../../adapters/redis/keys.ts';
 import { createHistoryVersion, dropHistoryVersion } from '../../adapters/cassandra/history-versions.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectEventStore, connectHistory, connectRedis } from './engines.ts';
+import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis } from './engines.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { clusterContent } from './content.ts';
+import { openingEventStore } from '../../adapters/crypto/sealed-events.ts';
 import { clusterStores, versionedProjections, type VersionedProjection } from './read-models.ts';
 
 /*
@@ -42,6 +45,8 @@ import { clusterStores, versionedProjections, type VersionedProjection } from '.
  */
 
 export type ClusterReplayOptions = {
+  /** The settings the rebuild opens sealed content with (NATTER_MASTER_KEY); from the environment when absent. */
+  config?: Config;
   /** A projection name or "all". */
   projection: string;
   batchSize: number;
@@ -76,7 +81,10 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
   const names = chooseProjections(options.projection);
   const cluster = options.cluster ?? loadClusterConfig();
   const print = options.print ?? (() => {});
-  const eventStore = await connectEventStore(cluster);
+  const postgres = await connectPostgresFeatures(cluster);
+  const content = clusterContent(options.config ?? loadConfig(process.env, 'cluster'), postgres, { logger: { error: (obj: object, msg: string) => print(`${msg}: ${JSON.stringify(obj)}`) } });
+  // The log holds content sealed: the rebuild opens it as the projector workers do.
+  const eventStore = openingEventStore(await connectEventStore(cluster), content.cipher, (event) => content.onMissing(`${event.type} at ${event.position}`));
   const redis = await connectRedis(cluster, 'natter-replay');
   const cassandraClient = names.includes('history') ? await connectHistory(cluster) : null;
   const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix });
@@ -96,6 +104,7 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
   } finally {
     await eventStore.close();
     await cassandraClient?.shutdown();
+    await postgres.close();
     redis.disconnect();
   }
 };

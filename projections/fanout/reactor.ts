@@ -49,7 +49,7 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
         const frame: NewMessageFrame = {
           type: 'new_message', message_id: e.message_id, conversation_id: e.conversation_id, seq: e.seq, sender_id: e.sender_id,
           content: e.content, content_type: e.content_type, client_msg_id: e.client_msg_id, timestamp: e.timestamp,
-          edited_at: null, deleted: false, reply_to_seq: e.reply_to_seq ?? null, reply_count: 0, mentions: e.mentions ?? [], reactions: [], cursor,
+          edited_at: null, deleted: false, erased: false, reply_to_seq: e.reply_to_seq ?? null, reply_count: 0, mentions: e.mentions ?? [], reactions: [], cursor,
         };
         return withMembers(e.conversation_id, (all) => {
           delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position });

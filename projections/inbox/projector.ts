@@ -1,12 +1,14 @@
 import type { InboxStore, InboxWrite } from '../../ports/read-models.ts';
 import type { MessageSent } from '../../contracts/events.ts';
 import type { Projector, Recorded } from '../../ports/projector.ts';
+import type { OpenedContent } from '../../ports/content-keys.ts';
 
 export const PREVIEW_LENGTH = 100;
 
-// Previews never leak what the client cannot render as text.
-const preview = (content: string, contentType: string) =>
-  contentType === 'text' ? content.slice(0, PREVIEW_LENGTH) : contentType === 'media' ? '[media]' : '[encrypted message]';
+// Previews never leak what the client cannot render as text. Sealed text is stored sealed, whole
+// (resealing a cut would need the key here): readers open it and cut it (adapters/crypto).
+const preview = (content: string, contentType: string, sealed?: string) =>
+  contentType === 'text' ? sealed ?? content.slice(0, PREVIEW_LENGTH) : contentType === 'media' ? '[media]' : '[encrypted message]';
 
 /**
  * The inbox writes of a batch. Within a run of messages and reads (no conversation or membership
@@ -30,7 +32,7 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
   const flush = () => {
     for (const [conversation_id, { data: e, position }] of messages) {
       ops.push({ op: 'message', conversation_id, position, last_message: {
-        message_id: e.message_id, seq: e.seq, sender_id: e.sender_id, preview: preview(e.content, e.content_type), timestamp: e.timestamp,
+        message_id: e.message_id, seq: e.seq, sender_id: e.sender_id, preview: preview(e.content, e.content_type, (e as OpenedContent).sealed), timestamp: e.timestamp,
       } });
     }
     for (const [conversation_id, users] of reads) for (const [user_id, read_seq] of users) ops.push({ op: 'read', user_id, conversation_id, read_seq });
@@ -73,7 +75,7 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       case 'MessageEdited': {
         flush();
         const e = event.data;
-        ops.push({ op: 'change', conversation_id: e.conversation_id, seq: e.seq, preview: preview(e.content, e.content_type), deleted: false, position: event.position });
+        ops.push({ op: 'change', conversation_id: e.conversation_id, seq: e.seq, preview: preview(e.content, e.content_type, (e as OpenedContent).sealed), deleted: false, position: event.position });
         break;
       }
       case 'MessageDeleted':

@@ -10,7 +10,7 @@ import { REACTION_USER_IDS_SHOWN } from '../../contracts/reactions.ts';
 
 const message = (seq: number, fields: Partial<Message> = {}): Message => ({
   message_id: `m${seq}`, conversation_id: 'c', seq, sender_id: 'ann', content: `text ${seq}`, content_type: 'text', client_msg_id: `k${seq}`,
-  timestamp: 1, edited_at: null, deleted: false, reply_to_seq: null, reply_count: 0, mentions: [], reactions: [], cursor: String(seq * 10), ...fields,
+  timestamp: 1, edited_at: null, deleted: false, erased: false, reply_to_seq: null, reply_count: 0, mentions: [], reactions: [], cursor: String(seq * 10), ...fields,
 });
 const reaction = (user_id: string, emoji: string, op: 'add' | 'remove'): ReactionFrame => ({ type: 'reaction', conversation_id: 'c', seq: 1, emoji, user_id, op, cursor: '1' });
 

@@ -89,9 +89,9 @@ describe('capacity model arithmetic, checked by hand', () => {
     close(c.load.heartbeatsPerS, 14_400, '432,000 sockets / 30 s');
     close(c.load.presenceChangesPerS, 40, '864,000 × 1 session × 2 changes / 86,400 × 2');
     close(c.load.presenceUpdatesPerS, 200, '40 × 10 contacts × 0.5 online');
-    // Frames (capacity/sizes.ts, counted separately): send_message 354 B, mark 105, pong 6; ack 219, new_message 635, status 199, presence 115, ping 2.
+    // Frames (capacity/sizes.ts, counted separately): send_message 354 B, mark 105, pong 6; ack 219, new_message 650 (with `"erased":false`), status 199, presence 115, ping 2.
     close(c.load.bytesInPerS, 200 * (354 + 0.5 * 105) + 14_400 * 6, 'bytes in');
-    close(c.load.bytesOutPerS, 200 * 219 + 100 * 635 + 150 * 199 + 200 * 115 + 14_400 * 2, 'bytes out');
+    close(c.load.bytesOutPerS, 200 * 219 + 100 * 650 + 150 * 199 + 200 * 115 + 14_400 * 2, 'bytes out');
   });
 
   it('then one gateway holds every socket (858,993 fit in 8 GiB) and its CPU does 45.19 ms of work per second', () => {

@@ -27,7 +27,7 @@ const namesRead = (env: Record<string, string>): Set<string> => {
   const read = new Set<string>();
   const recording = new Proxy(env, { get: (target, name) => { if (typeof name === 'string') read.add(name); return target[name as string]; } });
   loadConfig(recording, 'embedded');
-  loadConfig(recording, 'cluster');
+  loadConfig(new Proxy<Record<string, string>>({ NATTER_MASTER_KEY: 'ab'.repeat(32), ...env }, { get: (target, name) => { if (typeof name === 'string') read.add(name); return target[name as string]; } }), 'cluster');
   loadClusterConfig(recording);
   return read;
 };
@@ -138,9 +138,12 @@ describe('configuration', () => {
     assert.equal(embedded({ NATTER_HOST: '0.0.0.0', NATTER_DEV_TOKENS: 'true' }).devTokens, true);
     assert.equal(embedded({ NATTER_DEV_TOKENS: 'false' }).devTokens, false);
 
-    const cluster = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_HOST: '0.0.0.0' }, 'cluster');
+    const key = { NATTER_MASTER_KEY: 'ab'.repeat(32) };
+    const cluster = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_HOST: '0.0.0.0', ...key }, 'cluster');
     assert.deepEqual([cluster.devTokens, cluster.corsOrigins], [false, []]);
-    assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir }, 'cluster').devTokens, false, 'off on loopback too');
-    assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_DEV_TOKENS: 'true' }, 'cluster').devTokens, true);
+    assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, ...key }, 'cluster').devTokens, false, 'off on loopback too');
+    assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_DEV_TOKENS: 'true', ...key }, 'cluster').devTokens, true);
+    assert.throws(() => loadConfig({ NATTER_DATA_DIR: dataDir }, 'cluster'), { message: /NATTER_MASTER_KEY is required in the cluster profile/ });
+    assert.throws(() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_MASTER_KEY: 'short' }), { message: /NATTER_MASTER_KEY must be 32 bytes/ });
   });
 });

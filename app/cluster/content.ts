@@ -1,0 +1,19 @@
+import type { Config } from '../config.ts';
+import type { Metrics } from '../../ports/metrics.ts';
+import type { PostgresFeatures } from '../../adapters/postgres/features.ts';
+import { createPostgresContentKeyStore } from '../../adapters/postgres/content-keys.ts';
+import { createContentCipher } from '../../adapters/crypto/content-cipher.ts';
+
+/**
+ * The cluster's cipher of message content: data keys in PostgreSQL (shared by every process),
+ * wrapped by NATTER_MASTER_KEY; `onMissing` reports a key that should be there and is not.
+ */
+export const clusterContent = (config: Config, postgres: PostgresFeatures, report: { metrics?: Metrics; logger: { error(obj: object, msg: string): void } }) => {
+  const store = createPostgresContentKeyStore(postgres);
+  const cipher = createContentCipher({ store, masterKey: config.content.masterKey, cacheSize: config.content.keyCacheSize });
+  const onMissing = (what: string) => {
+    report.metrics?.contentKeyMissing();
+    report.logger.error({ what }, 'a data key is missing although nobody was erased: content lost');
+  };
+  return { store, cipher, onMissing };
+};

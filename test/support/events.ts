@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { conversationStream, receiptsStream, type ConversationKind, type NatterEvent } from '../../contracts/events.ts';
+import type { ContentType } from '../../contracts/primitives.ts';
+import type { Recorded } from '../../ports/projector.ts';
+
+/**
+ * Natter's events for specs of projectors and reactors: short builders with the defaults a spec does
+ * not care about, and a recorder that places them in a log the way the event store would.
+ */
+
+export const T0 = 1_700_000_000_000;
+
+/** A fresh id, so that specs sharing one store never see each other's rows. */
+export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 13)}`;
+
+export const created = (conversationId: string, memberIds: string[], options: { kind?: ConversationKind; title?: string | null; by?: string; at?: number } = {}): NatterEvent => {
+  const kind = options.kind ?? 'group';
+  return {
+    type: 'ConversationCreated',
+    data: {
+      conversation_id: conversationId, kind, title: options.title !== undefined ? options.title : kind === 'group' ? 'Team' : null,
+      created_by: options.by ?? memberIds[0]!, member_ids: memberIds, timestamp: options.at ?? T0,
+    },
+  };
+};
+
+export const added = (conversationId: string, userIds: string[], options: { by?: string; at?: number } = {}): NatterEvent => ({
+  type: 'MembersAdded', data: { conversation_id: conversationId, user_ids: userIds, added_by: options.by ?? 'admin', timestamp: options.at ?? T0 },
+});
+
+export const removed = (conversationId: string, userId: string, options: { by?: string; at?: number } = {}): NatterEvent => ({
+  type: 'MemberRemoved', data: { conversation_id: conversationId, user_id: userId, removed_by: options.by ?? userId, timestamp: options.at ?? T0 },
+});
+
+export const sent = (conversationId: string, seq: number, senderId: string, options: { content?: string; contentType?: ContentType; device?: string; at?: number } = {}): NatterEvent => ({
+  type: 'MessageSent',
+  data: {
+    conversation_id: conversationId, message_id: `m-${seq}-${conversationId}`, seq, sender_id: senderId, sender_device_id: options.device ?? 'phone',
+    client_msg_id: `k-${seq}`, content: options.content ?? `message ${seq}`, content_type: options.contentType ?? 'text', timestamp: options.at ?? T0 + seq,
+  },
+});
+
+export const delivered = (conversationId: string, userId: string, upToSeq: number, at = T0): NatterEvent => ({
+  type: 'MessageDelivered', data: { conversation_id: conversationId, user_id: userId, up_to_seq: upToSeq, timestamp: at },
+});
+
+export const read = (conversationId: string, userId: string, upToSeq: number, at = T0): NatterEvent => ({
+  type: 'MessageRead', data: { conversation_id: conversationId, user_id: userId, up_to_seq: upToSeq, timestamp: at },
+});
+
+/**
+ * Records events as the log would: positions increase by one from `after` + 1, revisions count per
+ * stream (messages and membership in `conversation-<id>`, receipts in `receipts-<id>`). Successive
+ * calls continue the same log.
+ */
+export const recorder = (after = 0) => {
+  let position = after;
+  const revisions = new Map<string, number>();
+  return (events: NatterEvent[]): Recorded[] => events.map((event) => {
+    const stream = event.type === 'MessageDelivered' || event.type === 'MessageRead'
+      ? receiptsStream(event.data.conversation_id) : conversationStream(event.data.conversation_id);
+    const revision = (revisions.get(stream) ?? -1) + 1;
+    revisions.set(stream, revision);
+    position += 1;
+    return { ...event, stream, revision, position, recordedAt: event.data.timestamp } as Recorded;
+  });
+};

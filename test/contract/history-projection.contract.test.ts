@@ -52,7 +52,7 @@ for (const backend of backends) {
       const story = [created(g, [a, b]), sent(g, 1, a), sent(other, 1, b), sent(g, 2, b), read(g, a, 2), sent(g, 3, a), sent(other, 2, a)];
       await given(story).thenReplaysChangeNothing(
         async (history) => Promise.all([history.page(g, { limit: 10 }), history.page(other, { limit: 10 }), history.afterPosition(g, 0, 1_000, 10)]),
-        ([ofG, ofOther]) => assert.deepEqual([ofG.map((m: { seq: number }) => m.seq), ofOther.map((m: { seq: number }) => m.seq)], [[1, 2, 3], [1, 2]]),
+        ([ofG, ofOther]) => assert.deepEqual([ofG.map((m) => m.seq), ofOther.map((m) => m.seq)], [[1, 2, 3], [1, 2]]),
       );
     });
   });

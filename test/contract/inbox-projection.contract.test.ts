@@ -125,11 +125,11 @@ for (const backend of backends) {
       ];
       await given(story).thenReplaysChangeNothing(
         async (inbox) => Promise.all([a, b, c, d].map((u) => listOf(inbox, u))),
-        ([ofA, ofB, ofC, ofD]) => {
-          const unread = (list: Array<{ conversation_id: string; unread_count: number }>, id: string) => list.find((e) => e.conversation_id === id)?.unread_count;
-          assert.deepEqual([unread(ofA, g), unread(ofB, g), unread(ofC, g), unread(ofD, g)], [0, 1, 2, 1]);
-          assert.deepEqual([unread(ofA, dm), unread(ofB, dm)], [0, 0]);
-          assert.equal(ofA.length, 2);
+        (lists) => {
+          const unread = (user: number, id: string) => lists[user]!.find((e) => e.conversation_id === id)?.unread_count;
+          assert.deepEqual([unread(0, g), unread(1, g), unread(2, g), unread(3, g)], [0, 1, 2, 1], 'a sent last, b came back after 4, c sent 3, d read 4');
+          assert.deepEqual([unread(0, dm), unread(1, dm)], [0, 0]);
+          assert.equal(lists[0]!.length, 2);
         },
       );
     });

@@ -26,7 +26,7 @@ export type ProjectionGiven<S> = ProjectionOutcome<S> & {
    * suffix, one event per batch) and checks that the snapshot never changes. `snapshot` should show
    * enough that a projector writing nothing would fail the spec's own assertions on it.
    */
-  thenReplaysChangeNothing(snapshot: (store: S) => Promise<unknown>, check?: (once: any) => void): Promise<void>;
+  thenReplaysChangeNothing<T>(snapshot: (store: S) => Promise<T>, check?: (once: T) => void): Promise<void>;
 };
 
 /**

@@ -2,7 +2,7 @@ import { before, after } from 'node:test';
 import { startNatter, rest, type Server } from './natter.ts';
 import { Device } from './ws-client.ts';
 
-type Env = Record<string, string>;
+type Env = Parameters<typeof startNatter>[0];
 type ConnectOptions = Parameters<typeof Device.connect>[3];
 
 /**

@@ -9,7 +9,7 @@ import { fanoutReactor, type FanoutOptions } from '../../projections/fanout/reac
 import { requireEngines } from '../support/engines.ts';
 import type { Backend, Opened } from '../support/projection-spec.ts';
 import { redisReadModels, sqliteReadModels, storeOf } from '../support/read-model-backends.ts';
-import { added, created, delivered, read, recorder, removed, sent, uid } from '../support/events.ts';
+import { added, created, deleted, delivered, edited, reacted, read, recorder, removed, sent, unreacted, uid } from '../support/events.ts';
 
 const env = await requireEngines('redis');
 
@@ -55,7 +55,9 @@ const linesPerUser = (reached: Reached[]) => {
   for (const { to, frame } of reached) {
     const line = frame.type === 'new_message' ? `new_message ${frame.seq}`
       : frame.type === 'message_status' ? `${frame.status} ${frame.user_id} ${frame.up_to_seq}`
-        : `conversation_updated${frame.removed ? ' removed' : ''} [${frame.members.length}]`;
+        : frame.type === 'message_updated' ? `message_updated ${frame.seq}${frame.deleted ? ' deleted' : ` "${frame.content}"`}`
+          : frame.type === 'reaction' ? `reaction ${frame.op} ${frame.emoji} ${frame.seq}`
+            : `conversation_updated${frame.removed ? ' removed' : ''} [${frame.members.length}]`;
     for (const user of to) (lines[user] ??= []).push(line);
   }
   return lines;
@@ -75,6 +77,7 @@ for (const backend of backends) {
           frame: {
             type: 'new_message', message_id: `m-1-${g}`, conversation_id: g, seq: 1, sender_id: a, content: 'message 1', content_type: 'text',
             client_msg_id: 'k-1', timestamp: log[1]!.data.timestamp, cursor: String(log[1]!.position),
+            edited_at: null, deleted: false, reply_to_seq: null, reply_count: 0, mentions: [], reactions: [],
           },
         });
       });
@@ -128,6 +131,26 @@ for (const backend of backends) {
       const { g, a, b, c } = people();
       await given([created(g, [a, b, c]), removed(g, c)]).when([sent(g, 1, a), added(g, [c], { by: a }), sent(g, 2, b)]).then((reached) => {
         assert.deepEqual(linesPerUser(reached)[c], ['conversation_updated [3]', 'new_message 2']);
+      });
+    });
+
+    it('given a group, when a message is edited, reacted to and deleted, then every member gets each change in order, the sender included', async () => {
+      const { g, a, b, c } = people();
+      await given([created(g, [a, b, c]), sent(g, 1, a)]).when([edited(g, 1, a, 'fixed', { at: 123 }), reacted(g, 1, b, '👍'), unreacted(g, 1, b, '👍'), deleted(g, 1, a)])
+        .then((reached, log) => {
+          const changes = ['message_updated 1 "fixed"', 'reaction add 👍 1', 'reaction remove 👍 1', 'message_updated 1 deleted'];
+          assert.deepEqual(linesPerUser(reached), { [a]: changes, [b]: changes, [c]: changes });
+          assert.deepEqual(reached.map((r) => r.kind), ['message', 'message', 'message', 'message'], 'ordered with messages against sync');
+          assert.deepEqual(reached[0]!.frame, { type: 'message_updated', conversation_id: g, seq: 1, content: 'fixed', edited_at: 123, deleted: false, cursor: String(log[2]!.position) });
+          assert.deepEqual(reached[3]!.frame, { type: 'message_updated', conversation_id: g, seq: 1, content: '', edited_at: null, deleted: true, cursor: String(log[5]!.position) });
+        });
+    });
+
+    it('given carol removed, when a message she saw is edited or reacted to, then the change does not reach her', async () => {
+      const { g, a, b, c } = people();
+      await given([created(g, [a, b, c]), sent(g, 1, a), removed(g, c)]).when([edited(g, 1, a, 'fixed'), reacted(g, 1, b, '🎉')]).then((reached) => {
+        assert.equal(linesPerUser(reached)[c], undefined);
+        assert.deepEqual(reached.map((r) => r.to), [[a, b].sort(), [a, b].sort()]);
       });
     });
 

@@ -5,7 +5,7 @@ import { inboxProjector, PREVIEW_LENGTH } from '../../projections/inbox/projecto
 import { requireEngines } from '../support/engines.ts';
 import { projectionSpec, type Backend } from '../support/projection-spec.ts';
 import { redisReadModels, sqliteReadModels, storeOf } from '../support/read-model-backends.ts';
-import { added, created, read, removed, sent, T0, uid } from '../support/events.ts';
+import { added, created, deleted, edited, reacted, read, removed, sent, unreacted, T0, uid } from '../support/events.ts';
 
 const env = await requireEngines('redis');
 
@@ -33,7 +33,7 @@ for (const backend of backends) {
       await given([created(g, [a, b, c]), sent(g, 1, a), sent(g, 2, a), sent(g, 3, a)]).then(async (inbox, log) => {
         assert.deepEqual(await unreadIn(inbox, g, [a, b, c]), { [a]: 0, [b]: 3, [c]: 3 });
         assert.deepEqual(await entryOf(inbox, b, g), {
-          conversation_id: g, kind: 'group', title: 'Team', members_count: 3, unread_count: 3,
+          conversation_id: g, kind: 'group', title: 'Team', members_count: 3, unread_count: 3, unread_mentions: 0,
           last_message: { message_id: `m-3-${g}`, seq: 3, sender_id: a, preview: 'message 3', timestamp: T0 + 3 },
           last_activity: T0 + 3, last_position: log.at(-1)!.position,
         });
@@ -115,20 +115,81 @@ for (const backend of backends) {
       });
     });
 
-    it('given a story of joins, leaves, messages and reads, then redelivering it whole, from any event or one event per batch changes nothing', async () => {
+    it('given alice mentions bob, carol and herself, then bob and carol have an unread mention until they read past it, and alice none', async () => {
+      const { g, a, b, c } = people();
+      await given([created(g, [a, b, c]), sent(g, 1, a, { mentions: [b, c, a] }), sent(g, 2, a)]).when([read(g, b, 1)]).then(async (inbox) => {
+        const mentions = await Promise.all([a, b, c].map(async (u) => (await entryOf(inbox, u, g))?.unread_mentions));
+        assert.deepEqual(mentions, [0, 0, 1]);
+        assert.deepEqual(await unreadIn(inbox, g, [a, b, c]), { [a]: 0, [b]: 1, [c]: 2 });
+      });
+    });
+
+    it('given two messages mentioning bob, when the first is deleted, then its mention is gone and the other stays', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a, { mentions: [b] }), sent(g, 2, a, { mentions: [b] })]).when([deleted(g, 1, a)]).then(async (inbox) => {
+        const entry = await entryOf(inbox, b, g);
+        assert.equal(entry?.unread_mentions, 1);
+        assert.equal(entry?.unread_count, 2, 'a delete does not change the unread count');
+      });
+    });
+
+    it('given two messages, when both are edited, then the last message shows its edit, the older edit changes nothing listed, and neither moves the conversation up', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a), sent(g, 2, a)]).when([edited(g, 2, a, 'two, fixed'), edited(g, 1, a, 'one, fixed')]).then(async (inbox, log) => {
+        const entry = await entryOf(inbox, b, g);
+        assert.deepEqual(entry?.last_message, { message_id: `m-2-${g}`, seq: 2, sender_id: a, preview: 'two, fixed', timestamp: T0 + 2, edited: true, deleted: false });
+        assert.equal(entry?.last_activity, T0 + 2);
+        assert.equal(entry?.last_position, log[2]!.position);
+        assert.equal(entry?.unread_count, 2);
+        assert.deepEqual(await inbox.changedSince(b, log[2]!.position), [g], 'sync must look at an edited conversation');
+        assert.deepEqual(await inbox.changedSince(b, log.at(-1)!.position), []);
+      });
+    });
+
+    it('given the last message deleted, then its preview is blank and marked deleted, and a later edit of it changes nothing', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a), sent(g, 2, a, { content: 'oops' })]).when([deleted(g, 2, a), edited(g, 2, a, 'too late')]).then(async (inbox) => {
+        assert.deepEqual((await entryOf(inbox, b, g))?.last_message, { message_id: `m-2-${g}`, seq: 2, sender_id: a, preview: '', timestamp: T0 + 2, edited: false, deleted: true });
+      });
+    });
+
+    it('given a message edited in the same batch that sent it, then the preview shows the edit', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a, { content: 'tpyo' }), edited(g, 1, a, 'typo'), read(g, b, 1)]).then(async (inbox) => {
+        const entry = await entryOf(inbox, b, g);
+        assert.equal(entry?.last_message?.preview, 'typo');
+        assert.equal(entry?.unread_count, 0);
+      });
+    });
+
+    it('given messages, when a reaction comes, then the conversation changed for sync, and neither unread counts nor its place move', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a), sent(g, 2, b)]).when([reacted(g, 1, b, '👍')]).then(async (inbox, log) => {
+        assert.deepEqual(await inbox.changedSince(a, log[2]!.position), [g]);
+        assert.deepEqual(await unreadIn(inbox, g, [a, b]), { [a]: 1, [b]: 0 });
+        const entry = await entryOf(inbox, a, g);
+        assert.equal(entry?.last_activity, T0 + 2);
+        assert.equal(entry?.last_message?.seq, 2);
+      });
+    });
+
+    it('given a story of joins, leaves, messages, mentions, edits, deletes, reactions and reads, then redelivering it whole, from any event or one event per batch changes nothing', async () => {
       const { g, a, b, c, d } = people();
       const dm = uid('dm');
       const story = [
-        created(g, [a, b, c]), created(dm, [a, b], { kind: 'direct' }), sent(g, 1, a), sent(g, 2, b), read(g, c, 1), sent(dm, 1, b),
-        added(g, [d], { by: a }), sent(g, 3, c), removed(g, b), sent(g, 4, a), read(dm, a, 1), read(g, d, 4),
-        added(g, [b], { by: a }), sent(g, 5, a),
+        created(g, [a, b, c]), created(dm, [a, b], { kind: 'direct' }), sent(g, 1, a), sent(g, 2, b, { mentions: [c] }), read(g, c, 1), sent(dm, 1, b),
+        added(g, [d], { by: a }), sent(g, 3, c, { mentions: [a, d] }), removed(g, b), sent(g, 4, a), edited(g, 4, a, 'four, edited'), read(dm, a, 1),
+        read(g, d, 4), reacted(g, 4, c, '👍'), added(g, [b], { by: a }), sent(g, 5, a, { mentions: [b] }), deleted(g, 3, c), unreacted(g, 4, c, '👍'),
+        edited(dm, 1, b, 'one, edited'),
       ];
       await given(story).thenReplaysChangeNothing(
         async (inbox) => Promise.all([a, b, c, d].map((u) => listOf(inbox, u))),
         (lists) => {
-          const unread = (user: number, id: string) => lists[user]!.find((e) => e.conversation_id === id)?.unread_count;
-          assert.deepEqual([unread(0, g), unread(1, g), unread(2, g), unread(3, g)], [0, 1, 2, 1], 'a sent last, b came back after 4, c sent 3, d read 4');
-          assert.deepEqual([unread(0, dm), unread(1, dm)], [0, 0]);
+          const of = (user: number, id: string) => lists[user]!.find((e) => e.conversation_id === id);
+          assert.deepEqual([0, 1, 2, 3].map((u) => of(u, g)?.unread_count), [0, 1, 2, 1], 'a sent last, b came back after 4, c sent 3, d read 4');
+          assert.deepEqual([0, 1, 2, 3].map((u) => of(u, g)?.unread_mentions), [0, 1, 0, 0], 'c read past 2, seq 3 was deleted, b is mentioned in 5');
+          assert.deepEqual([of(0, dm)?.unread_count, of(1, dm)?.unread_count], [0, 0]);
+          assert.equal(of(0, dm)?.last_message?.preview, 'one, edited');
           assert.equal(lists[0]!.length, 2);
         },
       );

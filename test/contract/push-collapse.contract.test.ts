@@ -16,7 +16,7 @@ import { createPushCollapser } from '../../features/push/collapse.ts';
 import { pushReactor } from '../../features/push/reactor.ts';
 import { sqliteReadModels } from '../support/read-model-backends.ts';
 import { tempDir } from '../support/natter.ts';
-import { created, read, recorder, sent, T0, uid } from '../support/events.ts';
+import { created, deleted, edited, reacted, read, recorder, sent, T0, uid } from '../support/events.ts';
 
 const COLLAPSE_MS = 400;
 
@@ -147,6 +147,25 @@ describe('push collapse specs (SQLite read models, memory windows)', () => {
     await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([sent(dm, 2, a), sent(dm, 3, a)]).when([read(dm, b, 2)])
       .then((pushed) => {
         assert.deepEqual(pushed.slice(1), [{ to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 3, when: 'after the window' }]);
+      });
+  });
+
+  it('given a group, when alice mentions bob, then his push says so, and a collapsed push says it mentions him', async () => {
+    const { g, a, b, c } = people();
+    await given([created(g, [a, b, c])], { registered: [b] }).when([sent(g, 1, a, { mentions: [b] })]).when([sent(g, 2, a), sent(g, 3, a, { mentions: [b, c] })])
+      .then((pushed) => {
+        assert.deepEqual(pushed, [
+          { to: `${b}/phone`, title: 'Team', body: `${a} mentioned you`, badge: 1, unread: 1, seq: 1, when: 'at once' },
+          { to: `${b}/phone`, title: 'Team', body: `${a} sent 3 messages, mentioning you`, badge: 3, unread: 3, seq: 3, when: 'after the window' },
+        ]);
+      });
+  });
+
+  it('given a push, when the message is edited, reacted to and deleted, then none of it pushes again', async () => {
+    const { dm, a, b } = people();
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([edited(dm, 1, a, 'fixed'), reacted(dm, 1, a, '👍')]).when([deleted(dm, 1, a)])
+      .then((pushed) => {
+        assert.deepEqual(pushed.map((p) => [p.seq, p.when]), [[1, 'at once']]);
       });
   });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { conversationStream, receiptsStream, type ConversationKind, type NatterEvent } from '../../contracts/events.ts';
+import { conversationStream, reactionsStream, receiptsStream, type ConversationKind, type NatterEvent } from '../../contracts/events.ts';
 import type { ContentType } from '../../contracts/primitives.ts';
 import type { Recorded } from '../../ports/projector.ts';
 
@@ -32,12 +32,32 @@ export const removed = (conversationId: string, userId: string, options: { by?: 
   type: 'MemberRemoved', data: { conversation_id: conversationId, user_id: userId, removed_by: options.by ?? userId, timestamp: options.at ?? T0 },
 });
 
-export const sent = (conversationId: string, seq: number, senderId: string, options: { content?: string; contentType?: ContentType; device?: string; at?: number } = {}): NatterEvent => ({
+type SentOptions = { content?: string; contentType?: ContentType; device?: string; at?: number; replyTo?: number; mentions?: string[] };
+
+export const sent = (conversationId: string, seq: number, senderId: string, options: SentOptions = {}): NatterEvent => ({
   type: 'MessageSent',
   data: {
     conversation_id: conversationId, message_id: `m-${seq}-${conversationId}`, seq, sender_id: senderId, sender_device_id: options.device ?? 'phone',
     client_msg_id: `k-${seq}`, content: options.content ?? `message ${seq}`, content_type: options.contentType ?? 'text', timestamp: options.at ?? T0 + seq,
+    ...(options.replyTo !== undefined ? { reply_to_seq: options.replyTo } : {}), ...(options.mentions ? { mentions: options.mentions } : {}),
   },
+});
+
+export const edited = (conversationId: string, seq: number, by: string, content: string, options: { contentType?: ContentType; at?: number } = {}): NatterEvent => ({
+  type: 'MessageEdited',
+  data: { conversation_id: conversationId, seq, edited_by: by, content, content_type: options.contentType ?? 'text', timestamp: options.at ?? T0 + 1_000 + seq },
+});
+
+export const deleted = (conversationId: string, seq: number, by: string, at = T0 + 2_000 + seq): NatterEvent => ({
+  type: 'MessageDeleted', data: { conversation_id: conversationId, seq, deleted_by: by, timestamp: at },
+});
+
+export const reacted = (conversationId: string, seq: number, userId: string, emoji: string, at = T0): NatterEvent => ({
+  type: 'ReactionAdded', data: { conversation_id: conversationId, seq, user_id: userId, emoji, timestamp: at },
+});
+
+export const unreacted = (conversationId: string, seq: number, userId: string, emoji: string, at = T0): NatterEvent => ({
+  type: 'ReactionRemoved', data: { conversation_id: conversationId, seq, user_id: userId, emoji, timestamp: at },
 });
 
 export const delivered = (conversationId: string, userId: string, upToSeq: number, at = T0): NatterEvent => ({
@@ -50,15 +70,16 @@ export const read = (conversationId: string, userId: string, upToSeq: number, at
 
 /**
  * Records events as the log would: positions increase by one from `after` + 1, revisions count per
- * stream (messages and membership in `conversation-<id>`, receipts in `receipts-<id>`). Successive
- * calls continue the same log.
+ * stream (messages, edits, deletes and membership in `conversation-<id>`, receipts in `receipts-<id>`,
+ * reactions in `reactions-<id>`). Successive calls continue the same log.
  */
 export const recorder = (after = 0) => {
   let position = after;
   const revisions = new Map<string, number>();
   return (events: NatterEvent[]): Recorded[] => events.map((event) => {
-    const stream = event.type === 'MessageDelivered' || event.type === 'MessageRead'
-      ? receiptsStream(event.data.conversation_id) : conversationStream(event.data.conversation_id);
+    const id = event.data.conversation_id;
+    const stream = event.type === 'MessageDelivered' || event.type === 'MessageRead' ? receiptsStream(id)
+      : event.type === 'ReactionAdded' || event.type === 'ReactionRemoved' ? reactionsStream(id) : conversationStream(id);
     const revision = (revisions.get(stream) ?? -1) + 1;
     revisions.set(stream, revision);
     position += 1;

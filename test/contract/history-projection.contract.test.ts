@@ -63,16 +63,16 @@ for (const backend of backends) {
       });
     });
 
-    it('given a message with mentions and reactions, when it is deleted, then its text, mentions and reactions are gone, and a later edit changes nothing', async () => {
+    it('given an edited message with mentions and reactions, when it is deleted, then its text, mentions and reactions are gone, and sync finds it changed', async () => {
       const { g, a, b } = people();
-      await given([created(g, [a, b]), sent(g, 1, a, { content: 'secret', mentions: [b] }), reacted(g, 1, b, '👍')]).when([deleted(g, 1, a), edited(g, 1, a, 'back again')])
+      await given([created(g, [a, b]), sent(g, 1, a, { content: 'secret', mentions: [b] }), reacted(g, 1, b, '👍'), edited(g, 1, a, 'still secret'), sent(g, 2, b)])
+        .when([deleted(g, 1, a)])
         .then(async (history, log) => {
-          const [message] = await history.page(g, { limit: 10 });
-          assert.deepEqual({ ...message, updated_position: undefined }, {
-            ...fresh({ conversation_id: g, seq: 1, message_id: `m-1-${g}`, sender_id: a, client_msg_id: 'k-1', content: '', content_type: 'text', timestamp: T0 + 1, position: log[1]!.position }),
-            deleted: true, updated_position: undefined,
-          });
-          assert.ok(message!.updated_position >= log[3]!.position, 'the delete is where sync sends the message again');
+          const [message, next] = await history.page(g, { limit: 10 });
+          const { content, mentions, reactions, deleted: gone, message_id, position } = message!;
+          assert.deepEqual({ content, mentions, reactions, deleted: gone, message_id, position }, { content: '', mentions: [], reactions: [], deleted: true, message_id: `m-1-${g}`, position: log[1]!.position });
+          assert.equal(next?.deleted, false);
+          assert.deepEqual(seqs(await history.changedAfter(g, log[4]!.position, log[5]!.position, 10)), [1], 'the delete is where sync sends the message again');
         });
     });
 
@@ -104,7 +104,8 @@ for (const backend of backends) {
       const other = uid('g');
       const story = [
         created(g, [a, b]), sent(g, 1, a), sent(other, 1, b), sent(g, 2, b, { replyTo: 1, mentions: [a] }), read(g, a, 2), edited(g, 1, a, 'one, fixed'),
-        reacted(g, 1, b, '👍'), sent(g, 3, a), edited(g, 1, a, 'one, fixed again'), reacted(g, 2, a, '❤️'), deleted(g, 2, b), unreacted(g, 1, b, '👍'),
+        reacted(g, 1, b, '👍'), sent(g, 3, a), edited(g, 1, a, 'one, fixed again'), reacted(g, 2, a, '❤️'), edited(g, 2, b, 'two, edited'), deleted(g, 2, b),
+        unreacted(g, 1, b, '👍'),
         reacted(g, 1, a, '🎉'), sent(other, 2, a, { replyTo: 1 }),
       ];
       await given(story).thenReplaysChangeNothing(

@@ -5,7 +5,7 @@ import { directoryProjector } from '../../projections/directory/projector.ts';
 import { requireEngines } from '../support/engines.ts';
 import { projectionSpec, type Backend } from '../support/projection-spec.ts';
 import { redisReadModels, sqliteReadModels, storeOf } from '../support/read-model-backends.ts';
-import { added, created, read, removed, sent, T0, uid } from '../support/events.ts';
+import { added, adminGranted, adminRevoked, created, read, removed, renamed, sent, T0, uid } from '../support/events.ts';
 
 const env = await requireEngines('redis');
 
@@ -34,7 +34,7 @@ for (const backend of backends) {
       const { g, a, b, c } = people();
       await given([created(g, [a, b], { title: 'Climbing', by: a, at: T0 + 7 })]).then(async (directory) => {
         assert.deepEqual(await view(directory, g, [a, b, c]), {
-          info: { conversation_id: g, kind: 'group', title: 'Climbing', created_by: a, members: sorted([a, b]) },
+          info: { conversation_id: g, kind: 'group', title: 'Climbing', created_by: a, members: sorted([a, b]), admins: [a] },
           members: sorted([a, b]),
           of: { [a]: true, [b]: true, [c]: false },
         });
@@ -44,7 +44,7 @@ for (const backend of backends) {
     it('given a direct conversation, then it is stored with its kind and no title', async () => {
       const { g, a, b } = people();
       await given([created(g, [a, b], { kind: 'direct', by: a })]).then(async (directory) => {
-        assert.deepEqual(await directory.get(g), { conversation_id: g, kind: 'direct', title: null, created_by: a, members: [a, b].sort() });
+        assert.deepEqual(await directory.get(g), { conversation_id: g, kind: 'direct', title: null, created_by: a, members: [a, b].sort(), admins: [] });
       });
     });
 
@@ -76,6 +76,24 @@ for (const backend of backends) {
       });
     });
 
+    it('given a group, when bob is made admin and alice steps down, then bob is its admin; when bob leaves, he is no longer listed as one', async () => {
+      const { g, a, b, c } = people();
+      await given([created(g, [a, b, c], { by: a })]).when([adminGranted(g, b, a), adminRevoked(g, a, a)]).then(async (directory) => {
+        assert.deepEqual((await directory.get(g))?.admins, [b]);
+      });
+      const { g: h, a: x, b: y } = people();
+      await given([created(h, [x, y], { by: x }), adminGranted(h, y, x)]).when([removed(h, y)]).then(async (directory) => {
+        assert.deepEqual((await directory.get(h))?.admins, [x], 'only active members are admins');
+      });
+    });
+
+    it('given a group, when it is renamed twice, then it has the last title', async () => {
+      const { g, a } = people();
+      await given([created(g, [a])]).when([renamed(g, 'First', a), renamed(g, 'Second', a)]).then(async (directory) => {
+        assert.equal((await directory.get(g))?.title, 'Second');
+      });
+    });
+
     it('given messages and receipts only, then nothing but the conversation and its members is written', async () => {
       const { g, a, b } = people();
       const other = uid('g');
@@ -98,13 +116,14 @@ for (const backend of backends) {
       const { g, a, b, c, d } = people();
       const dm = uid('dm');
       const story = [
-        created(g, [a, b, c]), created(dm, [a, b], { kind: 'direct' }), added(g, [d]), removed(g, b), sent(g, 1, a),
-        removed(g, c), added(g, [b]), read(g, d, 1),
+        created(g, [a, b, c]), created(dm, [a, b], { kind: 'direct' }), added(g, [d]), adminGranted(g, d, a), renamed(g, 'New name', a), removed(g, b), sent(g, 1, a),
+        removed(g, c), added(g, [b]), read(g, d, 1), renamed(g, 'Newer name', d), adminRevoked(g, a, a),
       ];
       await given(story).thenReplaysChangeNothing(
         async (directory) => Promise.all([view(directory, g, [a, b, c, d]), view(directory, dm, [a, b, c, d])]),
         ([group, direct]) => {
           assert.deepEqual(group.members, sorted([a, b, d]));
+          assert.deepEqual([group.info?.title, group.info?.admins], ['Newer name', [d]]);
           assert.deepEqual(direct.members, sorted([a, b]));
         },
       );

@@ -121,7 +121,7 @@ for (const backend of backends) {
         assert.deepEqual(lines[c], ['conversation_updated removed [0]']);
         assert.deepEqual(lines[a], ['conversation_updated [2]', 'new_message 2', `read ${b} 2`]);
         const removal = reached.find((r) => r.frame.removed);
-        assert.deepEqual(removal?.frame, { type: 'conversation_updated', conversation_id: g, kind: 'group', title: 'Team', members: [], removed: true, cursor: removal?.frame.cursor });
+        assert.deepEqual(removal?.frame, { type: 'conversation_updated', conversation_id: g, kind: 'group', title: 'Team', members: [], admins: [], removed: true, cursor: removal?.frame.cursor });
         const update = reached.find((r) => r.kind === 'conversation' && !r.frame.removed);
         assert.deepEqual(update?.frame.members.sort(), [a, b].sort());
       });

@@ -5,7 +5,7 @@ import { inboxProjector, PREVIEW_LENGTH } from '../../projections/inbox/projecto
 import { requireEngines } from '../support/engines.ts';
 import { projectionSpec, type Backend } from '../support/projection-spec.ts';
 import { redisReadModels, sqliteReadModels, storeOf } from '../support/read-model-backends.ts';
-import { added, created, deleted, edited, reacted, read, removed, sent, unreacted, T0, uid } from '../support/events.ts';
+import { added, created, deleted, edited, muted, reacted, read, removed, renamed, sent, unmuted, unreacted, T0, uid } from '../support/events.ts';
 
 const env = await requireEngines('redis');
 
@@ -33,7 +33,7 @@ for (const backend of backends) {
       await given([created(g, [a, b, c]), sent(g, 1, a), sent(g, 2, a), sent(g, 3, a)]).then(async (inbox, log) => {
         assert.deepEqual(await unreadIn(inbox, g, [a, b, c]), { [a]: 0, [b]: 3, [c]: 3 });
         assert.deepEqual(await entryOf(inbox, b, g), {
-          conversation_id: g, kind: 'group', title: 'Team', members_count: 3, unread_count: 3, unread_mentions: 0,
+          conversation_id: g, kind: 'group', title: 'Team', members_count: 3, unread_count: 3, unread_mentions: 0, muted: false, muted_until: null,
           last_message: { message_id: `m-3-${g}`, seq: 3, sender_id: a, preview: 'message 3', timestamp: T0 + 3 },
           last_activity: T0 + 3, last_position: log.at(-1)!.position,
         });
@@ -173,6 +173,30 @@ for (const backend of backends) {
       });
     });
 
+    it('given a group, when it is renamed, then every member\'s inbox shows the new title', async () => {
+      const { g, a, b } = people();
+      await given([created(g, [a, b]), sent(g, 1, a)]).when([renamed(g, 'Climbing', a), renamed(g, 'Climbing club', b)]).then(async (inbox) => {
+        assert.deepEqual(await Promise.all([a, b].map(async (u) => (await entryOf(inbox, u, g))?.title)), ['Climbing club', 'Climbing club']);
+      });
+    });
+
+    it('given bob mutes the group, then his entry says so (until when, if he said) and the others\' do not; when he unmutes, it does not', async () => {
+      const { g, a, b, c } = people();
+      // The list says whether a mute holds now: an end in the future.
+      const until = Date.now() + 3_600_000;
+      await given([created(g, [a, b, c])]).when([muted(b, g), muted(c, g, until)]).then(async (inbox) => {
+        const mutes = await Promise.all([a, b, c].map(async (u) => { const e = await entryOf(inbox, u, g); return [e?.muted, e?.muted_until]; }));
+        assert.deepEqual(mutes, [[false, null], [true, null], [true, until]]);
+        assert.deepEqual([...await inbox.mutedAmong(g, [a, b, c], until - 1)].sort(), [b, c].sort());
+        assert.deepEqual([...await inbox.mutedAmong(g, [a, b, c], until + 1)], [b], 'a mute with an end is over after it');
+      });
+      const { g: h, b: y } = people();
+      await given([created(h, [y]), muted(y, h)]).when([unmuted(y, h)]).then(async (inbox) => {
+        assert.equal((await entryOf(inbox, y, h))?.muted, false);
+        assert.deepEqual([...await inbox.mutedAmong(h, [y], T0)], []);
+      });
+    });
+
     it('given a story of joins, leaves, messages, mentions, edits, deletes, reactions and reads, then redelivering it whole, from any event or one event per batch changes nothing', async () => {
       const { g, a, b, c, d } = people();
       const dm = uid('dm');
@@ -180,7 +204,7 @@ for (const backend of backends) {
         created(g, [a, b, c]), created(dm, [a, b], { kind: 'direct' }), sent(g, 1, a), sent(g, 2, b, { mentions: [c] }), read(g, c, 1), sent(dm, 1, b),
         added(g, [d], { by: a }), sent(g, 3, c, { mentions: [a, d] }), removed(g, b), sent(g, 4, a), edited(g, 4, a, 'four, edited'), read(dm, a, 1),
         read(g, d, 4), reacted(g, 4, c, '👍'), added(g, [b], { by: a }), sent(g, 5, a, { mentions: [b] }), deleted(g, 3, c), unreacted(g, 4, c, '👍'),
-        edited(dm, 1, b, 'one, edited'),
+        edited(dm, 1, b, 'one, edited'), renamed(g, 'Renamed', a), muted(c, g), renamed(g, 'Renamed again', c), unmuted(c, g), muted(d, g, Date.now() + 86_400_000)
       ];
       await given(story).thenReplaysChangeNothing(
         async (inbox) => Promise.all([a, b, c, d].map((u) => listOf(inbox, u))),
@@ -190,6 +214,7 @@ for (const backend of backends) {
           assert.deepEqual([0, 1, 2, 3].map((u) => of(u, g)?.unread_mentions), [0, 1, 0, 0], 'c read past 2, seq 3 was deleted, b is mentioned in 5');
           assert.deepEqual([of(0, dm)?.unread_count, of(1, dm)?.unread_count], [0, 0]);
           assert.equal(of(0, dm)?.last_message?.preview, 'one, edited');
+          assert.deepEqual([0, 1, 2, 3].map((u) => [of(u, g)?.title, of(u, g)?.muted]), [['Renamed again', false], ['Renamed again', false], ['Renamed again', false], ['Renamed again', true]]);
           assert.equal(lists[0]!.length, 2);
         },
       );

@@ -16,7 +16,7 @@ import { createPushCollapser } from '../../features/push/collapse.ts';
 import { pushReactor } from '../../features/push/reactor.ts';
 import { sqliteReadModels } from '../support/read-model-backends.ts';
 import { tempDir } from '../support/natter.ts';
-import { created, deleted, edited, reacted, read, recorder, sent, T0, uid } from '../support/events.ts';
+import { created, deleted, edited, muted, reacted, read, recorder, sent, T0, uid } from '../support/events.ts';
 
 const COLLAPSE_MS = 400;
 
@@ -73,7 +73,7 @@ const collapseSpec = () => {
           offer: async (requests) => { for (const { user_id, ...message } of requests) collapser.offer(user_id, message); },
           read: collapser.read, forget: collapser.forget,
         };
-        const reactor = pushReactor({ directory, live, registry, queue, includeContent: false, maxAgeMs: 60_000, clock: () => T0 + 1_000 });
+        const reactor = pushReactor({ directory, inbox, live, registry, queue, includeContent: false, maxAgeMs: 60_000, clock: () => T0 + 1_000 });
         const apply = async (batch: Recorded[]) => {
           await directoryProjector(directory).handle(batch);
           await inboxProjector(inbox).handle(batch);
@@ -167,6 +167,15 @@ describe('push collapse specs (SQLite read models, memory windows)', () => {
       .then((pushed) => {
         assert.deepEqual(pushed.map((p) => [p.seq, p.when]), [[1, 'at once']]);
       });
+  });
+
+  it('given bob muted the group, when alice sends, then he is not pushed, unless the message mentions him', async () => {
+    const { g, a, b, c } = people();
+    await given([created(g, [a, b, c]), muted(b, g)], { registered: [b, c] }).when([sent(g, 1, a)]).when([sent(g, 2, a, { mentions: [b] })]).then((pushed) => {
+      // The count is bob's unread, the muted message included.
+      assert.deepEqual(pushed.filter((p) => p.to.startsWith(b)).map((p) => [p.seq, p.body, p.when]), [[2, `${a} sent 2 messages, mentioning you`, 'at once']]);
+      assert.deepEqual(pushed.filter((p) => p.to.startsWith(c)).map((p) => p.seq), [1, 2], 'carol, who did not mute, gets both');
+    });
   });
 
   it('given bob live, when alice sends, then nothing is pushed', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { conversationStream, reactionsStream, receiptsStream, type ConversationKind, type NatterEvent } from '../../contracts/events.ts';
+import { conversationStream, reactionsStream, receiptsStream, userStream, type ConversationKind, type NatterEvent } from '../../contracts/events.ts';
 import type { ContentType } from '../../contracts/primitives.ts';
 import type { Recorded } from '../../ports/projector.ts';
 
@@ -68,18 +68,47 @@ export const read = (conversationId: string, userId: string, upToSeq: number, at
   type: 'MessageRead', data: { conversation_id: conversationId, user_id: userId, up_to_seq: upToSeq, timestamp: at },
 });
 
+export const adminGranted = (conversationId: string, userId: string, by: string, at = T0): NatterEvent => ({
+  type: 'AdminGranted', data: { conversation_id: conversationId, user_id: userId, granted_by: by, reason: 'granted', timestamp: at },
+});
+
+export const adminRevoked = (conversationId: string, userId: string, by: string, at = T0): NatterEvent => ({
+  type: 'AdminRevoked', data: { conversation_id: conversationId, user_id: userId, revoked_by: by, timestamp: at },
+});
+
+export const renamed = (conversationId: string, title: string, by: string, at = T0): NatterEvent => ({
+  type: 'ConversationRenamed', data: { conversation_id: conversationId, title, renamed_by: by, timestamp: at },
+});
+
+/** `until` null: muted until unmuted. */
+export const muted = (userId: string, conversationId: string, until: number | null = null, at = T0): NatterEvent => ({
+  type: 'ConversationMuted', data: { user_id: userId, conversation_id: conversationId, until, timestamp: at },
+});
+
+export const unmuted = (userId: string, conversationId: string, at = T0): NatterEvent => ({
+  type: 'ConversationUnmuted', data: { user_id: userId, conversation_id: conversationId, timestamp: at },
+});
+
+/** The stream the event store keeps the event in. */
+const streamOf = (event: NatterEvent): string => {
+  switch (event.type) {
+    case 'MessageDelivered': case 'MessageRead': return receiptsStream(event.data.conversation_id);
+    case 'ReactionAdded': case 'ReactionRemoved': return reactionsStream(event.data.conversation_id);
+    case 'ConversationMuted': case 'ConversationUnmuted': case 'UserBlocked': case 'UserUnblocked': case 'PrivacyChanged': return userStream(event.data.user_id);
+    default: return conversationStream(event.data.conversation_id);
+  }
+};
+
 /**
  * Records events as the log would: positions increase by one from `after` + 1, revisions count per
  * stream (messages, edits, deletes and membership in `conversation-<id>`, receipts in `receipts-<id>`,
- * reactions in `reactions-<id>`). Successive calls continue the same log.
+ * reactions in `reactions-<id>`, a user's settings in `user-<id>`). Successive calls continue the same log.
  */
 export const recorder = (after = 0) => {
   let position = after;
   const revisions = new Map<string, number>();
   return (events: NatterEvent[]): Recorded[] => events.map((event) => {
-    const id = event.data.conversation_id;
-    const stream = event.type === 'MessageDelivered' || event.type === 'MessageRead' ? receiptsStream(id)
-      : event.type === 'ReactionAdded' || event.type === 'ReactionRemoved' ? reactionsStream(id) : conversationStream(id);
+    const stream = streamOf(event);
     const revision = (revisions.get(stream) ?? -1) + 1;
     revisions.set(stream, revision);
     position += 1;

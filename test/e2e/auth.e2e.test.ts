@@ -1,26 +1,25 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSigner } from 'fast-jwt';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { startNatter, rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('authentication and authorization', () => {
-  let server: Server;
+  const { server } = useNatter();
   let secret: string;
   let conversationId: string;
 
   before(async () => {
-    server = await startNatter();
     secret = readFileSync(join(server.dataDir, 'jwt-secret'), 'utf8');
     const owner = rest(server.url, await server.token('owner'));
     conversationId = (await owner.post('/v1/conversations', { type: 'group', title: 'secret plans', member_ids: ['friend'] })).body.conversation_id;
     await owner.post(`/v1/conversations/${conversationId}/messages`, { client_msg_id: 'x', content: 'private' });
   });
-  after(async () => { await server.close(); });
 
   const badTokens = () => {
     const now = Math.floor(Date.now() / 1000);

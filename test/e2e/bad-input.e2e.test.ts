@@ -1,20 +1,19 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 
 describe('bad input gets a clear error and changes nothing', () => {
-  let server: Server;
+  const { server } = useNatter({ NATTER_MAX_FRAME_BYTES: '32768' });
   let conversationId: string;
   let client: ReturnType<typeof rest>;
 
   before(async () => {
-    server = await startNatter({ NATTER_MAX_FRAME_BYTES: '32768' });
     client = rest(server.url, await server.token('ada'));
     conversationId = (await client.post('/v1/conversations', { type: 'direct', peer_id: 'bea' })).body.conversation_id;
   });
-  after(async () => { await server.close(); });
 
   it('answers malformed frames with error frames and keeps the socket open and working', async () => {
     const device = await Device.connect(server.wsUrl, await server.token('ada'));

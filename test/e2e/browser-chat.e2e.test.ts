@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { build } from 'vite';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { NatterApi } from '../../clients/sdk/index.ts';
-import { startNatter, type Server } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/artifacts';
@@ -13,7 +13,6 @@ const ARTIFACTS = 'test/artifacts';
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 
 describe('the web client in a real browser against a real Natter', () => {
-  let server: Server;
   let browser: Browser;
   let aliceContext: BrowserContext;
   let bobContext: BrowserContext;
@@ -59,7 +58,14 @@ describe('the web client in a real browser against a real Natter', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     // Built before the server starts, since the server serves clients/web/dist only when it exists.
     await build({ root: 'clients/web', logLevel: 'warn' });
-    server = await startNatter({ NATTER_PRESENCE_THROTTLE_MS: '100' });
+  });
+  // Registered before the fixture, so that the browser closes before the server.
+  after(async () => {
+    await browser?.close();
+  });
+  const { server } = useNatter({ NATTER_PRESENCE_THROTTLE_MS: '100' });
+
+  before(async () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -69,11 +75,6 @@ describe('the web client in a real browser against a real Natter', () => {
     bobContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
     alice = await newPage(aliceContext);
     bob = await newPage(bobContext);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it('signs two users in with dev tokens and opens a direct chat that both see', async () => {

@@ -1,6 +1,7 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, allMessages, type Server } from '../support/natter.ts';
+import { allMessages } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -18,25 +19,13 @@ const flush = async (device: Device) => {
 };
 
 describe('group governance: admins, rename, mute, block, last-seen privacy, hot conversations', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
-  const as = async (user: string) => rest(server.url, await server.token(user));
+  const { connect, as } = useNatter({
+    NATTER_PRESENCE_THROTTLE_MS: String(THROTTLE_MS),
+    NATTER_CONVERSATION_MESSAGES_PER_SECOND: String(HOT_PER_SECOND), NATTER_CONVERSATION_BURST: String(HOT_BURST),
+  });
   const group = async (owner: string, members: string[], title = 'team') =>
     (await (await as(owner)).post('/v1/conversations', { type: 'group', title, member_ids: members })).body.conversation_id as string;
   const inboxItem = async (user: string, conv: string) => ((await (await as(user)).get('/v1/conversations')).body.items as any[]).find((i) => i.conversation_id === conv);
-
-  before(async () => {
-    server = await startNatter({
-      NATTER_PRESENCE_THROTTLE_MS: String(THROTTLE_MS),
-      NATTER_CONVERSATION_MESSAGES_PER_SECOND: String(HOT_PER_SECOND), NATTER_CONVERSATION_BURST: String(HOT_BURST),
-    });
-  });
-  after(async () => { await Promise.all(devices.map((d) => d.close())); await server.close(); });
 
   it('makes the creator admin; admins grant and revoke, never the last one; every device hears of it', async () => {
     const conv = await group('ada', ['bo', 'cy']);

@@ -1,7 +1,8 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, verify, createPublicKey, type KeyObject } from 'node:crypto';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { startNatter, rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 
 const raw = (key: KeyObject) => Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
@@ -22,9 +23,7 @@ const deviceKeys = () => {
 const THRESHOLD = 5;
 
 describe('the end-to-end encryption key directory', () => {
-  let natter: Server;
-  before(async () => { natter = await startNatter({ NATTER_PREKEYS_LOW_THRESHOLD: String(THRESHOLD), NATTER_KEY_CLAIMS_PER_MINUTE: '100000' }); });
-  after(async () => { await natter.close(); });
+  const { server: natter } = useNatter({ NATTER_PREKEYS_LOW_THRESHOLD: String(THRESHOLD), NATTER_KEY_CLAIMS_PER_MINUTE: '100000' });
 
   it('given a signed pre-key, then the server verifies its Ed25519 signature and refuses a forged or malformed one', async () => {
     const api = rest(natter.url, await natter.token('alice', 'phone'));

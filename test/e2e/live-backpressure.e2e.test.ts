@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { startNatter, spawnNatter, tempDir, rest, type Server, metric } from '../support/natter.ts';
+import { spawnNatter, tempDir, rest, type Server, metric } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,19 +26,7 @@ const burst = async (device: Device, conversationId: string, count: number, cont
 
 describe('backpressure: a device that does not read', () => {
   const BUFFER_BYTES = 1024 * 1024;
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
-
-  before(async () => { server = await startNatter({ NATTER_MAX_SOCKET_BUFFER_BYTES: String(BUFFER_BYTES) }); });
-  after(async () => {
-    for (const d of devices) d.socket.terminate();
-    await server.close();
-  });
+  const { server, connect } = useNatter({ NATTER_MAX_SOCKET_BUFFER_BYTES: String(BUFFER_BYTES) });
 
   it('is cut off as a slow consumer while a healthy device receives every message, and gets everything back through sync', async () => {
     const { body: group } = await rest(server.url, await server.token('bs')).post('/v1/conversations', { type: 'group', title: 'firehose', member_ids: ['bslow', 'bok'] });

@@ -1,6 +1,7 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
@@ -32,29 +33,14 @@ const send = (conversationId: string, clientMsgId: string, content: string) =>
   ({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
 
 describe('rate limits and size limits', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
-  const as = async (user: string) => rest(server.url, await server.token(user));
+  const { server, connect, as } = useNatter({
+    NATTER_MESSAGES_PER_MINUTE: String(MESSAGES_PER_MINUTE),
+    NATTER_EPHEMERAL_PER_SECOND: String(EPHEMERAL_PER_SECOND),
+    NATTER_MAX_MESSAGE_CHARS: String(MAX_CHARS),
+    NATTER_MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
+  });
   const history = async (client: ReturnType<typeof rest>, conversationId: string) =>
     (await client.get(`/v1/conversations/${conversationId}/messages?limit=200`)).body.items as Frame[];
-
-  before(async () => {
-    server = await startNatter({
-      NATTER_MESSAGES_PER_MINUTE: String(MESSAGES_PER_MINUTE),
-      NATTER_EPHEMERAL_PER_SECOND: String(EPHEMERAL_PER_SECOND),
-      NATTER_MAX_MESSAGE_CHARS: String(MAX_CHARS),
-      NATTER_MAX_SOCKETS_PER_USER: String(MAX_SOCKETS),
-    });
-  });
-  after(async () => {
-    for (const d of devices) d.socket.terminate();
-    await server.close();
-  });
 
   it('acks 100 messages a minute from one user across two devices, refuses the 101st with rate_limited and retry_after_ms, and appends nothing for it', async () => {
     const ra = await as('ra');

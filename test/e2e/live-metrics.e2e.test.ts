@@ -1,8 +1,9 @@
 // embedded only: /metrics is per process and this file counts what one server saw. In the cluster every gateway
 // exposes its own series (scrape each); test/cluster/ownership.cluster.test.ts reads a gateway's routing counters.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { startNatter, rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -19,13 +20,7 @@ const parse = (text: string): Sample[] => text.split('\n').filter((line) => line
 });
 
 describe('observability: /healthz, /readyz and /metrics', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
+  const { server, connect, devices } = useNatter();
   const scrape = async () => {
     const response = await fetch(`${server.url}/metrics`);
     assert.equal(response.status, 200);
@@ -44,12 +39,6 @@ describe('observability: /healthz, /readyz and /metrics', () => {
     }
     assert.fail(`metrics never showed ${what}`);
   };
-
-  before(async () => { server = await startNatter(); });
-  after(async () => {
-    for (const d of devices) d.socket.terminate();
-    await server.close();
-  });
 
   it('answers /healthz and /readyz with 200 when ready, without a token', async () => {
     const health = await fetch(`${server.url}/healthz`);

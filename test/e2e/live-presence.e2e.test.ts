@@ -1,7 +1,6 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 // Short intervals so that heartbeats, TTLs and throttle windows pass within a test.
@@ -19,27 +18,12 @@ const flush = async (device: Device) => {
 };
 
 describe('presence and heartbeats over real sockets', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone', options: WebSocket.ClientOptions = {}) => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device, options);
-    devices.push(d);
-    return d;
-  };
-  const as = async (user: string) => rest(server.url, await server.token(user));
+  const { connect, as } = useNatter({
+    NATTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+    NATTER_PRESENCE_TTL_MS: String(TTL_MS),
+    NATTER_PRESENCE_THROTTLE_MS: String(THROTTLE_MS),
+  });
   const presenceOf = (device: Device, user: string): Frame[] => device.of('presence', (f) => f.user_id === user);
-
-  before(async () => {
-    server = await startNatter({
-      NATTER_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
-      NATTER_PRESENCE_TTL_MS: String(TTL_MS),
-      NATTER_PRESENCE_THROTTLE_MS: String(THROTTLE_MS),
-    });
-  });
-  after(async () => {
-    for (const d of devices) d.socket.terminate();
-    await server.close();
-  });
 
   it('tells a contact when a user\'s first device comes online, says nothing for the second, and says offline with last_seen when the last one leaves', async () => {
     const pa = await as('pa');

@@ -1,7 +1,7 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, type Server } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -15,27 +15,9 @@ const flush = async (device: Device) => {
 
 const typing = (conversationId: string, state: 'start' | 'stop') => ({ type: 'typing', conversation_id: conversationId, state });
 
-const harness = (env: Record<string, string>) => {
-  const h = {
-    server: undefined as unknown as Server,
-    devices: [] as Device[],
-    async connect(user: string, device = 'phone') {
-      const d = await Device.connect(h.server.wsUrl, await h.server.token(user, device), device);
-      h.devices.push(d);
-      return d;
-    },
-    async as(user: string) { return rest(h.server.url, await h.server.token(user)); },
-    async start() { h.server = await startNatter(env); },
-    async stop() { for (const d of h.devices) d.socket.terminate(); await h.server.close(); },
-  };
-  return h;
-};
-
 describe('typing indicators with a long TTL and throttle', () => {
   // Nothing expires or re-opens its window during a test here, so every frame is the test's doing.
-  const h = harness({ NATTER_TYPING_TTL_MS: '10000', NATTER_TYPING_THROTTLE_MS: '10000' });
-  before(() => h.start());
-  after(() => h.stop());
+  const h = useNatter({ NATTER_TYPING_TTL_MS: '10000', NATTER_TYPING_THROTTLE_MS: '10000' });
 
   it('forwards a start to every device of the other members, and to none of the typist\'s own devices', async () => {
     const { body: group } = await (await h.as('ta')).post('/v1/conversations', { type: 'group', title: 'typing', member_ids: ['tb', 'tc'] });
@@ -140,9 +122,7 @@ describe('typing indicators with a long TTL and throttle', () => {
 describe('typing indicators that expire', () => {
   const TTL_MS = 1000;
   const THROTTLE_MS = 300;
-  const h = harness({ NATTER_TYPING_TTL_MS: String(TTL_MS), NATTER_TYPING_THROTTLE_MS: String(THROTTLE_MS) });
-  before(() => h.start());
-  after(() => h.stop());
+  const h = useNatter({ NATTER_TYPING_TTL_MS: String(TTL_MS), NATTER_TYPING_THROTTLE_MS: String(THROTTLE_MS) });
 
   it('turns a start into a stop by itself after the TTL when no refresh comes', async () => {
     const { body: conv } = await (await h.as('ya')).post('/v1/conversations', { type: 'direct', peer_id: 'yb' });

@@ -2,13 +2,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import S3rver from 's3rver';
 import { S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startNatter, rest, tempDir, type Server } from '../support/natter.ts';
+import { rest, tempDir } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { noisyPng, tinyPdf, upload, download } from '../support/media.ts';
 
 describe('media in an S3-compatible bucket (s3rver on loopback)', () => {
   let s3: S3rver;
   let endpoint: string;
-  let natter: Server;
   const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
   before(async () => {
@@ -18,10 +18,9 @@ describe('media in an S3-compatible bucket (s3rver on loopback)', () => {
     // s3rver's fixed credentials, through the SDK's usual environment chain.
     process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
     process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-    natter = await startNatter({ NATTER_S3_BUCKET: 'natter-media', NATTER_S3_ENDPOINT: endpoint, NATTER_S3_PREFIX: 'media/' });
   });
+  const { server: natter } = useNatter(() => ({ NATTER_S3_BUCKET: 'natter-media', NATTER_S3_ENDPOINT: endpoint, NATTER_S3_PREFIX: 'media/' }));
   after(async () => {
-    await natter.close();
     await s3.close();
     for (const [key, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
       if (value === undefined) delete process.env[key]; else process.env[key] = value;

@@ -1,9 +1,10 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 import { noisyPng, tinyPdf, upload, download } from '../support/media.ts';
 
@@ -19,13 +20,11 @@ const filesUnder = (dir: string): string[] => {
 };
 
 describe('media: upload, thumbnails, media messages and access', () => {
-  let natter: Server;
+  const { server: natter } = useNatter({ NATTER_MAX_MEDIA_BYTES: String(MAX) });
   let png: Buffer;
   before(async () => {
-    natter = await startNatter({ NATTER_MAX_MEDIA_BYTES: String(MAX) });
     png = await noisyPng(640, 480);
   });
-  after(async () => { await natter.close(); });
 
   it('given an image (whatever type the client claims), then 201 with the sniffed type, its size and a thumbnail under 10 KB', async () => {
     const token = await natter.token('alice');

@@ -1,21 +1,15 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, allMessages, type Server } from '../support/natter.ts';
-import { Device, type Frame } from '../support/ws-client.ts';
+import { allMessages } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
+import type { Frame } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 
 const EDIT_WINDOW_S = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('messages after send: edit, delete, reactions, replies and mentions', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
-  const as = async (user: string) => rest(server.url, await server.token(user));
+  const { connect, as } = useNatter({ NATTER_EDIT_WINDOW_SECONDS: String(EDIT_WINDOW_S) });
   const group = async (owner: string, members: string[], title = 'team') =>
     (await (await as(owner)).post('/v1/conversations', { type: 'group', title, member_ids: members })).body.conversation_id as string;
   const post = async (user: string, conv: string, body: Record<string, unknown>) => {
@@ -28,9 +22,6 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
     const client = await as(user);
     return (await eventually(async () => (await allMessages(client, conv)).find((m) => m.seq === seq), (m) => m !== undefined && ready(m)))!;
   };
-
-  before(async () => { server = await startNatter({ NATTER_EDIT_WINDOW_SECONDS: String(EDIT_WINDOW_S) }); });
-  after(async () => { await Promise.all(devices.map((d) => d.close())); await server.close(); });
 
   it('edits a message over REST and the socket: every device of every member gets message_updated, history shows the new text', async () => {
     const conv = await group('ann', ['ben']);

@@ -1,21 +1,11 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, type Server } from '../support/natter.ts';
-import { Device } from '../support/ws-client.ts';
+import { startNatter, rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
 
 describe('messaging over real sockets', () => {
-  let server: Server;
-  const devices: Device[] = [];
-  const connect = async (user: string, device = 'phone') => {
-    const d = await Device.connect(server.wsUrl, await server.token(user, device), device);
-    devices.push(d);
-    return d;
-  };
-  const as = async (user: string) => rest(server.url, await server.token(user));
-
-  before(async () => { server = await startNatter(); });
-  after(async () => { await Promise.all(devices.map((d) => d.close())); await server.close(); });
+  const { connect, as } = useNatter();
 
   it('creates one direct conversation per pair, whoever creates it', async () => {
     const byAlice = await (await as('alice')).post('/v1/conversations', { type: 'direct', peer_id: 'bob' });

@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { startHttp2Server, verifyJwt, type ProtocolServer, type Answer, type Recorded } from '../support/push-servers.ts';
 
@@ -12,26 +13,25 @@ describe('offline push over APNs (a local HTTP/2 server with token auth)', () =>
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const tls = selfSignedCert();
   let apns: ProtocolServer;
-  let natter: Server;
   const script = new Map<string, Answer[]>();
   const tokenOf = (r: Recorded) => r.path.split('/').pop()!;
   const to = (token: string) => (r: Recorded) => tokenOf(r) === token;
 
   before(async () => {
     apns = await startHttp2Server(tls, (r) => script.get(tokenOf(r))?.shift() ?? { status: 200 });
-    natter = await startNatter({
-      NATTER_APNS_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-      NATTER_APNS_KEY_ID: 'ABC123DEFG',
-      NATTER_APNS_TEAM_ID: 'TEAM123456',
-      NATTER_APNS_TOPIC: 'chat.natter.app',
-      NATTER_APNS_ENDPOINT: apns.url,
-      NATTER_PUSH_CA: tls.certPath,
-      NATTER_PUSH_COLLAPSE_MS: '500',
-      NATTER_PUSH_RETRY_BASE_MS: '20',
-      NATTER_PUSH_MAX_ATTEMPTS: '3',
-    });
   });
-  after(async () => { await natter.close(); await apns.close(); });
+  const { server: natter } = useNatter(() => ({
+    NATTER_APNS_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    NATTER_APNS_KEY_ID: 'ABC123DEFG',
+    NATTER_APNS_TEAM_ID: 'TEAM123456',
+    NATTER_APNS_TOPIC: 'chat.natter.app',
+    NATTER_APNS_ENDPOINT: apns.url,
+    NATTER_PUSH_CA: tls.certPath,
+    NATTER_PUSH_COLLAPSE_MS: '500',
+    NATTER_PUSH_RETRY_BASE_MS: '20',
+    NATTER_PUSH_MAX_ATTEMPTS: '3',
+  }));
+  after(async () => { await apns.close(); });
 
   const group = async (creator: string, others: string[]) => {
     const tc = await natter.token(creator);

@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { startHttpsServer, verifyJwt, type ProtocolServer, type Recorded, type Answer } from '../support/push-servers.ts';
@@ -14,7 +15,6 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const tls = selfSignedCert();
   let fcm: ProtocolServer;
-  let natter: Server;
   let accessTokens = 0;
   /** Answers for messages:send by device token; 200 otherwise. */
   const script = new Map<string, Answer[]>();
@@ -31,20 +31,20 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
       const next = script.get(token)?.shift();
       return next ?? { status: 200, body: { name: 'projects/natter-test/messages/1' } };
     });
-    natter = await startNatter({
-      NATTER_FCM_SERVICE_ACCOUNT: JSON.stringify({
-        type: 'service_account', project_id: 'natter-test', client_email: 'push@natter-test.iam.gserviceaccount.com',
-        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      }),
-      NATTER_FCM_ENDPOINT: fcm.url,
-      NATTER_FCM_TOKEN_URL: `${fcm.url}/token`,
-      NATTER_PUSH_CA: tls.certPath,
-      NATTER_PUSH_COLLAPSE_MS: String(COLLAPSE_MS),
-      NATTER_PUSH_RETRY_BASE_MS: '20',
-      NATTER_PUSH_MAX_ATTEMPTS: '3',
-    });
   });
-  after(async () => { await natter.close(); await fcm.close(); });
+  const { server: natter } = useNatter(() => ({
+    NATTER_FCM_SERVICE_ACCOUNT: JSON.stringify({
+      type: 'service_account', project_id: 'natter-test', client_email: 'push@natter-test.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    }),
+    NATTER_FCM_ENDPOINT: fcm.url,
+    NATTER_FCM_TOKEN_URL: `${fcm.url}/token`,
+    NATTER_PUSH_CA: tls.certPath,
+    NATTER_PUSH_COLLAPSE_MS: String(COLLAPSE_MS),
+    NATTER_PUSH_RETRY_BASE_MS: '20',
+    NATTER_PUSH_MAX_ATTEMPTS: '3',
+  }));
+  after(async () => { await fcm.close(); });
 
   const pair = async (a: string, b: string) => {
     const [ta, tb] = [await natter.token(a), await natter.token(b)];

@@ -1,14 +1,13 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, spawnNatter, tempDir, rest, type Server } from '../support/natter.ts';
+import { spawnNatter, tempDir, rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const apnsToken = 'ab'.repeat(32);
 
 describe('push registrations over REST', () => {
-  let natter: Server;
-  before(async () => { natter = await startNatter(); });
-  after(async () => { await natter.close(); });
+  const { server: natter } = useNatter();
 
   it('given a device, then POST registers, GET reads, a second POST replaces, DELETE removes (idempotent)', async () => {
     const api = rest(natter.url, await natter.token('uma'));

@@ -1,7 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import webpush from 'web-push';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { startHttpsServer, verifyJwt, p256PublicKey, webPushClient, type ProtocolServer, type Answer } from '../support/push-servers.ts';
@@ -12,22 +13,21 @@ describe('offline push over Web Push (VAPID, aes128gcm) to a local push service'
   const vapid = webpush.generateVAPIDKeys();
   const tls = selfSignedCert();
   let service: ProtocolServer;
-  let natter: Server;
   const script = new Map<string, Answer[]>();
 
   before(async () => {
     service = await startHttpsServer(tls, (r) => script.get(r.path)?.shift() ?? { status: 201 });
-    natter = await startNatter({
-      NATTER_VAPID_PUBLIC_KEY: vapid.publicKey,
-      NATTER_VAPID_PRIVATE_KEY: vapid.privateKey,
-      NATTER_VAPID_SUBJECT: 'mailto:ops@natter.test',
-      NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1',
-      NATTER_PUSH_CA: tls.certPath,
-      NATTER_PUSH_INCLUDE_CONTENT: 'true',
-      NATTER_PUSH_COLLAPSE_MS: '200',
-    });
   });
-  after(async () => { await natter.close(); await service.close(); });
+  const { server: natter } = useNatter({
+    NATTER_VAPID_PUBLIC_KEY: vapid.publicKey,
+    NATTER_VAPID_PRIVATE_KEY: vapid.privateKey,
+    NATTER_VAPID_SUBJECT: 'mailto:ops@natter.test',
+    NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1',
+    NATTER_PUSH_CA: tls.certPath,
+    NATTER_PUSH_INCLUDE_CONTENT: 'true',
+    NATTER_PUSH_COLLAPSE_MS: '200',
+  });
+  after(async () => { await service.close(); });
 
   it('given a subscription, then the push carries a verifiable VAPID JWT and an aes128gcm body the browser decrypts; content only for text, never for ciphertext', async () => {
     const [ta, tb] = [await natter.token('ann'), await natter.token('bo')];

@@ -1,6 +1,7 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNatter, rest, type Server } from '../support/natter.ts';
+import { rest } from '../support/natter.ts';
+import { useNatter } from '../support/fixture.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 
 /** The first frame of each message, in arrival order: delivery is at least once. */
@@ -17,9 +18,7 @@ const eventually = async (check: () => Promise<boolean>, timeoutMs = 10_000) => 
 };
 
 describe('offline delivery with sync', () => {
-  let server: Server;
-  before(async () => { server = await startNatter(); });
-  after(async () => { await server.close(); });
+  const { server } = useNatter();
 
   it('gives a user who was offline for 50 messages all 50 through sync, in order, then sync_done', async () => {
     const pam = rest(server.url, await server.token('pam'));

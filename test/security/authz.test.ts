@@ -201,18 +201,22 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
 
   const badTokens = (signingSecret: string) => {
     const now = Math.floor(Date.now() / 1000);
-    const sign = createSigner({ key: signingSecret, algorithm: 'HS256' });
+    // Each one carries exp (required, else every token below would be refused for that alone).
+    const sign = createSigner({ key: signingSecret, algorithm: 'HS256', expiresIn: 3_600_000 });
+    const bare = createSigner({ key: signingSecret, algorithm: 'HS256' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     return {
       malformed: 'not.a.jwt',
       garbage: 'x'.repeat(300),
       expired: sign({ sub: 'owner', iat: now - 7200, exp: now - 3600 }),
       notYetValid: sign({ sub: 'owner', nbf: now + 3600 }),
-      wrongKey: createSigner({ key: 'k'.repeat(64), algorithm: 'HS256' })({ sub: 'owner' }),
-      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner' })}.`,
-      algNoneCased: `${b64({ alg: 'None', typ: 'JWT' })}.${b64({ sub: 'owner' })}.`,
+      wrongKey: createSigner({ key: 'k'.repeat(64), algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'owner' }),
+      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner', exp: now + 3600 })}.`,
+      algNoneCased: `${b64({ alg: 'None', typ: 'JWT' })}.${b64({ sub: 'owner', exp: now + 3600 })}.`,
       strippedSignature: `${sign({ sub: 'owner' }).split('.').slice(0, 2).join('.')}.`,
-      otherAlgorithm: createSigner({ key: rsa, algorithm: 'RS256' })({ sub: 'owner' }),
+      otherAlgorithm: createSigner({ key: rsa, algorithm: 'RS256', expiresIn: 3_600_000 })({ sub: 'owner' }),
+      noExp: bare({ sub: 'owner' }),
+      tooLong: bare({ sub: 'owner', exp: now + 400 * 24 * 3600 }),
       noSub: sign({ user: 'owner' }),
       numericSub: sign({ sub: 42 }),
       pathSub: sign({ sub: '../../etc/passwd' }),
@@ -245,7 +249,7 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
         checked++;
       }
     }
-    assert.ok(protectedRoutes().length >= 19 && checked === protectedRoutes().length * 18, `${checked} checks`);
+    assert.ok(protectedRoutes().length >= 19 && checked === protectedRoutes().length * 20, `${checked} checks`);
   });
 
   it('refuses the socket upgrade without a valid token', async () => {
@@ -363,11 +367,12 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     const rs = await start({ NATTER_JWT_PUBLIC_KEY: pub, NATTER_DEV_TOKENS: 'false' });
     const rsTable = routeTable(rs.apps[0]!);
     try {
-      const good = createSigner({ key: priv, algorithm: 'RS256' })({ sub: 'rsa-user' });
+      const hour = { expiresIn: 3_600_000 };
+      const good = createSigner({ key: priv, algorithm: 'RS256', ...hour })({ sub: 'rsa-user' });
       assert.equal((await rest(rs.url, good).get('/v1/conversations')).status, 200);
-      const confused = createSigner({ key: pub, algorithm: 'HS256' })({ sub: 'rsa-user' });
-      const confusedTrimmed = createSigner({ key: pub.trim(), algorithm: 'HS256' })({ sub: 'rsa-user' });
-      const algNone = `${b64({ alg: 'none' })}.${b64({ sub: 'rsa-user' })}.`;
+      const confused = createSigner({ key: pub, algorithm: 'HS256', ...hour })({ sub: 'rsa-user' });
+      const confusedTrimmed = createSigner({ key: pub.trim(), algorithm: 'HS256', ...hour })({ sub: 'rsa-user' });
+      const algNone = `${b64({ alg: 'none' })}.${b64({ sub: 'rsa-user', exp: Math.floor(Date.now() / 1000) + 3600 })}.`;
       for (const r of rsTable) {
         const spec = routes[key(r)];
         if (!spec || spec.kind === 'public' || spec.kind === 'socket') continue;

@@ -65,7 +65,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
       this.websocketServer.close(() => done());
     },
   });
-  await registerAuth(app, config);
+  const verifyToken = await registerAuth(app, config);
   // Before the routes, so that the OpenAPI document sees every one of them.
   await registerDocs(app);
   await registerWeb(app);
@@ -104,6 +104,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     caughtUp: (position: number) => deps.projections.caughtUp(position),
     logHead: deps.logHead,
     isDraining: lifecycle.isDraining,
+    tokens: { verify: verifyToken, expiringNoticeMs: config.tokens.expiringNoticeMs },
     limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
     ...(deps.presenceStore.sessionsOf ? { countSockets: (userId: string) => deps.presenceStore.sessionsOf!(userId, Date.now()) } : {}),
   });

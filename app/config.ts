@@ -21,6 +21,8 @@ export type Config = {
   jwt: JwtKeys;
   devTokens: boolean;
   tokenTtlSeconds: number;
+  /** What every token must satisfy beyond its signature (README "Tokens"). */
+  tokens: TokenRules;
   maxGroupMembers: number;
   maxFrameBytes: number;
   maxBodyBytes: number;
@@ -63,6 +65,12 @@ export type Config = {
   content: ContentConfig;
 };
 
+/**
+ * Every token carries `exp`, lives at most `maxLifetimeSeconds`, and names the issuer and audience
+ * when they are set. A socket gets `token_expiring` `expiringNoticeMs` before its token's exp.
+ */
+export type TokenRules = { maxLifetimeSeconds: number; issuer: string | undefined; audience: string | undefined; expiringNoticeMs: number };
+
 /** An S3-compatible bucket for media; when set, it replaces the local media directory. */
 export type S3Config = { bucket: string; region: string; endpoint: string | undefined; forcePathStyle: boolean; prefix: string };
 
@@ -90,6 +98,14 @@ const jwtKeys = (env: Env, dataDir: string): JwtKeys => {
   return { algorithm: 'HS256', secret: readFileSync(file, 'utf8').trim() };
 };
 
+const tokenRules = (env: Env): TokenRules => ({
+  // A day: a stolen token is good for at most that long, and a socket renews with `reauth` meanwhile.
+  maxLifetimeSeconds: int(env, 'NATTER_JWT_MAX_LIFETIME_SECONDS', 24 * 3600, { min: 1 }),
+  issuer: optionalText(env, 'NATTER_JWT_ISSUER')?.trim(),
+  audience: optionalText(env, 'NATTER_JWT_AUDIENCE')?.trim(),
+  expiringNoticeMs: int(env, 'NATTER_TOKEN_EXPIRING_NOTICE_MS', 60_000),
+});
+
 /** `embedded` for `natter serve` (and its replay, stream and drain); `cluster` for every cluster role. */
 export type Profile = 'embedded' | 'cluster';
 
@@ -112,6 +128,12 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
   const host = matching(env, 'NATTER_HOST', '127.0.0.1', /^\S+$/, 'a host name or IP address');
   const dev = devTokens(env, profile, host);
   const corsOrigins = list(env, 'NATTER_CORS_ORIGINS', []);
+  const tokenTtlSeconds = int(env, 'NATTER_TOKEN_TTL_SECONDS', 24 * 3600, { min: 1 });
+  const tokens = tokenRules(env);
+  // Dev tokens longer than the server accepts would be refused the moment they are issued.
+  if (tokenTtlSeconds > tokens.maxLifetimeSeconds) {
+    throw new ConfigError(`NATTER_TOKEN_TTL_SECONDS (${tokenTtlSeconds}) must not exceed NATTER_JWT_MAX_LIFETIME_SECONDS (${tokens.maxLifetimeSeconds})`);
+  }
   const s3 = {
     bucket: optionalText(env, 'NATTER_S3_BUCKET'),
     region: text(env, 'NATTER_S3_REGION', 'us-east-1'),
@@ -127,7 +149,8 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     jwt: jwtKeys(env, dataDir),
     content: contentConfig(env, dataDir, profile === 'cluster'),
     devTokens: dev,
-    tokenTtlSeconds: int(env, 'NATTER_TOKEN_TTL_SECONDS', 24 * 3600, { min: 1 }),
+    tokenTtlSeconds,
+    tokens,
     maxGroupMembers: int(env, 'NATTER_MAX_GROUP_MEMBERS', 1000, { min: 1 }),
     maxFrameBytes: int(env, 'NATTER_MAX_FRAME_BYTES', 64 * 1024, { min: 1 }),
     maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),

@@ -2,10 +2,14 @@
 export const closeCodes = {
   /** Server shutting down or draining: reconnect, possibly to another gateway. */
   going_away: 1001,
+  /** A `reauth` carried an invalid token or another user's (policy violation): get a valid token, then reconnect and `sync`. */
+  reauth_refused: 1008,
   /** A frame larger than the configured maximum. */
   frame_too_large: 1009,
   /** No pong within the heartbeat TTL: the connection is presumed dead. */
   heartbeat_timeout: 4000,
+  /** The socket's token expired without a `reauth`: get a fresh token, then reconnect and `sync`. */
+  token_expired: 4001,
   /** The user already holds the maximum number of sockets. */
   too_many_connections: 4009,
   /** The device did not read fast enough and its send buffer filled up: reconnect and `sync`. */

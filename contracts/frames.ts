@@ -76,6 +76,18 @@ export const TypingFrame = Type.Object({
 }, strict);
 export type TypingFrame = Static<typeof TypingFrame>;
 
+/**
+ * A fresh token for this socket before its current one expires (answered by `ok`). It must name the
+ * same `sub`; an invalid token or another user's gets an `error` frame and the socket is closed.
+ * Compact JWT characters only, so that a mangled frame is `invalid_frame` and keeps its socket.
+ */
+export const ReauthFrame = Type.Object({
+  type: Type.Literal('reauth'),
+  token: Type.String({ minLength: 5, maxLength: 16_384, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$' }),
+  request_id: Type.Optional(RequestId),
+}, strict);
+export type ReauthFrame = Static<typeof ReauthFrame>;
+
 /** Client → server frames, keyed by `type` so that a frame is validated against one schema only. */
 export const clientFrames = {
   send_message: SendMessageFrame,
@@ -87,6 +99,7 @@ export const clientFrames = {
   edit_message: EditMessageFrame,
   delete_message: DeleteMessageFrame,
   react: ReactFrame,
+  reauth: ReauthFrame,
 } as const satisfies Record<string, TSchema>;
 export type ClientFrameType = keyof typeof clientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof clientFrames)[K]> }[ClientFrameType];
@@ -140,7 +153,7 @@ export const ReactionFrame = Type.Object({
 });
 export type ReactionFrame = Static<typeof ReactionFrame>;
 
-/** The answer to an `edit_message`, `delete_message` or `react` once it is durable (or changed nothing). */
+/** The answer to an `edit_message`, `delete_message` or `react` once it is durable (or changed nothing), and to an accepted `reauth`. */
 export const OkFrame = Type.Object({
   type: Type.Literal('ok'),
   request_id: Type.Optional(RequestId),
@@ -219,6 +232,16 @@ export const PrekeysLowFrame = Type.Object({
 });
 export type PrekeysLowFrame = Static<typeof PrekeysLowFrame>;
 
+/**
+ * The socket's token expires in `expires_in_ms`: send `reauth` with a fresh one, or the socket is
+ * closed with 4001 (token_expired) then.
+ */
+export const TokenExpiringFrame = Type.Object({
+  type: Type.Literal('token_expiring'),
+  expires_in_ms: Type.Integer({ minimum: 0 }),
+});
+export type TokenExpiringFrame = Static<typeof TokenExpiringFrame>;
+
 export const serverFrames = {
   ack: AckFrame,
   new_message: NewMessageFrame,
@@ -234,5 +257,6 @@ export const serverFrames = {
   presence: PresenceFrame,
   goaway: GoawayFrame,
   prekeys_low: PrekeysLowFrame,
+  token_expiring: TokenExpiringFrame,
 } as const satisfies Record<string, TSchema>;
 export type ServerFrame = { [K in keyof typeof serverFrames]: Static<(typeof serverFrames)[K]> }[keyof typeof serverFrames];

@@ -17,6 +17,9 @@ export class Connection {
   alive = true;
   /** Why the server closed this socket, when it did (for metrics and logs). */
   closeReason: string | undefined;
+  /** When the socket's token expires (epoch ms), and the second whose bucket it waits in (gateway/token-expiry.ts). */
+  tokenExpiresAt = 0;
+  tokenBucket = 0;
   private held: Outbound[] | null = null;
   private heldOverflow = false;
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { NatterError, isNatterError } from '../contracts/errors.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
-import type { AckFrame, ClientFrame, OkFrame, SyncDoneFrame } from '../contracts/frames.ts';
+import type { AckFrame, ClientFrame, OkFrame, ReauthFrame, SyncDoneFrame } from '../contracts/frames.ts';
 import type { HistoryStore, InboxStore, UserStore } from '../ports/read-models.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { RateLimit, RateLimiter } from '../ports/rate-limiter.ts';
@@ -12,8 +12,10 @@ import { DEFAULT_SYNC_LIMIT, syncPage } from '../query-side/sync.ts';
 import { toMessage, toUpdate } from '../query-side/messages.ts';
 import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
+import type { VerifiedToken, VerifyToken } from '../http/auth.ts';
 import { Connection } from './connection.ts';
 import { parseFrame } from './frames.ts';
+import { createTokenExpiry } from './token-expiry.ts';
 import type { ConnectionRegistry } from './registry.ts';
 import type { Presence } from './presence.ts';
 import type { Typing } from './typing.ts';
@@ -35,6 +37,8 @@ export type GatewayDeps = {
   logHead(): Promise<number>;
   isDraining(): boolean;
   limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
+  /** The check REST and the upgrade apply (http/auth.ts), for `reauth`; `token_expiring` goes out this long before exp. */
+  tokens: { verify: VerifyToken; expiringNoticeMs: number };
   /** A user's live sockets on every gateway (the cluster's session registry); without it, this gateway's count. */
   countSockets?(userId: string): Promise<number>;
 };
@@ -47,6 +51,8 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const { commands, registry, stores, presence, typing, metrics } = deps;
 
   const registered = new WeakMap<Connection, Promise<number>>();
+  const tokenExpiry = createTokenExpiry({ noticeMs: deps.tokens.expiringNoticeMs });
+  app.addHook('onClose', async () => tokenExpiry.stop());
   const rateLimitLogged = new WeakSet<Connection>();
 
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
@@ -117,7 +123,25 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       case 'react':
         await commands.react(actor, frame.conversation_id, frame.seq, frame.emoji, frame.op);
         return ok(connection, frame.request_id);
+      case 'reauth': return reauth(connection, frame);
     }
+  };
+  // A refused reauth closes the socket: the client has a bug, or someone is trying another user's token.
+  const reauth = (connection: Connection, frame: ReauthFrame) => {
+    let verified: VerifiedToken;
+    try {
+      verified = deps.tokens.verify(frame.token);
+      if (verified.userId !== connection.userId) throw new NatterError('unauthorized', 'a reauth token must name the same user as the socket');
+    } catch (error) {
+      metrics.error('unauthorized');
+      connection.error('unauthorized', isNatterError(error) ? error.message : 'invalid token', frame.request_id === undefined ? {} : { request_id: frame.request_id });
+      connection.closeReason = 'reauth_refused';
+      connection.socket.close(closeCodes.reauth_refused, 'reauth refused');
+      setTimeout(() => connection.socket.terminate(), 1_000).unref();
+      return;
+    }
+    tokenExpiry.watch(connection, verified.expiresAt);
+    ok(connection, frame.request_id);
   };
   const ok = (connection: Connection, requestId: string | undefined) => {
     connection.sendFrame(requestId === undefined ? { type: 'ok' } : { type: 'ok', request_id: requestId } satisfies OkFrame);
@@ -159,11 +183,13 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     }
     registry.add(connection);
     metrics.socketOpened();
+    tokenExpiry.watch(connection, request.tokenExpiresAt);
     registered.set(connection, presence.connected(connection.userId, connection.sessionId)
       .catch((error) => log().warn({ err: error }, 'presence update failed'))
       .then(() => deps.logHead()));
     socket.on('pong', () => { connection.alive = true; });
     socket.on('close', (code) => {
+      tokenExpiry.forget(connection);
       registry.remove(connection);
       metrics.socketClosed(connection.closeReason ?? String(code));
       presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));

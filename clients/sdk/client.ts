@@ -253,9 +253,28 @@ export class NatterClient extends Emitter<NatterEvents> {
         this.goawayDelayMs = frame.reconnect_after_ms;
         this.socket?.close(1000, 'goaway');
         return;
+      case 'token_expiring': void this.renew(); return;
       case 'error': this.refused(frame); return;
       case 'pong': return;
     }
+  }
+
+  /**
+   * Sends a fresh token on the open socket. When the provider fails, or a reauth is refused (an
+   * error frame, then a close), the socket ends at expiry and the reconnect asks the provider again.
+   */
+  private async renew(): Promise<void> {
+    const { token } = this.options;
+    if (typeof token !== 'function') return;
+    const socket = this.socket;
+    let fresh: string;
+    try {
+      fresh = await token();
+    } catch {
+      return;
+    }
+    // A socket that dropped meanwhile has been (or will be) replaced by one opened with a fresh token.
+    if (socket === this.socket) this.transmit({ type: 'reauth', token: fresh });
   }
 
   /** A frame with a log position: held while syncing, else emitted and its cursor kept. */

@@ -65,7 +65,12 @@ export type SendOptions = {
 export type NatterClientOptions = {
   /** The server's base URL (http, https, ws or wss). A function is asked again before every connect. */
   url: string | (() => string);
-  /** A token, or a function that returns a fresh one before every connect. */
+  /**
+   * A token, or a function that returns a fresh one: called before every connect, and when the
+   * server says the socket's token is about to expire (`token_expiring`), to renew it in place with
+   * `reauth` without dropping the socket. A plain string cannot be renewed: the socket is closed
+   * at expiry (4001) and reconnects with the same, expired, token.
+   */
   token: string | (() => string | Promise<string>);
   deviceId: string;
   /** Defaults to the global WebSocket; Node 20 has none, so pass the `ws` package there. */

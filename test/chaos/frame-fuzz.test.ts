@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnNatter, tempDir, rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
-import { fuzzSeed, sampleFrames } from '../support/fuzz-frames.ts';
+import { OWN_TOKEN, fuzzSeed, sampleFrames } from '../support/fuzz-frames.ts';
 
 // Frame fuzzing against a real server process: 10,000+ generated frames (valid, near-valid and
 // garbage) over several sockets while a control conversation carries messages between two other
@@ -35,7 +35,8 @@ describe('frame fuzzing over live sockets', () => {
       const kinds = { valid: 0, near: 0, garbage: 0 };
       for (const f of frames) kinds[f.kind]++;
 
-      const fuzzers = await Promise.all(Array.from({ length: FUZZ_SOCKETS }, async (_, i) => Device.connect(server.wsUrl, await server.token(`fz${i}`, 'fuzz'), 'fuzz')));
+      const fuzzTokens = await Promise.all(Array.from({ length: FUZZ_SOCKETS }, (_, i) => server.token(`fz${i}`, 'fuzz')));
+      const fuzzers = await Promise.all(fuzzTokens.map((token) => Device.connect(server.wsUrl, token, 'fuzz')));
       const sender = await Device.connect(server.wsUrl, await server.token('ctl-a', 'desk'), 'desk');
       const control = await Device.connect(server.wsUrl, await server.token('ctl-b', 'phone'), 'phone');
       devices.push(...fuzzers, sender, control);
@@ -62,7 +63,9 @@ describe('frame fuzzing over live sockets', () => {
           device.frames.length = 0; // what the fuzzers get back is not checked, only that they stay up
           for (let k = offset + s; k < Math.min(frames.length, offset + CHUNK * FUZZ_SOCKETS); k += FUZZ_SOCKETS) {
             const frame = frames[k]!;
-            device.socket.send(frame.data, { binary: frame.binary });
+            // A reauth carries the socket's own token: another's would close it, as the contract says.
+            const data = typeof frame.data === 'string' ? frame.data.replaceAll(OWN_TOKEN, fuzzTokens[s]!) : frame.data;
+            device.socket.send(data, { binary: frame.binary });
           }
           device.send({ type: 'sync', cursor: MARKER });
           await device.waitFor('sync_done', (f) => f.cursor === MARKER, 1, 20_000);

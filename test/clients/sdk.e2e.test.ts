@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSigner } from 'fast-jwt';
 import { NatterApi, NatterClient, NatterRequestError, hasReacted, memoryStorage } from '../../clients/sdk/index.ts';
 import { spawnNatter, startNatter, tempDir, type Spawned } from '../support/natter.ts';
 import { eventually } from '../support/eventually.ts';
@@ -247,6 +250,41 @@ describe('the TypeScript SDK against a real Natter', () => {
       assert.deepEqual(contents(await history(new NatterApi(server.url, token), id)), range('m', 62));
     } finally {
       alice.client.close();
+      await server.close();
+    }
+  });
+
+  it('renews its token through the token provider on token_expiring and outlives its first token without reconnecting', async () => {
+    const server = await startNatter({ NATTER_TOKEN_EXPIRING_NOTICE_MS: '1500' });
+    // Tokens of 4 s, signed with the server's secret: the provider hands out a fresh one each time.
+    const sign = createSigner({ key: readFileSync(join(server.dataDir, 'jwt-secret'), 'utf8').trim(), algorithm: 'HS256', expiresIn: 4_000 });
+    const issued: number[] = [];
+    const provider = async () => {
+      const token = sign({ sub: 'bob' });
+      issued.push(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number);
+      return token;
+    };
+    const aliceToken = await server.token('alice');
+    const id = (await new NatterApi(server.url, aliceToken).createConversation({ type: 'direct', peer_id: 'bob' })).conversation_id;
+    const bob = device({ url: server.url, token: provider, deviceId: 'phone' });
+    const states: string[] = [];
+    bob.client.on('state', (state) => states.push(state));
+    try {
+      await bob.client.connect();
+      const firstExpiry = issued[0]! * 1000;
+      // Renewals raise no SDK event: poll the provider's count and the clock.
+      for (const deadline = Date.now() + 15_000; !(Date.now() > firstExpiry + 1_000 && issued.length >= 3);) {
+        assert.ok(Date.now() < deadline, `only ${issued.length} tokens issued`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new NatterApi(server.url, aliceToken).sendMessage(id, 'late', 'after the first expiry');
+      await until(bob.client, () => bob.messages.some((m) => m.client_msg_id === 'late'), 'bob to get the message on his renewed socket');
+      assert.deepEqual(states, ['connecting', 'syncing', 'online'], 'one connection: never offline, never reconnected');
+      assert.ok(bob.wire.filter((f) => f.type === 'token_expiring').length >= 2, 'a notice before each token\'s expiry');
+      assert.ok(bob.wire.filter((f) => f.type === 'ok').length >= 2, 'each reauth accepted');
+      assert.equal(bob.wire.filter((f) => f.type === 'sync_done').length, 1, 'synced once: no reconnect');
+    } finally {
+      bob.client.close();
       await server.close();
     }
   });

@@ -45,7 +45,7 @@ describe('cluster: a restart of Redis or Kafka is survived (issue #6)', { concur
     let namespace: ClusterNamespace;
     [engines, namespace] = await Promise.all([startPrivateEngines(), clusterNamespace()]);
     env = { ...namespace, ...engines.env, ...limits };
-    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     // Started side by side, but every start is awaited before any failure is thrown, so that after()
     // has every process to kill (one left running would keep this test from ending).
     const spawnAll = async (...specs: Array<[string, Record<string, string>]>) => {

@@ -11,7 +11,7 @@ describe('cluster fan-out', () => {
   after(async () => { await cluster.close(); });
 
   it('given a 1,000-member group spread over 3 gateways, when one message is sent, then it costs 3 publishes (one per gateway) and reaches every member', async () => {
-    const sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    const sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     const members = Array.from({ length: 1000 }, (_, i) => `m${i}`);
     const owner = rest(cluster.gateways[0]!.url, sign({ sub: members[0] }));
     const { body: group } = await owner.post('/v1/conversations', { type: 'group', title: 'big', member_ids: members });

@@ -32,7 +32,7 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
 
   before(async () => {
     env = await clusterNamespace();
-    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     await spawn('relay');
     await spawn('projector');
     await spawn('projector');

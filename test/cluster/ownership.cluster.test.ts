@@ -13,7 +13,7 @@ describe('one writer per conversation across gateways', () => {
   const ids = () => cluster.gateways.map((g) => g.gateway.owners());
   before(async () => {
     cluster = await startCluster({ NATTER_LOG_LEVEL: 'warn', NATTER_MESSAGES_PER_MINUTE: '10000000' });
-    sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     // Every gateway has heard of the others before the race starts.
     await eventually(async () => ids(), (seen) => seen.every((s) => s.length === 3));
   });

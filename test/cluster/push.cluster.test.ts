@@ -73,7 +73,7 @@ describe('cluster push: gateways register in Redis, push workers send through th
       NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1', NATTER_PUSH_CA: tls.certPath,
       NATTER_PUSH_COLLAPSE_MS: String(COLLAPSE_MS), NATTER_PUSH_RETRY_BASE_MS: '20', NATTER_PUSH_MAX_ATTEMPTS: '3',
     };
-    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     await spawn('relay');
     await spawn('projector');
     gwA = await spawn('gateway', { NATTER_GATEWAY_ID: 'gwA' });

@@ -109,7 +109,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
 
   it('given corrupted read models, when inbox and then all are replayed while a client sends and reads, then the new versions are live and equal a from-scratch projection', async () => {
     const [gwA, gwB] = roles.filter((r) => r.name === 'gateway') as [Role, Role];
-    const sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+    const sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     const as = (user: string, gw: Role = gwA) => rest(gw.url!, sign({ sub: user }));
     const cluster = loadClusterConfig(env);
     const ns = `${cluster.redisPrefix}:`;

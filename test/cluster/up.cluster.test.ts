@@ -126,7 +126,7 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       }
 
       // One conversation across the three gateways: REST in on PORT, WebSocket in on PORT+1, out on PORT+2.
-      const sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256' });
+      const sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
       const [alice, bob] = [sign({ sub: 'alice' }), sign({ sub: 'bob' })];
       const created = await rest(`http://127.0.0.1:${ports[0]}`, alice).post('/v1/conversations', { type: 'direct', peer_id: 'bob' });
       assert.equal(created.status, 201, JSON.stringify(created.body));

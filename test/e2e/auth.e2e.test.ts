@@ -26,10 +26,10 @@ describe('authentication and authorization', () => {
     return {
       malformed: 'not.a.jwt',
       expired: createSigner({ key: secret, algorithm: 'HS256' })({ sub: 'owner', iat: now - 7200, exp: now - 3600 }),
-      wrongKey: createSigner({ key: 'x'.repeat(64), algorithm: 'HS256' })({ sub: 'owner' }),
-      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner' })}.`,
-      noSub: createSigner({ key: secret, algorithm: 'HS256' })({ user: 'owner' }),
-      badSub: createSigner({ key: secret, algorithm: 'HS256' })({ sub: '../../etc/passwd' }),
+      wrongKey: createSigner({ key: 'x'.repeat(64), algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'owner' }),
+      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner', exp: now + 3600 })}.`,
+      noSub: createSigner({ key: secret, algorithm: 'HS256', expiresIn: 3_600_000 })({ user: 'owner' }),
+      badSub: createSigner({ key: secret, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: '../../etc/passwd' }),
     };
   };
 
@@ -130,10 +130,10 @@ describe('authentication and authorization', () => {
     const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const rs = await startNatter({ NATTER_JWT_PUBLIC_KEY: pub, NATTER_DEV_TOKENS: 'false' });
     try {
-      const good = createSigner({ key: priv, algorithm: 'RS256' })({ sub: 'rsa-user' });
+      const good = createSigner({ key: priv, algorithm: 'RS256', expiresIn: 3_600_000 })({ sub: 'rsa-user' });
       assert.equal((await rest(rs.url, good).get('/v1/conversations')).status, 200);
       // HS/RS confusion: the public key used as an HMAC secret.
-      const confused = createSigner({ key: pub, algorithm: 'HS256' })({ sub: 'rsa-user' });
+      const confused = createSigner({ key: pub, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'rsa-user' });
       assert.equal((await rest(rs.url, confused).get('/v1/conversations')).status, 401);
     } finally {
       await rs.close();

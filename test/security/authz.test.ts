@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { routeTable, type RouteEntry } from '../../http/route-table.ts';
 import { webDist } from '../../http/web.ts';
 import { clientFrames } from '../../contracts/frames.ts';
+import { closeCodes } from '../../contracts/close-codes.ts';
 import { tempDir, rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 import { tinyPdf, upload, download } from '../support/media.ts';
@@ -67,7 +68,7 @@ const key = (r: Pick<RouteEntry, 'method' | 'url'>) => `${r.method} ${r.url}`;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** What a test needs to build a concrete request for a route pattern. */
-type Fixture = { conv: string; media: string; secrets: string[] };
+type Fixture = { conv: string; media: string; secrets: string[]; ownerToken: string };
 
 /**
  * How each protected route is reached, and what a valid user who has no business there gets:
@@ -133,7 +134,7 @@ const routes: Record<string, Protected | { kind: 'public'; why: string } | { kin
 };
 
 /** Every client frame type and what a stranger (valid user, not a member) gets for it. */
-const frames: Record<string, { frame(f: Fixture): Record<string, unknown>; expect: 'conversation_not_found' | 'pong' | 'empty_sync' }> = {
+const frames: Record<string, { frame(f: Fixture): Record<string, unknown>; expect: 'conversation_not_found' | 'pong' | 'empty_sync' | 'refused_and_closed' }> = {
   send_message: { frame: (f) => ({ type: 'send_message', conversation_id: f.conv, client_msg_id: 'sneak', content: 'hi' }), expect: 'conversation_not_found' },
   mark_delivered: { frame: (f) => ({ type: 'mark_delivered', conversation_id: f.conv, up_to_seq: 1 }), expect: 'conversation_not_found' },
   mark_read: { frame: (f) => ({ type: 'mark_read', conversation_id: f.conv, up_to_seq: 1 }), expect: 'conversation_not_found' },
@@ -143,6 +144,8 @@ const frames: Record<string, { frame(f: Fixture): Record<string, unknown>; expec
   react: { frame: (f) => ({ type: 'react', conversation_id: f.conv, seq: 1, emoji: '👍', op: 'add' }), expect: 'conversation_not_found' },
   sync: { frame: () => ({ type: 'sync' }), expect: 'empty_sync' },
   ping: { frame: () => ({ type: 'ping' }), expect: 'pong' },
+  // Another user's valid token: the socket does not become the owner's; it is refused and closed.
+  reauth: { frame: (f) => ({ type: 'reauth', token: f.ownerToken }), expect: 'refused_and_closed' },
 };
 
 /** Built web-client files (hashed names change per build) are public static files. */
@@ -170,7 +173,7 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     assert.equal((await owner.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'm1', content: 'content-SECRET-91a' })).status, 201);
     assert.equal((await owner.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'm2', content_type: 'media', content: JSON.stringify({ media_id: media }) })).status, 201);
     assert.equal((await owner.post('/v1/devices/phone/push', { platform: 'fcm', token: 'owner-push-SECRET' })).status, 200);
-    fixture = { conv, media, secrets: ['title-SECRET-7f3', 'content-SECRET-91a', 'owner-push-SECRET', 'friend', 'application/pdf'] };
+    fixture = { conv, media, secrets: ['title-SECRET-7f3', 'content-SECRET-91a', 'owner-push-SECRET', 'friend', 'application/pdf'], ownerToken };
   });
   after(async () => { await live.close(); });
 
@@ -201,18 +204,22 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
 
   const badTokens = (signingSecret: string) => {
     const now = Math.floor(Date.now() / 1000);
-    const sign = createSigner({ key: signingSecret, algorithm: 'HS256' });
+    // Each one carries exp (required, else every token below would be refused for that alone).
+    const sign = createSigner({ key: signingSecret, algorithm: 'HS256', expiresIn: 3_600_000 });
+    const bare = createSigner({ key: signingSecret, algorithm: 'HS256' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     return {
       malformed: 'not.a.jwt',
       garbage: 'x'.repeat(300),
       expired: sign({ sub: 'owner', iat: now - 7200, exp: now - 3600 }),
       notYetValid: sign({ sub: 'owner', nbf: now + 3600 }),
-      wrongKey: createSigner({ key: 'k'.repeat(64), algorithm: 'HS256' })({ sub: 'owner' }),
-      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner' })}.`,
-      algNoneCased: `${b64({ alg: 'None', typ: 'JWT' })}.${b64({ sub: 'owner' })}.`,
+      wrongKey: createSigner({ key: 'k'.repeat(64), algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'owner' }),
+      algNone: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'owner', exp: now + 3600 })}.`,
+      algNoneCased: `${b64({ alg: 'None', typ: 'JWT' })}.${b64({ sub: 'owner', exp: now + 3600 })}.`,
       strippedSignature: `${sign({ sub: 'owner' }).split('.').slice(0, 2).join('.')}.`,
-      otherAlgorithm: createSigner({ key: rsa, algorithm: 'RS256' })({ sub: 'owner' }),
+      otherAlgorithm: createSigner({ key: rsa, algorithm: 'RS256', expiresIn: 3_600_000 })({ sub: 'owner' }),
+      noExp: bare({ sub: 'owner' }),
+      tooLong: bare({ sub: 'owner', exp: now + 400 * 24 * 3600 }),
       noSub: sign({ user: 'owner' }),
       numericSub: sign({ sub: 42 }),
       pathSub: sign({ sub: '../../etc/passwd' }),
@@ -245,7 +252,7 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
         checked++;
       }
     }
-    assert.ok(protectedRoutes().length >= 19 && checked === protectedRoutes().length * 18, `${checked} checks`);
+    assert.ok(protectedRoutes().length >= 19 && checked === protectedRoutes().length * 20, `${checked} checks`);
   });
 
   it('refuses the socket upgrade without a valid token', async () => {
@@ -296,19 +303,27 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     try {
       for (const [type, spec] of Object.entries(frames)) {
         const seen = stranger.frames.length;
-        stranger.send(spec.frame(fixture));
+        if (spec.expect !== 'refused_and_closed') stranger.send(spec.frame(fixture));
         if (spec.expect === 'conversation_not_found') {
           const [error] = await stranger.waitFor('error', () => true, stranger.of('error').length + 1);
           assert.equal(stranger.of('error').at(-1)!.code, 'conversation_not_found', `${type}: ${JSON.stringify(error)}`);
         } else if (spec.expect === 'pong') {
           await stranger.waitFor('pong');
+        } else if (spec.expect === 'refused_and_closed') {
+          // On a socket of its own, since this one closes; afterwards it is still the stranger's and sees nothing.
+          const probe = await Device.connect(live.wsUrl, await live.token('stranger', 'watch'), 'watch');
+          probe.send(spec.frame(fixture));
+          const [error] = await probe.waitFor('error');
+          assert.equal(error!.code, 'unauthorized', `${type}: ${JSON.stringify(error)}`);
+          assert.equal(await probe.closed(), closeCodes.reauth_refused, type);
+          assert.deepEqual(probe.frames.map((f) => f.type), ['error'], `${type}: nothing but the refusal`);
         } else {
           await stranger.waitFor('sync_done');
           assert.equal(stranger.frames.slice(seen).filter((f) => f.type === 'new_message').length, 0, `${type} returned messages`);
         }
       }
       assert.ok(!JSON.stringify(stranger.frames).includes('SECRET'));
-      assert.equal(stranger.open, true);
+      assert.equal(stranger.open, true, `closed with ${stranger.closeCode}: ${JSON.stringify(stranger.frames.slice(-3))}`);
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(ownerDevice.of('typing').length, 0, 'a stranger\'s typing reaches no member');
       const history = (await rest(live.url, await live.token('owner')).get(`/v1/conversations/${fixture.conv}/messages`)).body.items;
@@ -363,11 +378,12 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     const rs = await start({ NATTER_JWT_PUBLIC_KEY: pub, NATTER_DEV_TOKENS: 'false' });
     const rsTable = routeTable(rs.apps[0]!);
     try {
-      const good = createSigner({ key: priv, algorithm: 'RS256' })({ sub: 'rsa-user' });
+      const hour = { expiresIn: 3_600_000 };
+      const good = createSigner({ key: priv, algorithm: 'RS256', ...hour })({ sub: 'rsa-user' });
       assert.equal((await rest(rs.url, good).get('/v1/conversations')).status, 200);
-      const confused = createSigner({ key: pub, algorithm: 'HS256' })({ sub: 'rsa-user' });
-      const confusedTrimmed = createSigner({ key: pub.trim(), algorithm: 'HS256' })({ sub: 'rsa-user' });
-      const algNone = `${b64({ alg: 'none' })}.${b64({ sub: 'rsa-user' })}.`;
+      const confused = createSigner({ key: pub, algorithm: 'HS256', ...hour })({ sub: 'rsa-user' });
+      const confusedTrimmed = createSigner({ key: pub.trim(), algorithm: 'HS256', ...hour })({ sub: 'rsa-user' });
+      const algNone = `${b64({ alg: 'none' })}.${b64({ sub: 'rsa-user', exp: Math.floor(Date.now() / 1000) + 3600 })}.`;
       for (const r of rsTable) {
         const spec = routes[key(r)];
         if (!spec || spec.kind === 'public' || spec.kind === 'socket') continue;

@@ -1,11 +1,18 @@
 import fc from 'fast-check';
-import { clientFrames } from '../../contracts/frames.ts';
+import { clientFrames, ReauthFrame } from '../../contracts/frames.ts';
 
 /** One generated frame: the bytes and whether they go out as a binary WebSocket frame. */
 export type FuzzFrame = { data: string | Uint8Array; binary: boolean; kind: 'valid' | 'near' | 'garbage' };
 
 const idChars = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789_-'.split(''));
 const id = fc.string({ unit: idChars, minLength: 1, maxLength: 20 }).map((s) => `f${s}`);
+
+/**
+ * Stands for the fuzzing socket's own token in `reauth` frames; the fuzzer puts the real one in
+ * before sending (a valid reauth is renewed and answered `ok`; a foreign token closes the socket).
+ */
+export const OWN_TOKEN = 'fuzz-own.token-placeholder.x';
+const tokenShape = new RegExp((ReauthFrame.properties.token as unknown as { pattern: string }).pattern);
 
 /** Frames that match the schemas of `contracts/frames.ts`, aimed at the given conversations. */
 export const validFrame = (conversations: string[]) => {
@@ -30,6 +37,7 @@ export const validFrame = (conversations: string[]) => {
       type: fc.constant('react'), conversation_id: conversation, seq: fc.integer({ min: 1, max: 50 }),
       emoji: fc.constantFrom('👍', '❤️', '🎉', '👩‍👩‍👧', 'a', '👍👍'), op: fc.constantFrom('add', 'remove'), request_id: id,
     }, { requiredKeys: ['type', 'conversation_id', 'seq', 'emoji', 'op'] }),
+    reauth: fc.record({ type: fc.constant('reauth'), token: fc.constant(OWN_TOKEN), request_id: id }, { requiredKeys: ['type', 'token'] }),
   };
   return fc.oneof(...Object.values(byType));
 };
@@ -48,7 +56,10 @@ export const nearValidFrame = (conversations: string[]) => fc.tuple(validFrame(c
       default: copy[key] = typeof copy[key] === 'number' ? -1 - (copy[key] as number) * 1e10 : `${String(copy[key])}${name}\u0000`;
     }
     return copy;
-  });
+  })
+  // A well-formed token other than the socket's own is refused by closing the socket (the contract,
+  // not a failure), so near-valid reauths keep their own token or one that is not token-shaped.
+  .filter((frame) => frame.type !== 'reauth' || typeof frame.token !== 'string' || frame.token === OWN_TOKEN || !tokenShape.test(frame.token));
 
 /** Bytes that are not a frame at all: random bytes (often not UTF-8), any JSON, truncated frames. */
 export const garbageFrame = (conversations: string[]) => fc.oneof(

@@ -83,6 +83,8 @@ describe('configuration', () => {
       [() => loadClusterConfig({ NATTER_PG_URL: 'mysql://u:secret@db/natter' }), 'NATTER_PG_URL must be a URL starting with postgres:// or postgresql://, got "mysql://u:***@db/natter"'],
       [() => loadClusterConfig({ NATTER_KAFKA_BROKERS: '127.0.0.1' }), 'NATTER_KAFKA_BROKERS must be a comma-separated list of host:port addresses, got "127.0.0.1"'],
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'verbose' }), 'NATTER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
+      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_JWT_MAX_LIFETIME_SECONDS: '0' }), 'NATTER_JWT_MAX_LIFETIME_SECONDS must be an integer of at least 1, got "0"'],
+      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_TOKEN_TTL_SECONDS: '90000' }), 'NATTER_TOKEN_TTL_SECONDS (90000) must not exceed NATTER_JWT_MAX_LIFETIME_SECONDS (86400)'],
     ];
     for (const [load, message] of cases) {
       assert.throws(load, (error: Error) => {

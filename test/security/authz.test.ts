@@ -14,6 +14,7 @@ import { clientFrames } from '../../contracts/frames.ts';
 import { closeCodes } from '../../contracts/close-codes.ts';
 import { tempDir, rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { eventually } from '../support/eventually.ts';
 import { tinyPdf, upload, download } from '../support/media.ts';
 
 // Authorization, generated from the live route table and the frame registry: a route or a frame
@@ -342,7 +343,8 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     const leaverToken = await live.token('leaver', 'phone');
     const leaver = rest(live.url, leaverToken);
     assert.equal((await leaver.get(`/v1/conversations/${id}/messages`)).status, 200);
-    assert.equal((await download(live.url, leaverToken, `/v1/media/${up.body.media_id}`)).status, 200);
+    // The share is a projection of the message: in the cluster it lands a moment after the send's answer.
+    assert.equal((await eventually(() => download(live.url, leaverToken, `/v1/media/${up.body.media_id}`), (r) => r.status === 200)).status, 200);
     const leaverDevice = await Device.connect(live.wsUrl, leaverToken, 'phone');
     const staysDevice = await Device.connect(live.wsUrl, await live.token('stays', 'phone'), 'phone');
     try {

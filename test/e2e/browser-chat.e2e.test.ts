@@ -165,6 +165,10 @@ describe('the web client in a real browser against a real Natter', () => {
     const api = new NatterApi(server.url, await server.token('alice'));
     const { conversation_id: id } = await api.createConversation({ type: 'group', title: 'Archive', member_ids: ['bob'] });
     for (let i = 1; i <= 70; i++) await api.sendMessage(id, `archive-${i}`, `archived message ${i}`);
+    // History and the live feed follow the log (in the cluster, a moment after the acks): once both
+    // have the last message, the first page is exactly the newest 30 and nothing live adds to it.
+    await eventually(() => api.messages(id, { limit: 1 }), (page) => page.items[0]?.seq === 70);
+    await conversation(bob, 'Archive').locator('.preview:text-is("archived message 70")').waitFor();
     await conversation(bob, 'Archive').click();
     const messages = bob.locator('li.message');
     await bob.locator('li.message .content:text-is("archived message 70")').waitFor();
@@ -193,7 +197,9 @@ describe('the web client in a real browser against a real Natter', () => {
 
     // Deleted on another device while this page was editing it: the save is refused, and the page says why.
     await say(alice, 'typo heer');
-    const typo = message(alice, 'typo heer');
+    // The acked message, not its pending copy (which has no seq yet): in the cluster the ack takes a moment.
+    const typo = message(alice, 'typo heer').and(alice.locator('[data-seq]'));
+    await typo.waitFor();
     const seq = Number(await typo.getAttribute('data-seq'));
     await act(alice, typo, 'edit');
     const id = decodeURIComponent(new URL(alice.url()).hash.slice(1));

@@ -42,6 +42,7 @@ export type NatterEvents = {
   status: MessageStatusFrame;
   presence: PresenceFrame;
   typing: TypingFrame;
+  /** A conversation was created, renamed, or its members or `admins` changed; without me in `members`, I was removed or left. */
   conversation: ConversationUpdatedFrame;
   state: ConnectionState;
   /** A send entered the outbox (render it as pending). */

@@ -1,6 +1,6 @@
 import type {
-  Conversation, CreateConversationBody, DevTokenReply, InboxReply, Message, MessagesQuery, MessagesReply, PresenceState, ReceiptsReply,
-  RepliesQuery, SendMessageBody, SendMessageReply,
+  BlocksReply, Conversation, CreateConversationBody, DevTokenReply, InboxReply, LastSeenVisibility, Message, MessagesQuery, MessagesReply,
+  PresenceState, ReceiptsReply, RepliesQuery, SendMessageBody, SendMessageReply,
 } from './wire.ts';
 
 export class NatterApiError extends Error {
@@ -45,28 +45,70 @@ export class NatterApi {
   private request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return call<T>(`${this.base}${path}`, { method, token: this.token, body });
   }
+  private conversationPath(id: string): string {
+    return `/v1/conversations/${encodeURIComponent(id)}`;
+  }
   private messagePath(id: string, seq: number): string {
-    return `/v1/conversations/${encodeURIComponent(id)}/messages/${seq}`;
+    return `${this.conversationPath(id)}/messages/${seq}`;
   }
 
   inbox(options: { limit?: number; cursor?: string } = {}): Promise<InboxReply> {
     return this.request('GET', `/v1/conversations${query(options)}`);
   }
+  /** The conversation, its members and its admins. */
   conversation(id: string): Promise<Conversation> {
-    return this.request('GET', `/v1/conversations/${encodeURIComponent(id)}`);
+    return this.request('GET', this.conversationPath(id));
   }
   createConversation(body: CreateConversationBody): Promise<Conversation> {
     return this.request('POST', '/v1/conversations', body);
   }
   addMembers(id: string, userIds: string[]): Promise<Conversation> {
-    return this.request('POST', `/v1/conversations/${encodeURIComponent(id)}/members`, { user_ids: userIds });
+    return this.request('POST', `${this.conversationPath(id)}/members`, { user_ids: userIds });
+  }
+  /** Anyone may leave (`userId` is their own id); only an admin removes others. Answers with the conversation as it is now. */
+  removeMember(id: string, userId: string): Promise<Conversation> {
+    return this.request('DELETE', `${this.conversationPath(id)}/members/${encodeURIComponent(userId)}`);
+  }
+  /** Renames a group (admins only); every member's devices get `conversation_updated`. */
+  renameConversation(id: string, title: string): Promise<Conversation> {
+    return this.request('PATCH', this.conversationPath(id), { title });
+  }
+  /** Makes a member admin (admins only). */
+  addAdmin(id: string, userId: string): Promise<void> {
+    return this.request('PUT', `${this.conversationPath(id)}/admins/${encodeURIComponent(userId)}`);
+  }
+  /** Takes the role back; refused with `last_admin` (409) when no admin would remain. */
+  removeAdmin(id: string, userId: string): Promise<void> {
+    return this.request('DELETE', `${this.conversationPath(id)}/admins/${encodeURIComponent(userId)}`);
+  }
+  /** Mutes for this user on all their devices, until `until` (ms since the epoch, in the future), or until unmuted when null. */
+  mute(id: string, until: number | null): Promise<void> {
+    return this.request('PUT', `${this.conversationPath(id)}/mute`, { until });
+  }
+  unmute(id: string): Promise<void> {
+    return this.request('DELETE', `${this.conversationPath(id)}/mute`);
+  }
+  /** The blocked user can no longer open or send in the direct conversation with this one (`blocked`, 403). Idempotent. */
+  block(userId: string): Promise<void> {
+    return this.request('PUT', `/v1/users/me/blocks/${encodeURIComponent(userId)}`);
+  }
+  unblock(userId: string): Promise<void> {
+    return this.request('DELETE', `/v1/users/me/blocks/${encodeURIComponent(userId)}`);
+  }
+  /** The users this user has blocked. */
+  blocks(): Promise<BlocksReply> {
+    return this.request('GET', '/v1/users/me/blocks');
+  }
+  /** Who sees this user's `last_seen` (online and offline are always shown). */
+  setLastSeenPrivacy(lastSeen: LastSeenVisibility): Promise<void> {
+    return this.request('PUT', '/v1/users/me/privacy', { last_seen: lastSeen });
   }
   messages(id: string, options: MessagesQuery = {}): Promise<MessagesReply> {
-    return this.request('GET', `/v1/conversations/${encodeURIComponent(id)}/messages${query(options)}`);
+    return this.request('GET', `${this.conversationPath(id)}/messages${query(options)}`);
   }
   /** A REST send, for scripts; devices use NatterClient.send, which survives reconnects. */
   sendMessage(id: string, clientMsgId: string, content: string, extra: Omit<SendMessageBody, 'client_msg_id' | 'content'> = {}): Promise<SendMessageReply> {
-    return this.request('POST', `/v1/conversations/${encodeURIComponent(id)}/messages`, { client_msg_id: clientMsgId, content, ...extra });
+    return this.request('POST', `${this.conversationPath(id)}/messages`, { client_msg_id: clientMsgId, content, ...extra });
   }
   /** The author edits the text; answers with the message as it is now. */
   editMessage(id: string, seq: number, content: string): Promise<Message> {
@@ -86,7 +128,7 @@ export class NatterApi {
     return this.request('GET', `${this.messagePath(id, seq)}/replies${query(options)}`);
   }
   receipts(id: string): Promise<ReceiptsReply> {
-    return this.request('GET', `/v1/conversations/${encodeURIComponent(id)}/receipts`);
+    return this.request('GET', `${this.conversationPath(id)}/receipts`);
   }
   presence(userId: string): Promise<PresenceState> {
     return this.request('GET', `/v1/users/${encodeURIComponent(userId)}/presence`);

@@ -39,5 +39,8 @@ export type SendMessageBody = Static<typeof rest.SendMessageBody>;
 export type ReceiptsReply = Static<typeof rest.ReceiptsReply>;
 export type SendMessageReply = Static<typeof rest.SendMessageReply>;
 export type DevTokenReply = Static<typeof rest.DevTokenReply>;
+export type BlocksReply = Static<typeof rest.BlocksReply>;
+/** Who sees the user's `last_seen`: everyone, contacts (a shared direct conversation) or nobody. */
+export type LastSeenVisibility = Static<typeof rest.PrivacyBody>['last_seen'];
 /** Presence over REST is the presence frame without its `type`. */
 export type PresenceState = Omit<PresenceFrame, 'type'>;

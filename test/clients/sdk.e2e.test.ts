@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
-import { NatterApi, NatterClient, NatterRequestError, hasReacted, memoryStorage } from '../../clients/sdk/index.ts';
+import { NatterApi, NatterApiError, NatterClient, NatterRequestError, NatterSendError, hasReacted, memoryStorage } from '../../clients/sdk/index.ts';
 import { spawnNatter, startNatter, tempDir, type Spawned } from '../support/natter.ts';
 import { eventually } from '../support/eventually.ts';
 import { device, history, nextEvent, until, withoutCursor } from './sdk-devices.ts';
@@ -316,6 +316,76 @@ describe('the TypeScript SDK against a real Natter', () => {
       assert.deepEqual(contents(await history(new NatterApi(server.url, token), id)), ['seen', 'queued while unreachable']);
     } finally {
       second.client.close();
+      await server.close();
+    }
+  });
+
+  it('governs a group and a user over REST: rename, admins, removal, mute, blocks, last-seen privacy; devices hear of it', async () => {
+    const server = await startNatter({ NATTER_PRESENCE_THROTTLE_MS: '0' });
+    const [aliceToken, bobToken, carolToken] = [await server.token('alice'), await server.token('bob'), await server.token('carol')];
+    const [aliceApi, bobApi, carolApi] = [aliceToken, bobToken, carolToken].map((token) => new NatterApi(server.url, token)) as [NatterApi, NatterApi, NatterApi];
+    const refusedWith = (status: number, code: string) => (error: unknown) =>
+      error instanceof NatterApiError && error.status === status && error.code === code;
+    const { conversation_id: id } = await aliceApi.createConversation({ type: 'group', title: 'crew', member_ids: ['bob', 'carol'] });
+    const bob = device({ url: server.url, token: bobToken, deviceId: 'phone' });
+    try {
+      await bob.client.connect();
+      assert.deepEqual((await aliceApi.conversation(id)).admins, ['alice'], 'the creator is the first admin');
+
+      const renamedFrame = nextEvent(bob.client, 'conversation', (c) => c.conversation_id === id && c.title === 'launch crew');
+      assert.equal((await aliceApi.renameConversation(id, 'launch crew')).title, 'launch crew');
+      assert.deepEqual((await renamedFrame).admins, ['alice'], 'conversation_updated carries the admins');
+      await assert.rejects(bobApi.renameConversation(id, 'mine'), refusedWith(403, 'forbidden'));
+
+      const granted = nextEvent(bob.client, 'conversation', (c) => c.conversation_id === id && c.admins.includes('bob'));
+      await aliceApi.addAdmin(id, 'bob');
+      assert.deepEqual((await granted).admins, ['alice', 'bob']);
+      await assert.rejects(carolApi.addAdmin(id, 'carol'), refusedWith(403, 'forbidden'));
+      await aliceApi.removeAdmin(id, 'alice');
+      await assert.rejects(bobApi.removeAdmin(id, 'bob'), refusedWith(409, 'last_admin'));
+      assert.deepEqual((await bobApi.conversation(id)).admins, ['bob']);
+
+      await assert.rejects(aliceApi.removeMember(id, 'carol'), refusedWith(403, 'forbidden'), 'no longer an admin');
+      const removed = nextEvent(bob.client, 'conversation', (c) => c.conversation_id === id && !c.members.includes('carol'));
+      assert.deepEqual((await bobApi.removeMember(id, 'carol')).members, ['alice', 'bob']);
+      assert.deepEqual((await removed).members, ['alice', 'bob']);
+      await assert.rejects(carolApi.conversation(id), refusedWith(404, 'conversation_not_found'));
+
+      const mutedOf = async () => (await bobApi.inbox()).items.find((i) => i.conversation_id === id)!;
+      const until = Date.now() + 3_600_000;
+      await bobApi.mute(id, until);
+      assert.deepEqual(await eventually(async () => { const i = await mutedOf(); return [i.muted, i.muted_until]; }, (m) => m[1] === until), [true, until]);
+      await bobApi.mute(id, null);
+      assert.deepEqual(await eventually(async () => { const i = await mutedOf(); return [i.muted, i.muted_until]; }, (m) => m[1] === null), [true, null]);
+      await bobApi.unmute(id);
+      assert.equal((await eventually(mutedOf, (i) => !i.muted)).muted, false);
+      assert.equal((await aliceApi.inbox()).items.find((i) => i.conversation_id === id)!.muted, false, 'a mute is per user');
+      await assert.rejects(bobApi.mute(id, Date.now() - 1_000), refusedWith(400, 'invalid_request'));
+
+      const { conversation_id: direct } = await aliceApi.createConversation({ type: 'direct', peer_id: 'bob' });
+      await aliceApi.block('bob');
+      await aliceApi.block('bob');
+      assert.deepEqual(await eventually(() => aliceApi.blocks(), (b) => b.items.length === 1), { items: ['bob'] });
+      const refusedSend = await bob.client.send(direct, 'anyone there?').then(() => null, (error: unknown) => error);
+      assert.ok(refusedSend instanceof NatterSendError && refusedSend.code === 'blocked', `a blocked send, not ${String(refusedSend)}`);
+      await assert.rejects(bobApi.sendMessage(direct, 'rest-1', 'hello?'), refusedWith(403, 'blocked'));
+      await aliceApi.unblock('bob');
+      assert.deepEqual(await eventually(() => aliceApi.blocks(), (b) => b.items.length === 0), { items: [] });
+      assert.equal((await bob.client.send(direct, 'back again')).seq, 1, 'the refused sends appended nothing');
+
+      // Alice shares a direct conversation with Bob, so "contacts" still shows him her last_seen; "nobody" does not.
+      const alice = device({ url: server.url, token: aliceToken, deviceId: 'laptop' });
+      await alice.client.connect();
+      alice.client.close();
+      const lastSeen = () => bobApi.presence('alice').then((p) => [p.status, typeof p.last_seen]);
+      assert.deepEqual(await eventually(lastSeen, (p) => p[0] === 'offline'), ['offline', 'number']);
+      await aliceApi.setLastSeenPrivacy('contacts');
+      assert.deepEqual(await lastSeen(), ['offline', 'number']);
+      await aliceApi.setLastSeenPrivacy('nobody');
+      assert.deepEqual(await eventually(lastSeen, (p) => p[1] === 'undefined'), ['offline', 'undefined']);
+      await assert.rejects(aliceApi.setLastSeenPrivacy('friends' as 'nobody'), refusedWith(400, 'invalid_request'));
+    } finally {
+      bob.client.close();
       await server.close();
     }
   });

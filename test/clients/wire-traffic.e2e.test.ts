@@ -104,6 +104,27 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     await call('amy', 'GET', '/v1/conversations');
     await ben.waitFor('conversation_updated', (f) => f.removed === undefined, 2);
 
+    // Governance: a rename and admin changes (conversation_updated with admins), mute (the inbox shows it), blocks, privacy.
+    const crew = { id: group.conversation_id };
+    await call('amy', 'PATCH', '/v1/conversations/{id}', crew, { title: 'wire crew' });
+    await call('ben', 'PATCH', '/v1/conversations/{id}', crew, { title: 'not an admin' });
+    await call('amy', 'PUT', '/v1/conversations/{id}/admins/{user_id}', { ...crew, user_id: 'ben' });
+    await call('amy', 'DELETE', '/v1/conversations/{id}/admins/{user_id}', { ...crew, user_id: 'amy' });
+    await call('ben', 'DELETE', '/v1/conversations/{id}/admins/{user_id}', { ...crew, user_id: 'ben' });
+    await ben.waitFor('conversation_updated', (f) => f.conversation_id === crew.id && f.admins.length === 1 && f.admins[0] === 'ben');
+    await call('ben', 'PUT', '/v1/conversations/{id}/mute', crew, { until: Date.now() + 60_000 });
+    await call('ben', 'PUT', '/v1/conversations/{id}/mute', crew, { until: Date.now() - 60_000 });
+    await call('ben', 'GET', '/v1/conversations');
+    await call('ben', 'DELETE', '/v1/conversations/{id}/mute', crew);
+    await call('amy', 'PUT', '/v1/users/me/blocks/{user_id}', { user_id: 'ben' });
+    await call('amy', 'GET', '/v1/users/me/blocks');
+    send(ben, { type: 'send_message', conversation_id: direct.conversation_id, client_msg_id: 'w-blocked', content: 'let me in' });
+    await ben.waitFor('error', (f) => f.client_msg_id === 'w-blocked' && f.code === 'blocked');
+    await call('ben', 'POST', '/v1/conversations/{id}/messages', id, { client_msg_id: 'w-blocked-rest', content: 'let me in' });
+    await call('amy', 'DELETE', '/v1/users/me/blocks/{user_id}', { user_id: 'ben' });
+    await call('amy', 'PUT', '/v1/users/me/privacy', {}, { last_seen: 'contacts' });
+    await call('amy', 'PUT', '/v1/users/me/privacy', {}, { last_seen: 'friends' });
+
     for (const frame of sent) validate(asyncapi.components.messages[`client_${frame.type}`]?.payload, frame, `client frame ${frame.type}`);
     const received = [...amy.frames, ...ben.frames];
     for (const frame of received) {
@@ -117,7 +138,7 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     for (const type of ['ack', 'new_message', 'message_status', 'conversation_updated', 'sync_done', 'error', 'pong', 'typing', 'presence', 'ok', 'message_updated', 'reaction']) {
       assert.ok(seen.has(type), `the session produced a ${type} frame`);
     }
-    assert.equal(restChecks, 26);
+    assert.equal(restChecks, 41);
   } finally {
     for (const device of devices) device.socket.terminate();
     await server.close();

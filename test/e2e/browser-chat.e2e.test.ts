@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { build } from 'vite';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { NatterApi } from '../../clients/sdk/index.ts';
+import { eventually } from '../support/eventually.ts';
 import { useNatter } from '../support/fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,6 +46,9 @@ describe('the web client in a real browser against a real Natter', () => {
   /** A message of the open conversation, or of the list `within` (the thread panel's), by its whole text (mentions are elements inside it). */
   const message = (page: Page, text: string, within = '.pane .messages') =>
     page.locator(`${within} li.message`, { has: page.locator('.content', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  const member = (page: Page, user: string) => page.locator(`.members li.member[data-user="${user}"]`);
+  const headerAction = (page: Page, action: string) => page.click(`.pane .header-actions [data-action=${action}]`);
+  const online = (page: Page) => page.waitForSelector('.connection[data-state=online]');
   /** The message's toolbar shows on hover, as it does for a person. */
   const act = async (page: Page, item: ReturnType<typeof message>, action: string) => {
     await item.hover();
@@ -161,6 +165,10 @@ describe('the web client in a real browser against a real Natter', () => {
     const api = new NatterApi(server.url, await server.token('alice'));
     const { conversation_id: id } = await api.createConversation({ type: 'group', title: 'Archive', member_ids: ['bob'] });
     for (let i = 1; i <= 70; i++) await api.sendMessage(id, `archive-${i}`, `archived message ${i}`);
+    // History and the live feed follow the log (in the cluster, a moment after the acks): once both
+    // have the last message, the first page is exactly the newest 30 and nothing live adds to it.
+    await eventually(() => api.messages(id, { limit: 1 }), (page) => page.items[0]?.seq === 70);
+    await conversation(bob, 'Archive').locator('.preview:text-is("archived message 70")').waitFor();
     await conversation(bob, 'Archive').click();
     const messages = bob.locator('li.message');
     await bob.locator('li.message .content:text-is("archived message 70")').waitFor();
@@ -189,7 +197,9 @@ describe('the web client in a real browser against a real Natter', () => {
 
     // Deleted on another device while this page was editing it: the save is refused, and the page says why.
     await say(alice, 'typo heer');
-    const typo = message(alice, 'typo heer');
+    // The acked message, not its pending copy (which has no seq yet): in the cluster the ack takes a moment.
+    const typo = message(alice, 'typo heer').and(alice.locator('[data-seq]'));
+    await typo.waitFor();
     const seq = Number(await typo.getAttribute('data-seq'));
     await act(alice, typo, 'edit');
     const id = decodeURIComponent(new URL(alice.url()).hash.slice(1));
@@ -260,5 +270,93 @@ describe('the web client in a real browser against a real Natter', () => {
     assert.equal(await mentioned.locator('.mention').count(), 1, '@dave is not a member: no mention');
     await team.locator('.badge').first().waitFor({ state: 'detached' });
     await shot(bob, '14-mention');
+  });
+
+  it('shows the admins of a group; an admin renames it, makes a member admin and removes a member, and the others see it', async () => {
+    await conversation(bob, 'Team').click();
+    await headerAction(alice, 'members');
+    await member(alice, 'alice').locator('.admin-tag').waitFor();
+    assert.equal(await member(alice, 'bob').locator('.admin-tag').count(), 0);
+    await headerAction(bob, 'members');
+    await member(bob, 'alice').locator('.admin-tag:text-is("admin")').waitFor();
+    assert.equal(await bob.locator('.members form.rename').isVisible(), false, 'only an admin renames');
+    assert.equal(await member(bob, 'carol').locator('[data-action=remove]').count(), 0, 'only an admin removes');
+
+    await alice.fill('.members input[name=title]', 'Launch crew');
+    await alice.click('.members form.rename button');
+    await bob.locator('.pane .conversation-header h2:text-is("Launch crew")').waitFor();
+    await conversation(bob, 'Launch crew').waitFor();
+    assert.equal(await conversation(bob, 'Team').count(), 0);
+
+    await member(alice, 'bob').locator('[data-action=admin]').click();
+    await member(bob, 'bob').locator('.admin-tag').waitFor();
+    await bob.locator('.members form.rename').waitFor();
+
+    alice.once('dialog', (dialog) => void dialog.accept());
+    await member(alice, 'carol').locator('[data-action=remove]').click();
+    await member(bob, 'carol').waitFor({ state: 'detached' });
+    await bob.locator('.pane .subtitle:text-is("alice, bob")').waitFor();
+    assert.equal(await bob.locator('.members h3').textContent(), 'Members · 2');
+    await shot(alice, '15-group-admins');
+
+    // A group keeps an admin: once alice steps down, bob cannot, and the page says why.
+    await member(alice, 'alice').locator('[data-action=unadmin]').click();
+    await member(bob, 'alice').locator('.admin-tag').waitFor({ state: 'detached' });
+    await member(bob, 'bob').locator('[data-action=unadmin]').click();
+    await bob.locator('.notice', { hasText: /not changed: 409 last_admin/ }).waitFor();
+    await alice.locator('.members form.rename').waitFor({ state: 'hidden' });
+    await alice.click('.members .close');
+    await alice.locator('.members').waitFor({ state: 'hidden' });
+  });
+
+  it('mutes a conversation for 8 hours or until unmuted, with a muted icon in the list; a muted one still counts unread', async () => {
+    const crew = conversation(bob, 'Launch crew');
+    const icon = crew.locator('.muted-icon');
+    await headerAction(bob, 'mute');
+    await bob.click('.mute-menu [data-mute="28800000"]');
+    await icon.waitFor();
+    assert.match(await icon.getAttribute('title') ?? '', /^muted until /);
+    const api = new NatterApi(server.url, await server.token('bob'));
+    const item = async () => (await api.inbox()).items.find((i) => i.title === 'Launch crew')!;
+    const muted = await eventually(item, (i) => i.muted);
+    assert.ok(muted.muted_until !== null && Math.abs(muted.muted_until - (Date.now() + 8 * 3_600_000)) < 60_000, `muted for 8 hours: ${muted.muted_until}`);
+
+    await conversation(bob, 'alice').click();
+    await say(alice, 'quiet please');
+    await crew.locator('.badge.unread:text-is("1")').waitFor();
+    await shot(bob, '16-muted');
+
+    await crew.click();
+    await headerAction(bob, 'unmute');
+    await icon.waitFor({ state: 'detached' });
+    await headerAction(bob, 'mute');
+    await bob.click('.mute-menu [data-mute=always]');
+    await crew.locator('.muted-icon[title="muted until you unmute"]').waitFor();
+    // The mute is the server's: it is there after a reload.
+    await bob.reload();
+    await online(bob);
+    await conversation(bob, 'Launch crew').locator('.muted-icon').waitFor();
+    assert.equal((await eventually(item, (i) => i.muted_until === null)).muted_until, null);
+  });
+
+  it('blocks from a direct conversation: the blocker sees it, the peer\'s send fails with a visible error', async () => {
+    await conversation(alice, 'bob').click();
+    await conversation(bob, 'alice').click();
+    await headerAction(alice, 'block');
+    await alice.locator('.blocked-note:has-text("You blocked bob")').waitFor();
+    await say(bob, 'are you there?');
+    await bob.locator('.notice', { hasText: /not sent: blocked/ }).waitFor();
+    await message(bob, 'are you there?').waitFor({ state: 'detached' });
+    await shot(bob, '17-blocked-send-refused');
+    assert.equal(await message(alice, 'are you there?').count(), 0);
+    await alice.reload();
+    await online(alice);
+    await alice.locator('.blocked-note').waitFor();
+    await shot(alice, '18-blocked');
+
+    await headerAction(alice, 'unblock');
+    await alice.locator('.blocked-note').waitFor({ state: 'detached' });
+    await say(bob, 'hello again');
+    await message(alice, 'hello again').waitFor();
   });
 });

@@ -1,9 +1,11 @@
 import { NatterApi, NatterApiError, NatterClient, applyReaction, applyUpdate, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
 import { h, replaceChildren } from './dom.ts';
+import { governanceControls } from './governance.ts';
 import { messageControls } from './message-controls.ts';
 import { signOut as forgetSession, storagePrefix, type Session } from './session.ts';
 import { ChatState, DELETED, type MessageRef } from './state.ts';
 import { conversationPane } from './views/conversation.ts';
+import { membersPanel } from './views/members.ts';
 import { newConversationForms, renderConversationList } from './views/sidebar.ts';
 import { threadPanel } from './views/thread.ts';
 
@@ -28,12 +30,15 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     notice.textContent = error instanceof Error ? error.message : String(error);
   };
 
+  /** A refused request: the page says what was not done and the server's code and reason. */
+  const report = (what: string, error: unknown) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; };
+
   const remember = (conversation: Conversation) => {
     const known = state.conversations.get(conversation.conversation_id);
     state.conversations.set(conversation.conversation_id, {
       id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
-      unread: known?.unread ?? 0, mentions: known?.mentions ?? 0, preview: known?.preview ?? null, lastSeq: known?.lastSeq ?? null,
-      lastActivity: known?.lastActivity ?? Date.now(),
+      admins: conversation.admins, unread: known?.unread ?? 0, mentions: known?.mentions ?? 0, preview: known?.preview ?? null,
+      lastSeq: known?.lastSeq ?? null, lastActivity: known?.lastActivity ?? Date.now(), muted: known?.muted ?? false, mutedUntil: known?.mutedUntil ?? null,
     });
   };
 
@@ -63,7 +68,10 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   };
 
   const open = async (id: string) => {
-    if (state.openId !== id) state.thread = state.editing = state.picker = null;
+    if (state.openId !== id) {
+      state.thread = state.editing = state.picker = null;
+      state.membersOpen = state.muteMenu = false;
+    }
     state.openId = id;
     history.replaceState(null, '', `#${id}`);
     render();
@@ -150,11 +158,12 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       return;
     }
     const known = state.conversations.get(update.conversation_id);
-    if (known) known.members = update.members;
+    if (known) Object.assign(known, { members: update.members, admins: update.admins, title: update.title });
     void refreshInbox().catch(fail);
   });
   for (const event of ['queued', 'ack'] as const) client.on(event, () => render());
-  client.on('send_failed', ({ error }) => { notice.textContent = `not sent: ${error.message}`; render(); });
+  // `blocked`: the peer of this direct conversation blocked me; the code says so, the message says what.
+  client.on('send_failed', ({ error }) => { notice.textContent = `not sent: ${error.code}: ${error.message}`; render(); });
   client.on('state', (s) => {
     connection.dataset.state = s;
     connection.textContent = s;
@@ -171,14 +180,17 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   };
   const controls = messageControls({
     state, client, api, render: () => render(), details,
-    report: (what, error) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; },
+    report,
     fail,
     fillComposer: (text) => pane.fill(text),
     focusThread: () => thread.focus(),
   });
 
+  const governance = governanceControls({ state, api, render: () => render(), remember, report });
+
   const pane = conversationPane({
     ...controls.actions,
+    ...governance.header,
     send: (text) => {
       const id = state.openId;
       if (!id) return;
@@ -200,6 +212,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     reply: (text) => { if (state.thread) controls.sendText(state.thread.conversationId, text, state.thread.seq); },
     closeThread: () => { state.thread = null; render(); },
   });
+  const members = membersPanel(governance.members);
 
   const signOut = () => {
     client.close();
@@ -209,7 +222,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const connection = h('span', { class: 'connection', 'data-state': client.state }, client.state);
   const notice = h('span', { class: 'notice', role: 'status' });
   const list = h('ul', { class: 'conversations', 'aria-label': 'conversations' });
-  const main = h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element, thread.element);
+  const main = h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element, thread.element, members.element);
   replaceChildren(root, h('div', { class: 'chat' },
     h('header', { class: 'top' },
       h('strong', {}, 'Natter'),
@@ -228,12 +241,14 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       renderConversationList(list, state, actions);
       pane.render(state, client.pending());
       thread.render(state, client.pending());
-      main.classList.toggle('threaded', state.thread !== null);
+      members.render(state);
+      main.classList.toggle('with-panel', !thread.element.hidden || !members.element.hidden);
     });
   };
 
   void (async () => {
-    await refreshInbox();
+    await Promise.all([refreshInbox(), api.blocks().then(({ items }) => { for (const user of items) state.blocked.add(user); })]);
+    render();
     const fromHash = decodeURIComponent(location.hash.slice(1));
     if (fromHash && state.conversations.has(fromHash)) await open(fromHash);
   })().catch(fail);

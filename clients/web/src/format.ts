@@ -11,3 +11,7 @@ export const lastSeen = (presence: { status: 'online' | 'offline'; last_seen?: n
   if (presence.status === 'online') return 'online';
   return presence.last_seen ? `last seen ${when(presence.last_seen)}` : 'offline';
 };
+
+/** A moment later today or on another day: "14:05", or "3 Mar 14:05". */
+export const moment = (timestamp: number) =>
+  new Date(timestamp).toDateString() === new Date().toDateString() ? time.format(timestamp) : `${day.format(timestamp)} ${time.format(timestamp)}`;

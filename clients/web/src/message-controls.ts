@@ -57,6 +57,7 @@ export const messageControls = ({ state, client, api, render, details, report, f
     const ref = here(seq);
     if (!ref) return;
     state.thread = ref;
+    state.membersOpen = false;
     render();
     focusThread();
     const replies: Message[] = [];

@@ -6,6 +6,8 @@ export type ConversationSummary = {
   kind: 'direct' | 'group';
   title: string | null;
   members: string[] | null;
+  /** Group admins, known with the members. */
+  admins: string[] | null;
   unread: number;
   /** Unread messages that mention me. */
   mentions: number;
@@ -13,6 +15,9 @@ export type ConversationSummary = {
   /** The seq the preview shows, so that an edit or delete of it updates the preview. */
   lastSeq: number | null;
   lastActivity: number;
+  muted: boolean;
+  /** When the mute ends; null while muted until unmuted. */
+  mutedUntil: number | null;
 };
 
 /** A message by where it lives: edits, reactions and threads point at one this way. */
@@ -31,19 +36,24 @@ export class ChatState {
   readonly presence = new Map<string, PresenceState>();
   /** Loaded threads: the replies to a message, ascending by seq (they may be older than the loaded page). */
   readonly threads = new Map<string, Message[]>();
+  /** The users I blocked. */
+  readonly blocked = new Set<string>();
   openId: string | null = null;
   /** The open thread, the message being edited in the composer, the message whose emoji picker is open. */
   thread: MessageRef | null = null;
   editing: MessageRef | null = null;
   picker: MessageRef | null = null;
+  /** The open group's members panel (in the thread's place), and the open conversation's mute menu. */
+  membersOpen = false;
+  muteMenu = false;
 
   constructor(readonly me: string) {}
 
   fromInbox(item: InboxItem): void {
     const known = this.conversations.get(item.conversation_id);
     this.conversations.set(item.conversation_id, {
-      id: item.conversation_id, kind: item.type, title: item.title, members: known?.members ?? null,
-      unread: item.unread_count, mentions: item.unread_mentions,
+      id: item.conversation_id, kind: item.type, title: item.title, members: known?.members ?? null, admins: known?.admins ?? null,
+      unread: item.unread_count, mentions: item.unread_mentions, muted: item.muted, mutedUntil: item.muted_until,
       preview: item.last_message ? (item.last_message.deleted ? DELETED : item.last_message.preview) : null,
       lastSeq: item.last_message?.seq ?? null, lastActivity: item.last_activity,
     });
@@ -57,6 +67,15 @@ export class ChatState {
   /** The other member of a direct conversation, once its members are known. */
   peerOf(conversation: ConversationSummary): string | undefined {
     return conversation.kind === 'direct' ? conversation.members?.find((m) => m !== this.me) : undefined;
+  }
+
+  /** A mute runs out by itself; the inbox says so on its next read, and the page does not wait for it. */
+  isMuted(conversation: ConversationSummary, now = Date.now()): boolean {
+    return conversation.muted && (conversation.mutedUntil === null || conversation.mutedUntil > now);
+  }
+
+  isAdmin(conversation: ConversationSummary): boolean {
+    return conversation.admins?.includes(this.me) ?? false;
   }
 
   nameOf(conversation: ConversationSummary): string {

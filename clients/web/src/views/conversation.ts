@@ -1,11 +1,11 @@
 import type { OutboxEntry } from '../../../sdk/index.ts';
 import { h, replaceChildren } from '../dom.ts';
-import { lastSeen } from '../format.ts';
 import type { ChatState } from '../state.ts';
 import { tickFor } from '../ticks.ts';
+import { renderHeader, type HeaderActions } from './conversation-header.ts';
 import { messageItem, pendingItem, type MessageActions } from './message.ts';
 
-export type ConversationActions = MessageActions & {
+export type ConversationActions = MessageActions & HeaderActions & {
   /** The composer's text: a new message, or the edited text while editing. */
   send(text: string): void;
   cancelEdit(): void;
@@ -42,10 +42,7 @@ export const conversationPane = (actions: ConversationActions) => {
     const conversation = state.openId ? state.conversations.get(state.openId) : undefined;
     pane.hidden = !conversation;
     if (!conversation) return;
-    const peer = state.peerOf(conversation);
-    replaceChildren(header,
-      h('h2', {}, state.nameOf(conversation)),
-      h('div', { class: 'subtitle' }, peer ? lastSeen(state.presence.get(peer)) : (conversation.members ?? []).join(', ')));
+    renderHeader(header, conversation, state, actions);
 
     // Keep the reader where they are: pinned to the bottom, or at the same message when older ones are prepended.
     const fromBottom = messages.scrollHeight - messages.scrollTop;

@@ -1,6 +1,7 @@
 import { h, replaceChildren } from '../dom.ts';
 import { when } from '../format.ts';
 import type { ChatState } from '../state.ts';
+import { mutedTitle } from './conversation-header.ts';
 
 export type SidebarActions = { open(id: string): void; newDirect(peer: string): void; newGroup(title: string, members: string[]): void };
 
@@ -26,13 +27,14 @@ export const newConversationForms = (actions: SidebarActions) => {
   return h('div', { class: 'new-conversation' }, direct, group);
 };
 
-/** The conversation list: name, presence dot for direct chats, last message preview, mention and unread badges. */
+/** The conversation list: name, presence dot for direct chats, last message preview, muted icon, mention and unread badges. */
 export const renderConversationList = (list: HTMLElement, state: ChatState, actions: SidebarActions) => {
   replaceChildren(list, ...state.sorted().map((c) => {
     const peer = state.peerOf(c);
     const online = peer ? state.presence.get(peer)?.status === 'online' : false;
+    const muted = state.isMuted(c);
     return h('li', {
-      class: `conversation${c.id === state.openId ? ' open' : ''}`,
+      class: `conversation${c.id === state.openId ? ' open' : ''}${muted ? ' muted' : ''}`,
       'data-id': c.id,
       'data-name': state.nameOf(c),
       onclick: (() => actions.open(c.id)) as EventListener,
@@ -44,6 +46,7 @@ export const renderConversationList = (list: HTMLElement, state: ChatState, acti
     h('div', { class: 'meta' },
       h('time', {}, when(c.lastActivity)),
       h('div', { class: 'badges' },
+        muted ? h('span', { class: 'muted-icon', title: mutedTitle(c.mutedUntil), 'aria-label': 'muted' }, '🔕') : null,
         c.mentions > 0 ? h('span', { class: 'badge mention', title: `${c.mentions} unread mention${c.mentions === 1 ? '' : 's'}` }, '@') : null,
         c.unread > 0 ? h('span', { class: 'badge unread' }, c.unread) : null)));
   }));

@@ -65,7 +65,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
       this.websocketServer.close(() => done());
     },
   });
-  const verifyToken = await registerAuth(app, config);
+  const verifyToken = await registerAuth(app, config, { isErased: (userId) => deps.readModels.users.isErased(userId) });
   // Before the routes, so that the OpenAPI document sees every one of them.
   await registerDocs(app);
   await registerWeb(app);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { commandLimits, type Config } from './config.ts';
 import { buildApp, type AppDeps } from './build-app.ts';
 import { createCommands, type Commands } from '../command-side/commands.ts';
+import { startRetentionSweep } from '../command-side/retention-sweep.ts';
 import type { EventStore } from '../ports/event-store.ts';
 import type { Features } from '../features/wire.ts';
 
@@ -15,6 +16,10 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
    */
   route?(local: Commands): Promise<Commands>;
   onConflict?(): void;
+  /** Destroys an erased user's data keys (the profile's key store). */
+  shred?(userId: string): Promise<void>;
+  /** Whether this process writes the conversation (the cluster's owner); the retention sweep visits only those. */
+  owns?(conversationId: string): boolean;
 };
 
 /**
@@ -24,11 +29,15 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
  * route or a rule added to one is in the other.
  */
 export const composeGateway = async (config: Config, logger: Logger, parts: GatewayParts) => {
-  const { eventStore, features, route, onConflict, ...app } = parts;
+  const { eventStore, features, route, onConflict, shred, owns, ...app } = parts;
   const local = createCommands(eventStore, {
-    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}),
+    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}), ...(shred ? { shred } : {}),
   });
   const commands = features.guard(route ? await route(local) : local);
   const built = await buildApp({ ...app, config, logger, commands, routes: [features.routes] });
-  return { ...built, commands };
+  const sweep = startRetentionSweep({
+    directory: app.readModels.directory, commands: local, defaultDays: config.content.retentionDays,
+    intervalMs: config.content.retentionSweepMs, owns: owns ?? (() => true), log: logger,
+  });
+  return { ...built, commands, stop: () => { built.stop(); void sweep.stop(); } };
 };

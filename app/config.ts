@@ -202,4 +202,5 @@ export const commandLimits = (config: Config) => ({
   messageLimit: { capacity: config.messagesPerMinute, perSecond: config.messagesPerMinute / 60 },
   conversationLimit: { capacity: config.conversationBurst, perSecond: config.conversationMessagesPerSecond },
   editWindowMs: config.editWindowSeconds * 1000,
+  retention: { defaultDays: config.content.retentionDays, dayMs: config.content.retentionDayMs },
 });

@@ -46,7 +46,9 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const stores = openEmbeddedFeatureStores(config, registryLiveDevices(registry));
   const content = openEmbeddedContent(config);
   const onMissing = (what: string) => { metrics.contentKeyMissing(); logger.error({ what }, 'a data key is missing although nobody was erased: content lost'); };
-  const features = wireFeatures(config, stores, { readModels, delivery: registry.delivery, limiter, log: logger.child({ component: 'push' }) });
+  // What the features read goes through the opening wrapper (previews and history are stored sealed).
+  const opened = openingReadModels(readModels, content.cipher, onMissing);
+  const features = wireFeatures(config, stores, { readModels: opened, delivery: registry.delivery, limiter, log: logger.child({ component: 'push' }) });
   const push = features.push.sender();
   const eventStore = instrumentEventStore(sqliteEvents, metrics);
   const projections = await startProjections({
@@ -54,13 +56,14 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
     checkpoints: readModels.checkpoints,
     unitOfWork: readModels.unitOfWork,
     projectors: [...readModelProjectors(readModels), ...features.projectors],
-    reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), features.push.reactor(push.queue)],
+    reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), features.push.reactor(push.queue), ...features.reactors],
     log: logger,
   });
   projectionsPosition = projections.position;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: sealingEventStore(eventStore, content.cipher), features, registry, projections, metrics, limiter,
-    readModels: openingReadModels(readModels, content.cipher, onMissing),
+    shred: async (userId) => { await content.store.destroyOwner(userId); content.cipher.forget(userId); },
+    readModels: opened,
     presenceStore: createMemoryPresenceStore(),
     logHead: () => sqliteEvents.headPosition(),
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),

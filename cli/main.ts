@@ -3,6 +3,7 @@ import { serve } from './serve.ts';
 import { replay, type ReplayOptions } from './replay.ts';
 import { printStream } from './stream.ts';
 import { drain } from './drain.ts';
+import { eraseUser } from './erase-user.ts';
 import { ConfigError } from '../app/config/validate.ts';
 import { capacityCommand } from './capacity.ts';
 
@@ -31,6 +32,12 @@ program.command('stream')
   .argument('<conversation_id>', 'the conversation id')
   .option('--receipts', 'print the receipts stream instead of the conversation stream')
   .action((conversationId: string, options: { receipts?: boolean }) => printStream(conversationId, options));
+
+program.command('erase-user')
+  .description("erase a user: their messages' content becomes unrecoverable everywhere (the log included), their tokens stop working")
+  .argument('<user_id>', 'the user to erase')
+  .option('--cluster', 'on the cluster engines (NATTER_* settings); without it, the embedded data directory (stop the server first)')
+  .action((userId: string, options: { cluster?: boolean }) => eraseUser(userId, options));
 
 program.command('drain')
   .description('drain the running server: devices are told to reconnect elsewhere, then it exits')

@@ -15,11 +15,13 @@ const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
 
 export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
 export type Edited = { conversation_id: string; seq: number; edited_at: number; position: number };
-export type ConversationSummary = { conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; admins: string[]; created_by: string };
+export type ConversationSummary = {
+  conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; admins: string[]; created_by: string; retention_days: number | null;
+};
 
 const summary = (state: Conversation): ConversationSummary => ({
   conversation_id: state.conversation_id, type: state.kind, title: state.title, members: [...state.members].sort(),
-  admins: [...state.admins].sort(), created_by: state.created_by,
+  admins: [...state.admins].sort(), created_by: state.created_by, retention_days: state.retention_days,
 });
 
 /**
@@ -38,6 +40,10 @@ export type CommandOptions = {
   onConflict?(): void;
   /** How long after sending the author may edit a message. Default 24 hours. */
   editWindowMs?: number;
+  /** Destroys what makes the erased user's content readable (their data keys), once UserErased is durable. */
+  shred?(userId: string): Promise<void>;
+  /** The server's retention (null: forever) and the length of a retention day (shortened in tests). */
+  retention?: { defaultDays: number | null; dayMs: number };
   clock?: () => number;
 };
 
@@ -166,6 +172,15 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       withPosition(await conversations.handle({ type: 'RevokeAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() })),
     renameConversation: async (actor: Actor, conversationId: string, title: string) =>
       withPosition(await conversations.handle({ type: 'RenameConversation', conversation_id: conversationId, title, by: actor.user_id, timestamp: clock() })),
+    /** null: back to the server's default. */
+    setRetention: async (actor: Actor, conversationId: string, days: number | null) =>
+      withPosition(await conversations.handle({ type: 'SetRetention', conversation_id: conversationId, retention_days: days, by: actor.user_id, timestamp: clock() })),
+    /** The retention sweep's step for one conversation: appends MessagesExpired when messages are due. */
+    expireMessages: async (conversationId: string) => {
+      const retention = options.retention ?? { defaultDays: null, dayMs: 86_400_000 };
+      const handled = await conversations.handle({ type: 'ExpireMessages', conversation_id: conversationId, default_days: retention.defaultDays, day_ms: retention.dayMs, timestamp: clock() });
+      return { position: handled.position };
+    },
 
     /** `until` null: until unmuted. Per user, across devices; it runs out by itself. */
     mute: async (actor: Actor, conversationId: string, until: number | null) =>
@@ -178,6 +193,17 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       settle(await users.handle({ type: 'UnblockUser', user_id: actor.user_id, blocked_user_id: userId, timestamp: clock() })),
     setPrivacy: async (actor: Actor, lastSeen: 'everyone' | 'contacts' | 'nobody') =>
       settle(await users.handle({ type: 'SetPrivacy', user_id: actor.user_id, last_seen: lastSeen, timestamp: clock() })),
+
+    /**
+     * Erasure: UserErased is appended (so every replay agrees the user is gone), then the user's data
+     * keys are destroyed, which makes everything they wrote unreadable wherever it is kept. Asked
+     * again, it destroys again (idempotent), in case a crash came between the two.
+     */
+    eraseUser: async (userId: string, by: 'user' | 'operator') => {
+      const handled = await users.handle({ type: 'EraseUser', user_id: userId, by, timestamp: clock() });
+      await options.shred?.(userId);
+      return { position: handled.position };
+    },
 
     /** The members of a conversation the actor belongs to (for ephemeral frames such as typing). */
     membersFor: async (actor: Actor, conversationId: string): Promise<ReadonlySet<string>> => {

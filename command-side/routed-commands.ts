@@ -25,11 +25,14 @@ const ROUTES = {
   grantAdmin: byConversation,
   revokeAdmin: byConversation,
   renameConversation: byConversation,
+  setRetention: byConversation,
+  expireMessages: (_local, args) => args[0] as unknown as string,
   mute: byConversation,
   unmute: byConversation,
   block: byPair,
   unblock: byPair,
   setPrivacy: (_local, [actor]) => `user:${actor.user_id}`,
+  eraseUser: (_local, args) => `user:${args[0] as unknown as string}`,
 } satisfies Partial<Record<keyof Commands, Key>>;
 export type RoutedMethod = keyof typeof ROUTES;
 const isRouted = (method: string): method is RoutedMethod => Object.hasOwn(ROUTES, method);

@@ -3,7 +3,7 @@ import type {} from './actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   AddMembersBody, ConversationParams, ConversationReply, CreateConversationBody, EditMessageBody, MarkBody, MemberParams, Message,
-  MessageParams, MuteBody, PrivacyBody, ReactionParams, SendMessageBody, SendMessageReply, UpdateConversationBody, UserParams,
+  EraseBody, MessageParams, MuteBody, PrivacyBody, ReactionParams, SendMessageBody, SendMessageReply, UpdateConversationBody, UserParams,
 } from '../contracts/rest.ts';
 import { NatterError } from '../contracts/errors.ts';
 import type { Commands } from './commands.ts';
@@ -65,8 +65,11 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, 
   }
 
   api.patch('/v1/conversations/:id', { schema: { params: ConversationParams, body: UpdateConversationBody, response: { 200: ConversationReply } } }, async (request) => {
-    const { conversation } = await settled(await commands.renameConversation(request.actor, request.params.id, request.body.title!));
-    return conversation;
+    const { id } = request.params;
+    const { title, retention_days: days } = request.body;
+    let result = title !== undefined ? await settled(await commands.renameConversation(request.actor, id, title)) : undefined;
+    if (days !== undefined) result = await settled(await commands.setRetention(request.actor, id, days));
+    return result!.conversation;
   });
 
   for (const [method, grant] of [['put', true], ['delete', false]] as const) {
@@ -92,6 +95,12 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, 
       return reply.status(204).send();
     });
   }
+
+  api.delete('/v1/users/me', { schema: { body: EraseBody } }, async (request, reply) => {
+    if (request.body.confirm !== request.actor.user_id) throw new NatterError('invalid_request', 'confirm must be your own user id: erasure cannot be undone');
+    await settled(await commands.eraseUser(request.actor.user_id, 'user'));
+    return reply.status(204).send();
+  });
 
   api.put('/v1/users/me/privacy', { schema: { body: PrivacyBody } }, async (request, reply) => {
     await settled(await commands.setPrivacy(request.actor, request.body.last_seen));

@@ -14,4 +14,6 @@ export const closeCodes = {
   too_many_connections: 4009,
   /** The device did not read fast enough and its send buffer filled up: reconnect and `sync`. */
   slow_consumer: 4008,
+  /** The user's account was erased: its tokens are refused from now on. */
+  account_erased: 4003,
 } as const;

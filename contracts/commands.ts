@@ -48,8 +48,13 @@ export type GrantAdmin = { type: 'GrantAdmin'; conversation_id: string; user_id:
 export type RevokeAdmin = { type: 'RevokeAdmin'; conversation_id: string; user_id: string; by: string; timestamp: number };
 export type RenameConversation = { type: 'RenameConversation'; conversation_id: string; title: string; by: string; timestamp: number };
 
+export type SetRetention = { type: 'SetRetention'; conversation_id: string; retention_days: number | null; by: string; timestamp: number };
+/** Decided by the conversation's writer when its retention sweep comes round: `default_days` is the server's (null: forever). */
+export type ExpireMessages = { type: 'ExpireMessages'; conversation_id: string; default_days: number | null; day_ms: number; timestamp: number };
+
 export type ConversationCommand =
-  | CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage | GrantAdmin | RevokeAdmin | RenameConversation;
+  | CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage | GrantAdmin | RevokeAdmin | RenameConversation
+  | SetRetention | ExpireMessages;
 
 /** Commands on a user's own settings (`user-<id>`). */
 export type UserCommand =
@@ -57,7 +62,8 @@ export type UserCommand =
   | { type: 'UnmuteConversation'; user_id: string; conversation_id: string; timestamp: number }
   | { type: 'BlockUser'; user_id: string; blocked_user_id: string; timestamp: number }
   | { type: 'UnblockUser'; user_id: string; blocked_user_id: string; timestamp: number }
-  | { type: 'SetPrivacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; timestamp: number };
+  | { type: 'SetPrivacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; timestamp: number }
+  | { type: 'EraseUser'; user_id: string; by: 'user' | 'operator'; timestamp: number };
 
 export type React = {
   type: 'React'; conversation_id: string; seq: number; user_id: string; emoji: string; op: 'add' | 'remove'; timestamp: number;

@@ -127,6 +127,25 @@ export const ConversationRenamed = Type.Object({
 });
 export type ConversationRenamed = Static<typeof ConversationRenamed>;
 
+/** How long the conversation keeps messages, chosen by an admin (null: the server's default). */
+export const RetentionChanged = Type.Object({
+  conversation_id: ConversationId,
+  retention_days: Type.Union([Type.Integer({ minimum: 1, maximum: 36_500 }), Type.Null()]),
+  changed_by: UserId,
+  timestamp: Timestamp,
+});
+export type RetentionChanged = Static<typeof RetentionChanged>;
+
+/** Every message up to `up_to_seq` is older than the retention horizon: it vanishes from every read model. */
+export const MessagesExpired = Type.Object({
+  conversation_id: ConversationId,
+  up_to_seq: Seq,
+  /** Messages sent before this time are gone. */
+  horizon: Timestamp,
+  timestamp: Timestamp,
+});
+export type MessagesExpired = Static<typeof MessagesExpired>;
+
 // Per-user settings live in `user-<id>`: a user's mutes, blocks and privacy, in one order.
 
 /** `until` null: muted until unmuted. */
@@ -151,6 +170,14 @@ export type LastSeenVisibility = Static<typeof LastSeenVisibility>;
 export const PrivacyChanged = Type.Object({ user_id: UserId, last_seen: LastSeenVisibility, timestamp: Timestamp });
 export type PrivacyChanged = Static<typeof PrivacyChanged>;
 
+/** The user asked to be erased (or an operator did): their content's keys are destroyed, their tokens refused. */
+export const UserErased = Type.Object({
+  user_id: UserId,
+  by: Type.Union([Type.Literal('user'), Type.Literal('operator')]),
+  timestamp: Timestamp,
+});
+export type UserErased = Static<typeof UserErased>;
+
 export type ConversationEvent =
   | { type: 'ConversationCreated'; data: ConversationCreated }
   | { type: 'MembersAdded'; data: MembersAdded }
@@ -160,14 +187,17 @@ export type ConversationEvent =
   | { type: 'MessageDeleted'; data: MessageDeleted }
   | { type: 'AdminGranted'; data: AdminGranted }
   | { type: 'AdminRevoked'; data: AdminRevoked }
-  | { type: 'ConversationRenamed'; data: ConversationRenamed };
+  | { type: 'ConversationRenamed'; data: ConversationRenamed }
+  | { type: 'RetentionChanged'; data: RetentionChanged }
+  | { type: 'MessagesExpired'; data: MessagesExpired };
 
 export type UserEvent =
   | { type: 'ConversationMuted'; data: ConversationMuted }
   | { type: 'ConversationUnmuted'; data: ConversationUnmuted }
   | { type: 'UserBlocked'; data: UserBlocked }
   | { type: 'UserUnblocked'; data: UserUnblocked }
-  | { type: 'PrivacyChanged'; data: PrivacyChanged };
+  | { type: 'PrivacyChanged'; data: PrivacyChanged }
+  | { type: 'UserErased'; data: UserErased };
 
 export type ReceiptEvent =
   | { type: 'MessageDelivered'; data: MessageDelivered }
@@ -182,8 +212,8 @@ export type NatterEventType = NatterEvent['type'];
 
 export const eventSchemas = {
   ConversationCreated, MembersAdded, MemberRemoved, MessageSent, MessageEdited, MessageDeleted, MessageDelivered, MessageRead,
-  ReactionAdded, ReactionRemoved, AdminGranted, AdminRevoked, ConversationRenamed,
-  ConversationMuted, ConversationUnmuted, UserBlocked, UserUnblocked, PrivacyChanged,
+  ReactionAdded, ReactionRemoved, AdminGranted, AdminRevoked, ConversationRenamed, RetentionChanged, MessagesExpired,
+  ConversationMuted, ConversationUnmuted, UserBlocked, UserUnblocked, PrivacyChanged, UserErased,
 } as const;
 
 /**

@@ -31,6 +31,8 @@ export const ConversationReply = Type.Object({
   /** Group admins (the creator first); empty for a direct conversation. */
   admins: Type.Array(UserId),
   created_by: UserId,
+  /** Days messages are kept (the conversation's choice); null: the server's default. */
+  retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
 });
 export type ConversationReply = Static<typeof ConversationReply>;
 
@@ -38,14 +40,20 @@ export const ConversationParams = Type.Object({ id: ConversationId });
 export const MemberParams = Type.Object({ id: ConversationId, user_id: UserId });
 export const UserParams = Type.Object({ user_id: UserId });
 
-/** What a PATCH of a conversation changes: its title (groups, admins only). */
-export const UpdateConversationBody = Type.Object({ title: Type.Optional(Title) }, { ...strict, minProperties: 1 });
+/** What a PATCH of a conversation changes: its title (groups, admins only), its retention (admins; either member of a direct one). */
+export const UpdateConversationBody = Type.Object({
+  title: Type.Optional(Title),
+  /** Days to keep messages, or null for the server's default (NATTER_RETENTION_DAYS). */
+  retention_days: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 36_500 }), Type.Null()])),
+}, { ...strict, minProperties: 1 });
 export const MuteBody = Type.Object({
   /** When the mute ends (milliseconds since the epoch, in the future); null: until unmuted. */
   until: Type.Union([Timestamp, Type.Null()]),
 }, strict);
 export const PrivacyBody = Type.Object({ last_seen: LastSeenVisibility }, strict);
 export const BlocksReply = Type.Object({ items: Type.Array(UserId) });
+/** Erasing oneself must be spelled out: `confirm` is the caller's own user id. */
+export const EraseBody = Type.Object({ confirm: Type.String({ maxLength: 64 }) }, strict);
 
 export const AddMembersBody = Type.Object({ user_ids: Type.Array(UserId, { minItems: 1, maxItems: 10_000 }) }, strict);
 export type AddMembersBody = Static<typeof AddMembersBody>;

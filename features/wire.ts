@@ -4,7 +4,9 @@ import type { KeyDirectory } from '../ports/key-directory.ts';
 import type { Delivery } from '../ports/delivery.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { ReadModels } from '../ports/read-models.ts';
-import type { Projector } from '../ports/projector.ts';
+import type { Projector, Reactor } from '../ports/projector.ts';
+import { erasureReactor } from './account/erasure.ts';
+import { exportRoutes } from './account/export.ts';
 import { wirePush, type PushStores } from './push/wire.ts';
 import { wireMedia, type MediaStores } from './media/wire.ts';
 import { wireKeys } from './keys/wire.ts';
@@ -21,7 +23,7 @@ type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string
  * A feature added here is in both profiles at once.
  */
 export const wireFeatures = (config: Config, stores: FeatureStores, shared: {
-  readModels: Pick<ReadModels, 'directory' | 'inbox'>; delivery: Delivery; limiter: RateLimiter; log: Log;
+  readModels: ReadModels; delivery: Delivery; limiter: RateLimiter; log: Log;
 }) => {
   const push = wirePush(config.push, stores.push, shared);
   const media = wireMedia(config.media, stores.media, shared.readModels);
@@ -32,8 +34,11 @@ export const wireFeatures = (config: Config, stores: FeatureStores, shared: {
       await app.register(push.routes);
       await app.register(media.routes);
       await app.register(keys.routes);
+      await app.register(exportRoutes, { readModels: shared.readModels, push: stores.push.registry });
     },
     projectors: [media.projector] as Projector[],
+    /** Reactions outside the push path (run after the read models, in the embedded process or a projector worker). */
+    reactors: [erasureReactor({ keys: stores.keys, push: stores.push.registry })] as Reactor[],
     guard: media.guard,
   };
 };

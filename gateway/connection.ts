@@ -73,6 +73,11 @@ export class Connection {
   }
 
   push(frame: Outbound): void {
+    if (frame.kind === 'close') {
+      this.closeReason = 'account_erased';
+      this.socket.close(closeCodes.account_erased, frame.json);
+      return;
+    }
     if (this.held && frame.kind === 'message') {
       // Anything dropped here is at or below a later sync page's upper bound, so sync returns it.
       if (this.held.length < this.limits.maxHeldFrames) this.held.push(frame); else this.heldOverflow = true;

@@ -44,7 +44,7 @@ const refusal = (error: unknown): string => {
  * NATTER_JWT_MAX_LIFETIME_SECONDS away, and `iss` and `aud` must match when configured. Returns the
  * check itself, which the socket applies to a `reauth` token.
  */
-export const registerAuth = async (app: FastifyInstance, config: Config): Promise<VerifyToken> => {
+export const registerAuth = async (app: FastifyInstance, config: Config, options: { isErased?(userId: string): Promise<boolean> } = {}): Promise<VerifyToken> => {
   const keys = config.jwt;
   const { issuer, audience, maxLifetimeSeconds } = config.tokens;
   // fast-jwt skips an iss or aud check when the claim is absent, unless the claim is required.
@@ -89,6 +89,8 @@ export const registerAuth = async (app: FastifyInstance, config: Config): Promis
     const fromQuery = (request.query as { device_id?: unknown }).device_id;
     const device = typeof fromQuery === 'string' ? fromQuery : verified.deviceId ?? 'default';
     if (!validDeviceId.Check(device)) throw new NatterError('invalid_request', 'device_id must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}');
+    // An erased user's tokens stop working, however long they had left.
+    if (await options.isErased?.(verified.userId)) throw new NatterError('unauthorized', 'this account was erased');
     request.actor = { user_id: verified.userId, device_id: device };
     request.tokenExpiresAt = verified.expiresAt;
   });

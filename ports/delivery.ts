@@ -5,8 +5,9 @@
  */
 export type Outbound = {
   /** Only `message` frames (messages, their edits, deletes and reactions) are ordered against `sync`; `ephemeral` ones (typing, presence) are never stored. */
-  kind: 'message' | 'status' | 'conversation' | 'ephemeral';
+  kind: 'message' | 'status' | 'conversation' | 'ephemeral' | 'close';
   json: string;
+  /** `close`: the devices' sockets are closed, `json` being the reason (an erased user's). */
   /** Global position of the event behind the frame, for ordering against `sync`; 0 for ephemeral frames. */
   position: number;
 };

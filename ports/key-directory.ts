@@ -31,4 +31,6 @@ export interface KeyDirectory {
   claim(userId: string, options?: { exceptDevice?: string }): Promise<ClaimedBundle[]>;
   /** One-time pre-keys left for a device. */
   remaining(userId: string, deviceId: string): Promise<number>;
+  /** Forgets every key of the user's devices (erasure). */
+  removeUser(userId: string): Promise<void>;
 }

@@ -50,7 +50,9 @@ export type HistoryWrite =
   | { op: 'message'; message: SentMessage }
   | { op: 'edit'; conversation_id: string; seq: number; content: string; edited_at: number; position: number }
   | { op: 'delete'; conversation_id: string; seq: number; position: number }
-  | { op: 'reaction'; conversation_id: string; seq: number; emoji: string; user_id: string; present: boolean; position: number };
+  | { op: 'reaction'; conversation_id: string; seq: number; emoji: string; user_id: string; present: boolean; position: number }
+  /** Retention: every message up to `up_to_seq` is gone (rows deleted, not flagged). */
+  | { op: 'expire'; conversation_id: string; up_to_seq: number; position: number };
 
 export type HistoryPage = { before?: number; after?: number; limit: number };
 
@@ -75,6 +77,8 @@ export type ConversationInfo = {
   members: string[];
   /** Active members who are admins (groups). */
   admins: string[];
+  /** The conversation's own retention in days; null: the server's default. */
+  retention_days: number | null;
 };
 
 export type DirectoryWrite =
@@ -82,7 +86,8 @@ export type DirectoryWrite =
   | { op: 'members'; conversation_id: string; user_ids: string[]; active: boolean }
   | { op: 'admins'; conversation_id: string; user_ids: string[]; admin: boolean }
   /** A rename; `position` orders renames, so that a replayed older one never undoes a later one. */
-  | { op: 'title'; conversation_id: string; title: string; position: number };
+  | { op: 'title'; conversation_id: string; title: string; position: number }
+  | { op: 'retention'; conversation_id: string; retention_days: number | null; position: number };
 
 export interface DirectoryStore {
   write(ops: DirectoryWrite[]): Promise<void>;
@@ -91,6 +96,8 @@ export interface DirectoryStore {
   members(conversationId: string): Promise<string[]>;
   /** Conversation ids where the user is an active member. */
   conversationsOf(userId: string): Promise<string[]>;
+  /** Every conversation id after `after` (by id), with its retention: what the retention sweep pages through. */
+  conversations(after: string, limit: number): Promise<Array<{ conversation_id: string; retention_days: number | null }>>;
   reset(): Promise<void>;
 }
 
@@ -110,6 +117,8 @@ export type InboxWrite =
   /** Something in the conversation changed at `position` without a new message (a reaction): sync must look at it. */
   | { op: 'touch'; conversation_id: string; position: number }
   | { op: 'title'; conversation_id: string; title: string; position: number }
+  /** Retention: messages up to `up_to_seq` are gone, their preview and mentions with them. */
+  | { op: 'expire'; conversation_id: string; up_to_seq: number; position: number }
   /** A member's mute: `until` null is until unmuted; `muted` false unmutes. Ordered by `position`. */
   | { op: 'mute'; user_id: string; conversation_id: string; muted: boolean; until: number | null; position: number };
 
@@ -143,7 +152,8 @@ export interface InboxStore {
 
 export type UserWrite =
   | { op: 'block'; user_id: string; blocked_user_id: string; blocked: boolean; position: number }
-  | { op: 'privacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; position: number };
+  | { op: 'privacy'; user_id: string; last_seen: 'everyone' | 'contacts' | 'nobody'; position: number }
+  | { op: 'erased'; user_id: string };
 
 /** Whom each user blocks, and who may see their last seen: what the gateways filter presence and typing by. */
 export interface UserStore {
@@ -153,6 +163,8 @@ export interface UserStore {
   /** Whether either of the two blocks the other. */
   eitherBlocks(a: string, b: string): Promise<boolean>;
   lastSeenVisibility(userId: string): Promise<'everyone' | 'contacts' | 'nobody'>;
+  /** Whether the user was erased: their tokens are refused. */
+  isErased(userId: string): Promise<boolean>;
   reset(): Promise<void>;
 }
 

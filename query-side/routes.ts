@@ -22,7 +22,7 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
 
   api.get('/v1/conversations/:id', { schema: { params: ConversationParams, response: { 200: ConversationReply } } }, async (request) => {
     const info = await visibleConversation(directory, request.actor.user_id, request.params.id);
-    return { conversation_id: info.conversation_id, type: info.kind, title: info.title, members: info.members, admins: info.admins, created_by: info.created_by };
+    return { conversation_id: info.conversation_id, type: info.kind, title: info.title, members: info.members, admins: info.admins, created_by: info.created_by, retention_days: info.retention_days };
   });
 
   api.get('/v1/conversations/:id/messages', { schema: { params: ConversationParams, querystring: MessagesQuery, response: { 200: MessagesReply } } }, async (request) => {

@@ -38,6 +38,11 @@ export type ContentCipherOptions = {
   masterKey: Buffer;
   /** Unwrapped keys kept in memory, most recently used. */
   cacheSize?: number;
+  /**
+   * How long a key stays cached. In the cluster the process that erases a user forgets their keys at
+   * once; the others stop opening their content when the cached keys age out.
+   */
+  ttlMs?: number;
 };
 
 /**
@@ -47,15 +52,23 @@ export type ContentCipherOptions = {
 export const createContentCipher = (options: ContentCipherOptions): ContentCipher => {
   if (options.masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
   const cacheSize = options.cacheSize ?? 10_000;
-  const cache = new Map<string, Buffer>();
+  const ttlMs = options.ttlMs ?? 30_000;
+  const cache = new Map<string, { key: Buffer; at: number }>();
   const remember = (keyId: string, key: Buffer) => {
     cache.delete(keyId);
-    cache.set(keyId, key);
+    cache.set(keyId, { key, at: Date.now() });
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
   };
+  const cached = (keyId: string): Buffer | undefined => {
+    const entry = cache.get(keyId);
+    if (!entry) return undefined;
+    if (Date.now() - entry.at <= ttlMs) return entry.key;
+    cache.delete(keyId);
+    return undefined;
+  };
   const load = async (keyId: string): Promise<Buffer | 'destroyed' | null> => {
-    const cached = cache.get(keyId);
-    if (cached) return cached;
+    const hit = cached(keyId);
+    if (hit) return hit;
     const stored = await options.store.get(keyId);
     if (stored === null || stored === 'destroyed') return stored;
     const key = unwrap(options.masterKey, stored.wrapped);
@@ -68,7 +81,7 @@ export const createContentCipher = (options: ContentCipherOptions): ContentCiphe
   return {
     seal: async (owner, text) => {
       const keyId = keyIdOf(owner.user_id, owner.conversation_id, owner.timestamp);
-      let key = cache.get(keyId);
+      let key = cached(keyId);
       if (!key) {
         const fresh = randomBytes(32);
         const stored = await options.store.getOrCreate({ key_id: keyId, owner_id: owner.user_id, wrapped: wrap(options.masterKey, fresh) });

@@ -59,5 +59,9 @@ export const createPostgresKeyDirectory = ({ pool, schema }: PostgresFeatures): 
     },
 
     remaining: (userId, deviceId) => count(pool, userId, deviceId),
+    removeUser: (userId) => inTransaction(pool, async (client) => {
+      await client.query(`DELETE FROM ${schema}.key_one_time WHERE user_id = $1`, [userId]);
+      await client.query(`DELETE FROM ${schema}.key_devices WHERE user_id = $1`, [userId]);
+    }),
   };
 };

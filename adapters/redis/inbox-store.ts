@@ -140,6 +140,20 @@ for _, op in ipairs(ops) do
     end
   elseif t == 't' then
     changed(op[2], op[3])
+  elseif t == 'x2' then
+    -- Retention: the last message's preview goes with it; mentions up to the seq go too.
+    local c, seq, pos = op[2], tonumber(op[3]), op[4]
+    local h = redis.call('HMGET', ck(c), 'last_seq')
+    if h[1] and tonumber(h[1]) <= seq then redis.call('HDEL', ck(c), 'last') end
+    if h[1] then changed(c, pos) end
+    local q = base .. 'mnq:' .. c
+    local entries = redis.call('HGETALL', q)
+    for i = 1, #entries, 2 do
+      if tonumber(entries[i]) <= seq then
+        for _, u in ipairs(cjson.decode(entries[i + 1])) do redis.call('ZREM', base .. 'mn:' .. u .. ':' .. c, entries[i]) end
+        redis.call('HSET', q, entries[i], '[]')
+      end
+    end
   elseif t == 'n' then
     local c, pos = op[2], tonumber(op[4])
     if redis.call('EXISTS', ck(c)) == 1 and tonumber(redis.call('HGET', ck(c), 'title_pos') or '0') < pos then
@@ -249,6 +263,7 @@ const encodeOp = (op: InboxWrite): (string | null)[] => {
     case 'change': return ['e', op.conversation_id, String(op.seq), op.preview, String(op.position), op.deleted ? '1' : '0'];
     case 'touch': return ['t', op.conversation_id, String(op.position)];
     case 'title': return ['n', op.conversation_id, op.title, String(op.position)];
+    case 'expire': return ['x2', op.conversation_id, String(op.up_to_seq), String(op.position)];
     case 'mute': return ['u', op.user_id, op.conversation_id, op.muted ? '1' : '0', op.until === null ? '' : String(op.until), String(op.position)];
   }
 };

@@ -7,6 +7,7 @@ import { byteCompare, storeBase, type Versioned } from './keys.ts';
  * Blocks and privacy:
  *   <ns>usr:blk:<user>   HASH blocked user id → "<1|0>|<position>" (0: unblocked)
  *   <ns>usr:priv         HASH user id → "<everyone|contacts|nobody>|<position>"
+ *   <ns>usr:erased       SET erased user ids
  * A change is written only over an older one (by position): one script per batch.
  */
 const APPLY = `
@@ -28,7 +29,10 @@ export const createRedisUserStore = ({ redis, prefix, version }: RedisStoreOptio
   const commands = redis as Redis & { natterUsersApply(base: string, ops: string): Promise<number> };
   const blocked = (value: string | null) => value !== null && value.startsWith('1|');
   return {
-    async write(ops: UserWrite[]) {
+    async write(all: UserWrite[]) {
+      const erased = all.flatMap((op) => op.op === 'erased' ? [op.user_id] : []);
+      if (erased.length > 0) await redis.sadd(`${base}erased`, ...erased);
+      const ops = all.filter((op): op is Exclude<UserWrite, { op: 'erased' }> => op.op !== 'erased');
       if (ops.length === 0) return;
       const encoded = ops.map((op) => op.op === 'block'
         ? ['b', op.user_id, op.blocked_user_id, op.blocked ? '1' : '0', String(op.position)]
@@ -47,6 +51,7 @@ export const createRedisUserStore = ({ redis, prefix, version }: RedisStoreOptio
       const value = await redis.hget(`${base}priv`, userId);
       return (value?.slice(0, value.indexOf('|')) as Visibility | undefined) ?? 'everyone';
     },
+    async isErased(userId) { return (await redis.sismember(`${base}erased`, userId)) === 1; },
     async reset() { await deleteUnder(redis, base); },
   };
 };

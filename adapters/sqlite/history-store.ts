@@ -52,6 +52,8 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
   const react = db.prepare(`INSERT INTO reactions (conversation_id, seq, emoji, user_id, present, position) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT DO UPDATE SET present = excluded.present, position = excluded.position WHERE excluded.position > reactions.position`);
   const touch = db.prepare('UPDATE messages SET updated_position = max(updated_position, ?) WHERE conversation_id = ? AND seq = ?');
+  const expireMessages = db.prepare('DELETE FROM messages WHERE conversation_id = ? AND seq <= ?');
+  const expireReactions = db.prepare('DELETE FROM reactions WHERE conversation_id = ? AND seq <= ?');
   const writeAll = db.transaction((ops: HistoryWrite[]) => {
     for (const op of ops) {
       switch (op.op) {
@@ -66,6 +68,10 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
         case 'reaction':
           react.run(op.conversation_id, op.seq, op.emoji, op.user_id, op.present ? 1 : 0, op.position);
           touch.run(op.position, op.conversation_id, op.seq);
+          break;
+        case 'expire':
+          expireMessages.run(op.conversation_id, op.up_to_seq);
+          expireReactions.run(op.conversation_id, op.up_to_seq);
           break;
       }
     }

@@ -72,6 +72,9 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   const stamp = db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.changed_at', @position)
     WHERE conversation_id = @conversation AND last_seq = @seq`);
   const touch = db.prepare('UPDATE inbox_conversations SET changed_position = max(changed_position, ?) WHERE conversation_id = ?');
+  const expireLast = db.prepare(`UPDATE inbox_conversations SET last_message = NULL, changed_position = max(changed_position, @position)
+    WHERE conversation_id = @conversation AND last_seq <= @seq`);
+  const expireMentions = db.prepare('DELETE FROM inbox_mentions WHERE conversation_id = ? AND seq <= ?');
   const retitle = db.prepare('UPDATE inbox_conversations SET title = ?, title_position = ? WHERE conversation_id = ? AND title_position < ?');
   // A mute applies only over an older one; the member row may not exist yet (a mute replayed before
   // the join): the mute waits in its own row shape until the join writes the rest.
@@ -104,6 +107,10 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
         }
         case 'touch': touch.run(op.position, op.conversation_id); break;
         case 'title': retitle.run(op.title, op.position, op.conversation_id, op.position); break;
+        case 'expire':
+          expireLast.run({ conversation: op.conversation_id, seq: op.up_to_seq, position: op.position });
+          expireMentions.run(op.conversation_id, op.up_to_seq);
+          break;
         case 'mute': mute.run({ user: op.user_id, conversation: op.conversation_id, muted: op.muted ? 1 : 0, until: op.until, position: op.position }); break;
       }
     }

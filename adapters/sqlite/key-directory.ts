@@ -48,6 +48,11 @@ export const createSqliteKeyDirectory = (db: SqliteDatabase): KeyDirectory => {
     return { ok: true, one_time_prekeys: count.get(keys.user_id, keys.device_id)!.n };
   });
 
+  const removeUser = db.transaction((userId: string) => {
+    db.prepare('DELETE FROM key_one_time WHERE user_id = ?').run(userId);
+    db.prepare('DELETE FROM key_devices WHERE user_id = ?').run(userId);
+  });
+
   const claim = db.transaction((userId: string, exceptDevice: string | undefined): ClaimedBundle[] =>
     devices.all(userId).filter((row) => row.device_id !== exceptDevice).map((row) => {
       const prekey = take.get(userId, row.device_id, userId, row.device_id);
@@ -64,5 +69,6 @@ export const createSqliteKeyDirectory = (db: SqliteDatabase): KeyDirectory => {
     publish: async (keys) => publish.immediate(keys),
     claim: async (userId, options = {}) => claim.immediate(userId, options.exceptDevice),
     remaining: async (userId, deviceId) => count.get(userId, deviceId)!.n,
+    removeUser: async (userId) => { removeUser(userId); },
   };
 };

@@ -6,7 +6,8 @@ CREATE TABLE IF NOT EXISTS user_blocks (
   user_id TEXT NOT NULL, blocked_user_id TEXT NOT NULL, blocked INTEGER NOT NULL, position INTEGER NOT NULL,
   PRIMARY KEY (user_id, blocked_user_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS user_privacy (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID;`;
+CREATE TABLE IF NOT EXISTS user_privacy (user_id TEXT PRIMARY KEY, last_seen TEXT NOT NULL, position INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users_erased (user_id TEXT PRIMARY KEY) WITHOUT ROWID;`;
 
 type Visibility = 'everyone' | 'contacts' | 'nobody';
 
@@ -21,10 +22,13 @@ export const createSqliteUserStore = (db: SqliteDatabase): UserStore => {
   const either = db.prepare<[string, string, string, string], number>(`SELECT count(*) FROM user_blocks WHERE blocked = 1
     AND ((user_id = ? AND blocked_user_id = ?) OR (user_id = ? AND blocked_user_id = ?))`).pluck();
   const visibility = db.prepare<[string], Visibility>('SELECT last_seen FROM user_privacy WHERE user_id = ?').pluck();
+  const erase = db.prepare('INSERT OR IGNORE INTO users_erased VALUES (?)');
+  const erased = db.prepare<[string], number>('SELECT count(*) FROM users_erased WHERE user_id = ?').pluck();
   const apply = db.transaction((ops: UserWrite[]) => {
     for (const op of ops) {
       if (op.op === 'block') block.run(op.user_id, op.blocked_user_id, op.blocked ? 1 : 0, op.position);
-      else privacy.run(op.user_id, op.last_seen, op.position);
+      else if (op.op === 'privacy') privacy.run(op.user_id, op.last_seen, op.position);
+      else erase.run(op.user_id);
     }
   });
   return {
@@ -32,6 +36,7 @@ export const createSqliteUserStore = (db: SqliteDatabase): UserStore => {
     async blocks(userId) { return blocks.all(userId); },
     async eitherBlocks(a, b) { return either.get(a, b, b, a)! > 0; },
     async lastSeenVisibility(userId) { return visibility.get(userId) ?? 'everyone'; },
-    async reset() { db.exec('DELETE FROM user_blocks; DELETE FROM user_privacy;'); },
+    async isErased(userId) { return erased.get(userId)! > 0; },
+    async reset() { db.exec('DELETE FROM user_blocks; DELETE FROM user_privacy; DELETE FROM users_erased;'); },
   };
 };

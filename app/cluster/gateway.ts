@@ -62,6 +62,8 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: sealingEventStore(eventStore, content.cipher), features, readModels, registry, metrics, limiter, delivery,
+    shred: async (userId) => { await content.store.destroyOwner(userId); content.cipher.forget(userId); },
+    owns: (conversationId) => bus !== undefined && bus.ownerOf(conversationId) === undefined,
     presenceStore: sessions,
     logHead: () => eventStoreRaw.headPosition(),
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },

@@ -92,6 +92,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
     reactors: complete ? [
       fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
       features.push.reactor(kafkaPushQueue(producer, cluster.pushTopic)),
+      ...features.reactors,
       watermarks.reactor,
     ] : [],
     log: logger,

@@ -13,6 +13,8 @@ export type ContentConfig = {
   retentionDays: number | null;
   /** How often expiry is decided (each conversation's owner appends MessagesExpired when due). */
   retentionSweepMs: number;
+  /** The length of a retention day: 86,400,000 ms, shorter only in tests (NATTER_RETENTION_DAY_MS). */
+  retentionDayMs: number;
 };
 
 const parseKey = (value: string): Buffer => {
@@ -44,5 +46,6 @@ export const contentConfig = (env: Env, dataDir: string, cluster: boolean): Cont
     keyCacheSize: int(env, 'NATTER_CONTENT_KEY_CACHE', 10_000, { min: 1 }),
     retentionDays: days === 0 ? null : days,
     retentionSweepMs: int(env, 'NATTER_RETENTION_SWEEP_MS', 60_000, { min: 100 }),
+    retentionDayMs: int(env, 'NATTER_RETENTION_DAY_MS', 86_400_000, { min: 1 }),
   };
 };

@@ -1,4 +1,4 @@
-import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage, GrantAdmin, RevokeAdmin, RenameConversation } from '../../contracts/commands.ts';
+import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage, GrantAdmin, RevokeAdmin, RenameConversation, SetRetention, ExpireMessages } from '../../contracts/commands.ts';
 import { MessageIndex, type IndexedMessage } from './message-index.ts';
 import type { ConversationEvent } from '../../contracts/events.ts';
 import { NatterError } from '../../contracts/errors.ts';
@@ -19,6 +19,10 @@ export type Conversation = {
   last_seq: number;
   /** Every message's sender, time, kind and whether it was deleted: what edits, deletes, reactions and replies are ruled on. */
   messages: MessageIndex;
+  /** The conversation's own retention (null: the server's default). */
+  retention_days: number | null;
+  /** Messages up to this seq have expired: they exist for nobody any more. */
+  expired_seq: number;
   /** Dedup window, oldest first: `${sender}\u0000${client_msg_id}` → ack. */
   sent: Map<string, SentAck>;
 };
@@ -31,6 +35,7 @@ export const DEDUP_MAX_ENTRIES = 100_000;
 export const initialState = (): Conversation => ({
   exists: false, conversation_id: '', kind: 'group', title: null, created_by: '',
   members: new Set(), former_members: new Set(), admins: new Set(), last_seq: 0, messages: new MessageIndex(), sent: new Map(),
+  retention_days: null, expired_seq: 0,
 });
 
 export const dedupKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
@@ -46,7 +51,7 @@ export const assertMember = (state: Conversation, userId: string, conversationId
 
 /** The message a command names: unknown seqs are 404, like a missing conversation. */
 export const existingMessage = (state: Conversation, seq: number): IndexedMessage => {
-  const message = state.messages.get(seq);
+  const message = seq > state.expired_seq ? state.messages.get(seq) : undefined;
   if (!message) throw new NatterError('message_not_found', `conversation ${state.conversation_id} has no message ${seq}`);
   return message;
 };
@@ -62,6 +67,8 @@ export const decide = (command: ConversationCommand, state: Conversation): Conve
     case 'GrantAdmin': return grantAdmin(command, state);
     case 'RevokeAdmin': return revokeAdmin(command, state);
     case 'RenameConversation': return rename(command, state);
+    case 'SetRetention': return setRetention(command, state);
+    case 'ExpireMessages': return expire(command, state);
     default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
   }
 };
@@ -140,6 +147,26 @@ const revokeAdmin = (command: RevokeAdmin, state: Conversation): ConversationEve
   if (!state.admins.has(command.user_id)) return [];
   if (state.admins.size === 1) throw new NatterError('last_admin', 'a group keeps at least one admin: make someone else admin first');
   return [{ type: 'AdminRevoked', data: { conversation_id: command.conversation_id, user_id: command.user_id, revoked_by: command.by, timestamp: command.timestamp } }];
+};
+
+/** Groups: admins choose; a direct conversation has no admins, so either member does. */
+const setRetention = (command: SetRetention, state: Conversation): ConversationEvent[] => {
+  assertMember(state, command.by, command.conversation_id);
+  if (state.kind === 'group' && !state.admins.has(command.by)) throw new NatterError('forbidden', "only a group admin can change the group's retention");
+  if (state.retention_days === command.retention_days) return [];
+  return [{ type: 'RetentionChanged', data: { conversation_id: command.conversation_id, retention_days: command.retention_days, changed_by: command.by, timestamp: command.timestamp } }];
+};
+
+/** Expiry is an event, so that every replay agrees on what is gone: the messages sent before the horizon. */
+const expire = (command: ExpireMessages, state: Conversation): ConversationEvent[] => {
+  const days = state.retention_days ?? command.default_days;
+  if (!state.exists || days === null) return [];
+  const horizon = command.timestamp - days * command.day_ms;
+  let upTo = state.expired_seq;
+  // Seqs are in time order (one writer stamps them), so the expired ones are a prefix.
+  for (let seq = upTo + 1; seq <= state.last_seq && state.messages.get(seq)!.timestamp < horizon; seq++) upTo = seq;
+  if (upTo === state.expired_seq) return [];
+  return [{ type: 'MessagesExpired', data: { conversation_id: command.conversation_id, up_to_seq: upTo, horizon, timestamp: command.timestamp } }];
 };
 
 const rename = (command: RenameConversation, state: Conversation): ConversationEvent[] => {
@@ -231,6 +258,12 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       return state;
     case 'ConversationRenamed':
       state.title = event.data.title;
+      return state;
+    case 'RetentionChanged':
+      state.retention_days = event.data.retention_days;
+      return state;
+    case 'MessagesExpired':
+      state.expired_seq = Math.max(state.expired_seq, event.data.up_to_seq);
       return state;
     case 'MessageDeleted':
       state.messages.markDeleted(event.data.seq);

@@ -4,9 +4,9 @@ import { NatterError } from '../../contracts/errors.ts';
 import { assertMember, type Conversation } from '../conversations/decider.ts';
 
 /** A user's own settings: whom they block, what they mute (until when; null: until unmuted), who sees their last seen. */
-export type UserSettings = { blocks: Set<string>; mutes: Map<string, number | null>; last_seen: LastSeenVisibility };
+export type UserSettings = { blocks: Set<string>; mutes: Map<string, number | null>; last_seen: LastSeenVisibility; erased: boolean };
 
-export const initialSettings = (): UserSettings => ({ blocks: new Set(), mutes: new Map(), last_seen: 'everyone' });
+export const initialSettings = (): UserSettings => ({ blocks: new Set(), mutes: new Map(), last_seen: 'everyone', erased: false });
 
 /** The furthest a mute may reach: ten years is "for good" in practice, and keeps timestamps sane. */
 export const MAX_MUTE_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -39,6 +39,8 @@ export const decideUser = (command: UserCommand, state: UserSettings, conversati
       return state.blocks.has(command.blocked_user_id) ? [{ type: 'UserUnblocked', data: { user_id: userId, blocked_user_id: command.blocked_user_id, timestamp } }] : [];
     case 'SetPrivacy':
       return state.last_seen === command.last_seen ? [] : [{ type: 'PrivacyChanged', data: { user_id: userId, last_seen: command.last_seen, timestamp } }];
+    case 'EraseUser':
+      return state.erased ? [] : [{ type: 'UserErased', data: { user_id: userId, by: command.by, timestamp } }];
     default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
   }
 };
@@ -50,6 +52,7 @@ export const evolveUser = (state: UserSettings, event: UserEvent): UserSettings 
     case 'UserBlocked': state.blocks.add(event.data.blocked_user_id); break;
     case 'UserUnblocked': state.blocks.delete(event.data.blocked_user_id); break;
     case 'PrivacyChanged': state.last_seen = event.data.last_seen; break;
+    case 'UserErased': state.erased = true; break;
     default: break; // a newer version's event: nothing this version decides depends on it
   }
   return state;

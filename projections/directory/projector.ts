@@ -23,6 +23,7 @@ export const directoryOps = (events: Recorded[]): DirectoryWrite[] => {
         ops.push({ op: 'admins', conversation_id: event.data.conversation_id, user_ids: [event.data.user_id], admin: event.type === 'AdminGranted' });
         break;
       case 'ConversationRenamed': ops.push({ op: 'title', conversation_id: event.data.conversation_id, title: event.data.title, position: event.position }); break;
+      case 'RetentionChanged': ops.push({ op: 'retention', conversation_id: event.data.conversation_id, retention_days: event.data.retention_days, position: event.position }); break;
     }
   }
   return ops;

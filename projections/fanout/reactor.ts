@@ -73,6 +73,10 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
         };
         return withMembers(e.conversation_id, (all) => delivery.deliver(all, { kind: 'message', json: JSON.stringify(frame), position: event.position }));
       }
+      case 'UserErased':
+        // Wherever the user is connected, on any gateway: the sockets close (the tokens are refused from now on).
+        delivery.deliver([event.data.user_id], { kind: 'close', json: 'account erased', position: event.position });
+        return undefined;
       case 'MessageDelivered':
       case 'MessageRead': {
         const e = event.data;

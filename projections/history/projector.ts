@@ -27,6 +27,9 @@ export const historyOps = (events: Recorded[]): HistoryWrite[] => {
       case 'MessageDeleted':
         ops.push({ op: 'delete', conversation_id: event.data.conversation_id, seq: event.data.seq, position: event.position });
         break;
+      case 'MessagesExpired':
+        ops.push({ op: 'expire', conversation_id: event.data.conversation_id, up_to_seq: event.data.up_to_seq, position: event.position });
+        break;
       case 'ReactionAdded':
       case 'ReactionRemoved': {
         const e = event.data;

@@ -86,6 +86,11 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       case 'ReactionRemoved':
         touched.set(event.data.conversation_id, event.position);
         break;
+      // Retention: the preview of an expired last message goes; a barrier, like a delete.
+      case 'MessagesExpired':
+        flush();
+        ops.push({ op: 'expire', conversation_id: event.data.conversation_id, up_to_seq: event.data.up_to_seq, position: event.position });
+        break;
       case 'ConversationRenamed':
         ops.push({ op: 'title', conversation_id: event.data.conversation_id, title: event.data.title, position: event.position });
         break;

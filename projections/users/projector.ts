@@ -13,6 +13,9 @@ export const userOps = (events: Recorded[]): UserWrite[] => {
       case 'PrivacyChanged':
         ops.push({ op: 'privacy', user_id: event.data.user_id, last_seen: event.data.last_seen, position: event.position });
         break;
+      case 'UserErased':
+        ops.push({ op: 'erased', user_id: event.data.user_id });
+        break;
     }
   }
   return ops;

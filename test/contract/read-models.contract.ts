@@ -221,6 +221,19 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.equal((await rm.history.replies(id, 1, { after: 0, limit: 10 }))[0]!.reply_to_seq, 1);
       });
 
+      it('drops every message up to an expired seq, with its reactions and replies; a replayed log ends the same', async () => {
+        const id = uid('c');
+        const expire: HistoryWrite = { op: 'expire', conversation_id: id, up_to_seq: 2, position: 500 };
+        await put([stored(id, 1), stored(id, 2, { reply_to_seq: 1 }), stored(id, 3), stored(id, 4)]);
+        await rm.history.write([react(id, 2, '👍', 'bob', true, 450), expire]);
+        // Redelivered in log order from an earlier checkpoint: the sends, the reaction, the expiry again.
+        await put([stored(id, 1), stored(id, 2, { reply_to_seq: 1 })]);
+        await rm.history.write([react(id, 2, '👍', 'bob', true, 450), expire]);
+        assert.deepEqual(seqs(await rm.history.page(id, { limit: 10 })), [3, 4], 'the oldest page starts after the horizon');
+        assert.deepEqual(seqs(await rm.history.afterPosition(id, 0, 1_000, 10)), [3, 4]);
+        assert.deepEqual(await rm.history.replies(id, 1, { after: 0, limit: 10 }), []);
+      });
+
       it('finds the messages changed after a position, by the position of their last change, sent at or before it', async () => {
         const id = uid('c');
         await put([1, 2, 3, 4].map((seq) => stored(id, seq)));
@@ -239,6 +252,25 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         { op: 'conversation', conversation_id: id, kind, title: kind === 'group' ? 'Team ✓' : null, created_by: members[0]!, created_at: T0 },
         { op: 'members', conversation_id: id, user_ids: members, active: true },
       ]);
+
+      it('keeps a conversation\'s retention (the later change winning) and pages every conversation by id', async () => {
+        const prefix = uid('r');
+        const ids = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`];
+        for (const id of ids) await created(id, [uid('u')]);
+        await rm.directory.write([{ op: 'retention', conversation_id: ids[1]!, retention_days: 7, position: 5 }, { op: 'retention', conversation_id: ids[1]!, retention_days: 30, position: 4 }]);
+        assert.equal((await rm.directory.get(ids[1]!))!.retention_days, 7);
+        await rm.directory.write([{ op: 'retention', conversation_id: ids[1]!, retention_days: null, position: 6 }]);
+        assert.equal((await rm.directory.get(ids[1]!))!.retention_days, null);
+        await rm.directory.write([{ op: 'retention', conversation_id: ids[2]!, retention_days: 1, position: 7 }]);
+        const seen: Array<{ conversation_id: string; retention_days: number | null }> = [];
+        for (let after = `${prefix}-`; ;) {
+          const page = (await rm.directory.conversations(after, 2)).filter((c) => c.conversation_id.startsWith(prefix));
+          seen.push(...page);
+          if (page.length < 2) break;
+          after = page[page.length - 1]!.conversation_id;
+        }
+        assert.deepEqual(seen, [{ conversation_id: ids[0], retention_days: null }, { conversation_id: ids[1], retention_days: null }, { conversation_id: ids[2], retention_days: 1 }]);
+      });
 
       it('keeps admins among active members, and a rename only over an older one', async () => {
         const id = uid('c');
@@ -263,7 +295,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const info = await rm.directory.get(id);
         assert.ok(info);
         assert.deepEqual({ ...info, members: sortedIds(info.members) }, {
-          conversation_id: id, kind: 'group', title: 'Team ✓', created_by: a, members: sortedIds([a, b, c]), admins: [],
+          conversation_id: id, kind: 'group', title: 'Team ✓', created_by: a, members: sortedIds([a, b, c]), admins: [], retention_days: null,
         });
         assert.deepEqual(sortedIds(await rm.directory.members(id)), sortedIds([a, b, c]));
       });
@@ -405,6 +437,17 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.equal(deleted.preview, '', 'a replayed edit does not bring the text back');
         assert.equal(deleted.deleted, true);
         assert.ok(!JSON.stringify(await rm.inbox.list(a, { limit: 10 })).includes('fixed typo'));
+      });
+
+      it('drops the preview of an expired last message and its mentions, and keeps a newer preview', async () => {
+        const [id, a, b] = [uid('c'), uid('a'), uid('b')];
+        await rm.inbox.write([conversation(id), join(a, id), join(b, id), ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 4_001 }), { op: 'mentions', conversation_id: id, seq: 1, user_ids: [b] }]);
+        await rm.inbox.write([{ op: 'expire', conversation_id: id, up_to_seq: 1, position: 4_002 }]);
+        assert.equal((await entry(b, id))!.last_message, null);
+        assert.equal((await entry(b, id))!.unread_mentions, 0);
+        await rm.inbox.write([...sent(id, { seq: 2, sender: a, ts: T0 + 2, position: 4_003 })]);
+        await rm.inbox.write([{ op: 'expire', conversation_id: id, up_to_seq: 1, position: 4_002 }]);
+        assert.equal((await entry(b, id))!.last_message!.seq, 2, 'a newer last message stays');
       });
 
       it('reports a conversation as changed since a position when an edit, delete or reaction came after it', async () => {

@@ -7,8 +7,8 @@ import { eventually } from '../support/eventually.ts';
 
 const THROTTLE_MS = 100;
 // A low budget, so that the burst is over it however slowly a loaded machine serves it.
-const HOT_PER_SECOND = 2;
-const HOT_BURST = 5;
+const HOT_PER_SECOND = 1;
+const HOT_BURST = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A ping/pong round trip: every frame the server wrote to this socket before the pong has arrived. */
@@ -180,7 +180,7 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     const sends = Array.from({ length: HOT_BURST + 10 }, (_, i) => ua.sendMessage(hot, `burst ${i}`, `hot-${i}`).then(() => 'ok', (e: Error) => e.message));
     const outcomes = await Promise.all(sends);
     const limited = ua.of('error', (f) => f.code === 'rate_limited' && String(f.client_msg_id).startsWith('hot-'));
-    assert.ok(limited.length >= 5, `${limited.length} of ${outcomes.length} sends throttled`);
+    assert.ok(limited.length >= 3, `${limited.length} of ${outcomes.length} sends throttled`);
     assert.ok(limited.every((f) => typeof f.retry_after_ms === 'number' && f.retry_after_ms > 0));
     const rest429 = await vi.post(`/v1/conversations/${hot}/messages`, { client_msg_id: 'rest-hot', content: 'me too' });
     assert.equal(rest429.status, 429);

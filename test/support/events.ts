@@ -94,7 +94,7 @@ const streamOf = (event: NatterEvent): string => {
   switch (event.type) {
     case 'MessageDelivered': case 'MessageRead': return receiptsStream(event.data.conversation_id);
     case 'ReactionAdded': case 'ReactionRemoved': return reactionsStream(event.data.conversation_id);
-    case 'ConversationMuted': case 'ConversationUnmuted': case 'UserBlocked': case 'UserUnblocked': case 'PrivacyChanged': return userStream(event.data.user_id);
+    case 'ConversationMuted': case 'ConversationUnmuted': case 'UserBlocked': case 'UserUnblocked': case 'PrivacyChanged': case 'UserErased': return userStream(event.data.user_id);
     default: return conversationStream(event.data.conversation_id);
   }
 };

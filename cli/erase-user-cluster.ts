@@ -12,9 +12,9 @@ export const eraseUserInCluster = async (userId: string) => {
   const postgres = await connectPostgresFeatures(cluster);
   try {
     const content = clusterContent(config, postgres, { logger: { error: (obj, msg) => console.error(msg, obj) } });
-    const commands = createCommands(eventStore, { ...commandLimits(config), shred: async (user) => { await content.store.destroyOwner(user); } });
+    const commands = createCommands(eventStore, { ...commandLimits(config), shred: content.shred });
     await commands.eraseUser(userId, 'operator');
-    console.log(`erased ${userId}: their data keys are destroyed; other processes stop opening their content within 30 s, as their key caches age out`);
+    console.log(`erased ${userId}: their data keys are destroyed, and every running process has been told to drop them`);
   } finally {
     await eventStore.close();
     await postgres.close();

@@ -12,6 +12,11 @@ export interface ContentKeyStore {
   get(keyId: string): Promise<WrappedKey | 'destroyed' | null>;
   /** Shreds every key of the owner; returns how many. Their ids stay, marked destroyed. */
   destroyOwner(ownerId: string): Promise<number>;
+  /**
+   * Shared stores (the cluster's) tell every process whose keys were destroyed, so that caches drop
+   * them at once; `undefined` means some news may have been missed (a lost connection): drop them all.
+   */
+  watchDestroyed?(onDestroyed: (ownerId: string | undefined) => void): Promise<{ close(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -27,8 +32,8 @@ export interface ContentCipher {
   reseal(like: string, text: string): Promise<string>;
   /** Text that is not sealed (written before encryption) comes back as it is. */
   open(sealed: string): Promise<Opened>;
-  /** Drops the owner's keys from the cache after they were destroyed in the store. */
-  forget(ownerId: string): void;
+  /** Drops the owner's keys (every key without one) from the cache after they were destroyed in the store. */
+  forget(ownerId?: string): void;
 }
 
 /**

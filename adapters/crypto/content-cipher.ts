@@ -39,8 +39,8 @@ export type ContentCipherOptions = {
   /** Unwrapped keys kept in memory, most recently used. */
   cacheSize?: number;
   /**
-   * How long a key stays cached. In the cluster the process that erases a user forgets their keys at
-   * once; the others stop opening their content when the cached keys age out.
+   * How long a key stays cached: the bound on how long a process that missed the news of an erasure
+   * (see ContentKeyStore.watchDestroyed) goes on opening the erased user's content.
    */
   ttlMs?: number;
 };
@@ -103,6 +103,9 @@ export const createContentCipher = (options: ContentCipherOptions): ContentCiphe
       if (key === null) return { ok: false, reason: 'missing' };
       return { ok: true, text: decrypt(key, sealed.slice(sealed.indexOf('|', SEALED_PREFIX.length) + 1)) };
     },
-    forget: (ownerId) => { for (const keyId of [...cache.keys()]) if (keyId.startsWith(`${ownerId}/`)) cache.delete(keyId); },
+    forget: (ownerId) => {
+      if (ownerId === undefined) return cache.clear();
+      for (const keyId of [...cache.keys()]) if (keyId.startsWith(`${ownerId}/`)) cache.delete(keyId);
+    },
   };
 };

@@ -7,6 +7,8 @@ import { createContentCipher } from '../../adapters/crypto/content-cipher.ts';
 /**
  * The cluster's cipher of message content: data keys in PostgreSQL (shared by every process),
  * wrapped by NATTER_MASTER_KEY; `onMissing` reports a key that should be there and is not.
+ * Long-running processes `follow` destructions, so an erasure on one gateway stops every gateway
+ * opening the user's content at once (the cache's TTL bounds it if the news is lost).
  */
 export const clusterContent = (config: Config, postgres: PostgresFeatures, report: { metrics?: Metrics; logger: { error(obj: object, msg: string): void } }) => {
   const store = createPostgresContentKeyStore(postgres);
@@ -15,5 +17,13 @@ export const clusterContent = (config: Config, postgres: PostgresFeatures, repor
     report.metrics?.contentKeyMissing();
     report.logger.error({ what }, 'a data key is missing although nobody was erased: content lost');
   };
-  return { store, cipher, onMissing };
+  return {
+    store,
+    cipher,
+    onMissing,
+    /** Erasure's second step: destroy the user's keys (every process hears it and drops them from its cache). */
+    shred: async (userId: string) => { await store.destroyOwner(userId); cipher.forget(userId); },
+    /** Keeps this process's key cache in step with destructions elsewhere; close it before the pool. */
+    follow: () => store.watchDestroyed!((ownerId) => cipher.forget(ownerId)),
+  };
 };

@@ -49,6 +49,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await eventStoreRaw.headPosition()) - watermarks.position() });
   const eventStore = instrumentEventStore(eventStoreRaw, metrics);
   const content = clusterContent(config, postgres, { metrics, logger });
+  const keysFollower = await content.follow();
   // Queries read history and previews opened; the log and the read models hold them sealed.
   const readModels = openingReadModels(clusterReadModels(cluster, redis, cassandraClient, versions.active), content.cipher, content.onMissing);
   const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId });
@@ -62,7 +63,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: sealingEventStore(eventStore, content.cipher), features, readModels, registry, metrics, limiter, delivery,
-    shred: async (userId) => { await content.store.destroyOwner(userId); content.cipher.forget(userId); },
+    shred: content.shred,
     owns: (conversationId) => bus !== undefined && bus.ownerOf(conversationId) === undefined,
     presenceStore: sessions,
     logHead: () => eventStoreRaw.headPosition(),
@@ -102,6 +103,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
       await commandBus.close();
       await subscription.close();
       await eventStore.close();
+      await keysFollower.close();
       await postgres.close();
       await cassandraClient.shutdown();
       redis.disconnect();

@@ -44,6 +44,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const stores = clusterStores(cluster, redis, cassandraClient);
   const postgres = await connectPostgresFeatures(cluster);
   const content = clusterContent(config, postgres, { logger });
+  const keysFollower = await content.follow();
   let published = 0;
   const delivery = createRedisDelivery({
     redis, prefix: cluster.redisPrefix, sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
@@ -106,6 +107,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
       await runtime.stop();
       await producer.disconnect();
       await cassandraClient.shutdown();
+      await keysFollower.close();
       await postgres.close();
       redis.disconnect();
     },

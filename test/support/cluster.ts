@@ -60,6 +60,7 @@ export const clusterServer = async (env: Record<string, string | undefined>, dat
     get url() { return pick().url; },
     get wsUrl() { return pick().wsUrl; },
     dataDir,
+    env: running.env as Record<string, string>,
     close: running.close,
   };
 };

@@ -35,6 +35,7 @@ export const useNatter = (env: Env | (() => Env | Promise<Env>) = {}) => {
     get url() { return running().url; },
     get wsUrl() { return running().wsUrl; },
     get dataDir() { return running().dataDir; },
+    get env() { return running().env; },
     token: (userId, deviceId) => running().token(userId, deviceId),
     close: () => running().close(),
   };

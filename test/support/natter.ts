@@ -15,6 +15,8 @@ export type Server = {
   url: string;
   wsUrl: string;
   dataDir: string;
+  /** The cluster's settings (its namespace on the shared engines); absent for the embedded profile. */
+  env?: Record<string, string>;
   token(userId: string, deviceId?: string): Promise<string>;
   close(): Promise<void>;
 };

@@ -9,6 +9,7 @@ import { createS3BlobStore } from '../adapters/blob/s3.ts';
 import { createMemoryPushWindows } from '../adapters/memory/push-windows.ts';
 import { createSqliteContentKeyStore } from '../adapters/sqlite/content-keys.ts';
 import { createContentCipher } from '../adapters/crypto/content-cipher.ts';
+import { plaintextCipher } from '../adapters/crypto/plaintext-cipher.ts';
 import type { LiveDevices } from '../ports/push.ts';
 import type { FeatureStores } from '../features/wire.ts';
 
@@ -41,6 +42,13 @@ export const openEmbeddedFeatureStores = (config: Config, live: LiveDevices): Fe
 export const openEmbeddedContent = (config: Config) => {
   const db = openDatabase(featurePaths(config.dataDir).keys, 'FULL');
   const store = createSqliteContentKeyStore(db);
+  if (!config.content.encryption) return { store, cipher: plaintextCipher, close: () => store.close() };
   const cipher = createContentCipher({ store, masterKey: config.content.masterKey, cacheSize: config.content.keyCacheSize });
-  return { store, cipher, close: () => store.close() };
+  return {
+    store,
+    cipher,
+    /** Erasure's second step: destroy the user's data keys. Absent without encryption (nothing to shred). */
+    shred: async (userId: string) => { await store.destroyOwner(userId); cipher.forget(userId); },
+    close: () => store.close(),
+  };
 };

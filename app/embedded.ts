@@ -62,7 +62,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   projectionsPosition = projections.position;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: sealingEventStore(eventStore, content.cipher), features, registry, projections, metrics, limiter,
-    shred: async (userId) => { await content.store.destroyOwner(userId); content.cipher.forget(userId); },
+    shred: content.shred,
     readModels: opened,
     presenceStore: createMemoryPresenceStore(),
     logHead: () => sqliteEvents.headPosition(),

@@ -20,7 +20,7 @@ export const eraseUser = async (userId: string, options: { cluster?: boolean }) 
   const content = openEmbeddedContent(config);
   const eventStore = createSqliteEventStore({ path: embeddedPaths(config.dataDir).events, synchronous: 'FULL' });
   try {
-    const commands = createCommands(eventStore, { ...commandLimits(config), shred: async (user) => { await content.store.destroyOwner(user); } });
+    const commands = createCommands(eventStore, { ...commandLimits(config), shred: content.shred });
     const { position } = await commands.eraseUser(userId, 'operator');
     console.log(position > 0 ? `erased ${userId}: their data keys are destroyed; the read models follow when the server starts` : `${userId} was already erased; their data keys are destroyed`);
   } finally {

@@ -40,7 +40,7 @@ export type CommandOptions = {
   onConflict?(): void;
   /** How long after sending the author may edit a message. Default 24 hours. */
   editWindowMs?: number;
-  /** Destroys what makes the erased user's content readable (their data keys), once UserErased is durable. */
+  /** Destroys what makes the erased user's content readable (their data keys), once UserErased is durable. Without it, erasure is refused. */
   shred?(userId: string): Promise<void>;
   /** The server's retention (null: forever) and the length of a retention day (shortened in tests). */
   retention?: { defaultDays: number | null; dayMs: number };
@@ -200,6 +200,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
      * again, it destroys again (idempotent), in case a crash came between the two.
      */
     eraseUser: async (userId: string, by: 'user' | 'operator') => {
+      if (!options.shred) throw new NatterError('erasure_unavailable', 'erasure needs message content encryption (NATTER_CONTENT_ENCRYPTION=on): without it the log keeps what was said');
       const handled = await users.handle({ type: 'EraseUser', user_id: userId, by, timestamp: clock() });
       await options.shred?.(userId);
       return { position: handled.position };

@@ -21,6 +21,7 @@ export const errorStatus = {
   push_target_not_found: 404,
   version_conflict: 409,
   last_admin: 409,
+  erasure_unavailable: 409,
   message_deleted: 410,
   payload_too_large: 413,
   message_too_large: 413,

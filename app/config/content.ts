@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, int, optionalText, type Env } from './validate.ts';
+import { bool, ConfigError, int, optionalText, type Env } from './validate.ts';
 
 /** Message content at rest (crypto-shredding) and how long messages are kept. */
 export type ContentConfig = {
+  /** Seal message content in the log (NATTER_CONTENT_ENCRYPTION); off only to measure what it costs: erasure needs it. */
+  encryption: boolean;
   /** Wraps every data key (NATTER_MASTER_KEY). */
   masterKey: Buffer;
   /** Unwrapped data keys kept in memory per process. */
@@ -42,6 +44,7 @@ const masterKey = (env: Env, dataDir: string, cluster: boolean): Buffer => {
 export const contentConfig = (env: Env, dataDir: string, cluster: boolean): ContentConfig => {
   const days = int(env, 'NATTER_RETENTION_DAYS', 0);
   return {
+    encryption: bool(env, 'NATTER_CONTENT_ENCRYPTION', true),
     masterKey: masterKey(env, dataDir, cluster),
     keyCacheSize: int(env, 'NATTER_CONTENT_KEY_CACHE', 10_000, { min: 1 }),
     retentionDays: days === 0 ? null : days,

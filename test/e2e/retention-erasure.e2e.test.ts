@@ -117,6 +117,10 @@ describe('erasure: a user\'s content unrecoverable everywhere, the log included'
       assert.deepEqual(await recoverableInCluster(env).then((texts) => texts.filter((t) => t.includes(canary))), [], 'the log holds nothing openable');
       for (const engine of ['postgres', 'kafka', 'cassandra']) assert.deepEqual(filesContaining(join(enginesDir(), engine), canary), [], `${engine}'s files`);
       assert.deepEqual(await redisDumpsContaining(env.NATTER_REDIS_URL!, env.NATTER_REDIS_PREFIX!, canary), [], 'Redis keys (DUMP)');
+      await run(process.execPath, ['bin/natter.js', 'replay', 'all', '--cluster'], { env: { ...process.env, ...env } });
+      assert.deepEqual((await allMessages(fox, conv)).map((m) => [m.seq, m.content, m.erased]), [[1, '', true], [2, 'from fox', false], [3, 'fox goes on', false]], 'a replay after erasure brings nothing back');
+      assert.deepEqual(await redisDumpsContaining(env.NATTER_REDIS_URL!, env.NATTER_REDIS_PREFIX!, canary), [], 'Redis keys (DUMP), after the replay');
+      for (const engine of ['kafka', 'cassandra']) assert.deepEqual(filesContaining(join(enginesDir(), engine), canary), [], `${engine}'s files, after the replay`);
     } else {
       assert.deepEqual((await recoverableInEmbedded(server.dataDir)).filter((t) => t.includes(canary)), [], 'the log holds nothing openable');
       assert.deepEqual(filesContaining(server.dataDir, canary), [], 'no file of the data directory holds it, WAL included');

@@ -1,0 +1,136 @@
+import { errors, type Client } from '@opensearch-project/opensearch';
+import { NatterError } from '../../contracts/errors.ts';
+import type { SearchHit, SearchIndex, SearchTerm, SearchWrite } from '../../ports/search.ts';
+import { dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from './client.ts';
+
+/*
+ * Search over OpenSearch: one document per message, id `<conversation>:<seq>`, written with
+ * external versioning where the version is the log position of the event that wrote it. OpenSearch
+ * then keeps, for each message, the write of the latest event and refuses older ones (409): a
+ * replayed send or edit never undoes an edit or a delete, and replays are idempotent without a read
+ * (this distribution has no scripting for conditional updates). A delete writes a tombstone (no
+ * words) rather than deleting the document: OpenSearch forgets deletes' versions after a minute, a
+ * tombstone's version stays. An edit needs the message's other fields: from the same batch, or one
+ * multi-get per batch that has edits.
+ *
+ * Writes are not refreshed: a message becomes findable within the index's refresh interval (1 s by
+ * default) after its batch, a lag the projection already has; waiting for the refresh would hold
+ * every other read model of the batch (and the fan-out behind them) for it.
+ */
+
+type Doc = {
+  conversation_id: string; seq: number; message_id: string; sender_id: string; timestamp: number; position: number;
+  text: string; words: string; deleted: boolean;
+};
+
+const idOf = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
+
+const termQuery = ({ words, prefix }: SearchTerm): object => {
+  const last = words.at(-1)!;
+  if (words.length === 1) return prefix ? { prefix: { words: { value: last } } } : { term: { words: last } };
+  if (!prefix) return { match_phrase: { words: { query: words.join(' ') } } };
+  return { span_near: { slop: 0, in_order: true, clauses: [
+    ...words.slice(0, -1).map((word) => ({ span_term: { words: word } })),
+    // Bounded, so that a phrase ending in one letter cannot exceed the clause limit.
+    { span_multi: { match: { prefix: { words: { value: last, rewrite: 'top_terms_1000' } } } } },
+  ] } };
+};
+
+/** The engine is down, overloaded or timing out: the route answers 503, not 500. */
+const unavailable = (error: unknown): never => {
+  const transient = error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError
+    || (error instanceof errors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500));
+  if (transient) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');
+  throw error;
+};
+
+export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { client: Client; prefix: string; version?: number }): SearchIndex => {
+  const index = searchIndexName(prefix, version);
+  let ready: Promise<void> | undefined;
+  const ensure = () => (ready ??= ensureSearchIndex(client, prefix, version).catch((error) => { ready = undefined; throw error; }));
+
+  /** The current documents of the messages that `ops` edit and that no earlier op of the batch wrote. */
+  const basesOf = async (ops: SearchWrite[]): Promise<Map<string, { doc: Doc; version: number }>> => {
+    const bases = new Map<string, { doc: Doc; version: number }>();
+    const written = new Set<string>();
+    const wanted = new Set<string>();
+    for (const op of ops) {
+      if (op.op === 'message') written.add(idOf(op.message.conversation_id, op.message.seq));
+      else if (op.op === 'edit' && !written.has(idOf(op.conversation_id, op.seq))) wanted.add(idOf(op.conversation_id, op.seq));
+    }
+    if (wanted.size === 0) return bases;
+    const { body } = await client.mget({ index, body: { ids: [...wanted] } });
+    for (const doc of body.docs as Array<{ _id: string; found?: boolean; _source?: Doc; _version?: number }>) {
+      if (doc.found && doc._source) bases.set(doc._id, { doc: doc._source, version: doc._version ?? 0 });
+    }
+    return bases;
+  };
+
+  return {
+    async write(ops) {
+      if (ops.length === 0) return;
+      await ensure();
+      const bases = await basesOf(ops);
+      const lines: object[] = [];
+      const put = (doc: Doc, position: number) => {
+        const id = idOf(doc.conversation_id, doc.seq);
+        lines.push({ index: { _index: index, _id: id, version: position, version_type: 'external' } }, doc);
+        bases.set(id, { doc, version: position });
+      };
+      for (const op of ops) {
+        switch (op.op) {
+          case 'message': {
+            const { words, ...m } = op.message;
+            put({ ...m, words: words.join(' '), deleted: false }, m.position);
+            break;
+          }
+          case 'edit': {
+            const base = bases.get(idOf(op.conversation_id, op.seq));
+            // Not indexed (encrypted), deleted, or already past this edit: nothing to do.
+            if (!base || base.doc.deleted || base.version >= op.position) break;
+            put({ ...base.doc, text: op.text, words: op.words.join(' ') }, op.position);
+            break;
+          }
+          case 'delete':
+            put({ conversation_id: op.conversation_id, seq: op.seq, message_id: '', sender_id: '', timestamp: 0, position: 0, text: '', words: '', deleted: true }, op.position);
+            break;
+        }
+      }
+      if (lines.length === 0) return;
+      const { body } = await client.bulk({ body: lines as never });
+      if (!body.errors) return;
+      // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
+      const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
+        .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
+      if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
+    },
+
+    async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {
+      if (terms.length === 0 || conversationIds.length === 0) return [];
+      try {
+        const { body } = await client.search({ index, body: {
+          size: limit,
+          sort: [{ position: 'desc' }],
+          track_total_hits: false,
+          _source: ['conversation_id', 'seq', 'message_id', 'sender_id', 'timestamp', 'position', 'text'],
+          query: { bool: { filter: [
+            { terms: { conversation_id: [...conversationIds] } },
+            { term: { deleted: false } },
+            ...(before !== undefined ? [{ range: { position: { lt: before } } }] : []),
+            ...terms.map(termQuery),
+          ] } },
+        } as never });
+        return (body.hits.hits as Array<{ _source: SearchHit }>).map((hit) => hit._source);
+      } catch (error) {
+        // Nothing was ever indexed at this version yet.
+        if (isStatus(error, 404)) return [];
+        return unavailable(error);
+      }
+    },
+
+    async reset() {
+      await dropSearchIndex(client, prefix, version);
+      ready = undefined;
+    },
+  };
+};

@@ -1,0 +1,52 @@
+/*
+ * The search index: one more read model, a projection of MessageSent, MessageEdited and
+ * MessageDeleted. Projectors hand it words already folded (projections/search/text.ts), and the
+ * query side hands it terms folded by the same function, so both engines match the same words the
+ * same way and neither needs an analyzer of its own. Every adapter passes
+ * test/contract/search-index.contract.ts.
+ */
+
+/** A message as the index keeps it: `text` as shown (the snippet is cut from it), `words` what it is found by. */
+export type IndexedMessage = {
+  conversation_id: string;
+  seq: number;
+  message_id: string;
+  sender_id: string;
+  timestamp: number;
+  /** Global log position of the MessageSent event: the order of results and of the cursor. */
+  position: number;
+  text: string;
+  words: string[];
+};
+
+/**
+ * Writes, each idempotent under at-least-once replays: a message is inserted once; an edit applies
+ * only over an older state (by position) of a message that is indexed and not deleted; a delete
+ * removes the words for good (a replayed send or edit never brings them back).
+ */
+export type SearchWrite =
+  | { op: 'message'; message: IndexedMessage }
+  | { op: 'edit'; conversation_id: string; seq: number; text: string; words: string[]; position: number }
+  | { op: 'delete'; conversation_id: string; seq: number; position: number };
+
+/** One word, or a phrase (words next to each other, in order); `prefix`: its last word matches as a prefix. */
+export type SearchTerm = { words: string[]; prefix: boolean };
+
+export type SearchRequest = {
+  /** Every term must match (AND); at least one. */
+  terms: SearchTerm[];
+  /** Only messages of these conversations: the caller's, read from the directory at query time. */
+  conversationIds: readonly string[];
+  limit: number;
+  /** Only messages sent below this position (the cursor): pages stay put while new messages arrive. */
+  before?: number;
+};
+
+export type SearchHit = Omit<IndexedMessage, 'words'>;
+
+export interface SearchIndex {
+  write(ops: SearchWrite[]): Promise<void>;
+  /** Matching messages, newest first (by position, descending). */
+  search(request: SearchRequest): Promise<SearchHit[]>;
+  reset(): Promise<void>;
+}

@@ -8,6 +8,7 @@ import { conversationPane } from './views/conversation.ts';
 import { membersPanel } from './views/members.ts';
 import { newConversationForms, renderConversationList } from './views/sidebar.ts';
 import { threadPanel } from './views/thread.ts';
+import { searchBox } from './views/search.ts';
 
 const PAGE = 30;
 const TYPING_REFRESH_MS = 2_000;
@@ -105,6 +106,17 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     } finally {
       loadingOlder.delete(id);
     }
+  };
+
+  /** A search result: the conversation, older pages until the message is loaded, then the message in view. */
+  const jumpTo = async (id: string, seq: number) => {
+    await open(id);
+    while ((state.messages.get(id)?.[0]?.seq ?? 0) > seq && state.hasOlder.get(id) && !loadingOlder.has(id)) await loadOlder();
+    // After the render those loads queued.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const element = pane.element.querySelector(`[data-seq="${seq}"]`);
+    element?.scrollIntoView({ block: 'center' });
+    element?.classList.add('found');
   };
 
   const stopTyping = () => {
@@ -227,6 +239,11 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     h('header', { class: 'top' },
       h('strong', {}, 'Natter'),
       h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
+      searchBox({
+        search: (q) => api.search(q, { limit: 20 }),
+        jump: (id, seq) => void jumpTo(id, seq).catch(fail),
+        nameOf: (id) => { const c = state.conversations.get(id); return c ? state.nameOf(c) : id; },
+      }),
       connection, notice,
       h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out')),
     main));

@@ -68,14 +68,14 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
     }
   };
   const checkpoints = createRedisCheckpointStore({ redis, prefix: config.redisPrefix });
-  /** Every store at the given versions. */
+  /** Every store at the given versions, each made when first read (so a caller without Cassandra or OpenSearch may use the rest). */
   const readModels = (versions: ProjectionVersions = {}): ReadModels => ({
-    history: at('history', versions.history ?? 1),
-    directory: at('directory', versions.directory ?? 1),
-    inbox: at('inbox', versions.inbox ?? 1),
-    receipts: at('receipts', versions.receipts ?? 1),
-    users: at('users', versions.users ?? 1),
-    search: at('search', versions.search ?? 1),
+    get history() { return at('history', versions.history ?? 1); },
+    get directory() { return at('directory', versions.directory ?? 1); },
+    get inbox() { return at('inbox', versions.inbox ?? 1); },
+    get receipts() { return at('receipts', versions.receipts ?? 1); },
+    get users() { return at('users', versions.users ?? 1); },
+    get search() { return at('search', versions.search ?? 1); },
     checkpoints,
     // Each store's write is atomic and idempotent on its own; there is no wider commit to join.
     unitOfWork: (work) => work(),

@@ -108,15 +108,18 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     }
   };
 
+  /** The message a search result jumped to: outlined until another conversation opens (renders rebuild the list). */
+  let found: MessageRef | null = null;
+  const foundElement = () => (found && found.conversationId === state.openId ? pane.element.querySelector(`.messages [data-seq="${found.seq}"]`) : null);
   /** A search result: the conversation, older pages until the message is loaded, then the message in view. */
   const jumpTo = async (id: string, seq: number) => {
     await open(id);
     while ((state.messages.get(id)?.[0]?.seq ?? 0) > seq && state.hasOlder.get(id) && !loadingOlder.has(id)) await loadOlder();
-    // After the render those loads queued.
+    found = { conversationId: id, seq };
+    render();
+    // After that render.
     await new Promise((resolve) => setTimeout(resolve, 0));
-    const element = pane.element.querySelector(`[data-seq="${seq}"]`);
-    element?.scrollIntoView({ block: 'center' });
-    element?.classList.add('found');
+    foundElement()?.scrollIntoView({ block: 'center' });
   };
 
   const stopTyping = () => {
@@ -257,6 +260,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       scheduled = false;
       renderConversationList(list, state, actions);
       pane.render(state, client.pending());
+      foundElement()?.classList.add('found');
       thread.render(state, client.pending());
       members.render(state);
       main.classList.toggle('with-panel', !thread.element.hidden || !members.element.hidden);

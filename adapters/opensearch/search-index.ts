@@ -24,6 +24,8 @@ type Doc = {
 };
 
 const idOf = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
+/** Documents per bulk request: at most ~32 MB of the longest messages (text and words). */
+const BULK_DOCUMENTS = 1_000;
 
 const termQuery = ({ words, prefix }: SearchTerm): object => {
   const last = words.at(-1)!;
@@ -96,13 +98,16 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
             break;
         }
       }
-      if (lines.length === 0) return;
-      const { body } = await client.bulk({ body: lines as never });
-      if (!body.errors) return;
-      // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
-      const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
-        .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
-      if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
+      // In bulks of at most BULK_DOCUMENTS, one after the other (a message's writes stay in order):
+      // a replay's batch of 10,000 long messages would pass the engine's 100 MB request limit.
+      for (let i = 0; i < lines.length; i += 2 * BULK_DOCUMENTS) {
+        const { body } = await client.bulk({ body: lines.slice(i, i + 2 * BULK_DOCUMENTS) as never });
+        if (!body.errors) continue;
+        // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
+        const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
+          .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
+        if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
+      }
     },
 
     async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {

@@ -174,6 +174,16 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       assert.deepEqual(seqsOf(await find('ｍａｔｃｈ', [mine])), [1], 'full-width letters fold');
     });
 
+    it('given one batch of 2,500 messages and an edit of the first, as a replay hands them, then every message is found as it is now', async () => {
+      const c = uid();
+      const batch = Array.from({ length: 2_500 }, (_, i) => sent(c, i + 1, `bulk item ${i + 1} ${'filler '.repeat(i % 50)}`));
+      await given(...batch, edited(c, 1, 'bulk item one, edited'));
+      const all = await find('bulk', [c], { limit: 3_000 });
+      assert.equal(all.length, 2_500);
+      assert.deepEqual(all.slice(0, 2).map((h) => h.seq), [2_500, 2_499]);
+      assert.equal(all.at(-1)?.text, 'bulk item one, edited');
+    });
+
     it('reset() empties the index', async () => {
       const c = uid();
       await given(sent(c, 1, 'soon forgotten'));

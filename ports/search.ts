@@ -6,7 +6,11 @@
  * test/contract/search-index.contract.ts.
  */
 
-/** A message as the index keeps it: `text` as shown (the snippet is cut from it), `words` what it is found by. */
+/**
+ * A message as the index keeps it: `words` what it is found by; `text` its content as the log holds
+ * it (sealed, like history: a destroyed key erases it here too), which readers open and cut the
+ * snippet from (a media message's caption: see searchableText).
+ */
 export type IndexedMessage = {
   conversation_id: string;
   seq: number;
@@ -15,6 +19,7 @@ export type IndexedMessage = {
   timestamp: number;
   /** Global log position of the MessageSent event: the order of results and of the cursor. */
   position: number;
+  content_type: 'text' | 'media';
   text: string;
   words: string[];
 };
@@ -26,6 +31,7 @@ export type IndexedMessage = {
  */
 export type SearchWrite =
   | { op: 'message'; message: IndexedMessage }
+  /** An edit's `text` is sealed too (edits are text messages only). */
   | { op: 'edit'; conversation_id: string; seq: number; text: string; words: string[]; position: number }
   | { op: 'delete'; conversation_id: string; seq: number; position: number };
 

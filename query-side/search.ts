@@ -5,7 +5,7 @@ import { DEFAULT_PAGE, SearchQuery, SearchReply } from '../contracts/rest.ts';
 import { NatterError } from '../contracts/errors.ts';
 import type { DirectoryStore } from '../ports/read-models.ts';
 import type { SearchIndex } from '../ports/search.ts';
-import { parseQuery, snippetOf } from '../projections/search/text.ts';
+import { parseQuery, searchableText, snippetOf } from '../projections/search/text.ts';
 import { visibleConversation } from './visible.ts';
 
 /** The cursor is the position of the last message of the page, opaque to clients. */
@@ -40,7 +40,7 @@ export const searchRoute = (app: FastifyInstance, deps: { directory: DirectorySt
     return {
       items: page.map((hit) => ({
         conversation_id: hit.conversation_id, seq: hit.seq, message_id: hit.message_id, sender_id: hit.sender_id, timestamp: hit.timestamp,
-        snippet: snippetOf(hit.text, terms),
+        snippet: snippetOf(searchableText(hit.text, hit.content_type) ?? '', terms),
       })),
       next_cursor: hits.length > limit ? encodeCursor(page.at(-1)!.position) : null,
     };

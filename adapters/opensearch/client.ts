@@ -32,6 +32,8 @@ const mappings = {
     sender_id: { type: 'keyword', index: false },
     timestamp: { type: 'long', index: false },
     position: { type: 'long' },
+    content_type: { type: 'keyword', index: false },
+    // As the log holds it (sealed): opened by readers.
     text: { type: 'text', index: false },
     // Folded words joined by spaces (projections/search/text.ts): split again on spaces only.
     words: { type: 'text', analyzer: 'whitespace', norms: false },

@@ -20,7 +20,7 @@ import { dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from '.
 
 type Doc = {
   conversation_id: string; seq: number; message_id: string; sender_id: string; timestamp: number; position: number;
-  text: string; words: string; deleted: boolean;
+  content_type: 'text' | 'media'; text: string; words: string; deleted: boolean;
 };
 
 const idOf = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
@@ -94,7 +94,7 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
             break;
           }
           case 'delete':
-            put({ conversation_id: op.conversation_id, seq: op.seq, message_id: '', sender_id: '', timestamp: 0, position: 0, text: '', words: '', deleted: true }, op.position);
+            put({ conversation_id: op.conversation_id, seq: op.seq, message_id: '', sender_id: '', timestamp: 0, position: 0, content_type: 'text', text: '', words: '', deleted: true }, op.position);
             break;
         }
       }
@@ -117,7 +117,7 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
           size: limit,
           sort: [{ position: 'desc' }],
           track_total_hits: false,
-          _source: ['conversation_id', 'seq', 'message_id', 'sender_id', 'timestamp', 'position', 'text'],
+          _source: ['conversation_id', 'seq', 'message_id', 'sender_id', 'timestamp', 'position', 'content_type', 'text'],
           query: { bool: { filter: [
             { terms: { conversation_id: [...conversationIds] } },
             { term: { deleted: false } },

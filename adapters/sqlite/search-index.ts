@@ -5,8 +5,8 @@ import type { SearchHit, SearchIndex, SearchTerm, SearchWrite } from '../../port
  * Search over SQLite FTS5, in the read-model file (so an indexed batch commits with the other read
  * models and their checkpoints, in the same group commit).
  *
- * search_messages holds each indexed message as it is now, keyed by its log position, plus a
- * tombstone once deleted (so a replayed send or edit never indexes it again). search_words is a
+ * search_messages holds each indexed message as it is now (its text as the log holds it: sealed),
+ * keyed by its log position, plus a tombstone once deleted (so a replayed send or edit never indexes it again). search_words is a
  * contentless FTS5 table (the words are not stored twice) whose rowid is that same position: FTS5
  * walks a match in descending rowid order and stops at the page's end, which gives "newest first"
  * and the cursor (rowid < before) for free. Its `ascii` tokenizer splits on the spaces between the
@@ -16,7 +16,7 @@ import type { SearchHit, SearchIndex, SearchTerm, SearchWrite } from '../../port
 const schema = `
 CREATE TABLE IF NOT EXISTS search_messages (
   position INTEGER PRIMARY KEY, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, message_id TEXT NOT NULL,
-  sender_id TEXT NOT NULL, timestamp INTEGER NOT NULL, text TEXT NOT NULL, changed INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+  sender_id TEXT NOT NULL, timestamp INTEGER NOT NULL, content_type TEXT NOT NULL, text TEXT NOT NULL, changed INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
   UNIQUE (conversation_id, seq)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS search_words USING fts5(words, content = '', contentless_delete = 1, tokenize = 'ascii');`;
@@ -27,8 +27,8 @@ export const fts5Query = (terms: readonly SearchTerm[]): string =>
 
 export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
   db.exec(schema);
-  const insert = db.prepare(`INSERT OR IGNORE INTO search_messages (position, conversation_id, seq, message_id, sender_id, timestamp, text, changed)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT OR IGNORE INTO search_messages (position, conversation_id, seq, message_id, sender_id, timestamp, content_type, text, changed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const current = db.prepare<[string, number], { position: number; changed: number; deleted: number }>(
     'SELECT position, changed, deleted FROM search_messages WHERE conversation_id = ? AND seq = ?');
   const edit = db.prepare('UPDATE search_messages SET text = ?, changed = ? WHERE position = ?');
@@ -36,7 +36,7 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
   const index = db.prepare('INSERT INTO search_words (rowid, words) VALUES (?, ?)');
   const unindex = db.prepare('DELETE FROM search_words WHERE rowid = ?');
   const find = db.prepare<[string, number, string, number], SearchHit>(`
-    SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.position, m.text
+    SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.position, m.content_type, m.text
     FROM search_words f CROSS JOIN search_messages m ON m.position = f.rowid
     WHERE search_words MATCH ? AND f.rowid < ? AND m.conversation_id IN (SELECT value FROM json_each(?))
     ORDER BY f.rowid DESC LIMIT ?`);
@@ -46,7 +46,7 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
       switch (op.op) {
         case 'message': {
           const m = op.message;
-          if (insert.run(m.position, m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.text, m.position).changes === 1 && m.words.length > 0) {
+          if (insert.run(m.position, m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.content_type, m.text, m.position).changes === 1 && m.words.length > 0) {
             index.run(m.position, m.words.join(' '));
           }
           break;

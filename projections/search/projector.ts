@@ -1,25 +1,17 @@
-import type { ContentType } from '../../contracts/primitives.ts';
+import type { OpenedContent } from '../../ports/content-keys.ts';
 import type { Projector, Recorded } from '../../ports/projector.ts';
 import type { SearchIndex, SearchWrite } from '../../ports/search.ts';
-import { wordsOf } from './text.ts';
+import { searchableText, wordsOf } from './text.ts';
+
+/** The content the index stores: sealed when the log holds it sealed (a destroyed key erases it here too). */
+const storedContent = (data: { content: string } & OpenedContent) => data.sealed ?? data.content;
 
 /**
- * What a message is found by: a text message by its text, a media message by its caption (media
- * content is JSON, contracts/media.ts; it names no file, so the caption is all there is), an
- * encrypted one never (the server cannot read it, and must not pretend to). Null: not indexed.
+ * The index writes of a batch: sends, edits (current text only) and deletes. Events come opened
+ * (adapters/crypto/sealed-events.ts): the words are folded here from the plain text, so both engines
+ * index the same words; the text is kept as the log holds it. An erased author's content arrives
+ * empty, so a rebuild after an erasure indexes none of it.
  */
-export const searchableText = (content: string, contentType: ContentType): string | null => {
-  if (contentType === 'text') return content;
-  if (contentType !== 'media') return null;
-  try {
-    const { caption } = JSON.parse(content) as { caption?: unknown };
-    return typeof caption === 'string' ? caption : '';
-  } catch {
-    return '';
-  }
-};
-
-/** The index writes of a batch: sends, edits (current text only) and deletes, folded here so both engines index the same words. */
 export const searchOps = (events: Recorded[]): SearchWrite[] => {
   const ops: SearchWrite[] = [];
   for (const event of events) {
@@ -27,10 +19,10 @@ export const searchOps = (events: Recorded[]): SearchWrite[] => {
       case 'MessageSent': {
         const m = event.data;
         const text = searchableText(m.content, m.content_type);
-        if (text === null) break;
+        if (text === null || m.content_type === 'ciphertext') break;
         ops.push({ op: 'message', message: {
           conversation_id: m.conversation_id, seq: m.seq, message_id: m.message_id, sender_id: m.sender_id, timestamp: m.timestamp,
-          position: event.position, text, words: wordsOf(text),
+          position: event.position, content_type: m.content_type, text: storedContent(m), words: wordsOf(text),
         } });
         break;
       }
@@ -38,7 +30,7 @@ export const searchOps = (events: Recorded[]): SearchWrite[] => {
         const e = event.data;
         // An encrypted message's edit is ciphertext too; media cannot be edited.
         if (e.content_type !== 'text') break;
-        ops.push({ op: 'edit', conversation_id: e.conversation_id, seq: e.seq, text: e.content, words: wordsOf(e.content), position: event.position });
+        ops.push({ op: 'edit', conversation_id: e.conversation_id, seq: e.seq, text: storedContent(e), words: wordsOf(e.content), position: event.position });
         break;
       }
       case 'MessageDeleted':

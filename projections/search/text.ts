@@ -1,3 +1,4 @@
+import type { ContentType } from '../../contracts/primitives.ts';
 import type { SearchTerm } from '../../ports/search.ts';
 
 /*
@@ -82,4 +83,20 @@ export const snippetOf = (text: string, terms: readonly SearchTerm[]): string =>
     at = run.end;
   }
   return out + plain(text.slice(at, end)) + (end < text.length ? '…' : '');
+};
+
+/**
+ * What a message is found by and shown as: a text message its text, a media message its caption
+ * (media content is JSON, contracts/media.ts; it names no file, so the caption is all there is), an
+ * encrypted one nothing ever (the server cannot read it, and must not pretend to). Null: not indexed.
+ */
+export const searchableText = (content: string, contentType: ContentType): string | null => {
+  if (contentType === 'text') return content;
+  if (contentType !== 'media') return null;
+  try {
+    const { caption } = JSON.parse(content) as { caption?: unknown };
+    return typeof caption === 'string' ? caption : '';
+  } catch {
+    return '';
+  }
 };

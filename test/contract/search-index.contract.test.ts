@@ -43,7 +43,7 @@ describe('search index: opensearch versions and alias', () => {
     const prefix = freshPrefix();
     const [v1, v2] = [createOpenSearchSearchIndex({ client, prefix, version: 1 }), createOpenSearchSearchIndex({ client, prefix, version: 2 })];
     const message = (seq: number, text: string) => ({ op: 'message' as const, message: {
-      conversation_id: 'c', seq, message_id: `m${seq}`, sender_id: 'ann', timestamp: seq, position: seq, text, words: text.split(' '),
+      conversation_id: 'c', seq, message_id: `m${seq}`, sender_id: 'ann', timestamp: seq, position: seq, content_type: 'text' as const, text, words: text.split(' '),
     } });
     await v1.write([message(1, 'only one')]);
     await ensureSearchIndex(client, prefix, 2);

@@ -6,7 +6,7 @@ import type { Recorded } from '../../ports/projector.ts';
 import type { NatterEvent } from '../../contracts/events.ts';
 import type { ContentType } from '../../contracts/primitives.ts';
 import { searchOps } from '../../projections/search/projector.ts';
-import { parseQuery } from '../../projections/search/text.ts';
+import { parseQuery, searchableText } from '../../projections/search/text.ts';
 
 /**
  * The search-index contract: every adapter runs this file unchanged, fed by the search projector's
@@ -46,7 +46,7 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       await given(event);
       const [hit, ...rest] = await find('lunch', [c]);
       assert.deepEqual(rest, []);
-      assert.deepEqual(hit, { conversation_id: c, seq: 1, message_id: `m-${c}-1`, sender_id: 'alice', timestamp: T0 + 1, position: event.position, text: 'Lunch at noon?' });
+      assert.deepEqual(hit, { conversation_id: c, seq: 1, message_id: `m-${c}-1`, sender_id: 'alice', timestamp: T0 + 1, position: event.position, content_type: 'text', text: 'Lunch at noon?' });
     });
 
     it('given accented and upper-case text, then queries fold case and accents both ways', async () => {
@@ -132,9 +132,25 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
         sent(c, 3, JSON.stringify({ media_id: 'def', url: '/v1/media/def', content_type: 'image/png', size: 10 }), 'media'),
       );
       assert.deepEqual(seqsOf(await find('secret', [c])), [2]);
-      assert.equal((await find('sunset', [c]))[0]?.text, 'Sunset secret');
+      const [media] = await find('sunset', [c]);
+      assert.equal(media?.content_type, 'media');
+      assert.equal(searchableText(media!.text, media!.content_type), 'Sunset secret', 'the content is kept whole (as the log holds it); the caption is what shows');
       assert.deepEqual(seqsOf(await find('png', [c])), [], 'the JSON around the caption is not text');
       assert.deepEqual(seqsOf(await find('abc', [c])), []);
+    });
+
+    it('given opened events (the log holds content sealed), then the words come from the text, the sealed form is kept, and an erased author\'s content is never indexed', async () => {
+      const c = uid();
+      const withSealed = (event: Recorded, data: Record<string, unknown>) => ({ ...event, data: { ...(event.data as object), ...data } }) as Recorded;
+      await given(
+        withSealed(sent(c, 1, 'open sesame'), { sealed: 'enc1|k1|c2VzYW1l' }),
+        withSealed(sent(c, 2, 'x'), { content: '', sealed: 'enc1|k2|ZXJhc2Vk', erased: true }),
+      );
+      const hits = await find('sesame', [c]);
+      assert.deepEqual(hits.map((h) => [h.seq, h.text]), [[1, 'enc1|k1|c2VzYW1l']]);
+      assert.deepEqual(await find('enc1', [c]), [], 'the sealed form is not words');
+      await given(withSealed(edited(c, 1, 'closed sesame'), { sealed: 'enc1|k1|Y2xvc2Vk' }));
+      assert.deepEqual((await find('closed', [c])).map((h) => h.text), ['enc1|k1|Y2xvc2Vk']);
     });
 
     it('given a batch replayed whole, then nothing is duplicated and nothing changes', async () => {

@@ -26,14 +26,21 @@ export type IndexedMessage = {
 
 /**
  * Writes, each idempotent under at-least-once replays: a message is inserted once; an edit applies
- * only over an older state (by position) of a message that is indexed and not deleted; a delete
- * removes the words for good (a replayed send or edit never brings them back).
+ * only over an older state (by position) of a message that is indexed and not deleted; a delete,
+ * an expiry or an erasure removes the words for good (a replayed send or edit never brings them back).
  */
 export type SearchWrite =
   | { op: 'message'; message: IndexedMessage }
   /** An edit's `text` is sealed too (edits are text messages only). */
   | { op: 'edit'; conversation_id: string; seq: number; text: string; words: string[]; position: number }
-  | { op: 'delete'; conversation_id: string; seq: number; position: number };
+  | { op: 'delete'; conversation_id: string; seq: number; position: number }
+  /** Retention: the conversation's messages up to `up_to_seq` leave the index for good. */
+  | { op: 'expire'; conversation_id: string; up_to_seq: number; position: number }
+  /**
+   * Erasure: every message the user sent leaves the index for good. Their text here is sealed and
+   * died with their keys, but the words are plain: this is what takes those away.
+   */
+  | { op: 'erase'; sender_id: string; position: number };
 
 /** One word, or a phrase (words next to each other, in order); `prefix`: its last word matches as a prefix. */
 export type SearchTerm = { words: string[]; prefix: boolean };

@@ -27,9 +27,10 @@ const mappings = {
   dynamic: 'strict',
   properties: {
     conversation_id: { type: 'keyword' },
-    seq: { type: 'integer', index: false },
+    // seq and sender_id are indexed for retention (a conversation's messages up to a seq) and erasure (a user's messages).
+    seq: { type: 'integer' },
     message_id: { type: 'keyword', index: false },
-    sender_id: { type: 'keyword', index: false },
+    sender_id: { type: 'keyword' },
     timestamp: { type: 'long', index: false },
     position: { type: 'long' },
     content_type: { type: 'keyword', index: false },

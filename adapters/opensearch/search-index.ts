@@ -11,7 +11,8 @@ import { dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from '.
  * (this distribution has no scripting for conditional updates). A delete writes a tombstone (no
  * words) rather than deleting the document: OpenSearch forgets deletes' versions after a minute, a
  * tombstone's version stays. An edit needs the message's other fields: from the same batch, or one
- * multi-get per batch that has edits.
+ * multi-get per batch that has edits. An expiry or an erasure tombstones every message it covers,
+ * with its own position as the version, so that a replayed send of one of them is refused too.
  *
  * Writes are not refreshed: a message becomes findable within the index's refresh interval (1 s by
  * default) after its batch, a lag the projection already has; waiting for the refresh would hold
@@ -79,6 +80,41 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
         lines.push({ index: { _index: index, _id: id, version: position, version_type: 'external' } }, doc);
         bases.set(id, { doc, version: position });
       };
+      const tombstone = (conversationId: string, seq: number, position: number) =>
+        put({ conversation_id: conversationId, seq, message_id: '', sender_id: '', timestamp: 0, position: 0, content_type: 'text', text: '', words: '', deleted: true }, position);
+      // In bulks of at most BULK_DOCUMENTS, one after the other (a message's writes stay in order):
+      // a replay's batch of 10,000 long messages would pass the engine's 100 MB request limit.
+      const flush = async () => {
+        for (let i = 0; i < lines.length; i += 2 * BULK_DOCUMENTS) {
+          const { body } = await client.bulk({ body: lines.slice(i, i + 2 * BULK_DOCUMENTS) as never });
+          if (!body.errors) continue;
+          // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
+          const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
+            .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
+          if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
+        }
+        lines.length = 0;
+      };
+      /**
+       * The indexed messages matching `filter`, for an expiry or an erasure (rare): what this batch
+       * wrote so far is flushed and refreshed first, so that the query sees it. No delete-by-query in
+       * this distribution, and tombstones are wanted anyway (they keep their versions).
+       */
+      const indexedWhere = async (filter: object[]) => {
+        await flush();
+        await client.indices.refresh({ index });
+        const found: Array<{ conversation_id: string; seq: number }> = [];
+        for (let after: unknown[] | undefined; ;) {
+          const { body } = await client.search({ index, body: {
+            size: BULK_DOCUMENTS, sort: [{ position: 'asc' }], track_total_hits: false, _source: ['conversation_id', 'seq'],
+            query: { bool: { filter: [...filter, { term: { deleted: false } }] } }, ...(after ? { search_after: after } : {}),
+          } as never });
+          const hits = body.hits.hits as Array<{ _source: { conversation_id: string; seq: number }; sort: unknown[] }>;
+          found.push(...hits.map((hit) => hit._source));
+          if (hits.length < BULK_DOCUMENTS) return found;
+          after = hits.at(-1)!.sort;
+        }
+      };
       for (const op of ops) {
         switch (op.op) {
           case 'message': {
@@ -94,20 +130,17 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
             break;
           }
           case 'delete':
-            put({ conversation_id: op.conversation_id, seq: op.seq, message_id: '', sender_id: '', timestamp: 0, position: 0, content_type: 'text', text: '', words: '', deleted: true }, op.position);
+            tombstone(op.conversation_id, op.seq, op.position);
+            break;
+          case 'expire':
+            for (const m of await indexedWhere([{ term: { conversation_id: op.conversation_id } }, { range: { seq: { lte: op.up_to_seq } } }])) tombstone(m.conversation_id, m.seq, op.position);
+            break;
+          case 'erase':
+            for (const m of await indexedWhere([{ term: { sender_id: op.sender_id } }])) tombstone(m.conversation_id, m.seq, op.position);
             break;
         }
       }
-      // In bulks of at most BULK_DOCUMENTS, one after the other (a message's writes stay in order):
-      // a replay's batch of 10,000 long messages would pass the engine's 100 MB request limit.
-      for (let i = 0; i < lines.length; i += 2 * BULK_DOCUMENTS) {
-        const { body } = await client.bulk({ body: lines.slice(i, i + 2 * BULK_DOCUMENTS) as never });
-        if (!body.errors) continue;
-        // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
-        const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
-          .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
-        if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
-      }
+      await flush();
     },
 
     async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {

@@ -7,7 +7,7 @@ import { searchableText, wordsOf } from './text.ts';
 const storedContent = (data: { content: string } & OpenedContent) => data.sealed ?? data.content;
 
 /**
- * The index writes of a batch: sends, edits (current text only) and deletes. Events come opened
+ * The index writes of a batch: sends, edits (current text only), deletes, expiries and erasures. Events come opened
  * (adapters/crypto/sealed-events.ts): the words are folded here from the plain text, so both engines
  * index the same words; the text is kept as the log holds it. An erased author's content arrives
  * empty, so a rebuild after an erasure indexes none of it.
@@ -35,6 +35,12 @@ export const searchOps = (events: Recorded[]): SearchWrite[] => {
       }
       case 'MessageDeleted':
         ops.push({ op: 'delete', conversation_id: event.data.conversation_id, seq: event.data.seq, position: event.position });
+        break;
+      case 'MessagesExpired':
+        ops.push({ op: 'expire', conversation_id: event.data.conversation_id, up_to_seq: event.data.up_to_seq, position: event.position });
+        break;
+      case 'UserErased':
+        ops.push({ op: 'erase', sender_id: event.data.user_id, position: event.position });
         break;
     }
   }

@@ -20,6 +20,10 @@ import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { loadClusterConfig } from '../../app/cluster/config.ts';
+import { loadConfig } from '../../app/config.ts';
+import { clusterContent } from '../../app/cluster/content.ts';
+import { openPostgresFeatures, type PostgresFeatures } from '../../adapters/postgres/features.ts';
+import { openingEventStore } from '../../adapters/crypto/sealed-events.ts';
 import { clusterStores } from '../../app/cluster/read-models.ts';
 import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { connectOpenSearch, searchAlias, searchIndexName } from '../../adapters/opensearch/client.ts';
@@ -53,8 +57,14 @@ const keysUnder = async (redis: Redis, base: string) => {
   return keys;
 };
 
-/** What a full projection of the log from position 0 gives, through the same projectors, into SQLite: the reference. */
-const fromScratch = async (eventStore: EventStore) => {
+/**
+ * What a full projection of the log from position 0 gives, through the same projectors, into SQLite:
+ * the reference. The log holds content sealed; projectors see it opened, as the workers and the
+ * replay do (the inbox stores a sealed preview whole, search folds the words of the text).
+ */
+const fromScratch = async (sealed: EventStore, env: Record<string, string>, postgres: PostgresFeatures) => {
+  const content = clusterContent(loadConfig(env, 'cluster'), postgres, { logger: { error: () => {} } });
+  const eventStore = openingEventStore(sealed, content.cipher, () => {});
   const reference = createSqliteReadModels(':memory:');
   await rebuild({ eventStore, checkpoints: reference.checkpoints, unitOfWork: reference.unitOfWork, projectors: readModelProjectors(reference), batchSize: 5_000 });
   const conversations = new Set<string>();
@@ -244,7 +254,8 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
 
     // Every read model equals a from-scratch projection of the log, sends during the rebuild included.
     await settle();
-    const { reference, conversations: all } = await fromScratch(eventStore);
+    const postgres = await openPostgresFeatures({ connectionString: env.NATTER_PG_URL!, schema: env.NATTER_PG_SCHEMA! });
+    const { reference, conversations: all } = await fromScratch(eventStore, env as Record<string, string>, postgres).finally(() => postgres.close());
     assert.equal(all.length, conversations.length);
     // Sent during the rebuild and findable once OpenSearch refreshed.
     await opensearch.indices.refresh({ index: searchIndexName(cluster.opensearch.index, 2) });

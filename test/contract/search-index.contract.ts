@@ -27,8 +27,8 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
     const T0 = 1_700_000_000_000;
     const uid = () => `c-${randomUUID()}`;
     const recorded = (event: NatterEvent): Recorded => ({ ...event, stream: `conversation-${(event.data as { conversation_id: string }).conversation_id}`, revision: 0, position: ++position, recordedAt: T0 } as Recorded);
-    const sent = (conversation_id: string, seq: number, content: string, content_type: ContentType = 'text') => recorded({ type: 'MessageSent', data: {
-      conversation_id, seq, message_id: `m-${conversation_id}-${seq}`, sender_id: 'alice', sender_device_id: 'd', client_msg_id: `k-${seq}`,
+    const sent = (conversation_id: string, seq: number, content: string, content_type: ContentType = 'text', sender_id = 'alice') => recorded({ type: 'MessageSent', data: {
+      conversation_id, seq, message_id: `m-${conversation_id}-${seq}`, sender_id, sender_device_id: 'd', client_msg_id: `k-${seq}`,
       content, content_type, timestamp: T0 + seq,
     } });
     const edited = (conversation_id: string, seq: number, content: string) => recorded({ type: 'MessageEdited', data: {
@@ -151,6 +151,28 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       assert.deepEqual(await find('enc1', [c]), [], 'the sealed form is not words');
       await given(withSealed(edited(c, 1, 'closed sesame'), { sealed: 'enc1|k1|Y2xvc2Vk' }));
       assert.deepEqual((await find('closed', [c])).map((h) => h.text), ['enc1|k1|Y2xvc2Vk']);
+    });
+
+    it('given messages past the retention horizon, then they leave the index for good; later ones stay', async () => {
+      const c = uid();
+      const old = sent(c, 2, 'ancient scroll two');
+      const edit = edited(c, 2, 'ancient scroll edited');
+      await given(sent(c, 1, 'ancient scroll one'), old, sent(c, 3, 'ancient scroll three'), edit);
+      await given(sent(c, 4, 'ancient scroll four'), recorded({ type: 'MessagesExpired', data: { conversation_id: c, up_to_seq: 2, horizon: T0 + 3, timestamp: T0 + 5_000 } }));
+      assert.deepEqual(seqsOf(await find('scroll', [c])), [4, 3]);
+      await given(old, edit);
+      assert.deepEqual(seqsOf(await find('scroll', [c])), [4, 3], 'a replayed send or edit of an expired message stays out');
+    });
+
+    it('given an erased user, then none of their messages is found any more, in any conversation, replays included; others\' are', async () => {
+      const [a, b] = [uid(), uid()];
+      const mallory = `mallory-${randomUUID()}`;
+      const theirs = sent(a, 1, 'forget my zanzibar words', 'text', mallory);
+      await given(theirs, sent(a, 2, 'zanzibar reply', 'text', 'bob'), sent(b, 1, 'zanzibar elsewhere', 'text', mallory));
+      await given(recorded({ type: 'UserErased', data: { user_id: mallory, by: 'user', timestamp: T0 + 9_000 } }));
+      assert.deepEqual((await find('zanzibar', [a, b])).map((h) => h.sender_id), ['bob']);
+      await given(theirs);
+      assert.deepEqual((await find('forget', [a, b])), [], 'a replayed send of theirs stays out');
     });
 
     it('given a batch replayed whole, then nothing is duplicated and nothing changes', async () => {

@@ -82,6 +82,18 @@ describe('search', () => {
     assert.deepEqual(await found('bob', 'newword'), []);
   });
 
+  it('given an author who erases themself, then nobody finds their messages any more; the others\' still are', async () => {
+    const conv = await group('gina', ['bob']);
+    await post('gina', conv, 'erasable marmoset notes');
+    await post('bob', conv, 'marmoset answer');
+    await findsEventually('bob', 'marmoset', (i) => i.length === 2);
+    const erased = await (await as('gina')).call('DELETE', '/v1/users/me', { confirm: 'gina' });
+    assert.equal(erased.status, 204, JSON.stringify(erased.body));
+    const left = await findsEventually('bob', 'marmoset', (i) => i.length === 1);
+    assert.deepEqual(left.map((i) => i.sender_id), ['bob']);
+    assert.deepEqual(await found('bob', 'erasable'), []);
+  });
+
   it('given accents and capitals, then "cafe" finds "Café" and "CAFÉ", and the last word is a prefix', async () => {
     const conv = await group('alice', ['bob']);
     const [a, b] = [await post('alice', conv, 'Un Café crème, s\'il vous plaît'), await post('alice', conv, 'CAFÉ NOIR FOR EVERYONE')];

@@ -2,7 +2,7 @@
 // Runs the scenarios one after another; each starts its own server under test and load processes,
 // prints one line, and lands in report.json / summary.md / *.svg. Children are always killed.
 // Profile cluster: latency, durable and fanout run against the cluster deployment (reported as
-// cluster-*), which they share (engines, namespace, relay, 2 projector workers, 3 gateways;
+// cluster-*), which they share; cluster-search measures the OpenSearch adapter on the engines (engines, namespace, relay, 2 projector workers, 3 gateways;
 // bench/lib/cluster.ts): started on first use and stopped at the end.
 import { Command, Option } from 'commander';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { rebuild } from './scenarios/rebuild.ts';
 import { catchup } from './scenarios/catchup.ts';
 import { presence } from './scenarios/presence.ts';
 import { adapters } from './scenarios/adapters.ts';
+import { search, clusterSearch } from './scenarios/search.ts';
 import { cluster } from './lib/cluster.ts';
 import { embedded, natterPresent } from './lib/natter.ts';
 import { centrifugoAvailability } from './lib/centrifugo.ts';
@@ -28,9 +29,9 @@ import { centrifugoAvailability } from './lib/centrifugo.ts';
 const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
   // adapters needs the engines (scripts/engines.sh): only with --only in the embedded profile, so that
   // `npm run bench [-- --quick]` (and its smoke test) never depends on them.
-  embedded: { scenarios: [durable(embedded), latency(embedded), throughput, fanout(embedded), idle, presence, rebuild, catchup, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'] },
+  embedded: { scenarios: [durable(embedded), latency(embedded), throughput, fanout(embedded), idle, presence, rebuild, catchup, search, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup', 'search'] },
   // the same latency, durable and fan-out code against the cluster deployment (names prefixed cluster-)
-  cluster: { scenarios: [latency(cluster), durable(cluster), fanout(cluster), adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'adapters'] },
+  cluster: { scenarios: [latency(cluster), durable(cluster), fanout(cluster), clusterSearch, adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'cluster-search', 'adapters'] },
 };
 const ALL_NAMES = [...new Set(Object.values(PROFILES).flatMap((p) => p.scenarios.map((s) => s.name)))];
 

@@ -195,7 +195,7 @@ export const up = async (options: UpOptions) => {
   const width = Math.max(...running.map((r) => r.name.length));
   console.log(`natter up: ready in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   running.forEach((r, i) => console.log(`  ${r.name.padEnd(width)}  pid ${String(r.child.pid).padEnd(7)}  ${r.where(lines[i]!)}`));
-  console.log(`  engines: Redis ${masked(cluster.redisUrl)} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace})`);
+  console.log(`  engines: Redis ${masked(cluster.redisUrl)} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace}), OpenSearch ${masked(cluster.opensearch.url)} (indices ${cluster.opensearch.index}-messages-v*)`);
   console.log(config.devTokens
     ? '  dev tokens: on (--dev): anyone can mint a token for any user with POST /v1/auth/dev-token'
     : '  dev tokens: off (natter up --dev turns them on for trying the API)');

@@ -169,3 +169,30 @@ export const SyncQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
 }, strict);
 export const SyncReply = Type.Object({ items: Type.Array(Message), cursor: Cursor, has_more: Type.Boolean() });
+
+/** The longest search query, in characters. */
+export const MAX_SEARCH_QUERY_LENGTH = 256;
+
+export const SearchQuery = Type.Object({
+  /** Words (case- and accent-insensitive; the last one also matches as a prefix) and "phrases in quotes". */
+  q: Type.String({ minLength: 1, maxLength: MAX_SEARCH_QUERY_LENGTH }),
+  /** Only this conversation (a member's; anyone else gets 404 conversation_not_found). */
+  conversation_id: Type.Optional(ConversationId),
+  limit: Type.Optional(Limit),
+  /** The `next_cursor` of the previous page. */
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+}, strict);
+export type SearchQuery = Static<typeof SearchQuery>;
+
+export const SearchResult = Type.Object({
+  conversation_id: ConversationId,
+  seq: Seq,
+  message_id: MessageId,
+  sender_id: UserId,
+  timestamp: Timestamp,
+  /** Plain text around the first match, matched words in `<mark>…</mark>`, `…` where cut: escape it before showing it as HTML. */
+  snippet: Type.String(),
+});
+export type SearchResult = Static<typeof SearchResult>;
+export const SearchReply = Type.Object({ items: Type.Array(SearchResult), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export type SearchReply = Static<typeof SearchReply>;

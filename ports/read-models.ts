@@ -1,5 +1,6 @@
 import type { ConversationKind } from '../contracts/events.ts';
 import type { ContentType } from '../contracts/primitives.ts';
+import type { SearchIndex } from './search.ts';
 
 /*
  * Read-model ports. Projectors turn events into plain write operations and hand a whole batch to
@@ -189,6 +190,8 @@ export type ReadModels = {
   inbox: InboxStore;
   receipts: ReceiptStore;
   users: UserStore;
+  /** Full-text search over the messages (ports/search.ts). */
+  search: SearchIndex;
   checkpoints: CheckpointStore;
   /**
    * Runs `work` (writes to these stores and their checkpoints) as one atomic commit where the

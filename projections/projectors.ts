@@ -5,6 +5,7 @@ import { historyProjector } from './history/projector.ts';
 import { inboxProjector } from './inbox/projector.ts';
 import { receiptsProjector } from './receipts/projector.ts';
 import { usersProjector } from './users/projector.ts';
+import { searchProjector } from './search/projector.ts';
 
 /** Every read model, in the order they are applied; the directory first, since fan-out reads it. */
 export const readModelProjectors = (readModels: ReadModels): Projector[] => [
@@ -13,4 +14,5 @@ export const readModelProjectors = (readModels: ReadModels): Projector[] => [
   inboxProjector(readModels.inbox),
   receiptsProjector(readModels.receipts),
   usersProjector(readModels.users),
+  searchProjector(readModels.search),
 ];

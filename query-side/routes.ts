@@ -9,11 +9,12 @@ import type { ReadModels } from '../ports/read-models.ts';
 import { visibleConversation } from './visible.ts';
 import { toMessage } from './messages.ts';
 import { DEFAULT_SYNC_LIMIT, syncPage } from './sync.ts';
+import { searchRoute } from './search.ts';
 
 /** REST queries. They read the read models only, never the event store or the command side. */
 export const queryRoutes = async (app: FastifyInstance, deps: { readModels: ReadModels; appliedPosition(): number }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { directory, history, inbox, receipts, users } = deps.readModels;
+  const { directory, history, inbox, receipts, users, search } = deps.readModels;
 
   api.get('/v1/conversations', { schema: { querystring: InboxQuery, response: { 200: InboxReply } } }, async (request) => {
     const page = await inbox.list(request.actor.user_id, { limit: request.query.limit ?? DEFAULT_PAGE, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) });
@@ -51,4 +52,6 @@ export const queryRoutes = async (app: FastifyInstance, deps: { readModels: Read
     const page = await syncPage({ history, inbox }, request.actor.user_id, after, deps.appliedPosition(), request.query.limit ?? DEFAULT_SYNC_LIMIT);
     return { items: page.entries.map((entry) => toMessage(entry.message)), cursor: String(page.cursor), has_more: page.has_more };
   });
+
+  searchRoute(app, { directory, search });
 };

@@ -11,15 +11,16 @@ export type ClusterNamespace = Record<string, string>;
 
 /**
  * A fresh namespace on the shared engines (Redis prefix, PostgreSQL schema, Kafka topics and groups,
- * Cassandra keyspace), so test files can run side by side; the Cassandra schema is migrated here.
+ * Cassandra keyspace, OpenSearch index prefix), so test files can run side by side; the Cassandra schema is migrated here.
  */
 export const clusterNamespace = async (): Promise<ClusterNamespace> => {
-  const engines = await requireEngines('redis', 'postgres', 'kafka', 'cassandra');
+  const engines = await requireEngines('redis', 'postgres', 'kafka', 'cassandra', 'opensearch');
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const env: ClusterNamespace = {
     ...engines,
     NATTER_REDIS_PREFIX: id, NATTER_PG_SCHEMA: id, NATTER_CASSANDRA_KEYSPACE: id,
     NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
+    NATTER_OPENSEARCH_INDEX: id,
     NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
     NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
     NATTER_MASTER_KEY: randomBytes(32).toString('hex'),
@@ -57,6 +58,11 @@ export const dropClusterNamespace = async (ns: ClusterNamespace): Promise<unknow
     (async () => {
       const client = await connectCassandra({ contactPoints: ns.NATTER_CASSANDRA_CONTACT_POINTS!.split(','), localDataCenter: ns.NATTER_CASSANDRA_DC! });
       try { await client.execute(`DROP KEYSPACE IF EXISTS ${ns.NATTER_CASSANDRA_KEYSPACE}`); } finally { await client.shutdown(); }
+    })(),
+    (async () => {
+      const { Client } = await import('@opensearch-project/opensearch');
+      const client = new Client({ node: ns.NATTER_OPENSEARCH_URL! });
+      try { await client.indices.delete({ index: `${ns.NATTER_OPENSEARCH_INDEX}-messages-v*` }); } finally { await client.close(); }
     })(),
     (async () => {
       const { Redis } = await import('ioredis');

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Natter cluster engines as plain local processes (no Docker, no systemd).
 #
-#   scripts/engines.sh up     [redis|postgres|kafka|cassandra ...]   start (no-op when already up), wait until ready
+#   scripts/engines.sh up     [redis|postgres|kafka|cassandra|opensearch ...]   start (no-op when already up), wait until ready
 #   scripts/engines.sh down   [--wipe] [engine ...]                  stop; --wipe (or NATTER_ENGINES_WIPE=1) deletes data
 #   scripts/engines.sh status [engine ...]                           state, pid and URL of each engine (exit 3 if one is down)
 #   scripts/engines.sh env    [--export]                             only the NATTER_* lines: eval "$(scripts/engines.sh env --export)"
-# No engine names = all four. `up` prints progress on stderr and the env lines on stdout.
+# No engine names = all five. `up` prints progress on stderr and the env lines on stdout.
 #
 # Versions and why:
 # - Redis 7.0 and PostgreSQL 15: Debian 12 packages (apt-get installs them only when missing).
@@ -16,6 +16,11 @@
 #   apache/kafka image tag, so docker-compose.yml uses the same broker. Override: NATTER_KAFKA_VERSION.
 # - Cassandra 5.0.9 (org.apache.cassandra:cassandra-all, newest 5.0.x patch) on Java 17, with the JVM
 #   flags of the release's conf/jvm17-server.options. CQL-ready ~6 s after launch alone, ~15 s beside Kafka. Override: NATTER_CASSANDRA_VERSION.
+# - OpenSearch 2.19.6 (org.opensearch.distribution.integ-test-zip:opensearch, a zip from Maven Central, unpacked
+#   into the data dir) on the system Java 17, single node, 512 MB heap, ~8-20 s to answer. Its only
+#   analyzers are the core ones (no asciifolding, no ICU): Natter folds case and accents itself. It
+#   refuses to run as root, so as root it runs as nobody:nogroup (setpriv) in a dir that user owns.
+#   Override: NATTER_OPENSEARCH_VERSION.
 #   Jars are fetched by `mvn dependency:copy-dependencies` on scripts/engines/pom.xml into
 #   $NATTER_ENGINES_CACHE (Maven's local repo is kept there too, so a wiped cache really re-downloads).
 # These are test engines: PostgreSQL runs with fsync/synchronous_commit/full_page_writes off and Redis
@@ -34,11 +39,15 @@ CASSANDRA_PORT=${NATTER_CASSANDRA_PORT:-9042}
 CASSANDRA_STORAGE_PORT=${NATTER_CASSANDRA_STORAGE_PORT:-7010}
 KAFKA_VERSION=${NATTER_KAFKA_VERSION:-4.1.1}
 CASSANDRA_VERSION=${NATTER_CASSANDRA_VERSION:-5.0.9}
+# 9201/9301 rather than OpenSearch's 9200/9300, which a developer's own Elasticsearch or OpenSearch often holds.
+OPENSEARCH_PORT=${NATTER_OPENSEARCH_PORT:-9201}
+OPENSEARCH_TRANSPORT_PORT=${NATTER_OPENSEARCH_TRANSPORT_PORT:-9301}
+OPENSEARCH_VERSION=${NATTER_OPENSEARCH_VERSION:-2.19.6}
 DIR=${NATTER_ENGINES_DIR:-${TMPDIR:-/tmp}/natter-engines}
 CACHE=${NATTER_ENGINES_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/natter/engines}
 TIMEOUT=${NATTER_ENGINES_TIMEOUT:-180}      # seconds to wait for each engine to answer
 STOP_TIMEOUT=${NATTER_ENGINES_STOP_TIMEOUT:-60}
-ALL=(redis postgres kafka cassandra)
+ALL=(redis postgres kafka cassandra opensearch)
 
 log() { printf '[engines] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -360,6 +369,49 @@ cassandra_wait() { wait_ready cassandra "$DIR/cassandra/cassandra.log" "$DIR/cas
 cassandra_stop() { stop_pid cassandra "$DIR/cassandra/cassandra.pid" CassandraDaemon; }
 cassandra_status() { live_pid "$DIR/cassandra/cassandra.pid" CassandraDaemon && port_open "$CASSANDRA_PORT"; }
 
+# ---------------------------------------------------------------- opensearch
+opensearch_url() { echo "http://127.0.0.1:$OPENSEARCH_PORT"; }
+# In every command line from setpriv through bin/opensearch to the JVM it execs.
+opensearch_pat() { echo "$DIR/opensearch/opensearch-"; }
+opensearch_start() {
+  local d=$DIR/opensearch; mkdir -p "$d"
+  live_pid "$d/opensearch.pid" "$(opensearch_pat)" >/dev/null && return
+  local libs; libs=$(fetch_jars opensearch "$OPENSEARCH_VERSION")
+  need_java
+  port_free_or_die opensearch "$OPENSEARCH_PORT" NATTER_OPENSEARCH_PORT
+  port_free_or_die opensearch-transport "$OPENSEARCH_TRANSPORT_PORT" NATTER_OPENSEARCH_TRANSPORT_PORT
+  # Unpacked into the data dir, not the cache: the cache may sit under a home only root can enter.
+  local home=$d/opensearch-$OPENSEARCH_VERSION
+  if [[ ! -f $home/.complete ]]; then
+    log "opensearch: unpacking $OPENSEARCH_VERSION into $d"
+    rm -rf "$home" "$d/unpack"
+    mkdir -p "$d/unpack"
+    unzip -q "$libs/opensearch-$OPENSEARCH_VERSION.zip" -d "$d/unpack" || die "opensearch: unzip failed"
+    mv "$d/unpack/opensearch-$OPENSEARCH_VERSION" "$home" && rm -rf "$d/unpack" && touch "$home/.complete"
+  fi
+  mkdir -p "$d/data" "$d/logs"
+  local as=()
+  if is_root; then
+    chown -R nobody:nogroup "$d"
+    as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  fi
+  local javaHome; javaHome=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+  log "opensearch $OPENSEARCH_VERSION: starting on 127.0.0.1:$OPENSEARCH_PORT"
+  # Single node on loopback (so no production bootstrap checks); disk watermarks off: a test engine
+  # on a nearly full laptop disk should not turn its indices read-only.
+  spawn "$d/opensearch.log" "$d/opensearch.pid" "${as[@]}" env OPENSEARCH_JAVA_HOME="$javaHome" \
+    OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" "$home/bin/opensearch" \
+    -Ediscovery.type=single-node -Enetwork.host=127.0.0.1 -Ehttp.port="$OPENSEARCH_PORT" \
+    -Etransport.port="$OPENSEARCH_TRANSPORT_PORT" -Epath.data="$d/data" -Epath.logs="$d/logs" \
+    -Ecluster.name=natter -Ecluster.routing.allocation.disk.threshold_enabled=false
+}
+opensearch_ready() {
+  curl -fsS --max-time 2 "$(opensearch_url)/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1
+}
+opensearch_wait() { wait_ready opensearch "$DIR/opensearch/opensearch.log" "$DIR/opensearch/opensearch.pid" "$(opensearch_pat)" opensearch_ready; }
+opensearch_stop() { stop_pid opensearch "$DIR/opensearch/opensearch.pid" "$(opensearch_pat)"; }
+opensearch_status() { live_pid "$DIR/opensearch/opensearch.pid" "$(opensearch_pat)" && opensearch_ready; }
+
 # ---------------------------------------------------------------- commands
 fn() { case $1 in postgres) echo "pg_$2" ;; *) echo "$1_$2" ;; esac; }
 
@@ -370,6 +422,7 @@ print_env() {
   echo "${p}NATTER_KAFKA_BROKERS=$(kafka_url)"
   echo "${p}NATTER_CASSANDRA_CONTACT_POINTS=$(cassandra_url)"
   echo "${p}NATTER_CASSANDRA_DC=datacenter1"
+  echo "${p}NATTER_OPENSEARCH_URL=$(opensearch_url)"
 }
 
 cmd=${1:-}; [[ $# -gt 0 ]] && shift
@@ -378,7 +431,7 @@ for a in "$@"; do
   case $a in
     --wipe) wipe=1 ;;
     --export) export_prefix='export ' ;;
-    redis|postgres|kafka|cassandra) engines+=("$a") ;;
+    redis|postgres|kafka|cassandra|opensearch) engines+=("$a") ;;
     *) die "unknown argument: $a (engines: ${ALL[*]})" ;;
   esac
 done

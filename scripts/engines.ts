@@ -8,13 +8,14 @@ const run = promisify(execFile);
 // by path, not by the cwd: the bench and the adapter benches may run from anywhere
 const script = fileURLToPath(new URL('./engines.sh', import.meta.url));
 
-export type Engine = 'redis' | 'postgres' | 'kafka' | 'cassandra';
+export type Engine = 'redis' | 'postgres' | 'kafka' | 'cassandra' | 'opensearch';
 export type EngineEnv = {
   NATTER_REDIS_URL: string;
   NATTER_PG_URL: string;
   NATTER_KAFKA_BROKERS: string;
   NATTER_CASSANDRA_CONTACT_POINTS: string;
   NATTER_CASSANDRA_DC: string;
+  NATTER_OPENSEARCH_URL: string;
 };
 
 /**

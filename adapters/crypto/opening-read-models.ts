@@ -1,10 +1,11 @@
 import type { ContentCipher } from '../../ports/content-keys.ts';
 import type { HistoryStore, InboxStore, ReadModels, StoredMessage } from '../../ports/read-models.ts';
+import type { SearchHit, SearchIndex } from '../../ports/search.ts';
 import { PREVIEW_LENGTH } from '../../projections/inbox/projector.ts';
 
 /**
- * The read models as the query side and the gateway read them: history and inbox previews hold
- * sealed text (so that a destroyed key erases them too), opened here on the way out. A message whose
+ * The read models as the query side and the gateway read them: history, inbox previews and search
+ * hold sealed text (so that a destroyed key erases them too), opened here on the way out. A message whose
  * author was erased shows deleted and erased, with nothing of what it said; one whose key is missing
  * without an erasure is reported through `onMissing` and shown empty with `unavailable`.
  */
@@ -42,5 +43,27 @@ export const openingReadModels = (readModels: ReadModels, cipher: ContentCipher,
     mutedAmong: (id, users, now) => readModels.inbox.mutedAmong(id, users, now),
     reset: () => readModels.inbox.reset(),
   };
-  return { ...readModels, history, inbox };
+  // Search hits hold the content sealed like history: opened here. An erased author's messages are
+  // left out (their words may linger in the index until `natter replay search`, never their text),
+  // and the page is filled from further down, so that a left-out hit never ends the paging early.
+  const openHit = async (hit: SearchHit): Promise<SearchHit | null> => {
+    const text = await cipher.open(hit.text);
+    if (text.ok) return text.text === hit.text ? hit : { ...hit, text: text.text };
+    if (text.reason === 'missing') onMissing(`search result ${hit.seq} of ${hit.conversation_id}`);
+    return null;
+  };
+  const search: SearchIndex = {
+    write: (ops) => readModels.search.write(ops),
+    search: async (request) => {
+      const found: SearchHit[] = [];
+      for (let before = request.before; ;) {
+        const raw = await readModels.search.search({ ...request, ...(before !== undefined ? { before } : {}) });
+        for (const hit of await Promise.all(raw.map(openHit))) if (hit) found.push(hit);
+        if (raw.length < request.limit || found.length >= request.limit) return found.slice(0, request.limit);
+        before = raw.at(-1)!.position;
+      }
+    },
+    reset: () => readModels.search.reset(),
+  };
+  return { ...readModels, history, inbox, search };
 };

@@ -5,6 +5,7 @@ import { createSqliteInboxStore } from './inbox-store.ts';
 import { createSqliteReceiptStore } from './receipt-store.ts';
 import { createSqliteUserStore } from './user-store.ts';
 import { createSqliteCheckpointStore } from './checkpoint-store.ts';
+import { createSqliteSearchIndex } from './search-index.ts';
 import { startWalCheckpointer } from './wal-checkpointer.ts';
 import type { ReadModels } from '../../ports/read-models.ts';
 
@@ -31,12 +32,13 @@ export type SqliteReadModelsOptions = {
  * The shape of the read-model tables. A file written by another shape is emptied (checkpoints
  * included) at open, and the projections rebuild it from the log: read models are disposable.
  */
-export const READ_MODEL_SCHEMA = 3;
+export const READ_MODEL_SCHEMA = 4;
 
 const migrate = (db: SqliteDatabase) => {
   if (db.pragma('user_version', { simple: true }) === READ_MODEL_SCHEMA) return;
-  const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all();
-  db.transaction(() => { for (const table of tables) db.exec(`DROP TABLE "${table.replaceAll('"', '""')}"`); })();
+  // Virtual tables (search's FTS5) first: dropping one drops its shadow tables, hence IF EXISTS.
+  const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY sql LIKE 'CREATE VIRTUAL TABLE%' DESC").pluck().all();
+  db.transaction(() => { for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table.replaceAll('"', '""')}"`); })();
   db.pragma(`user_version = ${READ_MODEL_SCHEMA}`);
 };
 
@@ -78,6 +80,7 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
     inbox: createSqliteInboxStore(db),
     receipts: createSqliteReceiptStore(db),
     users: createSqliteUserStore(db),
+    search: createSqliteSearchIndex(db),
     checkpoints: createSqliteCheckpointStore(db),
     // The stores' own db.transaction() calls nest as savepoints inside the unit's savepoint.
     unitOfWork: async (work) => {

@@ -18,6 +18,12 @@ const cassandra = (env: Env) => ({
   replicationFactor: int(env, 'NATTER_CASSANDRA_REPLICATION_FACTOR', 1, { min: 1 }),
 });
 
+const opensearch = (env: Env) => ({
+  url: url(env, 'NATTER_OPENSEARCH_URL', 'http://127.0.0.1:9201', ['http', 'https']),
+  // Index names are lower case, and this one is the start of several (`<index>-messages-v<N>`, the alias `<index>-messages`).
+  index: matching(env, 'NATTER_OPENSEARCH_INDEX', 'natter', /^[a-z0-9][a-z0-9._-]{0,99}$/, 'an OpenSearch index name prefix (lower-case letters, digits, . _ -)'),
+});
+
 export const loadClusterConfig = (env: Env = process.env) => {
   const eventStore = oneOf(env, 'NATTER_EVENT_STORE', ['postgres', 'eventstoredb'], 'postgres');
   const eventStoreDbUrl = url(env, 'NATTER_EVENTSTORE_URL', '', eventStoreDbSchemes);
@@ -41,6 +47,7 @@ export const loadClusterConfig = (env: Env = process.env) => {
     /** How long a silent projector worker keeps its partitions before the group takes them back. */
     sessionTimeoutMs: int(env, 'NATTER_KAFKA_SESSION_TIMEOUT_MS', 30_000, { min: 1 }),
     cassandra: cassandra(env),
+    opensearch: opensearch(env),
     /** How long a gateway waits for a conversation's owner before answering `unavailable`. */
     routeTimeoutMs: int(env, 'NATTER_ROUTE_TIMEOUT_MS', 10_000, { min: 1 }),
     gatewayId: matching(env, 'NATTER_GATEWAY_ID', `gw-${hostname()}-${port}-${process.pid}`, /^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, . _ : - (at most 128)'),

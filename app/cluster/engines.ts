@@ -5,6 +5,7 @@ import type { EventStore } from '../../ports/event-store.ts';
 import { createPostgresEventStore } from '../../adapters/postgres/event-store.ts';
 import { openPostgresFeatures, type PostgresFeatures } from '../../adapters/postgres/features.ts';
 import { connectCassandra } from '../../adapters/cassandra/client.ts';
+import { connectOpenSearch } from '../../adapters/opensearch/client.ts';
 import { reconnectDelay, reportOutages } from '../../adapters/redis/client.ts';
 import { createLogger } from '../logger.ts';
 import type { ClusterConfig } from './config.ts';
@@ -108,3 +109,6 @@ export const connectHistory = (config: ClusterConfig): Promise<cassandra.Client>
     }
   }, 30_000);
 };
+
+/** OpenSearch, which holds the search read model (written by projector workers, read by gateways). */
+export const connectSearch = (config: ClusterConfig) => reach('OpenSearch', masked(config.opensearch.url), () => connectOpenSearch(config.opensearch.url));

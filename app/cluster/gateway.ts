@@ -12,7 +12,7 @@ import { invoke, routeCommands } from '../../command-side/routed-commands.ts';
 import { startRedisCommandBus } from '../../adapters/redis/command-bus.ts';
 import { createConnectionRegistry } from '../../gateway/registry.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis } from './engines.ts';
+import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis, connectSearch } from './engines.ts';
 import { clusterReadModels } from './read-models.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { clusterFeatureStores } from './feature-stores.ts';
@@ -31,7 +31,7 @@ export type Gateway = {
 
 /**
  * A gateway of the cluster profile: the whole REST and WebSocket API, commands appended to the shared
- * event store, queries from the shared read models, live frames from the projector workers through
+ * event store, queries from the shared read models (search from OpenSearch), live frames from the projector workers through
  * its own Redis channel, and its devices registered in the session registry.
  */
 export const createGateway = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
@@ -39,6 +39,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const eventStoreRaw = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, `natter-${cluster.gatewayId}`);
   const cassandraClient = await connectHistory(cluster);
+  const searchClient = await connectSearch(cluster);
   // Reads go to the active read-model versions, followed from Redis (natter replay --cluster switches them).
   const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix })
     .follow({ onError: (error) => logger.warn({ err: error }, 'read-model versions: refresh failed') });
@@ -51,7 +52,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const content = clusterContent(config, postgres, { metrics, logger });
   const keysFollower = await content.follow();
   // Queries read history and previews opened; the log and the read models hold them sealed.
-  const readModels = openingReadModels(clusterReadModels(cluster, redis, cassandraClient, versions.active), content.cipher, content.onMissing);
+  const readModels = openingReadModels(clusterReadModels(cluster, redis, cassandraClient, versions.active, searchClient), content.cipher, content.onMissing);
   const sessions = createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId });
   const limiter = createRedisRateLimiter({ redis, prefix: cluster.redisPrefix });
   const registry = createConnectionRegistry(metrics);
@@ -106,6 +107,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
       await keysFollower.close();
       await postgres.close();
       await cassandraClient.shutdown();
+      await searchClient.close();
       redis.disconnect();
     },
   };

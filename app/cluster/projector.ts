@@ -11,7 +11,7 @@ import { readModelProjectors } from '../../projections/projectors.ts';
 import { fanoutReactor } from '../../projections/fanout/reactor.ts';
 import type { Projector } from '../../ports/projector.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectHistory, connectKafka, connectPostgresFeatures, connectRedis } from './engines.ts';
+import { connectHistory, connectKafka, connectPostgresFeatures, connectRedis, connectSearch } from './engines.ts';
 import { clusterStores, followingReadModels, type ProjectionVersions, type VersionedProjection } from './read-models.ts';
 import { versionedProjectors } from './projector-versions.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
@@ -38,10 +38,11 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const logger = createLogger(config.logLevel).child({ role: 'projector' });
   const redis = await connectRedis(cluster, 'natter-projector');
   const cassandraClient = await connectHistory(cluster);
+  const searchClient = await connectSearch(cluster);
   const kafka = await connectKafka(cluster, 'natter-projector');
   await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
   await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
-  const stores = clusterStores(cluster, redis, cassandraClient);
+  const stores = clusterStores(cluster, redis, cassandraClient, searchClient);
   const postgres = await connectPostgresFeatures(cluster);
   const content = clusterContent(config, postgres, { logger });
   const keysFollower = await content.follow();
@@ -71,8 +72,9 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
     maxWaitMs: Math.max(500, Math.floor(cluster.sessionTimeoutMs / 3)),
   });
   active = versioned.active;
-  // The directory goes first (the fan-out reads it); history (Cassandra), inbox, receipts (Redis) and
-  // media shares (PostgreSQL) write disjoint stores and read nothing of each other, so they go at the same time.
+  // The directory goes first (the fan-out reads it); history (Cassandra), inbox, receipts (Redis),
+  // search (OpenSearch) and media shares (PostgreSQL) write disjoint stores and read nothing of each
+  // other, so they go at the same time.
   const [first, rest] = [versioned.projectors.filter((p) => p.name === 'directory'), [...versioned.projectors.filter((p) => p.name !== 'directory'), ...featureProjectors]];
   const projectors: Projector[] = [versioned.gate, ...first, ...(rest.length > 0 ? [together(rest)] : [])];
 
@@ -108,6 +110,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
       await producer.disconnect();
       await cassandraClient.shutdown();
       await keysFollower.close();
+      await searchClient.close();
       await postgres.close();
       redis.disconnect();
     },

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type cassandra from 'cassandra-driver';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import type { EventStore } from '../../ports/event-store.ts';
 import type { Projector, Recorded } from '../../ports/projector.ts';
 import { createRedisReadModelVersions, type RedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { deleteUnder } from '../../adapters/redis/client.ts';
 import { storeBase, type StoreTag } from '../../adapters/redis/keys.ts';
 import { createHistoryVersion, dropHistoryVersion } from '../../adapters/cassandra/history-versions.ts';
+import { dropSearchIndex, ensureSearchIndex, pointSearchAlias } from '../../adapters/opensearch/client.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
-import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis } from './engines.ts';
+import { connectEventStore, connectHistory, connectPostgresFeatures, connectRedis, connectSearch } from './engines.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { clusterContent } from './content.ts';
 import { openingEventStore } from '../../adapters/crypto/sealed-events.ts';
@@ -35,6 +37,8 @@ import { clusterStores, versionedProjections, type VersionedProjection } from '.
  *    the order-sensitive parts need (an inbox join reads the last seq; the directory has no
  *    positions). Writes are idempotent besides (seq and position guards, max-merges, first-write-wins
  *    timestamps), so Kafka's at-least-once redelivery changes nothing.
+ *    The search index has an alias for operators' tools (adapters/opensearch/client.ts): it moves to
+ *    N+1 right after the switch.
  * 5. Retire. After a grace period, in which the gateways move to N+1 (pub/sub notice, or their poll),
  *    stop writing N. With --drop-old, after another grace period (batches that still write N
  *    finish), delete N and every earlier retired version. Until N is retired it stays exact, so a
@@ -73,7 +77,7 @@ export type ClusterReplayResult = {
   dropped: string[];
 };
 
-const redisTag: Record<Exclude<VersionedProjection, 'history'>, StoreTag> = { directory: 'dir', inbox: 'ibx', receipts: 'rcpt', users: 'usr' };
+const redisTag: Record<Exclude<VersionedProjection, 'history' | 'search'>, StoreTag> = { directory: 'dir', inbox: 'ibx', receipts: 'rcpt', users: 'usr' };
 const LOCK_TTL_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -87,6 +91,7 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
   const eventStore = openingEventStore(await connectEventStore(cluster), content.cipher, (event) => content.onMissing(`${event.type} at ${event.position}`));
   const redis = await connectRedis(cluster, 'natter-replay');
   const cassandraClient = names.includes('history') ? await connectHistory(cluster) : null;
+  const searchClient = names.includes('search') ? await connectSearch(cluster) : null;
   const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix });
   const token = randomUUID();
   try {
@@ -96,7 +101,7 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
       versions.extendLocks(names, token, LOCK_TTL_MS).then((held) => { lockLost ||= !held; }, () => {});
     }, LOCK_TTL_MS / 3);
     try {
-      return await rebuild({ ...options, names, cluster, print, eventStore, redis, cassandraClient, versions, token, lockLost: () => lockLost });
+      return await rebuild({ ...options, names, cluster, print, eventStore, redis, cassandraClient, searchClient, versions, token, lockLost: () => lockLost });
     } finally {
       clearInterval(keepLock);
       await versions.unlock(names, token);
@@ -104,6 +109,7 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
   } finally {
     await eventStore.close();
     await cassandraClient?.shutdown();
+    await searchClient?.close();
     await postgres.close();
     redis.disconnect();
   }
@@ -117,18 +123,22 @@ const chooseProjections = (projection: string): VersionedProjection[] => {
 
 type Context = ClusterReplayOptions & {
   names: VersionedProjection[]; cluster: ClusterConfig; print(line: string): void; eventStore: EventStore; redis: Redis;
-  cassandraClient: cassandra.Client | null; versions: RedisReadModelVersions; token: string; lockLost(): boolean;
+  cassandraClient: cassandra.Client | null; searchClient: OpenSearchClient | null; versions: RedisReadModelVersions; token: string; lockLost(): boolean;
 };
 
 const dropVersion = async (ctx: Context, projection: VersionedProjection, version: number) => {
   if (projection === 'history') await dropHistoryVersion(ctx.cassandraClient!, ctx.cluster.cassandra.keyspace, version);
+  else if (projection === 'search') await dropSearchIndex(ctx.searchClient!, ctx.cluster.opensearch.index, version);
   else await deleteUnder(ctx.redis, storeBase(ctx.cluster.redisPrefix, redisTag[projection], version));
 };
 
-/** An empty version to build into: fresh Cassandra tables, no Redis keys under its base. */
+/** An empty version to build into: fresh Cassandra tables, a fresh OpenSearch index, no Redis keys under its base. */
 const prepareVersion = async (ctx: Context, projection: VersionedProjection, version: number) => {
   if (projection === 'history') await createHistoryVersion(ctx.cassandraClient!, ctx.cluster.cassandra.keyspace, version);
-  else await deleteUnder(ctx.redis, storeBase(ctx.cluster.redisPrefix, redisTag[projection], version));
+  else if (projection === 'search') {
+    await dropSearchIndex(ctx.searchClient!, ctx.cluster.opensearch.index, version);
+    await ensureSearchIndex(ctx.searchClient!, ctx.cluster.opensearch.index, version);
+  } else await deleteUnder(ctx.redis, storeBase(ctx.cluster.redisPrefix, redisTag[projection], version));
 };
 
 const rebuild = async (ctx: Context): Promise<ClusterReplayResult> => {
@@ -146,7 +156,7 @@ const rebuild = async (ctx: Context): Promise<ClusterReplayResult> => {
   try {
     for (const { projection, version } of allocated) await prepareVersion(ctx, projection, version);
     print(`building ${allocated.map((a) => `${a.projection} v${a.version} (active: v${a.active})`).join(', ')}`);
-    const stores = clusterStores(ctx.cluster, ctx.redis, ctx.cassandraClient);
+    const stores = clusterStores(ctx.cluster, ctx.redis, ctx.cassandraClient, ctx.searchClient);
     const projectors: Projector[] = allocated.map(({ projection, version }) => stores.projectorAt(projection, version));
 
     let position = 0;
@@ -201,6 +211,8 @@ const rebuild = async (ctx: Context): Promise<ClusterReplayResult> => {
     const seconds = (performance.now() - started) / 1000;
     const old = await versions.switchTo(token, allocated.map((a) => ({ projection: a.projection, version: a.version, from: switchAt })));
     switched = true;
+    const search = allocated.find((a) => a.projection === 'search');
+    if (search) await pointSearchAlias(ctx.searchClient!, ctx.cluster.opensearch.index, search.version);
     const held = Math.round(performance.now() - fencedAt);
     print(`switched ${allocated.map((a, i) => `${a.projection} v${old[i]} → v${a.version}`).join(', ')} at log position ${switchAt} (workers held ${held} ms while the last ${switchAt - caughtUp} positions were applied)`);
 

@@ -7,7 +7,7 @@ export class EnginesUnavailable extends Error {}
 
 export const engines = async (...names: Engine[]): Promise<Record<string, string>> => {
   try {
-    return await requireEngines(...(names.length ? names : (['redis', 'postgres', 'kafka', 'cassandra'] as const)));
+    return await requireEngines(...(names.length ? names : (['redis', 'postgres', 'kafka', 'cassandra', 'opensearch'] as const)));
   } catch (e) {
     const err = e as Error & { stderr?: string };
     const tail = (err.stderr ?? '').trim().split('\n').filter((l) => /ERROR|error/.test(l)).slice(-2).join(' / ');

@@ -1,6 +1,6 @@
 import type {
   BlocksReply, Conversation, CreateConversationBody, DevTokenReply, InboxReply, LastSeenVisibility, Message, MessagesQuery, MessagesReply,
-  PresenceState, ReceiptsReply, RepliesQuery, SendMessageBody, SendMessageReply,
+  PresenceState, ReceiptsReply, RepliesQuery, SearchQuery, SearchReply, SendMessageBody, SendMessageReply,
 } from './wire.ts';
 
 export class NatterApiError extends Error {
@@ -129,6 +129,14 @@ export class NatterApi {
   }
   receipts(id: string): Promise<ReceiptsReply> {
     return this.request('GET', `${this.conversationPath(id)}/receipts`);
+  }
+  /**
+   * The caller's messages matching `q` (words, case- and accent-insensitive, the last one a prefix;
+   * "phrases in quotes"), newest first; pass `next_cursor` as `cursor` for the next page. Snippets
+   * are plain text with the matches in `<mark>…</mark>`: escape before rendering as HTML.
+   */
+  search(q: string, options: Omit<SearchQuery, 'q'> = {}): Promise<SearchReply> {
+    return this.request('GET', `/v1/search${query({ q, ...options })}`);
   }
   presence(userId: string): Promise<PresenceState> {
     return this.request('GET', `/v1/users/${encodeURIComponent(userId)}/presence`);

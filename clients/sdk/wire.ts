@@ -42,5 +42,8 @@ export type DevTokenReply = Static<typeof rest.DevTokenReply>;
 export type BlocksReply = Static<typeof rest.BlocksReply>;
 /** Who sees the user's `last_seen`: everyone, contacts (a shared direct conversation) or nobody. */
 export type LastSeenVisibility = Static<typeof rest.PrivacyBody>['last_seen'];
+export type SearchQuery = Static<typeof rest.SearchQuery>;
+export type SearchResult = Static<typeof rest.SearchResult>;
+export type SearchReply = Static<typeof rest.SearchReply>;
 /** Presence over REST is the presence frame without its `type`. */
 export type PresenceState = Omit<PresenceFrame, 'type'>;

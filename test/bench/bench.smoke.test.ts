@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCENARIOS = ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup'];
+const SCENARIOS = ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup', 'search'];
 // ~1.5–2 min alone; more when `npm test` runs other files beside it, or the shared machine is busy
 const TIMEOUT_MS = 300_000;
 

@@ -237,6 +237,25 @@ describe('the TypeScript SDK against a real Natter', () => {
     }
   });
 
+  it('searches with NatterApi.search(): typed results with marked snippets, pages by next_cursor, a 400 as NatterApiError', async () => {
+    const server = await startNatter();
+    try {
+      const alice = new NatterApi(server.url, await server.token('alice'));
+      const bob = new NatterApi(server.url, await server.token('bob'));
+      const id = (await alice.createConversation({ type: 'group', title: 'search', member_ids: ['bob'] })).conversation_id;
+      for (const [i, text] of ['Crème brûlée tonight', 'more creme please', 'nothing to see'].entries()) await alice.sendMessage(id, `k-${i}`, text);
+      const reply = await eventually(() => bob.search('creme', { limit: 1 }), (r) => r.items.length === 1 && r.next_cursor !== null, { timeoutMs: 10_000 });
+      assert.deepEqual(reply.items.map((i) => [i.conversation_id, i.sender_id, i.snippet]), [[id, 'alice', 'more <mark>creme</mark> please']]);
+      const next = await bob.search('creme', { limit: 1, cursor: reply.next_cursor!, conversation_id: id });
+      assert.deepEqual(next.items.map((i) => i.snippet), ['<mark>Crème</mark> brûlée tonight']);
+      assert.equal(next.next_cursor, null);
+      await assert.rejects(bob.search('"'), (error: unknown) => error instanceof NatterApiError && error.status === 400 && error.code === 'invalid_request');
+      assert.deepEqual((await new NatterApi(server.url, await server.token('carol')).search('creme')).items, []);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('waits out rate_limited sends for retry_after_ms and keeps their order', async () => {
     // A bucket of 60 sends refilled at one per second: the burst overflows it by a few.
     const server = await startNatter({ NATTER_MESSAGES_PER_MINUTE: '60' });

@@ -20,7 +20,14 @@ import { connectCassandra } from '../../adapters/cassandra/client.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { loadClusterConfig } from '../../app/cluster/config.ts';
+import { loadConfig } from '../../app/config.ts';
+import { clusterContent } from '../../app/cluster/content.ts';
+import { openPostgresFeatures, type PostgresFeatures } from '../../adapters/postgres/features.ts';
+import { openingEventStore } from '../../adapters/crypto/sealed-events.ts';
 import { clusterStores } from '../../app/cluster/read-models.ts';
+import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
+import { connectOpenSearch, searchAlias, searchIndexName } from '../../adapters/opensearch/client.ts';
+import { parseQuery } from '../../projections/search/text.ts';
 
 const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const users = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'];
@@ -50,8 +57,14 @@ const keysUnder = async (redis: Redis, base: string) => {
   return keys;
 };
 
-/** What a full projection of the log from position 0 gives, through the same projectors, into SQLite: the reference. */
-const fromScratch = async (eventStore: EventStore) => {
+/**
+ * What a full projection of the log from position 0 gives, through the same projectors, into SQLite:
+ * the reference. The log holds content sealed; projectors see it opened, as the workers and the
+ * replay do (the inbox stores a sealed preview whole, search folds the words of the text).
+ */
+const fromScratch = async (sealed: EventStore, env: Record<string, string>, postgres: PostgresFeatures) => {
+  const content = clusterContent(loadConfig(env, 'cluster'), postgres, { logger: { error: () => {} } });
+  const eventStore = openingEventStore(sealed, content.cipher, () => {});
   const reference = createSqliteReadModels(':memory:');
   await rebuild({ eventStore, checkpoints: reference.checkpoints, unitOfWork: reference.unitOfWork, projectors: readModelProjectors(reference), batchSize: 5_000 });
   const conversations = new Set<string>();
@@ -69,6 +82,9 @@ const snapshot = async (rm: ReadModels, conversations: string[]) => {
   const out: Record<string, unknown> = {};
   for (const c of conversations) {
     out[`history ${c}`] = await rm.history.page(c, { after: 0, limit: 100_000 });
+    // Search: OpenSearch against the SQLite FTS5 reference, the same hits in the same order.
+    out[`search ${c}`] = await rm.search.search({ terms: parseQuery('seed'), conversationIds: [c], limit: 10_000 });
+    out[`search live ${c}`] = await rm.search.search({ terms: parseQuery('"live"'), conversationIds: [c], limit: 10_000 });
     out[`receipts ${c}`] = await rm.receipts.list(c);
     out[`directory ${c}`] = await rm.directory.get(c);
   }
@@ -88,6 +104,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
   let running = false;
   const loads: Promise<void>[] = [];
   let cassandra: cassandraDriver.Client | undefined;
+  let opensearch: OpenSearchClient | undefined;
   let senders: Device[] = [];
 
   before(async () => {
@@ -102,6 +119,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     await Promise.allSettled(loads);
     await Promise.allSettled(senders.map((d) => d.close()));
     await cassandra?.shutdown();
+    await opensearch?.close();
     await Promise.all(roles.map((r) => r.kill9()));
     await eventStore?.close();
     redis?.disconnect();
@@ -154,6 +172,11 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     assert.equal(await benRead(), 0, 'the damage shows');
     const afterSeq2 = async () => (await as('ann', gwB).get(`/v1/conversations/${direct}/messages?after=2&limit=1`)).body.items.map((m: any) => m.seq);
     assert.deepEqual(await afterSeq2(), [4], 'the damage shows in history');
+    // Search v1 loses ann's "seed 2" (seq 3) of the direct chat.
+    opensearch = await connectOpenSearch(cluster.opensearch.url);
+    await opensearch.delete({ index: searchIndexName(cluster.opensearch.index, 1), id: `${direct}:3`, refresh: true });
+    const seed2 = async () => (await as('ann', gwB).get(`/v1/search?q=${encodeURIComponent('"seed 2"')}&conversation_id=${direct}`)).body.items.map((i: any) => i.seq);
+    assert.deepEqual(await seed2(), [], 'the damage shows in search');
 
     // While the replays run: two devices keep sending (and cat marks read now and then), and ann keeps reading.
     running = true;
@@ -178,8 +201,9 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
           const page = await reader.get(`/v1/conversations/${c}/messages?limit=200`);
           const inbox = await reader.get('/v1/conversations');
           const receipts = await reader.get(`/v1/conversations/${c}/receipts`);
-          reads += 3;
-          for (const [what, reply] of [['history', page], ['inbox', inbox], ['receipts', receipts]] as const) {
+          const search = await reader.get(`/v1/search?q=seed&conversation_id=${c}&limit=5`);
+          reads += 4;
+          for (const [what, reply] of [['history', page], ['inbox', inbox], ['receipts', receipts], ['search', search]] as const) {
             if (reply.status !== 200) failures.push(`${what} ${c}: ${reply.status} ${JSON.stringify(reply.body)}`);
           }
           // A switch never goes back in time: the new version holds whatever the old one served.
@@ -201,7 +225,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     assert.equal(await eventually(benRead, (n) => n === 50), 50, 'the inbox comes from v2 now');
     const allRun = await runReplay(env, ['all', '--batch', '100', '--grace', '1000', '--drop-old']);
     assert.equal(allRun.code, 0, allRun.output);
-    assert.match(allRun.output, /switched directory v1 → v2, history v1 → v2, inbox v2 → v3, receipts v1 → v2/);
+    assert.match(allRun.output, /switched directory v1 → v2, history v1 → v2, inbox v2 → v3, receipts v1 → v2, users v1 → v2, search v1 → v2/);
     assert.match(allRun.output, /deleted .*inbox v1.*inbox v2/);
     assert.match(allRun.output, /\d+ events\/s/);
     await new Promise((r) => setTimeout(r, 500));
@@ -222,15 +246,20 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
 
     // The new versions are the active ones, and the old ones are gone.
     const active = (await createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix }).read()).active;
-    assert.deepEqual(active, { directory: 2, history: 2, inbox: 3, receipts: 2 });
+    assert.deepEqual(active, { directory: 2, history: 2, inbox: 3, receipts: 2, users: 2, search: 2 });
     for (const base of ['ibx:', 'dir:', 'rcpt:', 'v2:ibx:']) assert.deepEqual(await keysUnder(redis, `${ns}${base}`), [], `${base} deleted`);
     assert.equal((await cassandra.execute(`SELECT count(*) AS n FROM ${cluster.cassandra.keyspace}.messages`)).first().get('n').toNumber(), 0, 'history v1 emptied');
+    assert.equal((await opensearch.indices.exists({ index: searchIndexName(cluster.opensearch.index, 1) })).body, false, 'search v1 deleted');
+    assert.deepEqual(Object.keys((await opensearch.indices.getAlias({ name: searchAlias(cluster.opensearch.index) })).body), [searchIndexName(cluster.opensearch.index, 2)], 'the alias is on v2');
 
     // Every read model equals a from-scratch projection of the log, sends during the rebuild included.
     await settle();
-    const { reference, conversations: all } = await fromScratch(eventStore);
+    const postgres = await openPostgresFeatures({ connectionString: env.NATTER_PG_URL!, schema: env.NATTER_PG_SCHEMA! });
+    const { reference, conversations: all } = await fromScratch(eventStore, env as Record<string, string>, postgres).finally(() => postgres.close());
     assert.equal(all.length, conversations.length);
-    const live = clusterStores(cluster, redis, cassandra).readModels(active);
+    // Sent during the rebuild and findable once OpenSearch refreshed.
+    await opensearch.indices.refresh({ index: searchIndexName(cluster.opensearch.index, 2) });
+    const live = clusterStores(cluster, redis, cassandra, opensearch).readModels(active);
     const expected = await snapshot(reference, all);
     assert.deepEqual(await snapshot(live, all), expected);
     const history = expected[`history ${direct}`] as Array<{ seq: number }>;
@@ -238,6 +267,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     assert.deepEqual(history.map((m) => m.seq), Array.from({ length: history.length }, (_, i) => i + 1));
     // And the gateways serve them.
     assert.deepEqual(await afterSeq2(), [3]);
+    assert.deepEqual(await seed2(), [3], 'search v2 has what v1 lost');
     assert.equal(await benRead(), 50);
 
     await reference.close();

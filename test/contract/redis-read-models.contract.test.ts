@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HistoryStore, InboxEntry, InboxStore, InboxWrite, ReadModels } from '../../ports/read-models.ts';
+import type { SearchIndex } from '../../ports/search.ts';
 import { createRedisReadModels } from '../../adapters/redis/read-models.ts';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
 import { requireEngines } from '../support/engines.ts';
@@ -17,6 +18,11 @@ const noHistory = new Proxy({} as HistoryStore, {
   get: (_, method) => () => Promise.reject(new Error(`the Redis read models hold no history (history.${String(method)})`)),
 });
 
+// Nor search (OpenSearch's, in search-index.contract.test.ts), which this contract does not cover.
+const noSearch = new Proxy({} as SearchIndex, {
+  get: (_, method) => () => Promise.reject(new Error(`the Redis read models hold no search index (search.${String(method)})`)),
+});
+
 /**
  * A fresh namespace per open(): suites sharing the server never see each other's keys, the reset()
  * tests empty only this one, and close() deletes it.
@@ -27,6 +33,7 @@ const openRedis = (inboxFanoutMaxMembers?: number, history: () => ReadModels['hi
   return {
     ...models,
     history: history(),
+    search: noSearch,
     close: async () => {
       await Promise.all([models.directory.reset(), models.inbox.reset(), models.receipts.reset()]);
       await models.redis.unlink(`${prefix}:ckpt:positions`);

@@ -359,4 +359,25 @@ describe('the web client in a real browser against a real Natter', () => {
     await say(bob, 'hello again');
     await message(alice, 'hello again').waitFor();
   });
+
+  it('finds an old message from the search box and jumps to it, loading older pages of its conversation', async () => {
+    const api = new NatterApi(server.url, await server.token('alice'));
+    const { conversation_id: id } = await api.createConversation({ type: 'group', title: 'Haystack', member_ids: ['bob'] });
+    for (let i = 1; i <= 45; i++) await api.sendMessage(id, `hay-${i}`, `Needle number ${i} in the hay`);
+    await bob.fill('.search-input', '"needle number 2"');
+    const result = bob.locator('.search-result');
+    await result.first().waitFor();
+    assert.equal(await result.count(), 1, 'a closed phrase matches whole words: not 20-29');
+    assert.equal(await result.locator('.search-snippet').textContent(), 'Needle number 2 in the hay');
+    assert.deepEqual(await result.locator('mark').allTextContents(), ['Needle', 'number', '2'], 'the matched words are marked');
+    assert.match(await result.locator('.search-where').textContent() ?? '', /^Haystack · alice$/);
+    await shot(bob, '19-search');
+    await result.click();
+    const found = bob.locator('.pane .messages li.message.found');
+    await found.waitFor();
+    assert.equal(await found.locator('.content').textContent(), 'Needle number 2 in the hay');
+    assert.equal(await bob.locator('.pane .messages li.message').count(), 45, 'the older page was loaded to reach it');
+    assert.equal(await bob.locator('.search-result').count(), 0, 'the results close');
+    await shot(bob, '20-search-jump');
+  });
 });

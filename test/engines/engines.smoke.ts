@@ -7,6 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { Client as OpenSearch } from '@opensearch-project/opensearch';
 
 const env = {
   redis: process.env.NATTER_REDIS_URL ?? 'redis://127.0.0.1:6390',
@@ -14,6 +15,7 @@ const env = {
   kafka: (process.env.NATTER_KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
   cassandra: (process.env.NATTER_CASSANDRA_CONTACT_POINTS ?? '127.0.0.1:9042').split(','),
   dc: process.env.NATTER_CASSANDRA_DC ?? 'datacenter1',
+  opensearch: process.env.NATTER_OPENSEARCH_URL ?? 'http://127.0.0.1:9201',
 };
 
 test('redis: set/get', async () => {
@@ -98,5 +100,19 @@ test('cassandra: keyspace, insert, select', async () => {
     assert.equal(r.first()?.get('v'), 42);
   } finally {
     await client.shutdown();
+  }
+});
+
+test('opensearch: index with the whitespace analyzer, search', async () => {
+  const client = new OpenSearch({ node: env.opensearch });
+  const index = `natter-smoke-${randomUUID()}`;
+  try {
+    await client.indices.create({ index, body: { mappings: { properties: { words: { type: 'text', analyzer: 'whitespace' } } } } as never });
+    await client.index({ index, id: '1', body: { words: 'cafe au lait' }, refresh: true });
+    const r = await client.search({ index, body: { query: { term: { words: 'lait' } } } as never });
+    assert.deepEqual(r.body.hits.hits.map((h) => h._id), ['1']);
+  } finally {
+    await client.indices.delete({ index }).catch(() => {});
+    await client.close();
   }
 });

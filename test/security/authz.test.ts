@@ -102,6 +102,8 @@ const routes: Record<string, Protected | { kind: 'public'; why: string } | { kin
   'POST /v1/conversations': { kind: 'own', path: () => '/v1/conversations', body: () => ({ type: 'direct', peer_id: 'someone-else' }) },
   'GET /v1/conversations': { kind: 'own', path: () => '/v1/conversations' },
   'GET /v1/sync': { kind: 'own', path: () => '/v1/sync' },
+  // Searches only the caller's conversations: the stranger's search for the fixture's message finds nothing.
+  'GET /v1/search': { kind: 'own', path: () => '/v1/search?q=content+SECRET+91a' },
   'GET /v1/conversations/:id': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}` },
   'GET /v1/conversations/:id/messages': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/messages` },
   'GET /v1/conversations/:id/receipts': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/receipts` },

@@ -8,6 +8,7 @@ import { conversationPane } from './views/conversation.ts';
 import { membersPanel } from './views/members.ts';
 import { newConversationForms, renderConversationList } from './views/sidebar.ts';
 import { threadPanel } from './views/thread.ts';
+import { searchBox } from './views/search.ts';
 
 const PAGE = 30;
 const TYPING_REFRESH_MS = 2_000;
@@ -105,6 +106,20 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     } finally {
       loadingOlder.delete(id);
     }
+  };
+
+  /** The message a search result jumped to: outlined until another conversation opens (renders rebuild the list). */
+  let found: MessageRef | null = null;
+  const foundElement = () => (found && found.conversationId === state.openId ? pane.element.querySelector(`.messages [data-seq="${found.seq}"]`) : null);
+  /** A search result: the conversation, older pages until the message is loaded, then the message in view. */
+  const jumpTo = async (id: string, seq: number) => {
+    await open(id);
+    while ((state.messages.get(id)?.[0]?.seq ?? 0) > seq && state.hasOlder.get(id) && !loadingOlder.has(id)) await loadOlder();
+    found = { conversationId: id, seq };
+    render();
+    // After that render.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    foundElement()?.scrollIntoView({ block: 'center' });
   };
 
   const stopTyping = () => {
@@ -227,6 +242,11 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     h('header', { class: 'top' },
       h('strong', {}, 'Natter'),
       h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
+      searchBox({
+        search: (q) => api.search(q, { limit: 20 }),
+        jump: (id, seq) => void jumpTo(id, seq).catch(fail),
+        nameOf: (id) => { const c = state.conversations.get(id); return c ? state.nameOf(c) : id; },
+      }),
       connection, notice,
       h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out')),
     main));
@@ -240,6 +260,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       scheduled = false;
       renderConversationList(list, state, actions);
       pane.render(state, client.pending());
+      foundElement()?.classList.add('found');
       thread.render(state, client.pending());
       members.render(state);
       main.classList.toggle('with-panel', !thread.element.hidden || !members.element.hidden);

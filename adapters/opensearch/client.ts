@@ -1,0 +1,78 @@
+import { Client, errors } from '@opensearch-project/opensearch';
+
+/*
+ * What OpenSearch holds
+ * =====================
+ * One index per version of the search read model, `<prefix>-messages-v<N>`, and the alias
+ * `<prefix>-messages` on the active one, for operators and their tools (Dashboards, _cat, a
+ * snapshot policy). Natter itself reads the version the shared record in Redis names active
+ * (app/cluster/read-models.ts), like every other versioned read model, and `natter replay search
+ * --cluster` builds N+1 beside N, then switches the record and moves the alias in one step.
+ *
+ * Index settings are left to the server's defaults (and so to any index template an operator puts on
+ * `<prefix>-messages-v*`), except replicas: 0 on a single node, 1 as soon as there is a second.
+ */
+
+export const connectOpenSearch = async (url: string): Promise<Client> => {
+  // Retries cover a node restart; 10 s is longer than any query or bulk of a batch should take.
+  const client = new Client({ node: url, requestTimeout: 10_000, maxRetries: 3 });
+  await client.cluster.health({});
+  return client;
+};
+
+export const searchAlias = (prefix: string) => `${prefix}-messages`;
+export const searchIndexName = (prefix: string, version: number) => `${prefix}-messages-v${version}`;
+
+const mappings = {
+  dynamic: 'strict',
+  properties: {
+    conversation_id: { type: 'keyword' },
+    // seq and sender_id are indexed for retention (a conversation's messages up to a seq) and erasure (a user's messages).
+    seq: { type: 'integer' },
+    message_id: { type: 'keyword', index: false },
+    sender_id: { type: 'keyword' },
+    timestamp: { type: 'long', index: false },
+    position: { type: 'long' },
+    content_type: { type: 'keyword', index: false },
+    // As the log holds it (sealed): opened by readers.
+    text: { type: 'text', index: false },
+    // Folded words joined by spaces (projections/search/text.ts): split again on spaces only.
+    words: { type: 'text', analyzer: 'whitespace', norms: false },
+    deleted: { type: 'boolean' },
+  },
+} as const;
+
+export const isStatus = (error: unknown, status: number) => error instanceof errors.ResponseError && error.statusCode === status;
+
+/** Creates the index of one version if it is missing; version 1, the one nobody replayed, gets the alias with it. */
+export const ensureSearchIndex = async (client: Client, prefix: string, version: number) => {
+  const index = searchIndexName(prefix, version);
+  if ((await client.indices.exists({ index })).body) return;
+  try {
+    await client.indices.create({ index, body: {
+      settings: { 'index.auto_expand_replicas': '0-1' },
+      mappings,
+      ...(version === 1 ? { aliases: { [searchAlias(prefix)]: {} } } : {}),
+    } as never });
+  } catch (error) {
+    // Another worker created it between the two calls.
+    if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
+  }
+};
+
+export const dropSearchIndex = async (client: Client, prefix: string, version: number) => {
+  try {
+    await client.indices.delete({ index: searchIndexName(prefix, version) });
+  } catch (error) {
+    if (!isStatus(error, 404)) throw error;
+  }
+};
+
+/** Points the alias at one version only, in one atomic step. */
+export const pointSearchAlias = async (client: Client, prefix: string, version: number) => {
+  const alias = searchAlias(prefix);
+  await client.indices.updateAliases({ body: { actions: [
+    { remove: { index: `${prefix}-messages-v*`, alias, must_exist: false } },
+    { add: { index: searchIndexName(prefix, version), alias } },
+  ] } as never });
+};

@@ -3,6 +3,7 @@ import { commandLimits, type Config } from './config.ts';
 import { buildApp, type AppDeps } from './build-app.ts';
 import { createCommands, type Commands } from '../command-side/commands.ts';
 import type { EventStore } from '../ports/event-store.ts';
+import type { LiveFeed } from '../ports/live-feed.ts';
 import type { Features } from '../features/wire.ts';
 
 export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'logger'> & {
@@ -15,6 +16,8 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
    */
   route?(local: Commands): Promise<Commands>;
   onConflict?(): void;
+  /** The cluster's fast path: live frames published by the process that appended, right after the append. */
+  live?: LiveFeed;
 };
 
 /**
@@ -24,9 +27,9 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
  * route or a rule added to one is in the other.
  */
 export const composeGateway = async (config: Config, logger: Logger, parts: GatewayParts) => {
-  const { eventStore, features, route, onConflict, ...app } = parts;
+  const { eventStore, features, route, onConflict, live, ...app } = parts;
   const local = createCommands(eventStore, {
-    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}),
+    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}), ...(live ? { live } : {}),
   });
   const commands = features.guard(route ? await route(local) : local);
   const built = await buildApp({ ...app, config, logger, commands, routes: [features.routes] });

@@ -14,4 +14,9 @@ export const closeCodes = {
   too_many_connections: 4009,
   /** The device did not read fast enough and its send buffer filled up: reconnect and `sync`. */
   slow_consumer: 4008,
+  /**
+   * Live frames were lost: a message did not arrive within 200 ms of the one after it, or more
+   * frames arrived during a sync than the server holds: reconnect and `sync` from the last cursor.
+   */
+  resync: 4010,
 } as const;

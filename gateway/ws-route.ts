@@ -14,6 +14,7 @@ import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
 import type { VerifiedToken, VerifyToken } from '../http/auth.ts';
 import { Connection } from './connection.ts';
+import { historyGapFill } from './gap-fill.ts';
 import { parseFrame } from './frames.ts';
 import { createTokenExpiry } from './token-expiry.ts';
 import type { ConnectionRegistry } from './registry.ts';
@@ -53,6 +54,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const registered = new WeakMap<Connection, Promise<number>>();
   const tokenExpiry = createTokenExpiry({ noticeMs: deps.tokens.expiringNoticeMs });
   app.addHook('onClose', async () => tokenExpiry.stop());
+  const fill = historyGapFill(stores.history, deps.appliedPosition);
   const rateLimitLogged = new WeakSet<Connection>();
 
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
@@ -71,6 +73,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       const json = JSON.stringify(entry.kind === 'new' ? { type: 'new_message', ...toMessage(entry.message) } : toUpdate(entry.message));
       if (sent > 0 && bytes + json.length > budget) break;
       connection.send(json);
+      if (entry.kind === 'new') connection.synced(entry.message.conversation_id, entry.message.seq);
       bytes += json.length;
       sent++;
     }
@@ -168,7 +171,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     socket.removeAllListeners('error');
     const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } })._socket;
     raw?._httpMessage?.detachSocket(raw);
-    const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
+    const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits, fill);
     // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
     const parent = app.log;
     let logger: typeof parent | undefined;

@@ -39,8 +39,8 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const redis = await connectRedis(cluster, 'natter-projector');
   const cassandraClient = await connectHistory(cluster);
   const kafka = await connectKafka(cluster, 'natter-projector');
-  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
-  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
+  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const stores = clusterStores(cluster, redis, cassandraClient);
   const postgres = await connectPostgresFeatures(cluster);
   const content = clusterContent(config, postgres, { logger });

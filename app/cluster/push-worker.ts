@@ -29,7 +29,7 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
   const redis = await connectRedis(cluster, 'natter-push-worker');
   const kafka = await connectKafka(cluster, 'natter-push-worker');
   const postgres = await connectPostgresFeatures(cluster);
-  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const prefix = cluster.redisPrefix;
   // The directory and inbox at the versions the shared record names active (a cluster replay switches
   // them while workers run): read at start and on every switch, never per call. No Cassandra: the

@@ -40,7 +40,7 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
       for (const path of ['/healthz', '/readyz']) {
         const reply = await fetch(`${url}${path}`);
         assert.equal(reply.status, 503, path);
-        assert.equal((await reply.json()).status, 'failed');
+        assert.equal(((await reply.json()) as { status: string }).status, 'failed');
       }
       const device = await Device.connect(url.replace('http', 'ws'), await token('alice'), 'phone');
       const refused = await device.sendMessage(conversation.conversation_id, 'lost?').then(() => null, (error: Error) => error);

@@ -51,7 +51,7 @@ export type GatewayDeps = {
 export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const { commands, registry, stores, presence, typing, metrics } = deps;
 
-  const registered = new WeakMap<Connection, Promise<number>>();
+  const registered = new WeakMap<Connection, Promise<number | null>>();
   const tokenExpiry = createTokenExpiry({ noticeMs: deps.tokens.expiringNoticeMs });
   app.addHook('onClose', async () => tokenExpiry.stop());
   const fill = historyGapFill(stores.history, deps.appliedPosition);
@@ -61,7 +61,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     connection.startSync();
     // Events fanned out before this device was registered never reached it live: sync must cover
     // them, so it waits until the read models have applied the log as of the registration.
-    await deps.caughtUp(await (registered.get(connection) ?? deps.logHead()));
+    await deps.caughtUp((await registered.get(connection)) ?? await deps.logHead());
     const after = Number(frame.cursor ?? 0);
     const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
     // A page is also capped by bytes: written at once, a page of large messages would exceed the
@@ -187,9 +187,13 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     registry.add(connection);
     metrics.socketOpened();
     tokenExpiry.watch(connection, request.tokenExpiresAt);
+    // The log's head as of the registration; null if the log was out of reach (a sync then waits for
+    // the head as of the sync, which is later: safe). Never a rejection, which a device that never
+    // syncs would leave unhandled, ending the process.
     registered.set(connection, presence.connected(connection.userId, connection.sessionId)
       .catch((error) => log().warn({ err: error }, 'presence update failed'))
-      .then(() => deps.logHead()));
+      .then(() => deps.logHead())
+      .catch(() => null));
     socket.on('pong', () => { connection.alive = true; });
     socket.on('close', (code) => {
       tokenExpiry.forget(connection);

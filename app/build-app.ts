@@ -44,6 +44,8 @@ export type AppDeps = {
   logHead(): Promise<number>;
   /** Prometheus exposition for GET /metrics. */
   metricsText(): Promise<{ contentType: string; body: string }>;
+  /** Why the process cannot serve any more, if it cannot (/healthz and /readyz then answer 503). */
+  failure?(): string | null;
   /** More route plugins (the features: features/wire.ts), registered after the core API. */
   routes?: Array<(app: FastifyInstance) => Promise<void>>;
 };
@@ -80,7 +82,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     onHeartbeatError: (error) => app.log.warn({ err: error }, 'heartbeat tick failed'),
   });
 
-  await app.register(opsRoutes, { isDraining: lifecycle.isDraining, metricsText: deps.metricsText });
+  await app.register(opsRoutes, { isDraining: lifecycle.isDraining, metricsText: deps.metricsText, ...(deps.failure ? { failure: deps.failure } : {}) });
   await app.register(devTokenRoute, { config });
   await app.register(commandRoutes, {
     commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack,

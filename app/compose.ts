@@ -4,6 +4,7 @@ import { buildApp, type AppDeps } from './build-app.ts';
 import { createCommands, type Commands } from '../command-side/commands.ts';
 import { startRetentionSweep } from '../command-side/retention-sweep.ts';
 import type { EventStore } from '../ports/event-store.ts';
+import type { LiveFeed } from '../ports/live-feed.ts';
 import type { Features } from '../features/wire.ts';
 
 export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'logger'> & {
@@ -20,6 +21,8 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
   shred?(userId: string): Promise<void>;
   /** Whether this process writes the conversation (the cluster's owner); the retention sweep visits only those. */
   owns?(conversationId: string): boolean;
+  /** The cluster's fast path: live frames published by the process that appended, right after the append. */
+  live?: LiveFeed;
 };
 
 /**
@@ -29,9 +32,9 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
  * route or a rule added to one is in the other.
  */
 export const composeGateway = async (config: Config, logger: Logger, parts: GatewayParts) => {
-  const { eventStore, features, route, onConflict, shred, owns, ...app } = parts;
+  const { eventStore, features, route, onConflict, shred, owns, live, ...app } = parts;
   const local = createCommands(eventStore, {
-    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}), ...(shred ? { shred } : {}),
+    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}), ...(shred ? { shred } : {}), ...(live ? { live } : {}),
   });
   const commands = features.guard(route ? await route(local) : local);
   const built = await buildApp({ ...app, config, logger, commands, routes: [features.routes] });

@@ -23,6 +23,11 @@ export const embeddedPaths = (dataDir: string) => ({ events: join(dataDir, 'even
 
 export type Natter = {
   app: FastifyInstance;
+  /**
+   * Called if the process can no longer serve (the event log's writer thread died): /healthz and
+   * /readyz answer 503 from then on, and the caller should exit non-zero so a supervisor restarts it.
+   */
+  onFatal(listener: (error: Error) => void): void;
   /** Tells every device to reconnect elsewhere and waits for them to leave, up to the deadline. */
   drain(): Promise<{ remaining: number }>;
   close(): Promise<void>;
@@ -36,6 +41,11 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
   const logger = createLogger(config.logLevel);
   const paths = embeddedPaths(config.dataDir);
   const sqliteEvents = createSqliteEventStore({ path: paths.events, synchronous: 'FULL' });
+  let fatal: Error | null = null;
+  sqliteEvents.onFailure((error) => {
+    fatal = error;
+    logger.fatal({ err: error }, 'the event log cannot be written any more');
+  });
   const readModels = createSqliteReadModels(paths.readModels);
   let projectionsPosition = () => 0;
   const { metrics, registry: prometheus } = createPrometheusMetrics({ lag: async () => (await sqliteEvents.headPosition()) - projectionsPosition() });
@@ -67,9 +77,11 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
     presenceStore: createMemoryPresenceStore(),
     logHead: () => sqliteEvents.headPosition(),
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
+    failure: () => (fatal ? `the event log cannot be written: ${fatal.message}` : null),
   });
   return {
     app,
+    onFatal: (listener) => sqliteEvents.onFailure(listener),
     drain: () => lifecycle.drain({ timeoutMs: config.drainTimeoutMs, jitterMs: config.drainJitterMs }),
     close: async () => {
       clearInterval(sweep);

@@ -15,6 +15,8 @@ export const serve = async () => {
   // finish and are acked, then the stores close. A second signal exits at once; nothing acked is
   // lost either way, since acks leave only after the commit.
   let stopping = false;
+  /** The event log's writer died: whatever stops the process, it exits 1. */
+  let failed = false;
   const stop = async (signal: string) => {
     if (stopping) {
       natter.app.log.warn({ signal }, 'second signal: exiting now');
@@ -26,8 +28,18 @@ export const serve = async () => {
     natter.app.log.info({ remaining }, 'drained; closing');
     await natter.close();
     releaseLock();
-    process.exit(0);
+    process.exit(failed ? 1 : 0);
   };
+  // A dead event-log writer cannot come back in this process: /readyz already answers 503; devices
+  // are told to go away (1001) and the process exits 1, so that its supervisor starts a new one.
+  natter.onFatal(() => {
+    failed = true;
+    if (stopping) return;
+    stopping = true;
+    if (process.stdout.isTTY) console.error('Natter cannot write its event log any more; exiting (see the log)');
+    setTimeout(() => process.exit(1), 5_000);
+    void natter.close().catch(() => undefined).finally(() => { releaseLock(); process.exit(1); });
+  });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 };

@@ -1,6 +1,8 @@
 import type { ContentType } from '../contracts/primitives.ts';
 import { NatterError } from '../contracts/errors.ts';
 import type { EventStore } from '../ports/event-store.ts';
+import type { ConversationView, LiveFeed } from '../ports/live-feed.ts';
+import type { NatterEvent } from '../contracts/events.ts';
 import { createConversationHandler, type Handled } from './conversations/handle.ts';
 import { createReceiptHandler } from './receipts/handle.ts';
 import { createReactionHandler } from './reactions/handle.ts';
@@ -45,6 +47,8 @@ export type CommandOptions = {
   /** The server's retention (null: forever) and the length of a retention day (shortened in tests). */
   retention?: { defaultDays: number | null; dayMs: number };
   clock?: () => number;
+  /** Told of every append with live frames once it is durable (the cluster's fast path); none in the embedded profile. */
+  live?: LiveFeed;
 };
 
 export type NewMessage = {
@@ -98,7 +102,23 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
   };
   const settle = async (handled: { position: number }) => ({ position: handled.position });
   const editWindowMs = options.editWindowMs ?? 24 * 60 * 60 * 1000;
-  const withPosition = (handled: Handled) => ({ conversation: summary(handled.state), position: handled.position });
+  /**
+   * Hands what was just appended to the fast path, in the same turn as the append resolves: appends
+   * to a stream resolve in order, so their frames leave in order.
+   */
+  const announce = (events: readonly NatterEvent[], position: number, conversation: ConversationView) => {
+    if (!options.live || events.length === 0) return;
+    try {
+      options.live.appended(events, position, conversation);
+    } catch {
+      // The append is durable and the projectors deliver its frames anyway; the ack must not fail here.
+    }
+  };
+  const announced = <T extends Handled>(handled: T): T => { announce(handled.events, handled.position, handled.snapshot ?? handled.state); return handled; };
+  const withPosition = (handled: Handled) => {
+    announced(handled);
+    return { conversation: summary(handled.state), position: handled.position };
+  };
 
   return {
     createDirect: async (actor: Actor, peerId: string) => withPosition(await conversations.handle({
@@ -124,14 +144,14 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
     sendMessage: async (actor: Actor, message: NewMessage): Promise<Ack> => {
       await checkSend(actor, message.content, message.content_type ?? 'text', message.conversation_id);
-      const handled = await conversations.handle({
+      const handled = announced(await conversations.handle({
         type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
         sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
         content: message.content, content_type: message.content_type ?? 'text', timestamp: clock(),
         ...(message.reply_to_seq !== undefined ? { reply_to_seq: message.reply_to_seq } : {}),
         ...(message.mentions !== undefined ? { mentions: message.mentions } : {}),
         ...(await blockedInDirect(message.conversation_id, actor.user_id) ? { blocked: true } : {}),
-      });
+      }));
       const sent = handled.events[0];
       if (sent?.type === 'MessageSent') {
         const { message_id, seq, timestamp } = sent.data;
@@ -147,22 +167,25 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       const message = (await conversations.state(conversationId)).messages.get(seq);
       // A ciphertext message is edited with ciphertext; the decider rules on everything else.
       await checkSend(actor, content, message?.content_type === 'ciphertext' ? 'ciphertext' : 'text', conversationId);
-      const handled = await conversations.handle({
+      const handled = announced(await conversations.handle({
         type: 'EditMessage', conversation_id: conversationId, seq, by: actor.user_id, content, edit_window_ms: editWindowMs, timestamp: clock(),
-      });
+      }));
       const edited = handled.events[0];
       return { conversation_id: conversationId, seq, edited_at: edited?.type === 'MessageEdited' ? edited.data.timestamp : clock(), position: handled.position };
     },
 
     /** Idempotent: deleting a deleted message succeeds and appends nothing. */
     deleteMessage: async (actor: Actor, conversationId: string, seq: number) => {
-      const handled = await conversations.handle({ type: 'DeleteMessage', conversation_id: conversationId, seq, by: actor.user_id, timestamp: clock() });
+      const handled = announced(await conversations.handle({ type: 'DeleteMessage', conversation_id: conversationId, seq, by: actor.user_id, timestamp: clock() }));
       return { position: handled.position };
     },
 
     /** Idempotent both ways: adding a reaction that is there, or removing one that is not, appends nothing. */
     react: async (actor: Actor, conversationId: string, seq: number, emoji: string, op: 'add' | 'remove') => {
+      // The members its frames go to: the conversation's state, which the reaction is decided on anyway.
+      const conversation = await conversations.state(conversationId);
       const handled = await reactions.handle({ type: 'React', conversation_id: conversationId, seq, user_id: actor.user_id, emoji, op, timestamp: clock() });
+      announce(handled.events, handled.position, conversation);
       return { position: handled.position };
     },
 
@@ -224,10 +247,14 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       if (conversationId === undefined) users.forget();
     },
 
-    markReceipt: (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => markReceipt({
-      type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,
-      up_to_seq: upToSeq, timestamp: clock(),
-    }),
+    markReceipt: async (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => {
+      const marked = await markReceipt({
+        type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,
+        up_to_seq: upToSeq, timestamp: clock(),
+      });
+      announce(marked.events, marked.position, marked.conversation);
+      return { appended: marked.events.length > 0, position: marked.position };
+    },
   };
 };
 export type Commands = ReturnType<typeof createCommands>;

@@ -109,7 +109,7 @@ export const commandRoutes = async (app: FastifyInstance, { commands, caughtUp, 
 
   for (const status of ['delivered', 'read'] as const) {
     api.post(`/v1/conversations/:id/${status}`, { schema: { params: ConversationParams, body: MarkBody } }, async (request, reply) => {
-      await commands.markReceipt(request.actor, request.params.id, status, request.body.up_to_seq);
+      await settled(await commands.markReceipt(request.actor, request.params.id, status, request.body.up_to_seq));
       return reply.status(204).send();
     });
   }

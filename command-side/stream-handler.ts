@@ -21,7 +21,14 @@ type Writer<State> = {
   tail: Promise<boolean>;
 };
 
-export type Handled<State, E> = { events: E[]; state: State; position: number };
+export type Handled<State, E, Snapshot = undefined> = {
+  events: E[];
+  /** The writer's state now: it may already hold commands decided after this one. */
+  state: State;
+  position: number;
+  /** What `snapshot` took of the state right after this command's events, when it took anything. */
+  snapshot?: Snapshot;
+};
 
 // Two processes appending to one stream race on its revision; each loser reloads and decides again.
 // Jittered backoff spreads the retries so the writers stop colliding in lockstep.
@@ -35,10 +42,17 @@ const jitter = (attempt: number) => Math.random() * Math.min(100, 2 ** attempt);
  * keeping a single total order. When an append fails the writer is dropped and the command is
  * decided again on a fresh load (another process may have written the stream).
  */
-export const createStreamHandler = <State, Command, E extends Event, Context = undefined>(
+export const createStreamHandler = <State, Command, E extends Event, Context = undefined, Snapshot = undefined>(
   eventStore: EventStore,
   decider: StreamDecider<State, Command, E, Context>,
-  options: { cacheSize?: number; onConflict?(): void; context?(command: Command): Promise<Context> } = {},
+  options: {
+    cacheSize?: number; onConflict?(): void; context?(command: Command): Promise<Context>;
+    /**
+     * Copies what a caller needs of the state as of these events, before later commands are decided
+     * on top of it (they pipeline into the same state while this append is in flight).
+     */
+    snapshot?(state: State, events: E[]): Snapshot | undefined;
+  } = {},
 ) => {
   const cacheSize = options.cacheSize ?? 10_000;
   const writers = new Map<string, Writer<State>>();
@@ -74,7 +88,7 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
     return pending;
   };
 
-  const handle = async (command: Command): Promise<Handled<State, E>> => {
+  const handle = async (command: Command): Promise<Handled<State, E, Snapshot>> => {
     const id = decider.idOf(command);
     for (let attempt = 1; ; attempt++) {
       const gate = gates.get(id);
@@ -89,12 +103,13 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
       }
       const expectedRevision = writer.revision === -1 ? 'no_stream' as const : writer.revision;
       for (const event of events) decider.evolve(writer.state, event);
+      const snapshot = options.snapshot?.(writer.state, events);
       writer.revision += events.length;
       const append = eventStore.appendToStream(decider.streamOf(id), events, { expectedRevision });
       writer.tail = append.then(() => true, () => false);
       try {
         const { position } = await append;
-        return { events, state: writer.state, position };
+        return { events, state: writer.state, position, ...(snapshot === undefined ? {} : { snapshot }) };
       } catch (error) {
         if (writers.get(id) === writer) writers.delete(id);
         if (!(error instanceof WrongExpectedRevision)) throw error;

@@ -16,4 +16,9 @@ export const closeCodes = {
   slow_consumer: 4008,
   /** The user's account was erased: its tokens are refused from now on. */
   account_erased: 4003,
+  /**
+   * Live frames were lost: a message did not arrive within 200 ms of the one after it, or more
+   * frames arrived during a sync than the server holds: reconnect and `sync` from the last cursor.
+   */
+  resync: 4010,
 } as const;

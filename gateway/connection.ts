@@ -2,13 +2,18 @@ import type { WebSocket } from 'ws';
 import type { Outbound } from '../ports/delivery.ts';
 import type { ErrorFrame } from '../contracts/frames.ts';
 import { closeCodes } from '../contracts/close-codes.ts';
+import { LiveOrder, type LiveOut } from './live-order.ts';
 
 let nextId = 0;
+
+/** How long live frames wait behind a missing seq before the device is told to sync (live-order.ts). */
+const GAP_WAIT_MS = 200;
 
 /**
  * One device's socket. Frames are strings serialized once by the fan-out. While the device is
  * syncing, live messages are held back and then released after the synced ones, so that the
- * device sees each conversation in seq order.
+ * device sees each conversation in seq order. Live frames go through a LiveOrder, which drops a
+ * second copy of a frame and keeps each conversation's messages in seq order.
  */
 export class Connection {
   readonly id = ++nextId;
@@ -22,14 +27,29 @@ export class Connection {
   tokenBucket = 0;
   private held: Outbound[] | null = null;
   private heldOverflow = false;
+  /** Made at the first live frame: an idle socket should cost bytes. */
+  private orderOf: LiveOrder | undefined;
 
   constructor(
     readonly socket: WebSocket,
     readonly userId: string,
     readonly deviceId: string,
-    private readonly limits: { maxBufferBytes: number; maxHeldFrames: number },
+    private readonly limits: { maxBufferBytes: number; maxHeldFrames: number; gapWaitMs?: number },
+    /** Where a message that did not arrive live in time is looked for (gap-fill.ts). */
+    private readonly fill?: LiveOut['fill'],
   ) {
     this.sessionId = `${process.pid}-${this.id}`;
+  }
+
+  private get order(): LiveOrder {
+    if (!this.orderOf) {
+      const order = new LiveOrder({
+        send: (json) => this.send(json), resync: () => this.resync('live frames skipped a message'), ...(this.fill ? { fill: this.fill } : {}),
+      }, { gapWaitMs: this.limits.gapWaitMs ?? GAP_WAIT_MS });
+      this.orderOf = order;
+      this.socket.once('close', () => order.close());
+    }
+    return this.orderOf;
   }
 
   get open(): boolean {
@@ -79,22 +99,41 @@ export class Connection {
       return;
     }
     if (this.held && frame.kind === 'message') {
-      // Anything dropped here is at or below a later sync page's upper bound, so sync returns it.
+      // Past the limit, frames are dropped and the socket is closed once the sync is done (finishSync).
       if (this.held.length < this.limits.maxHeldFrames) this.held.push(frame); else this.heldOverflow = true;
       return;
     }
-    this.send(frame.json);
+    this.order.accept(frame);
   }
 
   startSync(): void {
     this.held ??= [];
   }
 
-  /** Releases held live frames newer than what the finished sync delivered. */
+  /** A sync page gave the device a conversation's messages up to `seq`: live frames go on from there. */
+  synced(conversationId: string, seq: number): void {
+    this.order.synced(conversationId, seq);
+  }
+
+  /**
+   * Releases held live frames newer than what the finished sync delivered. If some were dropped
+   * (more than `maxHeldFrames` arrived during the sync), they may lie above the sync's cursor, where
+   * no page returns them: the socket is closed with `resync`, and the client syncs from its cursor.
+   */
   finishSync(cursor: number): void {
     const held = this.held ?? [];
+    const overflowed = this.heldOverflow;
     this.held = null;
     this.heldOverflow = false;
-    for (const frame of held) if (frame.position > cursor) this.send(frame.json);
+    if (overflowed) { this.resync('live frames dropped during a sync'); return; }
+    for (const frame of held) if (frame.position > cursor) this.order.accept(frame);
+  }
+
+  /** Tells the client that it missed live frames: it reconnects and syncs from its last cursor. */
+  private resync(reason: string): void {
+    if (!this.open) return;
+    this.closeReason = 'resync';
+    this.socket.close(closeCodes.resync, `${reason}: reconnect and sync`);
+    setTimeout(() => this.socket.terminate(), 1_000).unref();
   }
 }

@@ -14,6 +14,7 @@ import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
 import type { VerifiedToken, VerifyToken } from '../http/auth.ts';
 import { Connection } from './connection.ts';
+import { historyGapFill } from './gap-fill.ts';
 import { parseFrame } from './frames.ts';
 import { createTokenExpiry } from './token-expiry.ts';
 import type { ConnectionRegistry } from './registry.ts';
@@ -50,16 +51,17 @@ export type GatewayDeps = {
 export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const { commands, registry, stores, presence, typing, metrics } = deps;
 
-  const registered = new WeakMap<Connection, Promise<number>>();
+  const registered = new WeakMap<Connection, Promise<number | null>>();
   const tokenExpiry = createTokenExpiry({ noticeMs: deps.tokens.expiringNoticeMs });
   app.addHook('onClose', async () => tokenExpiry.stop());
+  const fill = historyGapFill(stores.history, deps.appliedPosition);
   const rateLimitLogged = new WeakSet<Connection>();
 
   const sync = async (connection: Connection, frame: Extract<ClientFrame, { type: 'sync' }>) => {
     connection.startSync();
     // Events fanned out before this device was registered never reached it live: sync must cover
     // them, so it waits until the read models have applied the log as of the registration.
-    await deps.caughtUp(await (registered.get(connection) ?? deps.logHead()));
+    await deps.caughtUp((await registered.get(connection)) ?? await deps.logHead());
     const after = Number(frame.cursor ?? 0);
     const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
     // A page is also capped by bytes: written at once, a page of large messages would exceed the
@@ -71,6 +73,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       const json = JSON.stringify(entry.kind === 'new' ? { type: 'new_message', ...toMessage(entry.message) } : toUpdate(entry.message));
       if (sent > 0 && bytes + json.length > budget) break;
       connection.send(json);
+      if (entry.kind === 'new') connection.synced(entry.message.conversation_id, entry.message.seq);
       bytes += json.length;
       sent++;
     }
@@ -168,7 +171,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     socket.removeAllListeners('error');
     const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } })._socket;
     raw?._httpMessage?.detachSocket(raw);
-    const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits);
+    const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits, fill);
     // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
     const parent = app.log;
     let logger: typeof parent | undefined;
@@ -184,9 +187,13 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     registry.add(connection);
     metrics.socketOpened();
     tokenExpiry.watch(connection, request.tokenExpiresAt);
+    // The log's head as of the registration; null if the log was out of reach (a sync then waits for
+    // the head as of the sync, which is later: safe). Never a rejection, which a device that never
+    // syncs would leave unhandled, ending the process.
     registered.set(connection, presence.connected(connection.userId, connection.sessionId)
       .catch((error) => log().warn({ err: error }, 'presence update failed'))
-      .then(() => deps.logHead()));
+      .then(() => deps.logHead())
+      .catch(() => null));
     socket.on('pong', () => { connection.alive = true; });
     socket.on('close', (code) => {
       tokenExpiry.forget(connection);

@@ -10,6 +10,16 @@ export type Outbound = {
   /** `close`: the devices' sockets are closed, `json` being the reason (an erased user's). */
   /** Global position of the event behind the frame, for ordering against `sync`; 0 for ephemeral frames. */
   position: number;
+  /**
+   * The conversation of a stored frame (none for ephemeral ones). In the cluster a frame can reach a
+   * device twice (the fast path, then the projector's path): a connection orders and deduplicates
+   * frames within their conversation (gateway/live-order.ts).
+   */
+  conversation?: string;
+  /** `new_message`: its seq; `message_updated` and `reaction`: the seq of the message they change. */
+  seq?: number;
+  /** A `new_message` frame: delivered once per seq, in seq order. */
+  isNew?: boolean;
 };
 
 export interface Delivery {

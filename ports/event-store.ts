@@ -55,7 +55,10 @@ export interface EventStore {
   /** Returns [] for a stream that does not exist. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
-  /** Catch-up from `after`, then live, without gaps or reordering. */
+  /**
+   * Catch-up from `after`, then live, without gaps or reordering. A store that cannot be reached is
+   * read again until it answers, however long that takes; `onError` hears of other failures.
+   */
   subscribeToAll(options: SubscribeToAllOptions): AllSubscription;
   /** Position of the last committed event (0 when empty). */
   headPosition(): Promise<number>;

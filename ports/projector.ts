@@ -8,7 +8,15 @@ export type Recorded = RecordedEvent<NatterEvent>;
 export type Projector = { name: string; handle(events: Recorded[]): Promise<void>; reset(): Promise<void> };
 
 /** Reacts to events after every projector has applied them (fan-out, push); keeps no checkpoint. */
-export type Reactor = { name: string; react(events: Recorded[]): void | Promise<void> };
+export type Reactor = {
+  name: string;
+  react(events: Recorded[]): void | Promise<void>;
+  /**
+   * The partitions this process applies were assigned anew (a consumer group rebalance): what it
+   * cached about conversations may have changed meanwhile on another process, unseen here.
+   */
+  reassigned?(): void;
+};
 
 export type ProjectionLog = { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 

@@ -71,7 +71,20 @@ export interface PushWindows {
    * What was pushed is remembered for `rememberMs`, longer than any redelivery can come late.
    */
   claim(request: { userId: string; conversationId: string; seq: number; windowMs: number; rememberMs: number }): Promise<PushClaim>;
+  /**
+   * Keeps messages that wait for a window's end (`dueAt`) beside the windows, where every process
+   * sharing them finds them: a push worker killed with -9 leaves them to another one. Parking the
+   * same seq twice keeps one.
+   */
+  park(request: { userId: string; conversationId: string; messages: readonly WaitingPush[]; dueAt: number }): Promise<void>;
+  /** Removes and returns the messages parked for a window, in seq order: each is taken once, by whoever asks first. */
+  take(userId: string, conversationId: string): Promise<WaitingPush[]>;
+  /** Windows with messages parked that were due at `dueBy` or before, at most `limit` of them. */
+  due(dueBy: number, limit: number): Promise<Array<{ userId: string; conversationId: string }>>;
 }
+
+/** A message waiting for its push: the request without the user it is for. */
+export type WaitingPush = Omit<PushRequest, 'user_id' | 'message_id'>;
 
 export type PushClaim = { kind: 'push'; coveredSeq: number } | { kind: 'wait'; ms: number } | { kind: 'covered' };
 

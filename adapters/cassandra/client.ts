@@ -23,6 +23,9 @@ export const connectCassandra = async (options: CassandraConnectOptions): Promis
     queryOptions: { consistency: options.consistency ?? cassandra.types.consistencies.localQuorum, prepare: true },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
     protocolOptions: { maxSchemaAgreementWaitSeconds: 30 },
+    // A node that went away is tried again every 2 s at most (the driver's default lets the wait grow
+    // to 10 minutes, so a Cassandra back from a restart could stay unused for that long).
+    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(250, 2_000, false) },
   });
   await client.connect();
   return client;

@@ -220,8 +220,8 @@ export class EventStoreDbEventStore implements EventStore {
    * live by itself). Events are buffered as they arrive and handed over in batches of at most
    * `maxBatch`, each after the previous `onEvents` settled; the buffer pauses the gRPC stream when
    * it is full. A dropped subscription (e.g. the server restarted) is re-opened from the last
-   * delivered position, so nothing is skipped or delivered twice; repeated failures end it with
-   * `onError`.
+   * delivered position, so nothing is skipped or delivered twice, for as long as the server stays
+   * away; only a refusal (access denied) ends it with `onError`.
    */
   subscribeToAll({ after, maxBatch = 1000, onEvents, onError }: SubscribeToAllOptions): AllSubscription {
     let stopped = false;
@@ -268,9 +268,9 @@ export class EventStoreDbEventStore implements EventStore {
           source = null;
           await dropped?.unsubscribe().catch(() => undefined);
           if (stopped || this.closed) break;
-          if (++failures > 8 || errorType(error) === ErrorType.ACCESS_DENIED) throw error;
+          if (errorType(error) === ErrorType.ACCESS_DENIED) throw error;
           await new Promise<void>((resolve) => { // stop() cuts the back-off short
-            const timer = setTimeout(() => { wake = null; resolve(); }, Math.min(5000, 100 * 2 ** failures));
+            const timer = setTimeout(() => { wake = null; resolve(); }, Math.min(2_000, 100 * 2 ** Math.min(++failures, 10)));
             wake = () => { clearTimeout(timer); resolve(); };
           });
           if (stopped || this.closed) break;

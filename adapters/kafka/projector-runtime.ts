@@ -68,7 +68,12 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
   const consumer = kafka.consumer({ groupId, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false });
   let joinedResolve!: () => void;
   const joined = new Promise<void>((resolve) => { joinedResolve = resolve; });
-  consumer.on(consumer.events.GROUP_JOIN, () => joinedResolve());
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joinedResolve();
+    // Each join is a new assignment: a partition may have been applied elsewhere meanwhile, so what
+    // a reactor cached about its conversations (the fan-out's members) may be stale.
+    for (const reactor of reactors) reactor.reassigned?.();
+  });
 
   const applyBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
     if (batch.messages.length === 0) return;

@@ -173,7 +173,7 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
       if (messages.length > 0 && !stopping && !(await sendChunk(chunk, messages))) return;
       if (watermarkPartitions && !stopping) await markSoon();
     },
-    onError: (error) => log.error({ err: error, relay: name }, 'relay: log subscription stopped'),
+    onError: (error) => log.error({ err: error, relay: name }, 'relay: reading the log failed'),
   });
 
   return {

@@ -3,7 +3,8 @@ import {
   WrongExpectedRevision, type AllSubscription, type AppendResult, type EventStore, type ExpectedRevision,
   type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeToAllOptions,
 } from '../../ports/event-store.ts';
-import { LOCK_NAMESPACE, appendLockKey, ident, migrate, notifyChannel } from './schema.ts';
+import { NatterError } from '../../contracts/errors.ts';
+import { LOCK_NAMESPACE, appendLockKey, checkout, ident, migrate, notifyChannel } from './schema.ts';
 
 export { migrate } from './schema.ts';
 
@@ -47,6 +48,22 @@ const matches = (expected: ExpectedRevision, actual: number): boolean => {
 const strict = (expected: ExpectedRevision): boolean => typeof expected === 'number' || expected === 'no_stream';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** The server is out of reach (down, restarting, shutting down), as opposed to refusing a statement. */
+const isUnreachable = (error: unknown): boolean => {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return (code !== undefined && (socketErrors.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'))
+    || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message ?? '');
+};
+/**
+ * What callers see of a lost server: `unavailable` with a retry hint (a send is retried with the same
+ * client_msg_id, which the command side makes idempotent, since a commit whose reply was lost may
+ * have happened); any other error as it is.
+ */
+const reported = (error: unknown): unknown => isUnreachable(error)
+  ? new NatterError('unavailable', 'the event log is unreachable; retry', { retry_after_ms: 1_000 })
+  : error;
 
 /**
  * The event store on PostgreSQL.
@@ -118,8 +135,8 @@ export class PostgresEventStore implements EventStore {
   static async open(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
     const store = new PostgresEventStore(options);
     try {
-      const client = await store.pool.connect();
-      try { await migrate(client, store.schema); } finally { client.release(); }
+      const { client, release } = await checkout(store.pool);
+      try { await migrate(client, store.schema); } finally { release(); }
     } catch (error) {
       await store.pool.end().catch(() => undefined);
       throw error;
@@ -192,7 +209,7 @@ export class PostgresEventStore implements EventStore {
       // reported as a wrong expected revision (actual unknown) so the caller reloads and retries.
       const uniqueViolation = (rawError as { code?: string }).code === '23505';
       for (const append of batch) {
-        append.reject(uniqueViolation ? new WrongExpectedRevision(append.stream, append.expected, 'no_stream') : rawError);
+        append.reject(uniqueViolation ? new WrongExpectedRevision(append.stream, append.expected, 'no_stream') : reported(rawError));
       }
       this.failPipelined(new Map(batch.map((a) => [a.stream, -1])));
       return;
@@ -226,7 +243,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<Array<AppendResult | WrongExpectedRevision>> {
-    const client = await this.pool.connect();
+    const { client, release } = await checkout(this.pool);
     let broken = false;
     try {
       await client.query(this.lockSql);
@@ -283,7 +300,7 @@ export class PostgresEventStore implements EventStore {
       throw error;
     } finally {
       // A client that failed mid-transaction is discarded rather than reused in an unknown state.
-      client.release(broken ? true : undefined);
+      release(broken);
     }
   }
 
@@ -291,24 +308,26 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const max = options.maxCount ?? null;
-    const { rows } = options.direction === 'backwards'
-      ? await this.pool.query<Row>(
+    const { rows } = await (options.direction === 'backwards'
+      ? this.pool.query<Row>(
         `SELECT * FROM ${this.table} WHERE stream = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`,
         [stream, options.fromRevision ?? 2_147_483_647, max])
-      : await this.pool.query<Row>(
+      : this.pool.query<Row>(
         `SELECT * FROM ${this.table} WHERE stream = $1 AND revision >= $2 ORDER BY revision ASC LIMIT $3`,
-        [stream, options.fromRevision ?? 0, max]);
+        [stream, options.fromRevision ?? 0, max])).catch((error) => { throw reported(error); });
     return rows.map(toRecorded);
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const { rows } = await this.pool.query<Row>(
-      `SELECT * FROM ${this.table} WHERE position > $1 ORDER BY position ASC LIMIT $2`, [options.after, options.maxCount]);
+      `SELECT * FROM ${this.table} WHERE position > $1 ORDER BY position ASC LIMIT $2`, [options.after, options.maxCount])
+      .catch((error) => { throw reported(error); });
     return rows.map(toRecorded);
   }
 
   async headPosition(): Promise<number> {
-    const { rows } = await this.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.table}`);
+    const { rows } = await this.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.table}`)
+      .catch((error) => { throw reported(error); });
     return Number(rows[0]?.p ?? 0);
   }
 
@@ -369,10 +388,12 @@ export class PostgresEventStore implements EventStore {
           batch = await this.readAll({ after: position, maxCount: maxBatch });
           failures = 0;
         } catch (error) {
-          // A dropped connection is retried; a persistent failure ends the subscription.
+          // The server is down or restarting: read again, for as long as it takes (a relay that gave
+          // up here would stay up relaying nothing). Every 2 s at most, so that a server that is
+          // back is read within seconds; the first failure of each outage is reported.
           if (stopped || this.closed) break;
-          if (++failures > 8) throw error;
-          await sleep(Math.min(5000, 100 * 2 ** failures));
+          if (++failures === 1) onError?.(error);
+          await sleep(Math.min(2_000, 100 * 2 ** failures));
           continue;
         }
         if (stopped || this.closed) break;

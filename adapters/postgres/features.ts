@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ident, LOCK_NAMESPACE, migrateLockKey } from './schema.ts';
+import { checkout, ident, LOCK_NAMESPACE, migrateLockKey } from './schema.ts';
 
 /**
  * The tables of the features that live beside the event log in the cluster: media records and
@@ -37,7 +37,7 @@ export const openPostgresFeatures = async (options: { connectionString: string; 
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
   // An idle client that loses its server (a PostgreSQL restart) must not crash the process.
   pool.on('error', () => {});
-  const client = await pool.connect();
+  const { client, release } = await checkout(pool);
   try {
     await client.query('BEGIN');
     await client.query(`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}, ${migrateLockKey(options.schema)})`);
@@ -45,27 +45,29 @@ export const openPostgresFeatures = async (options: { connectionString: string; 
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    client.release();
+    release(true);
     await pool.end();
     throw error;
   }
-  client.release();
+  release();
   return { pool, schema: ident(options.schema), close: () => pool.end() };
 };
 export type PostgresFeatures = Awaited<ReturnType<typeof openPostgresFeatures>>;
 
 /** Runs `work` in one transaction on one client of the pool. */
 export const inTransaction = async <T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-  const client = await pool.connect();
+  const { client, release } = await checkout(pool);
+  let broken = false;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A failed ROLLBACK means a lost connection: the client is not put back.
+    await client.query('ROLLBACK').catch(() => { broken = true; });
     throw error;
   } finally {
-    client.release();
+    release(broken);
   }
 };

@@ -1,5 +1,24 @@
 import type pg from 'pg';
 
+/**
+ * A client of the pool for several statements. While it is out of the pool nothing listens for its
+ * 'error' event (the pool's own listener is for idle clients), and a connection lost between two
+ * statements (the server killed or restarting) would end the process; the statements fail anyway,
+ * so the event itself is dropped here. `release(true)` discards a client that failed.
+ */
+export const checkout = async (pool: pg.Pool): Promise<{ client: pg.PoolClient; release(broken?: boolean): void }> => {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  return {
+    client,
+    release: (broken = false) => {
+      client.removeListener('error', ignore);
+      client.release(broken ? true : undefined);
+    },
+  };
+};
+
 /** Quotes an SQL identifier (schema, table, channel names). */
 export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 

@@ -104,15 +104,64 @@ export const createRedisDelivery = (options: {
     }
   };
 
+  /**
+   * Frames waiting for their members to be resolved to gateways, in call order. One lookup covers
+   * every frame that queued while the previous one was out; a failed lookup (Redis restarting) is
+   * retried, in order, rather than dropping the frames, until they are older than `holdMs`.
+   */
+  const unresolved: Array<{ users: readonly string[]; frame: Outbound; at: number }> = [];
+  let resolving = false;
+  const resolve = async () => {
+    if (resolving) return;
+    resolving = true;
+    try {
+      for (let attempt = 0; unresolved.length > 0;) {
+        let users = 0;
+        let n = 0;
+        while (n < unresolved.length && (n === 0 || users + unresolved[n]!.users.length <= 5_000)) users += unresolved[n++]!.users.length;
+        const batch = unresolved.slice(0, n);
+        let byGateway: Map<string, string[]>;
+        try {
+          byGateway = await options.sessions.gatewaysOf([...new Set(batch.flatMap((b) => b.users))], Date.now());
+        } catch (error) {
+          options.onError(error);
+          const stale = unresolved.findIndex((b) => Date.now() - b.at <= holdMs);
+          if (stale !== 0) {
+            const dropped = unresolved.splice(0, stale === -1 ? unresolved.length : stale).length;
+            options.onError(new Error(`${dropped} frame(s) dropped: their gateways could not be looked up for ${holdMs} ms; devices recover by sync`));
+          }
+          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** ++attempt, 1_000)));
+          continue;
+        }
+        attempt = 0;
+        unresolved.splice(0, n);
+        const gatewaysOfUser = new Map<string, string[]>();
+        for (const [gateway, members] of byGateway) for (const user of members) {
+          const list = gatewaysOfUser.get(user);
+          if (list) list.push(gateway); else gatewaysOfUser.set(user, [gateway]);
+        }
+        for (const { users: targets, frame } of batch) {
+          const perGateway = new Map<string, string[]>();
+          for (const user of targets) for (const gateway of gatewaysOfUser.get(user) ?? []) {
+            const list = perGateway.get(gateway);
+            if (list) list.push(user); else perGateway.set(gateway, [user]);
+          }
+          if (perGateway.size === 0) continue;
+          for (const [gateway, members] of perGateway) fresh.push({ gateway, message: JSON.stringify({ ...frame, users: members } satisfies Envelope) });
+          options.onPublished?.(perGateway.size);
+        }
+        void flush().catch(options.onError);
+      }
+    } finally {
+      resolving = false;
+    }
+  };
+
   return {
     deliver(userIds, frame) {
       if (userIds.length === 0) return;
-      options.sessions.gatewaysOf(userIds, Date.now()).then((byGateway) => {
-        if (byGateway.size === 0) return;
-        for (const [gateway, users] of byGateway) fresh.push({ gateway, message: JSON.stringify({ ...frame, users } satisfies Envelope) });
-        options.onPublished?.(byGateway.size);
-        void flush().catch(options.onError);
-      }).catch(options.onError);
+      unresolved.push({ users: userIds, frame, at: Date.now() });
+      void resolve().catch(options.onError);
     },
   };
 };

@@ -74,6 +74,7 @@ export class SqliteEventStore implements EventStore {
   private writer: Worker | null = null;
   /** Set when the writer thread died: every later append fails with it. */
   private broken: Error | null = null;
+  private readonly failureListeners: Array<(error: Error) => void> = [];
   private pending: PendingAppend[] = [];
   private inFlight: PendingAppend[] | null = null;
   private flushScheduled = false;
@@ -197,8 +198,18 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
+  /**
+   * Called once if the writer thread dies: nothing can be appended any more (the log stays as it
+   * was committed). The process should say so (/readyz) and exit, so that its supervisor restarts it.
+   */
+  onFailure(listener: (error: Error) => void): void {
+    if (this.broken) listener(this.broken); else this.failureListeners.push(listener);
+  }
+
   private fail(error: Error): void {
+    const first = !this.broken;
     this.broken ??= error;
+    if (first) for (const listener of this.failureListeners.splice(0)) listener(error);
     const lost = [...(this.inFlight ?? []), ...this.pending];
     this.inFlight = null;
     this.pending = [];
@@ -284,4 +295,4 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore => new SqliteEventStore(options);
+export const createSqliteEventStore = (options: SqliteEventStoreOptions): EventStore & Pick<SqliteEventStore, 'onFailure'> => new SqliteEventStore(options);

@@ -42,6 +42,8 @@ export const loadClusterConfig = (env: Env = process.env) => {
     eventsTopic: matching(env, 'NATTER_KAFKA_EVENTS_TOPIC', 'natter.events', kafkaName.pattern, kafkaName.wants),
     pushTopic: matching(env, 'NATTER_KAFKA_PUSH_TOPIC', 'natter.push', kafkaName.pattern, kafkaName.wants),
     partitions: int(env, 'NATTER_KAFKA_PARTITIONS', 8, { min: 1 }),
+    /** Replicas of each topic the roles create: 1 for the single local broker, 3 in production (with min.insync.replicas=2). */
+    kafkaReplicationFactor: int(env, 'NATTER_KAFKA_REPLICATION_FACTOR', 1, { min: 1 }),
     projectorGroup: matching(env, 'NATTER_PROJECTOR_GROUP', 'natter-projectors', kafkaName.pattern, kafkaName.wants),
     pushGroup: matching(env, 'NATTER_PUSH_GROUP', 'natter-push', kafkaName.pattern, kafkaName.wants),
     /** How long a silent projector worker keeps its partitions before the group takes them back. */

@@ -20,6 +20,7 @@ import { clusterContent } from './content.ts';
 import { sealingEventStore } from '../../adapters/crypto/sealed-events.ts';
 import { openingReadModels } from '../../adapters/crypto/opening-read-models.ts';
 import { wireFeatures } from '../../features/wire.ts';
+import { fastPathFeed } from '../../projections/fanout/fast-path.ts';
 
 export type Gateway = {
   app: FastifyInstance;
@@ -31,8 +32,9 @@ export type Gateway = {
 
 /**
  * A gateway of the cluster profile: the whole REST and WebSocket API, commands appended to the shared
- * event store, queries from the shared read models (search from OpenSearch), live frames from the projector workers through
- * its own Redis channel, and its devices registered in the session registry.
+ * event store, queries from the shared read models (search from OpenSearch), live frames through its
+ * own Redis channel (from the gateway that appended them, then again from the projector workers), and
+ * its devices registered in the session registry.
  */
 export const createGateway = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
   const logger = createLogger(config.logLevel).child({ role: 'gateway', gateway: cluster.gatewayId });
@@ -71,6 +73,8 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
     projections: { position: watermarks.position, caughtUp: (position) => watermarks.caughtUp(position) },
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
     onConflict: metrics.appendConflict,
+    // The fast path: what this gateway appends goes to the members' gateways at once, ahead of the projectors.
+    live: fastPathFeed(delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: watermarks.position }),
     // One writer per conversation: commands go to the conversation's owner among the live gateways.
     route: async (local) => {
       bus = await startRedisCommandBus({

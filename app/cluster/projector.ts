@@ -40,8 +40,8 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const cassandraClient = await connectHistory(cluster);
   const searchClient = await connectSearch(cluster);
   const kafka = await connectKafka(cluster, 'natter-projector');
-  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
-  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
+  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const stores = clusterStores(cluster, redis, cassandraClient, searchClient);
   const postgres = await connectPostgresFeatures(cluster);
   const content = clusterContent(config, postgres, { logger });

@@ -20,16 +20,18 @@ import { clusterReadModels } from './read-models.ts';
  * The topic is keyed by user, so one worker holds a user's requests at a time, but that alone does
  * not make a window hold across workers: a rebalance hands the partition to a worker that has no
  * window for the user, and a crash redelivers requests that were already pushed. The windows and the
- * highest pushed seq are therefore claimed in Redis. What waits for a window's end lives in this
- * process: a graceful stop hands it back to the topic for the partition's next owner; a crash loses
- * that trailing push (pushes are hints; the app syncs when opened).
+ * highest pushed seq are therefore claimed in Redis, and what waits for a window's end is parked
+ * there too (features/push/collapse.ts): every worker looks for windows that ended with messages
+ * still parked, so a worker killed with -9 inside a window loses nothing. A request is committed on
+ * the topic only once it is pushed or parked; a graceful stop hands back to the topic what it had
+ * not claimed a window for yet.
  */
 export const startPushWorker = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()) => {
   const log = createLogger(config.logLevel).child({ role: 'push-worker' });
   const redis = await connectRedis(cluster, 'natter-push-worker');
   const kafka = await connectKafka(cluster, 'natter-push-worker');
   const postgres = await connectPostgresFeatures(cluster);
-  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.pushTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const prefix = cluster.redisPrefix;
   // The directory and inbox at the versions the shared record names active (a cluster replay switches
   // them while workers run): read at start and on every switch, never per call. No Cassandra: the
@@ -54,7 +56,7 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
     joined: consumer.joined,
     stop: async () => {
       await consumer.stop();
-      // Requests waiting for a window's end go back to the topic, to whoever gets the partition next.
+      // Requests not yet claimed go back to the topic, to whoever gets the partition next (parked ones stay parked).
       const waiting = sender.stop();
       if (waiting.length > 0) {
         await kafkaPushQueue(producer, cluster.pushTopic).offer(waiting)

@@ -16,7 +16,7 @@ export const startClusterRelay = async (cluster: ClusterConfig = loadClusterConf
   const eventStore = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, 'natter-relay');
   const kafka = await connectKafka(cluster, 'natter-relay');
-  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions });
+  await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const relay = await startRelay({
     eventStore, kafka, topic: cluster.eventsTopic, name: 'relay',
     checkpoints: createRedisCheckpointStore({ redis, prefix: cluster.redisPrefix }),

@@ -21,9 +21,15 @@ export type PushCollapserOptions = {
 };
 
 const RETRY_MS = 1_000;
+/** How often parked windows are looked for, and how long past its end a window is left to the process that parked it. */
+const SCAN_MS = 1_000;
+const GRACE_MS = 2_000;
 
-/** This process's share of a window: the messages that wait for its end, and the timer that ends it. */
-type Local = { pending: PushableMessage[]; timer: NodeJS.Timeout | null };
+/**
+ * This process's share of a window: the messages not claimed yet, the timer that ends the window,
+ * and when the window it opened or waits for ends (0: none known yet).
+ */
+type Local = { pending: PushableMessage[]; timer: NodeJS.Timeout | null; until: number };
 
 /**
  * Collapses a user's messages per conversation into at most one push per window. The first message
@@ -33,6 +39,10 @@ type Local = { pending: PushableMessage[]; timer: NodeJS.Timeout | null };
  * rebalance, a request redelivered after a crash) still push once per window and never the same
  * messages twice. Nobody is pushed who came online or read the conversation meanwhile; the counts
  * come from the inbox read model.
+ *
+ * What waits for a window's end is parked in `windows` too (Redis in the cluster), not only in this
+ * process: every process looks for windows that ended more than GRACE_MS ago with messages still
+ * parked, and pushes them, so a push worker killed with -9 inside a window loses nothing.
  */
 export const createPushCollapser = (options: PushCollapserOptions) => {
   const locals = new Map<string, Local>();
@@ -96,8 +106,17 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
     const local = locals.get(key);
     if (!local) return;
     const batch = local.pending.splice(0);
-    if (batch.length === 0) { locals.delete(key); return; }
     let claim: PushClaim;
+    try {
+      // At a window's end: what was parked for it, here or by a process that died meanwhile.
+      if (!first) for (const parked of await options.windows.take(userId, conversationId)) if (!batch.some((m) => m.seq === parked.seq)) batch.push(parked);
+    } catch (error) {
+      local.pending.unshift(...batch);
+      arm(local, userId, conversationId, RETRY_MS);
+      throw error;
+    }
+    if (batch.length === 0) { locals.delete(key); return; }
+    batch.sort((a, b) => a.seq - b.seq);
     try {
       // The first push was just decided on a fresh answer; a trailing one asks again.
       if (!first && (await options.live.liveUsers([userId])).has(userId)) { locals.delete(key); return; }
@@ -112,7 +131,8 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
       throw error;
     }
     if (claim.kind === 'wait') {
-      local.pending.unshift(...batch);
+      local.until = Date.now() + claim.ms;
+      await park(local, userId, conversationId, [...batch, ...local.pending.splice(0)]);
       arm(local, userId, conversationId, claim.ms);
       return;
     }
@@ -120,21 +140,50 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
       // Pushed already (a redelivered request); anything that arrived meanwhile gets its own turn.
       return flush(userId, conversationId, first);
     }
+    local.until = Date.now() + options.collapseMs;
     arm(local, userId, conversationId, options.collapseMs);
+    // What arrived while the window was being claimed waits for its end: parked, like what comes later.
+    if (local.pending.length > 0) await park(local, userId, conversationId, local.pending.splice(0));
     await notify(userId, conversationId, batch.filter((m) => m.seq > claim.coveredSeq));
   };
 
+  /** Parks messages until the window's end; if the windows' store cannot take them, this process keeps them. */
+  const park = async (local: Local, userId: string, conversationId: string, messages: PushableMessage[]) => {
+    try {
+      await options.windows.park({ userId, conversationId, messages, dueAt: local.until });
+    } catch (error) {
+      for (const message of messages) if (!local.pending.some((m) => m.seq === message.seq)) local.pending.push(message);
+      options.log.warn({ err: error }, 'push: a waiting message could not be parked; it waits in this process only');
+    }
+  };
+
+  /** Windows that ended a while ago with messages still parked: their process died (or stopped) before pushing them. */
+  const scan = async () => {
+    for (const { userId, conversationId } of await options.windows.due(Date.now() - GRACE_MS, 100)) {
+      const key = keyOf(userId, conversationId);
+      if (stopped || locals.has(key)) continue;
+      locals.set(key, { pending: [], timer: null, until: 0 });
+      background(flush(userId, conversationId, false));
+    }
+  };
+  const scanner = setInterval(() => background(scan()), SCAN_MS);
+  scanner.unref();
+
   return {
-    /** A message for a user with no live device and a registered target. */
-    offer: (userId: string, message: PushableMessage) => {
+    /**
+     * A message for a user with no live device and a registered target. Resolves once it is pushed
+     * or parked for the end of a window, where another process finds it should this one die.
+     */
+    offer: async (userId: string, message: PushableMessage): Promise<void> => {
       if (stopped) return;
       const key = keyOf(userId, message.conversation_id);
       const local = locals.get(key);
       if (local) {
-        if (!local.pending.some((m) => m.seq === message.seq)) local.pending.push(message);
+        if (local.until > Date.now()) await park(local, userId, message.conversation_id, [message]);
+        else if (!local.pending.some((m) => m.seq === message.seq)) local.pending.push(message);
         return;
       }
-      locals.set(key, { pending: [message], timer: null });
+      locals.set(key, { pending: [message], timer: null, until: 0 });
       background(flush(userId, message.conversation_id, true));
     },
     /** The user read up to `upToSeq` on some device: those messages need no trailing push. */
@@ -144,9 +193,10 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
     },
     /** The conversation's title or kind may have changed. */
     forget: (conversationId: string) => { info.delete(conversationId); },
-    /** Stops the timers and hands back what was waiting for a window's end, per user. */
+    /** Stops the timers and hands back what was not claimed yet, per user (what waits for a window's end is parked). */
     stop: (): Array<{ userId: string; message: PushableMessage }> => {
       stopped = true;
+      clearInterval(scanner);
       const waiting: Array<{ userId: string; message: PushableMessage }> = [];
       for (const [key, local] of locals) {
         if (local.timer) clearTimeout(local.timer);

@@ -39,7 +39,7 @@ export const createPushSender = (deps: PushSenderDeps) => {
     // The reactor saw the user offline; they may have come back, or unregistered, since.
     if ((await pushRecipients([request.user_id], deps.live, deps.registry)).length === 0) return;
     const { user_id: userId, ...message } = request;
-    collapser.offer(userId, message);
+    await collapser.offer(userId, message);
   };
 
   const queue: PushQueue = {

@@ -7,6 +7,8 @@ import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { Redis } from 'ioredis';
+import { namespace } from '../../adapters/redis/keys.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { startHttpsServer, verifyJwt, p256PublicKey, webPushClient, type Answer, type ProtocolServer, type Recorded } from '../support/push-servers.ts';
 
@@ -128,6 +130,10 @@ describe('cluster push: gateways register in Redis, push workers send through th
     const hank = await Device.connect(ws(gwA), token('hank'), 'web');
     await api(gwB, 'ivy').post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'i-1', content: 'you there?' });
     await hank.waitFor('new_message', () => true, 1, 10_000);
+    // The fast path delivers ahead of the projector workers, whose push reactor decides who is
+    // offline: hank stays until sync returns the message, i.e. until that batch was applied.
+    await eventually(async () => (await hank.syncAll()).messages.some((m) => m.conversation_id === conv), 'the projectors applied the message');
+    await sleep(300);
     await hank.close();
     await sleep(1_500);
     assert.equal(fcm.requests.filter(sendsTo('fcm-hank')).length, 0, 'online: no push');
@@ -198,5 +204,39 @@ describe('cluster push: gateways register in Redis, push workers send through th
     assert.equal(message(second!).data.seq, '2', 'the message that waited in the stopped worker was pushed');
     await sleep(2_000);
     assert.equal(fcm.requests.filter(sendsTo('fcm-kim')).length, 2, 'and nothing twice');
+  });
+
+  it('given the push worker holding a user is killed with -9 inside a window, then the other one finds the parked messages and pushes them at the window\'s end', async () => {
+    // The previous test stopped one worker: two again, each with its own service account.
+    const alive = [...workers].filter(([, role]) => role.child.exitCode === null && role.child.signalCode === null).map(([name]) => name);
+    for (const name of ['w3', 'w4'].slice(0, 2 - alive.length)) workers.set(name, await spawn('push-worker', { NATTER_FCM_SERVICE_ACCOUNT: serviceAccount(name) }));
+    await sleep(3_000); // the group rebalances over the new worker
+    await api(gwA, 'mia').post('/v1/devices/mia-phone/push', { platform: 'fcm', token: 'fcm-mia' });
+    const conv = await directPair('ned', 'mia');
+    const ned = api(gwB, 'ned');
+    const sentAt = Date.now();
+    await ned.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'n-1', content: 'one' });
+    const [first] = await fcm.waitFor(1, sendsTo('fcm-mia'), 15_000);
+    const owner = sender(first!);
+    await ned.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'n-2', content: 'two' });
+    await ned.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'n-3', content: 'three' });
+    // Both wait for the window's end, parked in Redis by the worker that holds the window.
+    const redis = new Redis(env.NATTER_REDIS_URL!);
+    try {
+      const parked = `${namespace(env.NATTER_REDIS_PREFIX!)}push:park:${conv}:mia`;
+      await eventually(async () => (await redis.hlen(parked)) === 2, 'the two messages are parked');
+    } finally {
+      redis.disconnect();
+    }
+    await workers.get(owner)!.kill9();
+    const [, second] = await fcm.waitFor(2, sendsTo('fcm-mia'), COLLAPSE_MS * 2);
+    const delay = second!.at - sentAt;
+    console.log(`after ${owner} was killed: second push ${delay} ms after the first send (window ${COLLAPSE_MS} ms), from ${sender(second!)}`);
+    assert.notEqual(sender(second!), owner);
+    assert.ok(delay >= COLLAPSE_MS - 20, `not before the window's end (${delay} ms)`);
+    assert.equal(message(second!).notification.body, 'ned sent you 3 messages');
+    assert.equal(message(second!).data.seq, '3', 'the messages parked by the killed worker were pushed');
+    await sleep(2_000);
+    assert.equal(fcm.requests.filter(sendsTo('fcm-mia')).length, 2, 'and nothing twice');
   });
 });

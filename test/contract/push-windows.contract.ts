@@ -61,6 +61,29 @@ export const pushWindowsContract = (name: string, open: () => Promise<{ windows:
       assert.deepEqual(await two.claim({ ...who, seq: 2, windowMs: 0, rememberMs: REMEMBER }), { kind: 'covered' });
     });
 
+    const waiting = (conversationId: string, seq: number) => ({ conversation_id: conversationId, seq, sender_id: 'ann', content_type: 'text' as const, timestamp: 1_700_000_000_000 + seq });
+
+    it('given messages parked for a window, then another handle finds the window once it is due and takes them once, in seq order', async () => {
+      const who = ids();
+      const dueAt = Date.now() + 200;
+      await one.park({ ...who, messages: [waiting(who.conversationId, 3), waiting(who.conversationId, 2)], dueAt });
+      await one.park({ ...who, messages: [waiting(who.conversationId, 3), waiting(who.conversationId, 4)], dueAt });
+      const mine = (found: Array<{ userId: string; conversationId: string }>) => found.filter((w) => w.userId === who.userId);
+      assert.deepEqual(mine(await two.due(dueAt - 1, 1_000)), [], 'not due yet');
+      assert.deepEqual(mine(await two.due(dueAt, 1_000)), [who]);
+      const [taken, again] = await Promise.all([two.take(who.userId, who.conversationId), one.take(who.userId, who.conversationId)]);
+      const both = [...taken, ...again];
+      assert.deepEqual(both.map((m) => m.seq), [2, 3, 4], 'each parked message once, whoever takes first');
+      assert.ok(taken.length === 0 || again.length === 0, 'taken whole by one of them');
+      assert.deepEqual(both[0], waiting(who.conversationId, 2));
+      assert.deepEqual(mine(await two.due(dueAt + 60_000, 1_000)), [], 'a taken window is no longer due');
+    });
+
+    it('given nothing parked, then taking gives nothing', async () => {
+      const who = ids();
+      assert.deepEqual(await one.take(who.userId, who.conversationId), []);
+    });
+
     it('given what was pushed is remembered only for rememberMs, then a claim after that pushes again', async () => {
       const who = ids();
       await one.claim({ ...who, seq: 7, windowMs: 50, rememberMs: 200 });

@@ -129,6 +129,9 @@ if (childConfig) {
     try {
       assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 8 }), { created: true, partitions: 8 });
       assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 8 }), { created: false, partitions: 8 }, 'idempotent');
+      // NATTER_KAFKA_REPLICATION_FACTOR reaches the broker: one broker cannot hold two replicas.
+      await assert.rejects(ensureTopic(kafka, { topic: `${topic}-rf2`, partitions: 1, replicationFactor: 2 }),
+        (error: Error & { errors?: unknown }) => /INVALID_REPLICATION_FACTOR|replication factor/i.test(`${error.message} ${JSON.stringify(error.errors ?? '')}`));
       await joinGroup(1);
 
       // 1. A relay in a child process, killed with SIGKILL in the middle of the log.

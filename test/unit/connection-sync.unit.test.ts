@@ -1,0 +1,56 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocketServer, WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { Connection } from '../../gateway/connection.ts';
+import { closeCodes } from '../../contracts/close-codes.ts';
+import type { Outbound } from '../../ports/delivery.ts';
+
+// While a device's sync is read, its live messages are held (gateway/connection.ts) and released
+// after the sync; over `maxHeldFrames` they are dropped, and the device must learn it (a real socket
+// pair: the server end wrapped in a Connection, the client end a plain ws client).
+
+const frame = (seq: number): Outbound => ({ kind: 'message', json: JSON.stringify({ type: 'new_message', seq }), position: 100 + seq, conversation: 'g_1', seq, isNew: true });
+
+describe('a connection holding live frames during a sync', () => {
+  let server: WebSocketServer;
+  let url: string;
+  before(async () => {
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const pair = async (maxHeldFrames: number) => {
+    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
+    const client = new WebSocket(url);
+    const received: number[] = [];
+    client.on('message', (data) => received.push(JSON.parse(String(data)).seq));
+    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => client.once('open', resolve));
+    const connection = new Connection(await accepted, 'u', 'd', { maxBufferBytes: 1 << 20, maxHeldFrames });
+    return { client, connection, received, closed };
+  };
+
+  it('given frames within the limit, when the sync finishes, then those past its cursor are delivered in order', async () => {
+    const { client, connection, received } = await pair(10);
+    connection.startSync();
+    for (let seq = 1; seq <= 5; seq++) connection.push(frame(seq));
+    assert.deepEqual(received, []);
+    connection.finishSync(102);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(received, [3, 4, 5]);
+    client.close();
+  });
+
+  it('given more frames than it holds, when the sync finishes, then the socket is closed with resync, for the client to sync again', async () => {
+    const { connection, received, closed } = await pair(3);
+    connection.startSync();
+    for (let seq = 1; seq <= 5; seq++) connection.push(frame(seq));
+    connection.finishSync(100);
+    assert.equal(await closed, closeCodes.resync);
+    assert.deepEqual(received, [], 'no frame is delivered past a dropped one');
+    assert.equal(connection.closeReason, 'resync');
+  });
+});

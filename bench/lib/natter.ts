@@ -82,15 +82,20 @@ export const startNatter = async (opts: { dataDir?: string; nofile?: number; env
   };
 };
 
-/** One `natter serve` per scenario: senders and receivers on the same server. */
-export const embedded: Deployment = {
+/** One `natter serve` per scenario (with `env` on top of the defaults): senders and receivers on the same server. */
+export const embeddedWith = (env: Record<string, string> = {}, label = 'embedded'): Deployment => ({
   name: 'embedded',
   start: async () => {
-    const server = await startNatter();
+    const server = await startNatter({ env });
     const target = { kind: 'natter' as const, host: '127.0.0.1', port: server.port };
-    return { kind: 'natter', label: 'embedded', base: server.base, senders: [target], receivers: [target], stop: () => server.stop() };
+    return { kind: 'natter', label, base: server.base, senders: [target], receivers: [target], stop: () => server.stop() };
   },
-};
+});
+
+export const embedded: Deployment = embeddedWith();
+
+/** Message content left unsealed in the log: only to measure what sealing costs (erasure needs it). */
+export const UNSEALED: Record<string, string> = { NATTER_CONTENT_ENCRYPTION: 'false' };
 
 const post = async <T>(url: string, body: unknown, token?: string): Promise<T> => {
   const r = await fetch(url, {

@@ -14,7 +14,7 @@ import type { Ctx, Scenario } from '../lib/context.ts';
 import { errMsg, round } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { cdfPoints, mergeEncoded, summarize, type LatencySummary } from '../lib/hist.ts';
-import { createDirect, devTokens, tempDir } from '../lib/natter.ts';
+import { createDirect, devTokens, embeddedWith, tempDir, UNSEALED } from '../lib/natter.ts';
 import { spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
@@ -129,6 +129,12 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
   Object.assign(errors, Object.fromEntries(Object.entries(mixed.errors).map(([k, v]) => [`${k}_mixed`, v])));
   const x = mixed.results.natter?.closed;
   if (x) figures.natter_mixed = strip(x);
+  // What sealing message content (crypto-shredding) costs: the same closed loop with it off.
+  const unsealedSubject = { key: 'natter_unsealed', start: embeddedWith(UNSEALED, 'embedded, content unsealed').start };
+  const unsealed = await measureEach(ctx, 'durable-unsealed', [unsealedSubject], (r) => measure(ctx, 'durable, content unsealed', r, { ...load, open: undefined }, 'p'));
+  Object.assign(errors, unsealed.errors);
+  const p = unsealed.results.natter_unsealed?.closed;
+  if (p) figures.natter_unsealed_closed = strip(p);
   const fsync = 'one fsync’d 1-row tx';
   const rows: Row[] = [
     row(`acked msgs/s, closed loop (${pairs * 2} sockets × window ${window})`, 'msgs/s', c?.msgs_per_s, rawAt(100), 'raw SQLite rows/s, tx=100', TARGETS.durableVsRaw),
@@ -138,6 +144,8 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
     row('ack p999, closed loop', 'ms', c?.ack_latency.p999_ms, fsyncMs, fsync),
     row('durable ops/s, mixed closed loop (50% sends, 30% edits, 20% reactions; receipts besides)', 'ops/s', x?.msgs_per_s, c?.msgs_per_s, 'sends only, same run'),
     row('ack p99, mixed closed loop', 'ms', x?.ack_latency.p99_ms, c?.ack_latency.p99_ms, 'sends only, same run'),
+    row('acked msgs/s, closed loop, content sealed (default)', 'msgs/s', c?.msgs_per_s, p?.msgs_per_s, 'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run'),
+    row('ack p99, closed loop, content sealed (default)', 'ms', c?.ack_latency.p99_ms, p?.ack_latency.p99_ms, 'content unsealed, same run'),
     row(`ack p50, open loop ${openRate}/s`, 'ms', o?.ack_latency.p50_ms, fsyncMs, fsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, fsyncMs, fsync, TARGETS.durableAckP99VsFsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, null, '—', TARGETS.durableOpenP99Ms),
@@ -149,7 +157,7 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
     series: [{ label: `closed loop, window ${window}`, points: c.cdf }, { label: `open loop ${openRate}/s`, points: o.cdf }],
   }] : [];
   const line = c
-    ? `durable: Natter ${c.msgs_per_s.toLocaleString('en-US')} acked msgs/s (p50 ${c.ack_latency.p50_ms} / p99 ${c.ack_latency.p99_ms} / p999 ${c.ack_latency.p999_ms} ms), raw SQLite ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} rows/s @tx1000 → ratio ${rows[1]!.ratio ?? '?'}; open loop ${openRate}/s p99 ${o?.ack_latency.p99_ms ?? '?'} ms; mixed ${x?.msgs_per_s.toLocaleString('en-US') ?? '?'} durable ops/s (${x ? JSON.stringify(x.ops) : 'n/a'})`
+    ? `durable: Natter ${c.msgs_per_s.toLocaleString('en-US')} acked msgs/s (p50 ${c.ack_latency.p50_ms} / p99 ${c.ack_latency.p99_ms} / p999 ${c.ack_latency.p999_ms} ms), raw SQLite ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} rows/s @tx1000 → ratio ${rows[1]!.ratio ?? '?'}; open loop ${openRate}/s p99 ${o?.ack_latency.p99_ms ?? '?'} ms; mixed ${x?.msgs_per_s.toLocaleString('en-US') ?? '?'} durable ops/s (${x ? JSON.stringify(x.ops) : 'n/a'}); content unsealed ${p?.msgs_per_s.toLocaleString('en-US') ?? '?'} msgs/s`
     : `durable: raw SQLite ${rawAt(100)?.toLocaleString('en-US') ?? '?'} rows/s @tx100, ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} @tx1000, fsync ${fsyncMs ?? '?'} ms; Natter: ${errors.natter ?? 'n/a'}`;
   return { name: 'durable', line, figures, rows, plots, ...(Object.keys(errors).length ? { errors } : {}) };
 };

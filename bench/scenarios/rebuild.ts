@@ -2,10 +2,10 @@
 // written first through the WebSocket API (full: up to 1,000,000 within a time cap; quick: 20,000).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Scenario } from '../lib/context.ts';
+import type { Ctx, Scenario } from '../lib/context.ts';
 import { errMsg, round } from '../lib/context.ts';
 import { fill, type FillResult } from '../lib/fill.ts';
-import { createDirect, devTokens, natterPresent, NATTER_BIN, startNatter, type NatterServer } from '../lib/natter.ts';
+import { createDirect, devTokens, natterPresent, NATTER_BIN, startNatter, UNSEALED, type NatterServer } from '../lib/natter.ts';
 import { REPO_DIR, spawnNode } from '../lib/proc.ts';
 import { row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
@@ -53,60 +53,73 @@ export const directPairs = async (n: NatterServer, pairs: number, prefix: string
   return specs;
 };
 
+type Pass = {
+  written: FillResult; events: number; events_source: string; projections: Array<{ name: string; events: number; seconds: number }>;
+  events_per_s_sum_of_projection_times: number | null; replay_ms: number; cli_startup_ms: number; events_per_s: number;
+  events_per_s_incl_startup: number; replay_output_tail: string;
+};
+
+/** Writes up to `target` messages through the API into a fresh server (with `env`), stops it, and times `replay all`. */
+const writeAndReplay = async (ctx: Ctx, label: string, target: number, maxMs: number, env: Record<string, string>): Promise<Pass> => {
+  let server: NatterServer | undefined;
+  let dataDir = '';
+  try {
+    server = await startNatter({ env });
+    dataDir = server.dataDir;
+    const specs = await directPairs(server, 50, 'r');
+    ctx.log(`rebuild${label}: writing up to ${target.toLocaleString('en-US')} messages (cap ${maxMs / 1000}s)`);
+    const written = await fill(server, specs, { maxMessages: target, maxMs, window: 16 });
+    await server.stop({ keepData: true });
+    server = undefined;
+    const startup = await timeCmd(['--help'], {}, 30_000);
+    ctx.log(`rebuild${label}: replay all over ${written.acked.toLocaleString('en-US')} messages`);
+    const r = await timeCmd(['replay', 'all'], { ...env, NATTER_DATA_DIR: dataDir }, 300_000);
+    const out = (r.stdout + r.stderr).trim();
+    // "replayed N events into <projections> in S s (R events/s)": one pass feeds every projection
+    const projections = [...out.matchAll(/^replayed (\d+) events into (.+) in ([\d.]+) s/gm)].map((m) => ({ name: m[2]!, events: Number(m[1]), seconds: Number(m[3]) }));
+    const reported = projections.length ? Math.max(...projections.map((p) => p.events)) : null;
+    const events = reported ?? written.acked;
+    const projSeconds = projections.reduce((a, p) => a + p.seconds, 0);
+    const netMs = Math.max(1, r.ms - startup.ms);
+    return {
+      written,
+      events,
+      events_source: reported != null ? 'replay output (events of the log; every projection replays all of them)' : 'acked messages (the replay printed no event count; conversation events not counted)',
+      projections,
+      events_per_s_sum_of_projection_times: projSeconds > 0 ? Math.round(events / projSeconds) : null,
+      replay_ms: round(r.ms),
+      cli_startup_ms: round(startup.ms),
+      events_per_s: Math.round(events / (netMs / 1000)),
+      events_per_s_incl_startup: Math.round(events / (r.ms / 1000)),
+      replay_output_tail: out.split('\n').filter((l) => !l.includes('[')).join('\n').slice(-800),
+    };
+  } finally {
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
 export const rebuild: Scenario = {
   name: 'rebuild',
-  describe: 'projection replay events/s',
+  describe: 'projection replay events/s (content sealed, and unsealed beside it)',
   run: async (ctx): Promise<ScenarioResult> => {
     const why = await replayAvailable();
     if (why) return { name: 'rebuild', line: `rebuild: skipped (${why})`, figures: {}, rows: [], skipped: why };
     const target = ctx.quick ? 20_000 : 1_000_000;
     const maxMs = ctx.quick ? 20_000 : 150_000;
-    let server: NatterServer | undefined;
-    let written: FillResult;
-    let dataDir = '';
-    try {
-      server = await startNatter();
-      dataDir = server.dataDir;
-      const specs = await directPairs(server, 50, 'r');
-      ctx.log(`rebuild: writing up to ${target.toLocaleString('en-US')} messages (cap ${maxMs / 1000}s)`);
-      written = await fill(server, specs, { maxMessages: target, maxMs, window: 16 });
-      await server.stop({ keepData: true });
-      server = undefined;
-      const startup = await timeCmd(['--help'], {}, 30_000);
-      ctx.log(`rebuild: replay all over ${written.acked.toLocaleString('en-US')} messages`);
-      const r = await timeCmd(['replay', 'all'], { NATTER_DATA_DIR: dataDir }, 300_000);
-      const out = (r.stdout + r.stderr).trim();
-      // "replayed N events into <projections> in S s (R events/s)": one pass feeds every projection
-      const projections = [...out.matchAll(/^replayed (\d+) events into (.+) in ([\d.]+) s/gm)].map((m) => ({ name: m[2]!, events: Number(m[1]), seconds: Number(m[3]) }));
-      const reported = projections.length ? Math.max(...projections.map((p) => p.events)) : null;
-      const events = reported ?? written.acked;
-      const projSeconds = projections.reduce((a, p) => a + p.seconds, 0);
-      const netMs = Math.max(1, r.ms - startup.ms);
-      const eps = Math.round(events / (netMs / 1000));
-      const figures = {
-        written,
-        events,
-        events_source: reported != null ? 'replay output (events of the log; every projection replays all of them)' : 'acked messages (the replay printed no event count; conversation events not counted)',
-        projections,
-        events_per_s_sum_of_projection_times: projSeconds > 0 ? Math.round(events / projSeconds) : null,
-        replay_ms: round(r.ms),
-        cli_startup_ms: round(startup.ms),
-        events_per_s: eps,
-        events_per_s_incl_startup: Math.round(events / (r.ms / 1000)),
-        replay_output_tail: out.split('\n').filter((l) => !l.includes('[')).join('\n').slice(-800),
-      };
-      return {
-        name: 'rebuild',
-        line: `rebuild: replay all of ${events.toLocaleString('en-US')} events in ${round(r.ms / 1000, 2)} s → ${eps.toLocaleString('en-US')} events/s (written at ${written.msgs_per_s.toLocaleString('en-US')} msgs/s)`,
-        figures,
-        rows: [
-          row('replay events/s (CLI start-up subtracted)', 'events/s', eps, written.msgs_per_s, 'write rate through the API', TARGETS.rebuildEventsPerS),
-        ],
-        notes: written.acked < target ? [`wrote ${written.acked.toLocaleString('en-US')} of ${target.toLocaleString('en-US')} messages within the ${maxMs / 1000}s cap`] : [],
-      };
-    } finally {
-      await server?.stop();
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    }
+    const sealed = await writeAndReplay(ctx, '', target, maxMs, {});
+    // What opening sealed content costs the replay: the same number of messages, written and replayed unsealed.
+    const unsealed = await writeAndReplay(ctx, ' (content unsealed)', sealed.written.acked, maxMs * 2, UNSEALED);
+    const { events, events_per_s: eps, written, replay_ms } = sealed;
+    return {
+      name: 'rebuild',
+      line: `rebuild: replay all of ${events.toLocaleString('en-US')} events in ${round(replay_ms / 1000, 2)} s → ${eps.toLocaleString('en-US')} events/s (written at ${written.msgs_per_s.toLocaleString('en-US')} msgs/s); content unsealed ${unsealed.events_per_s.toLocaleString('en-US')} events/s`,
+      figures: { ...sealed, unsealed },
+      rows: [
+        row('replay events/s (CLI start-up subtracted)', 'events/s', eps, written.msgs_per_s, 'write rate through the API', TARGETS.rebuildEventsPerS),
+        row('replay events/s, content sealed (default)', 'events/s', eps, unsealed.events_per_s, 'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run'),
+      ],
+      notes: written.acked < target ? [`wrote ${written.acked.toLocaleString('en-US')} of ${target.toLocaleString('en-US')} messages within the ${maxMs / 1000}s cap`] : [],
+    };
   },
 };

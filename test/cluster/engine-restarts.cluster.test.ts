@@ -10,6 +10,7 @@ import { eventually } from '../support/eventually.ts';
 import { rest, allMessages } from '../support/natter.ts';
 import { liveArrivals, steadySender, type SteadySender } from '../support/steady-load.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
+import { testLimits } from '../support/limits.ts';
 
 /*
  * Issue #6: a restart of Kafka or of Redis is survived with retries and backoff, not crashes.
@@ -19,7 +20,7 @@ import { Device, type Frame } from '../support/ws-client.ts';
  * each role's output there.
  */
 
-const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const SEND_EVERY_MS = 100;
 /** A send with no answer (ack or error frame) after this long counts as hung. */
 const REPLY_TIMEOUT_MS = 10_000;

@@ -11,6 +11,7 @@ import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { allMessages, rest } from '../support/natter.ts';
 import { eventually } from '../support/eventually.ts';
 import { Device } from '../support/ws-client.ts';
+import { testLimits } from '../support/limits.ts';
 
 /*
  * Issue #18: the fan-out reactor caches each conversation's members, and only the worker that
@@ -28,7 +29,7 @@ describe('cluster fan-out across a rebalance', { timeout: 240_000 }, () => {
   const devices: Device[] = [];
 
   before(async () => {
-    env = { ...await clusterNamespace(), NATTER_LOG_LEVEL: 'warn', NATTER_MESSAGES_PER_MINUTE: '100000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    env = { ...await clusterNamespace(), NATTER_LOG_LEVEL: 'warn', ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
     const cluster = loadClusterConfig(env);
     relay = await startClusterRelay(cluster, loadConfig(env, 'cluster'));
     first = await startProjectorWorker(loadConfig(env, 'cluster'), cluster);

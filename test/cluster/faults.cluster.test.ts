@@ -7,8 +7,9 @@ import { rest, allMessages, metric } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
+import { testLimits } from '../support/limits.ts';
 
-const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const ws = (role: Role) => role.url!.replace('http', 'ws');
 
 /** Sends `count` messages from `device` without waiting, returning the acks that came back. */

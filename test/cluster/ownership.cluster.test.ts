@@ -6,13 +6,14 @@ import { rest, metric } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 import { ownerOf } from '../../command-side/ownership.ts';
+import { testLimits } from '../support/limits.ts';
 
 describe('one writer per conversation across gateways', () => {
   let cluster: RunningCluster;
   let sign: (claims: object) => string;
   const ids = () => cluster.gateways.map((g) => g.gateway.owners());
   before(async () => {
-    cluster = await startCluster({ NATTER_LOG_LEVEL: 'warn', NATTER_MESSAGES_PER_MINUTE: '10000000' });
+    cluster = await startCluster({ NATTER_LOG_LEVEL: 'warn', ...testLimits });
     sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     // Every gateway has heard of the others before the race starts.
     await eventually(async () => ids(), (seen) => seen.every((s) => s.length === 3));

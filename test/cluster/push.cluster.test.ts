@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { namespace } from '../../adapters/redis/keys.ts';
 import { selfSignedCert } from '../support/tls.ts';
 import { startHttpsServer, verifyJwt, p256PublicKey, webPushClient, type Answer, type ProtocolServer, type Recorded } from '../support/push-servers.ts';
+import { testLimits } from '../support/limits.ts';
 
 // Long enough that a push worker stopping mid-window hands its partitions over well inside it.
 const COLLAPSE_MS = 10_000;
@@ -69,7 +70,7 @@ describe('cluster push: gateways register in Redis, push workers send through th
     browsers = await startHttpsServer(tls, (r) => webScript.get(r.path)?.shift() ?? { status: 201 });
     env = {
       ...await clusterNamespace(),
-      NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000',
       NATTER_FCM_ENDPOINT: fcm.url, NATTER_FCM_TOKEN_URL: `${fcm.url}/token`, NATTER_FCM_SERVICE_ACCOUNT: serviceAccount('gateway'),
       NATTER_VAPID_PUBLIC_KEY: vapid.publicKey, NATTER_VAPID_PRIVATE_KEY: vapid.privateKey, NATTER_VAPID_SUBJECT: 'mailto:ops@natter.test',
       NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1', NATTER_PUSH_CA: tls.certPath,

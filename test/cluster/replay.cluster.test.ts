@@ -28,8 +28,9 @@ import { clusterStores } from '../../app/cluster/read-models.ts';
 import type { Client as OpenSearchClient } from '@opensearch-project/opensearch';
 import { connectOpenSearch, searchAlias, searchIndexName } from '../../adapters/opensearch/client.ts';
 import { parseQuery } from '../../projections/search/text.ts';
+import { testLimits } from '../support/limits.ts';
 
-const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const users = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'];
 
 /** `natter replay … --cluster` as a child process; each output line is kept with the time it came. */

@@ -34,7 +34,7 @@ for (const backend of backends) {
       const { g, a, b, c } = people();
       await given([created(g, [a, b], { title: 'Climbing', by: a, at: T0 + 7 })]).then(async (directory) => {
         assert.deepEqual(await view(directory, g, [a, b, c]), {
-          info: { conversation_id: g, kind: 'group', title: 'Climbing', created_by: a, members: sorted([a, b]), admins: [a] },
+          info: { conversation_id: g, kind: 'group', title: 'Climbing', created_by: a, members: sorted([a, b]), admins: [a], retention_days: null },
           members: sorted([a, b]),
           of: { [a]: true, [b]: true, [c]: false },
         });
@@ -44,7 +44,7 @@ for (const backend of backends) {
     it('given a direct conversation, then it is stored with its kind and no title', async () => {
       const { g, a, b } = people();
       await given([created(g, [a, b], { kind: 'direct', by: a })]).then(async (directory) => {
-        assert.deepEqual(await directory.get(g), { conversation_id: g, kind: 'direct', title: null, created_by: a, members: [a, b].sort(), admins: [] });
+        assert.deepEqual(await directory.get(g), { conversation_id: g, kind: 'direct', title: null, created_by: a, members: [a, b].sort(), admins: [], retention_days: null });
       });
     });
 

@@ -77,7 +77,7 @@ for (const backend of backends) {
           frame: {
             type: 'new_message', message_id: `m-1-${g}`, conversation_id: g, seq: 1, sender_id: a, content: 'message 1', content_type: 'text',
             client_msg_id: 'k-1', timestamp: log[1]!.data.timestamp, cursor: String(log[1]!.position),
-            edited_at: null, deleted: false, reply_to_seq: null, reply_count: 0, mentions: [], reactions: [],
+            edited_at: null, deleted: false, erased: false, reply_to_seq: null, reply_count: 0, mentions: [], reactions: [],
           },
         });
       });

@@ -5,9 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from './ports.ts';
 import { loadConfig } from '../../app/config.ts';
 import { createEmbeddedNatter } from '../../app/embedded.ts';
+import { testLimits } from './limits.ts';
 
 /** Tests send in bursts far above a human's rate; the rate-limit tests set their own limits. */
-const testLimits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_CONVERSATION_MESSAGES_PER_SECOND: '10000000', NATTER_CONVERSATION_BURST: '10000000' };
 
 export const tempDir = (prefix = 'natter-test-') => mkdtempSync(join(tmpdir(), prefix));
 

@@ -11,6 +11,7 @@ import { eventually } from './eventually.ts';
 import { rest, allMessages } from './natter.ts';
 import { liveArrivals, steadySender, type SteadySender } from './steady-load.ts';
 import { Device, type Frame } from './ws-client.ts';
+import { testLimits } from './limits.ts';
 
 /*
  * A store killed with -9 under a steady send load and started again after `downMs` (issue #18): the
@@ -20,7 +21,7 @@ import { Device, type Frame } from './ws-client.ts';
  * device, and no Natter process may exit. NATTER_TEST_ROLE_LOGS=<dir> keeps each role's output there.
  */
 
-const limits = { NATTER_MESSAGES_PER_MINUTE: '10000000', NATTER_EPHEMERAL_PER_SECOND: '1000000', NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 /** A send with no answer (ack or error frame) after this long counts as hung, and is sent again. */
 const REPLY_TIMEOUT_MS = 10_000;
 const ms = (value: number) => Number.isFinite(value) ? `${(value / 1000).toFixed(1)} s` : 'never';

@@ -39,6 +39,7 @@ export type Natter = {
  * The embedded profile: SQLite event log and read models, projections, fan-out and push in process.
  * Message content is sealed on its way into the log and opened on its way out (crypto-shredding).
  */
+/** `tracing`: a caller's own (a test's in-memory exporter), which it also shuts down; by default the configured one. */
 export const createEmbeddedNatter = async (config: Config, options: { tracing?: Tracing } = {}): Promise<Natter> => {
   const logger = createLogger(config.logLevel);
   const tracing = options.tracing ?? await openTracing(config, 'embedded');
@@ -100,7 +101,7 @@ export const createEmbeddedNatter = async (config: Config, options: { tracing?: 
       await content.close();
       await eventStore.close();
       await readModels.close();
-      await tracing.shutdown();
+      if (!options.tracing) await tracing.shutdown();
     },
   };
 };

@@ -1,6 +1,6 @@
 // embedded only: this file builds the embedded server with an in-memory span exporter; the cluster's
 // trace, across its roles, is checked by test/cluster/tracing.cluster.test.ts.
-import { describe, it, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { loadConfig } from '../../app/config.ts';
@@ -31,17 +31,27 @@ const sendOne = async (natter: Natter, clientMsgId: string) => {
 
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
-describe('tracing (embedded)', () => {
-  const closing: Array<() => Promise<void>> = [];
-  after(async () => { for (const close of closing) await close(); });
+/** What the log holds of the MessageSent events, read back from the closed server's SQLite file. */
+const sentInLog = async (dataDir: string) => {
+  const store = createSqliteEventStore({ path: embeddedPaths(dataDir).events });
+  try {
+    return (await store.readAll({ after: 0, maxCount: 1000 })).filter((e) => e.type === 'MessageSent');
+  } finally {
+    await store.close();
+  }
+};
 
+describe('tracing (embedded)', () => {
   it('given tracing on, when alice sends over her socket, then the spans send_message → append → deliver form one trace', async () => {
     const exporter = new InMemorySpanExporter();
     const dataDir = tempDir();
     const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn', NATTER_OTEL_ENABLED: 'true' });
     const natter = await createEmbeddedNatter(config, { tracing: createOtelTracing({ serviceName: 'natter-test', role: 'embedded', exporter }) });
-    closing.push(() => natter.close());
-    await sendOne(natter, 'traced-1');
+    try {
+      await sendOne(natter, 'traced-1');
+    } finally {
+      await natter.close();
+    }
 
     const spans = await eventually(async () => exporter.getFinishedSpans(), (s) => s.some((span) => span.name === 'natter.deliver'));
     const send = spans.find((s) => s.name === 'natter.ws send_message' && s.attributes['natter.client_msg_id'] === 'traced-1');
@@ -53,6 +63,9 @@ describe('tracing (embedded)', () => {
     const deliveries = spans.filter((s) => s.name === 'natter.deliver' && parentOf(s) === append.spanContext().spanId);
     assert.ok(deliveries.length >= 1, `the fan-out's delivery is a child of the append; have ${spans.map((s) => `${s.name}<${parentOf(s) ?? '-'}`).join(', ')}`);
     assert.ok(deliveries.every((d) => d.spanContext().traceId === send.spanContext().traceId), 'one trace');
+    const [sent] = await sentInLog(dataDir);
+    const { traceId, spanId } = append.spanContext();
+    assert.equal(sent?.metadata?.traceparent, `00-${traceId}-${spanId}-01`, 'the event keeps the append\'s context in the log');
   });
 
   it('given tracing off (the default), when a message is sent, then its event carries no trace context', async () => {
@@ -60,12 +73,12 @@ describe('tracing (embedded)', () => {
     const config = loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'warn' });
     assert.equal(config.tracing.enabled, false);
     const natter = await createEmbeddedNatter(config);
-    await sendOne(natter, 'untraced-1');
-    await natter.close();
-    const store = createSqliteEventStore({ path: embeddedPaths(dataDir).events });
-    const events = await store.readAll({ after: 0, maxCount: 1000 });
-    await store.close();
-    const sent = events.filter((e) => e.type === 'MessageSent');
+    try {
+      await sendOne(natter, 'untraced-1');
+    } finally {
+      await natter.close();
+    }
+    const sent = await sentInLog(dataDir);
     assert.equal(sent.length, 1);
     assert.equal(sent[0]!.metadata, undefined, 'no metadata: nothing of tracing reached the log');
   });

@@ -26,7 +26,6 @@ export const openTracing = async (config: Config, role: string, instance?: strin
 export const tracedAppends = (tracing: Tracing) => {
   const appendSpans = new WeakMap<readonly object[], TraceCarrier>();
   const eventStore = (store: EventStore): EventStore => ({
-    ...store,
     appendToStream: (stream, events, options) => tracing.active('natter.append', { kind: 'producer', attributes: { 'natter.stream': stream, 'natter.events': events.length } }, () => {
       const carrier = tracing.current();
       if (!carrier) return store.appendToStream(stream, events, options);

@@ -22,6 +22,7 @@ import type { PresenceStore } from '../ports/presence.ts';
 import type { RateLimiter } from '../ports/rate-limiter.ts';
 import type { Metrics } from '../ports/metrics.ts';
 import type { Delivery } from '../ports/delivery.ts';
+import type { Tracing } from '../ports/tracing.ts';
 import { createPresence } from '../gateway/presence.ts';
 import { createTyping } from '../gateway/typing.ts';
 import { createGatewayLifecycle, type GatewayLifecycle } from '../gateway/lifecycle.ts';
@@ -48,6 +49,8 @@ export type AppDeps = {
   failure?(): string | null;
   /** More route plugins (the features: features/wire.ts), registered after the core API. */
   routes?: Array<(app: FastifyInstance) => Promise<void>>;
+  /** Tracing (ports/tracing.ts); none by default. */
+  tracing?: Tracing;
 };
 
 export type App = { app: FastifyInstance; lifecycle: GatewayLifecycle; stop(): void };
@@ -108,6 +111,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     isDraining: lifecycle.isDraining,
     tokens: { verify: verifyToken, expiringNoticeMs: config.tokens.expiringNoticeMs },
     limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
+    ...(deps.tracing ? { tracing: deps.tracing } : {}),
     ...(deps.presenceStore.sessionsOf ? { countSockets: (userId: string) => deps.presenceStore.sessionsOf!(userId, Date.now()) } : {}),
   });
   for (const routes of deps.routes ?? []) await app.register(routes);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { MAX_CONTENT_LENGTH } from '../contracts/primitives.ts';
 import { contentConfig, type ContentConfig } from './config/content.ts';
 import { pushConfig, readKey, type PushConfig } from './config/push.ts';
+import { tracingConfig, type TracingConfig } from './config/tracing.ts';
 import { ConfigError, bool, int, isLoopback, list, matching, oneOf, optionalBool, optionalText, text, url, type Env } from './config/validate.ts';
 
 export { ConfigError } from './config/validate.ts';
@@ -63,6 +64,8 @@ export type Config = {
   keys: { prekeysLowThreshold: number; claimsPerMinute: number };
   /** Message content at rest and retention (app/config/content.ts). */
   content: ContentConfig;
+  /** OpenTelemetry tracing, off by default (app/config/tracing.ts). */
+  tracing: TracingConfig;
 };
 
 /**
@@ -188,6 +191,7 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
         forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(s3.endpoint)), prefix: s3.prefix,
       } : undefined,
     },
+    tracing: tracingConfig(env),
     keys: {
       prekeysLowThreshold: int(env, 'NATTER_PREKEYS_LOW_THRESHOLD', 10),
       claimsPerMinute: int(env, 'NATTER_KEY_CLAIMS_PER_MINUTE', 120, { min: 1 }),

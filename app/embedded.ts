@@ -18,6 +18,8 @@ import { startProjections } from '../projections/runtime.ts';
 import { readModelProjectors } from '../projections/projectors.ts';
 import { fanoutReactor } from '../projections/fanout/reactor.ts';
 import { wireFeatures } from '../features/wire.ts';
+import type { Tracing } from '../ports/tracing.ts';
+import { openTracing, tracedAppends, tracedSockets } from './tracing.ts';
 
 export const embeddedPaths = (dataDir: string) => ({ events: join(dataDir, 'events.db'), readModels: join(dataDir, 'readmodels.db') });
 
@@ -37,8 +39,12 @@ export type Natter = {
  * The embedded profile: SQLite event log and read models, projections, fan-out and push in process.
  * Message content is sealed on its way into the log and opened on its way out (crypto-shredding).
  */
-export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
+/** `tracing`: a caller's own (a test's in-memory exporter), which it also shuts down; by default the configured one. */
+export const createEmbeddedNatter = async (config: Config, options: { tracing?: Tracing } = {}): Promise<Natter> => {
   const logger = createLogger(config.logLevel);
+  const tracing = options.tracing ?? await openTracing(config, 'embedded');
+  // With tracing off none of the tracing wrappers exist (app/tracing.ts).
+  const appends = tracing.enabled ? tracedAppends(tracing) : undefined;
   const paths = embeddedPaths(config.dataDir);
   const sqliteEvents = createSqliteEventStore({ path: paths.events, synchronous: 'FULL' });
   let fatal: Error | null = null;
@@ -66,12 +72,13 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
     checkpoints: readModels.checkpoints,
     unitOfWork: readModels.unitOfWork,
     projectors: [...readModelProjectors(readModels), ...features.projectors],
-    reactors: [fanoutReactor(readModels.directory, registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), features.push.reactor(push.queue), ...features.reactors],
+    reactors: [fanoutReactor(readModels.directory, tracing.enabled ? tracedSockets(registry.delivery, tracing) : registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), features.push.reactor(push.queue), ...features.reactors],
     log: logger,
   });
   projectionsPosition = projections.position;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
-    eventStore: sealingEventStore(eventStore, content.cipher), features, registry, projections, metrics, limiter,
+    eventStore: appends ? appends.eventStore(sealingEventStore(eventStore, content.cipher)) : sealingEventStore(eventStore, content.cipher),
+    features, registry, projections, metrics, limiter, tracing,
     shred: content.shred,
     readModels: opened,
     presenceStore: createMemoryPresenceStore(),
@@ -94,6 +101,7 @@ export const createEmbeddedNatter = async (config: Config): Promise<Natter> => {
       await content.close();
       await eventStore.close();
       await readModels.close();
+      if (!options.tracing) await tracing.shutdown();
     },
   };
 };

@@ -12,6 +12,7 @@ import { DEFAULT_SYNC_LIMIT, syncPage } from '../query-side/sync.ts';
 import { toMessage, toUpdate } from '../query-side/messages.ts';
 import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
+import { noTracing, type Tracing } from '../ports/tracing.ts';
 import type { VerifiedToken, VerifyToken } from '../http/auth.ts';
 import { Connection } from './connection.ts';
 import { historyGapFill } from './gap-fill.ts';
@@ -42,6 +43,8 @@ export type GatewayDeps = {
   tokens: { verify: VerifyToken; expiringNoticeMs: number };
   /** A user's live sockets on every gateway (the cluster's session registry); without it, this gateway's count. */
   countSockets?(userId: string): Promise<number>;
+  /** Each `send_message` frame starts a trace when tracing is on (ports/tracing.ts). */
+  tracing?: Tracing;
 };
 
 /**
@@ -91,18 +94,25 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     throw new NatterError('rate_limited', `too many frames; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
   };
 
+  const tracing = deps.tracing ?? noTracing;
+  const sendMessage = async (connection: Connection, actor: Actor, frame: Extract<ClientFrame, { type: 'send_message' }>) => {
+    const ack = await commands.sendMessage(actor, frame);
+    connection.sendFrame({
+      type: 'ack', conversation_id: ack.conversation_id, client_msg_id: ack.client_msg_id, message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp,
+    } satisfies AckFrame);
+    metrics.ack();
+  };
+
   const handle = async (connection: Connection, frame: ClientFrame) => {
     const actor = { user_id: connection.userId, device_id: connection.deviceId };
     if (frame.type !== 'send_message') await ephemeralBudget(actor);
     switch (frame.type) {
-      case 'send_message': {
-        const ack = await commands.sendMessage(actor, frame);
-        connection.sendFrame({
-          type: 'ack', conversation_id: ack.conversation_id, client_msg_id: ack.client_msg_id, message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp,
-        } satisfies AckFrame);
-        metrics.ack();
-        return;
-      }
+      case 'send_message':
+        // The root of a message's trace: the append, relay, projectors and deliveries are its descendants.
+        if (!tracing.enabled) return sendMessage(connection, actor, frame);
+        return tracing.active('natter.ws send_message', {
+          kind: 'server', attributes: { 'natter.conversation': frame.conversation_id, 'natter.client_msg_id': frame.client_msg_id, 'enduser.id': actor.user_id },
+        }, () => sendMessage(connection, actor, frame));
       case 'mark_delivered':
       case 'mark_read':
         await commands.markReceipt(actor, frame.conversation_id, frame.type === 'mark_read' ? 'read' : 'delivered', frame.up_to_seq);

@@ -1,3 +1,5 @@
+import type { TraceCarrier } from './tracing.ts';
+
 /**
  * How the fan-out reaches devices. Embedded: the in-process gateway's socket registry. Cluster: a
  * publish per gateway that holds a target device. `json` is serialized once per event, whatever
@@ -20,6 +22,8 @@ export type Outbound = {
   seq?: number;
   /** A `new_message` frame: delivered once per seq, in seq order. */
   isNew?: boolean;
+  /** The trace the frame belongs to, when tracing is on (ports/tracing.ts); it crosses to the receiving gateway with the frame. */
+  trace?: TraceCarrier;
 };
 
 export interface Delivery {

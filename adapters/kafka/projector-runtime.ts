@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Projector, ProjectionLog, Reactor, Recorded } from '../../ports/projector.ts';
+import { noTracing, type SpanHandle, type TraceCarrier, type Tracing } from '../../ports/tracing.ts';
 
 export type KafkaProjectionsOptions = {
   kafka: Kafka;
@@ -20,6 +21,11 @@ export type KafkaProjectionsOptions = {
   fromBeginning?: boolean;
   /** Turns a decoded batch into what projectors see (the cluster opens sealed content here: Kafka holds it sealed). */
   open?(events: Recorded[]): Promise<Recorded[]>;
+  /**
+   * A record with a `traceparent` header (the relay's span) is projected in a span of its own, and its
+   * event carries that span's context on to the reactors (the fan-out's frames). Default: none.
+   */
+  tracing?: Tracing;
 };
 
 export type KafkaProjections = {
@@ -33,6 +39,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Errors of a commit that the group protocol must see (it rejoins); any other commit error is only a delay. */
 const rebalanceErrors = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']);
+
+const header = (message: KafkaMessage, name: string): string | undefined => {
+  const value = message.headers?.[name];
+  return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+};
+
+/** The W3C trace context in a record's headers, if the relay put one there. */
+export const recordTrace = (message: KafkaMessage): TraceCarrier | undefined => {
+  const traceparent = header(message, 'traceparent');
+  if (traceparent === undefined) return undefined;
+  const tracestate = header(message, 'tracestate');
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+};
+
+/** Each traced event goes on in its projection span's context (its metadata is what the fan-out reads). */
+const continued = (events: Recorded[], spans: Array<SpanHandle | undefined>): Recorded[] =>
+  events.map((event, i) => {
+    const carrier = spans[i]?.carrier;
+    return carrier ? { ...event, metadata: { ...event.metadata, ...carrier } } : event;
+  });
 
 export const decodeEvent = (message: KafkaMessage): Recorded => {
   if (!message.value) throw new Error(`empty record at offset ${message.offset}`);
@@ -63,7 +89,7 @@ export const decodeEvent = (message: KafkaMessage): Recorded => {
 export const startKafkaProjections = async (options: KafkaProjectionsOptions): Promise<KafkaProjections> => {
   const {
     kafka, topic, groupId, projectors, reactors = [], log, partitionsConsumedConcurrently = 1,
-    sessionTimeout = 30_000, heartbeatInterval = 3_000, fromBeginning = true, commitIntervalMs = 500,
+    sessionTimeout = 30_000, heartbeatInterval = 3_000, fromBeginning = true, commitIntervalMs = 500, tracing = noTracing,
   } = options;
   const consumer = kafka.consumer({ groupId, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false });
   let joinedResolve!: () => void;
@@ -75,8 +101,23 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
     for (const reactor of reactors) reactor.reassigned?.();
   });
 
-  const applyBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload) => {
-    if (batch.messages.length === 0) return;
+  const applyBatch = async (payload: EachBatchPayload) => {
+    if (payload.batch.messages.length === 0) return;
+    if (!tracing.enabled) { await project(payload); return; }
+    const spans = payload.batch.messages.map((message) => {
+      const parent = recordTrace(message);
+      return parent && tracing.start('natter.project', {
+        kind: 'consumer', parent, attributes: { 'messaging.destination.name': topic, 'messaging.destination.partition.id': String(payload.batch.partition), 'messaging.kafka.offset': message.offset },
+      });
+    });
+    try {
+      await project(payload, spans);
+    } finally {
+      for (const span of spans) span?.end();
+    }
+  };
+
+  const project = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, spans?: Array<SpanHandle | undefined>) => {
     const { partition } = batch;
     let events: Recorded[] | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -84,6 +125,7 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
       try {
         // Decoding inside the retry: a record that cannot be decoded blocks its partition, loudly, rather than being skipped.
         events ??= options.open ? await options.open(batch.messages.map(decodeEvent)) : batch.messages.map(decodeEvent);
+        if (spans) events = continued(events, spans);
         for (const projector of projectors) await projector.handle(events);
         break;
       } catch (error) {

@@ -2,6 +2,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../ports/event-store.ts';
 import type { CheckpointStore } from '../../ports/read-models.ts';
 import type { ProjectionLog } from '../../ports/projector.ts';
+import { noTracing, traceOf, type SpanHandle, type Tracing } from '../../ports/tracing.ts';
 
 export type RelayOptions = {
   eventStore: EventStore;
@@ -27,6 +28,11 @@ export type RelayOptions = {
    * steady trickle of messages cost partitions × batches of consumer work.
    */
   watermarkIntervalMs?: number;
+  /**
+   * An event appended in a trace (its metadata holds the context) is relayed in a span of its own,
+   * whose context goes in the record's `traceparent` header for the projectors. Default: none.
+   */
+  tracing?: Tracing;
 };
 
 export type Relay = {
@@ -83,7 +89,7 @@ const defaultLog: ProjectionLog = {
  * An ambiguous send failure (a timeout after the broker wrote the records) also re-sends.
  */
 export const startRelay = async (options: RelayOptions): Promise<Relay> => {
-  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions, watermarkIntervalMs = 25 } = options;
+  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions, watermarkIntervalMs = 25, tracing = noTracing } = options;
   let stopping = false;
   let position = await checkpoints.get(name);
   const waiters: Array<{ target: number; resolve(): void }> = [];
@@ -118,8 +124,9 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
     await producer.connect().catch((error) => log.warn({ err: error, relay: name }, 'relay: producer reconnect failed'));
   };
 
-  const sendChunk = async (chunk: RecordedEvent[], messages: Message[]) => {
+  const sendChunk = async (chunk: RecordedEvent[], messages: Message[], spans: SpanHandle[]) => {
     const sent = await retrying('send', () => producer.send({ topic, acks: -1, messages }), resetProducer);
+    for (const span of spans) span.end();
     if (!sent) return false;
     const last = chunk[chunk.length - 1]!.position;
     if (!(await retrying('checkpoint', () => checkpoints.set(name, last)))) return false;
@@ -158,19 +165,29 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
     onEvents: async (events) => {
       let chunk: RecordedEvent[] = [];
       let messages: Message[] = [];
+      let spans: SpanHandle[] = [];
       let bytes = 0;
       for (const event of events) {
         if (stopping) return;
         const value = encodeEvent(event);
         if (messages.length > 0 && bytes + value.length > maxSendBytes) {
-          if (!(await sendChunk(chunk, messages))) return;
-          chunk = []; messages = []; bytes = 0;
+          if (!(await sendChunk(chunk, messages, spans))) return;
+          chunk = []; messages = []; spans = []; bytes = 0;
         }
         chunk.push(event);
-        messages.push({ key: conversationKey(event), value });
+        const key = conversationKey(event);
+        const parent = event.metadata === undefined ? undefined : traceOf(event.metadata);
+        if (parent) {
+          // Without tracing here, the append's own context goes on: the trace skips the relay, not breaks.
+          const span = tracing.start('natter.relay', { kind: 'producer', parent, attributes: { 'natter.position': event.position, 'messaging.destination.name': topic } });
+          spans.push(span);
+          messages.push({ key, value, headers: { ...span.carrier } });
+        } else {
+          messages.push({ key, value });
+        }
         bytes += value.length;
       }
-      if (messages.length > 0 && !stopping && !(await sendChunk(chunk, messages))) return;
+      if (messages.length > 0 && !stopping && !(await sendChunk(chunk, messages, spans))) return;
       if (watermarkPartitions && !stopping) await markSoon();
     },
     onError: (error) => log.error({ err: error, relay: name }, 'relay: reading the log failed'),

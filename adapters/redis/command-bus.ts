@@ -4,8 +4,10 @@ import { ownerOf } from '../../command-side/ownership.ts';
 import { OwnerUnreachable, type CommandBus } from '../../ports/command-bus.ts';
 import { namespace } from './keys.ts';
 import { reportOutages } from './client.ts';
+import { noTracing, type TraceCarrier, type Tracing } from '../../ports/tracing.ts';
 
-type Request = { id: number; from: string; method: string; args: unknown[] };
+/** `trace`: the caller's span, when tracing is on; the owner runs the command as its child. */
+type Request = { id: number; from: string; method: string; args: unknown[]; trace?: TraceCarrier };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /*
@@ -25,8 +27,9 @@ export const startRedisCommandBus = async (options: {
   onError(error: unknown): void;
   log: { warn(obj: object, msg: string): void };
   heartbeatMs?: number; ttlMs?: number; timeoutMs?: number;
+  tracing?: Tracing;
 }): Promise<CommandBus & { members(): readonly string[]; leave(): Promise<void>; close(): Promise<void> }> => {
-  const { redis, processId: self } = options;
+  const { redis, processId: self, tracing = noTracing } = options;
   const heartbeatMs = options.heartbeatMs ?? 2_000;
   const ttlMs = options.ttlMs ?? 3 * heartbeatMs;
   const timeoutMs = options.timeoutMs ?? 3_000;
@@ -58,7 +61,11 @@ export const startRedisCommandBus = async (options: {
   const answer = async (request: Request) => {
     let reply: Reply;
     try {
-      reply = { id: request.id, ok: true, value: await options.serve(request.method, request.args) };
+      const serve = () => options.serve(request.method, request.args);
+      const value = request.trace
+        ? await tracing.active(`natter.command ${request.method}`, { kind: 'server', parent: request.trace, attributes: { 'natter.from': request.from } }, serve)
+        : await serve();
+      reply = { id: request.id, ok: true, value };
     } catch (error) {
       reply = isNatterError(error)
         ? { id: request.id, ok: false, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }
@@ -118,7 +125,8 @@ export const startRedisCommandBus = async (options: {
       pending.set(id, { resolve, reject, timer });
       // With Redis down the request would wait in ioredis' offline queue: run the command here instead.
       if (redis.status !== 'ready') { settleUnreachable(id, 'redis is not connected'); return; }
-      redis.publish(requests(owner), JSON.stringify({ id, from: self, method, args } satisfies Request)).then((receivers) => {
+      const trace = tracing.current();
+      redis.publish(requests(owner), JSON.stringify({ id, from: self, method, args, ...(trace ? { trace } : {}) } satisfies Request)).then((receivers) => {
         if (receivers === 0) settleUnreachable(id, `${owner} is not listening`);
       }, (error: unknown) => settleUnreachable(id, `request to ${owner} failed: ${error instanceof Error ? error.message : String(error)}`));
     }),

@@ -21,6 +21,7 @@ import { sealingEventStore } from '../../adapters/crypto/sealed-events.ts';
 import { openingReadModels } from '../../adapters/crypto/opening-read-models.ts';
 import { wireFeatures } from '../../features/wire.ts';
 import { fastPathFeed } from '../../projections/fanout/fast-path.ts';
+import { openTracing, tracedAppends, tracedPublish, tracedSockets } from '../tracing.ts';
 
 export type Gateway = {
   app: FastifyInstance;
@@ -38,6 +39,9 @@ export type Gateway = {
  */
 export const createGateway = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig()): Promise<Gateway> => {
   const logger = createLogger(config.logLevel).child({ role: 'gateway', gateway: cluster.gatewayId });
+  const tracing = await openTracing(config, 'gateway', cluster.gatewayId);
+  // With tracing off none of the tracing wrappers exist (app/tracing.ts).
+  const appends = tracing.enabled ? tracedAppends(tracing) : undefined;
   const eventStoreRaw = await connectEventStore(cluster);
   const redis = await connectRedis(cluster, `natter-${cluster.gatewayId}`);
   const cassandraClient = await connectHistory(cluster);
@@ -59,13 +63,16 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const limiter = createRedisRateLimiter({ redis, prefix: cluster.redisPrefix });
   const registry = createConnectionRegistry(metrics);
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
-  const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local: registry.delivery, onError });
-  const delivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError });
+  const local = tracing.enabled ? tracedSockets(registry.delivery, tracing) : registry.delivery;
+  const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local, onError });
+  const redisDelivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError });
+  const delivery = tracing.enabled ? tracedPublish(redisDelivery, tracing) : redisDelivery;
   const stores = clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres });
   const features = wireFeatures(config, stores, { readModels, delivery, limiter, log: logger });
   let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
-    eventStore: sealingEventStore(eventStore, content.cipher), features, readModels, registry, metrics, limiter, delivery,
+    eventStore: appends ? appends.eventStore(sealingEventStore(eventStore, content.cipher)) : sealingEventStore(eventStore, content.cipher),
+    features, readModels, registry, metrics, limiter, delivery, tracing,
     shred: content.shred,
     owns: (conversationId) => bus !== undefined && bus.ownerOf(conversationId) === undefined,
     presenceStore: sessions,
@@ -74,7 +81,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
     onConflict: metrics.appendConflict,
     // The fast path: what this gateway appends goes to the members' gateways at once, ahead of the projectors.
-    live: fastPathFeed(delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: watermarks.position }),
+    live: ((feed) => appends ? appends.liveFeed(feed) : feed)(fastPathFeed(delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: watermarks.position })),
     // One writer per conversation: commands go to the conversation's owner among the live gateways.
     route: async (local) => {
       bus = await startRedisCommandBus({
@@ -87,6 +94,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
         },
         onError: (error) => logger.warn({ err: error }, 'command routing failed'),
         log: logger,
+        tracing,
       });
       return routeCommands(local, bus, { onRouted: metrics.commandRouted });
     },
@@ -113,6 +121,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
       await cassandraClient.shutdown();
       await searchClient.close();
       redis.disconnect();
+      await tracing.shutdown();
     },
   };
 };

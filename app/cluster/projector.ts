@@ -19,6 +19,7 @@ import { clusterFeatureStores } from './feature-stores.ts';
 import { clusterContent } from './content.ts';
 import { openEvents } from '../../adapters/crypto/sealed-events.ts';
 import { wireFeatures } from '../../features/wire.ts';
+import { openTracing, tracedPublish } from '../tracing.ts';
 
 const together = (projectors: Projector[]): Projector => ({
   name: projectors.map((p) => p.name).join('+'),
@@ -36,6 +37,7 @@ const together = (projectors: Projector[]): Projector => ({
  */
 export const startProjectorWorker = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
   const logger = createLogger(config.logLevel).child({ role: 'projector' });
+  const tracing = await openTracing(config, 'projector');
   const redis = await connectRedis(cluster, 'natter-projector');
   const cassandraClient = await connectHistory(cluster);
   const searchClient = await connectSearch(cluster);
@@ -47,11 +49,12 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const content = clusterContent(config, postgres, { logger });
   const keysFollower = await content.follow();
   let published = 0;
-  const delivery = createRedisDelivery({
+  const redisDelivery = createRedisDelivery({
     redis, prefix: cluster.redisPrefix, sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
     onPublished: (gateways) => { published += gateways; },
     onError: (error) => logger.warn({ err: error }, 'fan-out publish failed; devices recover by sync'),
   });
+  const delivery = tracing.enabled ? tracedPublish(redisDelivery, tracing) : redisDelivery;
   // The reactors read the read models at the versions this worker's current batch writes.
   let active: () => ProjectionVersions = () => ({});
   const readModels = followingReadModels(stores, () => active());
@@ -99,6 +102,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
       watermarks.reactor,
     ] : [],
     log: logger,
+    tracing,
   });
   await runtime.joined;
   logger.info({ projectors: chosen.map((p) => p.name) }, 'projector worker joined the group');
@@ -113,6 +117,7 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
       await searchClient.close();
       await postgres.close();
       redis.disconnect();
+      await tracing.shutdown();
     },
   };
 };

@@ -2,6 +2,7 @@ import type { DirectoryStore } from '../../ports/read-models.ts';
 import type { Delivery } from '../../ports/delivery.ts';
 import type { Reactor, Recorded } from '../../ports/projector.ts';
 import type { Metrics } from '../../ports/metrics.ts';
+import { traceOf } from '../../ports/tracing.ts';
 import { audienceOf, isMembershipEvent, isMessageEvent, membershipFrames, messageFrames, type LiveFrame } from './frames.ts';
 
 export type FanoutOptions = {
@@ -46,7 +47,11 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
     const at = generation;
     return directory.members(conversationId).then((loaded) => { remember(conversationId, loaded, at); then(loaded); });
   };
-  const send = (frames: LiveFrame[]) => { for (const { users, frame } of frames) delivery.deliver(users, frame); };
+  /** A traced event's frames carry its context, so their delivery joins the message's trace; untraced ones go as they are. */
+  const send = (frames: LiveFrame[], event: Recorded) => {
+    const trace = event.metadata === undefined ? undefined : traceOf(event.metadata);
+    for (const { users, frame } of frames) delivery.deliver(users, trace ? { ...frame, trace } : frame);
+  };
 
   const react = (event: Recorded): Promise<void> | undefined => {
     if (event.type === 'UserErased') {
@@ -58,7 +63,7 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
     const cursor = String(options.cursorFor ? Math.min(event.position, options.cursorFor(event.position)) : event.position);
     if (isMessageEvent(event)) {
       return withMembers(event.data.conversation_id, (all) => {
-        send(messageFrames(event, all, cursor, statusMax));
+        send(messageFrames(event, all, cursor, statusMax), event);
         if (event.type === 'MessageSent') options.metrics?.deliverySeconds(Math.max(0, Date.now() - event.data.timestamp) / 1000);
       });
     }
@@ -66,14 +71,14 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
     return undefined;
   };
 
-  const membership = async (event: Parameters<typeof membershipFrames>[0], cursor: string) => {
+  const membership = async (event: Parameters<typeof membershipFrames>[0] & Recorded, cursor: string) => {
     const id = event.data.conversation_id;
     members.delete(id);
     const at = generation;
     const info = await directory.get(id);
     if (!info) return;
     remember(id, info.members, at);
-    send(membershipFrames(event, info, cursor));
+    send(membershipFrames(event, info, cursor), event);
   };
 
   return {

@@ -85,6 +85,8 @@ describe('configuration', () => {
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'verbose' }), 'NATTER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_JWT_MAX_LIFETIME_SECONDS: '0' }), 'NATTER_JWT_MAX_LIFETIME_SECONDS must be an integer of at least 1, got "0"'],
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_TOKEN_TTL_SECONDS: '90000' }), 'NATTER_TOKEN_TTL_SECONDS (90000) must not exceed NATTER_JWT_MAX_LIFETIME_SECONDS (86400)'],
+      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_OTEL_ENABLED: 'enabled' }), 'NATTER_OTEL_ENABLED must be true or false, got "enabled"'],
+      [() => loadConfig({ NATTER_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }), 'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://, got "grpc://collector:4317"'],
     ];
     for (const [load, message] of cases) {
       assert.throws(load, (error: Error) => {
@@ -94,6 +96,17 @@ describe('configuration', () => {
         return true;
       });
     }
+  });
+
+  it('given nothing about tracing, then it is off; given NATTER_OTEL_ENABLED and the standard OTEL_* names, then it exports there', () => {
+    const dataDir = tempDir();
+    assert.deepEqual(loadConfig({ NATTER_DATA_DIR: dataDir }).tracing, { enabled: false, endpoint: 'http://127.0.0.1:4318', serviceName: 'natter', exportDelayMs: 5_000 });
+    // An endpoint alone does not turn tracing on: enabling is explicit.
+    assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.enabled, false);
+    assert.deepEqual(
+      loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_OTEL_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318/', OTEL_SERVICE_NAME: 'chat', OTEL_BSP_SCHEDULE_DELAY: '200' }).tracing,
+      { enabled: true, endpoint: 'https://collector.example:4318', serviceName: 'chat', exportDelayMs: 200 },
+    );
   });
 
   it('given the old names PORT, HOST and EVENTSTORE_URL, then they still work, the new names win, and each warns once per process', () => {

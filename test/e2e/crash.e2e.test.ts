@@ -96,7 +96,7 @@ describe('durability and replay', () => {
     // Replay into an empty read-model file: the log alone must give back the same views.
     rmSync(join(dataDir, 'readmodels.db'), { force: true });
     const { stdout } = await run(process.execPath, ['bin/natter.js', 'replay', 'all'], { env: { ...process.env, NATTER_DATA_DIR: dataDir } });
-    assert.match(stdout, /replayed \d+ events into directory, history, inbox, receipts, users in/);
+    assert.match(stdout, /replayed \d+ events into directory, history, inbox, receipts, users, search in/);
     assert.match(stdout, /inbox: replayed \d+ events/);
 
     server = await spawnNatter(dataDir);

@@ -82,6 +82,15 @@ type Protected = {
   kind: 'member' | 'own' | 'directory';
   path(f: Fixture): string;
   body?(f: Fixture): unknown;
+  /** Sent as this throwaway user instead of the stranger (erasure ends the caller's account). */
+  as?: string;
+  /** The reply is NDJSON (the export), kept as text. */
+  ndjson?: true;
+};
+
+const callNdjson = async (url: string, token: string, path: string) => {
+  const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: await response.text() };
 };
 const routes: Record<string, Protected | { kind: 'public'; why: string } | { kind: 'socket' }> = {
   'POST /v1/auth/dev-token': { kind: 'public', why: 'dev tokens; refused with 403 unless NATTER_DEV_TOKENS (tested in headers-and-secrets)' },
@@ -123,6 +132,9 @@ const routes: Record<string, Protected | { kind: 'public'; why: string } | { kin
   'PUT /v1/users/me/blocks/:user_id': { kind: 'own', path: () => '/v1/users/me/blocks/owner' },
   'DELETE /v1/users/me/blocks/:user_id': { kind: 'own', path: () => '/v1/users/me/blocks/owner' },
   'GET /v1/users/me/blocks': { kind: 'own', path: () => '/v1/users/me/blocks' },
+  // Erases the caller only: the owner's messages stay readable (checked below).
+  'DELETE /v1/users/me': { kind: 'own', path: () => '/v1/users/me', as: 'stranger-erased' },
+  'GET /v1/users/me/export': { kind: 'own', path: () => '/v1/users/me/export', ndjson: true },
   'PUT /v1/users/me/privacy': { kind: 'own', path: () => '/v1/users/me/privacy', body: () => ({ last_seen: 'nobody' }) },
   'POST /v1/conversations/:id/delivered': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/delivered`, body: () => ({ up_to_seq: 1 }) },
   'POST /v1/conversations/:id/read': { kind: 'member', path: (f) => `/v1/conversations/${f.conv}/read`, body: () => ({ up_to_seq: 1 }) },
@@ -270,7 +282,8 @@ for (const [profile, start] of Object.entries(profiles)) describe(`authorization
     const stranger = rest(live.url, await live.token('stranger', 'phone'));
     for (const r of protectedRoutes()) {
       const spec = routes[key(r)] as Protected;
-      const reply = await stranger.call(r.method, spec.path(fixture), spec.body?.(fixture));
+      const caller = spec.as ? rest(live.url, await live.token(spec.as, 'phone')) : stranger;
+      const reply = spec.ndjson ? await callNdjson(live.url, await live.token('stranger', 'phone'), spec.path(fixture)) : await caller.call(r.method, spec.path(fixture), spec.body?.(fixture));
       const text = JSON.stringify(reply.body ?? '');
       if (spec.kind === 'member') {
         assert.ok(reply.status === 403 || reply.status === 404, `${key(r)} answered ${reply.status} to a stranger: ${text}`);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { NatterError } from '../../contracts/errors.ts';
-import { ALLOWED_MEDIA_TYPES, MediaParams, MediaReply } from '../../contracts/media.ts';
+import { ALLOWED_MEDIA_TYPES, MediaParams, MediaReply, MediaUploadForm, mediaBytes } from '../../contracts/media.ts';
 import type { BlobStore, ByteRange } from '../../ports/blob-store.ts';
 import type { MediaRecord, MediaStore } from '../../ports/media-store.ts';
 import type { DirectoryStore } from '../../ports/read-models.ts';
@@ -107,7 +107,10 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
   await app.register(multipart, { limits: { fileSize: deps.maxBytes, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.post('/v1/media', { schema: { response: { 201: MediaReply } } }, async (request, reply) => {
+  api.post('/v1/media', {
+    schema: { operationId: 'uploadMedia', summary: 'Upload one file (multipart/form-data) to share in a media message', response: { 201: MediaReply } },
+    config: { multipartBody: MediaUploadForm },
+  }, async (request, reply) => {
     if (!request.isMultipart()) throw new NatterError('invalid_request', 'upload with Content-Type: multipart/form-data and one file part');
     const file = await request.file();
     if (!file) throw new NatterError('invalid_request', 'the multipart body has no file part');
@@ -158,7 +161,12 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
     return false;
   };
 
-  api.get('/v1/media/:id', { schema: { params: MediaParams } }, async (request, reply) => {
+  api.get('/v1/media/:id', {
+    schema: {
+      operationId: 'getMedia', summary: 'Download media (Range requests supported), if you uploaded it or it was shared with you', params: MediaParams,
+      response: { 200: mediaBytes('The whole file, in the content type recognized at upload'), 206: mediaBytes('The requested byte range (Content-Range says which)') },
+    },
+  }, async (request, reply) => {
     const record = await deps.media.get(request.params.id);
     // The same answer for "does not exist" and "not yours": ids cannot be probed.
     if (!record || !(await mayRead(record, request.actor.user_id))) throw new NatterError('media_not_found', `no media ${request.params.id}`);

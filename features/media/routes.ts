@@ -81,6 +81,16 @@ export const makeThumbnail = async (image: Buffer): Promise<{ thumbnail: string 
   }
 };
 
+/**
+ * The multipart parser's refusals (no boundary, a broken part header, a body cut short) are the
+ * client's mistake: 400, or 413 past a limit, never a 500.
+ */
+const malformed = (error: Error & { statusCode?: number }): never => {
+  if (error instanceof NatterError) throw error;
+  if (error.statusCode === 413) throw new NatterError('payload_too_large', error.message);
+  throw new NatterError('invalid_request', `the multipart body is malformed: ${error.message}`);
+};
+
 /** `Range: bytes=a-b | a- | -n` (one range) → inclusive offsets; 'unsatisfiable'; or null to serve it whole. */
 export const parseRange = (header: string | undefined, size: number): ByteRange | 'unsatisfiable' | null => {
   if (!header) return null;
@@ -112,9 +122,9 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
     config: { multipartBody: MediaUploadForm },
   }, async (request, reply) => {
     if (!request.isMultipart()) throw new NatterError('invalid_request', 'upload with Content-Type: multipart/form-data and one file part');
-    const file = await request.file();
+    const file = await request.file().catch(malformed);
     if (!file) throw new NatterError('invalid_request', 'the multipart body has no file part');
-    const { head, whole } = await peek(file.file, SNIFF_BYTES);
+    const { head, whole } = await peek(file.file, SNIFF_BYTES).catch(malformed);
     const type = await fileTypeFromBuffer(head);
     if (!type || !ALLOWED_MEDIA_TYPES.has(type.mime)) {
       file.file.resume();

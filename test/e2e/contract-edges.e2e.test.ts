@@ -90,6 +90,16 @@ describe('the edges of the contract: each documented code is the one a client ge
     assert.equal(reply.body.error.code, 'unsupported_media_type');
   });
 
+  it('given a malformed multipart upload (no boundary, a broken part), then 400 invalid_request, not a 500', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const noBoundary = await raw(server.url, 'POST', '/v1/media', { ...auth, 'content-type': 'multipart/form-data' });
+    assert.equal(noBoundary.status, 400, JSON.stringify(noBoundary.body));
+    assert.equal(noBoundary.body.error.code, 'invalid_request');
+    const broken = await raw(server.url, 'POST', '/v1/media', { ...auth, 'content-type': 'multipart/form-data; boundary=b' }, '--b\r\nNone--b--\r\n');
+    assert.equal(broken.status, 400, JSON.stringify(broken.body));
+    assert.equal(broken.body.error.code, 'invalid_request');
+  });
+
   it('given OPTIONS that is no preflight (no Origin), then 400 in the error shape', async () => {
     for (const headers of [{}, { 'access-control-request-method': 'POST' }, { origin: 'http://localhost:5173' }] as Array<Record<string, string>>) {
       const reply = await raw(server.url, 'OPTIONS', '/v1/conversations', headers);

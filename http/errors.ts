@@ -43,7 +43,8 @@ const noRoute = (request: FastifyRequest, reply: FastifyReply, app: FastifyInsta
 export const registerErrorHandling = (app: FastifyInstance, onError: (code: string) => void = () => {}) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     // The body of a request that no route takes is not worth a verdict: the route is what is missing.
-    if (request.is404) return noRoute(request, reply, app);
+    // Our own refusals (a missing token) still come first.
+    if (request.is404 && !isNatterError(error)) return noRoute(request, reply, app);
     const known = isNatterError(error) ? error : fromFastify(error, request);
     onError(known?.code ?? 'internal');
     if (!known) {

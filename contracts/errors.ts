@@ -19,6 +19,7 @@ export const errorStatus = {
   message_not_found: 404,
   media_not_found: 404,
   push_target_not_found: 404,
+  method_not_allowed: 405,
   version_conflict: 409,
   last_admin: 409,
   erasure_unavailable: 409,

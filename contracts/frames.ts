@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, ContentInput, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
 import { ConversationKind, Mentions } from './events.ts';
 import { Emoji } from './reactions.ts';
 import { MessageFields } from './rest.ts';
@@ -12,7 +12,7 @@ export const SendMessageFrame = Type.Object({
   type: Type.Literal('send_message'),
   client_msg_id: ClientMsgId,
   conversation_id: ConversationId,
-  content: Content,
+  content: ContentInput,
   content_type: Type.Optional(ContentType),
   reply_to_seq: Type.Optional(Seq),
   mentions: Type.Optional(Mentions),
@@ -26,7 +26,7 @@ export const EditMessageFrame = Type.Object({
   type: Type.Literal('edit_message'),
   conversation_id: ConversationId,
   seq: Seq,
-  content: Content,
+  content: ContentInput,
   request_id: Type.Optional(RequestId),
 }, strict);
 export type EditMessageFrame = Static<typeof EditMessageFrame>;

@@ -34,8 +34,8 @@ export const MAX_STORED_PREKEYS = 1_000;
 /** `PUT /v1/keys`: the calling device publishes its keys. Every field is optional after the first upload except the identity key. */
 export const PutKeysBody = Type.Object({
   identity_key: IdentityKey,
-  signed_prekey: Type.Optional(SignedPreKey),
-  one_time_prekeys: Type.Optional(Type.Array(OneTimePreKey, { maxItems: MAX_PREKEYS_PER_UPLOAD })),
+  signed_prekey: Type.Optional(Type.Object(SignedPreKey.properties, { ...strict, description: 'required on the first upload of a device and with every new identity_key (else 400 invalid_request); its signature must verify with identity_key (else 400 invalid_signature)' })),
+  one_time_prekeys: Type.Optional(Type.Array(OneTimePreKey, { maxItems: MAX_PREKEYS_PER_UPLOAD, description: `distinct key_ids; a device keeps at most ${MAX_STORED_PREKEYS} (beyond: 400 invalid_request)` })),
 }, strict);
 export type PutKeysBody = Static<typeof PutKeysBody>;
 

@@ -5,6 +5,17 @@ const strict = { additionalProperties: false } as const;
 export const MediaId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const MediaParams = Type.Object({ id: MediaId });
 
+/** `POST /v1/media`'s body, for the documents only: the multipart parser reads it, not a JSON validator. */
+export const MediaUploadForm = Type.Object({
+  file: Type.String({ contentMediaType: 'application/octet-stream', description: 'one file part: an image, video, audio or PDF file, recognized by its magic bytes (the part\'s own Content-Type is ignored); at most NATTER_MAX_MEDIA_BYTES' }),
+}, { required: ['file'] });
+
+/** The bytes of stored media, in each content type an upload may have. */
+export const mediaBytes = (description: string) => ({
+  description,
+  content: Object.fromEntries([...ALLOWED_MEDIA_TYPES].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
+});
+
 /** What the upload answers; `url` is a path on this server (GET it with the bearer token). */
 export const MediaReply = Type.Object({
   media_id: MediaId,

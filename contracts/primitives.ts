@@ -18,4 +18,14 @@ export type ContentType = Static<typeof ContentType>;
 
 export const MAX_CONTENT_LENGTH = 16_000;
 export const Content = Type.String({ minLength: 1, maxLength: MAX_CONTENT_LENGTH });
+/**
+ * Content as a client sends it. No maxLength here: the limit (NATTER_MAX_MESSAGE_CHARS, at most
+ * MAX_CONTENT_LENGTH code points) is the command side's, so that over-long content gets its own code
+ * (413 `message_too_large`) instead of a generic schema refusal. The body and frame size limits
+ * still bound it.
+ */
+export const ContentInput = Type.String({
+  minLength: 1,
+  description: `at most ${MAX_CONTENT_LENGTH.toLocaleString('en')} characters (code points; NATTER_MAX_MESSAGE_CHARS may set fewer): longer content is refused with 413 message_too_large. For content_type "media": the JSON {"media_id"} of media the sender uploaded (caption optional); "ciphertext": base64.`,
+});
 export const Title = Type.String({ minLength: 1, maxLength: 200 });

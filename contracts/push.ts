@@ -6,17 +6,17 @@ const strict = { additionalProperties: false } as const;
 export const PushPlatform = Type.Union([Type.Literal('fcm'), Type.Literal('apns'), Type.Literal('webpush')]);
 export type PushPlatform = Static<typeof PushPlatform>;
 
-const Base64Url = (minLength: number, maxLength: number) => Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+={0,2}$' });
+const Base64Url = (minLength: number, maxLength: number, description: string) => Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+={0,2}$', description });
 
 /** A browser's PushSubscription.toJSON(): where to POST, and the keys the payload is encrypted to (RFC 8291). */
 export const WebPushSubscription = Type.Object({
-  endpoint: Type.String({ minLength: 9, maxLength: 2048, pattern: '^https://' }),
+  endpoint: Type.String({ minLength: 9, maxLength: 2048, pattern: '^https://', description: 'https only; with Web Push configured, a host of a known push service (NATTER_WEBPUSH_ALLOWED_HOSTS), else 400 invalid_request' }),
   expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   keys: Type.Object({
     /** The user agent's P-256 public key, uncompressed (65 bytes), base64url. */
-    p256dh: Base64Url(86, 90),
+    p256dh: Base64Url(86, 90, 'the uncompressed P-256 public key: exactly 65 bytes, base64url (else 400 invalid_request)'),
     /** The 16-byte authentication secret, base64url. */
-    auth: Base64Url(22, 24),
+    auth: Base64Url(22, 24, 'the authentication secret: exactly 16 bytes, base64url (else 400 invalid_request)'),
   }),
 });
 export type WebPushSubscription = Static<typeof WebPushSubscription>;

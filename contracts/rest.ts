@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, Content, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
+import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, ContentInput, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
 import { ConversationKind, LastSeenVisibility, Mentions } from './events.ts';
 import { Emoji } from './reactions.ts';
 
@@ -9,9 +9,12 @@ export const MAX_PAGE = 200;
 export const DEFAULT_PAGE = 50;
 const Limit = Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE });
 
+/** A 204 reply: the change is done and there is no body. */
+export const NoContent = Type.Null({ description: 'Done; no body' });
+
 export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),
-});
+}, { description: 'An error: a stable code from the registry (the README\'s error table) and a message for people' });
 
 export const DevTokenBody = Type.Object({ user_id: UserId, device_id: Type.Optional(DeviceId) }, strict);
 export type DevTokenBody = Static<typeof DevTokenBody>;
@@ -60,8 +63,8 @@ export type AddMembersBody = Static<typeof AddMembersBody>;
 
 export const SendMessageBody = Type.Object({
   client_msg_id: ClientMsgId,
-  content: Content,
-  content_type: Type.Optional(ContentType),
+  content: ContentInput,
+  content_type: Type.Optional(Type.Union(ContentType.anyOf, { description: '"text" (default); "media": content is the JSON {"media_id","caption"?} of media you uploaded (else 400 invalid_request); "ciphertext": base64' })),
   /** The message this one answers (its thread): an existing message of the same conversation. */
   reply_to_seq: Type.Optional(Seq),
   /** Members the message mentions: at most 50, each a member. */
@@ -109,7 +112,7 @@ export const Message = Type.Object(MessageFields);
 export type Message = Static<typeof Message>;
 
 export const MessageParams = Type.Object({ id: ConversationId, seq: Seq });
-export const EditMessageBody = Type.Object({ content: Content }, strict);
+export const EditMessageBody = Type.Object({ content: ContentInput }, strict);
 export const ReactionParams = Type.Object({ id: ConversationId, seq: Seq, emoji: Emoji });
 export const RepliesQuery = Type.Object({
   after: Type.Optional(Watermark),
@@ -155,7 +158,8 @@ export type InboxItem = Static<typeof InboxItem>;
 
 export const InboxQuery = Type.Object({
   limit: Type.Optional(Limit),
-  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  /** The `next_cursor` of the previous page; anything else is refused with 400 invalid_request. */
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'the next_cursor of the previous page (opaque); any other value is refused with 400 invalid_request' })),
 }, strict);
 export type InboxQuery = Static<typeof InboxQuery>;
 export const InboxReply = Type.Object({ items: Type.Array(InboxItem), next_cursor: Type.Union([Type.String(), Type.Null()]) });

@@ -211,8 +211,15 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       metrics.socketClosed(connection.closeReason ?? String(code));
       presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));
     });
-    socket.on('error', (error) => {
-      log().warn({ err: error }, 'socket error');
+    socket.on('error', (error: Error & { code?: string }) => {
+      // ws has already sent 1009 for an oversized frame: a client's mistake (or a probe), not a server
+      // fault, so it is counted under its own close reason and logged without a stack trace.
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        connection.closeReason = 'frame_too_large';
+        log().warn({ code: 'frame_too_large' }, 'socket closed: frame over the size limit');
+      } else {
+        log().warn({ err: error }, 'socket error');
+      }
       socket.terminate();
     });
     socket.on('message', (data, isBinary) => {

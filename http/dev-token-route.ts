@@ -9,7 +9,7 @@ import { signToken } from './auth.ts';
 export const devTokenRoute = async (app: FastifyInstance, { config }: { config: Config }) => {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/dev-token', {
     config: { public: true },
-    schema: { body: DevTokenBody, response: { 200: DevTokenReply } },
+    schema: { operationId: 'createDevToken', summary: 'A token for any user (development only; off unless NATTER_DEV_TOKENS allows it)', body: DevTokenBody, response: { 200: DevTokenReply } },
   }, async (request) => {
     if (!config.devTokens) throw new NatterError('dev_tokens_disabled', 'dev tokens are off on this server (NATTER_DEV_TOKENS=true turns them on)');
     if (config.jwt.algorithm !== 'HS256' && !config.jwt.privateKey) throw new NatterError('dev_tokens_disabled', 'dev tokens need a signing key');

@@ -11,6 +11,11 @@ import packageJson from '../package.json' with { type: 'json' };
 // describe another API than the one that runs. `npm run docs` writes them to docs/ and a test
 // fails when the checked-in copies drift from what the server serves.
 
+declare module 'fastify' {
+  /** A body the route parses itself (multipart), described in the OpenAPI document only: no JSON validator sees it. */
+  interface FastifyContextConfig { multipartBody?: TSchema }
+}
+
 const description = 'Every REST route of Natter. The WebSocket frames on /v1/ws are described by the AsyncAPI document at /asyncapi.json.';
 
 /** A schema as plain JSON: TypeBox keeps its own bookkeeping under symbol keys, which JSON drops. */
@@ -44,7 +49,13 @@ export const asyncApiDocument = () => {
       description: `JSON text frames on /v1/ws. After every (re)connect, send \`sync\` with the last cursor seen. Close codes: ${
         Object.entries(closeCodes).map(([name, code]) => `${code} ${name}`).join(', ')}.`,
     },
-    servers: { local: { host: '127.0.0.1:3000', protocol: 'ws', description: 'the embedded profile on its default port' } },
+    servers: {
+      local: {
+        host: '127.0.0.1:3000', protocol: 'ws', description: 'the embedded profile on its default port',
+        // Either one: the upgrade request is authenticated like a REST call (http/auth.ts).
+        security: [{ $ref: '#/components/securitySchemes/bearer' }, { $ref: '#/components/securitySchemes/tokenQuery' }],
+      },
+    },
     channels: {
       socket: {
         address: '/v1/ws',
@@ -64,7 +75,13 @@ export const asyncApiDocument = () => {
       },
     },
     operations,
-    components: { messages },
+    components: {
+      messages,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The bearer token (JWT) in the upgrade request\'s Authorization header.' },
+        tokenQuery: { type: 'httpApiKey', in: 'query', name: 'token', description: 'The same JWT as the `token` query parameter, for browsers, which cannot set headers on an upgrade.' },
+      },
+    },
   };
 };
 
@@ -73,7 +90,7 @@ export const registerDocs = async (app: FastifyInstance) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Natter REST API', version: packageJson.version, description },
+      info: { title: 'Natter REST API', version: packageJson.version, description, license: { name: packageJson.license, identifier: packageJson.license } },
       servers: [{ url: 'http://127.0.0.1:3000', description: 'the embedded profile on its default port' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
@@ -83,12 +100,13 @@ export const registerDocs = async (app: FastifyInstance) => {
       if (url === '/v1/ws') return { schema: { ...schema, hide: true }, url };
       const isPublic = Boolean((route.config as { public?: boolean } | undefined)?.public);
       const declared = (schema?.response ?? {}) as Record<string, unknown>;
-      const success = Object.keys(declared).some((status) => status.startsWith('2')) ? {} : { '2XX': { description: 'Success; no body is promised' } };
+      const multipart = (route.config as { multipartBody?: TSchema } | undefined)?.multipartBody;
       const documented = {
         ...schema,
         ...(isPublic ? { security: [] } : {}),
+        ...(multipart ? { body: { content: { 'multipart/form-data': { schema: multipart } } } } : {}),
         // Every route answers its errors in one shape (http/errors.ts); only the docs need it spelled out.
-        response: { ...declared, ...success, '4XX': ErrorBody, '5XX': ErrorBody },
+        response: { ...declared, '4XX': ErrorBody, '5XX': ErrorBody },
       };
       return { schema: documented, url };
     },

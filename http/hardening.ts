@@ -88,6 +88,8 @@ export const httpHardening = fp(async (app: FastifyInstance, { config, metrics }
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    // An empty body is no body (clients that always send Content-Type): a route that needs one says so.
+    if ((body as Buffer).length === 0) { done(null, undefined); return; }
     if (!isUtf8(body as Buffer)) { done(new NatterError('invalid_json', 'the body is not valid UTF-8'), undefined); return; }
     parseJson(request, (body as Buffer).toString('utf8'), done);
   });
@@ -101,6 +103,13 @@ export const httpHardening = fp(async (app: FastifyInstance, { config, metrics }
   // CORS is closed unless NATTER_CORS_ORIGINS names origins; with dev tokens on, local dev servers
   // (http://localhost:*, http://127.0.0.1:*) may call the API (dev tokens already let anyone in).
   const origins = config.corsOrigins;
+  // A preflight names its origin and method; any other OPTIONS gets the API's error shape (the CORS
+  // plugin would answer it in plain text, or as a missing route).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'OPTIONS' || (request.headers.origin && request.headers['access-control-request-method'])) return;
+    metrics.error('invalid_request');
+    return reply.status(400).send(errorBody('invalid_request', 'OPTIONS is a CORS preflight: send Origin and Access-Control-Request-Method'));
+  });
   await app.register(cors, {
     origin: origins === 'localhost' ? [/^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/] : origins.length > 0 ? origins : false,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],

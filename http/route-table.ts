@@ -25,3 +25,24 @@ export const recordRoutes = (app: FastifyInstance): void => {
 
 /** Every route recorded for `app` (the root instance `recordRoutes` was called with). */
 export const routeTable = (app: FastifyInstance): readonly RouteEntry[] => tables.get(app) ?? [];
+
+/** A route pattern (`/v1/conversations/:id`) as a matcher of concrete paths; `*` matches the rest. */
+const matcher = (url: string): RegExp => new RegExp(`^${url.split('/').map((part) =>
+  part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')}$`);
+const matchers = new WeakMap<RouteEntry, RegExp>();
+
+/**
+ * The methods some route answers at this concrete path (HEAD with GET), for a 405 and its Allow
+ * header; empty when no route has the path. The CORS preflight route (`OPTIONS *`) is left out.
+ */
+export const allowedMethods = (app: FastifyInstance, path: string): string[] => {
+  const methods = new Set<string>();
+  for (const route of routeTable(app)) {
+    if (route.url === '*' || route.url === '/*') continue;
+    let match = matchers.get(route);
+    if (!match) { match = matcher(route.url); matchers.set(route, match); }
+    if (match.test(path)) methods.add(route.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+};

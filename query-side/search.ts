@@ -25,7 +25,7 @@ const decodeCursor = (cursor: string): number => {
  */
 export const searchRoute = (app: FastifyInstance, deps: { directory: DirectoryStore; search: SearchIndex }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.get('/v1/search', { schema: { querystring: SearchQuery, response: { 200: SearchReply } } }, async (request) => {
+  api.get('/v1/search', { schema: { operationId: 'searchMessages', summary: 'Search the messages of your conversations', querystring: SearchQuery, response: { 200: SearchReply } } }, async (request) => {
     const { q, conversation_id, limit = DEFAULT_PAGE, cursor } = request.query;
     const userId = request.actor.user_id;
     const terms = parseQuery(q);

@@ -45,7 +45,10 @@ export const exportLines = async function* (readModels: ReadModels, push: PushRe
 /** `GET /v1/users/me/export`: the caller's data, streamed (see exportLines). */
 export const exportRoutes = async (app: FastifyInstance, deps: { readModels: ReadModels; push: PushRegistry }) => {
   app.get('/v1/users/me/export', {
-    schema: { response: { 200: { description: 'NDJSON: a `profile` line, then each `conversation` line followed by its `message` lines', type: 'string' } } },
+    schema: {
+      operationId: 'exportMe', summary: 'Everything you can read, as NDJSON (streamed)',
+      response: { 200: { description: 'NDJSON: a `profile` line, then each `conversation` line followed by its `message` lines', content: { 'application/x-ndjson': { schema: { type: 'string' } } } } },
+    },
   }, async (request, reply) => {
     const stream = Readable.from(exportLines(deps.readModels, deps.push, request.actor.user_id), { objectMode: false });
     return reply

@@ -58,7 +58,7 @@ export const keyRoutes = async (app: FastifyInstance, deps: KeyRouteDeps) => {
     deps.delivery.deliver([userId], { kind: 'ephemeral', json: JSON.stringify(frame), position: 0 });
   };
 
-  api.put('/v1/keys', { schema: { body: PutKeysBody, response: { 200: PutKeysReply } } }, async (request) => {
+  api.put('/v1/keys', { schema: { operationId: 'publishKeys', summary: 'Publish this device\'s identity key, signed pre-key and one-time pre-keys', body: PutKeysBody, response: { 200: PutKeysReply } } }, async (request) => {
     const body = request.body;
     const identity = okpKey('Ed25519', raw(body.identity_key, 32, 'identity_key'), 'identity_key');
     if (body.signed_prekey) {
@@ -90,7 +90,7 @@ export const keyRoutes = async (app: FastifyInstance, deps: KeyRouteDeps) => {
     return { device_id, one_time_prekeys: result.one_time_prekeys };
   });
 
-  api.get('/v1/keys/:user_id', { schema: { params: KeysParams, response: { 200: KeyBundlesReply } } }, async (request) => {
+  api.get('/v1/keys/:user_id', { schema: { operationId: 'claimKeyBundles', summary: 'Claim a key bundle for each device of a user (one one-time pre-key each)', params: KeysParams, response: { 200: KeyBundlesReply } } }, async (request) => {
     if (deps.limiter && deps.claimLimit) {
       // Each claim consumes someone else's pre-keys: a budget per caller keeps anyone from draining them.
       const decision = await deps.limiter.take(`key-claims:${request.actor.user_id}`, deps.claimLimit);

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { NatterError } from '../../contracts/errors.ts';
-import { ALLOWED_MEDIA_TYPES, MediaParams, MediaReply } from '../../contracts/media.ts';
+import { ALLOWED_MEDIA_TYPES, MediaParams, MediaReply, MediaUploadForm, mediaBytes } from '../../contracts/media.ts';
 import type { BlobStore, ByteRange } from '../../ports/blob-store.ts';
 import type { MediaRecord, MediaStore } from '../../ports/media-store.ts';
 import type { DirectoryStore } from '../../ports/read-models.ts';
@@ -81,6 +81,16 @@ export const makeThumbnail = async (image: Buffer): Promise<{ thumbnail: string 
   }
 };
 
+/**
+ * The multipart parser's refusals (no boundary, a broken part header, a body cut short) are the
+ * client's mistake: 400, or 413 past a limit, never a 500.
+ */
+const malformed = (error: Error & { statusCode?: number }): never => {
+  if (error instanceof NatterError) throw error;
+  if (error.statusCode === 413) throw new NatterError('payload_too_large', error.message);
+  throw new NatterError('invalid_request', `the multipart body is malformed: ${error.message}`);
+};
+
 /** `Range: bytes=a-b | a- | -n` (one range) → inclusive offsets; 'unsatisfiable'; or null to serve it whole. */
 export const parseRange = (header: string | undefined, size: number): ByteRange | 'unsatisfiable' | null => {
   if (!header) return null;
@@ -107,11 +117,14 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
   await app.register(multipart, { limits: { fileSize: deps.maxBytes, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.post('/v1/media', { schema: { response: { 201: MediaReply } } }, async (request, reply) => {
+  api.post('/v1/media', {
+    schema: { operationId: 'uploadMedia', summary: 'Upload one file (multipart/form-data) to share in a media message', response: { 201: MediaReply } },
+    config: { multipartBody: MediaUploadForm },
+  }, async (request, reply) => {
     if (!request.isMultipart()) throw new NatterError('invalid_request', 'upload with Content-Type: multipart/form-data and one file part');
-    const file = await request.file();
+    const file = await request.file().catch(malformed);
     if (!file) throw new NatterError('invalid_request', 'the multipart body has no file part');
-    const { head, whole } = await peek(file.file, SNIFF_BYTES);
+    const { head, whole } = await peek(file.file, SNIFF_BYTES).catch(malformed);
     const type = await fileTypeFromBuffer(head);
     if (!type || !ALLOWED_MEDIA_TYPES.has(type.mime)) {
       file.file.resume();
@@ -158,7 +171,12 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
     return false;
   };
 
-  api.get('/v1/media/:id', { schema: { params: MediaParams } }, async (request, reply) => {
+  api.get('/v1/media/:id', {
+    schema: {
+      operationId: 'getMedia', summary: 'Download media (Range requests supported), if you uploaded it or it was shared with you', params: MediaParams,
+      response: { 200: mediaBytes('The whole file, in the content type recognized at upload'), 206: mediaBytes('The requested byte range (Content-Range says which)') },
+    },
+  }, async (request, reply) => {
     const record = await deps.media.get(request.params.id);
     // The same answer for "does not exist" and "not yours": ids cannot be probed.
     if (!record || !(await mayRead(record, request.actor.user_id))) throw new NatterError('media_not_found', `no media ${request.params.id}`);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type {} from '../../command-side/actor.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DeviceParams, PushRegistrationReply, RegisterPushBody } from '../../contracts/push.ts';
+import { NoContent } from '../../contracts/rest.ts';
 import { NatterError } from '../../contracts/errors.ts';
 import type { PushRegistry, PushTarget } from '../../ports/push.ts';
 import { endpointAllowed } from '../../adapters/push/webpush.ts';
@@ -20,7 +21,7 @@ export const pushRoutes = async (app: FastifyInstance, deps: PushRouteDeps) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const clock = deps.clock ?? Date.now;
 
-  api.post('/v1/devices/:device_id/push', { schema: { params: DeviceParams, body: RegisterPushBody, response: { 200: PushRegistrationReply } } }, async (request) => {
+  api.post('/v1/devices/:device_id/push', { schema: { operationId: 'registerPush', summary: 'Register where a device\'s notifications go (FCM, APNs or Web Push)', params: DeviceParams, body: RegisterPushBody, response: { 200: PushRegistrationReply } } }, async (request) => {
     const body = request.body;
     const base = { user_id: request.actor.user_id, device_id: request.params.device_id, created_at: clock() };
     let target: PushTarget;
@@ -39,14 +40,14 @@ export const pushRoutes = async (app: FastifyInstance, deps: PushRouteDeps) => {
     return reply(target);
   });
 
-  api.get('/v1/devices/:device_id/push', { schema: { params: DeviceParams, response: { 200: PushRegistrationReply } } }, async (request) => {
+  api.get('/v1/devices/:device_id/push', { schema: { operationId: 'getPushRegistration', summary: 'A device\'s push registration', params: DeviceParams, response: { 200: PushRegistrationReply } } }, async (request) => {
     const target = await deps.registry.get(request.actor.user_id, request.params.device_id);
     if (!target) throw new NatterError('push_target_not_found', `device ${request.params.device_id} has no push registration`);
     return reply(target);
   });
 
-  api.delete('/v1/devices/:device_id/push', { schema: { params: DeviceParams } }, async (request, res) => {
+  api.delete('/v1/devices/:device_id/push', { schema: { operationId: 'unregisterPush', summary: 'Stop pushing to a device', params: DeviceParams, response: { 204: NoContent } } }, async (request, res) => {
     await deps.registry.unregister(request.actor.user_id, request.params.device_id);
-    return res.status(204).send();
+    return res.status(204).send(null);
   });
 };

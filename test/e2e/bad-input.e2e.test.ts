@@ -25,7 +25,6 @@ describe('bad input gets a clear error and changes nothing', () => {
       ['{"no":"type"}', 'invalid_frame'],
       [JSON.stringify({ type: 'send_message', conversation_id: conversationId, content: 'no id' }), 'invalid_frame'],
       [JSON.stringify({ type: 'send_message', client_msg_id: 'e1', conversation_id: conversationId, content: '' }), 'invalid_frame'],
-      [JSON.stringify({ type: 'send_message', client_msg_id: 'e2', conversation_id: conversationId, content: 'x'.repeat(16_001) }), 'invalid_frame'],
       [JSON.stringify({ type: 'send_message', client_msg_id: 'e3', conversation_id: conversationId, content: 'hi', extra: true }), 'invalid_frame'],
       [JSON.stringify({ type: 'send_message', client_msg_id: 'e4', conversation_id: '../../etc/passwd', content: 'hi' }), 'invalid_frame'],
       [JSON.stringify({ type: 'send_message', client_msg_id: 'e5', conversation_id: "x' OR 1=1 --", content: 'hi' }), 'invalid_frame'],
@@ -42,7 +41,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     const errors = await device.waitFor('error', () => true, garbage.length + 1);
     assert.deepEqual(errors.slice(0, garbage.length).map((e) => e.code), garbage.map(([, code]) => code));
     assert.equal(errors[6]!.client_msg_id, 'e1', 'errors name the client_msg_id they refer to');
-    assert.match(errors[7]!.message, /content/);
+    assert.match(errors[6]!.message, /content/);
     assert.equal(device.open, true);
     const ack = await device.sendMessage(conversationId, 'still here');
     assert.equal(ack.seq, 1, 'nothing was appended by the bad frames');
@@ -68,7 +67,7 @@ describe('bad input gets a clear error and changes nothing', () => {
       ['POST', '/v1/conversations', { type: 'direct', peer_id: 'ada' }, 400, 'invalid_request'],
       ['POST', '/v1/conversations', { type: 'direct', peer_id: 'a/b' }, 400, 'invalid_request'],
       ['POST', '/v1/conversations', { type: 'group', title: '', member_ids: [] }, 400, 'invalid_request'],
-      ['POST', '/v1/conversations', 'type=direct', 400, 'invalid_request', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['POST', '/v1/conversations', 'type=direct', 415, 'unsupported_media_type', { 'content-type': 'application/x-www-form-urlencoded' }],
       ['POST', `/v1/conversations/${conversationId}/messages`, '{"client_msg_id":"r3","content":"\\ud800"}', 400, 'invalid_request'],
       ['POST', `/v1/conversations/${conversationId}/messages`, { client_msg_id: 'r1' }, 400, 'invalid_request'],
       ['POST', `/v1/conversations/${conversationId}/messages`, { client_msg_id: 'r1', content: 'x', sneaky: 1 }, 400, 'invalid_request'],

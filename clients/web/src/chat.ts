@@ -38,7 +38,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   /** A refused request: the page says what was not done and the server's code and reason. */
   const report = (what: string, error: unknown) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; };
 
-  const remember = (conversation: Conversation) => {
+  const remember = (conversation: Pick<Conversation, 'conversation_id' | 'type' | 'title' | 'members' | 'admins'>) => {
     const known = state.conversations.get(conversation.conversation_id);
     state.conversations.set(conversation.conversation_id, {
       id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
@@ -199,8 +199,10 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       render();
       return;
     }
-    const known = state.conversations.get(update.conversation_id);
-    if (known) Object.assign(known, { members: update.members, admins: update.admins, title: update.title });
+    // In the cluster this frame can come before the inbox has the conversation (the writer publishes
+    // it at the append, the inbox follows the log): the list takes it from the frame, the inbox adds the rest.
+    remember({ conversation_id: update.conversation_id, type: update.kind, title: update.title, members: update.members, admins: update.admins });
+    render();
     void refreshInbox().catch(fail);
   });
   for (const event of ['queued', 'ack'] as const) client.on(event, () => render());

@@ -1,17 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { build } from 'vite';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { NatterApi } from '../../clients/sdk/index.ts';
+import { launchChromium, prepareBrowserTests, shot } from '../support/browser.ts';
 import { eventually } from '../support/eventually.ts';
 import { useNatter } from '../support/fixture.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = 'test/artifacts';
-
-/** Saved on every run, so that a person can look at the main screens (test/artifacts is git-ignored). */
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 
 describe('the web client in a real browser against a real Natter', () => {
   let browser: Browser;
@@ -40,8 +33,8 @@ describe('the web client in a real browser against a real Natter', () => {
   const conversation = (page: Page, name: string) => page.locator(`li.conversation[data-name="${name}"]`);
   const myTicks = (page: Page, tick: string) => page.locator(`li.message.mine [data-tick=${tick}]`);
   const say = async (page: Page, text: string) => {
-    await page.fill('.composer input[name=text]', text);
-    await page.press('.composer input[name=text]', 'Enter');
+    await page.fill('.composer textarea[name=text]', text);
+    await page.press('.composer textarea[name=text]', 'Enter');
   };
   /** A message of the open conversation, or of the list `within` (the thread panel's), by its whole text (mentions are elements inside it). */
   const message = (page: Page, text: string, within = '.pane .messages') =>
@@ -55,14 +48,8 @@ describe('the web client in a real browser against a real Natter', () => {
     await item.locator(`.actions [data-action=${action}]`).click();
   };
 
-  before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}; install it with: apt-get update && apt-get install -y chromium (.ci/run does this)`);
-    }
-    mkdirSync(ARTIFACTS, { recursive: true });
-    // Built before the server starts, since the server serves clients/web/dist only when it exists.
-    await build({ root: 'clients/web', logLevel: 'warn' });
-  });
+  // Built before the server starts, since the server serves clients/web/dist only when it exists.
+  before(prepareBrowserTests);
   // Registered before the fixture, so that the browser closes before the server.
   after(async () => {
     await browser?.close();
@@ -70,11 +57,7 @@ describe('the web client in a real browser against a real Natter', () => {
   const { server } = useNatter({ NATTER_PRESENCE_THROTTLE_MS: '100' });
 
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     aliceContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
     bobContext = await browser.newContext({ viewport: { width: 1100, height: 700 } });
     alice = await newPage(aliceContext);
@@ -91,8 +74,8 @@ describe('the web client in a real browser against a real Natter', () => {
   });
 
   it('delivers a message, shows it unread with its preview, and turns the ticks blue once read', async () => {
-    await alice.fill('.composer input', 'Hi Bob!');
-    await alice.press('.composer input', 'Enter');
+    await alice.fill('.composer textarea', 'Hi Bob!');
+    await alice.press('.composer textarea', 'Enter');
     await myTicks(alice, 'delivered').waitFor();
     assert.equal(await myTicks(alice, 'delivered').textContent(), '✓✓');
     const item = conversation(bob, 'alice');
@@ -110,11 +93,11 @@ describe('the web client in a real browser against a real Natter', () => {
   });
 
   it('shows the peer typing, then the reply', async () => {
-    await bob.fill('.composer input', 'Hello Ali');
+    await bob.fill('.composer textarea', 'Hello Ali');
     await alice.locator('.typing:text-is("bob is typing…")').waitFor();
     await shot(alice, '04-typing');
-    await bob.fill('.composer input', 'Hello Alice');
-    await bob.press('.composer input', 'Enter');
+    await bob.fill('.composer textarea', 'Hello Alice');
+    await bob.press('.composer textarea', 'Enter');
     await alice.locator('li.message.theirs .content:text-is("Hello Alice")').waitFor();
     await alice.locator('.typing:text-is("")').waitFor();
   });
@@ -132,8 +115,8 @@ describe('the web client in a real browser against a real Natter', () => {
     await alice.locator('.subtitle:has-text("last seen")').waitFor();
     await shot(alice, '05-peer-offline');
     for (const text of ['while you were away 1', 'while you were away 2', 'while you were away 3']) {
-      await alice.fill('.composer input', text);
-      await alice.press('.composer input', 'Enter');
+      await alice.fill('.composer textarea', text);
+      await alice.press('.composer textarea', 'Enter');
     }
     await myTicks(alice, 'sent').nth(2).waitFor();
 
@@ -155,8 +138,8 @@ describe('the web client in a real browser against a real Natter', () => {
     await alice.click('.new-group button');
     await alice.waitForSelector('.conversation-header h2:text-is("Team")');
     assert.equal(await alice.locator('.subtitle').textContent(), 'alice, bob, carol');
-    await alice.fill('.composer input', 'welcome to the team');
-    await alice.press('.composer input', 'Enter');
+    await alice.fill('.composer textarea', 'welcome to the team');
+    await alice.press('.composer textarea', 'Enter');
     await conversation(bob, 'Team').locator('.preview:text-is("welcome to the team")').waitFor();
     await shot(bob, '07-group');
   });
@@ -188,7 +171,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await say(alice, 'see you at 5');
     await message(bob, 'see you at 5').waitFor();
     await act(alice, message(alice, 'see you at 5'), 'edit');
-    assert.equal(await alice.inputValue('.composer input[name=text]'), 'see you at 5');
+    assert.equal(await alice.inputValue('.composer textarea[name=text]'), 'see you at 5');
     await alice.locator('.editing:has-text("Editing message")').waitFor();
     await say(alice, 'see you at 6');
     await message(bob, 'see you at 6').locator('.edited').waitFor();
@@ -238,15 +221,15 @@ describe('the web client in a real browser against a real Natter', () => {
   it('replies in a thread: the message shows its replies, the thread lists them and replies in it', async () => {
     await act(bob, message(bob, 'Hello Alice'), 'reply');
     await bob.locator('.thread:not([hidden]) .thread-messages li.message .content:text-is("Hello Alice")').waitFor();
-    await bob.fill('.thread-composer input[name=reply]', 'a thread of its own');
-    await bob.press('.thread-composer input[name=reply]', 'Enter');
+    await bob.fill('.thread-composer textarea[name=reply]', 'a thread of its own');
+    await bob.press('.thread-composer textarea[name=reply]', 'Enter');
     await message(bob, 'a thread of its own', '.thread-messages').waitFor();
     const link = message(alice, 'Hello Alice').locator('button.replies');
     await link.locator('text="1 reply"').waitFor();
     await link.click();
     await message(alice, 'a thread of its own', '.thread-messages').waitFor();
-    await alice.fill('.thread-composer input[name=reply]', 'and a reply in it');
-    await alice.press('.thread-composer input[name=reply]', 'Enter');
+    await alice.fill('.thread-composer textarea[name=reply]', 'and a reply in it');
+    await alice.press('.thread-composer textarea[name=reply]', 'Enter');
     await message(bob, 'and a reply in it', '.thread-messages').waitFor();
     await message(bob, 'Hello Alice').locator('button.replies:text-is("2 replies")').waitFor();
     assert.equal(await bob.locator('.thread-header h3').textContent(), 'Thread · 2 replies');

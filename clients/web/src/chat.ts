@@ -1,18 +1,21 @@
 import { NatterApi, NatterApiError, NatterClient, applyReaction, applyUpdate, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
 import { h, replaceChildren } from './dom.ts';
 import { governanceControls } from './governance.ts';
+import { inboxPages } from './inbox.ts';
 import { messageControls } from './message-controls.ts';
 import { signOut as forgetSession, storagePrefix, type Session } from './session.ts';
 import { ChatState, DELETED, type MessageRef } from './state.ts';
 import { conversationPane } from './views/conversation.ts';
 import { membersPanel } from './views/members.ts';
-import { newConversationForms, renderConversationList } from './views/sidebar.ts';
+import { conversationList, newConversationForms, renderConversationList } from './views/sidebar.ts';
 import { threadPanel } from './views/thread.ts';
 import { searchBox } from './views/search.ts';
 
 const PAGE = 30;
 const TYPING_REFRESH_MS = 2_000;
 const TYPING_IDLE_MS = 3_000;
+/** Below this width the list and the open conversation take the screen in turn (style.css has the same breakpoint). */
+const NARROW = '(max-width: 720px)';
 
 /** The signed-in screen: wires the SDK's events and the REST queries to the state and the views. */
 export const startChat = (root: HTMLElement, session: Session, signedOut: () => void) => {
@@ -22,6 +25,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     storage: webStorage(localStorage, storagePrefix(session)),
   });
   const state = new ChatState(session.userId);
+  const inbox = inboxPages(api, state);
   const loadingOlder = new Set<string>();
   let typingSentAt = 0;
   let typingIdle: ReturnType<typeof setTimeout> | undefined;
@@ -34,7 +38,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   /** A refused request: the page says what was not done and the server's code and reason. */
   const report = (what: string, error: unknown) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; };
 
-  const remember = (conversation: Conversation) => {
+  const remember = (conversation: Pick<Conversation, 'conversation_id' | 'type' | 'title' | 'members' | 'admins'>) => {
     const known = state.conversations.get(conversation.conversation_id);
     state.conversations.set(conversation.conversation_id, {
       id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
@@ -50,12 +54,25 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     if (peer && !state.presence.has(peer)) await api.presence(peer).then((p) => state.presence.set(peer, p), () => { /* never seen online */ });
   };
 
+  /** Direct chats show their peer's name and presence, which the inbox does not hold. */
+  const peersOf = async (ids: string[]) => {
+    await Promise.all(ids.filter((id) => state.conversations.get(id)?.kind === 'direct').map(details));
+    render();
+  };
+
   const refreshInbox = async () => {
-    for (const item of (await api.inbox({ limit: 200 })).items) state.fromInbox(item);
+    await inbox.refresh();
     if (state.openId) readOpen();
     render();
-    await Promise.all(state.sorted().filter((c) => c.kind === 'direct').map((c) => details(c.id)));
+    await peersOf(state.sorted().map((c) => c.id));
+  };
+
+  /** The next page of the inbox, when the list is scrolled to its end. */
+  const moreConversations = async () => {
+    if (!inbox.hasMore()) return;
+    const ids = await inbox.more();
     render();
+    await peersOf(ids);
   };
 
   const readOpen = () => {
@@ -90,7 +107,17 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     }
     readOpen();
     render();
-    pane.focus();
+    // On a phone, focus would pop the keyboard up over the conversation just opened.
+    if (!matchMedia(NARROW).matches) pane.focus();
+  };
+
+  /** Back to the list: on a narrow screen the list and a conversation take the screen in turn. */
+  const close = () => {
+    stopTyping();
+    state.openId = state.thread = state.editing = state.picker = null;
+    state.membersOpen = state.muteMenu = false;
+    history.replaceState(null, '', location.pathname + location.search);
+    render();
   };
 
   const loadOlder = async () => {
@@ -172,8 +199,10 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       render();
       return;
     }
-    const known = state.conversations.get(update.conversation_id);
-    if (known) Object.assign(known, { members: update.members, admins: update.admins, title: update.title });
+    // In the cluster this frame can come before the inbox has the conversation (the writer publishes
+    // it at the append, the inbox follows the log): the list takes it from the frame, the inbox adds the rest.
+    remember({ conversation_id: update.conversation_id, type: update.kind, title: update.title, members: update.members, admins: update.admins });
+    render();
     void refreshInbox().catch(fail);
   });
   for (const event of ['queued', 'ack'] as const) client.on(event, () => render());
@@ -188,6 +217,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
 
   const actions = {
     open: (id: string) => void open(id).catch(fail),
+    more: () => void moreConversations().catch(fail),
     newDirect: (peer: string) => void api.createConversation({ type: 'direct', peer_id: peer })
       .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
     newGroup: (title: string, members: string[]) => void api.createConversation({ type: 'group', title, member_ids: members })
@@ -206,6 +236,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const pane = conversationPane({
     ...controls.actions,
     ...governance.header,
+    back: close,
     send: (text) => {
       const id = state.openId;
       if (!id) return;
@@ -236,7 +267,7 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   };
   const connection = h('span', { class: 'connection', 'data-state': client.state }, client.state);
   const notice = h('span', { class: 'notice', role: 'status' });
-  const list = h('ul', { class: 'conversations', 'aria-label': 'conversations' });
+  const list = conversationList(actions);
   const main = h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element, thread.element, members.element);
   replaceChildren(root, h('div', { class: 'chat' },
     h('header', { class: 'top' },
@@ -258,12 +289,13 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
-      renderConversationList(list, state, actions);
+      renderConversationList(list, state, actions, inbox.hasMore());
       pane.render(state, client.pending());
       foundElement()?.classList.add('found');
       thread.render(state, client.pending());
       members.render(state);
       main.classList.toggle('with-panel', !thread.element.hidden || !members.element.hidden);
+      main.classList.toggle('conversation-open', state.openId !== null);
     });
   };
 

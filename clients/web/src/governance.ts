@@ -27,7 +27,7 @@ export const governanceControls = ({ state, api, render, remember, report }: Gov
   const refused = (what: string) => (error: unknown) => report(what, error);
   const refetch = (id: string) => api.conversation(id).then(remember).then(render);
 
-  const header: HeaderActions = {
+  const header: Omit<HeaderActions, 'back'> = {
     toggleMembers: () => {
       state.membersOpen = !state.membersOpen;
       if (state.membersOpen) state.thread = null;

@@ -3,6 +3,8 @@ import { lastSeen, moment } from '../format.ts';
 import type { ChatState, ConversationSummary } from '../state.ts';
 
 export type HeaderActions = {
+  /** Back to the conversation list (narrow screens show one or the other). */
+  back(): void;
   toggleMembers(): void;
   toggleMuteMenu(): void;
   /** Mutes for `ms` from now, or until unmuted when null. */
@@ -20,7 +22,7 @@ const MUTE_CHOICES: Array<{ label: string; ms: number | null }> = [
 
 export const mutedTitle = (until: number | null) => (until === null ? 'muted until you unmute' : `muted until ${moment(until)}`);
 
-/** The open conversation's name and status, its actions (members, mute, block), and a note when I blocked the peer. */
+/** A back button (shown on narrow screens), the open conversation's name and status, its actions (members, mute, block), and a note when I blocked the peer. */
 export const renderHeader = (header: HTMLElement, conversation: ConversationSummary, state: ChatState, actions: HeaderActions) => {
   const peer = state.peerOf(conversation);
   const muted = state.isMuted(conversation);
@@ -28,6 +30,7 @@ export const renderHeader = (header: HTMLElement, conversation: ConversationSumm
   const button = (label: string, action: string, run: () => void, title?: string) =>
     h('button', { type: 'button', class: 'action', 'data-action': action, title, onclick: run as EventListener }, label);
   replaceChildren(header,
+    h('button', { type: 'button', class: 'action back', 'data-action': 'back', title: 'back to the conversations', 'aria-label': 'back to the conversations', onclick: (() => actions.back()) as EventListener }, '←'),
     h('div', { class: 'heading' },
       h('h2', {}, state.nameOf(conversation), muted ? h('span', { class: 'muted-icon', title: mutedTitle(conversation.mutedUntil) }, ' 🔕') : null),
       h('div', { class: 'subtitle' }, peer ? lastSeen(state.presence.get(peer)) : (conversation.members ?? []).join(', '))),

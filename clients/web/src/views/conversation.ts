@@ -4,6 +4,7 @@ import type { ChatState } from '../state.ts';
 import { tickFor } from '../ticks.ts';
 import { renderHeader, type HeaderActions } from './conversation-header.ts';
 import { messageItem, pendingItem, type MessageActions } from './message.ts';
+import { textBox } from './text-box.ts';
 
 export type ConversationActions = MessageActions & HeaderActions & {
   /** The composer's text: a new message, or the edited text while editing. */
@@ -18,7 +19,7 @@ export const conversationPane = (actions: ConversationActions) => {
   const header = h('header', { class: 'conversation-header' });
   const messages = h('ol', { class: 'messages', 'aria-label': 'messages' });
   const typing = h('div', { class: 'typing', 'aria-live': 'polite' });
-  const input = h('input', { name: 'text', placeholder: 'Message (@user mentions a member)', autocomplete: 'off', 'aria-label': 'message' });
+  const { box: input, set } = textBox({ name: 'text', placeholder: 'Message (@user mentions a member)', label: 'message' });
   const submit = h('button', { type: 'submit' }, 'Send');
   const editing = h('div', { class: 'editing', hidden: true },
     h('span', {}, 'Editing message'),
@@ -29,7 +30,7 @@ export const conversationPane = (actions: ConversationActions) => {
       event.preventDefault();
       const text = input.value.trim();
       if (text) actions.send(text);
-      input.value = '';
+      set('');
     }) as EventListener,
   }, input, submit);
   input.addEventListener('input', () => actions.typing());
@@ -67,6 +68,6 @@ export const conversationPane = (actions: ConversationActions) => {
     submit.textContent = editing.hidden ? 'Send' : 'Save';
   };
   /** Puts text in the composer (the message to edit) or empties it. */
-  const fill = (text: string) => { input.value = text; input.focus(); };
+  const fill = (text: string) => { set(text); input.focus(); };
   return { element: pane, render, focus: () => input.focus(), fill };
 };

@@ -3,7 +3,16 @@ import { when } from '../format.ts';
 import type { ChatState } from '../state.ts';
 import { mutedTitle } from './conversation-header.ts';
 
-export type SidebarActions = { open(id: string): void; newDirect(peer: string): void; newGroup(title: string, members: string[]): void };
+export type SidebarActions = {
+  open(id: string): void;
+  /** The next page of conversations. */
+  more(): void;
+  newDirect(peer: string): void;
+  newGroup(title: string, members: string[]): void;
+};
+
+/** How close to the end of the list (px) the next page is asked for, so that it is there before the reader gets there. */
+const MORE_AHEAD = 300;
 
 /** The "new direct chat" and "new group" forms; they stay put across renders so typing is not lost. */
 export const newConversationForms = (actions: SidebarActions) => {
@@ -27,8 +36,19 @@ export const newConversationForms = (actions: SidebarActions) => {
   return h('div', { class: 'new-conversation' }, direct, group);
 };
 
+/** The list's frame: scrolled near its end, it asks for the next page. */
+export const conversationList = (actions: SidebarActions) => {
+  const list = h('ul', { class: 'conversations', 'aria-label': 'conversations' });
+  list.addEventListener('scroll', () => {
+    if (list.querySelector('.more') && list.scrollTop + list.clientHeight > list.scrollHeight - MORE_AHEAD) actions.more();
+  });
+  return list;
+};
+
 /** The conversation list: name, presence dot for direct chats, last message preview, muted icon, mention and unread badges. */
-export const renderConversationList = (list: HTMLElement, state: ChatState, actions: SidebarActions) => {
+export const renderConversationList = (list: HTMLElement, state: ChatState, actions: SidebarActions, hasMore: boolean) => {
+  // A render keeps the reader's place in a long list.
+  const scrollTop = list.scrollTop;
   replaceChildren(list, ...state.sorted().map((c) => {
     const peer = state.peerOf(c);
     const online = peer ? state.presence.get(peer)?.status === 'online' : false;
@@ -49,5 +69,8 @@ export const renderConversationList = (list: HTMLElement, state: ChatState, acti
         muted ? h('span', { class: 'muted-icon', title: mutedTitle(c.mutedUntil), 'aria-label': 'muted' }, '🔕') : null,
         c.mentions > 0 ? h('span', { class: 'badge mention', title: `${c.mentions} unread mention${c.mentions === 1 ? '' : 's'}` }, '@') : null,
         c.unread > 0 ? h('span', { class: 'badge unread' }, c.unread) : null)));
-  }));
+  }),
+  // Scrolling loads the next page by itself; the button is there for keyboards and tall screens.
+  hasMore ? h('li', { class: 'more' }, h('button', { type: 'button', onclick: (() => actions.more()) as EventListener }, 'More conversations')) : null);
+  list.scrollTop = scrollTop;
 };

@@ -3,6 +3,7 @@ import { h, replaceChildren } from '../dom.ts';
 import type { ChatState } from '../state.ts';
 import { tickFor } from '../ticks.ts';
 import { messageItem, pendingItem, type MessageActions } from './message.ts';
+import { textBox } from './text-box.ts';
 
 export type ThreadActions = MessageActions & { reply(text: string): void; closeThread(): void };
 
@@ -10,14 +11,14 @@ export type ThreadActions = MessageActions & { reply(text: string): void; closeT
 export const threadPanel = (actions: ThreadActions) => {
   const title = h('h3', {}, 'Thread');
   const list = h('ol', { class: 'thread-messages', 'aria-label': 'thread' });
-  const input = h('input', { name: 'reply', placeholder: 'Reply in the thread', autocomplete: 'off', 'aria-label': 'reply' });
+  const { box: input, set } = textBox({ name: 'reply', placeholder: 'Reply in the thread', label: 'reply' });
   const composer = h('form', {
     class: 'thread-composer',
     onsubmit: ((event: Event) => {
       event.preventDefault();
       const text = input.value.trim();
       if (text) actions.reply(text);
-      input.value = '';
+      set('');
     }) as EventListener,
   }, input, h('button', { type: 'submit' }, 'Reply'));
   const panel = h('section', { class: 'thread', hidden: true, 'aria-label': 'thread panel' },

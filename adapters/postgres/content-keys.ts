@@ -1,12 +1,14 @@
 import type { ContentKeyStore, WrappedKey } from '../../ports/content-keys.ts';
 import type pg from 'pg';
 import type { PostgresFeatures } from './features.ts';
+import { reportedAs } from './unreachable.ts';
 
 type Row = { key_id: string; owner_id: string; wrapped: Buffer | null };
 
 /** One channel for every namespace on the server; the payload names the schema and the owner. */
 const CHANNEL = 'natter_content_keys_destroyed';
 const RETRY_MS = 1_000;
+const reported = reportedAs('the key store');
 
 /**
  * LISTEN on a client of its own, again after every lost connection; whatever happened while it was
@@ -58,7 +60,9 @@ const watchDestroyed = async ({ pool, schema }: PostgresFeatures, onDestroyed: (
  * its data directory and backups encrypted, or on a KMS-wrapped volume).
  */
 export const createPostgresContentKeyStore = (postgres: PostgresFeatures): ContentKeyStore => {
-  const { pool, schema } = postgres;
+  const { schema } = postgres;
+  // A lost server is `unavailable` with a retry hint, as for the event log: a send retried later succeeds.
+  const pool = { query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => postgres.pool.query<R>(text, values).catch((error) => { throw reported(error); }) };
   return {
     getOrCreate: async (key) => {
       await pool.query(`INSERT INTO ${schema}.content_keys (key_id, owner_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [key.key_id, key.owner_id, key.wrapped]);

@@ -3,8 +3,8 @@ import {
   WrongExpectedRevision, type AllSubscription, type AppendResult, type EventStore, type ExpectedRevision,
   type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeToAllOptions,
 } from '../../ports/event-store.ts';
-import { NatterError } from '../../contracts/errors.ts';
 import { LOCK_NAMESPACE, appendLockKey, checkout, ident, migrate, notifyChannel } from './schema.ts';
+import { reportedAs } from './unreachable.ts';
 
 export { migrate } from './schema.ts';
 
@@ -49,21 +49,7 @@ const strict = (expected: ExpectedRevision): boolean => typeof expected === 'num
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/** The server is out of reach (down, restarting, shutting down), as opposed to refusing a statement. */
-const isUnreachable = (error: unknown): boolean => {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return (code !== undefined && (socketErrors.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'))
-    || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message ?? '');
-};
-/**
- * What callers see of a lost server: `unavailable` with a retry hint (a send is retried with the same
- * client_msg_id, which the command side makes idempotent, since a commit whose reply was lost may
- * have happened); any other error as it is.
- */
-const reported = (error: unknown): unknown => isUnreachable(error)
-  ? new NatterError('unavailable', 'the event log is unreachable; retry', { retry_after_ms: 1_000 })
-  : error;
+const reported = reportedAs('the event log');
 
 /**
  * The event store on PostgreSQL.

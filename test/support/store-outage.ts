@@ -132,7 +132,7 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
 
       // History holds every acked message once, with the acked id and seq, gapless.
       const reader = rest(gateways[0]!.url!, pair.receiverToken);
-      const history = await eventually(() => allMessages(reader, pair.sender.conversationId), (items) => items.length >= sends.length, { timeoutMs: 60_000, everyMs: 250 });
+      const history = await eventually(() => allMessages(reader, pair.sender.conversationId), (items) => items.length >= sends.length, { timeoutMs: 120_000, everyMs: 250 });
       assert.deepEqual(history.map((m) => m.seq), Array.from({ length: sends.length }, (_, i) => i + 1), `${pair.name}: history is gapless, each message once`);
       const byClientId = new Map(history.map((m) => [m.client_msg_id as string, m]));
       for (const send of sends) assert.equal(byClientId.get(send.id)?.message_id, send.ack!.message_id, `${pair.name}: ${send.id} is in history as acked`);

@@ -1,4 +1,4 @@
-import { NatterApiError, type SearchReply } from '../../../sdk/index.ts';
+import { NatterApiError, type SearchReply } from '@natter/client';
 import { h, replaceChildren } from '../dom.ts';
 
 export type SearchActions = {

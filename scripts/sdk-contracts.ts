@@ -63,10 +63,11 @@ const render = (schema: Schema, names: Map<unknown, string>, indent: string, roo
 };
 
 export const renderSdkContracts = (): string => {
+  const restSchemas: Record<string, unknown> = { ...rest };
   const serverFrames = frames.serverFrames as Record<string, unknown>;
   const clientFrames = frames.clientFrames as Record<string, unknown>;
   const declared: Array<[string, unknown]> = [
-    ...restTypes.map((name): [string, unknown] => [name, rest[name]]),
+    ...restTypes.map((name): [string, unknown] => [name, restSchemas[name]]),
     ...[...Object.values(serverFrames), ...Object.values(clientFrames)].map((schema): [string, unknown] => [exportName(frames, schema), schema]),
   ];
   const names = new Map(declared.map(([name, schema]) => [schema, name]));

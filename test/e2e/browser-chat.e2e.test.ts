@@ -50,7 +50,7 @@ describe('the web client in a real browser against a real Natter', () => {
   const headerAction = (page: Page, action: string) => page.click(`.pane .header-actions [data-action=${action}]`);
   const online = (page: Page) => page.waitForSelector('.connection[data-state=online]');
   /** The message's toolbar shows on hover, as it does for a person. */
-  const act = async (page: Page, item: ReturnType<typeof message>, action: string) => {
+  const act = async (item: ReturnType<typeof message>, action: string) => {
     await item.hover();
     await item.locator(`.actions [data-action=${action}]`).click();
   };
@@ -187,7 +187,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await conversation(bob, 'alice').click();
     await say(alice, 'see you at 5');
     await message(bob, 'see you at 5').waitFor();
-    await act(alice, message(alice, 'see you at 5'), 'edit');
+    await act(message(alice, 'see you at 5'), 'edit');
     assert.equal(await alice.inputValue('.composer input[name=text]'), 'see you at 5');
     await alice.locator('.editing:has-text("Editing message")').waitFor();
     await say(alice, 'see you at 6');
@@ -201,7 +201,7 @@ describe('the web client in a real browser against a real Natter', () => {
     const typo = message(alice, 'typo heer').and(alice.locator('[data-seq]'));
     await typo.waitFor();
     const seq = Number(await typo.getAttribute('data-seq'));
-    await act(alice, typo, 'edit');
+    await act(typo, 'edit');
     const id = decodeURIComponent(new URL(alice.url()).hash.slice(1));
     await new NatterApi(server.url, await server.token('alice', 'phone')).deleteMessage(id, seq);
     await alice.locator(`.pane li.message[data-seq="${seq}"] .content.deleted`).waitFor();
@@ -209,7 +209,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await alice.locator('.notice', { hasText: /not edited: message_deleted/ }).waitFor();
 
     alice.once('dialog', (dialog) => void dialog.accept());
-    await act(alice, message(alice, 'see you at 6'), 'delete');
+    await act(message(alice, 'see you at 6'), 'delete');
     const gone = bob.locator('.pane li.message.theirs .content.deleted');
     await gone.nth(1).waitFor();
     assert.deepEqual(await gone.allTextContents(), ['message deleted', 'message deleted']);
@@ -220,13 +220,13 @@ describe('the web client in a real browser against a real Natter', () => {
 
   it('reacts from the picker, shows counts, and toggles a reaction off', async () => {
     const chip = (page: Page, emoji: string) => message(page, 'Hi Bob!').locator(`.reaction[data-emoji="${emoji}"]`);
-    await act(bob, message(bob, 'Hi Bob!'), 'react');
+    await act(message(bob, 'Hi Bob!'), 'react');
     await bob.locator('.picker [data-emoji="👍"]').click();
     await chip(alice, '👍').and(alice.locator(':text-is("👍 1")')).waitFor();
     await chip(alice, '👍').click();
     await chip(bob, '👍').and(bob.locator(':text-is("👍 2")')).waitFor();
     assert.match(await chip(alice, '👍').getAttribute('class') ?? '', /\bmine\b/, 'my own reaction is marked');
-    await act(alice, message(alice, 'Hi Bob!'), 'react');
+    await act(message(alice, 'Hi Bob!'), 'react');
     await alice.locator('.picker [data-emoji="🎉"]').click();
     await chip(bob, '🎉').and(bob.locator(':text-is("🎉 1")')).waitFor();
     await shot(bob, '11-reactions');
@@ -236,7 +236,7 @@ describe('the web client in a real browser against a real Natter', () => {
   });
 
   it('replies in a thread: the message shows its replies, the thread lists them and replies in it', async () => {
-    await act(bob, message(bob, 'Hello Alice'), 'reply');
+    await act(message(bob, 'Hello Alice'), 'reply');
     await bob.locator('.thread:not([hidden]) .thread-messages li.message .content:text-is("Hello Alice")').waitFor();
     await bob.fill('.thread-composer input[name=reply]', 'a thread of its own');
     await bob.press('.thread-composer input[name=reply]', 'Enter');

@@ -24,13 +24,23 @@ const measure = async (mode: Mode) => {
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
   const started = performance.now();
   const child = spawn(process.execPath, [NATTER_BIN, 'serve'], {
-    env: { ...env, NATTER_DATA_DIR: dataDir, NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', NATTER_FROM_SOURCE: mode === 'source' ? '1' : '0' },
+    env: {
+      ...env,
+      NATTER_DATA_DIR: dataDir,
+      NATTER_PORT: String(port),
+      NATTER_HOST: '127.0.0.1',
+      NATTER_LOG_LEVEL: 'warn',
+      NATTER_FROM_SOURCE: mode === 'source' ? '1' : '0',
+    },
     stdio: 'ignore',
   });
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`natter (${mode}) exited with ${child.exitCode}`);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ready) break;
       await sleep(10);
     }
@@ -55,5 +65,7 @@ for (let run = 0; run < Number(values.runs); run++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const mode of ['source', 'compiled'] as const) {
   const rows = results[mode];
-  console.log(`${mode.padEnd(8)} median start-up ${median(rows.map((r) => r.startupMs)).toFixed(0)} ms, median idle RSS ${median(rows.map((r) => r.rssMiB)).toFixed(1)} MiB`);
+  console.log(
+    `${mode.padEnd(8)} median start-up ${median(rows.map((r) => r.startupMs)).toFixed(0)} ms, median idle RSS ${median(rows.map((r) => r.rssMiB)).toFixed(1)} MiB`,
+  );
 }

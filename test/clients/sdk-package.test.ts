@@ -40,7 +40,11 @@ describe('the @natter/client package', () => {
     const { packed, project } = await packAndInstall();
     const files = packed.files.map((f) => f.path).sort();
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('README.md'), files.join(', '));
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      [],
+      'no TypeScript sources',
+    );
     const installed = join(project, 'node_modules', '@natter', 'client');
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
     assert.equal(manifest.dependencies, undefined, 'no dependencies');
@@ -48,19 +52,23 @@ describe('the @natter/client package', () => {
       const text = readFileSync(join(installed, file), 'utf8');
       assert.doesNotMatch(text, /(from|import)\s*\(?\s*['"](?!\.\/)/, `${file} imports from outside the package`);
     }
-    writeFileSync(join(project, 'app.ts'), [
-      "import { NatterClient, type Message, type AckFrame } from '@natter/client';",
-      "const client = new NatterClient({ url: 'http://127.0.0.1:1', token: 't', deviceId: 'd' });",
-      "const ack: Promise<AckFrame> = client.send('c', 'hi');",
-      "client.on('message', (m: Message) => m.content.toUpperCase());",
-      '// @ts-expect-error: seq is a number',
-      "client.on('message', (m) => m.seq.toUpperCase());",
-      'void ack;',
-    ].join('\n'));
+    writeFileSync(
+      join(project, 'app.ts'),
+      [
+        "import { NatterClient, type Message, type AckFrame } from '@natter/client';",
+        "const client = new NatterClient({ url: 'http://127.0.0.1:1', token: 't', deviceId: 'd' });",
+        "const ack: Promise<AckFrame> = client.send('c', 'hi');",
+        "client.on('message', (m: Message) => m.content.toUpperCase());",
+        '// @ts-expect-error: seq is a number',
+        "client.on('message', (m) => m.seq.toUpperCase());",
+        'void ack;',
+      ].join('\n'),
+    );
     const compilerOptions = { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022', 'dom'], types: [] };
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }));
-    await run(process.execPath, [tsc, '-p', project], { cwd: project, timeout: 60_000 })
-      .catch((error: { stdout: string }) => assert.fail(`the package's types do not check in an app: ${error.stdout}`));
+    await run(process.execPath, [tsc, '-p', project], { cwd: project, timeout: 60_000 }).catch((error: { stdout: string }) =>
+      assert.fail(`the package's types do not check in an app: ${error.stdout}`),
+    );
   });
 
   it('runs in a plain Node program: two users connect, send, receive, reconnect after a drop, and a new device syncs', async () => {
@@ -68,9 +76,16 @@ describe('the @natter/client package', () => {
     try {
       copyFileSync(consumer, join(project, 'consumer.mjs'));
       const env = { ...process.env, NATTER_URL: server.url, ALICE_TOKEN: await server.token('alice', 'laptop'), BOB_TOKEN: await server.token('bob', 'phone') };
-      const { stdout } = await run(process.execPath, [...websocketFlag, 'consumer.mjs'], { cwd: project, env, timeout: 60_000 })
-        .catch((error: { stdout: string; stderr: string }) => assert.fail(`the program failed:\n${error.stdout}\n${error.stderr}`));
-      const steps = Object.fromEntries(stdout.trim().split('\n').map((line) => JSON.parse(line)).map((s: { step: string }) => [s.step, s])) as unknown as Output;
+      const { stdout } = await run(process.execPath, [...websocketFlag, 'consumer.mjs'], { cwd: project, env, timeout: 60_000 }).catch(
+        (error: { stdout: string; stderr: string }) => assert.fail(`the program failed:\n${error.stdout}\n${error.stderr}`),
+      );
+      const steps = Object.fromEntries(
+        stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line))
+          .map((s: { step: string }) => [s.step, s]),
+      ) as unknown as Output;
       assert.deepEqual(steps.connected, { step: 'connected', alice: 'online', bob: 'online' });
       assert.deepEqual(steps.received, { step: 'received', seq: 1, bob: ['hello bob'] });
       const reconnected = steps.reconnected;

@@ -1,14 +1,14 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defaultAssumptions, parseGroupMix, type Assumptions } from '../capacity/assumptions.ts';
 import { formatCapacity } from '../capacity/format.ts';
 import { measuredFromReports, measuredKeys, type MeasuredKey } from '../capacity/measured.ts';
 import { runCapacity } from '../capacity/model.ts';
 import { latestReport, readReport, type LoadedReport } from '../capacity/reports.ts';
 import { seedIds, seeds } from '../capacity/seeds.ts';
+import { packageRoot } from '../app/package-root.ts';
 
-const RESULTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'results');
+const RESULTS = path.join(packageRoot, 'bench', 'results');
 
 const number = (name: string) => (v: string) => {
   const x = Number(v);

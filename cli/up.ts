@@ -1,17 +1,16 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { migrateCommand } from '../adapters/cassandra/migrations.ts';
 import { loadConfig, type Config } from '../app/config.ts';
 import { loadClusterConfig, type ClusterConfig } from '../app/cluster/config.ts';
 import { masked, renameDeprecated } from '../app/config/validate.ts';
+import { packageRoot } from '../app/package-root.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'bin', 'natter.js');
-const exitWithParent = pathToFileURL(join(root, 'cli', 'exit-with-parent.js')).href;
+const bin = join(packageRoot, 'bin', 'natter.js');
+const exitWithParent = new URL('./exit-with-parent.js', import.meta.url).href;
 
 export type UpOptions = { gateways: number; projectors: number; engines?: boolean; dev?: boolean };
 
@@ -36,7 +35,7 @@ const engineEnv = (options: UpOptions, configured: NodeJS.ProcessEnv): NodeJS.Pr
   if (options.engines === false) return env;
   let printed: string;
   try {
-    printed = execFileSync('bash', [join(root, 'scripts', 'engines.sh'), 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    printed = execFileSync('bash', [join(packageRoot, 'scripts', 'engines.sh'), 'up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   } catch {
     return fail('scripts/engines.sh up failed (its output is above); or run `natter up --no-engines` with NATTER_* pointing at running engines');
   }

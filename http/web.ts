@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { packageRoot } from '../app/package-root.ts';
 
 /** Where `npm install` (the `prepare` script) puts the built web client. */
-export const webDist = fileURLToPath(new URL('../clients/web/dist', import.meta.url));
+export const webDist = join(packageRoot, 'clients', 'web', 'dist');
 
 /**
  * Serves the web client at `/` when it has been built. Only the files present at start get routes

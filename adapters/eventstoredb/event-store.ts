@@ -137,7 +137,7 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   private async send(stream: string, { events, expected }: PendingAppend): Promise<AppendResult> {
-    let result;
+    let result: Awaited<ReturnType<typeof this.client.appendToStream>>;
     try {
       result = await this.client.appendToStream(
         stream,

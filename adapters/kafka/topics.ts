@@ -35,7 +35,7 @@ export const ensureTopic = async (kafka: Kafka, options: EnsureTopicOptions): Pr
     }
     // A topic another process has just created can be known before its partitions have a leader;
     // its metadata then answers "does not host this topic-partition" for a moment, so ask again.
-    let metadata;
+    let metadata: Awaited<ReturnType<typeof admin.fetchTopicMetadata>>;
     for (let attempt = 1; ; attempt++) {
       try {
         metadata = await admin.fetchTopicMetadata({ topics: [topic] });

@@ -37,7 +37,7 @@ export const createMemoryPresenceStore = (): PresenceStore => {
     },
     async disconnect(userId, sessionId, now) {
       const u = users.get(userId);
-      if (!u || !u.sessions.delete(sessionId)) return false;
+      if (!u?.sessions.delete(sessionId)) return false;
       if (u.sessions.size > 0) return false;
       u.lastSeen = now;
       return true;

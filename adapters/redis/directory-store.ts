@@ -39,7 +39,6 @@ export const createRedisDirectoryStore = ({ redis, prefix, version }: RedisStore
   redis.defineCommand('natterDirectoryRename', { numberOfKeys: 1, lua: RENAME });
   redis.defineCommand('natterDirectoryRetain', { numberOfKeys: 1, lua: RETAIN });
   const all = `${base}all`;
-  const rename = redis as unknown as { natterDirectoryRename(key: string, title: string, position: string): Promise<number> };
 
   const write = async (ops: DirectoryWrite[]) => {
     if (ops.length === 0) return;

@@ -27,7 +27,7 @@ export const createRedisUserStore = ({ redis, prefix, version }: RedisStoreOptio
   const base = storeBase(prefix, 'usr', version);
   redis.defineCommand('natterUsersApply', { numberOfKeys: 0, lua: APPLY });
   const commands = redis as Redis & { natterUsersApply(base: string, ops: string): Promise<number> };
-  const blocked = (value: string | null) => value !== null && value.startsWith('1|');
+  const blocked = (value: string | null) => value?.startsWith('1|') === true;
   return {
     async write(all: UserWrite[]) {
       const erased = all.flatMap((op) => op.op === 'erased' ? [op.user_id] : []);

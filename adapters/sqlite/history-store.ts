@@ -1,5 +1,5 @@
 import type { SqliteDatabase } from './database.ts';
-import type { HistoryPage, HistoryStore, HistoryWrite, ReactionSummary, SentMessage, StoredMessage } from '../../ports/read-models.ts';
+import type { HistoryPage, HistoryStore, HistoryWrite, ReactionSummary, StoredMessage } from '../../ports/read-models.ts';
 import { REACTION_USER_IDS_SHOWN } from '../../contracts/reactions.ts';
 
 const schema = `

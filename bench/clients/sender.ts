@@ -147,9 +147,10 @@ const run = async (s: Start): Promise<void> => {
         }
         if (acks && inflight.size > (s.maxOutstanding ?? 50_000)) {
           overloaded = true;
-          return resolve();
+          resolve();
+          return;
         }
-        if (sent >= total) return resolve();
+        if (sent >= total) { resolve(); return; }
         // Timers have 1 ms granularity: at low rates spin (setImmediate) through the last millisecond
         // before a send so that the generator itself adds little; at high rates batch per timer tick.
         const wait = (startUs + sent * intervalUs - nowUs()) / 1000;

@@ -3,7 +3,7 @@ export type Cmd = { cmd: string; [k: string]: unknown };
 
 export const reply = (msg: { type: string; [k: string]: unknown }): void => {
   if (process.send) process.send(msg);
-  else process.stdout.write(JSON.stringify(msg) + '\n');
+  else process.stdout.write(`${JSON.stringify(msg)}\n`);
 };
 
 /** Run `handler` for every command from the parent; a thrown error is reported as 'fatal' and the process exits. */

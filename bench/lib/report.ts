@@ -95,7 +95,7 @@ export const writeReport = (outDir: string, meta: Record<string, unknown>, resul
     ),
   };
   const jf = path.join(outDir, 'report.json');
-  writeFileSync(jf, JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(jf, `${JSON.stringify(json, null, 2)}\n`);
   written.push(jf);
   const mf = path.join(outDir, 'summary.md');
   writeFileSync(mf, summaryMd(meta, results));

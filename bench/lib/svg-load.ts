@@ -97,5 +97,5 @@ export const loadSvg = (title: string, series: LoadSeries[]): string => {
     o.push(`<text x="${lx0 + 26}" y="${y + 18}" font-size="11">(lag p99 &gt; 5% of the step)</text>`);
   }
   o.push('</svg>');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 };

@@ -17,8 +17,8 @@ export const cdfSvg = (title: string, series: Series[]): string => {
     return ml + (n / maxNines) * pw;
   };
   const all = series.flatMap((s) => s.points.map(([, v]) => v)).filter((v) => v > 0 && Number.isFinite(v));
-  const lo = all.length ? Math.pow(10, Math.floor(Math.log10(Math.min(...all)))) : 0.01;
-  const hi = all.length ? Math.pow(10, Math.ceil(Math.log10(Math.max(...all)))) : 10;
+  const lo = all.length ? 10 ** Math.floor(Math.log10(Math.min(...all))) : 0.01;
+  const hi = all.length ? 10 ** Math.ceil(Math.log10(Math.max(...all))) : 10;
   const yOf = (v: number): number => {
     const t = (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1);
     return mt + ph - t * ph;
@@ -30,12 +30,12 @@ export const cdfSvg = (title: string, series: Series[]): string => {
   // grid
   for (let n = 0; n <= maxNines; n++) {
     const x = ml + (n / maxNines) * pw;
-    const label = n === 0 ? '0%' : `${(100 - Math.pow(10, 2 - n)).toFixed(Math.max(0, n - 2))}%`;
+    const label = n === 0 ? '0%' : `${(100 - 10 ** (2 - n)).toFixed(Math.max(0, n - 2))}%`;
     o.push(`<line x1="${x}" y1="${mt}" x2="${x}" y2="${mt + ph}" stroke="#ddd"/>`);
     o.push(`<text x="${x}" y="${mt + ph + 18}" text-anchor="middle">${label}</text>`);
   }
   for (let d = Math.log10(lo); d <= Math.log10(hi) + 1e-9; d++) {
-    const v = Math.pow(10, d);
+    const v = 10 ** d;
     const y = yOf(v);
     o.push(`<line x1="${ml}" y1="${y}" x2="${ml + pw}" y2="${y}" stroke="#ddd"/>`);
     o.push(`<text x="${ml - 6}" y="${y + 4}" text-anchor="end">${v >= 1 ? v.toLocaleString('en-US') : v} ms</text>`);
@@ -52,5 +52,5 @@ export const cdfSvg = (title: string, series: Series[]): string => {
     o.push(`<text x="${ml + pw + 38}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   o.push('</svg>');
-  return o.join('\n') + '\n';
+  return `${o.join('\n')}\n`;
 };

@@ -60,7 +60,7 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
     if (o.warmup) await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: 1, durationMs: 5000, maxMessages: per, drainMs: 10_000 }, 60_000);
     ctx.log(`${name}: ${r.label}, ${sending.length} sending sockets over ${o.conversations} direct conversations (${o.bothSend ? 'both members send' : 'one sender each'}), closed loop, window ${o.window}, ${o.durationMs / 1000}s`);
     const rc = await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) }, o.durationMs + 60_000);
-    const ops = o.mix ? (['send', 'edit', 'react', 'read'] as const).reduce((acc, k) => ({ ...acc, [k]: rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0) }), {} as NonNullable<Closed['ops']>) : undefined;
+    const ops = o.mix ? Object.fromEntries((['send', 'edit', 'react', 'read'] as const).map((k) => [k, rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0)])) as NonNullable<Closed['ops']> : undefined;
     const hc = mergeEncoded(rc.map((x) => x.hist as string));
     const closed: Closed = {
       sockets_sending: sending.length, sockets: as.length + bs.length, conversations: o.conversations, both_send: o.bothSend, window: o.window, duration_s: o.durationMs / 1000,

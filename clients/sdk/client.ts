@@ -181,8 +181,10 @@ export class NatterClient extends Emitter<NatterEvents> {
     socket.onopen = () => { if (socket === this.socket) this.opened(socket); };
     socket.onmessage = (event) => { if (socket === this.socket) this.receive(String(event.data)); };
     socket.onclose = () => { if (socket === this.socket) this.lost(); };
-    // A refused or broken connection is followed by a close event, which reconnects.
-    socket.onerror = () => {};
+    // Browsers and `ws` follow an error with a close event; Node 20's built-in WebSocket does not
+    // when the connection is refused. So the error is the loss, and the close that may follow finds
+    // another socket current and is ignored.
+    socket.onerror = () => { if (socket === this.socket) this.lost(); };
   }
 
   private opened(socket: SocketLike): void {

@@ -1,16 +1,14 @@
-// Every type the SDK speaks is derived from the server's TypeBox schemas, so a change in
-// `contracts/` is a type error here instead of a silent drift. Only types are imported: the SDK
-// bundle carries no schema code.
-import type { Static } from 'typebox';
-import type { clientFrames, serverFrames } from '../../contracts/frames.ts';
-import type * as rest from '../../contracts/rest.ts';
+// Every type the SDK speaks comes from contracts.ts, which `npm run sdk:contracts` generates from the
+// server's TypeBox schemas: a change in `contracts/` fails a test until the SDK is regenerated, and
+// the published package depends on nothing of the server.
+import type * as rest from './contracts.ts';
+import type { ClientFrames, ServerFrames } from './contracts.ts';
 
-type ServerFrames = typeof serverFrames;
-type ClientFrames = typeof clientFrames;
-export type ServerFrameOf<K extends keyof ServerFrames> = Static<ServerFrames[K]>;
-export type ClientFrameOf<K extends keyof ClientFrames> = Static<ClientFrames[K]>;
-export type AnyServerFrame = { [K in keyof ServerFrames]: ServerFrameOf<K> }[keyof ServerFrames];
-export type AnyClientFrame = { [K in keyof ClientFrames]: ClientFrameOf<K> }[keyof ClientFrames];
+export type { ClientFrames, ServerFrames };
+export type ServerFrameOf<K extends keyof ServerFrames> = ServerFrames[K];
+export type ClientFrameOf<K extends keyof ClientFrames> = ClientFrames[K];
+export type AnyServerFrame = ServerFrames[keyof ServerFrames];
+export type AnyClientFrame = ClientFrames[keyof ClientFrames];
 
 export type AckFrame = ServerFrameOf<'ack'>;
 export type NewMessageFrame = ServerFrameOf<'new_message'>;
@@ -26,24 +24,24 @@ export type ContentType = NonNullable<ClientFrameOf<'send_message'>['content_typ
 /** The frames that answer with `ok` or an `error` carrying their `request_id`. */
 export type RequestFrame = ClientFrameOf<'edit_message'> | ClientFrameOf<'delete_message'> | ClientFrameOf<'react'>;
 
-export type Message = Static<typeof rest.Message>;
-export type InboxItem = Static<typeof rest.InboxItem>;
-export type InboxReply = Static<typeof rest.InboxReply>;
-export type Conversation = Static<typeof rest.ConversationReply>;
-export type CreateConversationBody = Static<typeof rest.CreateConversationBody>;
-export type MessagesQuery = Static<typeof rest.MessagesQuery>;
-export type MessagesReply = Static<typeof rest.MessagesReply>;
-export type RepliesQuery = Static<typeof rest.RepliesQuery>;
-export type ReactionSummary = Static<typeof rest.ReactionSummary>;
-export type SendMessageBody = Static<typeof rest.SendMessageBody>;
-export type ReceiptsReply = Static<typeof rest.ReceiptsReply>;
-export type SendMessageReply = Static<typeof rest.SendMessageReply>;
-export type DevTokenReply = Static<typeof rest.DevTokenReply>;
-export type BlocksReply = Static<typeof rest.BlocksReply>;
+export type Message = rest.Message;
+export type InboxItem = rest.InboxItem;
+export type InboxReply = rest.InboxReply;
+export type Conversation = rest.ConversationReply;
+export type CreateConversationBody = rest.CreateConversationBody;
+export type MessagesQuery = rest.MessagesQuery;
+export type MessagesReply = rest.MessagesReply;
+export type RepliesQuery = rest.RepliesQuery;
+export type ReactionSummary = rest.ReactionSummary;
+export type SendMessageBody = rest.SendMessageBody;
+export type ReceiptsReply = rest.ReceiptsReply;
+export type SendMessageReply = rest.SendMessageReply;
+export type DevTokenReply = rest.DevTokenReply;
+export type BlocksReply = rest.BlocksReply;
 /** Who sees the user's `last_seen`: everyone, contacts (a shared direct conversation) or nobody. */
-export type LastSeenVisibility = Static<typeof rest.PrivacyBody>['last_seen'];
-export type SearchQuery = Static<typeof rest.SearchQuery>;
-export type SearchResult = Static<typeof rest.SearchResult>;
-export type SearchReply = Static<typeof rest.SearchReply>;
+export type LastSeenVisibility = rest.PrivacyBody['last_seen'];
+export type SearchQuery = rest.SearchQuery;
+export type SearchResult = rest.SearchResult;
+export type SearchReply = rest.SearchReply;
 /** Presence over REST is the presence frame without its `type`. */
 export type PresenceState = Omit<PresenceFrame, 'type'>;

@@ -9,7 +9,7 @@ import type { SearchTerm } from '../../ports/search.ts';
  * in both profiles alike, although the OpenSearch distribution we run has no asciifolding or ICU.
  */
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 const NONSPACING_MARKS = /\p{Mn}/gu;
 /** A word: letters, digits and the marks that remain after folding (spacing marks of Indic scripts…). */
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;

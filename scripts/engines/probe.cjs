@@ -33,4 +33,4 @@ const probes = { kafka, cassandra };
 if (!probes[engine]) { console.error(`unknown engine ${engine}`); process.exit(1); }
 const timer = setTimeout(() => { console.error(`${engine}: probe timed out`); process.exit(1); }, 15000);
 probes[engine]().then(() => { clearTimeout(timer); process.exit(0); },
-  (err) => { console.error(`${new Date().toISOString()} ${engine} ${address}: ${err && err.message}`); process.exit(1); });
+  (err) => { console.error(`${new Date().toISOString()} ${engine} ${address}: ${err?.message}`); process.exit(1); });

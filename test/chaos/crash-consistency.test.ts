@@ -81,7 +81,7 @@ describe('crash consistency under kill -9', () => {
           Device.connect(server.wsUrl, await server.token('ben', 'b1'), 'b1'),
         ]);
         const [annSocket, benSocket] = sockets as [Device, Device];
-        const record = (device: Device, conversation: string) => (frame: any) => {
+        const record = (conversation: string) => (frame: any) => {
           if (frame.type !== 'ack') return;
           const key = `${conversation}|${frame.client_msg_id}`;
           const first = acked.get(key);
@@ -92,7 +92,7 @@ describe('crash consistency under kill -9', () => {
         for (const [device] of [[annSocket], [benSocket]] as const) {
           device.socket.on('message', (data) => {
             const frame = JSON.parse(String(data));
-            if (frame.type === 'ack') record(device, frame.conversation_id)(frame);
+            if (frame.type === 'ack') record(frame.conversation_id)(frame);
           });
         }
         const send = (device: Device, sender: string, conversation: string, id: string, extra: Record<string, unknown> = {}) => {

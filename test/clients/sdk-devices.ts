@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import {
-  NatterClient, NatterApi, applyReaction, applyUpdate, type NatterClientOptions, type NatterEvents, type Message, type AckFrame,
+  NatterClient, type NatterApi, applyReaction, applyUpdate, type NatterClientOptions, type NatterEvents, type Message, type AckFrame,
 } from '../../clients/sdk/index.ts';
 
 export type Recorded = { type: string; [key: string]: unknown };

@@ -34,7 +34,7 @@ describe('bad input gets a clear error and changes nothing', () => {
       [JSON.stringify({ type: 'sync', cursor: 'abc' }), 'invalid_frame'],
       [JSON.stringify({ type: 'sync', limit: 1e9 }), 'invalid_frame'],
       [Buffer.from([0xff, 0xfe, 0xfd]), 'invalid_frame'],
-      ['{"type":"send_message","client_msg_id":"e7","conversation_id":"' + conversationId + '","content":"\\ud800"}', 'invalid_frame'],
+      [`{"type":"send_message","client_msg_id":"e7","conversation_id":"${conversationId}","content":"\\ud800"}`, 'invalid_frame'],
     ];
     for (const [raw] of garbage) device.socket.send(raw, { binary: false });
     device.socket.send(Buffer.from('{"type":"ping"}'), { binary: true });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { allMessages } from '../support/natter.ts';
 import { useNatter } from '../support/fixture.ts';
-import { Device } from '../support/ws-client.ts';
+import type { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 
 const THROTTLE_MS = 100;

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rest } from '../support/natter.ts';
+import type { rest } from '../support/natter.ts';
 import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
-import { Device, type Frame } from '../support/ws-client.ts';
+import type { Device, Frame } from '../support/ws-client.ts';
 
 const MESSAGES_PER_MINUTE = 100;
 const EPHEMERAL_PER_SECOND = 5;
@@ -33,7 +33,7 @@ const send = (conversationId: string, clientMsgId: string, content: string) =>
   ({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
 
 describe('rate limits and size limits', () => {
-  const { server, connect, as } = useNatter({
+  const { connect, as } = useNatter({
     NATTER_MESSAGES_PER_MINUTE: String(MESSAGES_PER_MINUTE),
     NATTER_EPHEMERAL_PER_SECOND: String(EPHEMERAL_PER_SECOND),
     NATTER_MAX_MESSAGE_CHARS: String(MAX_CHARS),

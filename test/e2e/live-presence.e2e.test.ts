@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { useNatter } from '../support/fixture.ts';
-import { Device, type Frame } from '../support/ws-client.ts';
+import type { Device, Frame } from '../support/ws-client.ts';
 
 // Short intervals so that heartbeats, TTLs and throttle windows pass within a test.
 const HEARTBEAT_MS = 200;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Device } from '../support/ws-client.ts';
+import type { Device } from '../support/ws-client.ts';
 import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
 

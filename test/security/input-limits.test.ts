@@ -7,10 +7,12 @@ import { Device } from '../support/ws-client.ts';
 // 4xx (or an error frame), changes nothing, and costs bounded time and memory.
 
 const deepArrays = (n: number) => '['.repeat(n) + ']'.repeat(n);
-const deepObjects = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+const deepObjects = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 const many = (n: number, prefix = 'u') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style lookup, on purpose
+const log4shell = '${jndi:ldap://x}';
 const hostile = ['../../etc/passwd', '..', '%2e%2e%2f', "x' OR '1'='1", 'x"; DROP TABLE messages; --', "'; TRUNCATE natter.history; --",
-  'a\u0000b', 'a\nb', 'a\rb', 'a\tb', '\u001b[31mred', 'a b', 'ü', '\u202eevil', 'a/b', 'a\\b', '${jndi:ldap://x}', '{{7*7}}', '*', 'x'.repeat(10_000)];
+  'a\u0000b', 'a\nb', 'a\rb', 'a\tb', '\u001b[31mred', 'a b', 'ü', '\u202eevil', 'a/b', 'a\\b', log4shell, '{{7*7}}', '*', 'x'.repeat(10_000)];
 /** Ids a client may legitimately choose: client_msg_id is any printable ASCII (it is opaque to the server). */
 const validClientMsgId = (id: string) => /^[\x21-\x7e]{1,128}$/.test(id);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);

@@ -19,7 +19,7 @@ export const filesContaining = (dir: string, needle: string): string[] => {
     try { entries = readdirSync(path); } catch { return; }
     for (const name of entries) {
       const file = join(path, name);
-      let info;
+      let info: ReturnType<typeof statSync>;
       try { info = statSync(file); } catch { continue; }
       if (info.isDirectory()) walk(file);
       else if (info.isFile()) {

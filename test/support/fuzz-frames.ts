@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { clientFrames, ReauthFrame } from '../../contracts/frames.ts';
+import { type clientFrames, ReauthFrame } from '../../contracts/frames.ts';
 
 /** One generated frame: the bytes and whether they go out as a binary WebSocket frame. */
 export type FuzzFrame = { data: string | Uint8Array; binary: boolean; kind: 'valid' | 'near' | 'garbage' };

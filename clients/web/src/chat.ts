@@ -1,4 +1,4 @@
-import { NatterApi, NatterApiError, NatterClient, applyReaction, applyUpdate, webStorage, type Conversation, type Message } from '../../sdk/index.ts';
+import { NatterApi, NatterApiError, NatterClient, applyReaction, applyUpdate, webStorage, type Conversation, type Message } from '@natter/client';
 import { h, replaceChildren } from './dom.ts';
 import { governanceControls } from './governance.ts';
 import { inboxPages } from './inbox.ts';

@@ -1,4 +1,4 @@
-import type { Conversation, NatterApi } from '../../sdk/index.ts';
+import type { Conversation, NatterApi } from '@natter/client';
 import type { ChatState } from './state.ts';
 import type { HeaderActions } from './views/conversation-header.ts';
 import type { MembersActions } from './views/members.ts';

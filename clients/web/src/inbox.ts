@@ -1,4 +1,4 @@
-import type { InboxReply, NatterApi } from '../../sdk/index.ts';
+import type { InboxReply, NatterApi } from '@natter/client';
 import type { ChatState } from './state.ts';
 
 /** Conversations per inbox page (the server allows up to 200). */

@@ -1,4 +1,4 @@
-import { hasReacted, type Message, type NatterApi, type NatterClient } from '../../sdk/index.ts';
+import { hasReacted, type Message, type NatterApi, type NatterClient } from '@natter/client';
 import { mentionsIn } from './mentions.ts';
 import type { ChatState, MessageRef } from './state.ts';
 import type { MessageActions } from './views/message.ts';

@@ -1,4 +1,4 @@
-import { devToken } from '../../sdk/index.ts';
+import { devToken } from '@natter/client';
 
 export type Session = { userId: string; deviceId: string; token: string };
 const KEY = 'natter.session';

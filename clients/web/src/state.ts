@@ -1,4 +1,4 @@
-import type { InboxItem, Message, PresenceState } from '../../sdk/index.ts';
+import type { InboxItem, Message, PresenceState } from '@natter/client';
 import type { Watermarks } from './ticks.ts';
 
 export type ConversationSummary = {

@@ -1,4 +1,4 @@
-import { hasReacted, type Message } from '../../../sdk/index.ts';
+import { hasReacted, type Message } from '@natter/client';
 import { h } from '../dom.ts';
 import { clock } from '../format.ts';
 import { splitMentions } from '../mentions.ts';

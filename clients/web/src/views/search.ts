@@ -1,4 +1,4 @@
-import { NatterApiError, type SearchReply } from '../../../sdk/index.ts';
+import { NatterApiError, type SearchReply } from '@natter/client';
 import { h, replaceChildren } from '../dom.ts';
 
 export type SearchActions = {
@@ -12,7 +12,7 @@ export type SearchActions = {
 const TYPING_PAUSE_MS = 250;
 
 /** A snippet as nodes: the server's `<mark>` pairs become <mark> elements, everything else stays text (never parsed as HTML). */
-const highlighted = (snippet: string) => snippet.split(/(<mark>[^]*?<\/mark>)/).map((part) =>
+const highlighted = (snippet: string) => snippet.split(/(<mark>[\s\S]*?<\/mark>)/).map((part) =>
   part.startsWith('<mark>') && part.endsWith('</mark>') ? h('mark', {}, part.slice('<mark>'.length, -'</mark>'.length)) : part);
 
 /** The search box: results as the user types (after a short pause), newest first; a click jumps to the message. */

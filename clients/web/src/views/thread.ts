@@ -1,4 +1,4 @@
-import type { OutboxEntry } from '../../../sdk/index.ts';
+import type { OutboxEntry } from '@natter/client';
 import { h, replaceChildren } from '../dom.ts';
 import type { ChatState } from '../state.ts';
 import { tickFor } from '../ticks.ts';

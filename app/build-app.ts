@@ -76,19 +76,29 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
   await registerWeb(app);
 
   const presence = createPresence({
-    store: deps.presenceStore, directory: deps.readModels.directory, users: deps.readModels.users, delivery: deps.delivery ?? deps.registry.delivery, metrics: deps.metrics,
-    ttlMs: config.presenceTtlMs, throttleMs: config.presenceThrottleMs, maxGroupMembers: config.presenceMaxGroupMembers,
+    store: deps.presenceStore,
+    directory: deps.readModels.directory,
+    users: deps.readModels.users,
+    delivery: deps.delivery ?? deps.registry.delivery,
+    metrics: deps.metrics,
+    ttlMs: config.presenceTtlMs,
+    throttleMs: config.presenceThrottleMs,
+    maxGroupMembers: config.presenceMaxGroupMembers,
   });
   const typing = createTyping({ delivery: deps.delivery ?? deps.registry.delivery, ttlMs: config.typingTtlMs, throttleMs: config.typingThrottleMs });
   const lifecycle = createGatewayLifecycle({
-    registry: deps.registry, presence, heartbeatIntervalMs: config.heartbeatIntervalMs,
+    registry: deps.registry,
+    presence,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
     onHeartbeatError: (error) => app.log.warn({ err: error }, 'heartbeat tick failed'),
   });
 
   await app.register(opsRoutes, { isDraining: lifecycle.isDraining, metricsText: deps.metricsText, ...(deps.failure ? { failure: deps.failure } : {}) });
   await app.register(devTokenRoute, { config });
   await app.register(commandRoutes, {
-    commands: deps.commands, caughtUp: (position: number) => deps.projections.caughtUp(position), onAck: deps.metrics.ack,
+    commands: deps.commands,
+    caughtUp: (position: number) => deps.projections.caughtUp(position),
+    onAck: deps.metrics.ack,
     message: async (conversationId: string, seq: number) => {
       const [row] = await deps.readModels.history.page(conversationId, { after: seq - 1, before: seq + 1, limit: 1 });
       return row ? toMessage(row) : null;
@@ -115,5 +125,13 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     ...(deps.presenceStore.sessionsOf ? { countSockets: (userId: string) => deps.presenceStore.sessionsOf!(userId, Date.now()) } : {}),
   });
   for (const routes of deps.routes ?? []) await app.register(routes);
-  return { app, lifecycle, stop: () => { lifecycle.stop(); typing.stop(); presence.stop(); } };
+  return {
+    app,
+    lifecycle,
+    stop: () => {
+      lifecycle.stop();
+      typing.stop();
+      presence.stop();
+    },
+  };
 };

@@ -34,13 +34,29 @@ export type GatewayParts = Omit<AppDeps, 'commands' | 'routes' | 'config' | 'log
 export const composeGateway = async (config: Config, logger: Logger, parts: GatewayParts) => {
   const { eventStore, features, route, onConflict, shred, owns, live, ...app } = parts;
   const local = createCommands(eventStore, {
-    ...commandLimits(config), limiter: parts.limiter, onRateLimited: parts.metrics.rateLimited, ...(onConflict ? { onConflict } : {}), ...(shred ? { shred } : {}), ...(live ? { live } : {}),
+    ...commandLimits(config),
+    limiter: parts.limiter,
+    onRateLimited: parts.metrics.rateLimited,
+    ...(onConflict ? { onConflict } : {}),
+    ...(shred ? { shred } : {}),
+    ...(live ? { live } : {}),
   });
   const commands = features.guard(route ? await route(local) : local);
   const built = await buildApp({ ...app, config, logger, commands, routes: [features.routes] });
   const sweep = startRetentionSweep({
-    directory: app.readModels.directory, commands: local, defaultDays: config.content.retentionDays,
-    intervalMs: config.content.retentionSweepMs, owns: owns ?? (() => true), log: logger,
+    directory: app.readModels.directory,
+    commands: local,
+    defaultDays: config.content.retentionDays,
+    intervalMs: config.content.retentionSweepMs,
+    owns: owns ?? (() => true),
+    log: logger,
   });
-  return { ...built, commands, stop: () => { built.stop(); void sweep.stop(); } };
+  return {
+    ...built,
+    commands,
+    stop: () => {
+      built.stop();
+      void sweep.stop();
+    },
+  };
 };

@@ -10,9 +10,7 @@ import { ConfigError, bool, int, isLoopback, list, matching, oneOf, optionalBool
 export { ConfigError } from './config/validate.ts';
 export type { PushConfig } from './config/push.ts';
 
-export type JwtKeys =
-  | { algorithm: 'HS256'; secret: string }
-  | { algorithm: 'RS256' | 'ES256'; publicKey: string; privateKey?: string };
+export type JwtKeys = { algorithm: 'HS256'; secret: string } | { algorithm: 'RS256' | 'ES256'; publicKey: string; privateKey?: string };
 
 export type Config = {
   host: string;
@@ -87,7 +85,11 @@ const jwtKeys = (env: Env, dataDir: string): JwtKeys => {
   const privateKey = optionalText(env, 'NATTER_JWT_PRIVATE_KEY');
   const secret = optionalText(env, 'NATTER_JWT_SECRET');
   if (publicKey) {
-    return { algorithm, publicKey: readKey('NATTER_JWT_PUBLIC_KEY', publicKey), ...(privateKey ? { privateKey: readKey('NATTER_JWT_PRIVATE_KEY', privateKey) } : {}) };
+    return {
+      algorithm,
+      publicKey: readKey('NATTER_JWT_PUBLIC_KEY', publicKey),
+      ...(privateKey ? { privateKey: readKey('NATTER_JWT_PRIVATE_KEY', privateKey) } : {}),
+    };
   }
   if (secret) {
     if (secret.length < 32) throw new ConfigError('NATTER_JWT_SECRET must be at least 32 characters');
@@ -123,7 +125,9 @@ const devTokens = (env: Env, profile: Profile, host: string): boolean => {
   if (explicit !== undefined) return explicit;
   if (profile === 'cluster') return false;
   if (isLoopback(host)) return true;
-  throw new ConfigError(`NATTER_HOST=${host} is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens`);
+  throw new ConfigError(
+    `NATTER_HOST=${host} is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens`,
+  );
 };
 
 export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'): Config => {
@@ -186,10 +190,15 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
       maxBytes: int(env, 'NATTER_MAX_MEDIA_BYTES', 100 * 1024 * 1024, { min: 1 }),
       // In the cluster, a directory every gateway shares (when S3 is not configured).
       dir: resolve(text(env, 'NATTER_MEDIA_DIR', join(dataDir, 'media'))),
-      s3: s3.bucket ? {
-        bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint || undefined,
-        forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(s3.endpoint)), prefix: s3.prefix,
-      } : undefined,
+      s3: s3.bucket
+        ? {
+            bucket: s3.bucket,
+            region: s3.region,
+            endpoint: s3.endpoint || undefined,
+            forcePathStyle: bool(env, 'NATTER_S3_FORCE_PATH_STYLE', Boolean(s3.endpoint)),
+            prefix: s3.prefix,
+          }
+        : undefined,
     },
     tracing: tracingConfig(env),
     keys: {

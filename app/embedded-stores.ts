@@ -31,7 +31,10 @@ export const openEmbeddedFeatureStores = (config: Config, live: LiveDevices): Fe
       blobs: config.media.s3 ? createS3BlobStore(config.media.s3) : createFilesystemBlobStore(config.media.dir),
     },
     keys: createSqliteKeyDirectory(devicesDb),
-    close: () => { devicesDb.close(); mediaDb.close(); },
+    close: () => {
+      devicesDb.close();
+      mediaDb.close();
+    },
   };
 };
 
@@ -48,7 +51,10 @@ export const openEmbeddedContent = (config: Config) => {
     store,
     cipher,
     /** Erasure's second step: destroy the user's data keys. Absent without encryption (nothing to shred). */
-    shred: async (userId: string) => { await store.destroyOwner(userId); cipher.forget(userId); },
+    shred: async (userId: string) => {
+      await store.destroyOwner(userId);
+      cipher.forget(userId);
+    },
     close: () => store.close(),
   };
 };

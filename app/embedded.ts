@@ -42,7 +42,7 @@ export type Natter = {
 /** `tracing`: a caller's own (a test's in-memory exporter), which it also shuts down; by default the configured one. */
 export const createEmbeddedNatter = async (config: Config, options: { tracing?: Tracing } = {}): Promise<Natter> => {
   const logger = createLogger(config.logLevel);
-  const tracing = options.tracing ?? await openTracing(config, 'embedded');
+  const tracing = options.tracing ?? (await openTracing(config, 'embedded'));
   // With tracing off none of the tracing wrappers exist (app/tracing.ts).
   const appends = tracing.enabled ? tracedAppends(tracing) : undefined;
   const paths = embeddedPaths(config.dataDir);
@@ -61,7 +61,10 @@ export const createEmbeddedNatter = async (config: Config, options: { tracing?: 
   sweep.unref();
   const stores = openEmbeddedFeatureStores(config, registryLiveDevices(registry));
   const content = openEmbeddedContent(config);
-  const onMissing = (what: string) => { metrics.contentKeyMissing(); logger.error({ what }, 'a data key is missing although nobody was erased: content lost'); };
+  const onMissing = (what: string) => {
+    metrics.contentKeyMissing();
+    logger.error({ what }, 'a data key is missing although nobody was erased: content lost');
+  };
   // What the features read goes through the opening wrapper (previews and history are stored sealed).
   const opened = openingReadModels(readModels, content.cipher, onMissing);
   const features = wireFeatures(config, stores, { readModels: opened, delivery: registry.delivery, limiter, log: logger.child({ component: 'push' }) });
@@ -72,13 +75,25 @@ export const createEmbeddedNatter = async (config: Config, options: { tracing?: 
     checkpoints: readModels.checkpoints,
     unitOfWork: readModels.unitOfWork,
     projectors: [...readModelProjectors(readModels), ...features.projectors],
-    reactors: [fanoutReactor(readModels.directory, tracing.enabled ? tracedSockets(registry.delivery, tracing) : registry.delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, metrics }), features.push.reactor(push.queue), ...features.reactors],
+    reactors: [
+      fanoutReactor(readModels.directory, tracing.enabled ? tracedSockets(registry.delivery, tracing) : registry.delivery, {
+        statusFanoutMaxMembers: config.statusFanoutMaxMembers,
+        metrics,
+      }),
+      features.push.reactor(push.queue),
+      ...features.reactors,
+    ],
     log: logger,
   });
   projectionsPosition = projections.position;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: appends ? appends.eventStore(sealingEventStore(eventStore, content.cipher)) : sealingEventStore(eventStore, content.cipher),
-    features, registry, projections, metrics, limiter, tracing,
+    features,
+    registry,
+    projections,
+    metrics,
+    limiter,
+    tracing,
     shred: content.shred,
     readModels: opened,
     presenceStore: createMemoryPresenceStore(),

@@ -12,8 +12,11 @@ export const openTracing = async (config: Config, role: string, instance?: strin
   if (!config.tracing.enabled) return noTracing;
   const { createOtelTracing } = await import('../adapters/otel/tracing.ts');
   return createOtelTracing({
-    serviceName: config.tracing.serviceName, role, ...(instance ? { instance } : {}),
-    endpoint: config.tracing.endpoint, exportDelayMs: config.tracing.exportDelayMs,
+    serviceName: config.tracing.serviceName,
+    role,
+    ...(instance ? { instance } : {}),
+    endpoint: config.tracing.endpoint,
+    exportDelayMs: config.tracing.exportDelayMs,
   });
 };
 
@@ -26,13 +29,14 @@ export const openTracing = async (config: Config, role: string, instance?: strin
 export const tracedAppends = (tracing: Tracing) => {
   const appendSpans = new WeakMap<readonly object[], TraceCarrier>();
   const eventStore = (store: EventStore): EventStore => ({
-    appendToStream: (stream, events, options) => tracing.active('natter.append', { kind: 'producer', attributes: { 'natter.stream': stream, 'natter.events': events.length } }, () => {
-      const carrier = tracing.current();
-      if (!carrier) return store.appendToStream(stream, events, options);
-      appendSpans.set(events, carrier);
-      const traced = events.map((event): NewEvent => ({ ...event, metadata: { ...event.metadata, ...carrier } }));
-      return store.appendToStream(stream, traced, options);
-    }),
+    appendToStream: (stream, events, options) =>
+      tracing.active('natter.append', { kind: 'producer', attributes: { 'natter.stream': stream, 'natter.events': events.length } }, () => {
+        const carrier = tracing.current();
+        if (!carrier) return store.appendToStream(stream, events, options);
+        appendSpans.set(events, carrier);
+        const traced = events.map((event): NewEvent => ({ ...event, metadata: { ...event.metadata, ...carrier } }));
+        return store.appendToStream(stream, traced, options);
+      }),
     readStream: (stream, options) => store.readStream(stream, options),
     readAll: (options) => store.readAll(options),
     subscribeToAll: (options) => store.subscribeToAll(options),
@@ -42,9 +46,15 @@ export const tracedAppends = (tracing: Tracing) => {
   const liveFeed = (feed: LiveFeed): LiveFeed => ({
     appended: (events, position, conversation) => {
       const parent = appendSpans.get(events);
-      if (!parent) { feed.appended(events, position, conversation); return; }
-      tracing.active('natter.fastpath', { kind: 'producer', parent, attributes: { 'natter.conversation': conversation.conversation_id, 'natter.position': position } },
-        () => feed.appended(events, position, conversation));
+      if (!parent) {
+        feed.appended(events, position, conversation);
+        return;
+      }
+      tracing.active(
+        'natter.fastpath',
+        { kind: 'producer', parent, attributes: { 'natter.conversation': conversation.conversation_id, 'natter.position': position } },
+        () => feed.appended(events, position, conversation),
+      );
     },
   });
   return { eventStore, liveFeed };
@@ -58,7 +68,10 @@ export const tracedAppends = (tracing: Tracing) => {
 export const tracedPublish = (delivery: Delivery, tracing: Tracing): Delivery => ({
   deliver: (users, frame) => {
     const parent = frame.trace ?? tracing.current();
-    if (!parent) { delivery.deliver(users, frame); return; }
+    if (!parent) {
+      delivery.deliver(users, frame);
+      return;
+    }
     const span = tracing.start('natter.publish', { kind: 'producer', parent, attributes: { 'natter.frame': frame.kind, 'natter.users': users.length } });
     try {
       delivery.deliver(users, span.carrier ? { ...frame, trace: span.carrier } : frame);
@@ -73,8 +86,12 @@ export const tracedPublish = (delivery: Delivery, tracing: Tracing): Delivery =>
 /** The last hop: a traced frame written to this gateway's sockets. */
 export const tracedSockets = (delivery: Delivery, tracing: Tracing): Delivery => ({
   deliver: (users, frame) => {
-    if (!frame.trace) { delivery.deliver(users, frame); return; }
-    tracing.active('natter.deliver', { kind: 'consumer', parent: frame.trace, attributes: { 'natter.frame': frame.kind, 'natter.users': users.length } },
-      () => delivery.deliver(users, frame));
+    if (!frame.trace) {
+      delivery.deliver(users, frame);
+      return;
+    }
+    tracing.active('natter.deliver', { kind: 'consumer', parent: frame.trace, attributes: { 'natter.frame': frame.kind, 'natter.users': users.length } }, () =>
+      delivery.deliver(users, frame),
+    );
   },
 });

@@ -29,9 +29,15 @@ import { centrifugoAvailability } from './lib/centrifugo.ts';
 const PROFILES: Record<'embedded' | 'cluster', { scenarios: Scenario[]; byDefault: string[] }> = {
   // adapters needs the engines (scripts/engines.sh): only with --only in the embedded profile, so that
   // `npm run bench [-- --quick]` (and its smoke test) never depends on them.
-  embedded: { scenarios: [durable(embedded), latency(embedded), throughput, fanout(embedded), idle, presence, rebuild, catchup, search, adapters], byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup', 'search'] },
+  embedded: {
+    scenarios: [durable(embedded), latency(embedded), throughput, fanout(embedded), idle, presence, rebuild, catchup, search, adapters],
+    byDefault: ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presence', 'rebuild', 'catchup', 'search'],
+  },
   // the same latency, durable and fan-out code against the cluster deployment (names prefixed cluster-)
-  cluster: { scenarios: [latency(cluster), durable(cluster), fanout(cluster), clusterSearch, adapters], byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'cluster-search', 'adapters'] },
+  cluster: {
+    scenarios: [latency(cluster), durable(cluster), fanout(cluster), clusterSearch, adapters],
+    byDefault: ['cluster-latency', 'cluster-durable', 'cluster-fanout', 'cluster-search', 'adapters'],
+  },
 };
 const ALL_NAMES = [...new Set(Object.values(PROFILES).flatMap((p) => p.scenarios.map((s) => s.name)))];
 
@@ -50,7 +56,12 @@ const opts = program.opts<{ quick: boolean; only?: string; profile: 'embedded' |
 const main = async (): Promise<number> => {
   const profile = PROFILES[opts.profile];
   const SCENARIOS = profile.scenarios;
-  const selected = opts.only ? opts.only.split(',').map((s) => s.trim()).filter(Boolean) : profile.byDefault;
+  const selected = opts.only
+    ? opts.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : profile.byDefault;
   const unknown = selected.filter((n) => !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) {
     console.error(`unknown scenario(s) for profile ${opts.profile}: ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
@@ -61,7 +72,8 @@ const main = async (): Promise<number> => {
   const results: ScenarioResult[] = [];
   console.log(`natter bench: ${opts.quick ? 'quick' : 'full'} run, profile ${opts.profile}, ${meta.cores} cores, node ${meta.node}, out ${outDir}`);
   const lim = nofileLimit();
-  if (lim.soft < 20_000) console.log(`note: ulimit -n is ${lim.soft} (hard ${lim.hard}); the idle scenario raises it per spawned process, which needs root or a higher hard limit`);
+  if (lim.soft < 20_000)
+    console.log(`note: ulimit -n is ${lim.soft} (hard ${lim.hard}); the idle scenario raises it per spawned process, which needs root or a higher hard limit`);
   if (!natterPresent()) console.log('note: bin/natter.js is missing: Natter parts will be reported as errors or skipped; peers and limits still run');
 
   const ctx: Ctx = {

@@ -61,7 +61,11 @@ export const defaultAssumptions: Assumptions = {
   msgsPerUserDay: 20,
   peakFactor: 3,
   onlineShare: 0.1,
-  groupMix: [{ size: 2, share: 0.8 }, { size: 10, share: 0.15 }, { size: 100, share: 0.05 }],
+  groupMix: [
+    { size: 2, share: 0.8 },
+    { size: 10, share: 0.15 },
+    { size: 100, share: 0.05 },
+  ],
   devicesPerUser: 1,
   messageBytes: 200,
   heartbeatSeconds: 30,

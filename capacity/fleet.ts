@@ -11,11 +11,15 @@ export const CASSANDRA_RF = 3;
 const ceil = (x: number) => Math.max(1, Math.ceil(x - 1e-9));
 
 export type Gateways = {
-  count: number; byCpu: number; byMemory: number; socketsPerGateway: number;
+  count: number;
+  byCpu: number;
+  byMemory: number;
+  socketsPerGateway: number;
   /** Cores of work per second at the peak, before headroom. */
   cpuCores: number;
   /** Redis publishes/s for fan-out and presence (one per gateway reached) and for forwarding commands to a conversation's owner. */
-  publishesPerS: number; forwardsPerS: number;
+  publishesPerS: number;
+  forwardsPerS: number;
 };
 
 /**
@@ -30,9 +34,12 @@ export const sizeGateways = (a: Assumptions, m: Measured, load: Load): Gateways 
   const byMemory = ceil(load.sockets / socketsPerGateway);
   const commandsPerS = load.peakMsgsPerS + load.receiptEventsPerS;
   // Frames that are not commands (typing, heartbeats) and envelopes cost one delivery each.
-  const fixedMs = commandsPerS * m.cpuMsPerMsg.value
-    + (load.framesOutPerS + load.typingFramesPerS + load.heartbeatsPerS) * m.cpuMsPerDelivery.value;
-  let count = byMemory, byCpu = 1, publishesPerS = 0, forwardsPerS = 0, cpuCores = 0;
+  const fixedMs = commandsPerS * m.cpuMsPerMsg.value + (load.framesOutPerS + load.typingFramesPerS + load.heartbeatsPerS) * m.cpuMsPerDelivery.value;
+  let count = byMemory,
+    byCpu = 1,
+    publishesPerS = 0,
+    forwardsPerS = 0,
+    cpuCores = 0;
   for (let i = 0; i < 50; i++) {
     publishesPerS = load.peakMsgsPerS * publishesPerMessage(a, count) + load.presenceChangesPerS * publishesPerPresenceChange(a, count);
     // A command for a conversation another gateway owns is forwarded there and answered: two publishes.
@@ -57,7 +64,10 @@ export type Pipeline = { kafkaEventsPerS: number; watermarksPerS: number; partit
 export const sizePipeline = (a: Assumptions, m: Measured, load: Load, gateways: number): Pipeline => {
   const usable = 1 - a.headroom;
   const perPartition = m.partitionEventsPerS.value * usable - WATERMARKS_PER_PARTITION_PER_S;
-  if (perPartition <= 0) throw new Error(`a partition takes ${m.partitionEventsPerS.value * usable} events/s after headroom, no more than its own watermarks (${WATERMARKS_PER_PARTITION_PER_S}/s)`);
+  if (perPartition <= 0)
+    throw new Error(
+      `a partition takes ${m.partitionEventsPerS.value * usable} events/s after headroom, no more than its own watermarks (${WATERMARKS_PER_PARTITION_PER_S}/s)`,
+    );
   const envelopesPerS = load.peakMsgsPerS * publishesPerMessage({ ...a, typingPerMsg: 0 }, gateways);
   const byRate = ceil(load.appendsPerS / perPartition);
   let partitions = byRate;
@@ -71,8 +81,14 @@ export const sizePipeline = (a: Assumptions, m: Measured, load: Load, gateways: 
 };
 
 export type EventLog = {
-  appendsPerS: number; perLogAppendsPerS: number; perRelayEventsPerS: number; logs: number; byRate: number; byStorage: number;
-  storageBytes: number; bytesPerDay: number;
+  appendsPerS: number;
+  perLogAppendsPerS: number;
+  perRelayEventsPerS: number;
+  logs: number;
+  byRate: number;
+  byStorage: number;
+  storageBytes: number;
+  bytesPerDay: number;
 };
 
 /**
@@ -89,8 +105,14 @@ export const sizeEventLog = (a: Assumptions, m: Measured, load: Load, pipeline: 
   const byRate = Math.max(ceil(load.appendsPerS / perLogAppendsPerS), ceil(pipeline.kafkaEventsPerS / perRelayEventsPerS));
   const byStorage = ceil((bytesPerDay * a.retentionDays) / (a.pgDiskTb * 1e12));
   return {
-    appendsPerS: load.appendsPerS, perLogAppendsPerS, perRelayEventsPerS, logs: Math.max(byRate, byStorage), byRate, byStorage,
-    storageBytes: bytesPerDay * a.retentionDays * a.pgCopies, bytesPerDay,
+    appendsPerS: load.appendsPerS,
+    perLogAppendsPerS,
+    perRelayEventsPerS,
+    logs: Math.max(byRate, byStorage),
+    byRate,
+    byStorage,
+    storageBytes: bytesPerDay * a.retentionDays * a.pgCopies,
+    bytesPerDay,
   };
 };
 
@@ -108,10 +130,22 @@ export const sizeCassandra = (a: Assumptions, m: Measured, load: Load): Cassandr
 
 export type Redis = {
   memory: { sessions: number; presence: number; readModels: number; rateLimits: number; total: number };
-  ops: { heartbeats: number; sessions: number; presence: number; rateLimits: number; forwards: number; fanout: number; readModels: number; watermarks: number; total: number };
+  ops: {
+    heartbeats: number;
+    sessions: number;
+    presence: number;
+    rateLimits: number;
+    forwards: number;
+    fanout: number;
+    readModels: number;
+    watermarks: number;
+    total: number;
+  };
   /** Operations on the one ses:expiry key (every heartbeat, connect and disconnect). */
   expiryKeyOpsPerS: number;
-  nodes: number; byMemory: number; byOps: number;
+  nodes: number;
+  byMemory: number;
+  byOps: number;
 };
 
 /** Redis: what it holds (sizes.ts) and the commands each flow sends it, counted from the adapters. */

@@ -42,7 +42,8 @@ export type Load = {
 const DAY = 86_400;
 
 export const perMessage = (a: Assumptions): PerMessage => {
-  const p = a.onlineShare, d = a.devicesPerUser;
+  const p = a.onlineShare,
+    d = a.devicesPerUser;
   const sum = (f: (n: number) => number) => a.groupMix.reduce((acc, g) => acc + g.share * f(g.size), 0);
   const onlineRecipients = (n: number) => (n - 1) * p;
   const statusFan = (n: number) => (n <= a.statusFanoutMaxMembers ? d + (n - 1) * p * d : d);
@@ -59,26 +60,30 @@ export const perMessage = (a: Assumptions): PerMessage => {
 };
 
 /** Expected number of gateways holding at least one of `devices` devices spread evenly over `gateways`. */
-export const gatewaysReached = (devices: number, gateways: number) =>
-  devices <= 0 ? 0 : gateways <= 1 ? 1 : gateways * (1 - (1 - 1 / gateways) ** devices);
+export const gatewaysReached = (devices: number, gateways: number) => (devices <= 0 ? 0 : gateways <= 1 ? 1 : gateways * (1 - (1 - 1 / gateways) ** devices));
 
 /**
  * Redis publishes per message sent with `gateways` gateways: a frame goes once to each gateway that
  * holds a target device (adapters/redis/delivery.ts), for the message, each receipt and each typing frame.
  */
 export const publishesPerMessage = (a: Assumptions, gateways: number) => {
-  const p = a.onlineShare, d = a.devicesPerUser, marks = a.deliveredMarks + a.readMarks;
+  const p = a.onlineShare,
+    d = a.devicesPerUser,
+    marks = a.deliveredMarks + a.readMarks;
   return a.groupMix.reduce((acc, { size: n, share }) => {
     const statusTargets = n <= a.statusFanoutMaxMembers ? d + (n - 1) * p * d : d;
-    return acc + share * (gatewaysReached(d + (n - 1) * p * d, gateways)
-      + (n - 1) * p * marks * gatewaysReached(statusTargets, gateways)
-      + a.typingPerMsg * gatewaysReached((n - 1) * p * d, gateways));
+    return (
+      acc +
+      share *
+        (gatewaysReached(d + (n - 1) * p * d, gateways) +
+          (n - 1) * p * marks * gatewaysReached(statusTargets, gateways) +
+          a.typingPerMsg * gatewaysReached((n - 1) * p * d, gateways))
+    );
   }, 0);
 };
 
 /** Redis publishes per presence change: once per gateway holding an online contact's device. */
-export const publishesPerPresenceChange = (a: Assumptions, gateways: number) =>
-  gatewaysReached(a.contacts * a.onlineShare * a.devicesPerUser, gateways);
+export const publishesPerPresenceChange = (a: Assumptions, gateways: number) => gatewaysReached(a.contacts * a.onlineShare * a.devicesPerUser, gateways);
 
 /** The peak-hour traffic the assumptions give; pure arithmetic, no measured figure. */
 export const peakLoad = (a: Assumptions): Load => {
@@ -100,13 +105,29 @@ export const peakLoad = (a: Assumptions): Load => {
   const typingDeliveriesPerS = peakMsgsPerS * m.typingDeliveries;
   const receiptEventsPerS = peakMsgsPerS * receiptsPerMsg;
   return {
-    avgMsgsPerS, peakMsgsPerS, onlineUsers, sockets, perMessage: m,
-    deliveriesPerS, statusDeliveriesPerS, typingFramesPerS, typingDeliveriesPerS, receiptEventsPerS,
+    avgMsgsPerS,
+    peakMsgsPerS,
+    onlineUsers,
+    sockets,
+    perMessage: m,
+    deliveriesPerS,
+    statusDeliveriesPerS,
+    typingFramesPerS,
+    typingDeliveriesPerS,
+    receiptEventsPerS,
     appendsPerS: peakMsgsPerS + receiptEventsPerS,
-    heartbeatsPerS, sessionStartsPerS, presenceChangesPerS, presenceUpdatesPerS,
+    heartbeatsPerS,
+    sessionStartsPerS,
+    presenceChangesPerS,
+    presenceUpdatesPerS,
     framesOutPerS: deliveriesPerS + statusDeliveriesPerS + typingDeliveriesPerS + presenceUpdatesPerS,
     bytesInPerS: peakMsgsPerS * (bytes.sendIn + a.typingPerMsg * bytes.typingIn + receiptsPerMsg * bytes.markIn) + heartbeatsPerS * bytes.pongIn,
-    bytesOutPerS: peakMsgsPerS * bytes.ackOut + deliveriesPerS * bytes.messageOut + statusDeliveriesPerS * bytes.statusOut
-      + typingDeliveriesPerS * bytes.typingOut + presenceUpdatesPerS * bytes.presenceOut + heartbeatsPerS * bytes.pingOut,
+    bytesOutPerS:
+      peakMsgsPerS * bytes.ackOut +
+      deliveriesPerS * bytes.messageOut +
+      statusDeliveriesPerS * bytes.statusOut +
+      typingDeliveriesPerS * bytes.typingOut +
+      presenceUpdatesPerS * bytes.presenceOut +
+      heartbeatsPerS * bytes.pingOut,
   };
 };

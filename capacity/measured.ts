@@ -29,8 +29,15 @@ export type Measured = {
 export type MeasuredKey = keyof Measured;
 
 export const measuredKeys: MeasuredKey[] = [
-  'bytesPerSocket', 'cpuMsPerMsg', 'cpuMsPerDelivery', 'workerEventsPerS', 'relayEventsPerS', 'partitionEventsPerS',
-  'pgAppendsPerS', 'cassandraMsgsPerS', 'redisCommandsPerS',
+  'bytesPerSocket',
+  'cpuMsPerMsg',
+  'cpuMsPerDelivery',
+  'workerEventsPerS',
+  'relayEventsPerS',
+  'partitionEventsPerS',
+  'pgAppendsPerS',
+  'cassandraMsgsPerS',
+  'redisCommandsPerS',
 ];
 
 export type ReportMeta = { profile: string; date: string; commit: string; quick: boolean; path?: string };
@@ -48,14 +55,20 @@ const figuresOf = (report: unknown, scenario: string): Json => obj(obj(obj(obj(r
 export const reportMeta = (report: unknown, path?: string): ReportMeta => {
   const m = obj(obj(report).meta);
   return {
-    profile: String(m.profile ?? 'embedded'), date: String(m.date ?? ''), commit: String(m.git_commit ?? '').slice(0, 7),
-    quick: m.quick === true, ...(path ? { path } : {}),
+    profile: String(m.profile ?? 'embedded'),
+    date: String(m.date ?? ''),
+    commit: String(m.git_commit ?? '').slice(0, 7),
+    quick: m.quick === true,
+    ...(path ? { path } : {}),
   };
 };
 
 /** A figure the model needs and the report lacks: the message names the flag that supplies it. */
 export class MissingFigure extends Error {
-  constructor(readonly key: MeasuredKey, where: string) {
+  constructor(
+    readonly key: MeasuredKey,
+    where: string,
+  ) {
     super(`the bench report has no ${where}; run the bench (see bench/README.md) or give it with --measured ${key}=<value>`);
   }
 }
@@ -85,7 +98,10 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
   take('bytesPerSocket', () => {
     const idle = figuresOf(embedded, 'idle');
     const natter = obj(idle.natter);
-    const sizes = Object.keys(natter).map(Number).filter(Number.isFinite).sort((a, b) => b - a);
+    const sizes = Object.keys(natter)
+      .map(Number)
+      .filter(Number.isFinite)
+      .sort((a, b) => b - a);
     for (const size of sizes) {
       const at = obj(natter[String(size)]);
       const marginal = num(at.marginal_bytes_per_socket_rss);
@@ -104,7 +120,8 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
     const size = ['1000', '100', '10'].find((s) => num(obj(obj(natter[s]).burst).deliveries_per_s));
     const rate = need('cpuMsPerDelivery', 'fanout.natter burst deliveries/s', size ? num(obj(obj(natter[size]).burst).deliveries_per_s) : undefined);
     return {
-      value: 1000 / rate, source: `embedded fanout: burst ${Math.round(rate).toLocaleString('en-US')} deliveries/s, group ${size}`,
+      value: 1000 / rate,
+      source: `embedded fanout: burst ${Math.round(rate).toLocaleString('en-US')} deliveries/s, group ${size}`,
       derived: 'one core ÷ burst deliveries/s (the burst saturates the single event loop with socket writes)',
     };
   });
@@ -119,7 +136,8 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
     return {
       value: net > 0 ? net : perK / 1000,
       source: `embedded throughput: server CPU ${perK} ms per 1,000 msgs at ${String(step!.offered_per_s)}/s`,
-      derived: 'CPU per 1,000 messages ÷ 1,000, less one delivery (the scenario has one receiver); the embedded server also writes SQLite and its read models, which a cluster gateway leaves to PostgreSQL and the workers',
+      derived:
+        'CPU per 1,000 messages ÷ 1,000, less one delivery (the scenario has one receiver); the embedded server also writes SQLite and its read models, which a cluster gateway leaves to PostgreSQL and the workers',
     };
   });
 
@@ -130,7 +148,8 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
     const timed = num(rebuild.events_per_s_sum_of_projection_times);
     const value = need('workerEventsPerS', 'rebuild events/s', timed ?? num(rebuild.events_per_s));
     return {
-      value, source: `embedded rebuild: ${timed ? 'events_per_s_sum_of_projection_times' : 'events_per_s'} over ${String(rebuild.events ?? '?')} events`,
+      value,
+      source: `embedded rebuild: ${timed ? 'events_per_s_sum_of_projection_times' : 'events_per_s'} over ${String(rebuild.events ?? '?')} events`,
       derived: 'a worker runs the same projectors; the replay writes SQLite, a worker Cassandra and Redis, which are sized on their own',
     };
   });
@@ -139,7 +158,10 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
 
   const relayRows = arr(obj(adapters.relay_throughput).results).map(obj);
   const partitions = num(obj(adapters.relay_throughput).partitions) ?? 8;
-  const bestRelay = relayRows.map((r) => ({ r, v: num(r.events_per_s) })).filter((x) => x.v).sort((a, b) => b.v! - a.v!)[0];
+  const bestRelay = relayRows
+    .map((r) => ({ r, v: num(r.events_per_s) }))
+    .filter((x) => x.v)
+    .sort((a, b) => b.v! - a.v!)[0];
   take('relayEventsPerS', () => {
     const value = need('relayEventsPerS', 'adapters.relay_throughput events/s', bestRelay?.v);
     return { value, source: `cluster adapters: relay events/s into Kafka (${String(bestRelay!.r.case)}, ${partitions} partitions, acks=all)` };
@@ -147,29 +169,40 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
   take('partitionEventsPerS', () => {
     const value = need('partitionEventsPerS', 'adapters.relay_throughput events/s', bestRelay?.v);
     return {
-      value: value / partitions, source: `cluster adapters: relay events/s ÷ ${partitions} partitions`,
+      value: value / partitions,
+      source: `cluster adapters: relay events/s ÷ ${partitions} partitions`,
       derived: 'a lower bound: what each partition took while one relay was the limit',
     };
   });
 
   take('pgAppendsPerS', () => {
-    const rows = arr(adapters.event_store_appends).map(obj).filter((r) => /postgres/i.test(String(r.store)));
-    const best = rows.map((r) => ({ callers: num(r.callers) ?? 0, v: num(r.appendsPerSecond) })).filter((x) => x.v).sort((a, b) => b.callers - a.callers)[0];
+    const rows = arr(adapters.event_store_appends)
+      .map(obj)
+      .filter((r) => /postgres/i.test(String(r.store)));
+    const best = rows
+      .map((r) => ({ callers: num(r.callers) ?? 0, v: num(r.appendsPerSecond) }))
+      .filter((x) => x.v)
+      .sort((a, b) => b.callers - a.callers)[0];
     const value = need('pgAppendsPerS', 'adapters.event_store_appends PostgreSQL appends/s', best?.v);
     return {
-      value, source: `cluster adapters: PostgreSQL appends/s at ${best!.callers} concurrent streams`,
+      value,
+      source: `cluster adapters: PostgreSQL appends/s at ${best!.callers} concurrent streams`,
       derived: 'the local PostgreSQL runs with fsync off (scripts/engines.sh), so this is an upper bound for a durable log',
     };
   });
 
   take('cassandraMsgsPerS', () => {
-    const rows = arr(obj(adapters.history_writes).results).map(obj).filter((r) => r.case === 'cassandra');
+    const rows = arr(obj(adapters.history_writes).results)
+      .map(obj)
+      .filter((r) => r.case === 'cassandra');
     // The largest batch: a worker under load hands history a whole Kafka batch at once.
     const largest = [...rows].sort((a, b) => Number(b.batch) - Number(a.batch))[0];
     const value = need('cassandraMsgsPerS', 'adapters.history_writes Cassandra writes/s', largest ? num(largest.writes_per_s) : undefined);
     return {
-      value, source: `cluster adapters: Cassandra history writes/s, batch ${String(largest!.batch)} (one node, replication factor 1)`,
-      derived: 'each message is 3 rows (messages, message_positions, conversation_last_seq); one client writing one batch at a time against one node that shares 2 cores, so a lower bound of a node',
+      value,
+      source: `cluster adapters: Cassandra history writes/s, batch ${String(largest!.batch)} (one node, replication factor 1)`,
+      derived:
+        'each message is 3 rows (messages, message_positions, conversation_last_seq); one client writing one batch at a time against one node that shares 2 cores, so a lower bound of a node',
     };
   });
 
@@ -181,7 +214,8 @@ export const measuredFromReports = (embedded: unknown, cluster: unknown, overrid
     const [ops, perMessage, mode] = push ? [push, pushModeCommandsPerMessage, 'push'] : [pull, pullModeCommandsPerMessage, 'pull'];
     const value = need('redisCommandsPerS', 'adapters.inbox_updates Redis ops/s', ops === undefined ? undefined : (ops / 2) * perMessage);
     return {
-      value, source: `cluster adapters: inbox updates on Redis, ${mode} mode, ${Math.round(ops!).toLocaleString('en-US')} ops/s`,
+      value,
+      source: `cluster adapters: inbox updates on Redis, ${mode} mode, ${Math.round(ops!).toLocaleString('en-US')} ops/s`,
       derived: `÷ 2 ops per message × ${perMessage} commands per message inside the inbox script (adapters/redis/inbox-store.ts, groups of ${INBOX_BENCH_MEMBERS}); script and batch overhead counted in, so a lower bound for plain commands`,
     };
   });

@@ -1,7 +1,18 @@
 import { checkGroupMix, type Assumptions } from './assumptions.ts';
 import type { Measured, ReportMeta } from './measured.ts';
 import { peakLoad, type Load } from './load.ts';
-import { sizeCassandra, sizeEventLog, sizeGateways, sizePipeline, sizeRedis, type Cassandra, type EventLog, type Gateways, type Pipeline, type Redis } from './fleet.ts';
+import {
+  sizeCassandra,
+  sizeEventLog,
+  sizeGateways,
+  sizePipeline,
+  sizeRedis,
+  type Cassandra,
+  type EventLog,
+  type Gateways,
+  type Pipeline,
+  type Redis,
+} from './fleet.ts';
 import { designLimits, firstBottleneck, scaleOut, type Limit, type ScaleOut } from './limits.ts';
 import type { SeedPreset } from './seeds.ts';
 
@@ -38,8 +49,18 @@ export const runCapacity = (assumptions: Assumptions, measured: Measured, report
   const redis = sizeRedis(assumptions, measured, load, gateways, pipeline);
   const limits = designLimits(assumptions, measured, load, eventLog, pipeline, redis);
   const result: Capacity = {
-    assumptions, measured, reports, load, gateways, eventLog, pipeline, cassandra, redis, limits,
-    scaleOut: scaleOut(gateways, pipeline, cassandra.nodes), firstBottleneck: firstBottleneck(limits),
+    assumptions,
+    measured,
+    reports,
+    load,
+    gateways,
+    eventLog,
+    pipeline,
+    cassandra,
+    redis,
+    limits,
+    scaleOut: scaleOut(gateways, pipeline, cassandra.nodes),
+    firstBottleneck: firstBottleneck(limits),
   };
   if (seed) result.seed = { id: seed.id, title: seed.title, sources: seed.sources, comparisons: compareWithSeed(seed, result) };
   return result;

@@ -20,7 +20,11 @@ export const latestReport = (dir: string, profile: 'embedded' | 'cluster'): Load
     .map((e) => path.join(dir, e.name, 'report.json'))
     .filter((f) => existsSync(f))
     .flatMap((f) => {
-      try { return [readReport(f)]; } catch { return []; }
+      try {
+        return [readReport(f)];
+      } catch {
+        return [];
+      }
     })
     .filter((r) => r.meta.profile === profile)
     .sort((a, b) => b.meta.date.localeCompare(a.meta.date));

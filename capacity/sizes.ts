@@ -23,9 +23,23 @@ export const frameBytes = (messageBytes: number) => {
   const send: SendMessageFrame = { type: 'send_message', client_msg_id: id36, conversation_id: conv34, content: content(messageBytes) };
   const ack: AckFrame = { type: 'ack', client_msg_id: id36, conversation_id: conv34, message_id: id36, seq, timestamp };
   const message: NewMessageFrame = {
-    type: 'new_message', message_id: id36, conversation_id: conv34, seq, sender_id: id36, content: content(messageBytes),
-    content_type: 'text', client_msg_id: id36, timestamp, edited_at: null, deleted: false, erased: false, reply_to_seq: null, reply_count: 0,
-    mentions: [], reactions: [], cursor,
+    type: 'new_message',
+    message_id: id36,
+    conversation_id: conv34,
+    seq,
+    sender_id: id36,
+    content: content(messageBytes),
+    content_type: 'text',
+    client_msg_id: id36,
+    timestamp,
+    edited_at: null,
+    deleted: false,
+    erased: false,
+    reply_to_seq: null,
+    reply_count: 0,
+    mentions: [],
+    reactions: [],
+    cursor,
   };
   const mark: MarkFrame = { type: 'mark_delivered', conversation_id: conv34, up_to_seq: seq };
   const status: MessageStatusFrame = { type: 'message_status', conversation_id: conv34, user_id: id36, status: 'delivered', up_to_seq: seq, timestamp };
@@ -58,8 +72,15 @@ const pgRow = (stream: string, type: string, data: unknown) => 60 + stream.lengt
 
 export const eventBytes = (messageBytes: number) => {
   const sent: MessageSent = {
-    conversation_id: conv34, message_id: id36, seq, sender_id: id36, sender_device_id: id36, client_msg_id: id36,
-    content: content(messageBytes), content_type: 'text', timestamp,
+    conversation_id: conv34,
+    message_id: id36,
+    seq,
+    sender_id: id36,
+    sender_device_id: id36,
+    client_msg_id: id36,
+    content: content(messageBytes),
+    content_type: 'text',
+    timestamp,
   };
   const read: MessageRead = { conversation_id: conv34, user_id: id36, up_to_seq: seq, timestamp };
   return {

@@ -31,8 +31,16 @@ export const assumptionFlags: Array<[keyof Assumptions, string, string]> = [
   ['deliveredMarks', '--delivered-marks <n>', 'delivered receipts per online recipient per message'],
   ['readMarks', '--read-marks <n>', 'read receipts per online recipient per message'],
   ['typingPerMsg', '--typing-per-msg <n>', 'typing frames per message sent'],
-  ['statusFanoutMaxMembers', '--status-fanout-max-members <n>', 'Natter setting NATTER_STATUS_FANOUT_MAX_MEMBERS: groups up to this size send receipts to every member'],
-  ['inboxFanoutMaxMembers', '--inbox-fanout-max-members <n>', "the Redis inbox adapter's fanoutMaxMembers (default 64): groups up to this size keep per-member inbox lists"],
+  [
+    'statusFanoutMaxMembers',
+    '--status-fanout-max-members <n>',
+    'Natter setting NATTER_STATUS_FANOUT_MAX_MEMBERS: groups up to this size send receipts to every member',
+  ],
+  [
+    'inboxFanoutMaxMembers',
+    '--inbox-fanout-max-members <n>',
+    "the Redis inbox adapter's fanoutMaxMembers (default 64): groups up to this size keep per-member inbox lists",
+  ],
   ['conversationsPerUser', '--conversations-per-user <n>', 'conversations per registered user'],
   ['usersPerDau', '--users-per-dau <n>', 'registered users ÷ daily users'],
   ['headroom', '--headroom <n>', 'share of every measured capacity kept free'],
@@ -44,30 +52,43 @@ export const assumptionFlags: Array<[keyof Assumptions, string, string]> = [
 ];
 
 type Options = Partial<Record<keyof Assumptions, number>> & {
-  seed?: string; groupMix?: string; json?: boolean; results: string;
-  embeddedReport?: string; clusterReport?: string; measured?: string[];
+  seed?: string;
+  groupMix?: string;
+  json?: boolean;
+  results: string;
+  embeddedReport?: string;
+  clusterReport?: string;
+  measured?: string[];
 };
 
 const pick = (file: string | undefined, dir: string, profile: 'embedded' | 'cluster'): LoadedReport => {
   const found = file ? readReport(file) : latestReport(dir, profile);
-  if (!found) throw new Error(`no ${profile} bench report under ${dir}: run \`npx tsx bench/run.ts --quick${profile === 'cluster' ? ' --profile cluster' : ''}\` or pass --${profile}-report <report.json>`);
+  if (!found)
+    throw new Error(
+      `no ${profile} bench report under ${dir}: run \`npx tsx bench/run.ts --quick${profile === 'cluster' ? ' --profile cluster' : ''}\` or pass --${profile}-report <report.json>`,
+    );
   return found;
 };
 
-const parseMeasured = (pairs: string[] = []): Partial<Record<MeasuredKey, number>> => Object.fromEntries(pairs.map((p) => {
-  const [key, value] = p.split('=');
-  const x = Number(value);
-  if (!measuredKeys.includes(key as MeasuredKey)) throw new Error(`--measured: "${key}" is not one of ${measuredKeys.join(', ')}`);
-  if (!Number.isFinite(x) || x <= 0) throw new Error(`--measured: "${p}" is not <figure>=<number > 0>`);
-  return [key, x];
-}));
+const parseMeasured = (pairs: string[] = []): Partial<Record<MeasuredKey, number>> =>
+  Object.fromEntries(
+    pairs.map((p) => {
+      const [key, value] = p.split('=');
+      const x = Number(value);
+      if (!measuredKeys.includes(key as MeasuredKey)) throw new Error(`--measured: "${key}" is not one of ${measuredKeys.join(', ')}`);
+      if (!Number.isFinite(x) || x <= 0) throw new Error(`--measured: "${p}" is not <figure>=<number > 0>`);
+      return [key, x];
+    }),
+  );
 
 export const capacity = (options: Options) => {
   const seed = options.seed === undefined ? undefined : seeds[options.seed];
   if (options.seed !== undefined && !seed) throw new Error(`--seed: unknown seed "${options.seed}"; known: ${seedIds.join(', ')}`);
   const given = Object.fromEntries(assumptionFlags.map(([key]) => [key, options[key]]).filter(([, v]) => v !== undefined));
   const assumptions: Assumptions = {
-    ...defaultAssumptions, ...seed?.assumptions, ...given,
+    ...defaultAssumptions,
+    ...seed?.assumptions,
+    ...given,
     ...(options.groupMix ? { groupMix: parseGroupMix(options.groupMix) } : {}),
   };
   const embedded = pick(options.embeddedReport, options.results, 'embedded');
@@ -80,9 +101,10 @@ export const capacity = (options: Options) => {
 export const capacityCommand = () => {
   const command = new Command('capacity')
     .description('size a deployment for a given scale from the latest bench reports of both profiles (docs/capacity.md)')
-    .addOption(new Option('--seed <id>', 'load a seed\'s figures (flags given override them)').choices(seedIds))
+    .addOption(new Option('--seed <id>', "load a seed's figures (flags given override them)").choices(seedIds))
     .option('--group-mix <mix>', 'share of messages by conversation size, e.g. 2:0.8,10:0.15,100:0.05');
-  for (const [key, flag, help] of assumptionFlags) command.option(flag, `${help} (default ${defaultAssumptions[key] as number})`, number(flag.split(' ')[0]!.slice(2)));
+  for (const [key, flag, help] of assumptionFlags)
+    command.option(flag, `${help} (default ${defaultAssumptions[key] as number})`, number(flag.split(' ')[0]!.slice(2)));
   return command
     .option('--results <dir>', 'where the bench reports are', RESULTS)
     .option('--embedded-report <file>', 'an embedded report.json instead of the latest under --results')

@@ -10,7 +10,12 @@ export const drain = async (options: { timeout: number }) => {
   console.log(`asked process ${pid} to drain`);
   const deadline = Date.now() + options.timeout;
   while (Date.now() < deadline) {
-    try { process.kill(pid, 0); } catch { console.log(`process ${pid} drained and exited`); return; }
+    try {
+      process.kill(pid, 0);
+    } catch {
+      console.log(`process ${pid} drained and exited`);
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`process ${pid} is still running after ${options.timeout} ms`);

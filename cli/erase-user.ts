@@ -22,7 +22,11 @@ export const eraseUser = async (userId: string, options: { cluster?: boolean }) 
   try {
     const commands = createCommands(eventStore, { ...commandLimits(config), shred: content.shred });
     const { position } = await commands.eraseUser(userId, 'operator');
-    console.log(position > 0 ? `erased ${userId}: their data keys are destroyed; the read models follow when the server starts` : `${userId} was already erased; their data keys are destroyed`);
+    console.log(
+      position > 0
+        ? `erased ${userId}: their data keys are destroyed; the read models follow when the server starts`
+        : `${userId} was already erased; their data keys are destroyed`,
+    );
   } finally {
     await eventStore.close();
     await content.close();

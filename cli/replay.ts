@@ -39,7 +39,11 @@ const replayEmbedded = async (name: string, options: { batch: number }) => {
     bar.start(head, 0, { events: 0, rate: 0 });
     const started = performance.now();
     const result = await rebuild({
-      eventStore, checkpoints: readModels.checkpoints, unitOfWork: readModels.unitOfWork, projectors: chosen, batchSize: options.batch,
+      eventStore,
+      checkpoints: readModels.checkpoints,
+      unitOfWork: readModels.unitOfWork,
+      projectors: chosen,
+      batchSize: options.batch,
       onProgress: (position, events) => bar.update(position, { events, rate: rate(events, (performance.now() - started) / 1000) }),
     });
     // The last commit, and the indexes a rebuild builds at its end, count in the time.

@@ -15,7 +15,12 @@ const runUntilSignal = (name: string, stop: () => Promise<unknown>) => {
   const onSignal = async () => {
     if (stopping) process.exit(1);
     stopping = true;
-    try { await stop(); } catch (error) { console.error(`${name}: stop failed`, error); process.exit(1); }
+    try {
+      await stop();
+    } catch (error) {
+      console.error(`${name}: stop failed`, error);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void onSignal());
@@ -28,15 +33,17 @@ const runUntilSignal = (name: string, stop: () => Promise<unknown>) => {
  * ones we throw on purpose (a bad setting, an engine out of reach) and say everything in their
  * message; any other kind is a bug and keeps its stack.
  */
-const startRole = <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>) => async (...args: A) => {
-  try {
-    await start(...args);
-  } catch (error) {
-    const deliberate = error instanceof EngineUnavailableError || error instanceof ConfigError || (error instanceof Error && error.constructor === Error);
-    console.error(`natter ${name}: ${deliberate ? (error as Error).message : (error as Error)?.stack ?? String(error)}`);
-    process.exit(1);
-  }
-};
+const startRole =
+  <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>) =>
+  async (...args: A) => {
+    try {
+      await start(...args);
+    } catch (error) {
+      const deliberate = error instanceof EngineUnavailableError || error instanceof ConfigError || (error instanceof Error && error.constructor === Error);
+      console.error(`natter ${name}: ${deliberate ? (error as Error).message : ((error as Error)?.stack ?? String(error))}`);
+      process.exit(1);
+    }
+  };
 
 /** The cluster roles' settings: dev tokens stay off unless NATTER_DEV_TOKENS=true is set. */
 const settings = () => ({ config: loadConfig(process.env, 'cluster'), cluster: loadClusterConfig() });
@@ -46,7 +53,10 @@ export const gatewayRole = startRole('gateway', async () => {
   const gateway = await createGateway(config, cluster);
   const address = await gateway.app.listen({ host: config.host, port: config.port });
   console.log(`gateway ${cluster.gatewayId} listening on ${address}`);
-  runUntilSignal('gateway', async () => { await gateway.drain(); await gateway.close(); });
+  runUntilSignal('gateway', async () => {
+    await gateway.drain();
+    await gateway.close();
+  });
 });
 
 export const projectorRole = startRole('projector', async (names: string[]) => {

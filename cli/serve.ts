@@ -38,7 +38,13 @@ export const serve = async () => {
     stopping = true;
     if (process.stdout.isTTY) console.error('Natter cannot write its event log any more; exiting (see the log)');
     setTimeout(() => process.exit(1), 5_000);
-    void natter.close().catch(() => undefined).finally(() => { releaseLock(); process.exit(1); });
+    void natter
+      .close()
+      .catch(() => undefined)
+      .finally(() => {
+        releaseLock();
+        process.exit(1);
+      });
   });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -11,7 +11,9 @@ export const printStream = async (conversationId: string, options: { receipts?: 
     const events = await eventStore.readStream(stream);
     if (events.length === 0) console.error(`stream ${stream} is empty or does not exist`);
     for (const e of events) {
-      console.log(JSON.stringify({ position: e.position, revision: e.revision, type: e.type, recorded_at: new Date(e.recordedAt).toISOString(), data: e.data }));
+      console.log(
+        JSON.stringify({ position: e.position, revision: e.revision, type: e.type, recorded_at: new Date(e.recordedAt).toISOString(), data: e.data }),
+      );
     }
   } finally {
     await eventStore.close();

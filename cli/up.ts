@@ -47,18 +47,29 @@ const engineEnv = (options: UpOptions, configured: NodeJS.ProcessEnv): NodeJS.Pr
 };
 
 const roles = (options: UpOptions, base: number, cluster: ClusterConfig): Role[] => {
-  const eventStore = cluster.eventStore === 'eventstoredb' ? `EventStoreDB ${cluster.eventStoreDbUrl}` : `PostgreSQL ${masked(cluster.pgUrl)} (schema ${cluster.pgSchema})`;
+  const eventStore =
+    cluster.eventStore === 'eventstoredb' ? `EventStoreDB ${cluster.eventStoreDbUrl}` : `PostgreSQL ${masked(cluster.pgUrl)} (schema ${cluster.pgSchema})`;
   const kafka = `Kafka ${cluster.kafkaBrokers.join(',')}`;
   const list: Role[] = [];
   for (let i = 0; i < options.gateways; i++) {
     const port = base + i;
     list.push({
-      name: `gateway-${port}`, args: ['gateway'], env: { NATTER_PORT: String(port), NATTER_GATEWAY_ID: `gw-${port}` },
-      where: (line) => { const url = readyLine.exec(line)?.[1] ?? `http://127.0.0.1:${port}`; return `${url} (REST) and ${url.replace(/^http/, 'ws')}/v1/ws (WebSocket)`; },
+      name: `gateway-${port}`,
+      args: ['gateway'],
+      env: { NATTER_PORT: String(port), NATTER_GATEWAY_ID: `gw-${port}` },
+      where: (line) => {
+        const url = readyLine.exec(line)?.[1] ?? `http://127.0.0.1:${port}`;
+        return `${url} (REST) and ${url.replace(/^http/, 'ws')}/v1/ws (WebSocket)`;
+      },
     });
   }
   for (let i = 0; i < options.projectors; i++) {
-    list.push({ name: `projector-${i + 1}`, args: ['projector'], env: {}, where: () => `consumer group ${cluster.projectorGroup} on ${kafka} topic ${cluster.eventsTopic}` });
+    list.push({
+      name: `projector-${i + 1}`,
+      args: ['projector'],
+      env: {},
+      where: () => `consumer group ${cluster.projectorGroup} on ${kafka} topic ${cluster.eventsTopic}`,
+    });
   }
   list.push({ name: 'relay', args: ['relay'], env: {}, where: () => `${eventStore} -> ${kafka} topic ${cluster.eventsTopic}` });
   list.push({ name: 'push-worker', args: ['push-worker'], env: {}, where: () => `consumer group ${cluster.pushGroup} on ${kafka} topic ${cluster.pushTopic}` });
@@ -69,15 +80,23 @@ const start = (role: Role, env: NodeJS.ProcessEnv): Running => {
   // Detached: its own process group, so Ctrl-C in a terminal reaches `up` alone and each role gets
   // exactly one SIGTERM from it (a role takes a second signal as "exit now, skip the drain").
   const child = spawn(process.execPath, ['--import', exitWithParent, bin, ...role.args], {
-    env: { ...env, ...role.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+    env: { ...env, ...role.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let ready: (line: string) => void;
   let readyLineSeen = false;
   const running: Running = {
-    ...role, child,
+    ...role,
+    child,
     ready: new Promise<string>((resolve, reject) => {
-      ready = (line) => { readyLineSeen = true; resolve(line); };
-      child.once('exit', (code, signal) => { if (!readyLineSeen) reject(new Error(`${role.name} exited during start-up (${signal ?? `code ${code}`}); its last lines are above`)); });
+      ready = (line) => {
+        readyLineSeen = true;
+        resolve(line);
+      };
+      child.once('exit', (code, signal) => {
+        if (!readyLineSeen) reject(new Error(`${role.name} exited during start-up (${signal ?? `code ${code}`}); its last lines are above`));
+      });
       child.once('error', reject);
     }),
     exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
@@ -126,7 +145,8 @@ export const up = async (options: UpOptions) => {
   // Every role must seal and open with one master key: the one given, or one kept in the data directory.
   configured.NATTER_MASTER_KEY ??= localMasterKey(resolve(configured.NATTER_DATA_DIR ?? './data'));
   const base = settings(configured).config.port;
-  if (base < 1 || base + options.gateways - 1 > 65_535) fail(`NATTER_PORT must be a port number with room for ${options.gateways} gateways after it, got ${base}`);
+  if (base < 1 || base + options.gateways - 1 > 65_535)
+    fail(`NATTER_PORT must be a port number with room for ${options.gateways} gateways after it, got ${base}`);
   if (!(options.gateways >= 1 && options.projectors >= 1)) fail('--gateways and --projectors must be at least 1');
 
   const env = engineEnv(options, configured);
@@ -148,11 +168,16 @@ export const up = async (options: UpOptions) => {
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       Promise.all(alive.map((r) => r.exited)).then(() => true),
-      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), stopAfterMs); }),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), stopAfterMs);
+      }),
     ]);
     clearTimeout(timer);
     const stuck = alive.filter((r) => r.alive());
-    for (const r of stuck) { console.error(`natter up: ${r.name} did not stop within ${stopAfterMs} ms: SIGKILL`); r.child.kill('SIGKILL'); }
+    for (const r of stuck) {
+      console.error(`natter up: ${r.name} did not stop within ${stopAfterMs} ms: SIGKILL`);
+      r.child.kill('SIGKILL');
+    }
     await Promise.all(stuck.map((r) => r.exited));
     const failed = alive.filter((r) => r.child.exitCode !== 0 && r.child.signalCode !== 'SIGTERM');
     for (const r of failed) console.error(`natter up: ${r.name} ended with ${r.child.signalCode ?? `code ${r.child.exitCode}`}`);
@@ -169,7 +194,9 @@ export const up = async (options: UpOptions) => {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // Last resort if `up` itself crashes; a kill -9 is handled by cli/exit-with-parent.js in each role.
-  process.on('exit', () => { for (const r of running) if (r.alive()) r.child.kill('SIGTERM'); });
+  process.on('exit', () => {
+    for (const r of running) if (r.alive()) r.child.kill('SIGTERM');
+  });
 
   let timer: NodeJS.Timeout | undefined;
   const startTimeoutMs = cluster.upStartTimeoutMs;
@@ -178,7 +205,18 @@ export const up = async (options: UpOptions) => {
     lines = await Promise.race([
       Promise.all(running.map((r) => r.ready)),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not ready after ${startTimeoutMs} ms: ${running.filter((r) => r.alive()).map((r) => r.name).join(', ')}`)), startTimeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `not ready after ${startTimeoutMs} ms: ${running
+                  .filter((r) => r.alive())
+                  .map((r) => r.name)
+                  .join(', ')}`,
+              ),
+            ),
+          startTimeoutMs,
+        );
       }),
     ]);
   } catch (error) {
@@ -194,10 +232,14 @@ export const up = async (options: UpOptions) => {
   const width = Math.max(...running.map((r) => r.name.length));
   console.log(`natter up: ready in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   running.forEach((r, i) => console.log(`  ${r.name.padEnd(width)}  pid ${String(r.child.pid).padEnd(7)}  ${r.where(lines[i]!)}`));
-  console.log(`  engines: Redis ${masked(cluster.redisUrl)} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace}), OpenSearch ${masked(cluster.opensearch.url)} (indices ${cluster.opensearch.index}-messages-v*)`);
-  console.log(config.devTokens
-    ? '  dev tokens: on (--dev): anyone can mint a token for any user with POST /v1/auth/dev-token'
-    : '  dev tokens: off (natter up --dev turns them on for trying the API)');
+  console.log(
+    `  engines: Redis ${masked(cluster.redisUrl)} (prefix ${cluster.redisPrefix}), Cassandra ${cluster.cassandra.contactPoints.join(',')} (keyspace ${cluster.cassandra.keyspace}), OpenSearch ${masked(cluster.opensearch.url)} (indices ${cluster.opensearch.index}-messages-v*)`,
+  );
+  console.log(
+    config.devTokens
+      ? '  dev tokens: on (--dev): anyone can mint a token for any user with POST /v1/auth/dev-token'
+      : '  dev tokens: off (natter up --dev turns them on for trying the API)',
+  );
   console.log('natter up: Ctrl-C or SIGTERM stops these processes; the engines keep running (npm run engines:down stops them).');
 
   for (const r of running) {

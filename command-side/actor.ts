@@ -2,6 +2,10 @@
 export type Actor = { user_id: string; device_id: string };
 
 declare module 'fastify' {
-  interface FastifyRequest { actor: Actor }
-  interface FastifyContextConfig { public?: boolean }
+  interface FastifyRequest {
+    actor: Actor;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+  }
 }

@@ -18,12 +18,23 @@ const BASE64 = /^(?:[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2})$/;
 export type Ack = { conversation_id: string; client_msg_id: string; message_id: string; seq: number; timestamp: number; position: number };
 export type Edited = { conversation_id: string; seq: number; edited_at: number; position: number };
 export type ConversationSummary = {
-  conversation_id: string; type: 'direct' | 'group'; title: string | null; members: string[]; admins: string[]; created_by: string; retention_days: number | null;
+  conversation_id: string;
+  type: 'direct' | 'group';
+  title: string | null;
+  members: string[];
+  admins: string[];
+  created_by: string;
+  retention_days: number | null;
 };
 
 const summary = (state: Conversation): ConversationSummary => ({
-  conversation_id: state.conversation_id, type: state.kind, title: state.title, members: [...state.members].sort(),
-  admins: [...state.admins].sort(), created_by: state.created_by, retention_days: state.retention_days,
+  conversation_id: state.conversation_id,
+  type: state.kind,
+  title: state.title,
+  members: [...state.members].sort(),
+  admins: [...state.admins].sort(),
+  created_by: state.created_by,
+  retention_days: state.retention_days,
 });
 
 /**
@@ -52,8 +63,12 @@ export type CommandOptions = {
 };
 
 export type NewMessage = {
-  conversation_id: string; client_msg_id: string; content: string; content_type?: ContentType;
-  reply_to_seq?: number; mentions?: string[];
+  conversation_id: string;
+  client_msg_id: string;
+  content: string;
+  content_type?: ContentType;
+  reply_to_seq?: number;
+  mentions?: string[];
 };
 
 export const createCommands = (eventStore: EventStore, options: CommandOptions) => {
@@ -82,7 +97,9 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       const decision = await limiter.take(`conversation:${conversationId}`, options.conversationLimit);
       if (!decision.ok) {
         options.onRateLimited?.('conversation');
-        throw new NatterError('rate_limited', `this conversation is over its send rate; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
+        throw new NatterError('rate_limited', `this conversation is over its send rate; retry in ${decision.retryAfterMs} ms`, {
+          retry_after_ms: decision.retryAfterMs,
+        });
       }
     }
   };
@@ -98,7 +115,7 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     if (!conversationId.startsWith('d_')) return false;
     const state = await conversations.state(conversationId);
     const other = state.kind === 'direct' ? [...state.members].find((m) => m !== sender) : undefined;
-    return other !== undefined && state.members.has(sender) && await hasBlocked(other, sender);
+    return other !== undefined && state.members.has(sender) && (await hasBlocked(other, sender));
   };
   const settle = async (handled: { position: number }) => ({ position: handled.position });
   const editWindowMs = options.editWindowMs ?? 24 * 60 * 60 * 1000;
@@ -114,44 +131,87 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       // The append is durable and the projectors deliver its frames anyway; the ack must not fail here.
     }
   };
-  const announced = <T extends Handled>(handled: T): T => { announce(handled.events, handled.position, handled.snapshot ?? handled.state); return handled; };
+  const announced = <T extends Handled>(handled: T): T => {
+    announce(handled.events, handled.position, handled.snapshot ?? handled.state);
+    return handled;
+  };
   const withPosition = (handled: Handled) => {
     announced(handled);
     return { conversation: summary(handled.state), position: handled.position };
   };
 
   return {
-    createDirect: async (actor: Actor, peerId: string) => withPosition(await conversations.handle({
-      type: 'CreateConversation', conversation_id: directConversationId(actor.user_id, peerId), kind: 'direct', title: null,
-      created_by: actor.user_id, member_ids: [peerId], max_members: 2, timestamp: clock(),
-      blocked: peerId !== actor.user_id && await hasBlocked(peerId, actor.user_id),
-    })),
+    createDirect: async (actor: Actor, peerId: string) =>
+      withPosition(
+        await conversations.handle({
+          type: 'CreateConversation',
+          conversation_id: directConversationId(actor.user_id, peerId),
+          kind: 'direct',
+          title: null,
+          created_by: actor.user_id,
+          member_ids: [peerId],
+          max_members: 2,
+          timestamp: clock(),
+          blocked: peerId !== actor.user_id && (await hasBlocked(peerId, actor.user_id)),
+        }),
+      ),
 
-    createGroup: async (actor: Actor, title: string, memberIds: string[]) => withPosition(await conversations.handle({
-      type: 'CreateConversation', conversation_id: newGroupId(), kind: 'group', title,
-      created_by: actor.user_id, member_ids: memberIds, max_members: options.maxGroupMembers, timestamp: clock(),
-    })),
+    createGroup: async (actor: Actor, title: string, memberIds: string[]) =>
+      withPosition(
+        await conversations.handle({
+          type: 'CreateConversation',
+          conversation_id: newGroupId(),
+          kind: 'group',
+          title,
+          created_by: actor.user_id,
+          member_ids: memberIds,
+          max_members: options.maxGroupMembers,
+          timestamp: clock(),
+        }),
+      ),
 
-    addMembers: async (actor: Actor, conversationId: string, userIds: string[]) => withPosition(await conversations.handle({
-      type: 'AddMembers', conversation_id: conversationId, user_ids: userIds, by: actor.user_id,
-      max_members: options.maxGroupMembers, timestamp: clock(),
-    })),
+    addMembers: async (actor: Actor, conversationId: string, userIds: string[]) =>
+      withPosition(
+        await conversations.handle({
+          type: 'AddMembers',
+          conversation_id: conversationId,
+          user_ids: userIds,
+          by: actor.user_id,
+          max_members: options.maxGroupMembers,
+          timestamp: clock(),
+        }),
+      ),
 
-    removeMember: async (actor: Actor, conversationId: string, userId: string) => withPosition(await conversations.handle({
-      type: 'RemoveMember', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock(),
-    })),
+    removeMember: async (actor: Actor, conversationId: string, userId: string) =>
+      withPosition(
+        await conversations.handle({
+          type: 'RemoveMember',
+          conversation_id: conversationId,
+          user_id: userId,
+          by: actor.user_id,
+          timestamp: clock(),
+        }),
+      ),
 
     /** Resolves only once the message is durable; a retry returns the first ack and appends nothing. */
     sendMessage: async (actor: Actor, message: NewMessage): Promise<Ack> => {
       await checkSend(actor, message.content, message.content_type ?? 'text', message.conversation_id);
-      const handled = announced(await conversations.handle({
-        type: 'SendMessage', conversation_id: message.conversation_id, message_id: newMessageId(),
-        sender_id: actor.user_id, sender_device_id: actor.device_id, client_msg_id: message.client_msg_id,
-        content: message.content, content_type: message.content_type ?? 'text', timestamp: clock(),
-        ...(message.reply_to_seq !== undefined ? { reply_to_seq: message.reply_to_seq } : {}),
-        ...(message.mentions !== undefined ? { mentions: message.mentions } : {}),
-        ...(await blockedInDirect(message.conversation_id, actor.user_id) ? { blocked: true } : {}),
-      }));
+      const handled = announced(
+        await conversations.handle({
+          type: 'SendMessage',
+          conversation_id: message.conversation_id,
+          message_id: newMessageId(),
+          sender_id: actor.user_id,
+          sender_device_id: actor.device_id,
+          client_msg_id: message.client_msg_id,
+          content: message.content,
+          content_type: message.content_type ?? 'text',
+          timestamp: clock(),
+          ...(message.reply_to_seq !== undefined ? { reply_to_seq: message.reply_to_seq } : {}),
+          ...(message.mentions !== undefined ? { mentions: message.mentions } : {}),
+          ...((await blockedInDirect(message.conversation_id, actor.user_id)) ? { blocked: true } : {}),
+        }),
+      );
       const sent = handled.events[0];
       if (sent?.type === 'MessageSent') {
         const { message_id, seq, timestamp } = sent.data;
@@ -167,16 +227,31 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       const message = (await conversations.state(conversationId)).messages.get(seq);
       // A ciphertext message is edited with ciphertext; the decider rules on everything else.
       await checkSend(actor, content, message?.content_type === 'ciphertext' ? 'ciphertext' : 'text', conversationId);
-      const handled = announced(await conversations.handle({
-        type: 'EditMessage', conversation_id: conversationId, seq, by: actor.user_id, content, edit_window_ms: editWindowMs, timestamp: clock(),
-      }));
+      const handled = announced(
+        await conversations.handle({
+          type: 'EditMessage',
+          conversation_id: conversationId,
+          seq,
+          by: actor.user_id,
+          content,
+          edit_window_ms: editWindowMs,
+          timestamp: clock(),
+        }),
+      );
       const edited = handled.events[0];
-      return { conversation_id: conversationId, seq, edited_at: edited?.type === 'MessageEdited' ? edited.data.timestamp : clock(), position: handled.position };
+      return {
+        conversation_id: conversationId,
+        seq,
+        edited_at: edited?.type === 'MessageEdited' ? edited.data.timestamp : clock(),
+        position: handled.position,
+      };
     },
 
     /** Idempotent: deleting a deleted message succeeds and appends nothing. */
     deleteMessage: async (actor: Actor, conversationId: string, seq: number) => {
-      const handled = announced(await conversations.handle({ type: 'DeleteMessage', conversation_id: conversationId, seq, by: actor.user_id, timestamp: clock() }));
+      const handled = announced(
+        await conversations.handle({ type: 'DeleteMessage', conversation_id: conversationId, seq, by: actor.user_id, timestamp: clock() }),
+      );
       return { position: handled.position };
     },
 
@@ -192,16 +267,26 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
     grantAdmin: async (actor: Actor, conversationId: string, userId: string) =>
       withPosition(await conversations.handle({ type: 'GrantAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() })),
     revokeAdmin: async (actor: Actor, conversationId: string, userId: string) =>
-      withPosition(await conversations.handle({ type: 'RevokeAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() })),
+      withPosition(
+        await conversations.handle({ type: 'RevokeAdmin', conversation_id: conversationId, user_id: userId, by: actor.user_id, timestamp: clock() }),
+      ),
     renameConversation: async (actor: Actor, conversationId: string, title: string) =>
       withPosition(await conversations.handle({ type: 'RenameConversation', conversation_id: conversationId, title, by: actor.user_id, timestamp: clock() })),
     /** null: back to the server's default. */
     setRetention: async (actor: Actor, conversationId: string, days: number | null) =>
-      withPosition(await conversations.handle({ type: 'SetRetention', conversation_id: conversationId, retention_days: days, by: actor.user_id, timestamp: clock() })),
+      withPosition(
+        await conversations.handle({ type: 'SetRetention', conversation_id: conversationId, retention_days: days, by: actor.user_id, timestamp: clock() }),
+      ),
     /** The retention sweep's step for one conversation: appends MessagesExpired when messages are due. */
     expireMessages: async (conversationId: string) => {
       const retention = options.retention ?? { defaultDays: null, dayMs: 86_400_000 };
-      const handled = await conversations.handle({ type: 'ExpireMessages', conversation_id: conversationId, default_days: retention.defaultDays, day_ms: retention.dayMs, timestamp: clock() });
+      const handled = await conversations.handle({
+        type: 'ExpireMessages',
+        conversation_id: conversationId,
+        default_days: retention.defaultDays,
+        day_ms: retention.dayMs,
+        timestamp: clock(),
+      });
       return { position: handled.position };
     },
 
@@ -223,7 +308,11 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
      * again, it destroys again (idempotent), in case a crash came between the two.
      */
     eraseUser: async (userId: string, by: 'user' | 'operator') => {
-      if (!options.shred) throw new NatterError('erasure_unavailable', 'erasure needs message content encryption (NATTER_CONTENT_ENCRYPTION=on): without it the log keeps what was said');
+      if (!options.shred)
+        throw new NatterError(
+          'erasure_unavailable',
+          'erasure needs message content encryption (NATTER_CONTENT_ENCRYPTION=on): without it the log keeps what was said',
+        );
       const handled = await users.handle({ type: 'EraseUser', user_id: userId, by, timestamp: clock() });
       await options.shred?.(userId);
       return { position: handled.position };
@@ -249,8 +338,11 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
 
     markReceipt: async (actor: Actor, conversationId: string, status: 'delivered' | 'read', upToSeq: number) => {
       const marked = await markReceipt({
-        type: status === 'read' ? 'MarkRead' : 'MarkDelivered', conversation_id: conversationId, user_id: actor.user_id,
-        up_to_seq: upToSeq, timestamp: clock(),
+        type: status === 'read' ? 'MarkRead' : 'MarkDelivered',
+        conversation_id: conversationId,
+        user_id: actor.user_id,
+        up_to_seq: upToSeq,
+        timestamp: clock(),
       });
       announce(marked.events, marked.position, marked.conversation);
       return { appended: marked.events.length > 0, position: marked.position };

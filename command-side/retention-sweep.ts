@@ -22,12 +22,14 @@ export const startRetentionSweep = (options: {
   let running: Promise<void> | undefined;
   let stopped = false;
   const sweep = async () => {
-    for (let after = ''; !stopped;) {
+    for (let after = ''; !stopped; ) {
       const page = await options.directory.conversations(after, PAGE);
       for (const { conversation_id: id, retention_days: days } of page) {
         if (stopped) return;
         if ((days ?? options.defaultDays) === null || !options.owns(id)) continue;
-        await options.commands.expireMessages(id).catch((error) => options.log.warn({ err: error, conversation: id }, 'retention: expiry failed; the next sweep retries'));
+        await options.commands
+          .expireMessages(id)
+          .catch((error) => options.log.warn({ err: error, conversation: id }, 'retention: expiry failed; the next sweep retries'));
       }
       if (page.length < PAGE) return;
       after = page[page.length - 1]!.conversation_id;
@@ -35,7 +37,11 @@ export const startRetentionSweep = (options: {
   };
   const timer = setInterval(() => {
     if (running) return;
-    running = sweep().catch((error) => options.log.warn({ err: error }, 'retention sweep failed')).finally(() => { running = undefined; });
+    running = sweep()
+      .catch((error) => options.log.warn({ err: error }, 'retention sweep failed'))
+      .finally(() => {
+        running = undefined;
+      });
   }, options.intervalMs);
   timer.unref();
   return {

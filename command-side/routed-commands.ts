@@ -7,7 +7,7 @@ import { OwnerUnreachable, type CommandBus } from '../ports/command-bus.ts';
 type Args = [Actor, ...unknown[]];
 /** Which conversation (or other single writer) a routed call belongs to, from its arguments. */
 type Key = (local: Commands, args: Args) => string;
-const byConversation: Key = (_local, args) => typeof args[1] === 'string' ? args[1] : (args[1] as { conversation_id: string }).conversation_id;
+const byConversation: Key = (_local, args) => (typeof args[1] === 'string' ? args[1] : (args[1] as { conversation_id: string }).conversation_id);
 // A block is decided where the pair's direct conversation is written, so that its sends see it at once.
 const byPair: Key = (local, [actor, other]) => local.directIdOf(actor, other as string);
 
@@ -70,14 +70,15 @@ export const routeCommands = (local: Commands, bus: CommandBus, events: RoutingE
     return (local[method] as (...a: unknown[]) => Promise<unknown>)(...args);
   };
 
-  const routed = Object.fromEntries((Object.entries(ROUTES) as Array<[RoutedMethod, Key]>).map(([method, key]) =>
-    [method, (...args: Args) => route(method, args, key(local, args))]));
+  const routed = Object.fromEntries(
+    (Object.entries(ROUTES) as Array<[RoutedMethod, Key]>).map(([method, key]) => [method, (...args: Args) => route(method, args, key(local, args))]),
+  );
   return {
     ...local,
     ...routed,
     // Local answers are the owner's own set; only an answer that crossed the wire comes as an array.
     membersFor: async (...args) => {
-      const members = await route('membersFor', args, byConversation(local, args)) as ReadonlySet<string> | string[];
+      const members = (await route('membersFor', args, byConversation(local, args))) as ReadonlySet<string> | string[];
       return members instanceof Set ? members : new Set(members);
     },
   } as Commands;

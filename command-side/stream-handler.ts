@@ -46,7 +46,9 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
   eventStore: EventStore,
   decider: StreamDecider<State, Command, E, Context>,
   options: {
-    cacheSize?: number; onConflict?(): void; context?(command: Command): Promise<Context>;
+    cacheSize?: number;
+    onConflict?(): void;
+    context?(command: Command): Promise<Context>;
     /**
      * Copies what a caller needs of the state as of these events, before later commands are decided
      * on top of it (they pipeline into the same state while this append is in flight).
@@ -63,7 +65,9 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
   const pause = (id: string, attempt: number): Promise<void> => {
     let gate = gates.get(id);
     if (!gate) {
-      gate = new Promise<void>((resolve) => setTimeout(resolve, jitter(attempt))).then(() => { gates.delete(id); });
+      gate = new Promise<void>((resolve) => setTimeout(resolve, jitter(attempt))).then(() => {
+        gates.delete(id);
+      });
       gates.set(id, gate);
     }
     return gate;
@@ -93,7 +97,7 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
     for (let attempt = 1; ; attempt++) {
       const gate = gates.get(id);
       if (gate) await gate;
-      const context = options.context ? await options.context(command) : undefined as Context;
+      const context = options.context ? await options.context(command) : (undefined as Context);
       const writer = await load(id);
       const events = decider.decide(command, writer.state, context);
       if (events.length === 0) {
@@ -101,12 +105,15 @@ export const createStreamHandler = <State, Command, E extends Event, Context = u
         if (await writer.tail) return { events, state: writer.state, position: 0 };
         continue;
       }
-      const expectedRevision = writer.revision === -1 ? 'no_stream' as const : writer.revision;
+      const expectedRevision = writer.revision === -1 ? ('no_stream' as const) : writer.revision;
       for (const event of events) decider.evolve(writer.state, event);
       const snapshot = options.snapshot?.(writer.state, events);
       writer.revision += events.length;
       const append = eventStore.appendToStream(decider.streamOf(id), events, { expectedRevision });
-      writer.tail = append.then(() => true, () => false);
+      writer.tail = append.then(
+        () => true,
+        () => false,
+      );
       try {
         const { position } = await append;
         return { events, state: writer.state, position, ...(snapshot === undefined ? {} : { snapshot }) };

@@ -37,7 +37,11 @@ export type SendMessage = {
 };
 
 export type EditMessage = {
-  type: 'EditMessage'; conversation_id: string; seq: number; by: string; content: string;
+  type: 'EditMessage';
+  conversation_id: string;
+  seq: number;
+  by: string;
+  content: string;
   /** How long after sending the author may edit (configuration, decided with the command). */
   edit_window_ms: number;
   timestamp: number;
@@ -53,8 +57,17 @@ export type SetRetention = { type: 'SetRetention'; conversation_id: string; rete
 export type ExpireMessages = { type: 'ExpireMessages'; conversation_id: string; default_days: number | null; day_ms: number; timestamp: number };
 
 export type ConversationCommand =
-  | CreateConversation | AddMembers | RemoveMember | SendMessage | EditMessage | DeleteMessage | GrantAdmin | RevokeAdmin | RenameConversation
-  | SetRetention | ExpireMessages;
+  | CreateConversation
+  | AddMembers
+  | RemoveMember
+  | SendMessage
+  | EditMessage
+  | DeleteMessage
+  | GrantAdmin
+  | RevokeAdmin
+  | RenameConversation
+  | SetRetention
+  | ExpireMessages;
 
 /** Commands on a user's own settings (`user-<id>`). */
 export type UserCommand =
@@ -66,7 +79,13 @@ export type UserCommand =
   | { type: 'EraseUser'; user_id: string; by: 'user' | 'operator'; timestamp: number };
 
 export type React = {
-  type: 'React'; conversation_id: string; seq: number; user_id: string; emoji: string; op: 'add' | 'remove'; timestamp: number;
+  type: 'React';
+  conversation_id: string;
+  seq: number;
+  user_id: string;
+  emoji: string;
+  op: 'add' | 'remove';
+  timestamp: number;
 };
 
 export type MarkReceipt = {
@@ -76,4 +95,3 @@ export type MarkReceipt = {
   up_to_seq: number;
   timestamp: number;
 };
-

@@ -199,21 +199,35 @@ export type UserEvent =
   | { type: 'PrivacyChanged'; data: PrivacyChanged }
   | { type: 'UserErased'; data: UserErased };
 
-export type ReceiptEvent =
-  | { type: 'MessageDelivered'; data: MessageDelivered }
-  | { type: 'MessageRead'; data: MessageRead };
+export type ReceiptEvent = { type: 'MessageDelivered'; data: MessageDelivered } | { type: 'MessageRead'; data: MessageRead };
 
-export type ReactionEvent =
-  | { type: 'ReactionAdded'; data: ReactionAdded }
-  | { type: 'ReactionRemoved'; data: ReactionRemoved };
+export type ReactionEvent = { type: 'ReactionAdded'; data: ReactionAdded } | { type: 'ReactionRemoved'; data: ReactionRemoved };
 
 export type NatterEvent = ConversationEvent | ReceiptEvent | ReactionEvent | UserEvent;
 export type NatterEventType = NatterEvent['type'];
 
 export const eventSchemas = {
-  ConversationCreated, MembersAdded, MemberRemoved, MessageSent, MessageEdited, MessageDeleted, MessageDelivered, MessageRead,
-  ReactionAdded, ReactionRemoved, AdminGranted, AdminRevoked, ConversationRenamed, RetentionChanged, MessagesExpired,
-  ConversationMuted, ConversationUnmuted, UserBlocked, UserUnblocked, PrivacyChanged, UserErased,
+  ConversationCreated,
+  MembersAdded,
+  MemberRemoved,
+  MessageSent,
+  MessageEdited,
+  MessageDeleted,
+  MessageDelivered,
+  MessageRead,
+  ReactionAdded,
+  ReactionRemoved,
+  AdminGranted,
+  AdminRevoked,
+  ConversationRenamed,
+  RetentionChanged,
+  MessagesExpired,
+  ConversationMuted,
+  ConversationUnmuted,
+  UserBlocked,
+  UserUnblocked,
+  PrivacyChanged,
+  UserErased,
 } as const;
 
 /**

@@ -1,5 +1,19 @@
 import { Type, type Static, type TSchema } from 'typebox';
-import { ConversationId, UserId, DeviceId, ClientMsgId, MessageId, Seq, Watermark, Timestamp, Cursor, ContentType, ContentInput, Title, MAX_CONTENT_LENGTH } from './primitives.ts';
+import {
+  ConversationId,
+  UserId,
+  DeviceId,
+  ClientMsgId,
+  MessageId,
+  Seq,
+  Watermark,
+  Timestamp,
+  Cursor,
+  ContentType,
+  ContentInput,
+  Title,
+  MAX_CONTENT_LENGTH,
+} from './primitives.ts';
 import { ConversationKind, Mentions } from './events.ts';
 import { Emoji } from './reactions.ts';
 import { MessageFields } from './rest.ts';
@@ -8,72 +22,94 @@ import { MessageFields } from './rest.ts';
 // client is an error frame and not a silently ignored option.
 const strict = { additionalProperties: false } as const;
 
-export const SendMessageFrame = Type.Object({
-  type: Type.Literal('send_message'),
-  client_msg_id: ClientMsgId,
-  conversation_id: ConversationId,
-  content: ContentInput,
-  content_type: Type.Optional(ContentType),
-  reply_to_seq: Type.Optional(Seq),
-  mentions: Type.Optional(Mentions),
-}, strict);
+export const SendMessageFrame = Type.Object(
+  {
+    type: Type.Literal('send_message'),
+    client_msg_id: ClientMsgId,
+    conversation_id: ConversationId,
+    content: ContentInput,
+    content_type: Type.Optional(ContentType),
+    reply_to_seq: Type.Optional(Seq),
+    mentions: Type.Optional(Mentions),
+  },
+  strict,
+);
 export type SendMessageFrame = Static<typeof SendMessageFrame>;
 
 /** Echoed in the `ok` or `error` frame that answers the request, so a client can match them. */
 export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
 
-export const EditMessageFrame = Type.Object({
-  type: Type.Literal('edit_message'),
-  conversation_id: ConversationId,
-  seq: Seq,
-  content: ContentInput,
-  request_id: Type.Optional(RequestId),
-}, strict);
+export const EditMessageFrame = Type.Object(
+  {
+    type: Type.Literal('edit_message'),
+    conversation_id: ConversationId,
+    seq: Seq,
+    content: ContentInput,
+    request_id: Type.Optional(RequestId),
+  },
+  strict,
+);
 export type EditMessageFrame = Static<typeof EditMessageFrame>;
 
-export const DeleteMessageFrame = Type.Object({
-  type: Type.Literal('delete_message'),
-  conversation_id: ConversationId,
-  seq: Seq,
-  request_id: Type.Optional(RequestId),
-}, strict);
+export const DeleteMessageFrame = Type.Object(
+  {
+    type: Type.Literal('delete_message'),
+    conversation_id: ConversationId,
+    seq: Seq,
+    request_id: Type.Optional(RequestId),
+  },
+  strict,
+);
 export type DeleteMessageFrame = Static<typeof DeleteMessageFrame>;
 
 export const ReactionOp = Type.Union([Type.Literal('add'), Type.Literal('remove')]);
-export const ReactFrame = Type.Object({
-  type: Type.Literal('react'),
-  conversation_id: ConversationId,
-  seq: Seq,
-  emoji: Emoji,
-  op: ReactionOp,
-  request_id: Type.Optional(RequestId),
-}, strict);
+export const ReactFrame = Type.Object(
+  {
+    type: Type.Literal('react'),
+    conversation_id: ConversationId,
+    seq: Seq,
+    emoji: Emoji,
+    op: ReactionOp,
+    request_id: Type.Optional(RequestId),
+  },
+  strict,
+);
 export type ReactFrame = Static<typeof ReactFrame>;
 
-export const MarkFrame = <K extends 'mark_delivered' | 'mark_read'>(kind: K) => Type.Object({
-  type: Type.Literal(kind),
-  conversation_id: ConversationId,
-  up_to_seq: Watermark,
-}, strict);
+export const MarkFrame = <K extends 'mark_delivered' | 'mark_read'>(kind: K) =>
+  Type.Object(
+    {
+      type: Type.Literal(kind),
+      conversation_id: ConversationId,
+      up_to_seq: Watermark,
+    },
+    strict,
+  );
 export const MarkDeliveredFrame = MarkFrame('mark_delivered');
 export const MarkReadFrame = MarkFrame('mark_read');
 export type MarkFrame = Static<typeof MarkDeliveredFrame> | Static<typeof MarkReadFrame>;
 
-export const SyncFrame = Type.Object({
-  type: Type.Literal('sync'),
-  cursor: Type.Optional(Cursor),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
-}, strict);
+export const SyncFrame = Type.Object(
+  {
+    type: Type.Literal('sync'),
+    cursor: Type.Optional(Cursor),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5_000 })),
+  },
+  strict,
+);
 export type SyncFrame = Static<typeof SyncFrame>;
 
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, strict);
 
 export const TypingState = Type.Union([Type.Literal('start'), Type.Literal('stop')]);
-export const TypingFrame = Type.Object({
-  type: Type.Literal('typing'),
-  conversation_id: ConversationId,
-  state: TypingState,
-}, strict);
+export const TypingFrame = Type.Object(
+  {
+    type: Type.Literal('typing'),
+    conversation_id: ConversationId,
+    state: TypingState,
+  },
+  strict,
+);
 export type TypingFrame = Static<typeof TypingFrame>;
 
 /**
@@ -81,11 +117,14 @@ export type TypingFrame = Static<typeof TypingFrame>;
  * same `sub`; an invalid token or another user's gets an `error` frame and the socket is closed.
  * Compact JWT characters only, so that a mangled frame is `invalid_frame` and keeps its socket.
  */
-export const ReauthFrame = Type.Object({
-  type: Type.Literal('reauth'),
-  token: Type.String({ minLength: 5, maxLength: 16_384, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$' }),
-  request_id: Type.Optional(RequestId),
-}, strict);
+export const ReauthFrame = Type.Object(
+  {
+    type: Type.Literal('reauth'),
+    token: Type.String({ minLength: 5, maxLength: 16_384, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$' }),
+    request_id: Type.Optional(RequestId),
+  },
+  strict,
+);
 export type ReauthFrame = Static<typeof ReauthFrame>;
 
 /** Client → server frames, keyed by `type` so that a frame is validated against one schema only. */

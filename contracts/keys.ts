@@ -16,12 +16,15 @@ export const IdentityKey = Base64(32);
 /** An X25519 public key, 32 raw bytes. */
 export const X25519Key = Base64(32);
 
-export const SignedPreKey = Type.Object({
-  key_id: KeyId,
-  public_key: X25519Key,
-  /** Ed25519 signature (64 bytes) by the identity key over the 32 raw bytes of `public_key`. */
-  signature: Base64(64),
-}, strict);
+export const SignedPreKey = Type.Object(
+  {
+    key_id: KeyId,
+    public_key: X25519Key,
+    /** Ed25519 signature (64 bytes) by the identity key over the 32 raw bytes of `public_key`. */
+    signature: Base64(64),
+  },
+  strict,
+);
 export type SignedPreKey = Static<typeof SignedPreKey>;
 
 export const OneTimePreKey = Type.Object({ key_id: KeyId, public_key: X25519Key }, strict);
@@ -32,11 +35,25 @@ export const MAX_PREKEYS_PER_UPLOAD = 200;
 export const MAX_STORED_PREKEYS = 1_000;
 
 /** `PUT /v1/keys`: the calling device publishes its keys. Every field is optional after the first upload except the identity key. */
-export const PutKeysBody = Type.Object({
-  identity_key: IdentityKey,
-  signed_prekey: Type.Optional(Type.Object(SignedPreKey.properties, { ...strict, description: 'required on the first upload of a device and with every new identity_key (else 400 invalid_request); its signature must verify with identity_key (else 400 invalid_signature)' })),
-  one_time_prekeys: Type.Optional(Type.Array(OneTimePreKey, { maxItems: MAX_PREKEYS_PER_UPLOAD, description: `distinct key_ids; a device keeps at most ${MAX_STORED_PREKEYS} (beyond: 400 invalid_request)` })),
-}, strict);
+export const PutKeysBody = Type.Object(
+  {
+    identity_key: IdentityKey,
+    signed_prekey: Type.Optional(
+      Type.Object(SignedPreKey.properties, {
+        ...strict,
+        description:
+          'required on the first upload of a device and with every new identity_key (else 400 invalid_request); its signature must verify with identity_key (else 400 invalid_signature)',
+      }),
+    ),
+    one_time_prekeys: Type.Optional(
+      Type.Array(OneTimePreKey, {
+        maxItems: MAX_PREKEYS_PER_UPLOAD,
+        description: `distinct key_ids; a device keeps at most ${MAX_STORED_PREKEYS} (beyond: 400 invalid_request)`,
+      }),
+    ),
+  },
+  strict,
+);
 export type PutKeysBody = Static<typeof PutKeysBody>;
 
 export const PutKeysReply = Type.Object({ device_id: DeviceId, one_time_prekeys: Type.Integer({ minimum: 0 }) });

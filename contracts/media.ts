@@ -6,9 +6,16 @@ export const MediaId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-
 export const MediaParams = Type.Object({ id: MediaId });
 
 /** `POST /v1/media`'s body, for the documents only: the multipart parser reads it, not a JSON validator. */
-export const MediaUploadForm = Type.Object({
-  file: Type.String({ contentMediaType: 'application/octet-stream', description: 'one file part: an image, video, audio or PDF file, recognized by its magic bytes (the part\'s own Content-Type is ignored); at most NATTER_MAX_MEDIA_BYTES' }),
-}, { required: ['file'] });
+export const MediaUploadForm = Type.Object(
+  {
+    file: Type.String({
+      contentMediaType: 'application/octet-stream',
+      description:
+        "one file part: an image, video, audio or PDF file, recognized by its magic bytes (the part's own Content-Type is ignored); at most NATTER_MAX_MEDIA_BYTES",
+    }),
+  },
+  { required: ['file'] },
+);
 
 /** The bytes of stored media, in each content type an upload may have. */
 export const mediaBytes = (description: string) => ({
@@ -36,16 +43,19 @@ export const MAX_CAPTION_LENGTH = 1_000;
  * sender uploaded, with an optional caption. The upload reply's other fields may be echoed back;
  * they are replaced by the server's own record, so a message never lies about its media.
  */
-export const MediaMessageInput = Type.Object({
-  media_id: MediaId,
-  caption: Type.Optional(Type.String({ maxLength: MAX_CAPTION_LENGTH })),
-  url: Type.Optional(Type.String()),
-  content_type: Type.Optional(Type.String()),
-  size: Type.Optional(Type.Integer()),
-  thumbnail: Type.Optional(Type.String()),
-  width: Type.Optional(Type.Integer()),
-  height: Type.Optional(Type.Integer()),
-}, strict);
+export const MediaMessageInput = Type.Object(
+  {
+    media_id: MediaId,
+    caption: Type.Optional(Type.String({ maxLength: MAX_CAPTION_LENGTH })),
+    url: Type.Optional(Type.String()),
+    content_type: Type.Optional(Type.String()),
+    size: Type.Optional(Type.Integer()),
+    thumbnail: Type.Optional(Type.String()),
+    width: Type.Optional(Type.Integer()),
+    height: Type.Optional(Type.Integer()),
+  },
+  strict,
+);
 export type MediaMessageInput = Static<typeof MediaMessageInput>;
 
 /** The `content` of a media message as stored and delivered: the upload reply plus the caption. */
@@ -63,9 +73,30 @@ export type MediaMessageContent = Static<typeof MediaMessageContent>;
 
 /** Formats accepted by magic bytes (never by the client's Content-Type). */
 export const ALLOWED_MEDIA_TYPES: ReadonlySet<string> = new Set([
-  'image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/heif',
-  'video/mp4', 'video/quicktime', 'video/webm', 'video/x-matroska', 'video/3gpp',
-  'audio/mpeg', 'audio/ogg', 'audio/opus', 'audio/wav', 'audio/x-wav', 'audio/webm', 'audio/aac', 'audio/mp4', 'audio/x-m4a', 'audio/flac', 'audio/x-flac', 'audio/amr',
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/heic',
+  'image/heif',
+  'video/mp4',
+  'video/quicktime',
+  'video/webm',
+  'video/x-matroska',
+  'video/3gpp',
+  'audio/mpeg',
+  'audio/ogg',
+  'audio/opus',
+  'audio/wav',
+  'audio/x-wav',
+  'audio/webm',
+  'audio/aac',
+  'audio/mp4',
+  'audio/x-m4a',
+  'audio/flac',
+  'audio/x-flac',
+  'audio/amr',
   'application/pdf',
 ]);
 

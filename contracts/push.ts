@@ -6,11 +6,17 @@ const strict = { additionalProperties: false } as const;
 export const PushPlatform = Type.Union([Type.Literal('fcm'), Type.Literal('apns'), Type.Literal('webpush')]);
 export type PushPlatform = Static<typeof PushPlatform>;
 
-const Base64Url = (minLength: number, maxLength: number, description: string) => Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+={0,2}$', description });
+const Base64Url = (minLength: number, maxLength: number, description: string) =>
+  Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+={0,2}$', description });
 
 /** A browser's PushSubscription.toJSON(): where to POST, and the keys the payload is encrypted to (RFC 8291). */
 export const WebPushSubscription = Type.Object({
-  endpoint: Type.String({ minLength: 9, maxLength: 2048, pattern: '^https://', description: 'https only; with Web Push configured, a host of a known push service (NATTER_WEBPUSH_ALLOWED_HOSTS), else 400 invalid_request' }),
+  endpoint: Type.String({
+    minLength: 9,
+    maxLength: 2048,
+    pattern: '^https://',
+    description: 'https only; with Web Push configured, a host of a known push service (NATTER_WEBPUSH_ALLOWED_HOSTS), else 400 invalid_request',
+  }),
   expirationTime: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
   keys: Type.Object({
     /** The user agent's P-256 public key, uncompressed (65 bytes), base64url. */

@@ -13,7 +13,8 @@ export const Emoji = Type.String({ minLength: 1, maxLength: 32, description: 'on
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 // A grapheme cluster is an emoji when it is pictographic (with its modifiers, ZWJ sequences and
 // variation selectors), a flag (two regional indicators) or a keycap (0-9, #, * with U+20E3).
-const pictographic = /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier_Base})(?:\p{Emoji_Modifier}|\uFE0F|\u200D(?:\p{Extended_Pictographic}|\p{Emoji_Modifier_Base})|\p{Emoji_Modifier}|[\u{E0020}-\u{E007F}])*$/u;
+const pictographic =
+  /^(?:\p{Extended_Pictographic}|\p{Emoji_Modifier_Base})(?:\p{Emoji_Modifier}|\uFE0F|\u200D(?:\p{Extended_Pictographic}|\p{Emoji_Modifier_Base})|\p{Emoji_Modifier}|[\u{E0020}-\u{E007F}])*$/u;
 const flag = /^\p{Regional_Indicator}{2}$/u;
 const keycap = /^[0-9#*]\uFE0F?\u20E3$/u;
 

@@ -22,9 +22,16 @@ type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string
  * the content rules, a projector the projectors and the push reactor, a push worker the push sender.
  * A feature added here is in both profiles at once.
  */
-export const wireFeatures = (config: Config, stores: FeatureStores, shared: {
-  readModels: ReadModels; delivery: Delivery; limiter: RateLimiter; log: Log;
-}) => {
+export const wireFeatures = (
+  config: Config,
+  stores: FeatureStores,
+  shared: {
+    readModels: ReadModels;
+    delivery: Delivery;
+    limiter: RateLimiter;
+    log: Log;
+  },
+) => {
   const push = wirePush(config.push, stores.push, shared);
   const media = wireMedia(config.media, stores.media, shared.readModels);
   const keys = wireKeys(config.keys, stores.keys, shared);

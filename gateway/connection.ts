@@ -43,9 +43,14 @@ export class Connection {
 
   private get order(): LiveOrder {
     if (!this.orderOf) {
-      const order = new LiveOrder({
-        send: (json) => this.send(json), resync: () => this.resync('live frames skipped a message'), ...(this.fill ? { fill: this.fill } : {}),
-      }, { gapWaitMs: this.limits.gapWaitMs ?? GAP_WAIT_MS });
+      const order = new LiveOrder(
+        {
+          send: (json) => this.send(json),
+          resync: () => this.resync('live frames skipped a message'),
+          ...(this.fill ? { fill: this.fill } : {}),
+        },
+        { gapWaitMs: this.limits.gapWaitMs ?? GAP_WAIT_MS },
+      );
       this.orderOf = order;
       this.socket.once('close', () => order.close());
     }
@@ -81,7 +86,10 @@ export class Connection {
     if (!raw) return;
     this.corked = true;
     raw.cork();
-    process.nextTick(() => { this.corked = false; raw.uncork(); });
+    process.nextTick(() => {
+      this.corked = false;
+      raw.uncork();
+    });
   }
 
   sendFrame(frame: object): void {
@@ -100,7 +108,8 @@ export class Connection {
     }
     if (this.held && frame.kind === 'message') {
       // Past the limit, frames are dropped and the socket is closed once the sync is done (finishSync).
-      if (this.held.length < this.limits.maxHeldFrames) this.held.push(frame); else this.heldOverflow = true;
+      if (this.held.length < this.limits.maxHeldFrames) this.held.push(frame);
+      else this.heldOverflow = true;
       return;
     }
     this.order.accept(frame);
@@ -125,7 +134,10 @@ export class Connection {
     const overflowed = this.heldOverflow;
     this.held = null;
     this.heldOverflow = false;
-    if (overflowed) { this.resync('live frames dropped during a sync'); return; }
+    if (overflowed) {
+      this.resync('live frames dropped during a sync');
+      return;
+    }
     for (const frame of held) if (frame.position > cursor) this.order.accept(frame);
   }
 

@@ -4,8 +4,9 @@ import type { RawData } from 'ws';
 import { hasIllFormedString } from '../contracts/well-formed.ts';
 import { clientFrames, type ClientFrame, type ClientFrameType, type ErrorFrame } from '../contracts/frames.ts';
 
-const validators = Object.fromEntries(Object.entries(clientFrames).map(([type, schema]) => [type, Compile(schema)])) as
-  { [K in ClientFrameType]: ReturnType<typeof Compile> };
+const validators = Object.fromEntries(Object.entries(clientFrames).map(([type, schema]) => [type, Compile(schema)])) as {
+  [K in ClientFrameType]: ReturnType<typeof Compile>;
+};
 
 export type Parsed = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
 
@@ -15,7 +16,9 @@ type Echo = { client_msg_id?: unknown; request_id?: unknown };
 const fail = (code: string, message: string, echo: Echo = {}): Parsed => ({
   ok: false,
   error: {
-    type: 'error', code, message,
+    type: 'error',
+    code,
+    message,
     ...(typeof echo.client_msg_id === 'string' && echo.client_msg_id.length <= 128 ? { client_msg_id: echo.client_msg_id } : {}),
     ...(typeof echo.request_id === 'string' && echo.request_id.length <= 64 ? { request_id: echo.request_id } : {}),
   },

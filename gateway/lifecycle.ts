@@ -48,7 +48,9 @@ export const createGatewayLifecycle = (options: {
       while (registry.size > 0 && Date.now() < deadline) await sleep(50);
       return { remaining: registry.size };
     },
-    stop() { clearInterval(timer); },
+    stop() {
+      clearInterval(timer);
+    },
   };
 };
 export type GatewayLifecycle = ReturnType<typeof createGatewayLifecycle>;

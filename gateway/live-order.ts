@@ -60,7 +60,10 @@ export class LiveOrder {
   }
 
   accept(frame: Outbound): void {
-    if (frame.conversation === undefined || frame.kind === 'ephemeral') { this.out.send(frame.json); return; }
+    if (frame.conversation === undefined || frame.kind === 'ephemeral') {
+      this.out.send(frame.json);
+      return;
+    }
     const live = this.live(frame.conversation);
     if (frame.kind === 'conversation') {
       if (frame.position <= live.stateAt) return;
@@ -72,7 +75,11 @@ export class LiveOrder {
       const seq = frame.seq!;
       if (live.seq === 0 && !live.waiting) live.seq = seq - 1;
       if (seq <= live.seq || live.waiting?.some((f) => f.isNew && f.seq === seq)) return;
-      if (seq === live.seq + 1 && !live.waiting) { live.seq = seq; this.out.send(frame.json); return; }
+      if (seq === live.seq + 1 && !live.waiting) {
+        live.seq = seq;
+        this.out.send(frame.json);
+        return;
+      }
       this.wait(frame.conversation, live, frame);
       return;
     }
@@ -81,7 +88,10 @@ export class LiveOrder {
     live.positions.add(frame.position);
     if (live.positions.size > this.maxPositions) live.positions.delete(live.positions.values().next().value!);
     // A change of a message not delivered yet waits for it (receipts carry no seq and never wait).
-    if (frame.seq !== undefined && live.seq > 0 && frame.seq > live.seq) { this.wait(frame.conversation, live, frame); return; }
+    if (frame.seq !== undefined && live.seq > 0 && frame.seq > live.seq) {
+      this.wait(frame.conversation, live, frame);
+      return;
+    }
     this.out.send(frame.json);
   }
 
@@ -126,7 +136,7 @@ export class LiveOrder {
   /** Delivers what the missing seqs no longer hold back; true when something moved. */
   private drain(live: Live): boolean {
     let moved = false;
-    for (let progressed = true; progressed && live.waiting;) {
+    for (let progressed = true; progressed && live.waiting; ) {
       progressed = false;
       live.waiting = live.waiting.filter((f) => {
         if (f.isNew) {
@@ -142,7 +152,10 @@ export class LiveOrder {
       });
       if (live.waiting.length === 0) live.waiting = null;
     }
-    if (!live.waiting && live.timer) { clearTimeout(live.timer); live.timer = null; }
+    if (!live.waiting && live.timer) {
+      clearTimeout(live.timer);
+      live.timer = null;
+    }
     return moved;
   }
 

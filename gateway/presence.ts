@@ -56,7 +56,10 @@ export const createPresence = (options: PresenceOptions) => {
     waiting.delete(userId);
     const state = await store.get(userId, clock());
     const wait = await store.claimAnnouncement(userId, state.status, clock(), options.throttleMs);
-    if (wait > 0) { later(userId, wait); return; }
+    if (wait > 0) {
+      later(userId, wait);
+      return;
+    }
     if (wait < 0) return;
     const frame: PresenceFrame = { type: 'presence', user_id: userId, status: state.status, ...(state.last_seen ? { last_seen: state.last_seen } : {}) };
     const contacts = await contactsOf(userId);
@@ -71,7 +74,10 @@ export const createPresence = (options: PresenceOptions) => {
     }
     metrics.presenceUpdate();
   };
-  const run = (userId: string) => void announce(userId).catch(() => { /* presence is best effort */ });
+  const run = (userId: string) =>
+    void announce(userId).catch(() => {
+      /* presence is best effort */
+    });
   const later = (userId: string, wait: number) => {
     if (waiting.has(userId)) return;
     const timer = setTimeout(() => run(userId), wait);
@@ -114,7 +120,9 @@ export const createPresence = (options: PresenceOptions) => {
       const { last_seen: _, ...hidden } = state;
       return hidden;
     },
-    stop() { for (const timer of waiting.values()) clearTimeout(timer); },
+    stop() {
+      for (const timer of waiting.values()) clearTimeout(timer);
+    },
   };
 };
 export type Presence = ReturnType<typeof createPresence>;

@@ -33,8 +33,14 @@ export const createConnectionRegistry = (metrics: Pick<Metrics, 'framesOut'> = {
       if (set.size === 0) byUser.delete(connection.userId);
     },
     of: (userId: string): ReadonlySet<Connection> => byUser.get(userId) ?? new Set(),
-    all: function* () { for (const set of byUser.values()) yield* set; },
-    get size() { let n = 0; for (const set of byUser.values()) n += set.size; return n; },
+    all: function* () {
+      for (const set of byUser.values()) yield* set;
+    },
+    get size() {
+      let n = 0;
+      for (const set of byUser.values()) n += set.size;
+      return n;
+    },
   };
 };
 export type ConnectionRegistry = ReturnType<typeof createConnectionRegistry>;

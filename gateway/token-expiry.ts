@@ -44,7 +44,9 @@ export const createTokenExpiry = ({ noticeMs }: { noticeMs: number }) => {
   };
 
   // A few ms past the boundary: libuv's clock may run a little behind Date.now().
-  const arm = (now: number) => { timer = setTimeout(tick, 1_000 - (now % 1_000) + 3).unref(); };
+  const arm = (now: number) => {
+    timer = setTimeout(tick, 1_000 - (now % 1_000) + 3).unref();
+  };
 
   const tick = () => {
     const now = Date.now();
@@ -55,11 +57,15 @@ export const createTokenExpiry = ({ noticeMs }: { noticeMs: number }) => {
       for (const connection of due) {
         connection.tokenBucket = 0;
         // A bucket before the deadline is the notice's; the expiry's bucket may be visited in this same loop.
-        if (at * 1000 < connection.tokenExpiresAt) { notice(connection, now); put(connection, Math.ceil(connection.tokenExpiresAt / 1000)); } else expire(connection);
+        if (at * 1000 < connection.tokenExpiresAt) {
+          notice(connection, now);
+          put(connection, Math.ceil(connection.tokenExpiresAt / 1000));
+        } else expire(connection);
       }
     }
     visited = second(now);
-    if (buckets.size > 0) arm(now); else timer = undefined;
+    if (buckets.size > 0) arm(now);
+    else timer = undefined;
   };
 
   return {
@@ -67,9 +73,15 @@ export const createTokenExpiry = ({ noticeMs }: { noticeMs: number }) => {
       const now = Date.now();
       forget(connection);
       connection.tokenExpiresAt = expiresAt;
-      if (!timer) { visited = second(now); arm(now); }
+      if (!timer) {
+        visited = second(now);
+        arm(now);
+      }
       const noticeAt = second(expiresAt - noticeMs);
-      if (noticeMs > 0 && noticeAt > visited) { put(connection, noticeAt); return; }
+      if (noticeMs > 0 && noticeAt > visited) {
+        put(connection, noticeAt);
+        return;
+      }
       if (noticeMs > 0) notice(connection, now);
       put(connection, Math.max(visited + 1, Math.ceil(expiresAt / 1000)));
     },

@@ -31,12 +31,18 @@ export const createTyping = (options: { delivery: Delivery; ttlMs: number; throt
       if (typer) clearTimeout(typer.expiry);
       const now = clock();
       const send = !typer || now - typer.lastStartSent >= options.throttleMs;
-      const expiry = setTimeout(() => { typers.delete(k); forward(members, conversationId, userId, 'stop'); }, options.ttlMs);
+      const expiry = setTimeout(() => {
+        typers.delete(k);
+        forward(members, conversationId, userId, 'stop');
+      }, options.ttlMs);
       expiry.unref();
       typers.set(k, { expiry, lastStartSent: send ? now : typer!.lastStartSent });
       if (send) forward(members, conversationId, userId, 'start');
     },
-    stop() { for (const typer of typers.values()) clearTimeout(typer.expiry); typers.clear(); },
+    stop() {
+      for (const typer of typers.values()) clearTimeout(typer.expiry);
+      typers.clear();
+    },
   };
 };
 export type Typing = ReturnType<typeof createTyping>;

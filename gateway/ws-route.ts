@@ -64,7 +64,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     connection.startSync();
     // Events fanned out before this device was registered never reached it live: sync must cover
     // them, so it waits until the read models have applied the log as of the registration.
-    await deps.caughtUp((await registered.get(connection)) ?? await deps.logHead());
+    await deps.caughtUp((await registered.get(connection)) ?? (await deps.logHead()));
     const after = Number(frame.cursor ?? 0);
     const page = await syncPage(stores, connection.userId, after, Math.max(after, deps.appliedPosition()), frame.limit ?? DEFAULT_SYNC_LIMIT);
     // A page is also capped by bytes: written at once, a page of large messages would exceed the
@@ -98,7 +98,12 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
   const sendMessage = async (connection: Connection, actor: Actor, frame: Extract<ClientFrame, { type: 'send_message' }>) => {
     const ack = await commands.sendMessage(actor, frame);
     connection.sendFrame({
-      type: 'ack', conversation_id: ack.conversation_id, client_msg_id: ack.client_msg_id, message_id: ack.message_id, seq: ack.seq, timestamp: ack.timestamp,
+      type: 'ack',
+      conversation_id: ack.conversation_id,
+      client_msg_id: ack.client_msg_id,
+      message_id: ack.message_id,
+      seq: ack.seq,
+      timestamp: ack.timestamp,
     } satisfies AckFrame);
     metrics.ack();
   };
@@ -110,20 +115,28 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       case 'send_message':
         // The root of a message's trace: the append, relay, projectors and deliveries are its descendants.
         if (!tracing.enabled) return sendMessage(connection, actor, frame);
-        return tracing.active('natter.ws send_message', {
-          kind: 'server', attributes: { 'natter.conversation': frame.conversation_id, 'natter.client_msg_id': frame.client_msg_id, 'enduser.id': actor.user_id },
-        }, () => sendMessage(connection, actor, frame));
+        return tracing.active(
+          'natter.ws send_message',
+          {
+            kind: 'server',
+            attributes: { 'natter.conversation': frame.conversation_id, 'natter.client_msg_id': frame.client_msg_id, 'enduser.id': actor.user_id },
+          },
+          () => sendMessage(connection, actor, frame),
+        );
       case 'mark_delivered':
       case 'mark_read':
         await commands.markReceipt(actor, frame.conversation_id, frame.type === 'mark_read' ? 'read' : 'delivered', frame.up_to_seq);
         return;
-      case 'sync': return sync(connection, frame);
-      case 'ping': connection.sendFrame({ type: 'pong' }); return;
+      case 'sync':
+        return sync(connection, frame);
+      case 'ping':
+        connection.sendFrame({ type: 'pong' });
+        return;
       case 'typing': {
         const members = await commands.membersFor(actor, frame.conversation_id);
         // In a direct conversation a block silences typing both ways (in groups it flows as before).
         const other = frame.conversation_id.startsWith('d_') ? [...members].find((m) => m !== actor.user_id) : undefined;
-        if (other !== undefined && await stores.users.eitherBlocks(actor.user_id, other)) return;
+        if (other !== undefined && (await stores.users.eitherBlocks(actor.user_id, other))) return;
         typing.update(members, frame.conversation_id, actor.user_id, frame.state);
         return;
       }
@@ -136,7 +149,8 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       case 'react':
         await commands.react(actor, frame.conversation_id, frame.seq, frame.emoji, frame.op);
         return ok(connection, frame.request_id);
-      case 'reauth': return reauth(connection, frame);
+      case 'reauth':
+        return reauth(connection, frame);
     }
   };
   // A refused reauth closes the socket: the client has a bug, or someone is trying another user's token.
@@ -147,7 +161,11 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       if (verified.userId !== connection.userId) throw new NatterError('unauthorized', 'a reauth token must name the same user as the socket');
     } catch (error) {
       metrics.error('unauthorized');
-      connection.error('unauthorized', isNatterError(error) ? error.message : 'invalid token', frame.request_id === undefined ? {} : { request_id: frame.request_id });
+      connection.error(
+        'unauthorized',
+        isNatterError(error) ? error.message : 'invalid token',
+        frame.request_id === undefined ? {} : { request_id: frame.request_id },
+      );
       connection.closeReason = 'reauth_refused';
       connection.socket.close(closeCodes.reauth_refused, 'reauth refused');
       setTimeout(() => connection.socket.terminate(), 1_000).unref();
@@ -157,7 +175,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     ok(connection, frame.request_id);
   };
   const ok = (connection: Connection, requestId: string | undefined) => {
-    connection.sendFrame(requestId === undefined ? { type: 'ok' } : { type: 'ok', request_id: requestId } satisfies OkFrame);
+    connection.sendFrame(requestId === undefined ? { type: 'ok' } : ({ type: 'ok', request_id: requestId } satisfies OkFrame));
   };
 
   // A draining gateway takes no new sockets; the client reconnects to another one.
@@ -200,11 +218,17 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     // The log's head as of the registration; null if the log was out of reach (a sync then waits for
     // the head as of the sync, which is later: safe). Never a rejection, which a device that never
     // syncs would leave unhandled, ending the process.
-    registered.set(connection, presence.connected(connection.userId, connection.sessionId)
-      .catch((error) => log().warn({ err: error }, 'presence update failed'))
-      .then(() => deps.logHead())
-      .catch(() => null));
-    socket.on('pong', () => { connection.alive = true; });
+    registered.set(
+      connection,
+      presence
+        .connected(connection.userId, connection.sessionId)
+        .catch((error) => log().warn({ err: error }, 'presence update failed'))
+        .then(() => deps.logHead())
+        .catch(() => null),
+    );
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
     socket.on('close', (code) => {
       tokenExpiry.forget(connection);
       registry.remove(connection);
@@ -233,8 +257,12 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       const frame = parsed.frame;
       metrics.frameIn(frame.type);
       handle(connection, frame).catch((error: unknown) => {
-        const clientMsgId = frame.type === 'send_message' ? { client_msg_id: frame.client_msg_id }
-          : 'request_id' in frame && frame.request_id !== undefined ? { request_id: frame.request_id } : {};
+        const clientMsgId =
+          frame.type === 'send_message'
+            ? { client_msg_id: frame.client_msg_id }
+            : 'request_id' in frame && frame.request_id !== undefined
+              ? { request_id: frame.request_id }
+              : {};
         if (isNatterError(error)) {
           metrics.error(error.code);
           // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).

@@ -8,7 +8,9 @@ import type { Config } from '../app/config.ts';
 
 declare module 'fastify' {
   /** When the request's token expires (epoch ms): a socket is closed then unless it sends `reauth`. */
-  interface FastifyRequest { tokenExpiresAt: number }
+  interface FastifyRequest {
+    tokenExpiresAt: number;
+  }
 }
 
 const validUserId = Compile(UserId);
@@ -44,7 +46,11 @@ const refusal = (error: unknown): string => {
  * NATTER_JWT_MAX_LIFETIME_SECONDS away, and `iss` and `aud` must match when configured. Returns the
  * check itself, which the socket applies to a `reauth` token.
  */
-export const registerAuth = async (app: FastifyInstance, config: Config, options: { isErased?(userId: string): Promise<boolean> } = {}): Promise<VerifyToken> => {
+export const registerAuth = async (
+  app: FastifyInstance,
+  config: Config,
+  options: { isErased?(userId: string): Promise<boolean> } = {},
+): Promise<VerifyToken> => {
   const keys = config.jwt;
   const { issuer, audience, maxLifetimeSeconds } = config.tokens;
   // fast-jwt skips an iss or aud check when the claim is absent, unless the claim is required.
@@ -54,9 +60,16 @@ export const registerAuth = async (app: FastifyInstance, config: Config, options
     ...(audience ? { allowedAud: audience } : {}),
   };
   const sign = { ...(issuer ? { iss: issuer } : {}), ...(audience ? { aud: audience } : {}) };
-  await app.register(fastifyJwt, keys.algorithm === 'HS256'
-    ? { secret: keys.secret, sign: { algorithm: 'HS256', ...sign }, verify: { algorithms: ['HS256'], ...verify } }
-    : { secret: { public: keys.publicKey, private: keys.privateKey ?? '' }, sign: { algorithm: keys.algorithm, ...sign }, verify: { algorithms: [keys.algorithm], ...verify } });
+  await app.register(
+    fastifyJwt,
+    keys.algorithm === 'HS256'
+      ? { secret: keys.secret, sign: { algorithm: 'HS256', ...sign }, verify: { algorithms: ['HS256'], ...verify } }
+      : {
+          secret: { public: keys.publicKey, private: keys.privateKey ?? '' },
+          sign: { algorithm: keys.algorithm, ...sign },
+          verify: { algorithms: [keys.algorithm], ...verify },
+        },
+  );
 
   const verifyToken: VerifyToken = (token) => {
     let claims: { sub?: unknown; device_id?: unknown; exp?: unknown; iat?: unknown };
@@ -87,7 +100,7 @@ export const registerAuth = async (app: FastifyInstance, config: Config, options
     if (!token) throw new NatterError('unauthorized', 'missing bearer token');
     const verified = verifyToken(token);
     const fromQuery = (request.query as { device_id?: unknown }).device_id;
-    const device = typeof fromQuery === 'string' ? fromQuery : verified.deviceId ?? 'default';
+    const device = typeof fromQuery === 'string' ? fromQuery : (verified.deviceId ?? 'default');
     if (!validDeviceId.Check(device)) throw new NatterError('invalid_request', 'device_id must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}');
     // An erased user's tokens stop working, however long they had left.
     if (await options.isErased?.(verified.userId)) throw new NatterError('unauthorized', 'this account was erased');

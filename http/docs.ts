@@ -13,7 +13,9 @@ import packageJson from '../package.json' with { type: 'json' };
 
 declare module 'fastify' {
   /** A body the route parses itself (multipart), described in the OpenAPI document only: no JSON validator sees it. */
-  interface FastifyContextConfig { multipartBody?: TSchema }
+  interface FastifyContextConfig {
+    multipartBody?: TSchema;
+  }
 }
 
 const description = 'Every REST route of Natter. The WebSocket frames on /v1/ws are described by the AsyncAPI document at /asyncapi.json.';
@@ -36,7 +38,12 @@ export const asyncApiDocument = () => {
   for (const { side, action, frames } of directions) {
     for (const [type, schema] of Object.entries(frames)) {
       const key = `${side}_${type}`;
-      messages[key] = { name: type, title: `${type} (${side} → ${side === 'client' ? 'server' : 'client'})`, contentType: 'application/json', payload: plain(schema) };
+      messages[key] = {
+        name: type,
+        title: `${type} (${side} → ${side === 'client' ? 'server' : 'client'})`,
+        contentType: 'application/json',
+        payload: plain(schema),
+      };
       channelMessages[key] = { $ref: `#/components/messages/${key}` };
       operations[`${action}_${type}`] = { action, channel: { $ref: '#/channels/socket' }, messages: [{ $ref: `#/channels/socket/messages/${key}` }] };
     }
@@ -46,12 +53,15 @@ export const asyncApiDocument = () => {
     info: {
       title: 'Natter WebSocket API',
       version: packageJson.version,
-      description: `JSON text frames on /v1/ws. After every (re)connect, send \`sync\` with the last cursor seen. Close codes: ${
-        Object.entries(closeCodes).map(([name, code]) => `${code} ${name}`).join(', ')}.`,
+      description: `JSON text frames on /v1/ws. After every (re)connect, send \`sync\` with the last cursor seen. Close codes: ${Object.entries(closeCodes)
+        .map(([name, code]) => `${code} ${name}`)
+        .join(', ')}.`,
     },
     servers: {
       local: {
-        host: '127.0.0.1:3000', protocol: 'ws', description: 'the embedded profile on its default port',
+        host: '127.0.0.1:3000',
+        protocol: 'ws',
+        description: 'the embedded profile on its default port',
         // Either one: the upgrade request is authenticated like a REST call (http/auth.ts).
         security: [{ $ref: '#/components/securitySchemes/bearer' }, { $ref: '#/components/securitySchemes/tokenQuery' }],
       },
@@ -78,8 +88,13 @@ export const asyncApiDocument = () => {
     components: {
       messages,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The bearer token (JWT) in the upgrade request\'s Authorization header.' },
-        tokenQuery: { type: 'httpApiKey', in: 'query', name: 'token', description: 'The same JWT as the `token` query parameter, for browsers, which cannot set headers on an upgrade.' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The bearer token (JWT) in the upgrade request's Authorization header." },
+        tokenQuery: {
+          type: 'httpApiKey',
+          in: 'query',
+          name: 'token',
+          description: 'The same JWT as the `token` query parameter, for browsers, which cannot set headers on an upgrade.',
+        },
       },
     },
   };

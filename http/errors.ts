@@ -13,10 +13,14 @@ const fromFastify = (error: FastifyError, request: FastifyRequest): NatterError 
     return new NatterError('invalid_request', `${where}${error.message.startsWith(where) ? error.message.slice(where.length) : `: ${error.message}`}`);
   }
   switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return new NatterError('payload_too_large', 'request body too large');
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return new NatterError('unsupported_media_type', 'Content-Type must be application/json');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': return new NatterError('invalid_json', 'the body is not valid JSON');
-    case 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE': return new NatterError('invalid_request', 'a request with a body needs a Content-Type header');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new NatterError('payload_too_large', 'request body too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new NatterError('unsupported_media_type', 'Content-Type must be application/json');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new NatterError('invalid_json', 'the body is not valid JSON');
+    case 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE':
+      return new NatterError('invalid_request', 'a request with a body needs a Content-Type header');
   }
   if (error instanceof SyntaxError) return new NatterError('invalid_json', 'the body is not valid JSON');
   // Any other refusal of the framework keeps its status class; a 400 is never guessed to be bad JSON.
@@ -34,7 +38,9 @@ const noRoute = (request: FastifyRequest, reply: FastifyReply, app: FastifyInsta
   const path = request.url.split('?')[0]!;
   const allowed = allowedMethods(app, path);
   if (allowed.length > 0) {
-    return reply.status(405).header('allow', allowed.join(', '))
+    return reply
+      .status(405)
+      .header('allow', allowed.join(', '))
       .send(errorBody('method_not_allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`));
   }
   return reply.status(404).send(errorBody('not_found', `no route ${request.method} ${path}`));

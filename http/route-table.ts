@@ -27,8 +27,13 @@ export const recordRoutes = (app: FastifyInstance): void => {
 export const routeTable = (app: FastifyInstance): readonly RouteEntry[] => tables.get(app) ?? [];
 
 /** A route pattern (`/v1/conversations/:id`) as a matcher of concrete paths; `*` matches the rest. */
-const matcher = (url: string): RegExp => new RegExp(`^${url.split('/').map((part) =>
-  part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')}$`);
+const matcher = (url: string): RegExp =>
+  new RegExp(
+    `^${url
+      .split('/')
+      .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('/')}$`,
+  );
 const matchers = new WeakMap<RouteEntry, RegExp>();
 
 /**
@@ -40,7 +45,10 @@ export const allowedMethods = (app: FastifyInstance, path: string): string[] => 
   for (const route of routeTable(app)) {
     if (route.url === '*' || route.url === '/*') continue;
     let match = matchers.get(route);
-    if (!match) { match = matcher(route.url); matchers.set(route, match); }
+    if (!match) {
+      match = matcher(route.url);
+      matchers.set(route, match);
+    }
     if (match.test(path)) methods.add(route.method);
   }
   if (methods.has('GET')) methods.add('HEAD');

@@ -20,6 +20,17 @@ export interface Metrics {
 }
 
 export const noMetrics: Metrics = {
-  frameIn() {}, framesOut() {}, ack() {}, error() {}, socketOpened() {}, socketClosed() {},
-  appendSeconds() {}, deliverySeconds() {}, presenceUpdate() {}, rateLimited() {}, appendConflict() {}, commandRouted() {}, contentKeyMissing() {},
+  frameIn() {},
+  framesOut() {},
+  ack() {},
+  error() {},
+  socketOpened() {},
+  socketClosed() {},
+  appendSeconds() {},
+  deliverySeconds() {},
+  presenceUpdate() {},
+  rateLimited() {},
+  appendConflict() {},
+  commandRouted() {},
+  contentKeyMissing() {},
 };

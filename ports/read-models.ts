@@ -102,7 +102,16 @@ export interface DirectoryStore {
   reset(): Promise<void>;
 }
 
-export type LastMessage = { message_id: string; seq: number; sender_id: string; preview: string; timestamp: number; edited?: boolean; deleted?: boolean; erased?: boolean };
+export type LastMessage = {
+  message_id: string;
+  seq: number;
+  sender_id: string;
+  preview: string;
+  timestamp: number;
+  edited?: boolean;
+  deleted?: boolean;
+  erased?: boolean;
+};
 
 export type InboxWrite =
   | { op: 'conversation'; conversation_id: string; kind: ConversationKind; title: string | null; timestamp: number }
@@ -201,4 +210,3 @@ export type ReadModels = {
   unitOfWork<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 };
-

@@ -8,9 +8,7 @@ type UnitOfWork = <T>(work: () => Promise<T>) => Promise<T>;
 const direct: UnitOfWork = (work) => work();
 
 /** Applies a batch to every projector and saves their checkpoints, inside one unit of work. */
-const applyBatch = async (
-  projectors: Projector[], applied: Map<string, number>, checkpoints: CheckpointStore, unitOfWork: UnitOfWork, batch: Recorded[],
-) => {
+const applyBatch = async (projectors: Projector[], applied: Map<string, number>, checkpoints: CheckpointStore, unitOfWork: UnitOfWork, batch: Recorded[]) => {
   const next = new Map<string, number>();
   await unitOfWork(async () => {
     for (const projector of projectors) {
@@ -65,7 +63,11 @@ export const startProjections = async (options: {
       }
       position = batch[batch.length - 1]!.position;
       for (const reactor of reactors) {
-        try { await reactor.react(batch); } catch (error) { log.warn({ err: error, reactor: reactor.name }, 'reactor failed; clients recover by sync'); }
+        try {
+          await reactor.react(batch);
+        } catch (error) {
+          log.warn({ err: error, reactor: reactor.name }, 'reactor failed; clients recover by sync');
+        }
       }
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (waiters[i]!.position <= position) waiters.splice(i, 1)[0]!.resolve();
@@ -76,14 +78,18 @@ export const startProjections = async (options: {
 
   return {
     position: () => position,
-    caughtUp: (target) => target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ position: target, resolve })),
+    caughtUp: (target) => (target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ position: target, resolve }))),
     stop: () => subscription.stop(),
   };
 };
 
 /** Rebuilds projectors from position 0: reset them, then one pass over the whole log in batches. */
 export const rebuild = async (options: {
-  eventStore: EventStore; checkpoints: CheckpointStore; unitOfWork?: UnitOfWork; projectors: Projector[]; batchSize?: number;
+  eventStore: EventStore;
+  checkpoints: CheckpointStore;
+  unitOfWork?: UnitOfWork;
+  projectors: Projector[];
+  batchSize?: number;
   onProgress?(position: number, count: number): void;
 }): Promise<{ events: number; position: number }> => {
   const { eventStore, checkpoints, projectors, batchSize = 10_000, onProgress, unitOfWork = direct } = options;

@@ -25,24 +25,35 @@ const decodeCursor = (cursor: string): number => {
  */
 export const searchRoute = (app: FastifyInstance, deps: { directory: DirectoryStore; search: SearchIndex }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
-  api.get('/v1/search', { schema: { operationId: 'searchMessages', summary: 'Search the messages of your conversations', querystring: SearchQuery, response: { 200: SearchReply } } }, async (request) => {
-    const { q, conversation_id, limit = DEFAULT_PAGE, cursor } = request.query;
-    const userId = request.actor.user_id;
-    const terms = parseQuery(q);
-    if (terms.length === 0) throw new NatterError('invalid_request', 'q has no word to search for (letters or digits)');
-    const before = cursor === undefined ? undefined : decodeCursor(cursor);
-    const conversationIds = conversation_id === undefined
-      ? await deps.directory.conversationsOf(userId)
-      : [(await visibleConversation(deps.directory, userId, conversation_id)).conversation_id];
-    // One more than asked, to know whether there is a next page.
-    const hits = await deps.search.search({ terms, conversationIds, limit: limit + 1, ...(before !== undefined ? { before } : {}) });
-    const page = hits.slice(0, limit);
-    return {
-      items: page.map((hit) => ({
-        conversation_id: hit.conversation_id, seq: hit.seq, message_id: hit.message_id, sender_id: hit.sender_id, timestamp: hit.timestamp,
-        snippet: snippetOf(searchableText(hit.text, hit.content_type) ?? '', terms),
-      })),
-      next_cursor: hits.length > limit ? encodeCursor(page.at(-1)!.position) : null,
-    };
-  });
+  api.get(
+    '/v1/search',
+    {
+      schema: { operationId: 'searchMessages', summary: 'Search the messages of your conversations', querystring: SearchQuery, response: { 200: SearchReply } },
+    },
+    async (request) => {
+      const { q, conversation_id, limit = DEFAULT_PAGE, cursor } = request.query;
+      const userId = request.actor.user_id;
+      const terms = parseQuery(q);
+      if (terms.length === 0) throw new NatterError('invalid_request', 'q has no word to search for (letters or digits)');
+      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const conversationIds =
+        conversation_id === undefined
+          ? await deps.directory.conversationsOf(userId)
+          : [(await visibleConversation(deps.directory, userId, conversation_id)).conversation_id];
+      // One more than asked, to know whether there is a next page.
+      const hits = await deps.search.search({ terms, conversationIds, limit: limit + 1, ...(before !== undefined ? { before } : {}) });
+      const page = hits.slice(0, limit);
+      return {
+        items: page.map((hit) => ({
+          conversation_id: hit.conversation_id,
+          seq: hit.seq,
+          message_id: hit.message_id,
+          sender_id: hit.sender_id,
+          timestamp: hit.timestamp,
+          snippet: snippetOf(searchableText(hit.text, hit.content_type) ?? '', terms),
+        })),
+        next_cursor: hits.length > limit ? encodeCursor(page.at(-1)!.position) : null,
+      };
+    },
+  );
 };

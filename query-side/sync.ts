@@ -17,20 +17,25 @@ export type SyncPage = { entries: SyncEntry[]; cursor: number; has_more: boolean
  */
 export const syncPage = async (
   stores: { history: HistoryStore; inbox: InboxStore },
-  userId: string, after: number, upTo: number, limit: number,
+  userId: string,
+  after: number,
+  upTo: number,
+  limit: number,
 ): Promise<SyncPage> => {
   if (after >= upTo) return { entries: [], cursor: after, has_more: false };
   const changed = await stores.inbox.changedSince(userId, after);
-  const pages = await Promise.all(changed.map(async (id): Promise<SyncEntry[]> => {
-    const [sent, updated] = await Promise.all([
-      stores.history.afterPosition(id, after, upTo, limit + 1),
-      stores.history.changedAfter(id, after, upTo, limit + 1),
-    ]);
-    return [
-      ...sent.map((message) => ({ kind: 'new' as const, message, at: message.position })),
-      ...updated.map((message) => ({ kind: 'changed' as const, message, at: message.updated_position })),
-    ];
-  }));
+  const pages = await Promise.all(
+    changed.map(async (id): Promise<SyncEntry[]> => {
+      const [sent, updated] = await Promise.all([
+        stores.history.afterPosition(id, after, upTo, limit + 1),
+        stores.history.changedAfter(id, after, upTo, limit + 1),
+      ]);
+      return [
+        ...sent.map((message) => ({ kind: 'new' as const, message, at: message.position })),
+        ...updated.map((message) => ({ kind: 'changed' as const, message, at: message.updated_position })),
+      ];
+    }),
+  );
   const all = pages.flat().sort((a, b) => a.at - b.at);
   if (all.length <= limit) return { entries: all, cursor: upTo, has_more: false };
   const entries = all.slice(0, limit);

@@ -18,10 +18,15 @@ export const clusterNamespace = async (): Promise<ClusterNamespace> => {
   const id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const env: ClusterNamespace = {
     ...engines,
-    NATTER_REDIS_PREFIX: id, NATTER_PG_SCHEMA: id, NATTER_CASSANDRA_KEYSPACE: id,
-    NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`, NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
+    NATTER_REDIS_PREFIX: id,
+    NATTER_PG_SCHEMA: id,
+    NATTER_CASSANDRA_KEYSPACE: id,
+    NATTER_KAFKA_EVENTS_TOPIC: `${id}.events`,
+    NATTER_KAFKA_PUSH_TOPIC: `${id}.push`,
     NATTER_OPENSEARCH_INDEX: id,
-    NATTER_PROJECTOR_GROUP: `${id}-projectors`, NATTER_PUSH_GROUP: `${id}-push`, NATTER_KAFKA_PARTITIONS: '4',
+    NATTER_PROJECTOR_GROUP: `${id}-projectors`,
+    NATTER_PUSH_GROUP: `${id}-push`,
+    NATTER_KAFKA_PARTITIONS: '4',
     NATTER_JWT_SECRET: randomBytes(32).toString('hex'),
     NATTER_MASTER_KEY: randomBytes(32).toString('hex'),
     // The cluster keeps dev tokens off unless asked; tests and benchmarks mint their users' tokens.
@@ -47,22 +52,38 @@ export const dropClusterNamespace = async (ns: ClusterNamespace): Promise<unknow
       const pg = (await import('pg')).default;
       const client = new pg.Client({ connectionString: ns.NATTER_PG_URL });
       await client.connect();
-      try { await client.query(`DROP SCHEMA IF EXISTS "${ns.NATTER_PG_SCHEMA}" CASCADE`); } finally { await client.end(); }
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${ns.NATTER_PG_SCHEMA}" CASCADE`);
+      } finally {
+        await client.end();
+      }
     })(),
     (async () => {
       const { Kafka, logLevel } = await import('kafkajs');
       const admin = new Kafka({ clientId: 'natter-namespace-cleanup', brokers: ns.NATTER_KAFKA_BROKERS!.split(','), logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
-      try { await admin.deleteTopics({ topics: [ns.NATTER_KAFKA_EVENTS_TOPIC!, ns.NATTER_KAFKA_PUSH_TOPIC!] }); } finally { await admin.disconnect(); }
+      try {
+        await admin.deleteTopics({ topics: [ns.NATTER_KAFKA_EVENTS_TOPIC!, ns.NATTER_KAFKA_PUSH_TOPIC!] });
+      } finally {
+        await admin.disconnect();
+      }
     })(),
     (async () => {
       const client = await connectCassandra({ contactPoints: ns.NATTER_CASSANDRA_CONTACT_POINTS!.split(','), localDataCenter: ns.NATTER_CASSANDRA_DC! });
-      try { await client.execute(`DROP KEYSPACE IF EXISTS ${ns.NATTER_CASSANDRA_KEYSPACE}`); } finally { await client.shutdown(); }
+      try {
+        await client.execute(`DROP KEYSPACE IF EXISTS ${ns.NATTER_CASSANDRA_KEYSPACE}`);
+      } finally {
+        await client.shutdown();
+      }
     })(),
     (async () => {
       const { Client } = await import('@opensearch-project/opensearch');
       const client = new Client({ node: ns.NATTER_OPENSEARCH_URL! });
-      try { await client.indices.delete({ index: `${ns.NATTER_OPENSEARCH_INDEX}-messages-v*` }); } finally { await client.close(); }
+      try {
+        await client.indices.delete({ index: `${ns.NATTER_OPENSEARCH_INDEX}-messages-v*` });
+      } finally {
+        await client.close();
+      }
     })(),
     (async () => {
       const { Redis } = await import('ioredis');
@@ -75,7 +96,9 @@ export const dropClusterNamespace = async (ns: ClusterNamespace): Promise<unknow
           cursor = next;
           if (keys.length) await redis.unlink(...keys);
         } while (cursor !== '0');
-      } finally { redis.disconnect(); }
+      } finally {
+        redis.disconnect();
+      }
     })(),
   ];
   const settled = await Promise.allSettled(jobs);

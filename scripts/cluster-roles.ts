@@ -8,9 +8,8 @@ const bin = fileURLToPath(new URL('../bin/natter.js', import.meta.url));
 
 export type Role = { name: string; child: ChildProcess; url?: string; output(): string; kill9(): Promise<void>; stop(): Promise<void> };
 
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
-  ? Promise.resolve()
-  : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 /**
  * One cluster role (`natter gateway|projector|relay|push-worker`) as its own process, ready when it
@@ -23,19 +22,34 @@ export const spawnRole = async (role: string, env: Record<string, string>, extra
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
   const ready = role === 'gateway' ? /listening on/ : /running|joined/;
   const deadline = Date.now() + 60_000;
   while (!ready.test(output)) {
     if (child.exitCode !== null) throw new Error(`${role} exited early: ${output}`);
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`${role} did not start: ${output}`); }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${role} did not start: ${output}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    name: role, child, output: () => output,
+    name: role,
+    child,
+    output: () => output,
     ...(port ? { url: `http://127.0.0.1:${port}` } : {}),
-    kill9: async () => { child.kill('SIGKILL'); await exited(child); },
-    stop: async () => { child.kill('SIGTERM'); await exited(child); },
+    kill9: async () => {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
   };
 };

@@ -26,6 +26,9 @@ export type EngineEnv = {
 export const requireEngines = async (...engines: Engine[]): Promise<EngineEnv> => {
   const { stdout } = await run('bash', [script, 'up', ...engines], { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
   const { stdout: env } = await run('bash', [script, 'env'], { maxBuffer: 1024 * 1024 });
-  const pairs = `${stdout}\n${env}`.split('\n').map((line) => /^(NATTER_[A-Z_]+)=(.*)$/.exec(line.trim())).filter((m) => m !== null);
+  const pairs = `${stdout}\n${env}`
+    .split('\n')
+    .map((line) => /^(NATTER_[A-Z_]+)=(.*)$/.exec(line.trim()))
+    .filter((m) => m !== null);
   return Object.fromEntries(pairs.map((m) => [m[1], m[2]])) as EngineEnv;
 };

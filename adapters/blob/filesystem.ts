@@ -23,11 +23,20 @@ export const createFilesystemBlobStore = (root: string): BlobStore => {
       await mkdir(dirname(path), { recursive: true });
       const temp = join(dirname(path), `.${key.replaceAll('/', '_')}.${process.pid}.${Date.now()}.part`);
       let size = 0;
-      const count = new Transform({ transform(chunk: Buffer, _encoding, done) { size += chunk.length; done(null, chunk); } });
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
       try {
         await pipeline(body, count, createWriteStream(temp, { flags: 'wx' }));
         const handle = await open(temp, 'r');
-        try { await handle.sync(); } finally { await handle.close(); }
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
         await rename(temp, path);
       } catch (error) {
         await rm(temp, { force: true });
@@ -37,9 +46,15 @@ export const createFilesystemBlobStore = (root: string): BlobStore => {
     },
     get: async (key, range) => {
       const path = pathOf(key);
-      try { await stat(path); } catch { return null; }
+      try {
+        await stat(path);
+      } catch {
+        return null;
+      }
       return createReadStream(path, range ? { start: range.start, end: range.end } : {}) as Readable;
     },
-    delete: async (key) => { await rm(pathOf(key), { force: true }); },
+    delete: async (key) => {
+      await rm(pathOf(key), { force: true });
+    },
   };
 };

@@ -33,7 +33,14 @@ export const createS3BlobStore = (options: S3BlobOptions): BlobStore & { client:
     client,
     put: async (key, body, { contentType }) => {
       let size = 0;
-      const counted = body.pipe(new Transform({ transform(chunk: Buffer, _encoding, done) { size += chunk.length; done(null, chunk); } }));
+      const counted = body.pipe(
+        new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            size += chunk.length;
+            done(null, chunk);
+          },
+        }),
+      );
       body.once('error', (error) => counted.destroy(error));
       const upload = new Upload({
         client,
@@ -47,15 +54,21 @@ export const createS3BlobStore = (options: S3BlobOptions): BlobStore & { client:
     },
     get: async (key, range) => {
       try {
-        const result = await client.send(new GetObjectCommand({
-          Bucket: options.bucket, Key: prefix + key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-        }));
+        const result = await client.send(
+          new GetObjectCommand({
+            Bucket: options.bucket,
+            Key: prefix + key,
+            ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+          }),
+        );
         return (result.Body as Readable | undefined) ?? null;
       } catch (error) {
         if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return null;
         throw error;
       }
     },
-    delete: async (key) => { await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: prefix + key })); },
+    delete: async (key) => {
+      await client.send(new DeleteObjectCommand({ Bucket: options.bucket, Key: prefix + key }));
+    },
   };
 };

@@ -1,8 +1,6 @@
 import type { ReactionSummary, StoredMessage } from '../../ports/read-models.ts';
 import { REACTION_USER_IDS_SHOWN } from '../../contracts/reactions.ts';
-import {
-  allRows, bucketOf, long, messageColumns, readOptions, toMessageRow, toNumber, type HistoryContext, type MessageRow,
-} from './history-rows.ts';
+import { allRows, bucketOf, long, messageColumns, readOptions, toMessageRow, toNumber, type HistoryContext, type MessageRow } from './history-rows.ts';
 
 /** Groups items by the seq bucket of each one's seq, so that every read below is one partition's. */
 const byBucket = <T>(ctx: HistoryContext, items: T[], seqOf: (item: T) => number): Map<number, T[]> => {
@@ -10,7 +8,7 @@ const byBucket = <T>(ctx: HistoryContext, items: T[], seqOf: (item: T) => number
   for (const item of items) {
     const bucket = bucketOf(ctx, seqOf(item));
     let group = out.get(bucket);
-    if (!group) out.set(bucket, group = []);
+    if (!group) out.set(bucket, (group = []));
     group.push(item);
   }
   return out;
@@ -23,9 +21,9 @@ const summarize = (reactions: Reaction[], into: Map<number, ReactionSummary[]>) 
   const sums = new Map<number, Map<string, ReactionSummary>>();
   for (const r of reactions.sort((a, b) => a.seq - b.seq || a.position - b.position)) {
     let emojis = sums.get(r.seq);
-    if (!emojis) sums.set(r.seq, emojis = new Map());
+    if (!emojis) sums.set(r.seq, (emojis = new Map()));
     let sum = emojis.get(r.emoji);
-    if (!sum) emojis.set(r.emoji, sum = { emoji: r.emoji, count: 0, user_ids: [] });
+    if (!sum) emojis.set(r.emoji, (sum = { emoji: r.emoji, count: 0, user_ids: [] }));
     sum.count++;
     if (sum.user_ids.length < REACTION_USER_IDS_SHOWN) sum.user_ids.push(r.user_id);
   }
@@ -76,7 +74,8 @@ export const historyReader = (ctx: HistoryContext) => {
         if (rows.length < want) break;
         // A row that only a change wrote took a place: read on past it.
         const seen = toNumber(rows.at(-1)!.get('seq'));
-        if (direction === 'asc') from = seen + 1; else to = seen - 1;
+        if (direction === 'asc') from = seen + 1;
+        else to = seen - 1;
       }
     }
     return direction === 'asc' ? out : out.reverse();
@@ -85,12 +84,14 @@ export const historyReader = (ctx: HistoryContext) => {
   /** The messages among these seqs, by seq: one `IN` query per bucket. */
   const bySeqs = async (conversationId: string, seqs: number[]): Promise<Map<number, MessageRow>> => {
     const out = new Map<number, MessageRow>();
-    await Promise.all([...byBucket(ctx, [...new Set(seqs)], (s) => s)].map(async ([bucket, group]) => {
-      for (const row of await allRows(ctx, cql.bySeqs, [conversationId, bucket, group.map(long)])) {
-        const message = toMessageRow(row);
-        if (message) out.set(message.seq, message);
-      }
-    }));
+    await Promise.all(
+      [...byBucket(ctx, [...new Set(seqs)], (s) => s)].map(async ([bucket, group]) => {
+        for (const row of await allRows(ctx, cql.bySeqs, [conversationId, bucket, group.map(long)])) {
+          const message = toMessageRow(row);
+          if (message) out.set(message.seq, message);
+        }
+      }),
+    );
     return out;
   };
 
@@ -103,28 +104,39 @@ export const historyReader = (ctx: HistoryContext) => {
   const decorate = async (conversationId: string, rows: MessageRow[]): Promise<StoredMessage[]> => {
     const reactions = new Map<number, ReactionSummary[]>();
     const replyCounts = new Map<number, number>();
-    await Promise.all([...byBucket(ctx, rows, (m) => m.seq)].map(async ([bucket, group]) => {
-      const live = group.filter((m) => !m.deleted).map((m) => long(m.seq));
-      const [reactionRows, countRows] = await Promise.all([
-        live.length > 0 ? allRows(ctx, cql.reactions, [conversationId, bucket, live]) : [],
-        allRows(ctx, cql.replyCounts, [conversationId, bucket, group.map((m) => long(m.seq))]),
-      ]);
-      summarize(reactionRows.filter((r) => r.get('present') === true).map((r) => ({
-        seq: toNumber(r.get('seq')), emoji: r.get('emoji'), user_id: r.get('user_id'), position: toNumber(r.get('position')),
-      })), reactions);
-      for (const r of countRows) replyCounts.set(toNumber(r.get('parent_seq')), toNumber(r.get('n')));
-    }));
-    return rows.map((m) => ({ ...m, reply_count: replyCounts.get(m.seq) ?? 0, reactions: m.deleted ? [] : reactions.get(m.seq) ?? [] }));
+    await Promise.all(
+      [...byBucket(ctx, rows, (m) => m.seq)].map(async ([bucket, group]) => {
+        const live = group.filter((m) => !m.deleted).map((m) => long(m.seq));
+        const [reactionRows, countRows] = await Promise.all([
+          live.length > 0 ? allRows(ctx, cql.reactions, [conversationId, bucket, live]) : [],
+          allRows(ctx, cql.replyCounts, [conversationId, bucket, group.map((m) => long(m.seq))]),
+        ]);
+        summarize(
+          reactionRows
+            .filter((r) => r.get('present') === true)
+            .map((r) => ({
+              seq: toNumber(r.get('seq')),
+              emoji: r.get('emoji'),
+              user_id: r.get('user_id'),
+              position: toNumber(r.get('position')),
+            })),
+          reactions,
+        );
+        for (const r of countRows) replyCounts.set(toNumber(r.get('parent_seq')), toNumber(r.get('n')));
+      }),
+    );
+    return rows.map((m) => ({ ...m, reply_count: replyCounts.get(m.seq) ?? 0, reactions: m.deleted ? [] : (reactions.get(m.seq) ?? []) }));
   };
 
   /** The replies to `parentSeq` above `after`: from its entries in the parent's bucket, each checked against its message. */
   const replies = async (conversationId: string, parentSeq: number, after: number, limit: number): Promise<StoredMessage[]> => {
     const bucket = bucketOf(ctx, parentSeq);
     const out: MessageRow[] = [];
-    for (let cursor = after; out.length < limit;) {
+    for (let cursor = after; out.length < limit; ) {
       const want = limit - out.length;
-      const seqs = (await client.execute(cql.replies, [conversationId, bucket, long(parentSeq), long(cursor), want], readOptions)).rows
-        .map((r) => toNumber(r.get('seq')));
+      const seqs = (await client.execute(cql.replies, [conversationId, bucket, long(parentSeq), long(cursor), want], readOptions)).rows.map((r) =>
+        toNumber(r.get('seq')),
+      );
       if (seqs.length === 0) break;
       const messages = await bySeqs(conversationId, seqs);
       for (const seq of seqs) {

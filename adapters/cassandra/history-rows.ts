@@ -27,7 +27,7 @@ export const toNumber = (value: unknown): number => {
   throw new Error(`not a number: ${String(value)}`);
 };
 
-export type HistoryTable = typeof historyTables[number];
+export type HistoryTable = (typeof historyTables)[number];
 
 /** One store's view of its keyspace: qualified table names of its version, and the bucket size. */
 export type HistoryContext = {
@@ -37,7 +37,8 @@ export type HistoryContext = {
 };
 
 export const historyContext = (client: cassandra.Client, ks: string, suffix: string, bucketSize: number): HistoryContext => ({
-  client, bucketSize,
+  client,
+  bucketSize,
   tables: Object.fromEntries(historyTables.map((t) => [t, `${ks}.${t}${suffix}`])) as Record<HistoryTable, string>,
 });
 

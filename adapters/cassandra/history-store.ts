@@ -56,9 +56,8 @@ export const createCassandraHistoryStore = (options: CassandraHistoryOptions): H
       const newest = await reads.lastSeq(conversationId);
       if (newest === null) return [];
       const hi = Math.min(before !== undefined ? before - 1 : newest, newest);
-      const rows = after !== undefined
-        ? await reads.range(conversationId, after + 1, hi, limit, 'asc')
-        : await reads.range(conversationId, 1, hi, limit, 'desc');
+      const rows =
+        after !== undefined ? await reads.range(conversationId, after + 1, hi, limit, 'asc') : await reads.range(conversationId, 1, hi, limit, 'desc');
       return reads.decorate(conversationId, rows);
     },
 

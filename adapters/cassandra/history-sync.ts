@@ -19,8 +19,8 @@ export const historySync = (ctx: HistoryContext, reads: HistoryReader) => {
       ORDER BY position ASC LIMIT ?`,
     changes: `SELECT position, seq FROM ${t.message_updates} WHERE conversation_id = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?`,
   };
-  const entries = async (query: string, params: unknown[]) => (await client.execute(query, params, readOptions)).rows
-    .map((r) => ({ position: toNumber(r.get('position')), seq: toNumber(r.get('seq')) }));
+  const entries = async (query: string, params: unknown[]) =>
+    (await client.execute(query, params, readOptions)).rows.map((r) => ({ position: toNumber(r.get('position')), seq: toNumber(r.get('seq')) }));
 
   const firstPosition = async (conversationId: string, bucket: number): Promise<number | null> => {
     const row = (await client.execute(cql.firstPosition, [conversationId, bucket], readOptions)).first();
@@ -44,7 +44,10 @@ export const historySync = (ctx: HistoryContext, reads: HistoryReader) => {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const p = await firstPosition(conversationId, mid);
-      if (p !== null && p <= after) { found = mid; lo = mid + 1; } else hi = mid - 1;
+      if (p !== null && p <= after) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     return found;
   };
@@ -64,7 +67,10 @@ export const historySync = (ctx: HistoryContext, reads: HistoryReader) => {
         const index = await entries(cql.positions, [conversationId, b, long(cursor), long(upTo), want]);
         if (index.length === 0) break;
         sawAny = true;
-        const rows = await reads.bySeqs(conversationId, index.map((e) => e.seq));
+        const rows = await reads.bySeqs(
+          conversationId,
+          index.map((e) => e.seq),
+        );
         // An index entry left by a conflicting replay points at a row that kept another position: skip it.
         for (const e of index) {
           const m = rows.get(e.seq);
@@ -86,11 +92,14 @@ export const historySync = (ctx: HistoryContext, reads: HistoryReader) => {
   const changedAfter = async (conversationId: string, after: number, upTo: number, limit: number): Promise<StoredMessage[]> => {
     if (upTo <= after || limit <= 0) return [];
     const out: MessageRow[] = [];
-    for (let cursor = after; out.length < limit;) {
+    for (let cursor = after; out.length < limit; ) {
       const want = Math.max(limit - out.length, CHANGES_READ_AHEAD);
       const index = await entries(cql.changes, [conversationId, long(cursor), long(upTo), want]);
       if (index.length === 0) break;
-      const rows = await reads.bySeqs(conversationId, index.map((e) => e.seq));
+      const rows = await reads.bySeqs(
+        conversationId,
+        index.map((e) => e.seq),
+      );
       for (const e of index) {
         const m = rows.get(e.seq);
         if (m && m.position <= after && m.updated_position === e.position && out.length < limit) out.push(m);

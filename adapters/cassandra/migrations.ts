@@ -113,8 +113,10 @@ export const historyChangeStatements = (ks: string, suffix = ''): string[] => [
 export const historyTables = ['messages', 'message_positions', 'conversation_last_seq', 'message_reactions', 'message_replies', 'message_updates'] as const;
 
 /** A version's tables are made by the same statements as version 1's, in migration order. */
-export const historyVersionStatements = (ks: string, suffix: string): string[] =>
-  [...historyTableStatements(ks, suffix), ...historyChangeStatements(ks, suffix)];
+export const historyVersionStatements = (ks: string, suffix: string): string[] => [
+  ...historyTableStatements(ks, suffix),
+  ...historyChangeStatements(ks, suffix),
+];
 
 export const migrations: Migration[] = [
   {
@@ -133,12 +135,12 @@ export type Replication = Record<string, string | number>;
 export type MigrateResult = { keyspace: string; applied: Array<{ version: number; name: string }>; alreadyApplied: number[] };
 
 const replicationCql = (replication: Replication) =>
-  `{${Object.entries(replication).map(([k, v]) => `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`).join(', ')}}`;
+  `{${Object.entries(replication)
+    .map(([k, v]) => `'${k.replace(/'/g, "''")}': '${String(v).replace(/'/g, "''")}'`)
+    .join(', ')}}`;
 
 /** Creates the keyspace if missing (an existing keyspace keeps its replication), then applies what is missing. */
-export const migrate = async (
-  client: cassandra.Client, keyspace: string, options: { replication: Replication },
-): Promise<MigrateResult> => {
+export const migrate = async (client: cassandra.Client, keyspace: string, options: { replication: Replication }): Promise<MigrateResult> => {
   const ks = checkKeyspace(keyspace);
   await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = ${replicationCql(options.replication)}`);
   await client.execute(`CREATE TABLE IF NOT EXISTS ${ks}.schema_migrations (version int PRIMARY KEY, name text, applied_at timestamp)`);
@@ -157,8 +159,9 @@ export const migrate = async (
     for (const suffix of suffixes) {
       for (const statement of migration.statements(ks, suffix)) await client.execute(statement, [], { prepare: false });
     }
-    await client.execute(`INSERT INTO ${ks}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-      [migration.version, migration.name, new Date()], { prepare: true });
+    await client.execute(`INSERT INTO ${ks}.schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [migration.version, migration.name, new Date()], {
+      prepare: true,
+    });
     applied.push({ version: migration.version, name: migration.name });
   }
   return { keyspace: ks, applied, alreadyApplied: [...done].sort((a, b) => a - b) };
@@ -171,9 +174,7 @@ export type MigrateSettings = { contactPoints: string[]; localDataCenter: string
  * creates the keyspace when missing with NetworkTopologyStrategy and the replication factor (1 for
  * the single local node; 3 in production) in the local DC, and applies the missing migrations.
  */
-export const migrateCommand = async (
-  settings: MigrateSettings, print: (line: string) => void = (line) => console.log(line),
-): Promise<MigrateResult> => {
+export const migrateCommand = async (settings: MigrateSettings, print: (line: string) => void = (line) => console.log(line)): Promise<MigrateResult> => {
   const { contactPoints, localDataCenter, keyspace, replicationFactor: rf } = settings;
   print(`cassandra ${contactPoints.join(',')} (dc ${localDataCenter}), keyspace ${keyspace}`);
   const client = await connectCassandra({ contactPoints, localDataCenter });

@@ -30,13 +30,18 @@ export const openingReadModels = (readModels: ReadModels, cipher: ContentCipher,
     write: (ops) => readModels.inbox.write(ops),
     list: async (userId, options) => {
       const page = await readModels.inbox.list(userId, options);
-      const items = await Promise.all(page.items.map(async (item) => {
-        if (!item.last_message) return item;
-        const preview = await cipher.open(item.last_message.preview);
-        if (preview.ok) return preview.text === item.last_message.preview ? item : { ...item, last_message: { ...item.last_message, preview: preview.text.slice(0, PREVIEW_LENGTH) } };
-        if (preview.reason === 'missing') onMissing(`the preview of ${item.conversation_id}`);
-        return { ...item, last_message: { ...item.last_message, preview: '', ...(preview.reason === 'erased' ? { deleted: true, erased: true } : {}) } };
-      }));
+      const items = await Promise.all(
+        page.items.map(async (item) => {
+          if (!item.last_message) return item;
+          const preview = await cipher.open(item.last_message.preview);
+          if (preview.ok)
+            return preview.text === item.last_message.preview
+              ? item
+              : { ...item, last_message: { ...item.last_message, preview: preview.text.slice(0, PREVIEW_LENGTH) } };
+          if (preview.reason === 'missing') onMissing(`the preview of ${item.conversation_id}`);
+          return { ...item, last_message: { ...item.last_message, preview: '', ...(preview.reason === 'erased' ? { deleted: true, erased: true } : {}) } };
+        }),
+      );
       return { ...page, items };
     },
     changedSince: (userId, position) => readModels.inbox.changedSince(userId, position),
@@ -56,7 +61,7 @@ export const openingReadModels = (readModels: ReadModels, cipher: ContentCipher,
     write: (ops) => readModels.search.write(ops),
     search: async (request) => {
       const found: SearchHit[] = [];
-      for (let before = request.before; ;) {
+      for (let before = request.before; ; ) {
         const raw = await readModels.search.search({ ...request, ...(before !== undefined ? { before } : {}) });
         for (const hit of await Promise.all(raw.map(openHit))) if (hit) found.push(hit);
         if (raw.length < request.limit || found.length >= request.limit) return found.slice(0, request.limit);

@@ -28,7 +28,9 @@ export const sealingEventStore = (store: EventStore, cipher: ContentCipher): Eve
       const sealed = (tails.get(stream) ?? Promise.resolve()).then(() => Promise.all(events.map(seal)));
       const tail = sealed.catch(() => undefined);
       tails.set(stream, tail);
-      void tail.then(() => { if (tails.get(stream) === tail) tails.delete(stream); });
+      void tail.then(() => {
+        if (tails.get(stream) === tail) tails.delete(stream);
+      });
       return sealed.then((ready) => store.appendToStream(stream, ready, options));
     },
     readStream: (stream, options) => store.readStream(stream, options),
@@ -45,16 +47,22 @@ export const sealingEventStore = (store: EventStore, cipher: ContentCipher): Eve
  * gives `erased` and no text; a key that should be there and is not gives `unavailable`, and is
  * reported: never a silently empty message.
  */
-export const openEvents = async <E extends { type: string; data: unknown }>(cipher: ContentCipher, events: E[], onMissing: (event: E) => void): Promise<E[]> => {
+export const openEvents = async <E extends { type: string; data: unknown }>(
+  cipher: ContentCipher,
+  events: E[],
+  onMissing: (event: E) => void,
+): Promise<E[]> => {
   if (!events.some(sealable)) return events;
-  return Promise.all(events.map(async (event) => {
-    if (!sealable(event)) return event;
-    const data = event.data as Data;
-    const opened = await cipher.open(data.content);
-    if (opened.ok) return opened.text === data.content ? event : { ...event, data: { ...data, content: opened.text, sealed: data.content } };
-    if (opened.reason === 'missing') onMissing(event);
-    return { ...event, data: { ...data, content: '', sealed: data.content, ...(opened.reason === 'erased' ? { erased: true } : { unavailable: true }) } };
-  }));
+  return Promise.all(
+    events.map(async (event) => {
+      if (!sealable(event)) return event;
+      const data = event.data as Data;
+      const opened = await cipher.open(data.content);
+      if (opened.ok) return opened.text === data.content ? event : { ...event, data: { ...data, content: opened.text, sealed: data.content } };
+      if (opened.reason === 'missing') onMissing(event);
+      return { ...event, data: { ...data, content: '', sealed: data.content, ...(opened.reason === 'erased' ? { erased: true } : { unavailable: true }) } };
+    }),
+  );
 };
 
 /** The event store as projections read it: every batch opened (see openEvents). */

@@ -29,14 +29,35 @@
  * numeric or `no_stream` expectation fail without being sent, as the port requires.
  */
 import {
-  ANY, BACKWARDS, END, ErrorType, FORWARDS, KurrentDBClient, NO_STREAM, START, STREAM_EXISTS,
-  excludeSystemEvents, jsonEvent,
-  type AllStreamResolvedEvent, type AllStreamSubscription, type AppendStreamState, type JSONType,
-  type Position, type ResolvedEvent,
+  ANY,
+  BACKWARDS,
+  END,
+  ErrorType,
+  FORWARDS,
+  KurrentDBClient,
+  NO_STREAM,
+  START,
+  STREAM_EXISTS,
+  excludeSystemEvents,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type AppendStreamState,
+  type JSONType,
+  type Position,
+  type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import {
-  WrongExpectedRevision, type AllSubscription, type AppendResult, type EventStore, type ExpectedRevision,
-  type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeToAllOptions,
+  WrongExpectedRevision,
+  type AllSubscription,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
 } from '../../ports/event-store.ts';
 
 export type EventStoreDbEventStoreOptions = {
@@ -45,8 +66,10 @@ export type EventStoreDbEventStoreOptions = {
 };
 
 type PendingAppend = {
-  events: NewEvent[]; expected: ExpectedRevision;
-  resolve(result: AppendResult): void; reject(error: unknown): void;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
 };
 
 const toStreamState = (expected: ExpectedRevision): AppendStreamState => {
@@ -61,8 +84,7 @@ const strict = (expected: ExpectedRevision): boolean => typeof expected === 'num
 const errorType = (error: unknown): unknown => (error as { type?: unknown } | null)?.type;
 
 /** `$all` position of a commit position; 0 is the start of the log. */
-const positionOf = (commit: number): Position | typeof START =>
-  commit <= 0 ? START : { commit: BigInt(commit), prepare: BigInt(commit) };
+const positionOf = (commit: number): Position | typeof START => (commit <= 0 ? START : { commit: BigInt(commit), prepare: BigInt(commit) });
 
 type StoredEvent = NonNullable<ResolvedEvent['event']>;
 
@@ -76,7 +98,8 @@ const toRecorded = (event: StoredEvent, commitPosition?: bigint): RecordedEvent 
     data: event.isJson ? event.data : Buffer.from(event.data as Uint8Array).toString('base64'),
     recordedAt: event.created.getTime(),
     ...(metadata && !(metadata instanceof Uint8Array) && typeof metadata === 'object' && !Array.isArray(metadata)
-      ? { metadata: metadata as Record<string, unknown> } : {}),
+      ? { metadata: metadata as Record<string, unknown> }
+      : {}),
   };
 };
 
@@ -102,7 +125,10 @@ export class EventStoreDbEventStore implements EventStore {
     return new Promise((resolve, reject) => {
       const pending: PendingAppend = { events, expected: options.expectedRevision ?? 'any', resolve, reject };
       const queue = this.queues.get(stream);
-      if (queue) { queue.push(pending); return; }
+      if (queue) {
+        queue.push(pending);
+        return;
+      }
       this.queues.set(stream, [pending]);
       const drain = this.drain(stream).finally(() => this.inFlight.delete(drain));
       this.inFlight.add(drain);
@@ -122,7 +148,7 @@ export class EventStoreDbEventStore implements EventStore {
         append.reject(error);
         // Everything still queued was called before this failure was reported.
         const actual = error instanceof WrongExpectedRevision ? error.actual : 'no_stream';
-        for (let i = 0; i < queue.length;) {
+        for (let i = 0; i < queue.length; ) {
           const behind = queue[i]!;
           if (strict(behind.expected)) {
             queue.splice(i, 1);
@@ -196,7 +222,10 @@ export class EventStoreDbEventStore implements EventStore {
     const out: RecordedEvent[] = [];
     // One more than asked: a read from a position includes the event at that position.
     for await (const resolved of this.client.readAll({
-      fromPosition: positionOf(after), maxCount: maxCount + 1, direction: FORWARDS, filter: excludeSystemEvents(),
+      fromPosition: positionOf(after),
+      maxCount: maxCount + 1,
+      direction: FORWARDS,
+      filter: excludeSystemEvents(),
     })) {
       const event = resolvedToRecorded(resolved);
       if (event && event.position > after) out.push(event);
@@ -231,7 +260,11 @@ export class EventStoreDbEventStore implements EventStore {
     let failure: unknown = null;
     let wake: (() => void) | null = null;
     let source = null as AllStreamSubscription | null;
-    const signal = () => { const resume = wake; wake = null; resume?.(); };
+    const signal = () => {
+      const resume = wake;
+      wake = null;
+      resume?.();
+    };
 
     const open = () => {
       const subscription = this.client.subscribeToAll({ fromPosition: positionOf(received), filter: excludeSystemEvents() });
@@ -244,8 +277,18 @@ export class EventStoreDbEventStore implements EventStore {
         if (buffer.length >= maxBatch * 4) subscription.pause();
         signal();
       });
-      subscription.on('error', (error: Error) => { if (source === subscription) { failure = error; signal(); } });
-      subscription.on('end', () => { if (source === subscription && !stopped) { failure ??= new Error('subscription ended'); signal(); } });
+      subscription.on('error', (error: Error) => {
+        if (source === subscription) {
+          failure = error;
+          signal();
+        }
+      });
+      subscription.on('end', () => {
+        if (source === subscription && !stopped) {
+          failure ??= new Error('subscription ended');
+          signal();
+        }
+      });
     };
 
     const loop = (async () => {
@@ -269,9 +312,19 @@ export class EventStoreDbEventStore implements EventStore {
           await dropped?.unsubscribe().catch(() => undefined);
           if (stopped || this.closed) break;
           if (errorType(error) === ErrorType.ACCESS_DENIED) throw error;
-          await new Promise<void>((resolve) => { // stop() cuts the back-off short
-            const timer = setTimeout(() => { wake = null; resolve(); }, Math.min(2_000, 100 * 2 ** Math.min(++failures, 10)));
-            wake = () => { clearTimeout(timer); resolve(); };
+          await new Promise<void>((resolve) => {
+            // stop() cuts the back-off short
+            const timer = setTimeout(
+              () => {
+                wake = null;
+                resolve();
+              },
+              Math.min(2_000, 100 * 2 ** Math.min(++failures, 10)),
+            );
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
           });
           if (stopped || this.closed) break;
           received = delivered;
@@ -279,9 +332,12 @@ export class EventStoreDbEventStore implements EventStore {
           open();
           continue;
         }
-        await new Promise<void>((resolve) => { wake = resolve; });
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
       }
-    })().catch((error) => (onError ? onError(error) : console.error('subscription failed', error)))
+    })()
+      .catch((error) => (onError ? onError(error) : console.error('subscription failed', error)))
       .finally(async () => {
         const current = source;
         source = null;
@@ -310,5 +366,4 @@ export class EventStoreDbEventStore implements EventStore {
   }
 }
 
-export const createEventStoreDbEventStore = async (options: EventStoreDbEventStoreOptions): Promise<EventStore> =>
-  new EventStoreDbEventStore(options);
+export const createEventStoreDbEventStore = async (options: EventStoreDbEventStoreOptions): Promise<EventStore> => new EventStoreDbEventStore(options);

@@ -88,12 +88,24 @@ export const decodeEvent = (message: KafkaMessage): Recorded => {
  */
 export const startKafkaProjections = async (options: KafkaProjectionsOptions): Promise<KafkaProjections> => {
   const {
-    kafka, topic, groupId, projectors, reactors = [], log, partitionsConsumedConcurrently = 1,
-    sessionTimeout = 30_000, heartbeatInterval = 3_000, fromBeginning = true, commitIntervalMs = 500, tracing = noTracing,
+    kafka,
+    topic,
+    groupId,
+    projectors,
+    reactors = [],
+    log,
+    partitionsConsumedConcurrently = 1,
+    sessionTimeout = 30_000,
+    heartbeatInterval = 3_000,
+    fromBeginning = true,
+    commitIntervalMs = 500,
+    tracing = noTracing,
   } = options;
   const consumer = kafka.consumer({ groupId, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false });
   let joinedResolve!: () => void;
-  const joined = new Promise<void>((resolve) => { joinedResolve = resolve; });
+  const joined = new Promise<void>((resolve) => {
+    joinedResolve = resolve;
+  });
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joinedResolve();
     // Each join is a new assignment: a partition may have been applied elsewhere meanwhile, so what
@@ -103,12 +115,24 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
 
   const applyBatch = async (payload: EachBatchPayload) => {
     if (payload.batch.messages.length === 0) return;
-    if (!tracing.enabled) { await project(payload); return; }
+    if (!tracing.enabled) {
+      await project(payload);
+      return;
+    }
     const spans = payload.batch.messages.map((message) => {
       const parent = recordTrace(message);
-      return parent && tracing.start('natter.project', {
-        kind: 'consumer', parent, attributes: { 'messaging.destination.name': topic, 'messaging.destination.partition.id': String(payload.batch.partition), 'messaging.kafka.offset': message.offset },
-      });
+      return (
+        parent &&
+        tracing.start('natter.project', {
+          kind: 'consumer',
+          parent,
+          attributes: {
+            'messaging.destination.name': topic,
+            'messaging.destination.partition.id': String(payload.batch.partition),
+            'messaging.kafka.offset': message.offset,
+          },
+        })
+      );
     });
     try {
       await project(payload, spans);
@@ -117,7 +141,10 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
     }
   };
 
-  const project = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload, spans?: Array<SpanHandle | undefined>) => {
+  const project = async (
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
+    spans?: Array<SpanHandle | undefined>,
+  ) => {
     const { partition } = batch;
     let events: Recorded[] | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -135,9 +162,15 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
       }
     }
     // The reactors are independent of each other (fan-out, push queue, watermarks): one round trip, not three.
-    await Promise.all(reactors.map(async (reactor) => {
-      try { await reactor.react(events!); } catch (error) { log.warn({ err: error, reactor: reactor.name }, 'reactor failed; clients recover by sync'); }
-    }));
+    await Promise.all(
+      reactors.map(async (reactor) => {
+        try {
+          await reactor.react(events!);
+        } catch (error) {
+          log.warn({ err: error, reactor: reactor.name }, 'reactor failed; clients recover by sync');
+        }
+      }),
+    );
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     try {
       // Resolved offsets are committed every `commitIntervalMs` (and on rebalance and stop), not per
@@ -166,6 +199,8 @@ export const startKafkaProjections = async (options: KafkaProjectionsOptions): P
   return {
     consumer,
     joined,
-    stop: async () => { await consumer.disconnect(); },
+    stop: async () => {
+      await consumer.disconnect();
+    },
   };
 };

@@ -24,24 +24,37 @@ type Log = { warn(obj: object, msg: string): void };
  * comes again; a record that is not a push request is skipped, loudly.
  */
 export const consumePushQueue = async (options: {
-  kafka: Kafka; topic: string; groupId: string; sessionTimeoutMs: number; take(request: PushRequest): Promise<void>; log: Log;
+  kafka: Kafka;
+  topic: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  take(request: PushRequest): Promise<void>;
+  log: Log;
 }) => {
   const consumer = options.kafka.consumer({
-    groupId: options.groupId, sessionTimeout: options.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)), allowAutoTopicCreation: false,
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(options.sessionTimeoutMs / 3)),
+    allowAutoTopicCreation: false,
     // An idle fetch waits this long; it bounds how soon a stopping worker leaves and how soon the
     // others hear of the rebalance (they heartbeat between fetches), i.e. how long a handover takes.
     maxWaitTimeInMs: 1_000,
   });
   let joinedResolve!: () => void;
-  const joined = new Promise<void>((resolve) => { joinedResolve = resolve; });
+  const joined = new Promise<void>((resolve) => {
+    joinedResolve = resolve;
+  });
   consumer.on(consumer.events.GROUP_JOIN, () => joinedResolve());
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ message, partition }) => {
       let request: unknown = null;
-      try { request = JSON.parse(message.value?.toString('utf8') ?? 'null'); } catch { /* reported below */ }
+      try {
+        request = JSON.parse(message.value?.toString('utf8') ?? 'null');
+      } catch {
+        /* reported below */
+      }
       if (!validRequest.Check(request)) {
         options.log.warn({ topic: options.topic, partition, offset: message.offset }, 'push worker: unreadable push request skipped');
         return;

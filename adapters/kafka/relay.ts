@@ -61,10 +61,16 @@ export const conversationKey = (event: Pick<RecordedEvent, 'stream' | 'data'>): 
   return typeof id === 'string' && id.length > 0 ? id : event.stream;
 };
 
-export const encodeEvent = (event: RecordedEvent): string => JSON.stringify({
-  position: event.position, stream: event.stream, revision: event.revision, type: event.type, data: event.data,
-  recordedAt: event.recordedAt, ...(event.metadata ? { metadata: event.metadata } : {}),
-} satisfies RelayedEvent);
+export const encodeEvent = (event: RecordedEvent): string =>
+  JSON.stringify({
+    position: event.position,
+    stream: event.stream,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    recordedAt: event.recordedAt,
+    ...(event.metadata ? { metadata: event.metadata } : {}),
+  } satisfies RelayedEvent);
 
 const defaultLog: ProjectionLog = {
   warn: (obj, msg) => console.warn(msg, obj),
@@ -89,7 +95,19 @@ const defaultLog: ProjectionLog = {
  * An ambiguous send failure (a timeout after the broker wrote the records) also re-sends.
  */
 export const startRelay = async (options: RelayOptions): Promise<Relay> => {
-  const { eventStore, kafka, topic, checkpoints, name, batchSize = 1000, maxSendBytes = 512 * 1024, log = defaultLog, watermarkPartitions, watermarkIntervalMs = 25, tracing = noTracing } = options;
+  const {
+    eventStore,
+    kafka,
+    topic,
+    checkpoints,
+    name,
+    batchSize = 1000,
+    maxSendBytes = 512 * 1024,
+    log = defaultLog,
+    watermarkPartitions,
+    watermarkIntervalMs = 25,
+    tracing = noTracing,
+  } = options;
   let stopping = false;
   let position = await checkpoints.get(name);
   const waiters: Array<{ target: number; resolve(): void }> = [];
@@ -99,7 +117,7 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
   await producer.connect();
 
   const pause = async (ms: number) => {
-    for (const until = Date.now() + ms; !stopping && Date.now() < until;) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
+    for (const until = Date.now() + ms; !stopping && Date.now() < until; ) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
   };
 
   /** Runs `fn` until it succeeds; false when the relay stopped first. */
@@ -146,17 +164,29 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
     if (stopping || position <= marked) return marking;
     const through = position;
     markedAt = Date.now();
-    const marks = Array.from({ length: watermarkPartitions! }, (_, partition): Message => ({
-      partition, value: JSON.stringify({ position: through, stream: '$watermark', revision: 0, type: '$watermark', data: { through, partition }, recordedAt: markedAt }),
-    }));
-    marking = marking.then(() => retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer))
-      .then(() => { marked = Math.max(marked, through); });
+    const marks = Array.from(
+      { length: watermarkPartitions! },
+      (_, partition): Message => ({
+        partition,
+        value: JSON.stringify({ position: through, stream: '$watermark', revision: 0, type: '$watermark', data: { through, partition }, recordedAt: markedAt }),
+      }),
+    );
+    marking = marking
+      .then(() => retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer))
+      .then(() => {
+        marked = Math.max(marked, through);
+      });
     return marking;
   };
   const markSoon = async () => {
     const wait = markedAt + watermarkIntervalMs - Date.now();
-    if (wait <= 0) { await sendMarks(); return; }
-    markTimer ??= setTimeout(() => { void sendMarks(); }, wait);
+    if (wait <= 0) {
+      await sendMarks();
+      return;
+    }
+    markTimer ??= setTimeout(() => {
+      void sendMarks();
+    }, wait);
   };
 
   const subscription = eventStore.subscribeToAll({
@@ -172,14 +202,21 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
         const value = encodeEvent(event);
         if (messages.length > 0 && bytes + value.length > maxSendBytes) {
           if (!(await sendChunk(chunk, messages, spans))) return;
-          chunk = []; messages = []; spans = []; bytes = 0;
+          chunk = [];
+          messages = [];
+          spans = [];
+          bytes = 0;
         }
         chunk.push(event);
         const key = conversationKey(event);
         const parent = event.metadata === undefined ? undefined : traceOf(event.metadata);
         if (parent) {
           // Without tracing here, the append's own context goes on: the trace skips the relay, not breaks.
-          const span = tracing.start('natter.relay', { kind: 'producer', parent, attributes: { 'natter.position': event.position, 'messaging.destination.name': topic } });
+          const span = tracing.start('natter.relay', {
+            kind: 'producer',
+            parent,
+            attributes: { 'natter.position': event.position, 'messaging.destination.name': topic },
+          });
           spans.push(span);
           messages.push({ key, value, headers: { ...span.carrier } });
         } else {
@@ -195,7 +232,7 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
 
   return {
     position: () => position,
-    caughtUp: (target) => target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ target, resolve })),
+    caughtUp: (target) => (target <= position ? Promise.resolve() : new Promise((resolve) => waiters.push({ target, resolve }))),
     stop: async () => {
       stopping = true;
       if (markTimer) clearTimeout(markTimer);

@@ -9,7 +9,11 @@ type User = { sessions: Map<string, { expiresAt: number; seenAt: number }>; last
  */
 export const createMemoryPresenceStore = (): PresenceStore => {
   const users = new Map<string, User>();
-  const user = (id: string) => { let u = users.get(id); if (!u) users.set(id, (u = { sessions: new Map() })); return u; };
+  const user = (id: string) => {
+    let u = users.get(id);
+    if (!u) users.set(id, (u = { sessions: new Map() }));
+    return u;
+  };
 
   const announced = new Map<string, { status: PresenceState['status']; at: number }>();
 
@@ -20,7 +24,10 @@ export const createMemoryPresenceStore = (): PresenceStore => {
       if (last?.status === status) return -1;
       announced.set(userId, { status, at: now });
       // An offline user's record is only needed for the window; forgetting it later announces the next change.
-      if (status === 'offline') setTimeout(() => { if (announced.get(userId)?.at === now) announced.delete(userId); }, throttleMs).unref();
+      if (status === 'offline')
+        setTimeout(() => {
+          if (announced.get(userId)?.at === now) announced.delete(userId);
+        }, throttleMs).unref();
       return 0;
     },
     async connect(userId, sessionId, ttlMs, now) {
@@ -48,9 +55,15 @@ export const createMemoryPresenceStore = (): PresenceStore => {
         if (u.sessions.size === 0) continue;
         let last = 0;
         for (const [session, { expiresAt, seenAt }] of u.sessions) {
-          if (expiresAt <= now) { u.sessions.delete(session); last = Math.max(last, seenAt); }
+          if (expiresAt <= now) {
+            u.sessions.delete(session);
+            last = Math.max(last, seenAt);
+          }
         }
-        if (u.sessions.size === 0) { u.lastSeen = last; gone.push(id); }
+        if (u.sessions.size === 0) {
+          u.lastSeen = last;
+          gone.push(id);
+        }
       }
       return gone;
     },

@@ -49,11 +49,14 @@ export const ensureSearchIndex = async (client: Client, prefix: string, version:
   const index = searchIndexName(prefix, version);
   if ((await client.indices.exists({ index })).body) return;
   try {
-    await client.indices.create({ index, body: {
-      settings: { 'index.auto_expand_replicas': '0-1' },
-      mappings,
-      ...(version === 1 ? { aliases: { [searchAlias(prefix)]: {} } } : {}),
-    } as never });
+    await client.indices.create({
+      index,
+      body: {
+        settings: { 'index.auto_expand_replicas': '0-1' },
+        mappings,
+        ...(version === 1 ? { aliases: { [searchAlias(prefix)]: {} } } : {}),
+      } as never,
+    });
   } catch (error) {
     // Another worker created it between the two calls.
     if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
@@ -71,8 +74,9 @@ export const dropSearchIndex = async (client: Client, prefix: string, version: n
 /** Points the alias at one version only, in one atomic step. */
 export const pointSearchAlias = async (client: Client, prefix: string, version: number) => {
   const alias = searchAlias(prefix);
-  await client.indices.updateAliases({ body: { actions: [
-    { remove: { index: `${prefix}-messages-v*`, alias, must_exist: false } },
-    { add: { index: searchIndexName(prefix, version), alias } },
-  ] } as never });
+  await client.indices.updateAliases({
+    body: {
+      actions: [{ remove: { index: `${prefix}-messages-v*`, alias, must_exist: false } }, { add: { index: searchIndexName(prefix, version), alias } }],
+    } as never,
+  });
 };

@@ -20,8 +20,16 @@ import { dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from '.
  */
 
 type Doc = {
-  conversation_id: string; seq: number; message_id: string; sender_id: string; timestamp: number; position: number;
-  content_type: 'text' | 'media'; text: string; words: string; deleted: boolean;
+  conversation_id: string;
+  seq: number;
+  message_id: string;
+  sender_id: string;
+  timestamp: number;
+  position: number;
+  content_type: 'text' | 'media';
+  text: string;
+  words: string;
+  deleted: boolean;
 };
 
 const idOf = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
@@ -32,17 +40,26 @@ const termQuery = ({ words, prefix }: SearchTerm): object => {
   const last = words.at(-1)!;
   if (words.length === 1) return prefix ? { prefix: { words: { value: last } } } : { term: { words: last } };
   if (!prefix) return { match_phrase: { words: { query: words.join(' ') } } };
-  return { span_near: { slop: 0, in_order: true, clauses: [
-    ...words.slice(0, -1).map((word) => ({ span_term: { words: word } })),
-    // Bounded, so that a phrase ending in one letter cannot exceed the clause limit.
-    { span_multi: { match: { prefix: { words: { value: last, rewrite: 'top_terms_1000' } } } } },
-  ] } };
+  return {
+    span_near: {
+      slop: 0,
+      in_order: true,
+      clauses: [
+        ...words.slice(0, -1).map((word) => ({ span_term: { words: word } })),
+        // Bounded, so that a phrase ending in one letter cannot exceed the clause limit.
+        { span_multi: { match: { prefix: { words: { value: last, rewrite: 'top_terms_1000' } } } } },
+      ],
+    },
+  };
 };
 
 /** The engine is down, overloaded or timing out: the route answers 503, not 500. */
 const unavailable = (error: unknown): never => {
-  const transient = error instanceof errors.ConnectionError || error instanceof errors.TimeoutError || error instanceof errors.NoLivingConnectionsError
-    || (error instanceof errors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500));
+  const transient =
+    error instanceof errors.ConnectionError ||
+    error instanceof errors.TimeoutError ||
+    error instanceof errors.NoLivingConnectionsError ||
+    (error instanceof errors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500));
   if (transient) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');
   throw error;
 };
@@ -50,7 +67,11 @@ const unavailable = (error: unknown): never => {
 export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { client: Client; prefix: string; version?: number }): SearchIndex => {
   const index = searchIndexName(prefix, version);
   let ready: Promise<void> | undefined;
-  const ensure = () => (ready ??= ensureSearchIndex(client, prefix, version).catch((error) => { ready = undefined; throw error; }));
+  const ensure = () =>
+    (ready ??= ensureSearchIndex(client, prefix, version).catch((error) => {
+      ready = undefined;
+      throw error;
+    }));
 
   /** The current documents of the messages that `ops` edit and that no earlier op of the batch wrote. */
   const basesOf = async (ops: SearchWrite[]): Promise<Map<string, { doc: Doc; version: number }>> => {
@@ -81,7 +102,21 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
         bases.set(id, { doc, version: position });
       };
       const tombstone = (conversationId: string, seq: number, position: number) =>
-        put({ conversation_id: conversationId, seq, message_id: '', sender_id: '', timestamp: 0, position: 0, content_type: 'text', text: '', words: '', deleted: true }, position);
+        put(
+          {
+            conversation_id: conversationId,
+            seq,
+            message_id: '',
+            sender_id: '',
+            timestamp: 0,
+            position: 0,
+            content_type: 'text',
+            text: '',
+            words: '',
+            deleted: true,
+          },
+          position,
+        );
       // In bulks of at most BULK_DOCUMENTS, one after the other (a message's writes stay in order):
       // a replay's batch of 10,000 long messages would pass the engine's 100 MB request limit.
       const flush = async () => {
@@ -90,7 +125,8 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
           if (!body.errors) continue;
           // 409: an event this version already has (a replay); anything else fails the batch, which is retried.
           const failed = (body.items as Array<Record<string, { status: number; error?: { type: string; reason?: string } }>>)
-            .map((item) => Object.values(item)[0]!).find((result) => result.status !== 409 && result.error);
+            .map((item) => Object.values(item)[0]!)
+            .find((result) => result.status !== 409 && result.error);
           if (failed) throw new Error(`OpenSearch refused a search write (${failed.status} ${failed.error!.type}: ${failed.error!.reason ?? ''})`);
         }
         lines.length = 0;
@@ -104,11 +140,18 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
         await flush();
         await client.indices.refresh({ index });
         const found: Array<{ conversation_id: string; seq: number }> = [];
-        for (let after: unknown[] | undefined; ;) {
-          const { body } = await client.search({ index, body: {
-            size: BULK_DOCUMENTS, sort: [{ position: 'asc' }], track_total_hits: false, _source: ['conversation_id', 'seq'],
-            query: { bool: { filter: [...filter, { term: { deleted: false } }] } }, ...(after ? { search_after: after } : {}),
-          } as never });
+        for (let after: unknown[] | undefined; ; ) {
+          const { body } = await client.search({
+            index,
+            body: {
+              size: BULK_DOCUMENTS,
+              sort: [{ position: 'asc' }],
+              track_total_hits: false,
+              _source: ['conversation_id', 'seq'],
+              query: { bool: { filter: [...filter, { term: { deleted: false } }] } },
+              ...(after ? { search_after: after } : {}),
+            } as never,
+          });
           const hits = body.hits.hits as Array<{ _source: { conversation_id: string; seq: number }; sort: unknown[] }>;
           found.push(...hits.map((hit) => hit._source));
           if (hits.length < BULK_DOCUMENTS) return found;
@@ -133,7 +176,8 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
             tombstone(op.conversation_id, op.seq, op.position);
             break;
           case 'expire':
-            for (const m of await indexedWhere([{ term: { conversation_id: op.conversation_id } }, { range: { seq: { lte: op.up_to_seq } } }])) tombstone(m.conversation_id, m.seq, op.position);
+            for (const m of await indexedWhere([{ term: { conversation_id: op.conversation_id } }, { range: { seq: { lte: op.up_to_seq } } }]))
+              tombstone(m.conversation_id, m.seq, op.position);
             break;
           case 'erase':
             for (const m of await indexedWhere([{ term: { sender_id: op.sender_id } }])) tombstone(m.conversation_id, m.seq, op.position);
@@ -146,18 +190,25 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
     async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {
       if (terms.length === 0 || conversationIds.length === 0) return [];
       try {
-        const { body } = await client.search({ index, body: {
-          size: limit,
-          sort: [{ position: 'desc' }],
-          track_total_hits: false,
-          _source: ['conversation_id', 'seq', 'message_id', 'sender_id', 'timestamp', 'position', 'content_type', 'text'],
-          query: { bool: { filter: [
-            { terms: { conversation_id: [...conversationIds] } },
-            { term: { deleted: false } },
-            ...(before !== undefined ? [{ range: { position: { lt: before } } }] : []),
-            ...terms.map(termQuery),
-          ] } },
-        } as never });
+        const { body } = await client.search({
+          index,
+          body: {
+            size: limit,
+            sort: [{ position: 'desc' }],
+            track_total_hits: false,
+            _source: ['conversation_id', 'seq', 'message_id', 'sender_id', 'timestamp', 'position', 'content_type', 'text'],
+            query: {
+              bool: {
+                filter: [
+                  { terms: { conversation_id: [...conversationIds] } },
+                  { term: { deleted: false } },
+                  ...(before !== undefined ? [{ range: { position: { lt: before } } }] : []),
+                  ...terms.map(termQuery),
+                ],
+              },
+            },
+          } as never,
+        });
         return (body.hits.hits as Array<{ _source: SearchHit }>).map((hit) => hit._source);
       } catch (error) {
         // Nothing was ever indexed at this version yet.

@@ -1,6 +1,4 @@
-import {
-  context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, SpanStatusCode, trace, type Context, type Span,
-} from '@opentelemetry/api';
+import { context, defaultTextMapGetter, defaultTextMapSetter, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -24,7 +22,11 @@ export type OtelTracingOptions = {
 };
 
 const kinds: Record<Kind, SpanKind> = {
-  internal: SpanKind.INTERNAL, server: SpanKind.SERVER, client: SpanKind.CLIENT, producer: SpanKind.PRODUCER, consumer: SpanKind.CONSUMER,
+  internal: SpanKind.INTERNAL,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
 };
 const propagator = new W3CTraceContextPropagator();
 
@@ -40,7 +42,7 @@ const ensureContextManager = () => {
 const carrierOf = (ctx: Context): TraceCarrier | undefined => {
   const carrier: Record<string, string> = {};
   propagator.inject(ctx, carrier, defaultTextMapSetter);
-  return carrier.traceparent ? carrier as TraceCarrier : undefined;
+  return carrier.traceparent ? (carrier as TraceCarrier) : undefined;
 };
 
 /** A remote parent replaces the active span; without one the active context is the parent. */
@@ -62,11 +64,13 @@ export const createOtelTracing = (options: OtelTracingOptions): Tracing => {
   const exporter = options.exporter ?? new OTLPTraceExporter({ url: `${options.endpoint ?? 'http://127.0.0.1:4318'}/v1/traces` });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: options.serviceName, 'natter.role': options.role, ...(options.instance ? { 'service.instance.id': options.instance } : {}),
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      'natter.role': options.role,
+      ...(options.instance ? { 'service.instance.id': options.instance } : {}),
     }),
-    spanProcessors: [options.exporter
-      ? new SimpleSpanProcessor(exporter)
-      : new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 5_000 })],
+    spanProcessors: [
+      options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter, { scheduledDelayMillis: options.exportDelayMs ?? 5_000 }),
+    ],
   });
   const tracer = provider.getTracer('natter');
 
@@ -77,24 +81,43 @@ export const createOtelTracing = (options: OtelTracingOptions): Tracing => {
       const span = tracer.startSpan(name, { kind: kinds[spanOptions.kind ?? 'internal'], attributes: spanOptions.attributes }, parent);
       return {
         carrier: carrierOf(trace.setSpan(parent, span)),
-        end: (error) => { if (error !== undefined) failed(span, error); span.end(); },
+        end: (error) => {
+          if (error !== undefined) failed(span, error);
+          span.end();
+        },
       };
     },
-    active: (name, spanOptions, fn) => tracer.startActiveSpan(name, { kind: kinds[spanOptions.kind ?? 'internal'], attributes: spanOptions.attributes }, parentOf(spanOptions.parent), (span) => {
-      try {
-        const result = fn();
-        if (result instanceof Promise) {
-          return result.then((value) => { span.end(); return value; }, (error: unknown) => { failed(span, error); span.end(); throw error; }) as typeof result;
-        }
-        span.end();
-        return result;
-      } catch (error) {
-        failed(span, error);
-        span.end();
-        throw error;
-      }
-    }),
-    current: () => trace.getSpan(context.active()) ? carrierOf(context.active()) : undefined,
+    active: (name, spanOptions, fn) =>
+      tracer.startActiveSpan(
+        name,
+        { kind: kinds[spanOptions.kind ?? 'internal'], attributes: spanOptions.attributes },
+        parentOf(spanOptions.parent),
+        (span) => {
+          try {
+            const result = fn();
+            if (result instanceof Promise) {
+              return result.then(
+                (value) => {
+                  span.end();
+                  return value;
+                },
+                (error: unknown) => {
+                  failed(span, error);
+                  span.end();
+                  throw error;
+                },
+              ) as typeof result;
+            }
+            span.end();
+            return result;
+          } catch (error) {
+            failed(span, error);
+            span.end();
+            throw error;
+          }
+        },
+      ),
+    current: () => (trace.getSpan(context.active()) ? carrierOf(context.active()) : undefined),
     shutdown: () => provider.shutdown(),
   };
 };

@@ -62,10 +62,19 @@ const watchDestroyed = async ({ pool, schema }: PostgresFeatures, onDestroyed: (
 export const createPostgresContentKeyStore = (postgres: PostgresFeatures): ContentKeyStore => {
   const { schema } = postgres;
   // A lost server is `unavailable` with a retry hint, as for the event log: a send retried later succeeds.
-  const pool = { query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => postgres.pool.query<R>(text, values).catch((error) => { throw reported(error); }) };
+  const pool = {
+    query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      postgres.pool.query<R>(text, values).catch((error) => {
+        throw reported(error);
+      }),
+  };
   return {
     getOrCreate: async (key) => {
-      await pool.query(`INSERT INTO ${schema}.content_keys (key_id, owner_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [key.key_id, key.owner_id, key.wrapped]);
+      await pool.query(`INSERT INTO ${schema}.content_keys (key_id, owner_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        key.key_id,
+        key.owner_id,
+        key.wrapped,
+      ]);
       const row = (await pool.query<Row>(`SELECT key_id, owner_id, wrapped FROM ${schema}.content_keys WHERE key_id = $1`, [key.key_id])).rows[0]!;
       if (!row.wrapped) throw new Error(`key ${key.key_id} was destroyed`);
       return row as WrappedKey;
@@ -73,10 +82,13 @@ export const createPostgresContentKeyStore = (postgres: PostgresFeatures): Conte
     get: async (keyId) => {
       const row = (await pool.query<Row>(`SELECT key_id, owner_id, wrapped FROM ${schema}.content_keys WHERE key_id = $1`, [keyId])).rows[0];
       if (!row) return null;
-      return row.wrapped ? row as WrappedKey : 'destroyed';
+      return row.wrapped ? (row as WrappedKey) : 'destroyed';
     },
     destroyOwner: async (ownerId) => {
-      const result = await pool.query(`UPDATE ${schema}.content_keys SET wrapped = NULL, destroyed_at = $2 WHERE owner_id = $1 AND wrapped IS NOT NULL`, [ownerId, Date.now()]);
+      const result = await pool.query(`UPDATE ${schema}.content_keys SET wrapped = NULL, destroyed_at = $2 WHERE owner_id = $1 AND wrapped IS NOT NULL`, [
+        ownerId,
+        Date.now(),
+      ]);
       await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ schema, owner: ownerId })]);
       await pool.query(`VACUUM ${schema}.content_keys`);
       return result.rowCount ?? 0;

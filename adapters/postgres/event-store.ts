@@ -1,7 +1,15 @@
 import pg from 'pg';
 import {
-  WrongExpectedRevision, type AllSubscription, type AppendResult, type EventStore, type ExpectedRevision,
-  type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeToAllOptions,
+  WrongExpectedRevision,
+  type AllSubscription,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
 } from '../../ports/event-store.ts';
 import { LOCK_NAMESPACE, appendLockKey, checkout, ident, migrate, notifyChannel } from './schema.ts';
 import { reportedAs } from './unreachable.ts';
@@ -21,19 +29,31 @@ export type PostgresEventStoreOptions = {
 };
 
 type Row = {
-  position: string; stream: string; revision: number; type: string;
-  data: unknown; metadata: Record<string, unknown> | null; recorded_at: string;
+  position: string;
+  stream: string;
+  revision: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown> | null;
+  recorded_at: string;
 };
 /** An event serialized when the append is called, so a value JSON cannot hold fails its own append, not the batch. */
 type Serialized = { type: string; data: string; metadata: string | null };
 type PendingAppend = {
-  stream: string; events: Serialized[]; expected: ExpectedRevision;
-  resolve(result: AppendResult): void; reject(error: unknown): void;
+  stream: string;
+  events: Serialized[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
 };
 
 const toRecorded = (row: Row): RecordedEvent => ({
-  position: Number(row.position), stream: row.stream, revision: row.revision, type: row.type,
-  data: row.data, recordedAt: Number(row.recorded_at),
+  position: Number(row.position),
+  stream: row.stream,
+  revision: row.revision,
+  type: row.type,
+  data: row.data,
+  recordedAt: Number(row.recorded_at),
   ...(row.metadata ? { metadata: row.metadata } : {}),
 });
 
@@ -122,7 +142,11 @@ export class PostgresEventStore implements EventStore {
     const store = new PostgresEventStore(options);
     try {
       const { client, release } = await checkout(store.pool);
-      try { await migrate(client, store.schema); } finally { release(); }
+      try {
+        await migrate(client, store.schema);
+      } finally {
+        release();
+      }
     } catch (error) {
       await store.pool.end().catch(() => undefined);
       throw error;
@@ -138,7 +162,9 @@ export class PostgresEventStore implements EventStore {
     let serialized: Serialized[];
     try {
       serialized = events.map((e) => ({
-        type: e.type, data: JSON.stringify(e.data ?? null), metadata: e.metadata ? JSON.stringify(e.metadata) : null,
+        type: e.type,
+        data: JSON.stringify(e.data ?? null),
+        metadata: e.metadata ? JSON.stringify(e.metadata) : null,
       }));
     } catch (error) {
       return Promise.reject(error);
@@ -239,7 +265,9 @@ export class PostgresEventStore implements EventStore {
         const { rows: headRows } = await client.query<{ stream: string; head: number | null }>(
           // One backwards probe of the (stream, revision) index per stream, not a scan of its events.
           `SELECT s AS stream, (SELECT revision FROM ${this.table} WHERE stream = s ORDER BY revision DESC LIMIT 1) AS head
-             FROM unnest($1::text[]) AS s`, [streams]);
+             FROM unnest($1::text[]) AS s`,
+          [streams],
+        );
         const heads = new Map(headRows.filter((r) => r.head !== null).map((r) => [r.stream, r.head]));
         const failed = new Set<string>();
         const now = Date.now();
@@ -271,14 +299,16 @@ export class PostgresEventStore implements EventStore {
                FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(s, r, t, d, m, ord)
               ORDER BY ord
              RETURNING stream, revision, position`,
-            [cols.stream, cols.revision, cols.type, cols.data, cols.metadata, now]);
+            [cols.stream, cols.revision, cols.type, cols.data, cols.metadata, now],
+          );
           for (const row of rows) positions.set(`${row.revision}:${row.stream}`, Number(row.position));
         }
         await client.query(`NOTIFY ${ident(this.channel)}; COMMIT`);
-        return outcomes.map((o) => o instanceof WrongExpectedRevision ? o
-          : { nextRevision: o.last, position: positions.get(`${o.last}:${o.stream}`)! });
+        return outcomes.map((o) => (o instanceof WrongExpectedRevision ? o : { nextRevision: o.last, position: positions.get(`${o.last}:${o.stream}`)! }));
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => { broken = true; });
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         throw error;
       }
     } catch (error) {
@@ -295,25 +325,35 @@ export class PostgresEventStore implements EventStore {
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const max = options.maxCount ?? null;
     const { rows } = await (options.direction === 'backwards'
-      ? this.pool.query<Row>(
-        `SELECT * FROM ${this.table} WHERE stream = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`,
-        [stream, options.fromRevision ?? 2_147_483_647, max])
-      : this.pool.query<Row>(
-        `SELECT * FROM ${this.table} WHERE stream = $1 AND revision >= $2 ORDER BY revision ASC LIMIT $3`,
-        [stream, options.fromRevision ?? 0, max])).catch((error) => { throw reported(error); });
+      ? this.pool.query<Row>(`SELECT * FROM ${this.table} WHERE stream = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`, [
+          stream,
+          options.fromRevision ?? 2_147_483_647,
+          max,
+        ])
+      : this.pool.query<Row>(`SELECT * FROM ${this.table} WHERE stream = $1 AND revision >= $2 ORDER BY revision ASC LIMIT $3`, [
+          stream,
+          options.fromRevision ?? 0,
+          max,
+        ])
+    ).catch((error) => {
+      throw reported(error);
+    });
     return rows.map(toRecorded);
   }
 
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT * FROM ${this.table} WHERE position > $1 ORDER BY position ASC LIMIT $2`, [options.after, options.maxCount])
-      .catch((error) => { throw reported(error); });
+    const { rows } = await this.pool
+      .query<Row>(`SELECT * FROM ${this.table} WHERE position > $1 ORDER BY position ASC LIMIT $2`, [options.after, options.maxCount])
+      .catch((error) => {
+        throw reported(error);
+      });
     return rows.map(toRecorded);
   }
 
   async headPosition(): Promise<number> {
-    const { rows } = await this.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.table}`)
-      .catch((error) => { throw reported(error); });
+    const { rows } = await this.pool.query<{ p: string | null }>(`SELECT max(position) AS p FROM ${this.table}`).catch((error) => {
+      throw reported(error);
+    });
     return Number(rows[0]?.p ?? 0);
   }
 
@@ -333,7 +373,10 @@ export class PostgresEventStore implements EventStore {
       client.end().catch(() => undefined);
       if (this.closed || this.listeners.size === 0 || this.listenRetry) return;
       // Until it is back, subscriptions still see new events through the fallback poll.
-      this.listenRetry = setTimeout(() => { this.listenRetry = null; this.ensureListening(); }, 1000);
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = null;
+        this.ensureListening();
+      }, 1000);
       this.listenRetry.unref();
     };
     client.on('error', retry);
@@ -343,27 +386,44 @@ export class PostgresEventStore implements EventStore {
       try {
         await client.connect();
         await client.query(`LISTEN ${ident(this.channel)}`);
-        if (this.closed) { await client.end().catch(() => undefined); return; }
+        if (this.closed) {
+          await client.end().catch(() => undefined);
+          return;
+        }
         this.listenClient = client;
         // Anything committed while we were not listening is picked up by this wake-up.
         this.wakeSubscribers();
       } catch {
         retry();
       }
-    })().finally(() => { this.listenStarting = null; });
+    })().finally(() => {
+      this.listenStarting = null;
+    });
   }
 
   subscribeToAll({ after, maxBatch = 1000, onEvents, onError }: SubscribeToAllOptions): AllSubscription {
     let stopped = false;
     let notified = false;
     let wake: (() => void) | null = null;
-    const listener = () => { notified = true; const resume = wake; wake = null; resume?.(); };
+    const listener = () => {
+      notified = true;
+      const resume = wake;
+      wake = null;
+      resume?.();
+    };
     this.listeners.add(listener);
     this.ensureListening();
-    const idle = () => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { wake = null; resolve(); }, this.pollIntervalMs);
-      wake = () => { clearTimeout(timer); resolve(); };
-    });
+    const idle = () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          wake = null;
+          resolve();
+        }, this.pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     const loop = (async () => {
       let position = after;
       let failures = 0;
@@ -406,7 +466,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async stopListening(): Promise<void> {
-    if (this.listenRetry) { clearTimeout(this.listenRetry); this.listenRetry = null; }
+    if (this.listenRetry) {
+      clearTimeout(this.listenRetry);
+      this.listenRetry = null;
+    }
     await this.listenStarting;
     const client = this.listenClient;
     this.listenClient = null;

@@ -65,7 +65,9 @@ export const inTransaction = async <T>(pool: pg.Pool, work: (client: pg.PoolClie
     return result;
   } catch (error) {
     // A failed ROLLBACK means a lost connection: the client is not put back.
-    await client.query('ROLLBACK').catch(() => { broken = true; });
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
     throw error;
   } finally {
     release(broken);

@@ -5,8 +5,10 @@ const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 /** The server is out of reach (down, restarting, shutting down), as opposed to refusing a statement. */
 export const isUnreachable = (error: unknown): boolean => {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return (code !== undefined && (socketErrors.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03'))
-    || /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message ?? '');
+  return (
+    (code !== undefined && (socketErrors.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')) ||
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message ?? '')
+  );
 };
 
 /**
@@ -14,6 +16,7 @@ export const isUnreachable = (error: unknown): boolean => {
  * client_msg_id, which the command side makes idempotent, since a commit whose reply was lost may
  * have happened); any other error as it is.
  */
-export const reportedAs = (what: string) => (error: unknown): unknown => isUnreachable(error)
-  ? new NatterError('unavailable', `${what} is unreachable; retry`, { retry_after_ms: 1_000 })
-  : error;
+export const reportedAs =
+  (what: string) =>
+  (error: unknown): unknown =>
+    isUnreachable(error) ? new NatterError('unavailable', `${what} is unreachable; retry`, { retry_after_ms: 1_000 }) : error;

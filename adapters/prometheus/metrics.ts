@@ -14,16 +14,48 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
   const errors = new Counter({ name: 'natter_errors_total', help: 'Errors answered, by code', labelNames: ['code'], registers: [registry] });
   const sockets = new Gauge({ name: 'natter_open_sockets', help: 'Open WebSocket connections', registers: [registry] });
   const closed = new Counter({ name: 'natter_sockets_closed_total', help: 'Closed sockets, by reason', labelNames: ['reason'], registers: [registry] });
-  const append = new Histogram({ name: 'natter_append_seconds', help: 'Event-store append latency (includes the group commit)', buckets: latencyBuckets, registers: [registry] });
-  const delivery = new Histogram({ name: 'natter_delivery_seconds', help: 'From acceptance of a message to its push to member devices', buckets: latencyBuckets, registers: [registry] });
+  const append = new Histogram({
+    name: 'natter_append_seconds',
+    help: 'Event-store append latency (includes the group commit)',
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const delivery = new Histogram({
+    name: 'natter_delivery_seconds',
+    help: 'From acceptance of a message to its push to member devices',
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
   const presence = new Counter({ name: 'natter_presence_updates_total', help: 'Presence changes broadcast', registers: [registry] });
-  const limited = new Counter({ name: 'natter_rate_limited_total', help: 'Requests refused by a rate limit, by kind', labelNames: ['kind'], registers: [registry] });
-  const conflicts = new Counter({ name: 'natter_append_conflicts_total', help: 'Appends that lost a race on a conversation revision and were decided again', registers: [registry] });
-  const routed = new Counter({ name: 'natter_commands_routed_total', help: 'Conversation commands by where they ran: local (owner), forwarded (to the owner), fallback (owner unreachable)', labelNames: ['outcome'], registers: [registry] });
-  const missingKeys = new Counter({ name: 'natter_content_keys_missing_total', help: 'Sealed content read without its data key although its author was not erased (lost content)', registers: [registry] });
+  const limited = new Counter({
+    name: 'natter_rate_limited_total',
+    help: 'Requests refused by a rate limit, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'natter_append_conflicts_total',
+    help: 'Appends that lost a race on a conversation revision and were decided again',
+    registers: [registry],
+  });
+  const routed = new Counter({
+    name: 'natter_commands_routed_total',
+    help: 'Conversation commands by where they ran: local (owner), forwarded (to the owner), fallback (owner unreachable)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const missingKeys = new Counter({
+    name: 'natter_content_keys_missing_total',
+    help: 'Sealed content read without its data key although its author was not erased (lost content)',
+    registers: [registry],
+  });
   new Gauge({
-    name: 'natter_projector_lag_events', help: 'Events in the log not yet applied by every projector', registers: [registry],
-    async collect() { this.set(await options.lag()); },
+    name: 'natter_projector_lag_events',
+    help: 'Events in the log not yet applied by every projector',
+    registers: [registry],
+    async collect() {
+      this.set(await options.lag());
+    },
   });
 
   const metrics: Metrics = {
@@ -32,7 +64,10 @@ export const createPrometheusMetrics = (options: { lag(): Promise<number> }) => 
     ack: () => acks.inc(),
     error: (code) => errors.inc({ code }),
     socketOpened: () => sockets.inc(),
-    socketClosed: (reason) => { sockets.dec(); closed.inc({ reason }); },
+    socketClosed: (reason) => {
+      sockets.dec();
+      closed.inc({ reason });
+    },
     appendSeconds: (s) => append.observe(s),
     deliverySeconds: (s) => delivery.observe(s),
     presenceUpdate: () => presence.inc(),

@@ -46,15 +46,24 @@ export const createApnsProvider = (options: ApnsOptions): PushProvider => {
   const sessionFor = (): ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session;
     const opened = connect(options.endpoint, options.ca ? { ca: options.ca } : {});
-    opened.on('error', () => { if (session === opened) session = null; });
-    opened.on('close', () => { if (session === opened) session = null; });
-    opened.on('goaway', () => { if (session === opened) session = null; });
+    opened.on('error', () => {
+      if (session === opened) session = null;
+    });
+    opened.on('close', () => {
+      if (session === opened) session = null;
+    });
+    opened.on('goaway', () => {
+      if (session === opened) session = null;
+    });
     opened.unref();
     session = opened;
     return opened;
   };
 
-  const request = (deviceToken: string, n: PushNotification): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> =>
+  const request = (
+    deviceToken: string,
+    n: PushNotification,
+  ): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> =>
     new Promise((resolve, reject) => {
       const body = JSON.stringify(apnsPayload(n));
       const stream = sessionFor().request({
@@ -74,10 +83,15 @@ export const createApnsProvider = (options: ApnsOptions): PushProvider => {
       let status = 0;
       let headers: Record<string, string | string[] | undefined> = {};
       const chunks: Buffer[] = [];
-      stream.on('response', (h) => { status = Number(h[constants.HTTP2_HEADER_STATUS]); headers = h as typeof headers; });
+      stream.on('response', (h) => {
+        status = Number(h[constants.HTTP2_HEADER_STATUS]);
+        headers = h as typeof headers;
+      });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8'), headers }));
-      stream.on('close', () => { if (!status) reject(new Error('APNs stream closed without a response')); });
+      stream.on('close', () => {
+        if (!status) reject(new Error('APNs stream closed without a response'));
+      });
       stream.on('error', reject);
       stream.end(body);
     });
@@ -86,7 +100,11 @@ export const createApnsProvider = (options: ApnsOptions): PushProvider => {
     const reply = await request(deviceToken, n);
     if (reply.status === 200) return { ok: true };
     let reason = '';
-    try { reason = (JSON.parse(reply.body) as { reason?: string }).reason ?? ''; } catch { /* no body */ }
+    try {
+      reason = (JSON.parse(reply.body) as { reason?: string }).reason ?? '';
+    } catch {
+      /* no body */
+    }
     if (reply.status === 410 || INVALID_TOKEN_REASONS.has(reason)) return { ok: false, reason: 'invalid_target', detail: `${reply.status} ${reason}`.trim() };
     if (reply.status === 403 && (reason === 'ExpiredProviderToken' || reason === 'InvalidProviderToken')) return 'reauth';
     if (isTransient(reply.status)) {
@@ -112,6 +130,9 @@ export const createApnsProvider = (options: ApnsOptions): PushProvider => {
         return { ok: false, reason: 'retry', detail: (error as Error).message };
       }
     },
-    close: async () => { session?.close(); session = null; },
+    close: async () => {
+      session?.close();
+      session = null;
+    },
   };
 };

@@ -38,11 +38,21 @@ export const createFcmProvider = (options: FcmOptions): PushProvider => {
 
   const fetchToken = async (): Promise<string> => {
     const now = Math.floor(clock() / 1000);
-    const assertion = signJwt({}, {
-      iss: options.serviceAccount.client_email, scope: SCOPE, aud: options.tokenUrl, iat: now, exp: now + 3600,
-    }, key, 'RS256');
+    const assertion = signJwt(
+      {},
+      {
+        iss: options.serviceAccount.client_email,
+        scope: SCOPE,
+        aud: options.tokenUrl,
+        iat: now,
+        exp: now + 3600,
+      },
+      key,
+      'RS256',
+    );
     const reply = await send(options.tokenUrl, {
-      method: 'POST', agent,
+      method: 'POST',
+      agent,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
     });
@@ -55,7 +65,9 @@ export const createFcmProvider = (options: FcmOptions): PushProvider => {
   const accessToken = (): Promise<string> => {
     if (cached && cached.expiresAt > clock()) return Promise.resolve(cached.token);
     // One token request at a time, however many pushes wait for it.
-    pending ??= fetchToken().finally(() => { pending = null; });
+    pending ??= fetchToken().finally(() => {
+      pending = null;
+    });
     return pending;
   };
 
@@ -70,7 +82,8 @@ export const createFcmProvider = (options: FcmOptions): PushProvider => {
       return { ok: false, reason: 'retry', detail: `token endpoint: ${(error as Error).message}`, ...(after !== undefined ? { retryAfterMs: after } : {}) };
     }
     const reply = await send(`${options.endpoint}/v1/projects/${encodeURIComponent(options.serviceAccount.project_id)}/messages:send`, {
-      method: 'POST', agent,
+      method: 'POST',
+      agent,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
       body: JSON.stringify(fcmMessage(target.token, n)),
     });
@@ -79,9 +92,12 @@ export const createFcmProvider = (options: FcmOptions): PushProvider => {
     try {
       const error = (JSON.parse(reply.body) as { error?: { status?: string; details?: Array<{ errorCode?: string }> } }).error;
       code = error?.details?.find((d) => d.errorCode)?.errorCode ?? error?.status ?? '';
-    } catch { /* not JSON */ }
+    } catch {
+      /* not JSON */
+    }
     if (reply.status === 401) return 'reauth';
-    if (reply.status === 404 || code === 'UNREGISTERED' || code === 'SENDER_ID_MISMATCH') return { ok: false, reason: 'invalid_target', detail: code || String(reply.status) };
+    if (reply.status === 404 || code === 'UNREGISTERED' || code === 'SENDER_ID_MISMATCH')
+      return { ok: false, reason: 'invalid_target', detail: code || String(reply.status) };
     if (isTransient(reply.status)) {
       const after = retryAfterMs(reply.headers['retry-after']);
       return { ok: false, reason: 'retry', detail: `${reply.status} ${code}`.trim(), ...(after !== undefined ? { retryAfterMs: after } : {}) };
@@ -104,6 +120,8 @@ export const createFcmProvider = (options: FcmOptions): PushProvider => {
         return { ok: false, reason: 'retry', detail: (error as Error).message };
       }
     },
-    close: async () => { agent.destroy(); },
+    close: async () => {
+      agent.destroy();
+    },
   };
 };

@@ -7,9 +7,8 @@ const b64url = (value: string | Buffer) => Buffer.from(value).toString('base64ur
 /** A compact JWS: RS256 (PKCS#1 v1.5) or ES256 (the raw r||s signature JOSE wants, not DER). */
 export const signJwt = (header: Record<string, unknown>, claims: Record<string, unknown>, key: KeyLike, algorithm: 'RS256' | 'ES256'): string => {
   const input = `${b64url(JSON.stringify({ ...header, alg: algorithm, typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-  const signature = algorithm === 'RS256'
-    ? sign('sha256', Buffer.from(input), key)
-    : sign('sha256', Buffer.from(input), { key: key as string, dsaEncoding: 'ieee-p1363' });
+  const signature =
+    algorithm === 'RS256' ? sign('sha256', Buffer.from(input), key) : sign('sha256', Buffer.from(input), { key: key as string, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64url(signature)}`;
 };
 
@@ -28,20 +27,27 @@ export type HttpReply = { status: number; headers: Record<string, string | strin
 export const httpsAgent = (ca: string | undefined) => new Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}) });
 
 /** A small HTTP(S) client: node:https with the provider's agent, a timeout, and the body read as text. */
-export const send = (url: string, options: { method: string; headers: Record<string, string>; body?: string; agent?: Agent; timeoutMs?: number }): Promise<HttpReply> =>
+export const send = (
+  url: string,
+  options: { method: string; headers: Record<string, string>; body?: string; agent?: Agent; timeoutMs?: number },
+): Promise<HttpReply> =>
   new Promise((resolve, reject) => {
     const target = new URL(url);
-    const request = (target.protocol === 'http:' ? httpRequest : httpsRequest)(target, {
-      method: options.method,
-      headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) },
-      ...(target.protocol === 'https:' && options.agent ? { agent: options.agent } : {}),
-      timeout: options.timeoutMs ?? 10_000,
-    }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const request = (target.protocol === 'http:' ? httpRequest : httpsRequest)(
+      target,
+      {
+        method: options.method,
+        headers: { ...options.headers, ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) },
+        ...(target.protocol === 'https:' && options.agent ? { agent: options.agent } : {}),
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`request to ${target.host} timed out`)));
     request.on('error', reject);
     request.end(options.body);

@@ -10,12 +10,18 @@ export const createLogPushProvider = (log: Log, options: { contentMayBeIncluded:
   platform: 'log',
   send: async (target, notification) => {
     const { body, ...rest } = notification;
-    log.info({
-      push: {
-        platform: target.platform, user_id: target.user_id, device_id: target.device_id,
-        ...rest, ...(options.contentMayBeIncluded ? {} : { body }),
+    log.info(
+      {
+        push: {
+          platform: target.platform,
+          user_id: target.user_id,
+          device_id: target.device_id,
+          ...rest,
+          ...(options.contentMayBeIncluded ? {} : { body }),
+        },
       },
-    }, 'push (log provider: nothing is sent)');
+      'push (log provider: nothing is sent)',
+    );
     return { ok: true };
   },
 });

@@ -19,7 +19,11 @@ export type WebPushOptions = {
  */
 export const endpointAllowed = (endpoint: string, allowedHosts: readonly string[]): boolean => {
   let url: URL;
-  try { url = new URL(endpoint); } catch { return false; }
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
   if (url.protocol !== 'https:' || url.username || url.password) return false;
   const host = url.hostname.toLowerCase();
   return allowedHosts.some((pattern) => {
@@ -41,13 +45,26 @@ export const createWebPushProvider = (options: WebPushOptions): PushProvider => 
     platform: 'webpush',
     send: async (target, n: PushNotification) => {
       if (target.platform !== 'webpush') return { ok: false, reason: 'failed', detail: 'not a Web Push target' };
-      if (!endpointAllowed(target.subscription.endpoint, options.allowedHosts)) return { ok: false, reason: 'invalid_target', detail: 'endpoint host not allowed' };
+      if (!endpointAllowed(target.subscription.endpoint, options.allowedHosts))
+        return { ok: false, reason: 'invalid_target', detail: 'endpoint host not allowed' };
       const payload = JSON.stringify({
-        title: n.title, body: n.body, badge: n.badge, unread: n.unread, conversation_id: n.conversation_id, seq: n.seq, tag: n.collapse_key,
+        title: n.title,
+        body: n.body,
+        badge: n.badge,
+        unread: n.unread,
+        conversation_id: n.conversation_id,
+        seq: n.seq,
+        tag: n.collapse_key,
       });
       try {
         await webpush.sendNotification({ endpoint: target.subscription.endpoint, keys: target.subscription.keys }, payload, {
-          vapidDetails, TTL: 24 * 3600, urgency: 'high', topic: topicOf(n.collapse_key), contentEncoding: 'aes128gcm', agent, timeout: 10_000,
+          vapidDetails,
+          TTL: 24 * 3600,
+          urgency: 'high',
+          topic: topicOf(n.collapse_key),
+          contentEncoding: 'aes128gcm',
+          agent,
+          timeout: 10_000,
         });
         return { ok: true };
       } catch (error) {
@@ -61,6 +78,8 @@ export const createWebPushProvider = (options: WebPushOptions): PushProvider => 
         return { ok: false, reason: 'failed', detail: String(e.statusCode) };
       }
     },
-    close: async () => { agent.destroy(); },
+    close: async () => {
+      agent.destroy();
+    },
   };
 };

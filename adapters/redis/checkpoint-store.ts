@@ -10,6 +10,8 @@ export const createRedisCheckpointStore = ({ redis, prefix }: RedisStoreOptions)
       const value = await redis.hget(key, projector);
       return value === null ? 0 : Number(value);
     },
-    async set(projector, position) { await redis.hset(key, projector, String(position)); },
+    async set(projector, position) {
+      await redis.hset(key, projector, String(position));
+    },
   };
 };

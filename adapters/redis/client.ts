@@ -66,11 +66,16 @@ export const reportOutages = (redis: Redis, name: string, log: { warn(obj: objec
 export const ifAnswered = async <T>(redis: Redis, command: () => Promise<T>, timeoutMs: number): Promise<T | undefined> => {
   if (redis.status !== 'ready') return undefined;
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), timeoutMs); });
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
   try {
     // A command that failed because the connection dropped under it is as good as unanswered; any
     // other failure (a script error) is a bug and is thrown.
-    const answered = command().catch((error: unknown) => { if (redis.status === 'ready') throw error; return undefined; });
+    const answered = command().catch((error: unknown) => {
+      if (redis.status === 'ready') throw error;
+      return undefined;
+    });
     return await Promise.race([answered, late]);
   } finally {
     clearTimeout(timer);

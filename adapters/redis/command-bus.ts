@@ -8,7 +8,9 @@ import { noTracing, type TraceCarrier, type Tracing } from '../../ports/tracing.
 
 /** `trace`: the caller's span, when tracing is on; the owner runs the command as its child. */
 type Request = { id: number; from: string; method: string; args: unknown[]; trace?: TraceCarrier };
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
+type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { code?: ErrorCode; message: string; details?: Record<string, unknown> } };
 
 /*
  * The gateways that may own conversations, and request/reply between them, on Redis:
@@ -20,13 +22,17 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
  * closed with the process) is noticed at once, not after a timeout.
  */
 export const startRedisCommandBus = async (options: {
-  redis: Redis; prefix: string; processId: string;
+  redis: Redis;
+  prefix: string;
+  processId: string;
   serve(method: string, args: unknown[]): Promise<unknown>;
   /** The set of owners changed: state cached for conversations this process did not own may be stale. */
   onOwnersChanged(members: readonly string[]): void;
   onError(error: unknown): void;
   log: { warn(obj: object, msg: string): void };
-  heartbeatMs?: number; ttlMs?: number; timeoutMs?: number;
+  heartbeatMs?: number;
+  ttlMs?: number;
+  timeoutMs?: number;
   tracing?: Tracing;
 }): Promise<CommandBus & { members(): readonly string[]; leave(): Promise<void>; close(): Promise<void> }> => {
   const { redis, processId: self, tracing = noTracing } = options;
@@ -63,7 +69,11 @@ export const startRedisCommandBus = async (options: {
     try {
       const serve = () => options.serve(request.method, request.args);
       const value = request.trace
-        ? await tracing.active(`natter.command ${request.method}`, { kind: 'server', parent: request.trace, attributes: { 'natter.from': request.from } }, serve)
+        ? await tracing.active(
+            `natter.command ${request.method}`,
+            { kind: 'server', parent: request.trace, attributes: { 'natter.from': request.from } },
+            serve,
+          )
         : await serve();
       reply = { id: request.id, ok: true, value };
     } catch (error) {
@@ -98,7 +108,9 @@ export const startRedisCommandBus = async (options: {
   await subscriber.subscribe(requests(self), replies(self), changed);
   await heartbeat();
   await redis.publish(changed, self);
-  const timer = setInterval(() => { heartbeat().catch(options.onError); }, heartbeatMs);
+  const timer = setInterval(() => {
+    heartbeat().catch(options.onError);
+  }, heartbeatMs);
   timer.unref();
 
   const leave = async () => {
@@ -114,22 +126,31 @@ export const startRedisCommandBus = async (options: {
       const owner = ownerOf(conversationId, members);
       return owner === self ? undefined : owner;
     },
-    call: (owner, method, args) => new Promise((resolve, reject) => {
-      const id = ++nextId;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        // The owner heard the request but is slow: standing in would only race it on the stream, so
-        // the client retries (with the same client_msg_id) once it has answered or left the list.
-        reject(new NatterError('unavailable', `the gateway writing this conversation did not answer within ${timeoutMs} ms; retry`, { retry_after_ms: 1_000 }));
-      }, timeoutMs);
-      pending.set(id, { resolve, reject, timer });
-      // With Redis down the request would wait in ioredis' offline queue: run the command here instead.
-      if (redis.status !== 'ready') { settleUnreachable(id, 'redis is not connected'); return; }
-      const trace = tracing.current();
-      redis.publish(requests(owner), JSON.stringify({ id, from: self, method, args, ...(trace ? { trace } : {}) } satisfies Request)).then((receivers) => {
-        if (receivers === 0) settleUnreachable(id, `${owner} is not listening`);
-      }, (error: unknown) => settleUnreachable(id, `request to ${owner} failed: ${error instanceof Error ? error.message : String(error)}`));
-    }),
+    call: (owner, method, args) =>
+      new Promise((resolve, reject) => {
+        const id = ++nextId;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          // The owner heard the request but is slow: standing in would only race it on the stream, so
+          // the client retries (with the same client_msg_id) once it has answered or left the list.
+          reject(
+            new NatterError('unavailable', `the gateway writing this conversation did not answer within ${timeoutMs} ms; retry`, { retry_after_ms: 1_000 }),
+          );
+        }, timeoutMs);
+        pending.set(id, { resolve, reject, timer });
+        // With Redis down the request would wait in ioredis' offline queue: run the command here instead.
+        if (redis.status !== 'ready') {
+          settleUnreachable(id, 'redis is not connected');
+          return;
+        }
+        const trace = tracing.current();
+        redis.publish(requests(owner), JSON.stringify({ id, from: self, method, args, ...(trace ? { trace } : {}) } satisfies Request)).then(
+          (receivers) => {
+            if (receivers === 0) settleUnreachable(id, `${owner} is not listening`);
+          },
+          (error: unknown) => settleUnreachable(id, `request to ${owner} failed: ${error instanceof Error ? error.message : String(error)}`),
+        );
+      }),
     leave,
     close: async () => {
       clearInterval(timer);

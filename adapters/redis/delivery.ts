@@ -26,7 +26,9 @@ const channel = (prefix: string, gatewayId: string) => `${namespace(prefix)}gw:$
  * cannot fall between two of them and let a later frame overtake a held one).
  */
 export const createRedisDelivery = (options: {
-  redis: Redis; prefix: string; sessions: SessionRegistry;
+  redis: Redis;
+  prefix: string;
+  sessions: SessionRegistry;
   onPublished?(gateways: number): void;
   onError(error: unknown): void;
   holdMs?: number;
@@ -66,17 +68,28 @@ export const createRedisDelivery = (options: {
         // due yet keeps its fresh frames behind the backlog.
         const sending = new Map<string, string[]>();
         const retried = new Map<string, { since: number; attempt: number }>();
-        for (const [gateway, h] of held) if (h.retryAt <= now) { sending.set(gateway, h.messages); retried.set(gateway, h); held.delete(gateway); }
+        for (const [gateway, h] of held)
+          if (h.retryAt <= now) {
+            sending.set(gateway, h.messages);
+            retried.set(gateway, h);
+            held.delete(gateway);
+          }
         for (const { gateway, message } of fresh.splice(0)) {
           const waiting = held.get(gateway);
-          if (waiting) { waiting.messages.push(message); continue; }
+          if (waiting) {
+            waiting.messages.push(message);
+            continue;
+          }
           let list = sending.get(gateway);
           if (!list) sending.set(gateway, (list = []));
           list.push(message);
         }
         if (sending.size === 0) break;
         // Closed for good (the process is stopping): nothing will be heard again.
-        if (redis.status === 'end') { held.clear(); break; }
+        if (redis.status === 'end') {
+          held.clear();
+          break;
+        }
         const multi = redis.multi();
         for (const [gateway, messages] of sending) for (const message of messages) multi.publish(channel(options.prefix, gateway), message);
         let replies: Array<[Error | null, unknown]> | null = null;
@@ -89,7 +102,10 @@ export const createRedisDelivery = (options: {
         for (const [gateway, messages] of sending) {
           const heard = replies !== null && Number(replies[i]?.[1] ?? 0) > 0;
           i += messages.length;
-          if (heard) { gone.delete(gateway); continue; }
+          if (heard) {
+            gone.delete(gateway);
+            continue;
+          }
           // Not heard, or not known to be (EXEC failed): publish again; devices drop a duplicate by message_id.
           hold(gateway, messages, Date.now(), replies === null ? undefined : retried.get(gateway));
         }
@@ -115,7 +131,7 @@ export const createRedisDelivery = (options: {
     if (resolving) return;
     resolving = true;
     try {
-      for (let attempt = 0; unresolved.length > 0;) {
+      for (let attempt = 0; unresolved.length > 0; ) {
         let users = 0;
         let n = 0;
         while (n < unresolved.length && (n === 0 || users + unresolved[n]!.users.length <= 5_000)) users += unresolved[n++]!.users.length;
@@ -136,16 +152,20 @@ export const createRedisDelivery = (options: {
         attempt = 0;
         unresolved.splice(0, n);
         const gatewaysOfUser = new Map<string, string[]>();
-        for (const [gateway, members] of byGateway) for (const user of members) {
-          const list = gatewaysOfUser.get(user);
-          if (list) list.push(gateway); else gatewaysOfUser.set(user, [gateway]);
-        }
+        for (const [gateway, members] of byGateway)
+          for (const user of members) {
+            const list = gatewaysOfUser.get(user);
+            if (list) list.push(gateway);
+            else gatewaysOfUser.set(user, [gateway]);
+          }
         for (const { users: targets, frame } of batch) {
           const perGateway = new Map<string, string[]>();
-          for (const user of targets) for (const gateway of gatewaysOfUser.get(user) ?? []) {
-            const list = perGateway.get(gateway);
-            if (list) list.push(user); else perGateway.set(gateway, [user]);
-          }
+          for (const user of targets)
+            for (const gateway of gatewaysOfUser.get(user) ?? []) {
+              const list = perGateway.get(gateway);
+              if (list) list.push(user);
+              else perGateway.set(gateway, [user]);
+            }
           if (perGateway.size === 0) continue;
           for (const [gateway, members] of perGateway) fresh.push({ gateway, message: JSON.stringify({ ...frame, users: members } satisfies Envelope) });
           options.onPublished?.(perGateway.size);
@@ -181,5 +201,9 @@ export const subscribeGateway = async (options: { redis: Redis; prefix: string; 
     }
   });
   await subscriber.subscribe(channel(options.prefix, options.gatewayId));
-  return { close: async () => { subscriber.disconnect(); } };
+  return {
+    close: async () => {
+      subscriber.disconnect();
+    },
+  };
 };

@@ -53,10 +53,15 @@ export const createRedisDirectoryStore = ({ redis, prefix, version }: RedisStore
         multi.natterDirectoryRetain(conv(op.conversation_id), op.retention_days === null ? '' : String(op.retention_days), String(op.position));
       } else if (op.op === 'admins') {
         if (op.user_ids.length === 0) continue;
-        if (op.admin) multi.sadd(admins(op.conversation_id), ...op.user_ids); else multi.srem(admins(op.conversation_id), ...op.user_ids);
+        if (op.admin) multi.sadd(admins(op.conversation_id), ...op.user_ids);
+        else multi.srem(admins(op.conversation_id), ...op.user_ids);
       } else if (op.op === 'conversation') {
         const key = conv(op.conversation_id);
-        multi.hsetnx(key, 'kind', op.kind).hsetnx(key, 'created_by', op.created_by).hsetnx(key, 'created_at', String(op.created_at)).zadd(all, '0', op.conversation_id);
+        multi
+          .hsetnx(key, 'kind', op.kind)
+          .hsetnx(key, 'created_by', op.created_by)
+          .hsetnx(key, 'created_at', String(op.created_at))
+          .zadd(all, '0', op.conversation_id);
         if (op.title !== null) multi.hsetnx(key, 'title', op.title);
       } else if (op.user_ids.length > 0) {
         if (op.active) {
@@ -76,18 +81,27 @@ export const createRedisDirectoryStore = ({ redis, prefix, version }: RedisStore
     write,
     async get(id) {
       // One MULTI, so the conversation and its members come from the same state.
-      const [fields, ids, adminIds] = (await execOrThrow(redis.multi().hmget(conv(id), 'kind', 'title', 'created_by', 'retention').zrange(members(id), 0, '-1').smembers(admins(id)))) as [
-        (string | null)[], string[], string[],
-      ];
+      const [fields, ids, adminIds] = (await execOrThrow(
+        redis.multi().hmget(conv(id), 'kind', 'title', 'created_by', 'retention').zrange(members(id), 0, '-1').smembers(admins(id)),
+      )) as [(string | null)[], string[], string[]];
       const [kind, title, createdBy, retention] = fields;
       if (kind === null || kind === undefined) return null;
       return {
-        conversation_id: id, kind: kind as ConversationKind, title: title ?? null, created_by: createdBy ?? '', members: ids, admins: adminIds.sort(byteCompare),
+        conversation_id: id,
+        kind: kind as ConversationKind,
+        title: title ?? null,
+        created_by: createdBy ?? '',
+        members: ids,
+        admins: adminIds.sort(byteCompare),
         retention_days: retention ? Number(retention) : null,
       };
     },
-    async members(id) { return redis.zrange(members(id), 0, '-1'); },
-    async conversationsOf(userId) { return (await redis.smembers(user(userId))).sort(byteCompare); },
+    async members(id) {
+      return redis.zrange(members(id), 0, '-1');
+    },
+    async conversationsOf(userId) {
+      return (await redis.smembers(user(userId))).sort(byteCompare);
+    },
     async conversations(after, limit) {
       const ids = await redis.zrangebylex(all, after === '' ? '-' : `(${after}`, '+', 'LIMIT', 0, limit);
       const pipeline = redis.pipeline();
@@ -95,6 +109,8 @@ export const createRedisDirectoryStore = ({ redis, prefix, version }: RedisStore
       const days = (await pipeline.exec()) ?? [];
       return ids.map((id, i) => ({ conversation_id: id, retention_days: days[i]?.[1] ? Number(days[i]![1]) : null }));
     },
-    async reset() { await deleteUnder(redis, base); },
+    async reset() {
+      await deleteUnder(redis, base);
+    },
   };
 };

@@ -251,20 +251,30 @@ const newestFirst = (x: InboxEntry, y: InboxEntry) => y.last_activity - x.last_a
 
 const encodeOp = (op: InboxWrite): (string | null)[] => {
   switch (op.op) {
-    case 'conversation': return ['c', op.conversation_id, op.kind, op.title, String(op.timestamp)];
-    case 'join': return ['j', op.user_id, op.conversation_id, String(op.position)];
-    case 'leave': return ['l', op.user_id, op.conversation_id, String(op.position)];
+    case 'conversation':
+      return ['c', op.conversation_id, op.kind, op.title, String(op.timestamp)];
+    case 'join':
+      return ['j', op.user_id, op.conversation_id, String(op.position)];
+    case 'leave':
+      return ['l', op.user_id, op.conversation_id, String(op.position)];
     case 'message': {
       const m = op.last_message;
       return ['m', op.conversation_id, String(m.seq), JSON.stringify(m), String(op.position), String(m.timestamp)];
     }
-    case 'read': return ['r', op.user_id, op.conversation_id, String(op.read_seq)];
-    case 'mentions': return ['x', op.conversation_id, String(op.seq), JSON.stringify(op.user_ids)];
-    case 'change': return ['e', op.conversation_id, String(op.seq), op.preview, String(op.position), op.deleted ? '1' : '0'];
-    case 'touch': return ['t', op.conversation_id, String(op.position)];
-    case 'title': return ['n', op.conversation_id, op.title, String(op.position)];
-    case 'expire': return ['x2', op.conversation_id, String(op.up_to_seq), String(op.position)];
-    case 'mute': return ['u', op.user_id, op.conversation_id, op.muted ? '1' : '0', op.until === null ? '' : String(op.until), String(op.position)];
+    case 'read':
+      return ['r', op.user_id, op.conversation_id, String(op.read_seq)];
+    case 'mentions':
+      return ['x', op.conversation_id, String(op.seq), JSON.stringify(op.user_ids)];
+    case 'change':
+      return ['e', op.conversation_id, String(op.seq), op.preview, String(op.position), op.deleted ? '1' : '0'];
+    case 'touch':
+      return ['t', op.conversation_id, String(op.position)];
+    case 'title':
+      return ['n', op.conversation_id, op.title, String(op.position)];
+    case 'expire':
+      return ['x2', op.conversation_id, String(op.up_to_seq), String(op.position)];
+    case 'mute':
+      return ['u', op.user_id, op.conversation_id, op.muted ? '1' : '0', op.until === null ? '' : String(op.until), String(op.position)];
   }
 };
 
@@ -310,10 +320,11 @@ export const coalesce = (ops: InboxWrite[]): InboxWrite[] => {
   return out;
 };
 
-export type RedisInboxOptions = RedisStoreOptions & Versioned & {
-  /** Groups up to this many active members keep each member's sorted list up to date on every message. */
-  fanoutMaxMembers?: number;
-};
+export type RedisInboxOptions = RedisStoreOptions &
+  Versioned & {
+    /** Groups up to this many active members keep each member's sorted list up to date on every message. */
+    fanoutMaxMembers?: number;
+  };
 
 export const DEFAULT_INBOX_FANOUT_MAX_MEMBERS = 64;
 
@@ -329,10 +340,16 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
     if (kind === null || state === null) return null; // removed by a reset between two reads: skip
     const readSeq = Number(state.split('|')[1]);
     return {
-      conversation_id: id, kind: kind as ConversationKind, title, members_count: members,
+      conversation_id: id,
+      kind: kind as ConversationKind,
+      title,
+      members_count: members,
       last_message: last ? lastMessage(last) : null,
-      unread_count: Math.max(0, Number(lastSeq) - readSeq), unread_mentions: mentions, ...parseMute(mute, Date.now()),
-      last_activity: Number(activity), last_position: Number(lastPos),
+      unread_count: Math.max(0, Number(lastSeq) - readSeq),
+      unread_mentions: mentions,
+      ...parseMute(mute, Date.now()),
+      last_activity: Number(activity),
+      last_position: Number(lastPos),
       read_seq: readSeq,
     };
   };
@@ -348,7 +365,10 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
       const after = from
         ? (e: InboxEntry) => e.last_activity < from[0] || (e.last_activity === from[0] && byteCompare(e.conversation_id, from[1]) < 0)
         : () => true;
-      const sorted = rows.map(toCandidate).filter((e): e is Candidate => e !== null && after(e)).sort(newestFirst);
+      const sorted = rows
+        .map(toCandidate)
+        .filter((e): e is Candidate => e !== null && after(e))
+        .sort(newestFirst);
       const page = sorted.slice(0, limit).map(({ read_seq: _, ...entry }) => entry);
       const last = page[page.length - 1];
       return { items: page, next_cursor: sorted.length > limit && last ? encodeCursor(last) : null };
@@ -360,7 +380,11 @@ export const createRedisInboxStore = ({ redis, prefix, version, fanoutMaxMembers
       const values = (await pipeline.exec()) ?? [];
       return new Set(userIds.filter((_, i) => parseMute((values[i]?.[1] as string | null) ?? null, now).muted));
     },
-    async changedSince(userId, position) { return (await commands.natterInboxChanged(base, userId, String(position))).sort(byteCompare); },
-    async reset() { await deleteUnder(redis, base); },
+    async changedSince(userId, position) {
+      return (await commands.natterInboxChanged(base, userId, String(position))).sort(byteCompare);
+    },
+    async reset() {
+      await deleteUnder(redis, base);
+    },
   };
 };

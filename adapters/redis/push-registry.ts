@@ -57,11 +57,14 @@ type Stored =
 
 /** The token for FCM and APNs, the endpoint for Web Push, hashed: tokens and endpoints run to kilobytes. */
 const addrOf = (target: PushTarget) =>
-  `${target.platform}:${createHash('sha256').update(target.platform === 'webpush' ? target.subscription.endpoint : target.token).digest('hex')}`;
+  `${target.platform}:${createHash('sha256')
+    .update(target.platform === 'webpush' ? target.subscription.endpoint : target.token)
+    .digest('hex')}`;
 
-const toStored = (target: PushTarget): Stored => target.platform === 'webpush'
-  ? { platform: 'webpush', addr: addrOf(target), created_at: target.created_at, subscription: target.subscription }
-  : { platform: target.platform, addr: addrOf(target), created_at: target.created_at, token: target.token };
+const toStored = (target: PushTarget): Stored =>
+  target.platform === 'webpush'
+    ? { platform: 'webpush', addr: addrOf(target), created_at: target.created_at, subscription: target.subscription }
+    : { platform: target.platform, addr: addrOf(target), created_at: target.created_at, token: target.token };
 
 const toTarget = (userId: string, deviceId: string, raw: string): PushTarget => {
   const stored = JSON.parse(raw) as Stored;
@@ -81,7 +84,15 @@ export const createRedisPushRegistry = (options: { redis: Redis; prefix: string 
   return {
     async register(target) {
       const stored = toStored(target);
-      await scripts.natterPushRegister(devKey(target.user_id), `${ns}addr:${stored.addr}`, ns, target.user_id, target.device_id, JSON.stringify(stored), stored.addr);
+      await scripts.natterPushRegister(
+        devKey(target.user_id),
+        `${ns}addr:${stored.addr}`,
+        ns,
+        target.user_id,
+        target.device_id,
+        JSON.stringify(stored),
+        stored.addr,
+      );
     },
     async unregister(userId, deviceId) {
       return Number(await scripts.natterPushRemove(devKey(userId), ns, userId, deviceId, '')) === 1;
@@ -99,7 +110,9 @@ export const createRedisPushRegistry = (options: { redis: Redis; prefix: string 
         if (error) throw error;
         const all = devices as Record<string, string>;
         // Ordered by device id as bytes, as the SQLite registry orders them.
-        return Object.keys(all).sort(byteCompare).map((deviceId) => toTarget(userIds[i]!, deviceId, all[deviceId]!));
+        return Object.keys(all)
+          .sort(byteCompare)
+          .map((deviceId) => toTarget(userIds[i]!, deviceId, all[deviceId]!));
       });
     },
     async invalidate(target) {

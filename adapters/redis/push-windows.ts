@@ -49,8 +49,13 @@ export const createRedisPushWindows = (options: { redis: Redis; prefix: string }
   const member = (userId: string, conversationId: string) => `${conversationId}:${userId}`;
   return {
     async claim({ userId, conversationId, seq, windowMs, rememberMs }): Promise<PushClaim> {
-      const [kind, ms, covered] = await scripts.natterPushClaim(`${ns}win:${conversationId}:${userId}`, `${ns}seq:${conversationId}:${userId}`,
-        seq, windowMs, Math.max(1, rememberMs, windowMs));
+      const [kind, ms, covered] = await scripts.natterPushClaim(
+        `${ns}win:${conversationId}:${userId}`,
+        `${ns}seq:${conversationId}:${userId}`,
+        seq,
+        windowMs,
+        Math.max(1, rememberMs, windowMs),
+      );
       if (kind === 'push') return { kind, coveredSeq: Number(covered) };
       if (kind === 'wait') return { kind, ms: Number(ms) };
       return { kind: 'covered' };
@@ -58,8 +63,14 @@ export const createRedisPushWindows = (options: { redis: Redis; prefix: string }
     async park({ userId, conversationId, messages, dueAt }) {
       if (messages.length === 0) return;
       const ttl = Math.max(1, dueAt - Date.now()) + PARKED_TTL_MS;
-      await scripts.natterPushPark(`${ns}park:${conversationId}:${userId}`, `${ns}due`, member(userId, conversationId), dueAt, ttl,
-        ...messages.flatMap((m) => [String(m.seq), JSON.stringify(m)]));
+      await scripts.natterPushPark(
+        `${ns}park:${conversationId}:${userId}`,
+        `${ns}due`,
+        member(userId, conversationId),
+        dueAt,
+        ttl,
+        ...messages.flatMap((m) => [String(m.seq), JSON.stringify(m)]),
+      );
     },
     async take(userId, conversationId) {
       const parked = await scripts.natterPushTake(`${ns}park:${conversationId}:${userId}`, `${ns}due`, member(userId, conversationId));

@@ -34,14 +34,19 @@ export const createRedisRateLimiter = (options: { redis: Redis; prefix: string; 
   const clock = options.clock ?? Date.now;
   const base = `${namespace(options.prefix)}rate:`;
   redis.defineCommand('natterRateTake', { numberOfKeys: 1, lua: TAKE });
-  const take = (redis as unknown as { natterRateTake(key: string, c: number, p: number, now: number, cost: number): Promise<number> }).natterRateTake.bind(redis);
+  const take = (redis as unknown as { natterRateTake(key: string, c: number, p: number, now: number, cost: number): Promise<number> }).natterRateTake.bind(
+    redis,
+  );
   const local = createMemoryRateLimiter(clock);
   let swept = clock();
   return {
     async take(key, limit, cost = 1) {
       const wait = await ifAnswered(redis, () => take(`${base}${key}`, limit.capacity, limit.perSecond, clock(), cost), timeoutMs);
       if (wait === undefined) {
-        if (clock() - swept > 60_000) { local.sweep(); swept = clock(); }
+        if (clock() - swept > 60_000) {
+          local.sweep();
+          swept = clock();
+        }
         return local.take(key, limit, cost);
       }
       return Number(wait) === 0 ? { ok: true } : { ok: false, retryAfterMs: Number(wait) };

@@ -123,7 +123,10 @@ export const createRedisReadModelVersions = ({ redis, prefix }: { redis: Redis; 
     if (!replies) throw new Error('redis transaction aborted');
     for (const [error] of replies) if (error) throw error;
     const fences = (replies[1]?.[1] as (string | null)[] | undefined) ?? [];
-    return decode(replies[0]![1] as Record<string, string>, projections.filter((_, i) => fences[i] !== null && fences[i] !== undefined));
+    return decode(
+      replies[0]![1] as Record<string, string>,
+      projections.filter((_, i) => fences[i] !== null && fences[i] !== undefined),
+    );
   };
 
   /**
@@ -135,8 +138,14 @@ export const createRedisReadModelVersions = ({ redis, prefix }: { redis: Redis; 
     let active: Record<string, number> = {};
     // An outage is reported once, not on every poll and reconnect attempt; readers keep the last versions meanwhile.
     let failing = false;
-    const report = (error: unknown) => { if (!failing) onError(error); failing = true; };
-    const refresh = async () => { active = (await read()).active; failing = false; };
+    const report = (error: unknown) => {
+      if (!failing) onError(error);
+      failing = true;
+    };
+    const refresh = async () => {
+      active = (await read()).active;
+      failing = false;
+    };
     const subscriber = redis.duplicate({ connectionName: 'natter-rmv-follower' });
     subscriber.on('message', () => void refresh().catch(report));
     subscriber.on('error', report);
@@ -146,7 +155,10 @@ export const createRedisReadModelVersions = ({ redis, prefix }: { redis: Redis; 
       // Subscribed before the first read, so that no switch falls between them unnoticed.
       ready: subscriber.subscribe(channel).then(refresh),
       active: (): Readonly<Record<string, number>> => active,
-      stop: () => { clearInterval(timer); subscriber.disconnect(); },
+      stop: () => {
+        clearInterval(timer);
+        subscriber.disconnect();
+      },
     };
   };
 
@@ -208,7 +220,10 @@ export const createRedisReadModelVersions = ({ redis, prefix }: { redis: Redis; 
       await multi.exec();
     },
     async retired(projection: string): Promise<number[]> {
-      return (await redis.smembers(retiredKey)).filter((m) => m.startsWith(`${projection}:`)).map((m) => Number(m.slice(projection.length + 1))).sort((a, b) => a - b);
+      return (await redis.smembers(retiredKey))
+        .filter((m) => m.startsWith(`${projection}:`))
+        .map((m) => Number(m.slice(projection.length + 1)))
+        .sort((a, b) => a - b);
     },
     /** After a retired version was deleted. */
     async forget(projection: string, version: number) {

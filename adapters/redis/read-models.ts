@@ -69,8 +69,14 @@ export type RedisReadModels = Pick<ReadModels, 'directory' | 'inbox' | 'receipts
   unitOfWork<T>(work: () => Promise<T>): Promise<T>;
 };
 
-export const createRedisReadModels = ({ url, prefix, inboxFanoutMaxMembers = DEFAULT_INBOX_FANOUT_MAX_MEMBERS }: {
-  url: string; prefix: string; inboxFanoutMaxMembers?: number;
+export const createRedisReadModels = ({
+  url,
+  prefix,
+  inboxFanoutMaxMembers = DEFAULT_INBOX_FANOUT_MAX_MEMBERS,
+}: {
+  url: string;
+  prefix: string;
+  inboxFanoutMaxMembers?: number;
 }): RedisReadModels => {
   const redis = openRedis(url);
   const options = { redis, prefix };
@@ -82,6 +88,8 @@ export const createRedisReadModels = ({ url, prefix, inboxFanoutMaxMembers = DEF
     users: createRedisUserStore(options),
     checkpoints: createRedisCheckpointStore(options),
     unitOfWork: (work) => work(),
-    close: async () => { await redis.quit(); },
+    close: async () => {
+      await redis.quit();
+    },
   };
 };

@@ -35,11 +35,15 @@ export const createRedisReceiptStore = ({ redis, prefix, version }: RedisStoreOp
     },
     async list(id): Promise<ReceiptRow[]> {
       const all = await redis.hgetall(`${base}${id}`);
-      return Object.keys(all).sort(byteCompare).map((user_id) => {
-        const [delivered, read] = all[user_id]!.split('|');
-        return { user_id, delivered_seq: Number(delivered), read_seq: Number(read) };
-      });
+      return Object.keys(all)
+        .sort(byteCompare)
+        .map((user_id) => {
+          const [delivered, read] = all[user_id]!.split('|');
+          return { user_id, delivered_seq: Number(delivered), read_seq: Number(read) };
+        });
     },
-    async reset() { await deleteUnder(redis as Redis, base); },
+    async reset() {
+      await deleteUnder(redis as Redis, base);
+    },
   };
 };

@@ -61,7 +61,15 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
 
   return {
     async connect(userId, sessionId, ttlMs, now) {
-      const live = await scripts.natterSessionConnect(userKey(userId), expiryKey, member(sessionId), now, now + ttlMs, `${userId}|${member(sessionId)}`, ttlMs * 2);
+      const live = await scripts.natterSessionConnect(
+        userKey(userId),
+        expiryKey,
+        member(sessionId),
+        now,
+        now + ttlMs,
+        `${userId}|${member(sessionId)}`,
+        ttlMs * 2,
+      );
       return Number(live) === 0;
     },
     async refresh(sessions, ttlMs, now) {
@@ -75,7 +83,10 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
       await pipeline.exec();
     },
     async disconnect(userId, sessionId, now) {
-      return Number(await scripts.natterSessionDisconnect(userKey(userId), expiryKey, seenKey(userId), member(sessionId), now, `${userId}|${member(sessionId)}`)) === 1;
+      return (
+        Number(await scripts.natterSessionDisconnect(userKey(userId), expiryKey, seenKey(userId), member(sessionId), now, `${userId}|${member(sessionId)}`)) ===
+        1
+      );
     },
     // Any gateway may sweep: ZREM makes each lapsed session count once, whoever removes it.
     async expire(now) {

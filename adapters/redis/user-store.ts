@@ -30,18 +30,23 @@ export const createRedisUserStore = ({ redis, prefix, version }: RedisStoreOptio
   const blocked = (value: string | null) => value?.startsWith('1|') === true;
   return {
     async write(all: UserWrite[]) {
-      const erased = all.flatMap((op) => op.op === 'erased' ? [op.user_id] : []);
+      const erased = all.flatMap((op) => (op.op === 'erased' ? [op.user_id] : []));
       if (erased.length > 0) await redis.sadd(`${base}erased`, ...erased);
       const ops = all.filter((op): op is Exclude<UserWrite, { op: 'erased' }> => op.op !== 'erased');
       if (ops.length === 0) return;
-      const encoded = ops.map((op) => op.op === 'block'
-        ? ['b', op.user_id, op.blocked_user_id, op.blocked ? '1' : '0', String(op.position)]
-        : ['p', op.user_id, '', op.last_seen, String(op.position)]);
+      const encoded = ops.map((op) =>
+        op.op === 'block'
+          ? ['b', op.user_id, op.blocked_user_id, op.blocked ? '1' : '0', String(op.position)]
+          : ['p', op.user_id, '', op.last_seen, String(op.position)],
+      );
       await commands.natterUsersApply(base, JSON.stringify(encoded));
     },
     async blocks(userId) {
       const all = await redis.hgetall(`${base}blk:${userId}`);
-      return Object.entries(all).filter(([, v]) => blocked(v)).map(([k]) => k).sort(byteCompare);
+      return Object.entries(all)
+        .filter(([, v]) => blocked(v))
+        .map(([k]) => k)
+        .sort(byteCompare);
     },
     async eitherBlocks(a, b) {
       const [ab, ba] = await Promise.all([redis.hget(`${base}blk:${a}`, b), redis.hget(`${base}blk:${b}`, a)]);
@@ -51,7 +56,11 @@ export const createRedisUserStore = ({ redis, prefix, version }: RedisStoreOptio
       const value = await redis.hget(`${base}priv`, userId);
       return (value?.slice(0, value.indexOf('|')) as Visibility | undefined) ?? 'everyone';
     },
-    async isErased(userId) { return (await redis.sismember(`${base}erased`, userId)) === 1; },
-    async reset() { await deleteUnder(redis, base); },
+    async isErased(userId) {
+      return (await redis.sismember(`${base}erased`, userId)) === 1;
+    },
+    async reset() {
+      await deleteUnder(redis, base);
+    },
   };
 };

@@ -20,7 +20,9 @@ export const createRedisWatermarks = (options: { redis: Redis; prefix: string; p
   const { redis, partitions } = options;
   const key = `${namespace(options.prefix)}wm:partitions`;
   redis.defineCommand('natterWatermarkRaise', { numberOfKeys: 1, lua: RAISE });
-  const raise = (redis as unknown as { natterWatermarkRaise(key: string, partition: number, position: number): Promise<number> }).natterWatermarkRaise.bind(redis);
+  const raise = (redis as unknown as { natterWatermarkRaise(key: string, partition: number, position: number): Promise<number> }).natterWatermarkRaise.bind(
+    redis,
+  );
 
   const low = async (): Promise<number> => {
     const values = await redis.hmget(key, ...Array.from({ length: partitions }, (_, i) => String(i)));
@@ -56,18 +58,31 @@ export const createRedisWatermarks = (options: { redis: Redis; prefix: string; p
     const timer = setInterval(() => {
       if (polling) return;
       polling = true;
-      poll().catch(() => {}).finally(() => { polling = false; });
+      poll()
+        .catch(() => {})
+        .finally(() => {
+          polling = false;
+        });
     }, intervalMs);
     timer.unref();
     return {
       ready: poll(),
       position: () => current,
-      caughtUp: (target: number, timeoutMs = 5_000) => target <= current ? Promise.resolve() : new Promise<void>((resolve) => {
-        const waiter = { target, resolve };
-        waiters.push(waiter);
-        // A stalled pipeline must not hang a request: answer anyway; the reader may see older data.
-        setTimeout(() => { const i = waiters.indexOf(waiter); if (i >= 0) { waiters.splice(i, 1); resolve(); } }, timeoutMs).unref();
-      }),
+      caughtUp: (target: number, timeoutMs = 5_000) =>
+        target <= current
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const waiter = { target, resolve };
+              waiters.push(waiter);
+              // A stalled pipeline must not hang a request: answer anyway; the reader may see older data.
+              setTimeout(() => {
+                const i = waiters.indexOf(waiter);
+                if (i >= 0) {
+                  waiters.splice(i, 1);
+                  resolve();
+                }
+              }, timeoutMs).unref();
+            }),
       stop: () => clearInterval(timer),
     };
   };

@@ -6,7 +6,11 @@ export const createSqliteCheckpointStore = (db: SqliteDatabase): CheckpointStore
   const get = db.prepare<[string], { position: number }>('SELECT position FROM checkpoints WHERE projector = ?');
   const set = db.prepare('INSERT INTO checkpoints VALUES (?, ?) ON CONFLICT DO UPDATE SET position = excluded.position');
   return {
-    async get(projector) { return get.get(projector)?.position ?? 0; },
-    async set(projector, position) { set.run(projector, position); },
+    async get(projector) {
+      return get.get(projector)?.position ?? 0;
+    },
+    async set(projector, position) {
+      set.run(projector, position);
+    },
   };
 };

@@ -29,7 +29,7 @@ export const createSqliteContentKeyStore = (db: SqliteDatabase): ContentKeyStore
     get: async (keyId) => {
       const row = one.get(keyId);
       if (!row) return null;
-      return row.wrapped ? row as WrappedKey : 'destroyed';
+      return row.wrapped ? (row as WrappedKey) : 'destroyed';
     },
     destroyOwner: async (ownerId) => {
       const changes = destroy.run(Date.now(), ownerId).changes;
@@ -37,6 +37,8 @@ export const createSqliteContentKeyStore = (db: SqliteDatabase): ContentKeyStore
       db.pragma('wal_checkpoint(TRUNCATE)');
       return changes;
     },
-    close: async () => { if (db.open) db.close(); },
+    close: async () => {
+      if (db.open) db.close();
+    },
   };
 };

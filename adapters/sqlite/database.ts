@@ -11,8 +11,13 @@ export type Synchronous = 'FULL' | 'NORMAL';
  * the last commits on power loss, which is fine for read models that are rebuilt from the log.
  * Every connection to a file, on any thread, is set up with these.
  */
-export const connectionPragmas = (synchronous: Synchronous): string[] =>
-  ['journal_mode = WAL', `synchronous = ${synchronous}`, 'busy_timeout = 5000', 'foreign_keys = OFF', 'cache_size = -65536'];
+export const connectionPragmas = (synchronous: Synchronous): string[] => [
+  'journal_mode = WAL',
+  `synchronous = ${synchronous}`,
+  'busy_timeout = 5000',
+  'foreign_keys = OFF',
+  'cache_size = -65536',
+];
 
 export const openDatabase = (path: string, synchronous: Synchronous): SqliteDatabase => {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

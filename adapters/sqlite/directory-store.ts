@@ -24,9 +24,14 @@ export const createSqliteDirectoryStore = (db: SqliteDatabase): DirectoryStore =
   const setTitle = db.prepare('UPDATE conversations SET title = ?, title_position = ? WHERE conversation_id = ? AND title_position < ?');
   const setRetention = db.prepare('UPDATE conversations SET retention_days = ?, retention_position = ? WHERE conversation_id = ? AND retention_position < ?');
   const page = db.prepare<[string, number], { conversation_id: string; retention_days: number | null }>(
-    'SELECT conversation_id, retention_days FROM conversations WHERE conversation_id > ? ORDER BY conversation_id LIMIT ?');
-  const getConversation = db.prepare<[string], Omit<ConversationInfo, 'members' | 'admins'>>('SELECT conversation_id, kind, title, created_by, retention_days FROM conversations WHERE conversation_id = ?');
-  const activeMembers = db.prepare<[string], { user_id: string; admin: number }>('SELECT user_id, admin FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id');
+    'SELECT conversation_id, retention_days FROM conversations WHERE conversation_id > ? ORDER BY conversation_id LIMIT ?',
+  );
+  const getConversation = db.prepare<[string], Omit<ConversationInfo, 'members' | 'admins'>>(
+    'SELECT conversation_id, kind, title, created_by, retention_days FROM conversations WHERE conversation_id = ?',
+  );
+  const activeMembers = db.prepare<[string], { user_id: string; admin: number }>(
+    'SELECT user_id, admin FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id',
+  );
   const ofUser = db.prepare<[string], { conversation_id: string }>('SELECT conversation_id FROM members WHERE user_id = ? AND active = 1');
   const apply = db.transaction((ops: DirectoryWrite[]) => {
     for (const op of ops) {
@@ -47,16 +52,26 @@ export const createSqliteDirectoryStore = (db: SqliteDatabase): DirectoryStore =
   const members = (id: string) => activeMembers.all(id).map((r) => r.user_id);
 
   return {
-    async write(ops) { if (ops.length > 0) apply(ops); },
+    async write(ops) {
+      if (ops.length > 0) apply(ops);
+    },
     async get(id) {
       const row = getConversation.get(id);
       if (!row) return null;
       const rows = activeMembers.all(id);
       return { ...row, members: rows.map((r) => r.user_id), admins: rows.filter((r) => r.admin === 1).map((r) => r.user_id) };
     },
-    async members(id) { return members(id); },
-    async conversationsOf(userId) { return ofUser.all(userId).map((r) => r.conversation_id); },
-    async conversations(after, limit) { return page.all(after, limit); },
-    async reset() { db.exec('DELETE FROM conversations; DELETE FROM members;'); },
+    async members(id) {
+      return members(id);
+    },
+    async conversationsOf(userId) {
+      return ofUser.all(userId).map((r) => r.conversation_id);
+    },
+    async conversations(after, limit) {
+      return page.all(after, limit);
+    },
+    async reset() {
+      db.exec('DELETE FROM conversations; DELETE FROM members;');
+    },
   };
 };

@@ -2,14 +2,25 @@ import { Worker } from 'node:worker_threads';
 import type { SqliteDatabase, Synchronous } from './database.ts';
 import { connectionPragmas, openDatabase } from './database.ts';
 import {
-  WrongExpectedRevision, type AllSubscription, type AppendResult, type EventStore, type ExpectedRevision,
-  type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeToAllOptions,
+  WrongExpectedRevision,
+  type AllSubscription,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
 } from '../../ports/event-store.ts';
 
 type Row = [position: number, stream: string, revision: number, type: string, data: string, metadata: string | null, recordedAt: number];
 type PendingAppend = {
-  stream: string; events: NewEvent[]; expected: ExpectedRevision;
-  resolve(result: AppendResult): void; reject(error: unknown): void;
+  stream: string;
+  events: NewEvent[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
 };
 /** What the writer thread answers for a batch (see event-writer.worker.js). */
 type Committed = { now: number; positions: number[]; revisions: number[] } | { error: string; code?: string };
@@ -91,8 +102,12 @@ export class SqliteEventStore implements EventStore {
     this.db = openDatabase(options.path, this.options.synchronous);
     this.db.exec(schema);
     this.stmt = {
-      forwards: this.db.prepare<[string, number, number], Row>(`SELECT ${columns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`).raw(),
-      backwards: this.db.prepare<[string, number, number], Row>(`SELECT ${columns} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw(),
+      forwards: this.db
+        .prepare<[string, number, number], Row>(`SELECT ${columns} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`)
+        .raw(),
+      backwards: this.db
+        .prepare<[string, number, number], Row>(`SELECT ${columns} FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+        .raw(),
       all: this.db.prepare<[number, number], Row>(`SELECT ${columns} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?`).raw(),
       lastPosition: this.db.prepare<[], { p: number | null }>('SELECT MAX(position) AS p FROM events'),
     };
@@ -123,7 +138,9 @@ export class SqliteEventStore implements EventStore {
     });
     writer.on('message', (committed: Committed) => this.committed(committed));
     writer.on('error', (error) => this.fail(error));
-    writer.on('exit', (code) => { if (!this.closed) this.fail(new Error(`event-store writer thread exited with code ${code}`)); });
+    writer.on('exit', (code) => {
+      if (!this.closed) this.fail(new Error(`event-store writer thread exited with code ${code}`));
+    });
     return writer;
   }
 
@@ -165,7 +182,7 @@ export class SqliteEventStore implements EventStore {
     batch.forEach((append, i) => {
       const position = positions[i]!;
       if (position === -1) {
-        const actual = revisions[i]! === -1 ? 'no_stream' as const : revisions[i]!;
+        const actual = revisions[i]! === -1 ? ('no_stream' as const) : revisions[i]!;
         const wrong = (a: PendingAppend) => new WrongExpectedRevision(a.stream, a.expected, actual);
         failed.set(append.stream, wrong);
         append.reject(wrong(append));
@@ -175,10 +192,17 @@ export class SqliteEventStore implements EventStore {
       append.resolve({ nextRevision, position });
       const first = position - append.events.length + 1;
       const firstRevision = nextRevision - append.events.length + 1;
-      append.events.forEach((event, k) => this.tail.push({
-        position: first + k, stream: append.stream, revision: firstRevision + k, type: event.type, data: event.data,
-        recordedAt: now, ...(event.metadata ? { metadata: event.metadata } : {}),
-      }));
+      append.events.forEach((event, k) =>
+        this.tail.push({
+          position: first + k,
+          stream: append.stream,
+          revision: firstRevision + k,
+          type: event.type,
+          data: event.data,
+          recordedAt: now,
+          ...(event.metadata ? { metadata: event.metadata } : {}),
+        }),
+      );
     });
     if (this.tail.length > 2 * SqliteEventStore.TAIL) this.tail = this.tail.slice(-SqliteEventStore.TAIL);
     this.failPipelined(failed);
@@ -203,7 +227,8 @@ export class SqliteEventStore implements EventStore {
    * was committed). The process should say so (/readyz) and exit, so that its supervisor restarts it.
    */
   onFailure(listener: (error: Error) => void): void {
-    if (this.broken) listener(this.broken); else this.failureListeners.push(listener);
+    if (this.broken) listener(this.broken);
+    else this.failureListeners.push(listener);
   }
 
   private fail(error: Error): void {
@@ -219,9 +244,10 @@ export class SqliteEventStore implements EventStore {
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    const rows = options.direction === 'backwards'
-      ? this.stmt.backwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, max)
-      : this.stmt.forwards.all(stream, options.fromRevision ?? 0, max);
+    const rows =
+      options.direction === 'backwards'
+        ? this.stmt.backwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, max)
+        : this.stmt.forwards.all(stream, options.fromRevision ?? 0, max);
     return rows.map(toRecorded);
   }
 
@@ -235,7 +261,11 @@ export class SqliteEventStore implements EventStore {
     if (tail.length > 0 && tail[0]!.position <= after + 1 && tail[tail.length - 1]!.position > after) {
       let lo = 0;
       let hi = tail.length;
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (tail[mid]!.position <= after) lo = mid + 1; else hi = mid; }
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (tail[mid]!.position <= after) lo = mid + 1;
+        else hi = mid;
+      }
       if (tail[lo]!.position === after + 1) return tail.slice(lo, lo + maxCount);
     }
     return this.stmt.all.all(after, maxCount).map(toRecorded);
@@ -252,14 +282,20 @@ export class SqliteEventStore implements EventStore {
   subscribeToAll({ after, maxBatch = 1000, onEvents, onError }: SubscribeToAllOptions): AllSubscription {
     let stopped = false;
     let wake: (() => void) | null = null;
-    const listener = () => { const resume = wake; wake = null; resume?.(); };
+    const listener = () => {
+      const resume = wake;
+      wake = null;
+      resume?.();
+    };
     this.listeners.add(listener);
     const loop = (async () => {
       let position = after;
       while (!stopped && !this.closed) {
         const batch = this.readAfter(position, maxBatch);
         if (batch.length === 0) {
-          await new Promise<void>((resolve) => { wake = resolve; });
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
           continue;
         }
         await onEvents(batch);

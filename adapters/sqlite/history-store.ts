@@ -59,12 +59,28 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
       switch (op.op) {
         case 'message': {
           const m = op.message;
-          insert.run(m.conversation_id, m.seq, m.message_id, m.sender_id, m.client_msg_id, m.content, m.content_type, m.timestamp, m.position,
-            m.reply_to_seq, JSON.stringify(m.mentions), m.position);
+          insert.run(
+            m.conversation_id,
+            m.seq,
+            m.message_id,
+            m.sender_id,
+            m.client_msg_id,
+            m.content,
+            m.content_type,
+            m.timestamp,
+            m.position,
+            m.reply_to_seq,
+            JSON.stringify(m.mentions),
+            m.position,
+          );
           break;
         }
-        case 'edit': edit.run(op.content, op.edited_at, op.position, op.position, op.conversation_id, op.seq, op.position); break;
-        case 'delete': remove.run(op.position, op.conversation_id, op.seq); break;
+        case 'edit':
+          edit.run(op.content, op.edited_at, op.position, op.position, op.conversation_id, op.seq, op.position);
+          break;
+        case 'delete':
+          remove.run(op.position, op.conversation_id, op.seq);
+          break;
         case 'reaction':
           react.run(op.conversation_id, op.seq, op.emoji, op.user_id, op.present ? 1 : 0, op.position);
           touch.run(op.position, op.conversation_id, op.seq);
@@ -81,15 +97,21 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
   const newest = db.prepare<[string, number], Row>(`SELECT ${columns} FROM messages m WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`);
   const before = db.prepare<[string, number, number], Row>(`SELECT ${columns} FROM messages m WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`);
   const after = db.prepare<[string, number, number], Row>(`SELECT ${columns} FROM messages m WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`);
-  const between = db.prepare<[string, number, number, number], Row>(`SELECT ${columns} FROM messages m WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`);
+  const between = db.prepare<[string, number, number, number], Row>(
+    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
+  );
   const byPosition = db.prepare<[string, number, number, number], Row>(
-    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?`);
+    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND position > ? AND position <= ? ORDER BY position ASC LIMIT ?`,
+  );
   const byUpdate = db.prepare<[string, number, number, number, number], Row>(
-    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND updated_position > ? AND updated_position <= ? AND position <= ? ORDER BY updated_position ASC LIMIT ?`);
+    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND updated_position > ? AND updated_position <= ? AND position <= ? ORDER BY updated_position ASC LIMIT ?`,
+  );
   const byParent = db.prepare<[string, number, number, number], Row>(
-    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND reply_to_seq = ? AND seq > ? ORDER BY seq ASC LIMIT ?`);
+    `SELECT ${columns} FROM messages m WHERE conversation_id = ? AND reply_to_seq = ? AND seq > ? ORDER BY seq ASC LIMIT ?`,
+  );
   const reactionsOf = db.prepare<[string, number, number], { seq: number; emoji: string; user_id: string }>(
-    'SELECT seq, emoji, user_id FROM reactions WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND present = 1 ORDER BY seq, position');
+    'SELECT seq, emoji, user_id FROM reactions WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND present = 1 ORDER BY seq, position',
+  );
 
   /** Rows as history shows them: reactions summed per emoji, in the order each emoji first appeared; none on a deleted message. */
   const shown = (conversationId: string, rows: Row[]): StoredMessage[] => {
@@ -98,20 +120,24 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
     const sums = new Map<number, Map<string, ReactionSummary>>();
     for (const r of reactionsOf.all(conversationId, Math.min(...seqs), Math.max(...seqs))) {
       let emojis = sums.get(r.seq);
-      if (!emojis) sums.set(r.seq, emojis = new Map());
+      if (!emojis) sums.set(r.seq, (emojis = new Map()));
       let sum = emojis.get(r.emoji);
-      if (!sum) emojis.set(r.emoji, sum = { emoji: r.emoji, count: 0, user_ids: [] });
+      if (!sum) emojis.set(r.emoji, (sum = { emoji: r.emoji, count: 0, user_ids: [] }));
       sum.count++;
       if (sum.user_ids.length < REACTION_USER_IDS_SHOWN) sum.user_ids.push(r.user_id);
     }
     return rows.map(({ edit_position: _, ...row }: Row & { edit_position?: number }) => ({
-      ...row, mentions: JSON.parse(row.mentions) as string[], deleted: row.deleted === 1,
+      ...row,
+      mentions: JSON.parse(row.mentions) as string[],
+      deleted: row.deleted === 1,
       reactions: row.deleted === 1 ? [] : [...(sums.get(row.seq)?.values() ?? [])],
     }));
   };
 
   return {
-    async write(ops) { if (ops.length > 0) writeAll(ops); },
+    async write(ops) {
+      if (ops.length > 0) writeAll(ops);
+    },
     async page(conversationId, { before: b, after: a, limit }: HistoryPage) {
       indexed();
       if (a !== undefined && b !== undefined) return shown(conversationId, between.all(conversationId, a, b, limit));
@@ -132,10 +158,11 @@ export const createSqliteHistoryStore = (db: SqliteDatabase): SqliteHistoryStore
       return shown(conversationId, byParent.all(conversationId, parentSeq, a, limit));
     },
     async reset() {
-      db.exec('DROP INDEX IF EXISTS messages_by_position; DROP INDEX IF EXISTS messages_by_update; DROP INDEX IF EXISTS messages_by_parent; DELETE FROM messages; DELETE FROM reactions');
+      db.exec(
+        'DROP INDEX IF EXISTS messages_by_position; DROP INDEX IF EXISTS messages_by_update; DROP INDEX IF EXISTS messages_by_parent; DELETE FROM messages; DELETE FROM reactions',
+      );
       rebuilding = true;
     },
     finishRebuild: indexed,
   };
 };
-

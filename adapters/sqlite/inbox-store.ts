@@ -23,9 +23,18 @@ CREATE TABLE IF NOT EXISTS inbox_members (
 CREATE INDEX IF NOT EXISTS inbox_members_by_conversation ON inbox_members (conversation_id, active);`;
 
 type Row = {
-  conversation_id: string; kind: ConversationKind; title: string | null; read_seq: number; activity: number;
-  last_seq: number; last_message: string | null; last_position: number; members_count: number; unread_mentions: number;
-  muted: number; muted_until: number | null;
+  conversation_id: string;
+  kind: ConversationKind;
+  title: string | null;
+  read_seq: number;
+  activity: number;
+  last_seq: number;
+  last_message: string | null;
+  last_position: number;
+  members_count: number;
+  unread_mentions: number;
+  muted: number;
+  muted_until: number | null;
 };
 
 // The cursor is the (activity, conversation_id) of the last item served, so pages stay stable
@@ -65,7 +74,8 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   const mention = db.prepare('INSERT OR IGNORE INTO inbox_mentions (user_id, conversation_id, seq) VALUES (?, ?, ?)');
   const unmention = db.prepare('DELETE FROM inbox_mentions WHERE conversation_id = ? AND seq = ?');
   // The preview follows an edit or delete of the last message; a replay of an older change finds a newer one already there.
-  const change = db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.preview', @preview, '$.edited', json(@edited), '$.deleted', json(@deleted)),
+  const change =
+    db.prepare(`UPDATE inbox_conversations SET last_message = json_set(last_message, '$.preview', @preview, '$.edited', json(@edited), '$.deleted', json(@deleted)),
     changed_position = max(changed_position, @position)
     WHERE conversation_id = @conversation AND last_seq = @seq AND json_extract(last_message, '$.deleted') IS NOT 1
       AND coalesce(json_extract(last_message, '$.changed_at'), 0) < @position`);
@@ -78,26 +88,42 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
   const retitle = db.prepare('UPDATE inbox_conversations SET title = ?, title_position = ? WHERE conversation_id = ? AND title_position < ?');
   // A mute applies only over an older one; the member row may not exist yet (a mute replayed before
   // the join): the mute waits in its own row shape until the join writes the rest.
-  const mute = db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at, active, membership_position, muted, muted_until, mute_position)
+  const mute =
+    db.prepare(`INSERT INTO inbox_members (user_id, conversation_id, read_seq, joined_at, active, membership_position, muted, muted_until, mute_position)
     VALUES (@user, @conversation, 0, 0, 0, 0, @muted, @until, @position)
     ON CONFLICT DO UPDATE SET muted = excluded.muted, muted_until = excluded.muted_until, mute_position = excluded.mute_position
     WHERE excluded.mute_position > inbox_members.mute_position`);
-  const mutedAmong = (conversationId: string, users: readonly string[], now: number) => db.prepare<unknown[], string>(
-    `SELECT user_id FROM inbox_members WHERE conversation_id = ? AND muted = 1 AND (muted_until IS NULL OR muted_until > ?)
-     AND user_id IN (${users.map(() => '?').join(',')})`).pluck().all(conversationId, now, ...users);
+  const mutedAmong = (conversationId: string, users: readonly string[], now: number) =>
+    db
+      .prepare<unknown[], string>(
+        `SELECT user_id FROM inbox_members WHERE conversation_id = ? AND muted = 1 AND (muted_until IS NULL OR muted_until > ?)
+     AND user_id IN (${users.map(() => '?').join(',')})`,
+      )
+      .pluck()
+      .all(conversationId, now, ...users);
   const apply = db.transaction((ops: InboxWrite[]) => {
     for (const op of ops) {
       switch (op.op) {
-        case 'conversation': conversation.run(op.conversation_id, op.kind, op.title, op.timestamp); break;
-        case 'join': join.run({ user: op.user_id, timestamp: op.timestamp, conversation: op.conversation_id, position: op.position }); break;
-        case 'leave': leave.run({ user: op.user_id, conversation: op.conversation_id, position: op.position }); break;
+        case 'conversation':
+          conversation.run(op.conversation_id, op.kind, op.title, op.timestamp);
+          break;
+        case 'join':
+          join.run({ user: op.user_id, timestamp: op.timestamp, conversation: op.conversation_id, position: op.position });
+          break;
+        case 'leave':
+          leave.run({ user: op.user_id, conversation: op.conversation_id, position: op.position });
+          break;
         case 'message': {
           const m = op.last_message;
           message.run(m.seq, JSON.stringify(m), op.position, m.timestamp, op.position, op.conversation_id, m.seq);
           break;
         }
-        case 'read': read.run(op.read_seq, op.user_id, op.conversation_id); break;
-        case 'mentions': for (const user of op.user_ids) mention.run(user, op.conversation_id, op.seq); break;
+        case 'read':
+          read.run(op.read_seq, op.user_id, op.conversation_id);
+          break;
+        case 'mentions':
+          for (const user of op.user_ids) mention.run(user, op.conversation_id, op.seq);
+          break;
         case 'change': {
           const at = { conversation: op.conversation_id, seq: op.seq, position: op.position };
           if (change.run({ ...at, preview: op.preview, edited: String(!op.deleted), deleted: String(op.deleted) }).changes > 0) stamp.run(at);
@@ -105,13 +131,19 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
           if (op.deleted) unmention.run(op.conversation_id, op.seq);
           break;
         }
-        case 'touch': touch.run(op.position, op.conversation_id); break;
-        case 'title': retitle.run(op.title, op.position, op.conversation_id, op.position); break;
+        case 'touch':
+          touch.run(op.position, op.conversation_id);
+          break;
+        case 'title':
+          retitle.run(op.title, op.position, op.conversation_id, op.position);
+          break;
         case 'expire':
           expireLast.run({ conversation: op.conversation_id, seq: op.up_to_seq, position: op.position });
           expireMentions.run(op.conversation_id, op.up_to_seq);
           break;
-        case 'mute': mute.run({ user: op.user_id, conversation: op.conversation_id, muted: op.muted ? 1 : 0, until: op.until, position: op.position }); break;
+        case 'mute':
+          mute.run({ user: op.user_id, conversation: op.conversation_id, muted: op.muted ? 1 : 0, until: op.until, position: op.position });
+          break;
       }
     }
   });
@@ -129,22 +161,36 @@ export const createSqliteInboxStore = (db: SqliteDatabase): InboxStore => {
     JOIN inbox_conversations c ON c.conversation_id = m.conversation_id WHERE m.user_id = ? AND m.active = 1 AND c.changed_position > ?`);
 
   const toEntry = (row: Row): InboxEntry => ({
-    conversation_id: row.conversation_id, kind: row.kind, title: row.title, members_count: row.members_count,
+    conversation_id: row.conversation_id,
+    kind: row.kind,
+    title: row.title,
+    members_count: row.members_count,
     last_message: row.last_message ? lastMessage(row.last_message) : null,
-    unread_count: Math.max(0, row.last_seq - row.read_seq), unread_mentions: row.unread_mentions,
-    ...muteState(row.muted === 1, row.muted_until, Date.now()), last_activity: row.activity, last_position: row.last_position,
+    unread_count: Math.max(0, row.last_seq - row.read_seq),
+    unread_mentions: row.unread_mentions,
+    ...muteState(row.muted === 1, row.muted_until, Date.now()),
+    last_activity: row.activity,
+    last_position: row.last_position,
   });
 
   return {
-    async write(ops) { if (ops.length > 0) apply(ops); },
+    async write(ops) {
+      if (ops.length > 0) apply(ops);
+    },
     async list(userId, { limit, cursor }) {
       const from = cursor ? decodeCursor(cursor) : null;
       const rows = from ? nextPage.all(userId, from[0], from[0], from[1], limit + 1) : firstPage.all(userId, limit + 1);
       const page = rows.slice(0, limit);
       return { items: page.map(toEntry), next_cursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
     },
-    async changedSince(userId, position) { return changed.all(userId, position).map((r) => r.conversation_id); },
-    async mutedAmong(conversationId, userIds, now) { return new Set(userIds.length === 0 ? [] : mutedAmong(conversationId, userIds, now)); },
-    async reset() { db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members; DELETE FROM inbox_mentions;'); },
+    async changedSince(userId, position) {
+      return changed.all(userId, position).map((r) => r.conversation_id);
+    },
+    async mutedAmong(conversationId, userIds, now) {
+      return new Set(userIds.length === 0 ? [] : mutedAmong(conversationId, userIds, now));
+    },
+    async reset() {
+      db.exec('DELETE FROM inbox_conversations; DELETE FROM inbox_members; DELETE FROM inbox_mentions;');
+    },
   };
 };

@@ -38,7 +38,9 @@ export const createSqliteKeyDirectory = (db: SqliteDatabase): KeyDirectory => {
   const publish = db.transaction((keys: PublishKeys): PublishResult => {
     const existing = device.get(keys.user_id, keys.device_id);
     const resetIdentity = !existing || existing.identity_key !== keys.identity_key;
-    const signed = keys.signed_prekey ?? (resetIdentity ? undefined : { key_id: existing.signed_key_id, public_key: existing.signed_public_key, signature: existing.signed_signature });
+    const signed =
+      keys.signed_prekey ??
+      (resetIdentity ? undefined : { key_id: existing.signed_key_id, public_key: existing.signed_public_key, signature: existing.signed_signature });
     if (!signed) return { ok: false, reason: 'signed_prekey_required' };
     if (resetIdentity) dropPrekeys.run(keys.user_id, keys.device_id);
     const stored = count.get(keys.user_id, keys.device_id)!.n;
@@ -54,21 +56,27 @@ export const createSqliteKeyDirectory = (db: SqliteDatabase): KeyDirectory => {
   });
 
   const claim = db.transaction((userId: string, exceptDevice: string | undefined): ClaimedBundle[] =>
-    devices.all(userId).filter((row) => row.device_id !== exceptDevice).map((row) => {
-      const prekey = take.get(userId, row.device_id, userId, row.device_id);
-      return {
-        device_id: row.device_id,
-        identity_key: row.identity_key,
-        signed_prekey: { key_id: row.signed_key_id, public_key: row.signed_public_key, signature: row.signed_signature },
-        ...(prekey ? { one_time_prekey: { key_id: prekey.key_id, public_key: prekey.public_key } } : {}),
-        remaining: count.get(userId, row.device_id)!.n,
-      };
-    }));
+    devices
+      .all(userId)
+      .filter((row) => row.device_id !== exceptDevice)
+      .map((row) => {
+        const prekey = take.get(userId, row.device_id, userId, row.device_id);
+        return {
+          device_id: row.device_id,
+          identity_key: row.identity_key,
+          signed_prekey: { key_id: row.signed_key_id, public_key: row.signed_public_key, signature: row.signed_signature },
+          ...(prekey ? { one_time_prekey: { key_id: prekey.key_id, public_key: prekey.public_key } } : {}),
+          remaining: count.get(userId, row.device_id)!.n,
+        };
+      }),
+  );
 
   return {
     publish: async (keys) => publish.immediate(keys),
     claim: async (userId, options = {}) => claim.immediate(userId, options.exceptDevice),
     remaining: async (userId, deviceId) => count.get(userId, deviceId)!.n,
-    removeUser: async (userId) => { removeUser(userId); },
+    removeUser: async (userId) => {
+      removeUser(userId);
+    },
   };
 };

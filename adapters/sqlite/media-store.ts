@@ -25,10 +25,16 @@ export const createSqliteMediaStore = (db: SqliteDatabase): MediaStore => {
     for (const row of rows) share.run(row.media_id, row.conversation_id);
   });
   return {
-    add: async (record) => { insert.run(record); },
+    add: async (record) => {
+      insert.run(record);
+    },
     get: async (mediaId) => one.get(mediaId) ?? null,
-    share: async (rows) => { if (rows.length > 0) shareAll(rows); },
+    share: async (rows) => {
+      if (rows.length > 0) shareAll(rows);
+    },
     sharedIn: async (mediaId) => shares.all(mediaId).map((r) => r.conversation_id),
-    resetShares: async () => { db.exec('DELETE FROM media_shares'); },
+    resetShares: async () => {
+      db.exec('DELETE FROM media_shares');
+    },
   };
 };

@@ -14,9 +14,10 @@ type Row = { user_id: string; device_id: string; platform: PushTarget['platform'
 /** The token for FCM and APNs, the endpoint for Web Push: what identifies one app install at its push service. */
 const addressOf = (target: PushTarget) => (target.platform === 'webpush' ? target.subscription.endpoint : target.token);
 
-const toTarget = (row: Row): PushTarget => row.platform === 'webpush'
-  ? { user_id: row.user_id, device_id: row.device_id, platform: 'webpush', subscription: JSON.parse(row.subscription!), created_at: row.created_at }
-  : { user_id: row.user_id, device_id: row.device_id, platform: row.platform, token: row.address, created_at: row.created_at };
+const toTarget = (row: Row): PushTarget =>
+  row.platform === 'webpush'
+    ? { user_id: row.user_id, device_id: row.device_id, platform: 'webpush', subscription: JSON.parse(row.subscription!), created_at: row.created_at }
+    : { user_id: row.user_id, device_id: row.device_id, platform: row.platform, token: row.address, created_at: row.created_at };
 
 /**
  * Push registrations are not derived from events (a device hands them over REST), so this store is
@@ -36,14 +37,27 @@ export const createSqlitePushRegistry = (db: SqliteDatabase): PushRegistry => {
     const address = addressOf(target);
     // An app reinstalled under another account keeps its token: the old account must stop getting its pushes.
     releaseAddress.run(target.platform, address, target.user_id, target.device_id);
-    upsert.run(target.user_id, target.device_id, target.platform, address,
-      target.platform === 'webpush' ? JSON.stringify(target.subscription) : null, target.created_at);
+    upsert.run(
+      target.user_id,
+      target.device_id,
+      target.platform,
+      address,
+      target.platform === 'webpush' ? JSON.stringify(target.subscription) : null,
+      target.created_at,
+    );
   });
   return {
-    register: async (target) => { register(target); },
+    register: async (target) => {
+      register(target);
+    },
     unregister: async (userId, deviceId) => remove.run(userId, deviceId).changes > 0,
-    get: async (userId, deviceId) => { const row = one.get(userId, deviceId); return row ? toTarget(row) : null; },
+    get: async (userId, deviceId) => {
+      const row = one.get(userId, deviceId);
+      return row ? toTarget(row) : null;
+    },
     targetsOf: async (userIds) => userIds.flatMap((userId) => ofUser.all(userId).map(toTarget)),
-    invalidate: async (target) => { removeExact.run(target.user_id, target.device_id, target.platform, addressOf(target)); },
+    invalidate: async (target) => {
+      removeExact.run(target.user_id, target.device_id, target.platform, addressOf(target));
+    },
   };
 };

@@ -37,8 +37,13 @@ export const READ_MODEL_SCHEMA = 4;
 const migrate = (db: SqliteDatabase) => {
   if (db.pragma('user_version', { simple: true }) === READ_MODEL_SCHEMA) return;
   // Virtual tables (search's FTS5) first: dropping one drops its shadow tables, hence IF EXISTS.
-  const tables = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY sql LIKE 'CREATE VIRTUAL TABLE%' DESC").pluck().all();
-  db.transaction(() => { for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table.replaceAll('"', '""')}"`); })();
+  const tables = db
+    .prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY sql LIKE 'CREATE VIRTUAL TABLE%' DESC")
+    .pluck()
+    .all();
+  db.transaction(() => {
+    for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table.replaceAll('"', '""')}"`);
+  })();
   db.pragma(`user_version = ${READ_MODEL_SCHEMA}`);
 };
 
@@ -56,7 +61,9 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
   const lost = (error: unknown) => {
     if (db.inTransaction) db.exec('ROLLBACK');
     applied = 0;
-    setImmediate(() => { throw new Error('read-model commit failed: restart to replay from the committed checkpoints', { cause: error }); });
+    setImmediate(() => {
+      throw new Error('read-model commit failed: restart to replay from the committed checkpoints', { cause: error });
+    });
   };
   const commit = () => {
     clearTimeout(timer);
@@ -65,7 +72,11 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
     if (db.inTransaction) db.exec('COMMIT');
   };
   const commitOrCrash = () => {
-    try { commit(); } catch (error) { lost(error); }
+    try {
+      commit();
+    } catch (error) {
+      lost(error);
+    }
   };
   const commitLater = () => {
     // A unit in progress (it awaits between stores) commits itself when it ends.

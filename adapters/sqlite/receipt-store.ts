@@ -12,11 +12,19 @@ export const createSqliteReceiptStore = (db: SqliteDatabase): ReceiptStore => {
   db.exec(schema);
   const merge = db.prepare(`INSERT INTO receipts VALUES (@conversation_id, @user_id, @delivered_seq, @read_seq)
     ON CONFLICT DO UPDATE SET delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)`);
-  const apply = db.transaction((ops: ReceiptWrite[]) => { for (const op of ops) merge.run(op); });
+  const apply = db.transaction((ops: ReceiptWrite[]) => {
+    for (const op of ops) merge.run(op);
+  });
   const list = db.prepare<[string], ReceiptRow>('SELECT user_id, delivered_seq, read_seq FROM receipts WHERE conversation_id = ? ORDER BY user_id');
   return {
-    async write(ops) { if (ops.length > 0) apply(ops); },
-    async list(id) { return list.all(id); },
-    async reset() { db.exec('DELETE FROM receipts'); },
+    async write(ops) {
+      if (ops.length > 0) apply(ops);
+    },
+    async list(id) {
+      return list.all(id);
+    },
+    async reset() {
+      db.exec('DELETE FROM receipts');
+    },
   };
 };

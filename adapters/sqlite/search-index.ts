@@ -26,20 +26,23 @@ CREATE TABLE IF NOT EXISTS search_expired (conversation_id TEXT PRIMARY KEY, up_
 CREATE TABLE IF NOT EXISTS search_erased (sender_id TEXT PRIMARY KEY) WITHOUT ROWID;`;
 
 /** An FTS5 query that only ever holds quoted strings of our words (letters and digits): no FTS5 syntax gets in. */
-export const fts5Query = (terms: readonly SearchTerm[]): string =>
-  terms.map((t) => `"${t.words.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
+export const fts5Query = (terms: readonly SearchTerm[]): string => terms.map((t) => `"${t.words.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
 
 export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
   db.exec(schema);
-  const insert = db.prepare(`INSERT OR IGNORE INTO search_messages (position, conversation_id, seq, message_id, sender_id, timestamp, content_type, text, changed)
+  const insert =
+    db.prepare(`INSERT OR IGNORE INTO search_messages (position, conversation_id, seq, message_id, sender_id, timestamp, content_type, text, changed)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const current = db.prepare<[string, number], { position: number; changed: number; deleted: number }>(
-    'SELECT position, changed, deleted FROM search_messages WHERE conversation_id = ? AND seq = ?');
+    'SELECT position, changed, deleted FROM search_messages WHERE conversation_id = ? AND seq = ?',
+  );
   const edit = db.prepare('UPDATE search_messages SET text = ?, changed = ? WHERE position = ?');
   const tombstone = db.prepare("UPDATE search_messages SET text = '', changed = ?, deleted = 1 WHERE position = ?");
   const index = db.prepare('INSERT INTO search_words (rowid, words) VALUES (?, ?)');
-  const gone = db.prepare<[string, number, string], number>(`SELECT (SELECT count(*) FROM search_expired WHERE conversation_id = ? AND up_to_seq >= ?)
-    + (SELECT count(*) FROM search_erased WHERE sender_id = ?)`).pluck();
+  const gone = db
+    .prepare<[string, number, string], number>(`SELECT (SELECT count(*) FROM search_expired WHERE conversation_id = ? AND up_to_seq >= ?)
+    + (SELECT count(*) FROM search_erased WHERE sender_id = ?)`)
+    .pluck();
   const expired = db.prepare<[string, number], number>('SELECT position FROM search_messages WHERE conversation_id = ? AND seq <= ?').pluck();
   const expire = db.prepare('DELETE FROM search_messages WHERE conversation_id = ? AND seq <= ?');
   const watermark = db.prepare(`INSERT INTO search_expired VALUES (?, ?)
@@ -60,7 +63,10 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
         case 'message': {
           const m = op.message;
           if (gone.get(m.conversation_id, m.seq, m.sender_id)! > 0) break;
-          if (insert.run(m.position, m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.content_type, m.text, m.position).changes === 1 && m.words.length > 0) {
+          if (
+            insert.run(m.position, m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.content_type, m.text, m.position).changes === 1 &&
+            m.words.length > 0
+          ) {
             index.run(m.position, m.words.join(' '));
           }
           break;
@@ -95,13 +101,17 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
   });
 
   return {
-    async write(ops) { if (ops.length > 0) apply(ops); },
+    async write(ops) {
+      if (ops.length > 0) apply(ops);
+    },
     async search({ terms, conversationIds, limit, before }) {
       if (terms.length === 0 || conversationIds.length === 0) return [];
       return find.all(fts5Query(terms), before ?? Number.MAX_SAFE_INTEGER, JSON.stringify(conversationIds), limit);
     },
     async reset() {
-      db.exec("DELETE FROM search_messages; DELETE FROM search_expired; DELETE FROM search_erased; INSERT INTO search_words (search_words) VALUES ('delete-all');");
+      db.exec(
+        "DELETE FROM search_messages; DELETE FROM search_expired; DELETE FROM search_erased; INSERT INTO search_words (search_words) VALUES ('delete-all');",
+      );
     },
   };
 };

@@ -19,8 +19,10 @@ export const createSqliteUserStore = (db: SqliteDatabase): UserStore => {
   const privacy = db.prepare(`INSERT INTO user_privacy VALUES (?, ?, ?)
     ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen, position = excluded.position WHERE excluded.position > user_privacy.position`);
   const blocks = db.prepare<[string], string>('SELECT blocked_user_id FROM user_blocks WHERE user_id = ? AND blocked = 1 ORDER BY blocked_user_id').pluck();
-  const either = db.prepare<[string, string, string, string], number>(`SELECT count(*) FROM user_blocks WHERE blocked = 1
-    AND ((user_id = ? AND blocked_user_id = ?) OR (user_id = ? AND blocked_user_id = ?))`).pluck();
+  const either = db
+    .prepare<[string, string, string, string], number>(`SELECT count(*) FROM user_blocks WHERE blocked = 1
+    AND ((user_id = ? AND blocked_user_id = ?) OR (user_id = ? AND blocked_user_id = ?))`)
+    .pluck();
   const visibility = db.prepare<[string], Visibility>('SELECT last_seen FROM user_privacy WHERE user_id = ?').pluck();
   const erase = db.prepare('INSERT OR IGNORE INTO users_erased VALUES (?)');
   const erased = db.prepare<[string], number>('SELECT count(*) FROM users_erased WHERE user_id = ?').pluck();
@@ -32,11 +34,23 @@ export const createSqliteUserStore = (db: SqliteDatabase): UserStore => {
     }
   });
   return {
-    async write(ops) { if (ops.length > 0) apply(ops); },
-    async blocks(userId) { return blocks.all(userId); },
-    async eitherBlocks(a, b) { return either.get(a, b, b, a)! > 0; },
-    async lastSeenVisibility(userId) { return visibility.get(userId) ?? 'everyone'; },
-    async isErased(userId) { return erased.get(userId)! > 0; },
-    async reset() { db.exec('DELETE FROM user_blocks; DELETE FROM user_privacy; DELETE FROM users_erased;'); },
+    async write(ops) {
+      if (ops.length > 0) apply(ops);
+    },
+    async blocks(userId) {
+      return blocks.all(userId);
+    },
+    async eitherBlocks(a, b) {
+      return either.get(a, b, b, a)! > 0;
+    },
+    async lastSeenVisibility(userId) {
+      return visibility.get(userId) ?? 'everyone';
+    },
+    async isErased(userId) {
+      return erased.get(userId)! > 0;
+    },
+    async reset() {
+      db.exec('DELETE FROM user_blocks; DELETE FROM user_privacy; DELETE FROM users_erased;');
+    },
   };
 };

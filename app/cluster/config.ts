@@ -13,7 +13,13 @@ const cassandra = (env: Env) => ({
   contactPoints: list(env, 'NATTER_CASSANDRA_CONTACT_POINTS', ['127.0.0.1:9042'], cassandraHost),
   localDataCenter: matching(env, 'NATTER_CASSANDRA_DC', 'datacenter1', /^\S+$/, 'a data center name'),
   // Keyspace names end up in CQL text: plain identifiers only (as adapters/cassandra/client.ts checks again).
-  keyspace: matching(env, 'NATTER_CASSANDRA_KEYSPACE', 'natter', /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/, 'a Cassandra identifier (a letter, then letters, digits or _; at most 48)'),
+  keyspace: matching(
+    env,
+    'NATTER_CASSANDRA_KEYSPACE',
+    'natter',
+    /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/,
+    'a Cassandra identifier (a letter, then letters, digits or _; at most 48)',
+  ),
   /** For `natter migrate` when it creates the keyspace: 1 for the single local node, 3 in production. */
   replicationFactor: int(env, 'NATTER_CASSANDRA_REPLICATION_FACTOR', 1, { min: 1 }),
 });
@@ -21,7 +27,13 @@ const cassandra = (env: Env) => ({
 const opensearch = (env: Env) => ({
   url: url(env, 'NATTER_OPENSEARCH_URL', 'http://127.0.0.1:9201', ['http', 'https']),
   // Index names are lower case, and this one is the start of several (`<index>-messages-v<N>`, the alias `<index>-messages`).
-  index: matching(env, 'NATTER_OPENSEARCH_INDEX', 'natter', /^[a-z0-9][a-z0-9._-]{0,99}$/, 'an OpenSearch index name prefix (lower-case letters, digits, . _ -)'),
+  index: matching(
+    env,
+    'NATTER_OPENSEARCH_INDEX',
+    'natter',
+    /^[a-z0-9][a-z0-9._-]{0,99}$/,
+    'an OpenSearch index name prefix (lower-case letters, digits, . _ -)',
+  ),
 });
 
 export const loadClusterConfig = (env: Env = process.env) => {
@@ -34,7 +46,13 @@ export const loadClusterConfig = (env: Env = process.env) => {
   return {
     eventStore,
     pgUrl: url(env, 'NATTER_PG_URL', 'postgres://natter:natter@127.0.0.1:5442/natter', ['postgres', 'postgresql']),
-    pgSchema: matching(env, 'NATTER_PG_SCHEMA', 'public', /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a PostgreSQL schema name (a letter or _, then letters, digits or _)'),
+    pgSchema: matching(
+      env,
+      'NATTER_PG_SCHEMA',
+      'public',
+      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+      'a PostgreSQL schema name (a letter or _, then letters, digits or _)',
+    ),
     eventStoreDbUrl,
     redisUrl: url(env, 'NATTER_REDIS_URL', 'redis://127.0.0.1:6390', ['redis', 'rediss']),
     redisPrefix: matching(env, 'NATTER_REDIS_PREFIX', 'natter', /^\S+$/, 'a key prefix without spaces'),
@@ -52,7 +70,13 @@ export const loadClusterConfig = (env: Env = process.env) => {
     opensearch: opensearch(env),
     /** How long a gateway waits for a conversation's owner before answering `unavailable`. */
     routeTimeoutMs: int(env, 'NATTER_ROUTE_TIMEOUT_MS', 10_000, { min: 1 }),
-    gatewayId: matching(env, 'NATTER_GATEWAY_ID', `gw-${hostname()}-${port}-${process.pid}`, /^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits, . _ : - (at most 128)'),
+    gatewayId: matching(
+      env,
+      'NATTER_GATEWAY_ID',
+      `gw-${hostname()}-${port}-${process.pid}`,
+      /^[A-Za-z0-9._:-]{1,128}$/,
+      'letters, digits, . _ : - (at most 128)',
+    ),
     /** How long `natter up` waits for every role to be ready. */
     upStartTimeoutMs: int(env, 'NATTER_UP_START_TIMEOUT_MS', 180_000, { min: 1 }),
   };

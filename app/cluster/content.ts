@@ -11,9 +11,15 @@ import { plaintextCipher } from '../../adapters/crypto/plaintext-cipher.ts';
  * Long-running processes `follow` destructions, so an erasure on one gateway stops every gateway
  * opening the user's content at once (the cache's TTL bounds it if the news is lost).
  */
-export const clusterContent = (config: Config, postgres: PostgresFeatures, report: { metrics?: Metrics; logger: { error(obj: object, msg: string): void } }) => {
+export const clusterContent = (
+  config: Config,
+  postgres: PostgresFeatures,
+  report: { metrics?: Metrics; logger: { error(obj: object, msg: string): void } },
+) => {
   const store = createPostgresContentKeyStore(postgres);
-  const cipher = config.content.encryption ? createContentCipher({ store, masterKey: config.content.masterKey, cacheSize: config.content.keyCacheSize }) : plaintextCipher;
+  const cipher = config.content.encryption
+    ? createContentCipher({ store, masterKey: config.content.masterKey, cacheSize: config.content.keyCacheSize })
+    : plaintextCipher;
   const onMissing = (what: string) => {
     report.metrics?.contentKeyMissing();
     report.logger.error({ what }, 'a data key is missing although nobody was erased: content lost');
@@ -23,7 +29,12 @@ export const clusterContent = (config: Config, postgres: PostgresFeatures, repor
     cipher,
     onMissing,
     /** Erasure's second step: destroy the user's keys (every process hears it and drops them from its cache). */
-    shred: config.content.encryption ? async (userId: string) => { await store.destroyOwner(userId); cipher.forget(userId); } : undefined,
+    shred: config.content.encryption
+      ? async (userId: string) => {
+          await store.destroyOwner(userId);
+          cipher.forget(userId);
+        }
+      : undefined,
     /** Keeps this process's key cache in step with destructions elsewhere; close it before the pool. */
     follow: () => store.watchDestroyed!((ownerId) => cipher.forget(ownerId)),
   };

@@ -47,8 +47,9 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const cassandraClient = await connectHistory(cluster);
   const searchClient = await connectSearch(cluster);
   // Reads go to the active read-model versions, followed from Redis (natter replay --cluster switches them).
-  const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix })
-    .follow({ onError: (error) => logger.warn({ err: error }, 'read-model versions: refresh failed') });
+  const versions = createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix }).follow({
+    onError: (error) => logger.warn({ err: error }, 'read-model versions: refresh failed'),
+  });
   await versions.ready;
   const postgres = await connectPostgresFeatures(cluster);
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions }).follow();
@@ -72,7 +73,13 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   let bus: Awaited<ReturnType<typeof startRedisCommandBus>> | undefined;
   const { app, lifecycle, stop } = await composeGateway(config, logger, {
     eventStore: appends ? appends.eventStore(sealingEventStore(eventStore, content.cipher)) : sealingEventStore(eventStore, content.cipher),
-    features, readModels, registry, metrics, limiter, delivery, tracing,
+    features,
+    readModels,
+    registry,
+    metrics,
+    limiter,
+    delivery,
+    tracing,
     shred: content.shred,
     owns: (conversationId) => bus !== undefined && bus.ownerOf(conversationId) === undefined,
     presenceStore: sessions,
@@ -81,11 +88,16 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
     metricsText: async () => ({ contentType: prometheus.contentType, body: await prometheus.metrics() }),
     onConflict: metrics.appendConflict,
     // The fast path: what this gateway appends goes to the members' gateways at once, ahead of the projectors.
-    live: ((feed) => appends ? appends.liveFeed(feed) : feed)(fastPathFeed(delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: watermarks.position })),
+    live: ((feed) => (appends ? appends.liveFeed(feed) : feed))(
+      fastPathFeed(delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: watermarks.position }),
+    ),
     // One writer per conversation: commands go to the conversation's owner among the live gateways.
     route: async (local) => {
       bus = await startRedisCommandBus({
-        redis, prefix: cluster.redisPrefix, processId: cluster.gatewayId, timeoutMs: cluster.routeTimeoutMs,
+        redis,
+        prefix: cluster.redisPrefix,
+        processId: cluster.gatewayId,
+        timeoutMs: cluster.routeTimeoutMs,
         serve: (method, args) => invoke(local, method, args),
         onOwnersChanged: (members) => {
           // Conversations may have moved here: state cached while another gateway owned them is stale.

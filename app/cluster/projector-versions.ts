@@ -30,16 +30,19 @@ export const versionedProjectors = async (options: {
   const projectorAt = (name: VersionedProjection, version: number): Projector => {
     const key = `${name}:${version}`;
     let projector = made.get(key);
-    if (!projector) made.set(key, projector = stores.projectorAt(name, version));
+    if (!projector) made.set(key, (projector = stores.projectorAt(name, version)));
     return projector;
   };
 
   const gate: Projector = {
     name: 'read-model-versions',
     handle: async () => {
-      for (const deadline = Date.now() + maxWaitMs; ;) {
+      for (const deadline = Date.now() + maxWaitMs; ; ) {
         const fresh = await versions.read(names);
-        if (fresh.fenced.length === 0) { state = fresh; return; }
+        if (fresh.fenced.length === 0) {
+          state = fresh;
+          return;
+        }
         if (Date.now() > deadline) throw new Error(`natter replay is switching ${fresh.fenced.join(', ')} to a new version; the batch waits for it`);
         await sleep(20);
       }

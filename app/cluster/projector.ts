@@ -23,8 +23,12 @@ import { openTracing, tracedPublish } from '../tracing.ts';
 
 const together = (projectors: Projector[]): Projector => ({
   name: projectors.map((p) => p.name).join('+'),
-  handle: async (events) => { await Promise.all(projectors.map((p) => p.handle(events))); },
-  reset: async () => { await Promise.all(projectors.map((p) => p.reset())); },
+  handle: async (events) => {
+    await Promise.all(projectors.map((p) => p.handle(events)));
+  },
+  reset: async () => {
+    await Promise.all(projectors.map((p) => p.reset()));
+  },
 });
 
 /**
@@ -35,7 +39,11 @@ const together = (projectors: Projector[]): Projector => ({
  * Each read model is written at the version the shared record names (projector-versions.ts), so
  * `natter replay --cluster` can build a new one beside it and switch while this keeps running.
  */
-export const startProjectorWorker = async (config: Config = loadConfig(process.env, 'cluster'), cluster: ClusterConfig = loadClusterConfig(), names: string[] = []) => {
+export const startProjectorWorker = async (
+  config: Config = loadConfig(process.env, 'cluster'),
+  cluster: ClusterConfig = loadClusterConfig(),
+  names: string[] = [],
+) => {
   const logger = createLogger(config.logLevel).child({ role: 'projector' });
   const tracing = await openTracing(config, 'projector');
   const redis = await connectRedis(cluster, 'natter-projector');
@@ -50,8 +58,12 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   const keysFollower = await content.follow();
   let published = 0;
   const redisDelivery = createRedisDelivery({
-    redis, prefix: cluster.redisPrefix, sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
-    onPublished: (gateways) => { published += gateways; },
+    redis,
+    prefix: cluster.redisPrefix,
+    sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
+    onPublished: (gateways) => {
+      published += gateways;
+    },
     onError: (error) => logger.warn({ err: error }, 'fan-out publish failed; devices recover by sync'),
   });
   const delivery = tracing.enabled ? tracedPublish(redisDelivery, tracing) : redisDelivery;
@@ -59,7 +71,10 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   let active: () => ProjectionVersions = () => ({});
   const readModels = followingReadModels(stores, () => active());
   const features = wireFeatures(config, clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres }), {
-    readModels, delivery, limiter: createRedisRateLimiter({ redis, prefix: cluster.redisPrefix }), log: logger,
+    readModels,
+    delivery,
+    limiter: createRedisRateLimiter({ redis, prefix: cluster.redisPrefix }),
+    log: logger,
   });
   const all = readModelProjectors(stores.readModels());
   const known = [...all, ...features.projectors].map((p) => p.name);
@@ -78,7 +93,10 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   // The directory goes first (the fan-out reads it); history (Cassandra), inbox, receipts (Redis),
   // search (OpenSearch) and media shares (PostgreSQL) write disjoint stores and read nothing of each
   // other, so they go at the same time.
-  const [first, rest] = [versioned.projectors.filter((p) => p.name === 'directory'), [...versioned.projectors.filter((p) => p.name !== 'directory'), ...featureProjectors]];
+  const [first, rest] = [
+    versioned.projectors.filter((p) => p.name === 'directory'),
+    [...versioned.projectors.filter((p) => p.name !== 'directory'), ...featureProjectors],
+  ];
   const projectors: Projector[] = [versioned.gate, ...first, ...(rest.length > 0 ? [together(rest)] : [])];
 
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
@@ -89,18 +107,22 @@ export const startProjectorWorker = async (config: Config = loadConfig(process.e
   // the directory, and the watermark promises that every read model has the batch.
   const complete = chosen.length === all.length && featureProjectors.length === features.projectors.length;
   const runtime = await startKafkaProjections({
-    kafka, topic: cluster.eventsTopic, groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
+    kafka,
+    topic: cluster.eventsTopic,
+    groupId: names.length === 0 ? cluster.projectorGroup : `${cluster.projectorGroup}-${names.join('-')}`,
     projectors,
     // Kafka holds content sealed, as the log does: batches are opened for the projectors here.
     open: (events) => openEvents(content.cipher, events, (event) => content.onMissing(`${event.type} at ${event.position}`)),
     sessionTimeout: cluster.sessionTimeoutMs,
     heartbeatInterval: Math.min(3_000, Math.floor(cluster.sessionTimeoutMs / 3)),
-    reactors: complete ? [
-      fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
-      features.push.reactor(kafkaPushQueue(producer, cluster.pushTopic)),
-      ...features.reactors,
-      watermarks.reactor,
-    ] : [],
+    reactors: complete
+      ? [
+          fanoutReactor(readModels.directory, delivery, { statusFanoutMaxMembers: config.statusFanoutMaxMembers, cursorFor: follower.position }),
+          features.push.reactor(kafkaPushQueue(producer, cluster.pushTopic)),
+          ...features.reactors,
+          watermarks.reactor,
+        ]
+      : [],
     log: logger,
     tracing,
   });

@@ -36,19 +36,26 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
   // The directory and inbox at the versions the shared record names active (a cluster replay switches
   // them while workers run): read at start and on every switch, never per call. No Cassandra: the
   // push worker never reads history.
-  const versions = createRedisReadModelVersions({ redis, prefix })
-    .follow({ onError: (error) => log.warn({ err: error }, 'push worker: read-model versions not refreshed') });
+  const versions = createRedisReadModelVersions({ redis, prefix }).follow({
+    onError: (error) => log.warn({ err: error }, 'push worker: read-model versions not refreshed'),
+  });
   await versions.ready;
   const readModels = clusterReadModels(cluster, redis, null, versions.active);
   const features = wireFeatures(config, clusterFeatureStores(config, { redis, prefix, postgres }), {
-    readModels, limiter: createRedisRateLimiter({ redis, prefix }), log,
+    readModels,
+    limiter: createRedisRateLimiter({ redis, prefix }),
+    log,
     delivery: createRedisDelivery({ redis, prefix, sessions: createRedisSessions({ redis, prefix, gatewayId: 'push-worker' }), onError: () => {} }),
   });
   const sender = features.push.sender();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const consumer = await consumePushQueue({
-    kafka, topic: cluster.pushTopic, groupId: cluster.pushGroup, sessionTimeoutMs: cluster.sessionTimeoutMs, log,
+    kafka,
+    topic: cluster.pushTopic,
+    groupId: cluster.pushGroup,
+    sessionTimeoutMs: cluster.sessionTimeoutMs,
+    log,
     take: (request) => sender.queue.offer([request]),
   });
 
@@ -59,12 +66,18 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
       // Requests not yet claimed go back to the topic, to whoever gets the partition next (parked ones stay parked).
       const waiting = sender.stop();
       if (waiting.length > 0) {
-        await kafkaPushQueue(producer, cluster.pushTopic).offer(waiting)
+        await kafkaPushQueue(producer, cluster.pushTopic)
+          .offer(waiting)
           .catch((error) => log.warn({ err: error, requests: waiting.length }, 'push worker: could not hand back waiting pushes'));
       }
       // Pushes in flight or waiting for a retry get a few seconds to finish.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([sender.idle(), new Promise<void>((resolve) => { timer = setTimeout(resolve, 5_000); })]);
+      await Promise.race([
+        sender.idle(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, 5_000);
+        }),
+      ]);
       clearTimeout(timer);
       await sender.close();
       await producer.disconnect();

@@ -20,7 +20,7 @@ import type { ClusterConfig } from './config.ts';
 
 /** The read models that have versions, named as their projectors are. */
 export const versionedProjections = ['directory', 'history', 'inbox', 'receipts', 'users', 'search'] as const;
-export type VersionedProjection = typeof versionedProjections[number];
+export type VersionedProjection = (typeof versionedProjections)[number];
 
 /** projection → version; a projection not named is at version 1. */
 export type ProjectionVersions = Readonly<Partial<Record<string, number>>>;
@@ -44,38 +44,60 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
       case 'search':
         if (!searchClient) throw new Error('search lives in OpenSearch: connect to it first');
         return createOpenSearchSearchIndex({ client: searchClient, prefix: config.opensearch.index, version });
-      case 'directory': return createRedisDirectoryStore(options);
-      case 'inbox': return createRedisInboxStore(options);
-      case 'receipts': return createRedisReceiptStore(options);
-      case 'users': return createRedisUserStore(options);
+      case 'directory':
+        return createRedisDirectoryStore(options);
+      case 'inbox':
+        return createRedisInboxStore(options);
+      case 'receipts':
+        return createRedisReceiptStore(options);
+      case 'users':
+        return createRedisUserStore(options);
     }
   };
   const at = <P extends VersionedProjection>(projection: P, version: number): Stores[P] => {
     const key = `${projection}:${version}`;
     let store = made.get(key);
-    if (!store) made.set(key, store = make(projection, version));
+    if (!store) made.set(key, (store = make(projection, version)));
     return store as Stores[P];
   };
   /** The projector that writes one version of one read model. */
   const projectorAt = (projection: VersionedProjection, version: number): Projector => {
     switch (projection) {
-      case 'directory': return directoryProjector(at('directory', version));
-      case 'history': return historyProjector(at('history', version));
-      case 'inbox': return inboxProjector(at('inbox', version));
-      case 'receipts': return receiptsProjector(at('receipts', version));
-      case 'users': return usersProjector(at('users', version));
-      case 'search': return searchProjector(at('search', version));
+      case 'directory':
+        return directoryProjector(at('directory', version));
+      case 'history':
+        return historyProjector(at('history', version));
+      case 'inbox':
+        return inboxProjector(at('inbox', version));
+      case 'receipts':
+        return receiptsProjector(at('receipts', version));
+      case 'users':
+        return usersProjector(at('users', version));
+      case 'search':
+        return searchProjector(at('search', version));
     }
   };
   const checkpoints = createRedisCheckpointStore({ redis, prefix: config.redisPrefix });
   /** Every store at the given versions, each made when first read (so a caller without Cassandra or OpenSearch may use the rest). */
   const readModels = (versions: ProjectionVersions = {}): ReadModels => ({
-    get history() { return at('history', versions.history ?? 1); },
-    get directory() { return at('directory', versions.directory ?? 1); },
-    get inbox() { return at('inbox', versions.inbox ?? 1); },
-    get receipts() { return at('receipts', versions.receipts ?? 1); },
-    get users() { return at('users', versions.users ?? 1); },
-    get search() { return at('search', versions.search ?? 1); },
+    get history() {
+      return at('history', versions.history ?? 1);
+    },
+    get directory() {
+      return at('directory', versions.directory ?? 1);
+    },
+    get inbox() {
+      return at('inbox', versions.inbox ?? 1);
+    },
+    get receipts() {
+      return at('receipts', versions.receipts ?? 1);
+    },
+    get users() {
+      return at('users', versions.users ?? 1);
+    },
+    get search() {
+      return at('search', versions.search ?? 1);
+    },
     checkpoints,
     // Each store's write is atomic and idempotent on its own; there is no wider commit to join.
     unitOfWork: (work) => work(),
@@ -85,13 +107,14 @@ export const clusterStores = (config: ClusterConfig, redis: Redis, cassandraClie
 };
 
 /** A store whose every call goes to the store `current()` names at that moment. */
-const following = <T extends object>(current: () => T): T => new Proxy({} as T, {
-  get: (_, key) => {
-    const target = current();
-    const value = (target as Record<PropertyKey, unknown>)[key];
-    return typeof value === 'function' ? value.bind(target) : value;
-  },
-});
+const following = <T extends object>(current: () => T): T =>
+  new Proxy({} as T, {
+    get: (_, key) => {
+      const target = current();
+      const value = (target as Record<PropertyKey, unknown>)[key];
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 
 /**
  * The read models for readers: each call goes to the version `versions()` says is active now
@@ -112,6 +135,9 @@ export const followingReadModels = (stores: ReturnType<typeof clusterStores>, ve
 
 /** The cluster's read models at the active versions `versions()` names; without it, version 1 of everything. */
 export const clusterReadModels = (
-  config: ClusterConfig, redis: Redis, cassandraClient: cassandra.Client | null, versions: () => ProjectionVersions = () => ({}),
+  config: ClusterConfig,
+  redis: Redis,
+  cassandraClient: cassandra.Client | null,
+  versions: () => ProjectionVersions = () => ({}),
   searchClient: OpenSearchClient | null = null,
 ): ReadModels => followingReadModels(clusterStores(config, redis, cassandraClient, searchClient), versions);

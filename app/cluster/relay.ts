@@ -20,13 +20,23 @@ export const startClusterRelay = async (cluster: ClusterConfig = loadClusterConf
   const kafka = await connectKafka(cluster, 'natter-relay');
   await ensureTopic(kafka, { topic: cluster.eventsTopic, partitions: cluster.partitions, replicationFactor: cluster.kafkaReplicationFactor });
   const relay = await startRelay({
-    eventStore, kafka, topic: cluster.eventsTopic, name: 'relay',
+    eventStore,
+    kafka,
+    topic: cluster.eventsTopic,
+    name: 'relay',
     checkpoints: createRedisCheckpointStore({ redis, prefix: cluster.redisPrefix }),
-    watermarkPartitions: cluster.partitions, log: logger, tracing,
+    watermarkPartitions: cluster.partitions,
+    log: logger,
+    tracing,
   });
   logger.info({ position: relay.position() }, 'relay started');
   return {
     relay,
-    stop: async () => { await relay.stop(); await eventStore.close(); redis.disconnect(); await tracing.shutdown(); },
+    stop: async () => {
+      await relay.stop();
+      await eventStore.close();
+      redis.disconnect();
+      await tracing.shutdown();
+    },
   };
 };

@@ -86,7 +86,9 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
   const cluster = options.cluster ?? loadClusterConfig();
   const print = options.print ?? (() => {});
   const postgres = await connectPostgresFeatures(cluster);
-  const content = clusterContent(options.config ?? loadConfig(process.env, 'cluster'), postgres, { logger: { error: (obj: object, msg: string) => print(`${msg}: ${JSON.stringify(obj)}`) } });
+  const content = clusterContent(options.config ?? loadConfig(process.env, 'cluster'), postgres, {
+    logger: { error: (obj: object, msg: string) => print(`${msg}: ${JSON.stringify(obj)}`) },
+  });
   // The log holds content sealed: the rebuild opens it as the projector workers do.
   const eventStore = openingEventStore(await connectEventStore(cluster), content.cipher, (event) => content.onMissing(`${event.type} at ${event.position}`));
   const redis = await connectRedis(cluster, 'natter-replay');
@@ -98,7 +100,12 @@ export const replayCluster = async (options: ClusterReplayOptions): Promise<Clus
     if (!(await versions.lock(names, token, LOCK_TTL_MS))) throw new Error(`another natter replay is rebuilding ${names.join(' or ')}; wait for it to finish`);
     let lockLost = false;
     const keepLock = setInterval(() => {
-      versions.extendLocks(names, token, LOCK_TTL_MS).then((held) => { lockLost ||= !held; }, () => {});
+      versions.extendLocks(names, token, LOCK_TTL_MS).then(
+        (held) => {
+          lockLost ||= !held;
+        },
+        () => {},
+      );
     }, LOCK_TTL_MS / 3);
     try {
       return await rebuild({ ...options, names, cluster, print, eventStore, redis, cassandraClient, searchClient, versions, token, lockLost: () => lockLost });
@@ -122,8 +129,16 @@ const chooseProjections = (projection: string): VersionedProjection[] => {
 };
 
 type Context = ClusterReplayOptions & {
-  names: VersionedProjection[]; cluster: ClusterConfig; print(line: string): void; eventStore: EventStore; redis: Redis;
-  cassandraClient: cassandra.Client | null; searchClient: OpenSearchClient | null; versions: RedisReadModelVersions; token: string; lockLost(): boolean;
+  names: VersionedProjection[];
+  cluster: ClusterConfig;
+  print(line: string): void;
+  eventStore: EventStore;
+  redis: Redis;
+  cassandraClient: cassandra.Client | null;
+  searchClient: OpenSearchClient | null;
+  versions: RedisReadModelVersions;
+  token: string;
+  lockLost(): boolean;
 };
 
 const dropVersion = async (ctx: Context, projection: VersionedProjection, version: number) => {
@@ -168,7 +183,7 @@ const rebuild = async (ctx: Context): Promise<ClusterReplayResult> => {
     // fence could come back short of Q and end the last phase early).
     let prefetched: { after: number; batch: Promise<Recorded[]> } | null = null;
     const read = (after: number) => {
-      const batch = prefetched?.after === after ? prefetched.batch : eventStore.readAll({ after, maxCount: batchSize }) as Promise<Recorded[]>;
+      const batch = prefetched?.after === after ? prefetched.batch : (eventStore.readAll({ after, maxCount: batchSize }) as Promise<Recorded[]>);
       prefetched = null;
       return batch;
     };
@@ -209,12 +224,17 @@ const rebuild = async (ctx: Context): Promise<ClusterReplayResult> => {
     if (switchAt > head) head = switchAt;
     ctx.onProgress?.(switchAt, head, events);
     const seconds = (performance.now() - started) / 1000;
-    const old = await versions.switchTo(token, allocated.map((a) => ({ projection: a.projection, version: a.version, from: switchAt })));
+    const old = await versions.switchTo(
+      token,
+      allocated.map((a) => ({ projection: a.projection, version: a.version, from: switchAt })),
+    );
     switched = true;
     const search = allocated.find((a) => a.projection === 'search');
     if (search) await pointSearchAlias(ctx.searchClient!, ctx.cluster.opensearch.index, search.version);
     const held = Math.round(performance.now() - fencedAt);
-    print(`switched ${allocated.map((a, i) => `${a.projection} v${old[i]} → v${a.version}`).join(', ')} at log position ${switchAt} (workers held ${held} ms while the last ${switchAt - caughtUp} positions were applied)`);
+    print(
+      `switched ${allocated.map((a, i) => `${a.projection} v${old[i]} → v${a.version}`).join(', ')} at log position ${switchAt} (workers held ${held} ms while the last ${switchAt - caughtUp} positions were applied)`,
+    );
 
     await sleep(ctx.graceMs);
     for (const [i, { projection }] of allocated.entries()) await versions.retire(projection, old[i]!);

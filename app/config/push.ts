@@ -11,15 +11,21 @@ export type PushConfig = {
   /** Extra trusted CA certificates (PEM) for the push services, e.g. a private gateway. */
   ca: string | undefined;
   webpush: { publicKey: string; privateKey: string; subject: string; allowedHosts: string[] } | undefined;
-  fcm: { serviceAccount: { client_email: string; private_key: string; project_id: string; token_uri?: string }; endpoint: string; tokenUrl: string } | undefined;
+  fcm:
+    | { serviceAccount: { client_email: string; private_key: string; project_id: string; token_uri?: string }; endpoint: string; tokenUrl: string }
+    | undefined;
   apns: { key: string; keyId: string; teamId: string; topic: string; endpoint: string } | undefined;
 };
 
 /** A PEM given inline, or the path of a file holding one. */
 export const readKey = (name: string, value: string) => {
   if (value.includes('-----BEGIN')) return value;
-  try { return readFileSync(value, 'utf8'); } catch (error) {
-    throw new ConfigError(`${name} must be a PEM or the path of one; cannot read ${JSON.stringify(value)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `${name} must be a PEM or the path of one; cannot read ${JSON.stringify(value)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 };
 
@@ -28,10 +34,13 @@ type ServiceAccount = NonNullable<PushConfig['fcm']>['serviceAccount'];
 const serviceAccount = (value: string): ServiceAccount => {
   const json = value.trim().startsWith('{') ? value : readKey('NATTER_FCM_SERVICE_ACCOUNT', value);
   let parsed: Partial<ServiceAccount>;
-  try { parsed = JSON.parse(json) as Partial<ServiceAccount>; } catch {
+  try {
+    parsed = JSON.parse(json) as Partial<ServiceAccount>;
+  } catch {
     throw new ConfigError('NATTER_FCM_SERVICE_ACCOUNT must be a service-account JSON (or the path of one); it does not parse as JSON');
   }
-  if (!parsed.client_email || !parsed.private_key || !parsed.project_id) throw new ConfigError('NATTER_FCM_SERVICE_ACCOUNT must have client_email, private_key and project_id');
+  if (!parsed.client_email || !parsed.private_key || !parsed.project_id)
+    throw new ConfigError('NATTER_FCM_SERVICE_ACCOUNT must have client_email, private_key and project_id');
   return parsed as ServiceAccount;
 };
 
@@ -65,14 +74,16 @@ export const pushConfig = (env: Env): PushConfig => {
     retryBaseMs: int(env, 'NATTER_PUSH_RETRY_BASE_MS', 500),
     maxAgeMs: int(env, 'NATTER_PUSH_MAX_AGE_MS', 10 * 60_000),
     ca: s.ca ? readKey('NATTER_PUSH_CA', s.ca) : undefined,
-    webpush: s.vapidPublic && s.vapidPrivate
-      ? { publicKey: s.vapidPublic, privateKey: s.vapidPrivate, subject: s.vapidSubject, allowedHosts: s.webpushHosts }
-      : undefined,
+    webpush:
+      s.vapidPublic && s.vapidPrivate
+        ? { publicKey: s.vapidPublic, privateKey: s.vapidPrivate, subject: s.vapidSubject, allowedHosts: s.webpushHosts }
+        : undefined,
     fcm: account
       ? { serviceAccount: account, endpoint: trimSlash(s.fcmEndpoint), tokenUrl: s.fcmTokenUrl || account.token_uri || 'https://oauth2.googleapis.com/token' }
       : undefined,
-    apns: s.apnsKey && s.apnsKeyId && s.apnsTeamId && s.apnsTopic
-      ? { key: readKey('NATTER_APNS_KEY', s.apnsKey), keyId: s.apnsKeyId, teamId: s.apnsTeamId, topic: s.apnsTopic, endpoint: trimSlash(s.apnsEndpoint) }
-      : undefined,
+    apns:
+      s.apnsKey && s.apnsKeyId && s.apnsTeamId && s.apnsTopic
+        ? { key: readKey('NATTER_APNS_KEY', s.apnsKey), keyId: s.apnsKeyId, teamId: s.apnsTeamId, topic: s.apnsTopic, endpoint: trimSlash(s.apnsEndpoint) }
+        : undefined,
   };
 };

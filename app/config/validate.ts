@@ -85,7 +85,10 @@ export const oneOf = <T extends string>(env: Env, name: string, choices: readonl
 export const list = (env: Env, name: string, fallback: string[], item?: { pattern: RegExp; wants: string }): string[] => {
   const found = lookup(env, name);
   if (!found) return fallback;
-  const items = found.value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = found.value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = item ? items.find((i) => !item.pattern.test(i)) : undefined;
   if (bad !== undefined || items.length === 0) throw invalid(found.from, `a comma-separated list of ${item?.wants ?? 'values'}`, found.value);
   return items;
@@ -100,7 +103,11 @@ export const url = (env: Env, name: string, fallback: string, protocols: readonl
   if (!found) return fallback;
   const value = found.value.trim();
   let parsed: URL | undefined;
-  try { parsed = new URL(value); } catch { /* reported below */ }
+  try {
+    parsed = new URL(value);
+  } catch {
+    /* reported below */
+  }
   if (!parsed || !protocols.includes(parsed.protocol.slice(0, -1))) {
     throw invalid(found.from, `a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`, masked(value));
   }

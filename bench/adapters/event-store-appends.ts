@@ -26,13 +26,15 @@ const run = async (store: EventStore, callers: number) => {
   const latencies: number[] = [];
   const tag = randomBytes(4).toString('hex');
   const until = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: callers }, async (_, c) => {
-    for (let revision = -1; performance.now() < until; revision++) {
-      const started = performance.now();
-      await store.appendToStream(`bench-${tag}-${c}`, [{ type: 'MessageSent', data: payload }], { expectedRevision: revision < 0 ? 'no_stream' : revision });
-      latencies.push(performance.now() - started);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: callers }, async (_, c) => {
+      for (let revision = -1; performance.now() < until; revision++) {
+        const started = performance.now();
+        await store.appendToStream(`bench-${tag}-${c}`, [{ type: 'MessageSent', data: payload }], { expectedRevision: revision < 0 ? 'no_stream' : revision });
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!.toFixed(2);
   return { appendsPerSecond: Math.round(latencies.length / seconds), p50ms: at(0.5), p99ms: at(0.99) };

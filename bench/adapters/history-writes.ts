@@ -25,11 +25,23 @@ const content = 'x'.repeat(arg('content', 200));
 
 const env = await requireEngines('cassandra');
 const run = randomUUID().slice(0, 8);
-const rows = (prefix: string): HistoryWrite[] => Array.from({ length: total }, (_, i) => ({ op: 'message', message: {
-  conversation_id: `${prefix}-c${i % conversations}`, seq: Math.floor(i / conversations) + 1, message_id: `m-${i}`,
-  sender_id: 'alice', client_msg_id: `k-${i}`, content, content_type: 'text', timestamp: 1_700_000_000_000 + i, position: i + 1,
-  reply_to_seq: null, mentions: [],
-} }));
+const rows = (prefix: string): HistoryWrite[] =>
+  Array.from({ length: total }, (_, i) => ({
+    op: 'message',
+    message: {
+      conversation_id: `${prefix}-c${i % conversations}`,
+      seq: Math.floor(i / conversations) + 1,
+      message_id: `m-${i}`,
+      sender_id: 'alice',
+      client_msg_id: `k-${i}`,
+      content,
+      content_type: 'text',
+      timestamp: 1_700_000_000_000 + i,
+      position: i + 1,
+      reply_to_seq: null,
+      mentions: [],
+    },
+  }));
 
 const measure = async (name: string, store: HistoryStore, batch: number) => {
   const messages = rows(`${name}-${run}`);

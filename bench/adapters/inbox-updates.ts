@@ -24,17 +24,28 @@ import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
 import { createRedisReadModels } from '../../adapters/redis/read-models.ts';
 import { requireEngines } from '../../scripts/engines.ts';
 
-const { values } = parseArgs({ options: {
-  messages: { type: 'string', default: '100000' }, conversations: { type: 'string', default: '1000' },
-  members: { type: 'string', default: '5' }, batch: { type: 'string', default: '500' }, lists: { type: 'string', default: '2000' },
-  runs: { type: 'string', default: '3' },
-} });
-const [messages, conversations, members, batch, lists, runs] = [values.messages, values.conversations, values.members, values.batch, values.lists, values.runs]
-  .map(Number) as [number, number, number, number, number, number];
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100000' },
+    conversations: { type: 'string', default: '1000' },
+    members: { type: 'string', default: '5' },
+    batch: { type: 'string', default: '500' },
+    lists: { type: 'string', default: '2000' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const [messages, conversations, members, batch, lists, runs] = [
+  values.messages,
+  values.conversations,
+  values.members,
+  values.batch,
+  values.lists,
+  values.runs,
+].map(Number) as [number, number, number, number, number, number];
 
 // A deterministic generator, so that every adapter gets the very same ops.
 let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 const T0 = 1_700_000_000_000;
 const userCount = Math.max(members, Math.round((conversations * members) / 5));
@@ -62,7 +73,12 @@ for (let i = 0; i < messages; i++) {
   const sender = g.members[Math.floor(random() * members)]!;
   position += 1;
   updates.push(
-    { op: 'message', conversation_id: g.id, position, last_message: { message_id: `m${i}`, seq, sender_id: sender, preview: `message ${i} ✓`.padEnd(60, '.'), timestamp: T0 + position } },
+    {
+      op: 'message',
+      conversation_id: g.id,
+      position,
+      last_message: { message_id: `m${i}`, seq, sender_id: sender, preview: `message ${i} ✓`.padEnd(60, '.'), timestamp: T0 + position },
+    },
     { op: 'read', user_id: sender, conversation_id: g.id, read_seq: seq },
   );
 }
@@ -82,8 +98,11 @@ const measure = async (inbox: InboxStore): Promise<Result> => {
   for (const user of readers) items += (await inbox.list(user, { limit: 20 })).items.length;
   const listSeconds = (performance.now() - l0) / 1000;
   return {
-    seconds: Number(seconds.toFixed(3)), ops_per_s: Math.round(updates.length / seconds), messages_per_s: Math.round(messages / seconds),
-    list_per_s: Math.round(readers.length / listSeconds), list_items: items,
+    seconds: Number(seconds.toFixed(3)),
+    ops_per_s: Math.round(updates.length / seconds),
+    messages_per_s: Math.round(messages / seconds),
+    list_per_s: Math.round(readers.length / listSeconds),
+    list_items: items,
   };
 };
 
@@ -99,29 +118,51 @@ const adapters: Record<string, () => Promise<Result>> = {
       rmSync(dir, { recursive: true, force: true });
     }
   },
-  ...Object.fromEntries(([['redis', undefined], ['redis-pull', 0]] as const).map(([name, inboxFanoutMaxMembers]) => [name, async () => {
-    const redis = createRedisReadModels({ url, prefix: `natter-bench:${randomUUID()}`, ...(inboxFanoutMaxMembers === undefined ? {} : { inboxFanoutMaxMembers }) });
-    try {
-      return await measure(redis.inbox);
-    } finally {
-      await redis.inbox.reset();
-      await redis.close();
-    }
-  }])),
+  ...Object.fromEntries(
+    (
+      [
+        ['redis', undefined],
+        ['redis-pull', 0],
+      ] as const
+    ).map(([name, inboxFanoutMaxMembers]) => [
+      name,
+      async () => {
+        const redis = createRedisReadModels({
+          url,
+          prefix: `natter-bench:${randomUUID()}`,
+          ...(inboxFanoutMaxMembers === undefined ? {} : { inboxFanoutMaxMembers }),
+        });
+        try {
+          return await measure(redis.inbox);
+        } finally {
+          await redis.inbox.reset();
+          await redis.close();
+        }
+      },
+    ]),
+  ),
 };
 const samples = new Map<string, Result[]>();
 for (let run = 0; run < runs; run++) {
-  for (const [name, measureOnce] of Object.entries(adapters)) samples.set(name, [...samples.get(name) ?? [], await measureOnce()]);
+  for (const [name, measureOnce] of Object.entries(adapters)) samples.set(name, [...(samples.get(name) ?? []), await measureOnce()]);
 }
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const results = [...samples].map(([adapter, rs]) => {
   const result = {
-    adapter, ops: updates.length, messages,
-    seconds: median(rs.map((r) => r.seconds)), ops_per_s: median(rs.map((r) => r.ops_per_s)), messages_per_s: median(rs.map((r) => r.messages_per_s)),
-    list_per_s: median(rs.map((r) => r.list_per_s)), list_items: rs[0]!.list_items, runs: rs.map((r) => r.ops_per_s),
+    adapter,
+    ops: updates.length,
+    messages,
+    seconds: median(rs.map((r) => r.seconds)),
+    ops_per_s: median(rs.map((r) => r.ops_per_s)),
+    messages_per_s: median(rs.map((r) => r.messages_per_s)),
+    list_per_s: median(rs.map((r) => r.list_per_s)),
+    list_items: rs[0]!.list_items,
+    runs: rs.map((r) => r.ops_per_s),
   };
-  console.log(`${adapter.padEnd(11)} ${String(result.ops_per_s).padStart(7)} inbox ops/s  ${String(result.messages_per_s).padStart(7)} messages/s  `
-    + `(${result.ops} ops in ${result.seconds} s, batches of ${batch}, median of ${rs.length}: ${result.runs.join(' / ')} ops/s)  list(limit 20): ${result.list_per_s}/s`);
+  console.log(
+    `${adapter.padEnd(11)} ${String(result.ops_per_s).padStart(7)} inbox ops/s  ${String(result.messages_per_s).padStart(7)} messages/s  ` +
+      `(${result.ops} ops in ${result.seconds} s, batches of ${batch}, median of ${rs.length}: ${result.runs.join(' / ')} ops/s)  list(limit 20): ${result.list_per_s}/s`,
+  );
   return result;
 });
 console.log(JSON.stringify({ bench: 'inbox-updates', messages, conversations, members, users: userCount, batch_ops: batch, results }));

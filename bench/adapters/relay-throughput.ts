@@ -31,16 +31,31 @@ const quiet = { warn: () => {}, error: (obj: object, msg: string) => console.err
 const results: Array<Record<string, number | string>> = [];
 try {
   const content = 'x'.repeat(contentBytes);
-  for (let n = 0; n < events;) {
+  for (let n = 0; n < events; ) {
     const chunk = Math.min(1_000, events - n);
-    await Promise.all(Array.from({ length: chunk }, (_, j) => {
-      const i = n + j;
-      const id = `c${i % conversations}`;
-      const seq = Math.floor(i / conversations) + 1;
-      return store.appendToStream(`conversation-${id}`, [{ type: 'MessageSent', data: {
-        conversation_id: id, message_id: `m-${i}`, seq, sender_id: 'alice', sender_device_id: 'd', client_msg_id: `k-${i}`,
-        content, content_type: 'text', timestamp: Date.now() } }]);
-    }));
+    await Promise.all(
+      Array.from({ length: chunk }, (_, j) => {
+        const i = n + j;
+        const id = `c${i % conversations}`;
+        const seq = Math.floor(i / conversations) + 1;
+        return store.appendToStream(`conversation-${id}`, [
+          {
+            type: 'MessageSent',
+            data: {
+              conversation_id: id,
+              message_id: `m-${i}`,
+              seq,
+              sender_id: 'alice',
+              sender_device_id: 'd',
+              client_msg_id: `k-${i}`,
+              content,
+              content_type: 'text',
+              timestamp: Date.now(),
+            },
+          },
+        ]);
+      }),
+    );
     n += chunk;
   }
   const head = await store.headPosition();
@@ -49,7 +64,12 @@ try {
     const topic = `natter-bench-relay-${randomUUID().slice(0, 8)}`;
     await ensureTopic(kafka, { topic, partitions: 8 });
     const saved = new Map<string, number>();
-    const checkpoints: CheckpointStore = { get: async (p) => saved.get(p) ?? 0, set: async (p, v) => { saved.set(p, v); } };
+    const checkpoints: CheckpointStore = {
+      get: async (p) => saved.get(p) ?? 0,
+      set: async (p, v) => {
+        saved.set(p, v);
+      },
+    };
     const t0 = performance.now();
     const relay = await startRelay({ eventStore: store, kafka, topic, checkpoints, name: 'bench', batchSize, log: quiet });
     await relay.caughtUp(head);
@@ -60,7 +80,9 @@ try {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
     const rate = Math.round(head / seconds);
-    console.log(`relay batch=${batchSize}: ${head} events (${contentBytes} B content, ${conversations} conversations) in ${seconds.toFixed(2)} s = ${rate} events/s`);
+    console.log(
+      `relay batch=${batchSize}: ${head} events (${contentBytes} B content, ${conversations} conversations) in ${seconds.toFixed(2)} s = ${rate} events/s`,
+    );
     results.push({ case: `batch-${batchSize}`, events: head, seconds: Number(seconds.toFixed(3)), events_per_s: rate });
   }
 } finally {

@@ -58,8 +58,22 @@ const events: Recorded[] = Array.from({ length: MESSAGES }, (_, i) => {
   const conversation_id = `c${i % CONVERSATIONS}`;
   const seq = Math.floor(i / CONVERSATIONS) + 1;
   return {
-    type: 'MessageSent', stream: `conversation-${conversation_id}`, revision: seq, position: i + 1, recordedAt: T0 + i,
-    data: { conversation_id, seq, message_id: `m${i}`, sender_id: `u${i % 50}`, sender_device_id: 'd', client_msg_id: `k${i}`, content: sentence(), content_type: 'text', timestamp: T0 + i },
+    type: 'MessageSent',
+    stream: `conversation-${conversation_id}`,
+    revision: seq,
+    position: i + 1,
+    recordedAt: T0 + i,
+    data: {
+      conversation_id,
+      seq,
+      message_id: `m${i}`,
+      sender_id: `u${i % 50}`,
+      sender_device_id: 'd',
+      client_msg_id: `k${i}`,
+      content: sentence(),
+      content_type: 'text',
+      timestamp: T0 + i,
+    },
   } as Recorded;
 });
 
@@ -74,7 +88,9 @@ const rawFts5 = () => {
     db.exec("CREATE VIRTUAL TABLE raw USING fts5(words, content = '', contentless_delete = 1, tokenize = 'ascii')");
     const insert = db.prepare('INSERT INTO raw (rowid, words) VALUES (?, ?)');
     const words = events.map((e) => wordsOf((e.data as { content: string }).content).join(' '));
-    const tx = db.transaction((from: number, to: number) => { for (let i = from; i < to; i++) insert.run(i + 1, words[i]); });
+    const tx = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) insert.run(i + 1, words[i]);
+    });
     const started = performance.now();
     for (let i = 0; i < words.length; i += 1_000) tx(i, Math.min(words.length, i + 1_000));
     const seconds = (performance.now() - started) / 1000;
@@ -92,11 +108,17 @@ const openSqlite = async (): Promise<Opened> => {
   const readModels = createSqliteReadModels(join(dir, 'readmodels.db'));
   const projector = searchProjector(readModels.search);
   return {
-    index: readModels.search, batch: 100,
+    index: readModels.search,
+    batch: 100,
     apply: (batch) => readModels.unitOfWork(() => projector.handle(batch)),
     // The last window's commit counts in the time, as it does in a rebuild.
-    settle: async () => { await readModels.unitOfWork(async () => {}); },
-    close: async () => { await readModels.close(); rmSync(dir, { recursive: true, force: true }); },
+    settle: async () => {
+      await readModels.unitOfWork(async () => {});
+    },
+    close: async () => {
+      await readModels.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 };
 
@@ -107,25 +129,36 @@ const openOpenSearch = async (): Promise<Opened> => {
   const index = createOpenSearchSearchIndex({ client, prefix, version: 1 });
   const projector = searchProjector(index);
   return {
-    index, batch: 500,
+    index,
+    batch: 500,
     apply: (batch) => projector.handle(batch),
     // Indexed is findable: after the refresh that makes the last batch visible.
-    settle: async () => { await client.indices.refresh({ index: searchIndexName(prefix, 1) }); },
-    close: async () => { await client.indices.delete({ index: searchIndexName(prefix, 1) }).catch(() => {}); await client.close(); },
+    settle: async () => {
+      await client.indices.refresh({ index: searchIndexName(prefix, 1) });
+    },
+    close: async () => {
+      await client.indices.delete({ index: searchIndexName(prefix, 1) }).catch(() => {});
+      await client.close();
+    },
   };
 };
 
-const queries = () => Array.from({ length: QUERIES }, (_, i) => {
-  const conversations = Array.from({ length: 20 }, () => `c${Math.floor(random() * CONVERSATIONS)}`);
-  const text = (events[Math.floor(random() * events.length)]!.data as { content: string }).content.split(' ');
-  const at = Math.floor(random() * Math.max(1, text.length - 1));
-  switch (i % 4) {
-    case 0: return { kind: 'common word', q: vocabulary[Math.floor(random() * 20)]!, conversations };
-    case 1: return { kind: 'two words, prefix', q: `${zipf()} ${zipf().slice(0, 3)}`, conversations };
-    case 2: return { kind: 'rare word', q: vocabulary[1_000 + Math.floor(random() * (VOCABULARY - 1_000))]!, conversations };
-    default: return { kind: 'phrase', q: `"${text.slice(at, at + 2).join(' ')}"`, conversations };
-  }
-});
+const queries = () =>
+  Array.from({ length: QUERIES }, (_, i) => {
+    const conversations = Array.from({ length: 20 }, () => `c${Math.floor(random() * CONVERSATIONS)}`);
+    const text = (events[Math.floor(random() * events.length)]!.data as { content: string }).content.split(' ');
+    const at = Math.floor(random() * Math.max(1, text.length - 1));
+    switch (i % 4) {
+      case 0:
+        return { kind: 'common word', q: vocabulary[Math.floor(random() * 20)]!, conversations };
+      case 1:
+        return { kind: 'two words, prefix', q: `${zipf()} ${zipf().slice(0, 3)}`, conversations };
+      case 2:
+        return { kind: 'rare word', q: vocabulary[1_000 + Math.floor(random() * (VOCABULARY - 1_000))]!, conversations };
+      default:
+        return { kind: 'phrase', q: `"${text.slice(at, at + 2).join(' ')}"`, conversations };
+    }
+  });
 
 const main = async () => {
   const raw = rawFts5();
@@ -137,7 +170,9 @@ const main = async () => {
     await opened.settle();
     const seconds = (performance.now() - started) / 1000;
     const indexRate = round(events.length / seconds);
-    console.log(`${engine}: indexed ${events.length.toLocaleString('en-US')} messages in ${seconds.toFixed(2)} s (${indexRate.toLocaleString('en-US')} messages/s)`);
+    console.log(
+      `${engine}: indexed ${events.length.toLocaleString('en-US')} messages in ${seconds.toFixed(2)} s (${indexRate.toLocaleString('en-US')} messages/s)`,
+    );
     const latencies: number[] = [];
     let hits = 0;
     for (const { q, conversations } of queries()) {
@@ -146,9 +181,24 @@ const main = async () => {
       latencies.push(performance.now() - t);
     }
     latencies.sort((a, b) => a - b);
-    const query = { queries: latencies.length, p50_ms: round(percentile(latencies, 0.5), 2), p99_ms: round(percentile(latencies, 0.99), 2), mean_hits: round(hits / latencies.length, 1) };
+    const query = {
+      queries: latencies.length,
+      p50_ms: round(percentile(latencies, 0.5), 2),
+      p99_ms: round(percentile(latencies, 0.99), 2),
+      mean_hits: round(hits / latencies.length, 1),
+    };
     console.log(`${engine}: ${query.queries} queries, p50 ${query.p50_ms} ms, p99 ${query.p99_ms} ms (${query.mean_hits} hits on average)`);
-    console.log(JSON.stringify({ engine, messages: events.length, batch: opened.batch, index_seconds: round(seconds, 2), index_messages_per_s: indexRate, query, raw_fts5: raw }));
+    console.log(
+      JSON.stringify({
+        engine,
+        messages: events.length,
+        batch: opened.batch,
+        index_seconds: round(seconds, 2),
+        index_messages_per_s: indexRate,
+        query,
+        raw_fts5: raw,
+      }),
+    );
   } finally {
     await opened.close();
   }

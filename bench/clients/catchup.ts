@@ -9,7 +9,9 @@ let token = '';
 
 /** Connect, sync from `cursor` until has_more is false; returns what it saw. */
 const syncAll = async (cursor: string | undefined, timeoutMs: number): Promise<Record<string, unknown>> => {
-  let messages = 0, rounds = 0, firstMsgMs = -1;
+  let messages = 0,
+    rounds = 0,
+    firstMsgMs = -1;
   let conn: Conn | undefined;
   const t0 = performance.now();
   let last: string | undefined = cursor;
@@ -26,18 +28,22 @@ const syncAll = async (cursor: string | undefined, timeoutMs: number): Promise<R
         resolve();
       }
     };
-    connect(s.target, { room: '', token, deviceId: s.deviceId }, {
-      onChat: (_c, f) => {
-        messages++;
-        if (firstMsgMs < 0) firstMsgMs = performance.now() - t0;
-        if (f?.cursor != null) last = String(f.cursor);
+    connect(
+      s.target,
+      { room: '', token, deviceId: s.deviceId },
+      {
+        onChat: (_c, f) => {
+          messages++;
+          if (firstMsgMs < 0) firstMsgMs = performance.now() - t0;
+          if (f?.cursor != null) last = String(f.cursor);
+        },
+        onFrame,
+        onError: (f) => {
+          clearTimeout(timer);
+          reject(new Error(`error frame ${f.code}: ${f.message}`));
+        },
       },
-      onFrame,
-      onError: (f) => {
-        clearTimeout(timer);
-        reject(new Error(`error frame ${f.code}: ${f.message}`));
-      },
-    })
+    )
       .then((c) => {
         conn = c;
         rounds++;

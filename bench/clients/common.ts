@@ -31,7 +31,11 @@ export const openAll = async (
     const need = specs.map((s, i) => ({ s, i })).filter(({ s }) => !s.token);
     if (need.length) {
       if (!base) throw new Error('natter target without base URL');
-      const toks = await devTokens(base, need.map(({ s }) => ({ userId: s.userId ?? 'bench', deviceId: s.deviceId ?? 'bench' })), 16);
+      const toks = await devTokens(
+        base,
+        need.map(({ s }) => ({ userId: s.userId ?? 'bench', deviceId: s.deviceId ?? 'bench' })),
+        16,
+      );
       need.forEach(({ s }, k) => (s.token = toks[k]));
     }
   }

@@ -6,11 +6,12 @@ import { onCommand, reply, lifetime, pool } from '../lib/ipc.ts';
 
 type Run = { base: string; users: number; durationMs: number; concurrency: number };
 
-const open = (url: string) => new Promise<WebSocket>((resolve, reject) => {
-  const socket = new WebSocket(url);
-  socket.once('open', () => resolve(socket));
-  socket.once('error', reject);
-});
+const open = (url: string) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
 
 onCommand(async (c) => {
   if (c.cmd !== 'run') return;
@@ -23,7 +24,9 @@ onCommand(async (c) => {
   for (let i = 0; i < run.users; i++) await createDirect(run.base, tokens[i]!, 'pwatch');
   const watcher = await open(`${ws}/v1/ws?token=${watcherToken}&device_id=d`);
   let frames = 0;
-  watcher.on('message', (data) => { if (String(data).startsWith('{"type":"presence"')) frames++; });
+  watcher.on('message', (data) => {
+    if (String(data).startsWith('{"type":"presence"')) frames++;
+  });
   let flaps = 0;
   const started = performance.now();
   const deadline = Date.now() + run.durationMs;
@@ -31,7 +34,10 @@ onCommand(async (c) => {
     for (let k = worker; Date.now() < deadline; k += run.concurrency) {
       const i = k % run.users;
       const socket = await open(`${ws}/v1/ws?token=${tokens[i]}&device_id=d`);
-      await new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.close(); });
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.close();
+      });
       flaps++;
     }
   });

@@ -16,7 +16,8 @@ let foreign = 0;
 /** reset with dropStale: messages meant to be sent before the reset are a previous step's backlog */
 let staleBeforeUs = 0;
 let stale = 0;
-let firstUs = 0, lastUs = 0;
+let firstUs = 0,
+  lastUs = 0;
 let maxLatOf: number[] = [];
 let countOf: number[] = [];
 let waiter: { total: number; resolve: () => void } | null = null;

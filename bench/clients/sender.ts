@@ -36,7 +36,10 @@ let onAckHook: (connIdx: number) => void = () => undefined;
 let hist = newHist();
 /** open loop: how late the generator itself sent, vs the schedule (µs) */
 let lag = newHist();
-let acked = 0, ackedInWindow = 0, errors = 0, windowEndUs = Infinity;
+let acked = 0,
+  ackedInWindow = 0,
+  errors = 0,
+  windowEndUs = Infinity;
 let firstError: string | undefined;
 let tag = 'b';
 let runNo = 0;
@@ -49,7 +52,10 @@ const handleAck = (id: string, connIdx: number, frame?: Frame): void => {
   if (typeof frame?.seq === 'number') {
     lastSeq[connIdx] = frame.seq;
     // Reading up to one's own message is what a person in a conversation does; it is not acked.
-    if (mix && acked % 4 === 0) { conns[connIdx]?.sendFrame({ type: 'mark_read', conversation_id: setup.conns[connIdx]!.room, up_to_seq: frame.seq }); opsCount.read++; }
+    if (mix && acked % 4 === 0) {
+      conns[connIdx]?.sendFrame({ type: 'mark_read', conversation_id: setup.conns[connIdx]!.room, up_to_seq: frame.seq });
+      opsCount.read++;
+    }
   }
   const ref = inflight.get(id);
   if (ref === undefined) return;
@@ -150,7 +156,10 @@ const run = async (s: Start): Promise<void> => {
           resolve();
           return;
         }
-        if (sent >= total) { resolve(); return; }
+        if (sent >= total) {
+          resolve();
+          return;
+        }
         // Timers have 1 ms granularity: at low rates spin (setImmediate) through the last millisecond
         // before a send so that the generator itself adds little; at high rates batch per timer tick.
         const wait = (startUs + sent * intervalUs - nowUs()) / 1000;

@@ -43,7 +43,10 @@ export const connectCentrifugo = (t: Target & { kind: CentrifugoKind }, ep: Endp
       close: () => ws.terminate(),
     };
     const connected = (): void => {
-      if (ep.publishOnly) { opened(); return; }
+      if (ep.publishOnly) {
+        opened();
+        return;
+      }
       ws.send(JSON.stringify({ id: nextId++, subscribe: { channel } }));
     };
     const opened = (): void => {
@@ -56,14 +59,23 @@ export const connectCentrifugo = (t: Target & { kind: CentrifugoKind }, ep: Endp
       const id = Number(r.id);
       if (r.error) {
         const err = r.error as { code: number; message: string };
-        if (!ready) { fail(new Error(`centrifugo: connect or subscribe refused: ${err.code} ${err.message}`)); return; }
+        if (!ready) {
+          fail(new Error(`centrifugo: connect or subscribe refused: ${err.code} ${err.message}`));
+          return;
+        }
         const clientMsgId = pending.get(id);
         pending.delete(id);
         h.onError?.({ type: 'error', code: String(err.code), message: err.message, client_msg_id: clientMsgId });
         return;
       }
-      if (r.connect) { connected(); return; }
-      if (r.subscribe) { opened(); return; }
+      if (r.connect) {
+        connected();
+        return;
+      }
+      if (r.subscribe) {
+        opened();
+        return;
+      }
       const clientMsgId = pending.get(id);
       if (clientMsgId !== undefined) {
         pending.delete(id);

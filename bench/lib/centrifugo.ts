@@ -96,10 +96,7 @@ export const startCentrifugo = async (bin: string): Promise<CentrifugoServer> =>
     health: { enabled: true },
     client: { insecure: true },
     channel: {
-      namespaces: [
-        { name: NAMESPACE.centrifugo },
-        { name: NAMESPACE['centrifugo-history'], history_size: 1000, history_ttl: '300s', force_recovery: true },
-      ],
+      namespaces: [{ name: NAMESPACE.centrifugo }, { name: NAMESPACE['centrifugo-history'], history_size: 1000, history_ttl: '300s', force_recovery: true }],
     },
   };
   const file = path.join(dir, 'config.json');

@@ -34,7 +34,9 @@ const killRolesNow = (): void => {
   for (const { role } of roles) {
     try {
       if (role.child.exitCode === null && role.child.signalCode === null) role.child.kill('SIGKILL');
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
 };
 
@@ -82,18 +84,23 @@ const startCluster = async (ctx: Ctx): Promise<BenchCluster> => {
 /** One message from the last gateway to a device on gateway 2, retried until it arrives (consumer group settled). */
 const probe = async (gateways: Gateway[], timeoutMs: number): Promise<void> => {
   const base = gateways[0]!.base;
-  const a = `probe-${Date.now().toString(36)}-a`, b = a.replace(/-a$/, '-b');
+  const a = `probe-${Date.now().toString(36)}-a`,
+    b = a.replace(/-a$/, '-b');
   const ta = await devToken(base, a, 'd');
   const tb = await devToken(base, b, 'd');
   const room = await createDirect(base, ta, b);
   let got: (() => void) | null = null;
   const arrived = new Set<string>();
-  const rx = await connect(gateways[1]!.target, { room, token: tb, deviceId: 'd' }, {
-    onChat: (content) => {
-      arrived.add(content);
-      got?.();
+  const rx = await connect(
+    gateways[1]!.target,
+    { room, token: tb, deviceId: 'd' },
+    {
+      onChat: (content) => {
+        arrived.add(content);
+        got?.();
+      },
     },
-  });
+  );
   const tx = await connect(gateways[GATEWAYS - 1]!.target, { room, token: ta, deviceId: 'd' }, {});
   try {
     const end = Date.now() + timeoutMs;
@@ -103,7 +110,7 @@ const probe = async (gateways: Gateway[], timeoutMs: number): Promise<void> => {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 3000);
         got = () => {
-          if (arrived.has(content)) (clearTimeout(t), resolve());
+          if (arrived.has(content)) clearTimeout(t), resolve();
         };
       });
       if (arrived.has(content)) return;
@@ -137,13 +144,26 @@ const view = (c: BenchCluster): Running => ({
   senders: c.gateways.map((g) => g.target),
   receivers: c.gateways.map((_, i) => c.gateways[(i + 1) % c.gateways.length]!.target),
   setup: () => ({
-    namespace: c.ns.NATTER_REDIS_PREFIX, gateways: GATEWAYS, projector_workers: PROJECTORS, relays: 1,
-    kafka_partitions: Number(c.ns.NATTER_KAFKA_PARTITIONS), startup_s: c.startup_s,
+    namespace: c.ns.NATTER_REDIS_PREFIX,
+    gateways: GATEWAYS,
+    projector_workers: PROJECTORS,
+    relays: 1,
+    kafka_partitions: Number(c.ns.NATTER_KAFKA_PARTITIONS),
+    startup_s: c.startup_s,
   }),
   watchLog: () => {
     const mark = roles.map(({ role }) => role.output().length);
-    return () => summarizeLog(roles.flatMap(({ role, label }, i) =>
-      role.output().slice(mark[i] ?? 0).split('\n').filter((l) => /warn|error|fatal|"level":[456]0/i.test(l)).map((l) => `${label}: ${l}`)));
+    return () =>
+      summarizeLog(
+        roles.flatMap(({ role, label }, i) =>
+          role
+            .output()
+            .slice(mark[i] ?? 0)
+            .split('\n')
+            .filter((l) => /warn|error|fatal|"level":[456]0/i.test(l))
+            .map((l) => `${label}: ${l}`),
+        ),
+      );
   },
   publishCounter: (conversationId) => publishCounter(c.ns.NATTER_REDIS_URL!, c.ns.NATTER_REDIS_PREFIX!, conversationId),
   stop: async () => undefined,

@@ -57,10 +57,20 @@ export type Measured<T> = {
  * Cluster profile: the cluster, then the embedded profile beside it in the same run, as the reference.
  */
 export const subjectsFor = (d: Deployment, peers: TargetKind[]): Subject[] =>
-  d.name === 'cluster' ? [{ key: 'cluster', start: d.start }, { key: 'embedded', start: embedded.start }] : [...peers.map(serverSubject), { key: 'natter', start: d.start }];
+  d.name === 'cluster'
+    ? [
+        { key: 'cluster', start: d.start },
+        { key: 'embedded', start: embedded.start },
+      ]
+    : [...peers.map(serverSubject), { key: 'natter', start: d.start }];
 
 /** Runs `measure` on each subject in turn (started, measured, stopped); a failure is kept under its key. */
-export const measureEach = async <T>(ctx: Ctx, scenario: string, subjects: Subject[], measure: (r: Running, key: string) => Promise<T>): Promise<Measured<T>> => {
+export const measureEach = async <T>(
+  ctx: Ctx,
+  scenario: string,
+  subjects: Subject[],
+  measure: (r: Running, key: string) => Promise<T>,
+): Promise<Measured<T>> => {
   const out: Measured<T> = { results: {}, errors: {}, setup: {}, log: [] };
   for (const s of subjects) {
     let r: Running;

@@ -10,7 +10,12 @@ export const engines = async (...names: Engine[]): Promise<Record<string, string
     return await requireEngines(...(names.length ? names : (['redis', 'postgres', 'kafka', 'cassandra', 'opensearch'] as const)));
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    const tail = (err.stderr ?? '').trim().split('\n').filter((l) => /ERROR|error/.test(l)).slice(-2).join(' / ');
+    const tail = (err.stderr ?? '')
+      .trim()
+      .split('\n')
+      .filter((l) => /ERROR|error/.test(l))
+      .slice(-2)
+      .join(' / ');
     throw new EnginesUnavailable(`scripts/engines.sh up failed: ${tail || err.message.split('\n')[0]}`);
   }
 };

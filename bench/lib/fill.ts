@@ -13,15 +13,24 @@ export type FillResult = {
 };
 
 /** Send until `maxMessages` are acked or `maxMs` has passed, spread over `specs` sockets and `procs` client processes. */
-export const fill = async (server: NatterServer, specs: ConnSpec[], o: { maxMessages: number; maxMs: number; window: number; procs?: number; padBytes?: number }): Promise<FillResult> => {
+export const fill = async (
+  server: NatterServer,
+  specs: ConnSpec[],
+  o: { maxMessages: number; maxMs: number; window: number; procs?: number; padBytes?: number },
+): Promise<FillResult> => {
   const procs = Math.min(o.procs ?? 2, specs.length);
   const per = Math.ceil(specs.length / procs);
   const kids: Child[] = [];
   try {
     for (let p = 0; p < procs; p++) {
       const { child } = await startClient('clients/sender.ts', {
-        type: 'cmd', cmd: 'setup', target: { kind: 'natter', host: '127.0.0.1', port: server.port }, base: server.base,
-        conns: specs.slice(p * per, (p + 1) * per), tag: `w${p}-`, lifetimeMs: o.maxMs + 120_000,
+        type: 'cmd',
+        cmd: 'setup',
+        target: { kind: 'natter', host: '127.0.0.1', port: server.port },
+        base: server.base,
+        conns: specs.slice(p * per, (p + 1) * per),
+        tag: `w${p}-`,
+        lifetimeMs: o.maxMs + 120_000,
       });
       kids.push(child);
     }
@@ -29,7 +38,11 @@ export const fill = async (server: NatterServer, specs: ConnSpec[], o: { maxMess
     const done = await Promise.all(
       kids.map((c, p) => {
         const share = Math.floor(o.maxMessages / procs) + (p < o.maxMessages % procs ? 1 : 0);
-        return c.request({ type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.maxMs, maxMessages: share, drainMs: 30_000, padBytes: o.padBytes ?? 0 }, 'done', o.maxMs + 90_000);
+        return c.request(
+          { type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.maxMs, maxMessages: share, drainMs: 30_000, padBytes: o.padBytes ?? 0 },
+          'done',
+          o.maxMs + 90_000,
+        );
       }),
     );
     const seconds = (performance.now() - t0) / 1000;

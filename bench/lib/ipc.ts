@@ -19,8 +19,12 @@ export const onCommand = (handler: (c: Cmd) => Promise<void> | void): void => {
 };
 
 export const fatal = (e: unknown): void => {
-  const error = e instanceof Error ? e.stack ?? e.message : String(e);
-  try { reply({ type: 'fatal', error }); } catch { /* no channel */ }
+  const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  try {
+    reply({ type: 'fatal', error });
+  } catch {
+    /* no channel */
+  }
   process.stderr.write(`fatal: ${error}\n`);
   setTimeout(() => process.exit(1), 100);
 };

@@ -56,7 +56,8 @@ export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs
     await server.stop();
   };
   try {
-    const senders: ConnSpec[] = [], receivers: ConnSpec[] = [];
+    const senders: ConnSpec[] = [],
+      receivers: ConnSpec[] = [];
     for (let k = 0; k < pairs; k++) {
       const p = await pairRoom(onOneServer(server), `tp${k}`);
       senders.push(p.sender);
@@ -64,8 +65,12 @@ export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs
     }
     const base = server.natter?.base;
     const [rx, tx] = await Promise.all([
-      startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: server.target, base, conns: receivers }).then((c) => (kids.push(c.child), c.child)),
-      startClient('clients/sender.ts', { type: 'cmd', cmd: 'setup', target: server.target, base, conns: senders, tag: 't' }).then((c) => (kids.push(c.child), c.child)),
+      startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: server.target, base, conns: receivers }).then(
+        (c) => (kids.push(c.child), c.child),
+      ),
+      startClient('clients/sender.ts', { type: 'cmd', cmd: 'setup', target: server.target, base, conns: senders, tag: 't' }).then(
+        (c) => (kids.push(c.child), c.child),
+      ),
     ]);
     const acks = hasAcks(kind);
     const drainMs = Math.max(2000, stepMs);
@@ -73,7 +78,11 @@ export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs
     const run = async (rate: number, durationMs: number): Promise<{ done: Record<string, unknown>; got: Record<string, unknown> }> => {
       await rx.request({ type: 'cmd', cmd: 'reset', dropStale: true }, 'reset_ok', 10_000);
       // no abort on outstanding sends: the step's time bounds the load, the drain bounds the wait
-      const done = await tx.request({ type: 'cmd', cmd: 'start', mode: 'open', rate, durationMs, drainMs, maxOutstanding: Number.MAX_SAFE_INTEGER }, 'done', durationMs + drainMs + 60_000);
+      const done = await tx.request(
+        { type: 'cmd', cmd: 'start', mode: 'open', rate, durationMs, drainMs, maxOutstanding: Number.MAX_SAFE_INTEGER },
+        'done',
+        durationMs + drainMs + 60_000,
+      );
       const got = await rx.request({ type: 'cmd', cmd: 'collect', total: Number(done.sent), timeoutMs: drainMs }, 'result', drainMs + 30_000);
       return { done, got };
     };
@@ -87,7 +96,9 @@ export const startRig = async (ctx: Ctx, kind: TargetKind, pairs: number, stepMs
       const { done, got } = await run(rate, stepMs);
       const cpu1 = cpuSeconds(server.pid);
       // message i was meant to leave at start + i/rate and arrived lat_i later
-      const startUs = Number(done.start_us), endUs = startUs + stepMs * 1000, intervalUs = 1e6 / rate;
+      const startUs = Number(done.start_us),
+        endUs = startUs + stepMs * 1000,
+        intervalUs = 1e6 / rate;
       const lat = got.max_lat_of as number[];
       let inStep = 0;
       for (let i = 0; i < lat.length; i++) if (lat[i]! >= 0 && Math.round(startUs + i * intervalUs) + lat[i]! <= endUs) inStep++;

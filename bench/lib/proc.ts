@@ -14,7 +14,9 @@ export const killAll = (): void => {
   for (const c of live) {
     try {
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
 };
@@ -134,8 +136,18 @@ export class Child {
   async stop(graceMs = 2000): Promise<void> {
     if (this.exited) return;
     const done = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    try { this.proc.kill('SIGTERM'); } catch { /* gone */ }
-    const t = setTimeout(() => { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }, graceMs);
+    try {
+      this.proc.kill('SIGTERM');
+    } catch {
+      /* gone */
+    }
+    const t = setTimeout(() => {
+      try {
+        this.proc.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, graceMs);
     await done;
     clearTimeout(t);
   }

@@ -13,7 +13,8 @@ export const publishCounter = async (redisUrl: string, prefix: string, conversat
   const sub = new Redis(redisUrl, { lazyConnect: true, connectionName: 'natter-bench-publish-counter' });
   await sub.connect();
   const ns = redisNamespace(prefix);
-  let publishes = 0, users = 0;
+  let publishes = 0,
+    users = 0;
   let perGateway: Record<string, number> = {};
   let messages = new Set<string>();
   // The envelope (adapters/redis/delivery.ts) is { kind, json: <the frame, serialized once>, position, users }.
@@ -29,7 +30,9 @@ export const publishCounter = async (redisUrl: string, prefix: string, conversat
       if (f.message_id) messages.add(f.message_id);
       const gw = channel.slice(`${ns}gw:`.length);
       perGateway[gw] = (perGateway[gw] ?? 0) + 1;
-    } catch { /* not ours */ }
+    } catch {
+      /* not ours */
+    }
   });
   await sub.psubscribe(`${ns}gw:*`);
   return {
@@ -39,6 +42,8 @@ export const publishCounter = async (redisUrl: string, prefix: string, conversat
       messages = new Set();
     },
     read: () => ({ publishes, messages: messages.size, users, per_gateway: { ...perGateway } }),
-    close: async () => { sub.disconnect(); },
+    close: async () => {
+      sub.disconnect();
+    },
   };
 };

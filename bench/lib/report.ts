@@ -91,7 +91,17 @@ export const writeReport = (outDir: string, meta: Record<string, unknown>, resul
   const json = {
     meta,
     scenarios: Object.fromEntries(
-      results.map((r) => [r.name, { ...r, plots: r.plots?.map((p) => ({ title: p.title, file: p.file, ...(p.kind === 'load' ? { kind: p.kind, load: p.load } : { series: p.series.map((s) => ({ label: s.label, points: s.points })) }) })) }]),
+      results.map((r) => [
+        r.name,
+        {
+          ...r,
+          plots: r.plots?.map((p) => ({
+            title: p.title,
+            file: p.file,
+            ...(p.kind === 'load' ? { kind: p.kind, load: p.load } : { series: p.series.map((s) => ({ label: s.label, points: s.points })) }),
+          })),
+        },
+      ]),
     ),
   };
   const jf = path.join(outDir, 'report.json');
@@ -104,7 +114,17 @@ export const writeReport = (outDir: string, meta: Record<string, unknown>, resul
 };
 
 const summaryMd = (meta: Record<string, unknown>, results: ScenarioResult[]): string => {
-  const m = meta as { date?: string; git_commit?: string; git_dirty?: boolean; node?: string; os?: string; cores?: number; memory_bytes?: number; profile?: string; quick?: boolean };
+  const m = meta as {
+    date?: string;
+    git_commit?: string;
+    git_dirty?: boolean;
+    node?: string;
+    os?: string;
+    cores?: number;
+    memory_bytes?: number;
+    profile?: string;
+    quick?: boolean;
+  };
   const L: string[] = [];
   L.push(`# Natter bench — ${m.date ?? ''}`);
   L.push('');
@@ -140,6 +160,10 @@ const summaryMd = (meta: Record<string, unknown>, results: ScenarioResult[]): st
   if (notes.length) L.push('', '## Notes', '', ...notes);
   const plots = results.flatMap((r) => (r.plots ?? []).map((p) => `- [${p.title}](${p.file})`));
   if (plots.length) L.push('', '## Plots', '', ...plots);
-  L.push('', 'Targets are proposals of the bench (bench/lib/targets.ts), not requirements. Latencies are corrected for coordinated omission (measured from the intended send time of a fixed-rate schedule).', '');
+  L.push(
+    '',
+    'Targets are proposals of the bench (bench/lib/targets.ts), not requirements. Latencies are corrected for coordinated omission (measured from the intended send time of a fixed-rate schedule).',
+    '',
+  );
   return L.join('\n');
 };

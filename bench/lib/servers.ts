@@ -72,7 +72,12 @@ export const startServer = async (kind: TargetKind, opts: { nofile?: number } = 
 
 /** A server as a scenario subject (the peers; throughput's Natter): every socket on it. */
 export const onOneServer = (s: RunningServer): Running => ({
-  kind: s.kind, label: LABEL[s.kind], base: s.natter?.base, senders: [s.target], receivers: [s.target], stop: s.stop,
+  kind: s.kind,
+  label: LABEL[s.kind],
+  base: s.natter?.base,
+  senders: [s.target],
+  receivers: [s.target],
+  stop: s.stop,
 });
 
 export const serverSubject = (kind: TargetKind): Subject => ({ key: kind, start: async () => onOneServer(await startServer(kind)) });

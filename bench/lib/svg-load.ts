@@ -34,18 +34,35 @@ const decades = (values: number[], fallback: Axis): Axis => {
 const tick = (v: number): string => (v >= 1000 ? `${v / 1000}k` : String(v));
 
 export const loadSvg = (title: string, series: LoadSeries[]): string => {
-  const W = 1000, H = 460, mt = 62, mb = 50, gap = 80, ml = 70, legend = 190;
-  const pw = (W - ml - gap - legend - 20) / 2, ph = H - mt - mb;
+  const W = 1000,
+    H = 460,
+    mt = 62,
+    mb = 50,
+    gap = 80,
+    ml = 70,
+    legend = 190;
+  const pw = (W - ml - gap - legend - 20) / 2,
+    ph = H - mt - mb;
   const offered = series.flatMap((s) => s.points.map((p) => p.offered));
   const xAx = decades(offered, { lo: 100, hi: 100_000 });
   const tAx = decades([...offered, ...series.flatMap((s) => s.points.map((p) => p.achieved))], xAx);
-  const lAx = decades(series.flatMap((s) => s.points.flatMap((p) => [p.p50_ms ?? NaN, p.p99_ms ?? NaN])), { lo: 0.1, hi: 1000 });
+  const lAx = decades(
+    series.flatMap((s) => s.points.flatMap((p) => [p.p50_ms ?? NaN, p.p99_ms ?? NaN])),
+    { lo: 0.1, hi: 1000 },
+  );
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   o.push(`<text x="${ml}" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`);
 
-  const panel = (x0: number, y: Axis, yLabel: string, unit: string, picks: Array<{ pick: (p: LoadPoint) => number | null; dash?: string }>, diagonal: boolean): void => {
+  const panel = (
+    x0: number,
+    y: Axis,
+    yLabel: string,
+    unit: string,
+    picks: Array<{ pick: (p: LoadPoint) => number | null; dash?: string }>,
+    diagonal: boolean,
+  ): void => {
     const lx = (v: number): number => x0 + ((Math.log10(v) - Math.log10(xAx.lo)) / (Math.log10(xAx.hi) - Math.log10(xAx.lo) || 1)) * pw;
     const ly = (v: number): number => mt + ph - ((Math.log10(Math.max(v, y.lo)) - Math.log10(y.lo)) / (Math.log10(y.hi) - Math.log10(y.lo) || 1)) * ph;
     for (let d = Math.log10(xAx.lo); d <= Math.log10(xAx.hi) + 1e-9; d++) {
@@ -62,7 +79,8 @@ export const loadSvg = (title: string, series: LoadSeries[]): string => {
       o.push(`<text x="${x0 - 6}" y="${ly(v) + 4}" text-anchor="end" font-size="11">${v >= 1 ? tick(v) : v}${unit}</text>`);
     }
     if (diagonal) {
-      const a = Math.max(xAx.lo, y.lo), b = Math.min(xAx.hi, y.hi);
+      const a = Math.max(xAx.lo, y.lo),
+        b = Math.min(xAx.hi, y.hi);
       o.push(`<line x1="${lx(a)}" y1="${ly(a)}" x2="${lx(b)}" y2="${ly(b)}" stroke="#999" stroke-dasharray="5 4"/>`);
     }
     o.push(`<rect x="${x0}" y="${mt}" width="${pw}" height="${ph}" fill="none" stroke="#444"/>`);
@@ -71,12 +89,17 @@ export const loadSvg = (title: string, series: LoadSeries[]): string => {
     series.forEach((s, i) => {
       const c = COLORS[i % COLORS.length];
       for (const { pick, dash } of picks) {
-        const pts = s.points.map((p) => [p.offered, pick(p), p.generatorBound] as const).filter((p): p is readonly [number, number, boolean | undefined] => p[1] != null && p[1] > 0 && Number.isFinite(p[1]));
+        const pts = s.points
+          .map((p) => [p.offered, pick(p), p.generatorBound] as const)
+          .filter((p): p is readonly [number, number, boolean | undefined] => p[1] != null && p[1] > 0 && Number.isFinite(p[1]));
         const line = pts.map(([x, v]) => `${lx(x).toFixed(1)},${ly(v).toFixed(1)}`).join(' ');
-        if (pts.length > 1) o.push(`<polyline fill="none" stroke="${c}" stroke-width="${dash ? 1.5 : 2}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${line}"/>`);
+        if (pts.length > 1)
+          o.push(`<polyline fill="none" stroke="${c}" stroke-width="${dash ? 1.5 : 2}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${line}"/>`);
         if (!dash)
           for (const [x, v, lag] of pts)
-            o.push(`<circle cx="${lx(x).toFixed(1)}" cy="${ly(v).toFixed(1)}" r="${lag ? 4 : 3}" fill="${lag ? 'white' : c}" stroke="${c}" stroke-width="1.5"/>`);
+            o.push(
+              `<circle cx="${lx(x).toFixed(1)}" cy="${ly(v).toFixed(1)}" r="${lag ? 4 : 3}" fill="${lag ? 'white' : c}" stroke="${c}" stroke-width="1.5"/>`,
+            );
       }
     });
   };

@@ -9,8 +9,14 @@ export const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export const cdfSvg = (title: string, series: Series[]): string => {
-  const W = 760, H = 440, ml = 70, mr = 190, mt = 40, mb = 50;
-  const pw = W - ml - mr, ph = H - mt - mb;
+  const W = 760,
+    H = 440,
+    ml = 70,
+    mr = 190,
+    mt = 40,
+    mb = 50;
+  const pw = W - ml - mr,
+    ph = H - mt - mb;
   const maxNines = 5; // up to 99.999
   const xOf = (p: number): number => {
     const n = p >= 100 ? maxNines : Math.min(maxNines, -Math.log10(Math.max(1e-9, 1 - p / 100)));

@@ -17,7 +17,9 @@ export const gitCommit = (): { commit: string; short: string; dirty: boolean } =
 export const nofileLimit = (): { soft: number; hard: number } => {
   const read = (flag: string): number => {
     try {
-      const v = execFileSync('/bin/sh', ['-c', `ulimit ${flag}`]).toString().trim();
+      const v = execFileSync('/bin/sh', ['-c', `ulimit ${flag}`])
+        .toString()
+        .trim();
       return v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v);
     } catch {
       return NaN;
@@ -61,7 +63,9 @@ const childrenOf = (pid: number): number[] => {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid === pid) out.push(Number(d));
-    } catch { /* raced */ }
+    } catch {
+      /* raced */
+    }
   }
   return out;
 };
@@ -85,7 +89,9 @@ export const availableMemory = (): number => {
   try {
     const m = /^MemAvailable:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
     if (m) return Number(m[1]) * 1024;
-  } catch { /* not linux */ }
+  } catch {
+    /* not linux */
+  }
   return os.freemem();
 };
 

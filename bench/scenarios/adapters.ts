@@ -18,7 +18,8 @@ type Json = Record<string, unknown>;
 const runScript = async (ctx: Ctx, file: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> => {
   ctx.log(`adapters: ${file} ${args.join(' ')}`);
   const child = spawnNode(['--import', 'tsx', path.join(BENCH_DIR, 'adapters', file), ...args], { env, quiet: true, name: file });
-  let out = '', err = '';
+  let out = '',
+    err = '';
   child.proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.proc.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-4000)));
   const code = await new Promise<number | null>((resolve) => {
@@ -34,7 +35,12 @@ const runScript = async (ctx: Ctx, file: string, args: string[], env: Record<str
 
 /** The JSON object on the last non-empty line. */
 const lastJson = (out: string): Json | null => {
-  const last = out.trim().split('\n').filter((l) => l.trim()).pop() ?? '';
+  const last =
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim())
+      .pop() ?? '';
   try {
     const v = JSON.parse(last) as unknown;
     return v && typeof v === 'object' ? (v as Json) : null;
@@ -47,7 +53,11 @@ const lastJson = (out: string): Json | null => {
 const parseConsoleTable = (out: string): Json[] => {
   const lines = out.split('\n').filter((l) => l.startsWith('│'));
   if (lines.length < 2) return [];
-  const cells = (l: string): string[] => l.split('│').slice(1, -1).map((c) => c.trim().replace(/^'(.*)'$/, '$1'));
+  const cells = (l: string): string[] =>
+    l
+      .split('│')
+      .slice(1, -1)
+      .map((c) => c.trim().replace(/^'(.*)'$/, '$1'));
   const head = cells(lines[0]!);
   return lines.slice(1).map((l) => Object.fromEntries(cells(l).map((v, i) => [head[i]!, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v])));
 };
@@ -98,7 +108,15 @@ export const adapters: Scenario = {
     let inbox: Json | null = null;
     try {
       const i = sizes.inbox;
-      inbox = lastJson(await runScript(ctx, 'inbox-updates.ts', ['--messages', String(i.messages), '--conversations', String(i.conversations), '--lists', String(i.lists), '--runs', String(i.runs)], env, t));
+      inbox = lastJson(
+        await runScript(
+          ctx,
+          'inbox-updates.ts',
+          ['--messages', String(i.messages), '--conversations', String(i.conversations), '--lists', String(i.lists), '--runs', String(i.runs)],
+          env,
+          t,
+        ),
+      );
       if (!inbox) throw new Error('no JSON on its last line');
       figures.inbox_updates = inbox;
     } catch (e) {
@@ -117,8 +135,17 @@ export const adapters: Scenario = {
     const ap = (store: RegExp, callers: number): AppendRow | undefined => appends.find((a) => store.test(String(a.store)) && Number(a.callers) === callers);
     const callers = [...new Set(appends.map((a) => Number(a.callers)))].sort((a, b) => a - b);
     for (const c of callers) {
-      const pg = ap(/postgres/i, c), lite = ap(/sqlite/i, c);
-      rows.push(row(`event store appends/s, ${c} concurrent streams: PostgreSQL`, 'appends/s', pg?.appendsPerSecond, lite?.appendsPerSecond, 'SQLite (synchronous=FULL)'));
+      const pg = ap(/postgres/i, c),
+        lite = ap(/sqlite/i, c);
+      rows.push(
+        row(
+          `event store appends/s, ${c} concurrent streams: PostgreSQL`,
+          'appends/s',
+          pg?.appendsPerSecond,
+          lite?.appendsPerSecond,
+          'SQLite (synchronous=FULL)',
+        ),
+      );
       rows.push(row(`event store append p99, ${c} concurrent streams: PostgreSQL`, 'ms', num(pg?.p99ms), num(lite?.p99ms), 'SQLite (synchronous=FULL)'));
     }
     const hres = (history?.results ?? []) as Json[];
@@ -130,18 +157,34 @@ export const adapters: Scenario = {
     const iw = (k: string) => ires.find((x) => x.adapter === k);
     for (const k of ['redis', 'redis-pull']) {
       if (!iw(k)) continue;
-      rows.push(row(`inbox updates/s (ops, batch ${inbox?.batch_ops ?? '?'}): ${k === 'redis' ? 'Redis' : 'Redis, pull mode'}`, 'ops/s', num(iw(k)?.ops_per_s), num(iw('sqlite')?.ops_per_s), 'SQLite'));
+      rows.push(
+        row(
+          `inbox updates/s (ops, batch ${inbox?.batch_ops ?? '?'}): ${k === 'redis' ? 'Redis' : 'Redis, pull mode'}`,
+          'ops/s',
+          num(iw(k)?.ops_per_s),
+          num(iw('sqlite')?.ops_per_s),
+          'SQLite',
+        ),
+      );
     }
     if (iw('redis')) rows.push(row('inbox first page reads/s: Redis', 'lists/s', num(iw('redis')?.list_per_s), num(iw('sqlite')?.list_per_s), 'SQLite'));
-    for (const x of (relay?.results ?? []) as Json[]) rows.push(row(`relay events/s into Kafka (${String(x.case)}, ${relay?.partitions ?? '?'} partitions, acks=all)`, 'events/s', num(x.events_per_s), null, '—'));
+    for (const x of (relay?.results ?? []) as Json[])
+      rows.push(
+        row(`relay events/s into Kafka (${String(x.case)}, ${relay?.partitions ?? '?'} partitions, acks=all)`, 'events/s', num(x.events_per_s), null, '—'),
+      );
 
     const r = (m: RegExp) => rows.find((x) => m.test(x.metric));
     const fmt = (v: number | null | undefined) => (v == null ? '?' : Math.round(v).toLocaleString('en-US'));
     const top = callers[callers.length - 1];
-    const a = r(new RegExp(`appends/s, ${top} `)), ap99 = r(new RegExp(`append p99, ${top} `));
-    const h = r(/history writes\/s, batch 1000/) ?? r(/history writes/), ib = r(/inbox updates\/s .*: Redis$/), rl = rows.filter((x) => /relay/.test(x.metric)).pop();
+    const a = r(new RegExp(`appends/s, ${top} `)),
+      ap99 = r(new RegExp(`append p99, ${top} `));
+    const h = r(/history writes\/s, batch 1000/) ?? r(/history writes/),
+      ib = r(/inbox updates\/s .*: Redis$/),
+      rl = rows.filter((x) => /relay/.test(x.metric)).pop();
     const parts = [
-      a ? `appends/s @${top} PG ${fmt(a.natter)} vs SQLite ${fmt(a.ref)} (×${a.ratio ?? '?'}), p99 ${ap99?.natter ?? '?'} vs ${ap99?.ref ?? '?'} ms` : 'appends n/a',
+      a
+        ? `appends/s @${top} PG ${fmt(a.natter)} vs SQLite ${fmt(a.ref)} (×${a.ratio ?? '?'}), p99 ${ap99?.natter ?? '?'} vs ${ap99?.ref ?? '?'} ms`
+        : 'appends n/a',
       h ? `history writes/s Cassandra ${fmt(h.natter)} vs SQLite ${fmt(h.ref)} (×${h.ratio ?? '?'})` : 'history n/a',
       ib ? `inbox ops/s Redis ${fmt(ib.natter)} vs SQLite ${fmt(ib.ref)} (×${ib.ratio ?? '?'})` : 'inbox n/a',
       rl ? `relay ${fmt(rl.natter)} events/s into Kafka` : 'relay n/a',
@@ -151,7 +194,9 @@ export const adapters: Scenario = {
       line: `adapters: ${parts.join('; ')}`,
       figures,
       rows,
-      notes: ['PostgreSQL from scripts/engines.sh runs with fsync off, SQLite with synchronous=FULL: the append rows compare a durable embedded log with a non-durable test engine'],
+      notes: [
+        'PostgreSQL from scripts/engines.sh runs with fsync off, SQLite with synchronous=FULL: the append rows compare a durable embedded log with a non-durable test engine',
+      ],
       ...(Object.keys(errors).length ? { errors } : {}),
     };
   },

@@ -13,17 +13,34 @@ export const catchup: Scenario = {
   name: 'catchup',
   describe: 'offline device catch-up with sync',
   run: async (ctx): Promise<ScenarioResult> => {
-    if (!natterPresent()) return { name: 'catchup', line: 'catchup: skipped (bin/natter.js does not exist yet)', figures: {}, rows: [], skipped: 'bin/natter.js does not exist yet' };
+    if (!natterPresent())
+      return {
+        name: 'catchup',
+        line: 'catchup: skipped (bin/natter.js does not exist yet)',
+        figures: {},
+        rows: [],
+        skipped: 'bin/natter.js does not exist yet',
+      };
     const n = ctx.quick ? 1000 : 10_000;
     const convs = 10;
     let server: NatterServer | undefined;
     let dev: Child | undefined;
     try {
       server = await startNatter();
-      const toks = await devTokens(server.base, Array.from({ length: convs }, (_, k) => ({ userId: `cu${k}`, deviceId: 'd' })));
+      const toks = await devTokens(
+        server.base,
+        Array.from({ length: convs }, (_, k) => ({ userId: `cu${k}`, deviceId: 'd' })),
+      );
       const specs: ConnSpec[] = [];
       for (let k = 0; k < convs; k++) specs.push({ room: await createDirect(server.base, toks[k]!, 'bob'), userId: `cu${k}`, deviceId: 'd', token: toks[k] });
-      const c = await startClient('clients/catchup.ts', { type: 'cmd', cmd: 'setup', target: { kind: 'natter', host: '127.0.0.1', port: server.port }, base: server.base, userId: 'bob', deviceId: 'tablet' });
+      const c = await startClient('clients/catchup.ts', {
+        type: 'cmd',
+        cmd: 'setup',
+        target: { kind: 'natter', host: '127.0.0.1', port: server.port },
+        base: server.base,
+        userId: 'bob',
+        deviceId: 'tablet',
+      });
       dev = c.child;
       // the device exists and is up to date, then goes offline
       const first = await dev.request({ type: 'cmd', cmd: 'sync' }, 'synced', 60_000);
@@ -37,7 +54,15 @@ export const catchup: Scenario = {
       return {
         name: 'catchup',
         line: `catchup: ${messages.toLocaleString('en-US')} messages (of ${w.acked.toLocaleString('en-US')} sent) in ${round(ms)} ms over ${r.rounds} sync rounds → ${mps.toLocaleString('en-US')} msgs/s`,
-        figures: { sent: w.acked, received: messages, ms: round(ms, 1), rounds: r.rounds, first_msg_ms: round(Number(r.first_msg_ms), 1), msgs_per_s: mps, initial_cursor: first.cursor ?? null },
+        figures: {
+          sent: w.acked,
+          received: messages,
+          ms: round(ms, 1),
+          rounds: r.rounds,
+          first_msg_ms: round(Number(r.first_msg_ms), 1),
+          msgs_per_s: mps,
+          initial_cursor: first.cursor ?? null,
+        },
         rows: [row('catch-up msgs/s', 'msgs/s', mps, null, '—', TARGETS.catchupMsgsPerS), row('catch-up time', 'ms', round(ms, 1), null, '—')],
         notes: messages < w.acked ? [`received ${messages} of ${w.acked} messages sent while offline`] : [],
       };

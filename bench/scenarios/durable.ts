@@ -20,16 +20,41 @@ import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts'
 import { TARGETS } from '../lib/targets.ts';
 
 type Load = {
-  conversations: number; bothSend: boolean; window: number; durationMs: number; warmup: boolean; open?: { rate: number; durationMs: number };
+  conversations: number;
+  bothSend: boolean;
+  window: number;
+  durationMs: number;
+  warmup: boolean;
+  open?: { rate: number; durationMs: number };
   /** The mixed workload: shares of edits and reactions among the acked operations (the rest are sends). */
   mix?: { edit: number; react: number };
 };
 type Closed = {
-  sockets_sending: number; sockets: number; conversations: number; both_send: boolean; window: number; duration_s: number;
-  acked: number; errors: number; first_error?: unknown; msgs_per_s: number; ack_latency: LatencySummary; cdf: Array<[number, number]>;
+  sockets_sending: number;
+  sockets: number;
+  conversations: number;
+  both_send: boolean;
+  window: number;
+  duration_s: number;
+  acked: number;
+  errors: number;
+  first_error?: unknown;
+  msgs_per_s: number;
+  ack_latency: LatencySummary;
+  cdf: Array<[number, number]>;
   ops?: { send: number; edit: number; react: number; read: number };
 };
-type Open = { offered_per_s: number; duration_s: number; sent: number; acked: number; unacked: number; errors: number; overloaded: boolean; ack_latency: LatencySummary; cdf: Array<[number, number]> };
+type Open = {
+  offered_per_s: number;
+  duration_s: number;
+  sent: number;
+  acked: number;
+  unacked: number;
+  errors: number;
+  overloaded: boolean;
+  ack_latency: LatencySummary;
+  cdf: Array<[number, number]>;
+};
 type Figures = { closed: Closed; open?: Open };
 
 const sum = (rs: IpcMsg[], k: string): number => rs.reduce((a, r) => a + Number(r[k]), 0);
@@ -51,31 +76,71 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
     const per = Math.ceil(sending.length / procs);
     await Promise.all([
       ...Array.from({ length: procs }, (_, p) =>
-        startClient('clients/sender.ts', { type: 'cmd', cmd: 'setup', target: r.senders[0], base: r.base, conns: sending.slice(p * per, (p + 1) * per), tag: `${tag}${p}-` }).then((c) => (kids.push(c.child), senders.push(c.child))),
+        startClient('clients/sender.ts', {
+          type: 'cmd',
+          cmd: 'setup',
+          target: r.senders[0],
+          base: r.base,
+          conns: sending.slice(p * per, (p + 1) * per),
+          tag: `${tag}${p}-`,
+        }).then((c) => (kids.push(c.child), senders.push(c.child))),
       ),
-      ...(o.bothSend ? [] : [startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: r.receivers[0], base: r.base, conns: bs }, { timeoutMs: 120_000 }).then((c) => kids.push(c.child))]),
+      ...(o.bothSend
+        ? []
+        : [
+            startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: r.receivers[0], base: r.base, conns: bs }, { timeoutMs: 120_000 }).then(
+              (c) => kids.push(c.child),
+            ),
+          ]),
     ]);
     const runAll = (start: IpcMsg, timeoutMs: number): Promise<IpcMsg[]> => Promise.all(senders.map((c) => c.request(start, 'done', timeoutMs)));
     // not recorded: one message per sending socket (the cluster's first appends to each stream, consumers)
     if (o.warmup) await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: 1, durationMs: 5000, maxMessages: per, drainMs: 10_000 }, 60_000);
-    ctx.log(`${name}: ${r.label}, ${sending.length} sending sockets over ${o.conversations} direct conversations (${o.bothSend ? 'both members send' : 'one sender each'}), closed loop, window ${o.window}, ${o.durationMs / 1000}s`);
-    const rc = await runAll({ type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) }, o.durationMs + 60_000);
-    const ops = o.mix ? Object.fromEntries((['send', 'edit', 'react', 'read'] as const).map((k) => [k, rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0)])) as NonNullable<Closed['ops']> : undefined;
+    ctx.log(
+      `${name}: ${r.label}, ${sending.length} sending sockets over ${o.conversations} direct conversations (${o.bothSend ? 'both members send' : 'one sender each'}), closed loop, window ${o.window}, ${o.durationMs / 1000}s`,
+    );
+    const rc = await runAll(
+      { type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) },
+      o.durationMs + 60_000,
+    );
+    const ops = o.mix
+      ? (Object.fromEntries(
+          (['send', 'edit', 'react', 'read'] as const).map((k) => [k, rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0)]),
+        ) as NonNullable<Closed['ops']>)
+      : undefined;
     const hc = mergeEncoded(rc.map((x) => x.hist as string));
     const closed: Closed = {
-      sockets_sending: sending.length, sockets: as.length + bs.length, conversations: o.conversations, both_send: o.bothSend, window: o.window, duration_s: o.durationMs / 1000,
-      acked: sum(rc, 'acked'), errors: sum(rc, 'errors'), first_error: rc.find((x) => x.first_error)?.first_error,
+      sockets_sending: sending.length,
+      sockets: as.length + bs.length,
+      conversations: o.conversations,
+      both_send: o.bothSend,
+      window: o.window,
+      duration_s: o.durationMs / 1000,
+      acked: sum(rc, 'acked'),
+      errors: sum(rc, 'errors'),
+      first_error: rc.find((x) => x.first_error)?.first_error,
       msgs_per_s: Math.round(sum(rc, 'acked_in_window') / (o.durationMs / 1000)),
-      ack_latency: summarize(hc), cdf: cdfPoints(hc), ...(ops ? { ops } : {}),
+      ack_latency: summarize(hc),
+      cdf: cdfPoints(hc),
+      ...(ops ? { ops } : {}),
     };
     if (!o.open) return { closed };
     ctx.log(`${name}: ${r.label}, open loop, ${o.open.rate} msgs/s, ${o.open.durationMs / 1000}s`);
-    const ro = await runAll({ type: 'cmd', cmd: 'start', mode: 'open', rate: o.open.rate / procs, durationMs: o.open.durationMs, drainMs: 15_000 }, o.open.durationMs + 60_000);
+    const ro = await runAll(
+      { type: 'cmd', cmd: 'start', mode: 'open', rate: o.open.rate / procs, durationMs: o.open.durationMs, drainMs: 15_000 },
+      o.open.durationMs + 60_000,
+    );
     const ho = mergeEncoded(ro.map((x) => x.hist as string));
     const open: Open = {
-      offered_per_s: o.open.rate, duration_s: o.open.durationMs / 1000,
-      sent: sum(ro, 'sent'), acked: sum(ro, 'acked'), unacked: sum(ro, 'unacked'), errors: sum(ro, 'errors'), overloaded: ro.some((x) => x.overloaded),
-      ack_latency: summarize(ho), cdf: cdfPoints(ho),
+      offered_per_s: o.open.rate,
+      duration_s: o.open.durationMs / 1000,
+      sent: sum(ro, 'sent'),
+      acked: sum(ro, 'acked'),
+      unacked: sum(ro, 'unacked'),
+      errors: sum(ro, 'errors'),
+      overloaded: ro.some((x) => x.overloaded),
+      ack_latency: summarize(ho),
+      cdf: cdfPoints(ho),
     };
     return { closed, open };
   } finally {
@@ -104,7 +169,14 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
   const pairs = ctx.quick ? 50 : 100;
   const window = 4;
   const openRate = ctx.durableRate ?? (ctx.quick ? 500 : 1000);
-  const load: Load = { conversations: pairs, bothSend: true, window, durationMs: ctx.quick ? 4000 : 15_000, warmup: false, open: { rate: openRate, durationMs: ctx.quick ? 3000 : 10_000 } };
+  const load: Load = {
+    conversations: pairs,
+    bothSend: true,
+    window,
+    durationMs: ctx.quick ? 4000 : 15_000,
+    warmup: false,
+    open: { rate: openRate, durationMs: ctx.quick ? 3000 : 10_000 },
+  };
   const errors: Record<string, string> = {};
   const figures: Record<string, unknown> = {};
   ctx.log('durable: raw SQLite limit');
@@ -120,42 +192,74 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
 
   const m = await measureEach(ctx, 'durable', subjectsFor(d, []), (r) => measure(ctx, 'durable', r, load, 'u'));
   Object.assign(errors, m.errors);
-  const c = m.results.natter?.closed, o = m.results.natter?.open;
+  const c = m.results.natter?.closed,
+    o = m.results.natter?.open;
   if (c) figures.natter_closed = strip(c);
   if (o) figures.natter_open = strip(o);
   // The same closed loop with messages changing after they are sent: 30% of the operations are edits
   // of the sender's last message, 20% reactions toggled on it, and a mark_read follows every 4th ack.
-  const mixed = await measureEach(ctx, 'durable-mixed', subjectsFor(d, []), (r) => measure(ctx, 'durable, mixed', r, { ...load, open: undefined, mix: { edit: 0.3, react: 0.2 } }, 'x'));
+  const mixed = await measureEach(ctx, 'durable-mixed', subjectsFor(d, []), (r) =>
+    measure(ctx, 'durable, mixed', r, { ...load, open: undefined, mix: { edit: 0.3, react: 0.2 } }, 'x'),
+  );
   Object.assign(errors, Object.fromEntries(Object.entries(mixed.errors).map(([k, v]) => [`${k}_mixed`, v])));
   const x = mixed.results.natter?.closed;
   if (x) figures.natter_mixed = strip(x);
   // What sealing message content (crypto-shredding) costs: the same closed loop with it off.
   const unsealedSubject = { key: 'natter_unsealed', start: embeddedWith(UNSEALED, 'embedded, content unsealed').start };
-  const unsealed = await measureEach(ctx, 'durable-unsealed', [unsealedSubject], (r) => measure(ctx, 'durable, content unsealed', r, { ...load, open: undefined }, 'p'));
+  const unsealed = await measureEach(ctx, 'durable-unsealed', [unsealedSubject], (r) =>
+    measure(ctx, 'durable, content unsealed', r, { ...load, open: undefined }, 'p'),
+  );
   Object.assign(errors, unsealed.errors);
   const p = unsealed.results.natter_unsealed?.closed;
   if (p) figures.natter_unsealed_closed = strip(p);
   const fsync = 'one fsync’d 1-row tx';
   const rows: Row[] = [
-    row(`acked msgs/s, closed loop (${pairs * 2} sockets × window ${window})`, 'msgs/s', c?.msgs_per_s, rawAt(100), 'raw SQLite rows/s, tx=100', TARGETS.durableVsRaw),
+    row(
+      `acked msgs/s, closed loop (${pairs * 2} sockets × window ${window})`,
+      'msgs/s',
+      c?.msgs_per_s,
+      rawAt(100),
+      'raw SQLite rows/s, tx=100',
+      TARGETS.durableVsRaw,
+    ),
     row('acked msgs/s, closed loop', 'msgs/s', c?.msgs_per_s, rawAt(1000), 'raw SQLite rows/s, tx=1000', TARGETS.durableVsRaw),
     row('ack p50, closed loop', 'ms', c?.ack_latency.p50_ms, fsyncMs, fsync),
     row('ack p99, closed loop', 'ms', c?.ack_latency.p99_ms, fsyncMs, fsync),
     row('ack p999, closed loop', 'ms', c?.ack_latency.p999_ms, fsyncMs, fsync),
-    row('durable ops/s, mixed closed loop (50% sends, 30% edits, 20% reactions; receipts besides)', 'ops/s', x?.msgs_per_s, c?.msgs_per_s, 'sends only, same run'),
+    row(
+      'durable ops/s, mixed closed loop (50% sends, 30% edits, 20% reactions; receipts besides)',
+      'ops/s',
+      x?.msgs_per_s,
+      c?.msgs_per_s,
+      'sends only, same run',
+    ),
     row('ack p99, mixed closed loop', 'ms', x?.ack_latency.p99_ms, c?.ack_latency.p99_ms, 'sends only, same run'),
-    row('acked msgs/s, closed loop, content sealed (default)', 'msgs/s', c?.msgs_per_s, p?.msgs_per_s, 'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run'),
+    row(
+      'acked msgs/s, closed loop, content sealed (default)',
+      'msgs/s',
+      c?.msgs_per_s,
+      p?.msgs_per_s,
+      'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run',
+    ),
     row('ack p99, closed loop, content sealed (default)', 'ms', c?.ack_latency.p99_ms, p?.ack_latency.p99_ms, 'content unsealed, same run'),
     row(`ack p50, open loop ${openRate}/s`, 'ms', o?.ack_latency.p50_ms, fsyncMs, fsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, fsyncMs, fsync, TARGETS.durableAckP99VsFsync),
     row(`ack p99, open loop ${openRate}/s`, 'ms', o?.ack_latency.p99_ms, null, '—', TARGETS.durableOpenP99Ms),
     row(`ack p999, open loop ${openRate}/s`, 'ms', o?.ack_latency.p999_ms, fsyncMs, fsync),
   ];
-  const plots: Plot[] = c && o ? [{
-    title: 'durable: Natter ack latency (send → durable ack)',
-    file: 'durable-ack-cdf.svg',
-    series: [{ label: `closed loop, window ${window}`, points: c.cdf }, { label: `open loop ${openRate}/s`, points: o.cdf }],
-  }] : [];
+  const plots: Plot[] =
+    c && o
+      ? [
+          {
+            title: 'durable: Natter ack latency (send → durable ack)',
+            file: 'durable-ack-cdf.svg',
+            series: [
+              { label: `closed loop, window ${window}`, points: c.cdf },
+              { label: `open loop ${openRate}/s`, points: o.cdf },
+            ],
+          },
+        ]
+      : [];
   const line = c
     ? `durable: Natter ${c.msgs_per_s.toLocaleString('en-US')} acked msgs/s (p50 ${c.ack_latency.p50_ms} / p99 ${c.ack_latency.p99_ms} / p999 ${c.ack_latency.p999_ms} ms), raw SQLite ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} rows/s @tx1000 → ratio ${rows[1]!.ratio ?? '?'}; open loop ${openRate}/s p99 ${o?.ack_latency.p99_ms ?? '?'} ms; mixed ${x?.msgs_per_s.toLocaleString('en-US') ?? '?'} durable ops/s (${x ? JSON.stringify(x.ops) : 'n/a'}); content unsealed ${p?.msgs_per_s.toLocaleString('en-US') ?? '?'} msgs/s`
     : `durable: raw SQLite ${rawAt(100)?.toLocaleString('en-US') ?? '?'} rows/s @tx100, ${rawAt(1000)?.toLocaleString('en-US') ?? '?'} @tx1000, fsync ${fsyncMs ?? '?'} ms; Natter: ${errors.natter ?? 'n/a'}`;
@@ -178,11 +282,22 @@ const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<Scenar
   const rows: Row[] = [];
   const plots: Plot[] = [];
   const parts: string[] = [];
-  const f = (x?: Closed): string => (x ? `${x.msgs_per_s.toLocaleString('en-US')} msgs/s (ack p50 ${x.ack_latency.p50_ms} / p99 ${x.ack_latency.p99_ms} ms${x.errors ? `, ${x.errors} sends refused: ${String(x.first_error)}` : ''})` : 'n/a');
+  const f = (x?: Closed): string =>
+    x
+      ? `${x.msgs_per_s.toLocaleString('en-US')} msgs/s (ack p50 ${x.ack_latency.p50_ms} / p99 ${x.ack_latency.p99_ms} ms${x.errors ? `, ${x.errors} sends refused: ${String(x.first_error)}` : ''})`
+      : 'n/a';
   for (const v of ['one', 'both'] as const) {
-    const c = m.results.cluster?.[v].closed, e = m.results.embedded?.[v].closed;
+    const c = m.results.cluster?.[v].closed,
+      e = m.results.embedded?.[v].closed;
     const what = v === 'one' ? `one sender per conversation, ${pairs * 2} conversations` : `both members send, ${pairs} conversations`;
-    const rate = row(`acked msgs/s, ${what} (${pairs * 2} sending sockets × window ${window})`, 'msgs/s', c?.msgs_per_s, e?.msgs_per_s, ref, TARGETS.clusterDurableVsEmbedded);
+    const rate = row(
+      `acked msgs/s, ${what} (${pairs * 2} sending sockets × window ${window})`,
+      'msgs/s',
+      c?.msgs_per_s,
+      e?.msgs_per_s,
+      ref,
+      TARGETS.clusterDurableVsEmbedded,
+    );
     rows.push(rate);
     rows.push(row(`ack p50, ${what}`, 'ms', c?.ack_latency.p50_ms, e?.ack_latency.p50_ms, ref));
     rows.push(row(`ack p99, ${what}`, 'ms', c?.ack_latency.p99_ms, e?.ack_latency.p99_ms, ref));
@@ -210,7 +325,10 @@ export const durable = (d: Deployment): Scenario => {
   const name = scenarioName(d, 'durable');
   return {
     name,
-    describe: d.name === 'cluster' ? 'durable acked msgs/s and ack latency, sockets over 3 gateways, cluster vs embedded' : 'durable acked msgs/s and ack latency vs raw SQLite inserts',
+    describe:
+      d.name === 'cluster'
+        ? 'durable acked msgs/s and ack latency, sockets over 3 gateways, cluster vs embedded'
+        : 'durable acked msgs/s and ack latency vs raw SQLite inserts',
     run: (ctx) => (d.name === 'cluster' ? clusterRun(ctx, d, name) : embeddedRun(ctx, d)),
   };
 };

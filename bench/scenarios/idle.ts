@@ -39,7 +39,10 @@ const oneTarget = async (ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<R
     const base = server.natter?.base;
     await sleep(1500);
     const before = await server.mem();
-    let opened = 0, failed = 0, procIdx = 0, prev: { rss: number; opened: number } | null = null;
+    let opened = 0,
+      failed = 0,
+      procIdx = 0,
+      prev: { rss: number; opened: number } | null = null;
     let firstError: string | undefined;
     for (const size of sizes) {
       ctx.log(`idle: ${LABEL[kind]}, opening sockets up to ${size.toLocaleString('en-US')}`);
@@ -51,7 +54,16 @@ const oneTarget = async (ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<R
           const p = procIdx++;
           return startClient(
             'clients/idle.ts',
-            { type: 'cmd', cmd: 'setup', target: server!.target, base, count: n, userPrefix: `idle${p}-`, room: 'idle', localAddress: `127.0.0.${2 + (p % 250)}` },
+            {
+              type: 'cmd',
+              cmd: 'setup',
+              target: server!.target,
+              base,
+              count: n,
+              userPrefix: `idle${p}-`,
+              room: 'idle',
+              localAddress: `127.0.0.${2 + (p % 250)}`,
+            },
             { nofile: n + 1024, timeoutMs: 300_000 },
           ).then((r) => {
             kids.push(r.child);
@@ -98,7 +110,9 @@ export const idle: Scenario = {
     // The server holds one fd per socket: the soft limit is raised in each spawned shell, but only up to the hard limit.
     const fits = (n: number): boolean => !(lim.hard < n + 2048);
     for (const n of sizes.filter((x) => !fits(x))) {
-      notes.push(`${n.toLocaleString('en-US')} sockets skipped: ulimit -n hard limit is ${lim.hard} (soft ${lim.soft}), the server needs about ${(n + 2048).toLocaleString('en-US')} descriptors`);
+      notes.push(
+        `${n.toLocaleString('en-US')} sockets skipped: ulimit -n hard limit is ${lim.hard} (soft ${lim.soft}), the server needs about ${(n + 2048).toLocaleString('en-US')} descriptors`,
+      );
       ctx.log(`idle: note: ${notes[notes.length - 1]}`);
     }
     sizes.splice(0, sizes.length, ...sizes.filter(fits));
@@ -120,12 +134,33 @@ export const idle: Scenario = {
     const rows: Row[] = [];
     const parts: string[] = [];
     for (const size of sizes) {
-      const n = res.natter?.[size], w = res.ws?.[size];
-      rows.push(row(`RSS bytes per idle socket @${size.toLocaleString('en-US')}`, 'B', n?.bytes_per_socket_rss, w?.bytes_per_socket_rss, 'bare ws server', TARGETS.idleBytesVsWs));
+      const n = res.natter?.[size],
+        w = res.ws?.[size];
+      rows.push(
+        row(
+          `RSS bytes per idle socket @${size.toLocaleString('en-US')}`,
+          'B',
+          n?.bytes_per_socket_rss,
+          w?.bytes_per_socket_rss,
+          'bare ws server',
+          TARGETS.idleBytesVsWs,
+        ),
+      );
       if (n?.marginal_bytes_per_socket_rss != null || w?.marginal_bytes_per_socket_rss != null)
-        rows.push(row(`marginal RSS bytes per socket, ${sizes[sizes.indexOf(size) - 1]?.toLocaleString('en-US')} → ${size.toLocaleString('en-US')}`, 'B', n?.marginal_bytes_per_socket_rss, w?.marginal_bytes_per_socket_rss, 'bare ws server', TARGETS.idleBytesVsWs));
-      if (n?.bytes_per_socket_heap != null) rows.push(row(`heap bytes per idle socket @${size.toLocaleString('en-US')}`, 'B', n.bytes_per_socket_heap, w?.bytes_per_socket_heap, 'bare ws server'));
-      const f = (x?: IdleFigures): string => (x ? `${Math.round(x.bytes_per_socket_rss).toLocaleString('en-US')} B/socket (RSS ${Math.round(x.rss_after / 2 ** 20)} MiB)` : 'n/a');
+        rows.push(
+          row(
+            `marginal RSS bytes per socket, ${sizes[sizes.indexOf(size) - 1]?.toLocaleString('en-US')} → ${size.toLocaleString('en-US')}`,
+            'B',
+            n?.marginal_bytes_per_socket_rss,
+            w?.marginal_bytes_per_socket_rss,
+            'bare ws server',
+            TARGETS.idleBytesVsWs,
+          ),
+        );
+      if (n?.bytes_per_socket_heap != null)
+        rows.push(row(`heap bytes per idle socket @${size.toLocaleString('en-US')}`, 'B', n.bytes_per_socket_heap, w?.bytes_per_socket_heap, 'bare ws server'));
+      const f = (x?: IdleFigures): string =>
+        x ? `${Math.round(x.bytes_per_socket_rss).toLocaleString('en-US')} B/socket (RSS ${Math.round(x.rss_after / 2 ** 20)} MiB)` : 'n/a';
       parts.push(`@${size}: Natter ${f(n)}, ws ${f(w)}`);
     }
     return {

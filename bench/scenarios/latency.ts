@@ -17,7 +17,14 @@ import { pairRoom } from '../lib/rooms.ts';
 import { LABEL } from '../lib/servers.ts';
 import { TARGETS } from '../lib/targets.ts';
 
-type AtRate = { latency: LatencySummary; sent: number; received: number; generator_lag_p99_ms: number; sender: Record<string, unknown>; cdf: Array<[number, number]> };
+type AtRate = {
+  latency: LatencySummary;
+  sent: number;
+  received: number;
+  generator_lag_p99_ms: number;
+  sender: Record<string, unknown>;
+  cdf: Array<[number, number]>;
+};
 type PerRate = Record<number, AtRate>;
 type Settings = { rates: number[]; durationMs: number; warmup: boolean };
 
@@ -31,8 +38,12 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Settings, tag: str
   try {
     const { sender, receiver } = await pairRoom(r, tag);
     const [rx, tx] = await Promise.all([
-      startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: r.receivers[0], base: r.base, conns: [receiver] }).then((c) => (kids.push(c.child), c.child)),
-      startClient('clients/sender.ts', { type: 'cmd', cmd: 'setup', target: r.senders[0], base: r.base, conns: [sender], tag: 'a' }).then((c) => (kids.push(c.child), c.child)),
+      startClient('clients/receiver.ts', { type: 'cmd', cmd: 'setup', target: r.receivers[0], base: r.base, conns: [receiver] }).then(
+        (c) => (kids.push(c.child), c.child),
+      ),
+      startClient('clients/sender.ts', { type: 'cmd', cmd: 'setup', target: r.senders[0], base: r.base, conns: [sender], tag: 'a' }).then(
+        (c) => (kids.push(c.child), c.child),
+      ),
     ]);
     const run = async (rate: number, durationMs: number) => {
       await rx.request({ type: 'cmd', cmd: 'reset' }, 'reset_ok', 10_000);
@@ -49,8 +60,12 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Settings, tag: str
       const { done, got } = await run(rate, o.durationMs);
       const h = decodeHist(got.hist as string);
       out[rate] = {
-        latency: summarize(h), sent: Number(done.sent), received: Number(got.received), generator_lag_p99_ms: Number(done.lag_p99_ms),
-        sender: { acked: done.acked, unacked: done.unacked, errors: done.errors, first_error: done.first_error }, cdf: cdfPoints(h),
+        latency: summarize(h),
+        sent: Number(done.sent),
+        received: Number(got.received),
+        generator_lag_p99_ms: Number(done.lag_p99_ms),
+        sender: { acked: done.acked, unacked: done.unacked, errors: done.errors, first_error: done.first_error },
+        cdf: cdfPoints(h),
       };
     }
     return out;
@@ -63,7 +78,13 @@ const f = (x?: LatencySummary): string => (x ? `${x.p50_ms}/${x.p99_ms}/${x.p999
 
 /** The figures of one subject, per rate (without the CDF, which goes to the plot); servers without acks have no sender figures. */
 const strip = (v: PerRate | undefined, acks: boolean) =>
-  v && Object.fromEntries(Object.entries(v).map(([k, x]) => [k, { ...x.latency, sent: x.sent, received: x.received, generator_lag_p99_ms: x.generator_lag_p99_ms, ...(acks ? { sender: x.sender } : {}) }]));
+  v &&
+  Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [
+      k,
+      { ...x.latency, sent: x.sent, received: x.received, generator_lag_p99_ms: x.generator_lag_p99_ms, ...(acks ? { sender: x.sender } : {}) },
+    ]),
+  );
 
 /** Natter beside the relays and Centrifugo. */
 const embeddedReport = (o: Settings, m: Measured<PerRate>, peers: { kinds: TargetKind[]; notes: string[] }): ScenarioResult => {
@@ -72,8 +93,11 @@ const embeddedReport = (o: Settings, m: Measured<PerRate>, peers: { kinds: Targe
   const plots: Plot[] = [];
   const parts: string[] = [];
   for (const rate of o.rates) {
-    const n = res.natter?.[rate]?.latency, w = res.ws?.[rate]?.latency, s = res.socketio?.[rate]?.latency;
-    const c = res.centrifugo?.[rate]?.latency, ch = res['centrifugo-history']?.[rate]?.latency;
+    const n = res.natter?.[rate]?.latency,
+      w = res.ws?.[rate]?.latency,
+      s = res.socketio?.[rate]?.latency;
+    const c = res.centrifugo?.[rate]?.latency,
+      ch = res['centrifugo-history']?.[rate]?.latency;
     rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, w?.p99_ms, 'ws relay', TARGETS.latencyVsWs));
     rows.push(row(`p99 @${rate}/s`, 'ms', n?.p99_ms, s?.p99_ms, 'socket.io relay', TARGETS.latencyVsSocketIo));
     rows.push(row(`p50 @${rate}/s`, 'ms', n?.p50_ms, w?.p50_ms, 'ws relay'));
@@ -107,7 +131,8 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
   const parts: string[] = [];
   const ref = 'embedded, same run';
   for (const rate of o.rates) {
-    const c = cluster?.[rate]?.latency, e = embedded?.[rate]?.latency;
+    const c = cluster?.[rate]?.latency,
+      e = embedded?.[rate]?.latency;
     const p99 = row(`p99 gw1→gw2 @${rate}/s`, 'ms', c?.p99_ms, e?.p99_ms, ref, TARGETS.clusterLatencyP99VsEmbedded);
     rows.push(row(`p50 gw1→gw2 @${rate}/s`, 'ms', c?.p50_ms, e?.p50_ms, ref), p99);
     rows.push(row(`p99 gw1→gw2 @${rate}/s`, 'ms', c?.p99_ms, null, '—', TARGETS.clusterLatencyP99Ms));
@@ -125,7 +150,13 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
   return {
     name: 'cluster-latency',
     line: `cluster-latency p50/p99/p999 ms: ${parts.join('; ')}`,
-    figures: { rates: o.rates, duration_s: o.durationMs / 1000, cluster_setup: m.setup.cluster, cluster: strip(cluster, true), embedded: strip(embedded, true) },
+    figures: {
+      rates: o.rates,
+      duration_s: o.durationMs / 1000,
+      cluster_setup: m.setup.cluster,
+      cluster: strip(cluster, true),
+      embedded: strip(embedded, true),
+    },
     rows,
     plots,
     ...(m.log.length ? { notes: m.log.map((l) => `cluster log: ${l}`) } : {}),
@@ -137,7 +168,10 @@ export const latency = (d: Deployment): Scenario => {
   const name = scenarioName(d, 'latency');
   return {
     name,
-    describe: d.name === 'cluster' ? 'cross-gateway send-to-receive latency at fixed rates, cluster vs embedded' : 'send-to-receive latency at fixed rates vs ws and socket.io relays and Centrifugo',
+    describe:
+      d.name === 'cluster'
+        ? 'cross-gateway send-to-receive latency at fixed rates, cluster vs embedded'
+        : 'send-to-receive latency at fixed rates vs ws and socket.io relays and Centrifugo',
     usesCentrifugo: d.name === 'embedded',
     run: async (ctx): Promise<ScenarioResult> => {
       const o = settings(ctx, d);

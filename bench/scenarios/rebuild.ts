@@ -18,7 +18,8 @@ const run = promisify(execFile);
 const timeCmd = async (args: string[], env: Record<string, string>, timeoutMs: number): Promise<{ ms: number; stdout: string; stderr: string }> => {
   const t0 = performance.now();
   const child = spawnNode([NATTER_BIN, ...args], { name: `natter ${args[0]}`, quiet: true, env: { NATTER_LOG_LEVEL: 'warn', ...env } });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   child.proc.stdout?.on('data', (b: Buffer) => (stdout += b.toString()));
   child.proc.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const code = await new Promise<number | null>((resolve) => {
@@ -35,7 +36,10 @@ const timeCmd = async (args: string[], env: Record<string, string>, timeoutMs: n
 const replayAvailable = async (): Promise<string | null> => {
   if (!natterPresent()) return 'bin/natter.js does not exist yet';
   try {
-    const h = await run(process.execPath, [NATTER_BIN, '--help'], { cwd: REPO_DIR, timeout: 30_000 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    const h = await run(process.execPath, [NATTER_BIN, '--help'], { cwd: REPO_DIR, timeout: 30_000 }).catch((e: { stdout?: string; stderr?: string }) => ({
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    }));
     if (!/\breplay\b/.test(h.stdout + h.stderr)) return 'the `replay` command is not available yet (not in `natter --help`)';
   } catch (e) {
     return `natter --help failed: ${errMsg(e)}`;
@@ -44,7 +48,10 @@ const replayAvailable = async (): Promise<string | null> => {
 };
 
 export const directPairs = async (n: NatterServer, pairs: number, prefix: string): Promise<ConnSpec[]> => {
-  const toks = await devTokens(n.base, Array.from({ length: pairs }, (_, k) => ({ userId: `${prefix}${k}a`, deviceId: 'd' })));
+  const toks = await devTokens(
+    n.base,
+    Array.from({ length: pairs }, (_, k) => ({ userId: `${prefix}${k}a`, deviceId: 'd' })),
+  );
   const specs: ConnSpec[] = [];
   for (let k = 0; k < pairs; k++) {
     const room = await createDirect(n.base, toks[k]!, `${prefix}${k}b`);
@@ -54,9 +61,16 @@ export const directPairs = async (n: NatterServer, pairs: number, prefix: string
 };
 
 type Pass = {
-  written: FillResult; events: number; events_source: string; projections: Array<{ name: string; events: number; seconds: number }>;
-  events_per_s_sum_of_projection_times: number | null; replay_ms: number; cli_startup_ms: number; events_per_s: number;
-  events_per_s_incl_startup: number; replay_output_tail: string;
+  written: FillResult;
+  events: number;
+  events_source: string;
+  projections: Array<{ name: string; events: number; seconds: number }>;
+  events_per_s_sum_of_projection_times: number | null;
+  replay_ms: number;
+  cli_startup_ms: number;
+  events_per_s: number;
+  events_per_s_incl_startup: number;
+  replay_output_tail: string;
 };
 
 /** Writes up to `target` messages through the API into a fresh server (with `env`), stops it, and times `replay all`. */
@@ -76,7 +90,11 @@ const writeAndReplay = async (ctx: Ctx, label: string, target: number, maxMs: nu
     const r = await timeCmd(['replay', 'all'], { ...env, NATTER_DATA_DIR: dataDir }, 300_000);
     const out = (r.stdout + r.stderr).trim();
     // "replayed N events into <projections> in S s (R events/s)": one pass feeds every projection
-    const projections = [...out.matchAll(/^replayed (\d+) events into (.+) in ([\d.]+) s/gm)].map((m) => ({ name: m[2]!, events: Number(m[1]), seconds: Number(m[3]) }));
+    const projections = [...out.matchAll(/^replayed (\d+) events into (.+) in ([\d.]+) s/gm)].map((m) => ({
+      name: m[2]!,
+      events: Number(m[1]),
+      seconds: Number(m[3]),
+    }));
     const reported = projections.length ? Math.max(...projections.map((p) => p.events)) : null;
     const events = reported ?? written.acked;
     const projSeconds = projections.reduce((a, p) => a + p.seconds, 0);
@@ -84,14 +102,21 @@ const writeAndReplay = async (ctx: Ctx, label: string, target: number, maxMs: nu
     return {
       written,
       events,
-      events_source: reported != null ? 'replay output (events of the log; every projection replays all of them)' : 'acked messages (the replay printed no event count; conversation events not counted)',
+      events_source:
+        reported != null
+          ? 'replay output (events of the log; every projection replays all of them)'
+          : 'acked messages (the replay printed no event count; conversation events not counted)',
       projections,
       events_per_s_sum_of_projection_times: projSeconds > 0 ? Math.round(events / projSeconds) : null,
       replay_ms: round(r.ms),
       cli_startup_ms: round(startup.ms),
       events_per_s: Math.round(events / (netMs / 1000)),
       events_per_s_incl_startup: Math.round(events / (r.ms / 1000)),
-      replay_output_tail: out.split('\n').filter((l) => !l.includes('[')).join('\n').slice(-800),
+      replay_output_tail: out
+        .split('\n')
+        .filter((l) => !l.includes('['))
+        .join('\n')
+        .slice(-800),
     };
   } finally {
     await server?.stop();
@@ -117,9 +142,18 @@ export const rebuild: Scenario = {
       figures: { ...sealed, unsealed },
       rows: [
         row('replay events/s (CLI start-up subtracted)', 'events/s', eps, written.msgs_per_s, 'write rate through the API', TARGETS.rebuildEventsPerS),
-        row('replay events/s, content sealed (default)', 'events/s', eps, unsealed.events_per_s, 'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run'),
+        row(
+          'replay events/s, content sealed (default)',
+          'events/s',
+          eps,
+          unsealed.events_per_s,
+          'content unsealed (NATTER_CONTENT_ENCRYPTION=false), same run',
+        ),
       ],
-      notes: written.acked < target ? [`wrote ${written.acked.toLocaleString('en-US')} of ${target.toLocaleString('en-US')} messages within the ${maxMs / 1000}s cap`] : [],
+      notes:
+        written.acked < target
+          ? [`wrote ${written.acked.toLocaleString('en-US')} of ${target.toLocaleString('en-US')} messages within the ${maxMs / 1000}s cap`]
+          : [],
     };
   },
 };

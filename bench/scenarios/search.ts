@@ -13,14 +13,21 @@ import { BENCH_DIR, spawnNode } from '../lib/proc.ts';
 import { row, type ScenarioResult } from '../lib/report.ts';
 
 type Measured = {
-  engine: string; messages: number; batch: number; index_seconds: number; index_messages_per_s: number;
+  engine: string;
+  messages: number;
+  batch: number;
+  index_seconds: number;
+  index_messages_per_s: number;
   query: { queries: number; p50_ms: number; p99_ms: number; mean_hits: number };
   raw_fts5: { rows: number; seconds: number; rows_per_s: number };
 };
 
 const measure = async (ctx: Ctx, engine: 'sqlite' | 'opensearch', messages: number, queries: number): Promise<Measured> => {
   ctx.log(`search: ${engine}, ${messages.toLocaleString('en-US')} messages, ${queries} queries`);
-  const child = spawnNode(['--import', 'tsx', path.join(BENCH_DIR, 'adapters', 'search-index.ts'), '--engine', engine, '--messages', String(messages), '--queries', String(queries)], { quiet: true, name: 'search-index' });
+  const child = spawnNode(
+    ['--import', 'tsx', path.join(BENCH_DIR, 'adapters', 'search-index.ts'), '--engine', engine, '--messages', String(messages), '--queries', String(queries)],
+    { quiet: true, name: 'search-index' },
+  );
   let out = '';
   let err = '';
   child.proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
@@ -46,7 +53,13 @@ const scenario = (name: 'search' | 'cluster-search', engine: 'sqlite' | 'opensea
     const m = await measure(ctx, engine, messages, ctx.quick ? 200 : 1_000);
     const label = engine === 'sqlite' ? 'SQLite FTS5' : 'OpenSearch';
     const rows = [
-      row(`index rate, ${m.messages.toLocaleString('en-US')} messages (${label}, batches of ${m.batch})`, 'msgs/s', m.index_messages_per_s, m.raw_fts5.rows_per_s, 'raw FTS5 rows/s, tx=1000'),
+      row(
+        `index rate, ${m.messages.toLocaleString('en-US')} messages (${label}, batches of ${m.batch})`,
+        'msgs/s',
+        m.index_messages_per_s,
+        m.raw_fts5.rows_per_s,
+        'raw FTS5 rows/s, tx=1000',
+      ),
       row(`query p50 over that corpus (${label}, 20 conversations, limit 20)`, 'ms', m.query.p50_ms, null, ''),
       row(`query p99 over that corpus (${label}, 20 conversations, limit 20)`, 'ms', m.query.p99_ms, null, ''),
     ];

@@ -37,7 +37,10 @@ export const throughput: Scenario = {
     const errors: Record<string, string> = {};
     const rigs = new Map<TargetKind, Rig>();
     const drop = async (kind: TargetKind): Promise<void> => {
-      await rigs.get(kind)?.stop().catch(() => undefined);
+      await rigs
+        .get(kind)
+        ?.stop()
+        .catch(() => undefined);
       rigs.delete(kind);
     };
     try {
@@ -74,13 +77,21 @@ export const throughput: Scenario = {
 
     const n = res.natter;
     const rows: Row[] = [];
-    const refs = ([['ws', 'ws relay'], ['centrifugo', 'Centrifugo'], ['centrifugo-history', 'Centrifugo, history on']] as Array<[TargetKind, string]>).filter(([k]) => res[k]?.length);
+    const refs = (
+      [
+        ['ws', 'ws relay'],
+        ['centrifugo', 'Centrifugo'],
+        ['centrifugo-history', 'Centrifugo, history on'],
+      ] as Array<[TargetKind, string]>
+    ).filter(([k]) => res[k]?.length);
     // A peer that kept up with the top step has a knee above it: the ratio is then an upper bound.
     const top = rates[rates.length - 1]!;
-    const kneeOf = (k: TargetKind, name: string): string => (res[k]!.some((s) => s.saturated) ? name : `${name}, not saturated at ${top.toLocaleString('en-US')}/s`);
+    const kneeOf = (k: TargetKind, name: string): string =>
+      res[k]!.some((s) => s.saturated) ? name : `${name}, not saturated at ${top.toLocaleString('en-US')}/s`;
     for (const [k, name] of refs) rows.push(row('peak delivered msgs/s (knee of the curve)', 'msgs/s', peak(n), peak(res[k]), kneeOf(k, name)));
     for (const [k, name] of refs) if (hasAcks(k)) rows.push(row('peak acked msgs/s', 'msgs/s', peakAcked(n), peakAcked(res[k]), kneeOf(k, name)));
-    for (const [k, name] of refs) rows.push(row('highest offered rate kept up with at p99 ≤ 10 ms', 'msgs/s', maxRateWithin(n, 10), maxRateWithin(res[k], 10), name));
+    for (const [k, name] of refs)
+      rows.push(row('highest offered rate kept up with at p99 ≤ 10 ms', 'msgs/s', maxRateWithin(n, 10), maxRateWithin(res[k], 10), name));
     // The issue's target: p99 ≤ 10 ms at half of the saturating rate; the peers at that same offered rate.
     const knee = peak(n);
     const half = knee != null && n ? [...n].reverse().find((s) => s.offered_per_s <= knee / 2) : undefined;
@@ -96,21 +107,50 @@ export const throughput: Scenario = {
 
     const load: LoadSeries[] = kinds
       .filter((k) => res[k]?.length)
-      .map((k) => ({ label: LABEL[k], points: res[k]!.map((s) => ({ offered: s.offered_per_s, achieved: s.delivered_per_s, p50_ms: nz(s.receive.p50_ms), p99_ms: nz(s.receive.p99_ms), generatorBound: s.generator_bound })) }));
+      .map((k) => ({
+        label: LABEL[k],
+        points: res[k]!.map((s) => ({
+          offered: s.offered_per_s,
+          achieved: s.delivered_per_s,
+          p50_ms: nz(s.receive.p50_ms),
+          p99_ms: nz(s.receive.p99_ms),
+          generatorBound: s.generator_bound,
+        })),
+      }));
     const notes = [...peers.notes];
-    const lagging = kinds.flatMap((k) => (res[k] ?? []).filter((s) => s.generator_bound).map((s) => `${LABEL[k]} @${s.offered_per_s.toLocaleString('en-US')}/s (lag p99 ${s.generator_lag_p99_ms} ms)`));
-    if (lagging.length) notes.push(`load generator ran late by more than 5% of the step (p99) at: ${lagging.join(', ')}; there, a shortfall is partly the machine's, not the server's`);
-    const f = (steps?: Step[]): string => (steps?.length ? steps.map((s) => `${s.offered_per_s / 1000}k→${(s.delivered_per_s / 1000).toFixed(1)}k p99 ${s.receive.p99_ms}`).join(', ') : 'n/a');
+    const lagging = kinds.flatMap((k) =>
+      (res[k] ?? [])
+        .filter((s) => s.generator_bound)
+        .map((s) => `${LABEL[k]} @${s.offered_per_s.toLocaleString('en-US')}/s (lag p99 ${s.generator_lag_p99_ms} ms)`),
+    );
+    if (lagging.length)
+      notes.push(
+        `load generator ran late by more than 5% of the step (p99) at: ${lagging.join(', ')}; there, a shortfall is partly the machine's, not the server's`,
+      );
+    const f = (steps?: Step[]): string =>
+      steps?.length ? steps.map((s) => `${s.offered_per_s / 1000}k→${(s.delivered_per_s / 1000).toFixed(1)}k p99 ${s.receive.p99_ms}`).join(', ') : 'n/a';
     return {
       name: 'throughput',
       line: `throughput (offered k msgs/s → delivered k msgs/s within the step, send→receive p99 ms): ${kinds.map((k) => `${LABEL[k]} ${f(res[k])}`).join('; ')}`,
       figures: {
-        rates, step_s: stepMs / 1000, pairs, warmup_s: warmup.ms / 1000, keeps_up_share: KEEPS_UP,
+        rates,
+        step_s: stepMs / 1000,
+        pairs,
+        warmup_s: warmup.ms / 1000,
+        keeps_up_share: KEEPS_UP,
         first_saturated_rate: Object.fromEntries(kinds.filter((k) => res[k]).map((k) => [k, res[k]!.find((s) => s.saturated)?.offered_per_s ?? null])),
         ...res,
       },
       rows,
-      plots: [{ title: `throughput vs offered load (${pairs} conversations, open loop, ${stepMs / 1000} s per step)`, file: 'throughput-vs-load.svg', series: [], kind: 'load', load }],
+      plots: [
+        {
+          title: `throughput vs offered load (${pairs} conversations, open loop, ${stepMs / 1000} s per step)`,
+          file: 'throughput-vs-load.svg',
+          series: [],
+          kind: 'load',
+          load,
+        },
+      ],
       ...(notes.length ? { notes } : {}),
       ...(Object.keys(errors).length ? { errors } : {}),
     };

@@ -9,7 +9,11 @@ import { newerCursor, socketUrl } from './urls.ts';
 import type { AckFrame, AnyClientFrame, AnyServerFrame, ContentType, ErrorFrame, Message } from './wire.ts';
 
 export class NatterSendError extends Error {
-  constructor(readonly code: string, message: string, readonly entry: OutboxEntry) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly entry: OutboxEntry,
+  ) {
     super(`${code}: ${message}`);
     this.name = 'NatterSendError';
   }
@@ -65,15 +69,24 @@ export class NatterClient extends Emitter<NatterEvents> {
     this.Socket = Socket;
     this.storage = options.storage ?? memoryStorage();
     this.backoff = { baseMs: 500, capMs: 30_000, ...options.backoff };
-    this.requests = new Requests((frame) => this.transmit(frame), (code) => retryable.has(code),
-      (attempt, error) => error.retry_after_ms ?? fullJitter(attempt, this.backoff));
+    this.requests = new Requests(
+      (frame) => this.transmit(frame),
+      (code) => retryable.has(code),
+      (attempt, error) => error.retry_after_ms ?? fullJitter(attempt, this.backoff),
+    );
     this.loaded = this.load();
   }
 
-  get state(): ConnectionState { return this.stateValue; }
-  get cursor(): string | undefined { return this.cursorValue; }
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+  get cursor(): string | undefined {
+    return this.cursorValue;
+  }
   /** Sends not acked yet, oldest first (also those restored from storage). */
-  pending(): readonly OutboxEntry[] { return this.outbox.list(); }
+  pending(): readonly OutboxEntry[] {
+    return this.outbox.list();
+  }
 
   /** Starts connecting (once) and resolves when the client is connected and synced. */
   async connect(): Promise<void> {
@@ -92,9 +105,11 @@ export class NatterClient extends Emitter<NatterEvents> {
   async send(conversationId: string, content: string, options: ContentType | SendOptions = {}): Promise<AckFrame> {
     await this.loaded;
     if (this.stateValue === 'closed') throw new Error('this client is closed');
-    const { contentType, replyTo, mentions } = typeof options === 'string' ? { contentType: options } as SendOptions : options;
+    const { contentType, replyTo, mentions } = typeof options === 'string' ? ({ contentType: options } as SendOptions) : options;
     const entry: OutboxEntry = {
-      client_msg_id: this.newClientMsgId(), conversation_id: conversationId, content,
+      client_msg_id: this.newClientMsgId(),
+      conversation_id: conversationId,
+      content,
       ...(contentType ? { content_type: contentType } : {}),
       ...(replyTo !== undefined ? { reply_to_seq: replyTo } : {}),
       ...(mentions?.length ? { mentions } : {}),
@@ -130,8 +145,12 @@ export class NatterClient extends Emitter<NatterEvents> {
     return this.request({ type: 'react', conversation_id: conversationId, seq, emoji, op: 'remove', request_id: this.newRequestId() });
   }
 
-  markRead(conversationId: string, upToSeq: number): void { this.mark('mark_read', conversationId, upToSeq); }
-  markDelivered(conversationId: string, upToSeq: number): void { this.mark('mark_delivered', conversationId, upToSeq); }
+  markRead(conversationId: string, upToSeq: number): void {
+    this.mark('mark_read', conversationId, upToSeq);
+  }
+  markDelivered(conversationId: string, upToSeq: number): void {
+    this.mark('mark_delivered', conversationId, upToSeq);
+  }
 
   /** Typing is ephemeral: while offline it is dropped, not queued. */
   typing(conversationId: string, state: 'start' | 'stop'): void {
@@ -178,13 +197,21 @@ export class NatterClient extends Emitter<NatterEvents> {
     if (this.stateValue === 'closed') return;
     const socket = new this.Socket(url);
     this.socket = socket;
-    socket.onopen = () => { if (socket === this.socket) this.opened(socket); };
-    socket.onmessage = (event) => { if (socket === this.socket) this.receive(String(event.data)); };
-    socket.onclose = () => { if (socket === this.socket) this.lost(); };
+    socket.onopen = () => {
+      if (socket === this.socket) this.opened(socket);
+    };
+    socket.onmessage = (event) => {
+      if (socket === this.socket) this.receive(String(event.data));
+    };
+    socket.onclose = () => {
+      if (socket === this.socket) this.lost();
+    };
     // Browsers and `ws` follow an error with a close event; Node 20's built-in WebSocket does not
     // when the connection is refused. So the error is the loss, and the close that may follow finds
     // another socket current and is ignored.
-    socket.onerror = () => { if (socket === this.socket) this.lost(); };
+    socket.onerror = () => {
+      if (socket === this.socket) this.lost();
+    };
   }
 
   private opened(socket: SocketLike): void {
@@ -199,7 +226,11 @@ export class NatterClient extends Emitter<NatterEvents> {
     clearInterval(this.heartbeat);
     if (this.options.heartbeatMs !== 0) {
       this.heartbeat = setInterval(() => {
-        if (this.heard) { this.heard = false; this.transmit({ type: 'ping' }); return; }
+        if (this.heard) {
+          this.heard = false;
+          this.transmit({ type: 'ping' });
+          return;
+        }
         // Silent for a whole interval: the peer is gone without a close; do not wait for TCP to notice.
         this.socket = null;
         socket.close(4000, 'no heartbeat');
@@ -230,23 +261,43 @@ export class NatterClient extends Emitter<NatterEvents> {
     this.heard = true;
     const frame = JSON.parse(text) as AnyServerFrame;
     switch (frame.type) {
-      case 'ack': this.acked(frame); return;
+      case 'ack':
+        this.acked(frame);
+        return;
       case 'new_message': {
         const { type: _, ...message } = frame;
         this.live({ kind: 'message', value: message });
         return;
       }
-      case 'message_updated': this.live({ kind: 'updated', value: frame }); return;
-      case 'reaction': this.live({ kind: 'reaction', value: frame }); return;
-      case 'ok': this.requests.ok(frame.request_id); return;
-      case 'conversation_updated': this.adopt(frame.cursor); this.emit('conversation', frame); return;
-      case 'message_status': this.emit('status', frame); return;
-      case 'presence': this.emit('presence', frame); return;
-      case 'typing': this.emit('typing', frame); return;
+      case 'message_updated':
+        this.live({ kind: 'updated', value: frame });
+        return;
+      case 'reaction':
+        this.live({ kind: 'reaction', value: frame });
+        return;
+      case 'ok':
+        this.requests.ok(frame.request_id);
+        return;
+      case 'conversation_updated':
+        this.adopt(frame.cursor);
+        this.emit('conversation', frame);
+        return;
+      case 'message_status':
+        this.emit('status', frame);
+        return;
+      case 'presence':
+        this.emit('presence', frame);
+        return;
+      case 'typing':
+        this.emit('typing', frame);
+        return;
       case 'sync_done':
         this.releaseSynced(frame.cursor, !frame.has_more);
         void this.advance(frame.cursor);
-        if (frame.has_more) { this.requestSync(); return; }
+        if (frame.has_more) {
+          this.requestSync();
+          return;
+        }
         this.attempt = 0;
         this.setState('online');
         return;
@@ -255,9 +306,14 @@ export class NatterClient extends Emitter<NatterEvents> {
         this.goawayDelayMs = frame.reconnect_after_ms;
         this.socket?.close(1000, 'goaway');
         return;
-      case 'token_expiring': void this.renew(); return;
-      case 'error': this.refused(frame); return;
-      case 'pong': return;
+      case 'token_expiring':
+        void this.renew();
+        return;
+      case 'error':
+        this.refused(frame);
+        return;
+      case 'pong':
+        return;
     }
   }
 
@@ -281,16 +337,25 @@ export class NatterClient extends Emitter<NatterEvents> {
 
   /** A frame with a log position: held while syncing, else emitted and its cursor kept. */
   private live(held: Held): void {
-    if (this.unsynced) { this.unsynced.push(held); return; }
+    if (this.unsynced) {
+      this.unsynced.push(held);
+      return;
+    }
     void this.advance(held.value.cursor);
     this.emitHeld(held);
   }
 
   private emitHeld(held: Held): void {
     switch (held.kind) {
-      case 'message': this.deliver(held.value); return;
-      case 'updated': this.emit('updated', held.value); return;
-      case 'reaction': this.emit('reaction', held.value); return;
+      case 'message':
+        this.deliver(held.value);
+        return;
+      case 'updated':
+        this.emit('updated', held.value);
+        return;
+      case 'reaction':
+        this.emit('reaction', held.value);
+        return;
     }
   }
 
@@ -312,7 +377,8 @@ export class NatterClient extends Emitter<NatterEvents> {
     if (!entry) {
       // A sync refused for its rate is asked again once the budget allows; nothing else needs a retry.
       const ofSync = error.client_msg_id === undefined && error.request_id === undefined;
-      if (ofSync && error.code === 'rate_limited' && this.stateValue === 'syncing') setTimeout(() => this.requestSync(), error.retry_after_ms ?? this.backoff.baseMs);
+      if (ofSync && error.code === 'rate_limited' && this.stateValue === 'syncing')
+        setTimeout(() => this.requestSync(), error.retry_after_ms ?? this.backoff.baseMs);
       this.emit('error', error);
       return;
     }
@@ -322,7 +388,13 @@ export class NatterClient extends Emitter<NatterEvents> {
       const attempt = this.retries.get(entry.client_msg_id) ?? 0;
       this.retries.set(entry.client_msg_id, attempt + 1);
       const delay = error.retry_after_ms ?? fullJitter(attempt, this.backoff);
-      this.paused.set(conversationId, setTimeout(() => { this.paused.delete(conversationId); this.pump(); }, delay));
+      this.paused.set(
+        conversationId,
+        setTimeout(() => {
+          this.paused.delete(conversationId);
+          this.pump();
+        }, delay),
+      );
       return;
     }
     this.outbox.take(entry.client_msg_id);

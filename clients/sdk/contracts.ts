@@ -95,7 +95,9 @@ export type ReactionSummary = {
 
 export type SendMessageBody = {
   client_msg_id: string;
+  /** at most 16,000 characters (code points; NATTER_MAX_MESSAGE_CHARS may set fewer): longer content is refused with 413 message_too_large. For content_type "media": the JSON {"media_id"} of media the sender uploaded (caption optional); "ciphertext": base64. */
   content: string;
+  /** "text" (default); "media": content is the JSON {"media_id","caption"?} of media you uploaded (else 400 invalid_request); "ciphertext": base64 */
   content_type?: 'text' | 'media' | 'ciphertext';
   reply_to_seq?: number;
   mentions?: string[];
@@ -293,6 +295,7 @@ export type SendMessageFrame = {
   type: 'send_message';
   client_msg_id: string;
   conversation_id: string;
+  /** at most 16,000 characters (code points; NATTER_MAX_MESSAGE_CHARS may set fewer): longer content is refused with 413 message_too_large. For content_type "media": the JSON {"media_id"} of media the sender uploaded (caption optional); "ciphertext": base64. */
   content: string;
   content_type?: 'text' | 'media' | 'ciphertext';
   reply_to_seq?: number;
@@ -332,6 +335,7 @@ export type EditMessageFrame = {
   type: 'edit_message';
   conversation_id: string;
   seq: number;
+  /** at most 16,000 characters (code points; NATTER_MAX_MESSAGE_CHARS may set fewer): longer content is refused with 413 message_too_large. For content_type "media": the JSON {"media_id"} of media the sender uploaded (caption optional); "ciphertext": base64. */
   content: string;
   request_id?: string;
 };

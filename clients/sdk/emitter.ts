@@ -7,7 +7,9 @@ export class Emitter<Events extends Record<string, unknown>> {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener as (value: never) => void);
-    return () => { set.delete(listener as (value: never) => void); };
+    return () => {
+      set.delete(listener as (value: never) => void);
+    };
   }
 
   protected emit<K extends keyof Events>(event: K, value: Events[K]): void {

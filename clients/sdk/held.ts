@@ -2,10 +2,7 @@ import { newerCursor } from './urls.ts';
 import type { Message, MessageUpdatedFrame, ReactionFrame } from './wire.ts';
 
 /** A frame with a log position, received while a sync is running and held until the sync page that covers it is done. */
-export type Held =
-  | { kind: 'message'; value: Message }
-  | { kind: 'updated'; value: MessageUpdatedFrame }
-  | { kind: 'reaction'; value: ReactionFrame };
+export type Held = { kind: 'message'; value: Message } | { kind: 'updated'; value: MessageUpdatedFrame } | { kind: 'reaction'; value: ReactionFrame };
 
 const byCursor = (a: Held, b: Held) => (a.value.cursor === b.value.cursor ? 0 : newerCursor(a.value.cursor, b.value.cursor) ? 1 : -1);
 

@@ -2,8 +2,16 @@ import type { BackoffOptions } from './backoff.ts';
 import type { OutboxEntry } from './outbox.ts';
 import type { NatterStorage } from './storage.ts';
 import type {
-  AckFrame, ContentType, ConversationUpdatedFrame, ErrorFrame, Message, MessageStatusFrame, MessageUpdatedFrame, PresenceFrame,
-  ReactionFrame, TypingFrame,
+  AckFrame,
+  ContentType,
+  ConversationUpdatedFrame,
+  ErrorFrame,
+  Message,
+  MessageStatusFrame,
+  MessageUpdatedFrame,
+  PresenceFrame,
+  ReactionFrame,
+  TypingFrame,
 } from './wire.ts';
 
 // What a NatterClient takes and what it emits.

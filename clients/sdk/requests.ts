@@ -4,7 +4,11 @@ export type SentRequest = RequestFrame & { request_id: string };
 
 /** The server refused an edit, delete or reaction for good (not the author, window closed, deleted…). */
 export class NatterRequestError extends Error {
-  constructor(readonly code: string, message: string, readonly frame: SentRequest) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly frame: SentRequest,
+  ) {
     super(`${code}: ${message}`);
     this.name = 'NatterRequestError';
   }
@@ -58,7 +62,10 @@ export class Requests {
     if (this.retryable(error.code)) {
       const delay = this.retryDelay(request.attempt++, error);
       // If the socket is down when the delay ends, the next connect's `resend` sends it.
-      request.timer = setTimeout(() => { request.timer = undefined; this.transmit(request.frame); }, delay);
+      request.timer = setTimeout(() => {
+        request.timer = undefined;
+        this.transmit(request.frame);
+      }, delay);
       return true;
     }
     this.settle(request);

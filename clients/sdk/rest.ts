@@ -1,10 +1,28 @@
 import type {
-  BlocksReply, Conversation, CreateConversationBody, DevTokenReply, InboxReply, LastSeenVisibility, Message, MessagesQuery, MessagesReply,
-  PresenceState, ReceiptsReply, RepliesQuery, SearchQuery, SearchReply, SendMessageBody, SendMessageReply,
+  BlocksReply,
+  Conversation,
+  CreateConversationBody,
+  DevTokenReply,
+  InboxReply,
+  LastSeenVisibility,
+  Message,
+  MessagesQuery,
+  MessagesReply,
+  PresenceState,
+  ReceiptsReply,
+  RepliesQuery,
+  SearchQuery,
+  SearchReply,
+  SendMessageBody,
+  SendMessageReply,
 } from './wire.ts';
 
 export class NatterApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(`${status} ${code}: ${message}`);
     this.name = 'NatterApiError';
   }
@@ -38,7 +56,10 @@ export const devToken = (url: string, userId: string, deviceId?: string): Promis
 /** The REST queries and commands, for one user's token. */
 export class NatterApi {
   private readonly base: string;
-  constructor(url: string, private readonly token: string) {
+  constructor(
+    url: string,
+    private readonly token: string,
+  ) {
     this.base = httpBase(url);
   }
 

@@ -10,7 +10,12 @@ export type NatterStorage = {
 /** The default: survives reconnects, not a restart. */
 export const memoryStorage = (): NatterStorage => {
   const values = new Map<string, string>();
-  return { get: (key) => values.get(key), set: (key, value) => { values.set(key, value); } };
+  return {
+    get: (key) => values.get(key),
+    set: (key, value) => {
+      values.set(key, value);
+    },
+  };
 };
 
 /** A Web Storage (`localStorage`) under a prefix, so that several users or devices can share one origin. */

@@ -1,4 +1,17 @@
-import type { ConversationCommand, CreateConversation, AddMembers, RemoveMember, SendMessage, EditMessage, DeleteMessage, GrantAdmin, RevokeAdmin, RenameConversation, SetRetention, ExpireMessages } from '../../contracts/commands.ts';
+import type {
+  ConversationCommand,
+  CreateConversation,
+  AddMembers,
+  RemoveMember,
+  SendMessage,
+  EditMessage,
+  DeleteMessage,
+  GrantAdmin,
+  RevokeAdmin,
+  RenameConversation,
+  SetRetention,
+  ExpireMessages,
+} from '../../contracts/commands.ts';
 import { MessageIndex, type IndexedMessage } from './message-index.ts';
 import type { ConversationEvent } from '../../contracts/events.ts';
 import { NatterError } from '../../contracts/errors.ts';
@@ -33,9 +46,19 @@ export const DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000;
 export const DEDUP_MAX_ENTRIES = 100_000;
 
 export const initialState = (): Conversation => ({
-  exists: false, conversation_id: '', kind: 'group', title: null, created_by: '',
-  members: new Set(), former_members: new Set(), admins: new Set(), last_seq: 0, messages: new MessageIndex(), sent: new Map(),
-  retention_days: null, expired_seq: 0,
+  exists: false,
+  conversation_id: '',
+  kind: 'group',
+  title: null,
+  created_by: '',
+  members: new Set(),
+  former_members: new Set(),
+  admins: new Set(),
+  last_seq: 0,
+  messages: new MessageIndex(),
+  sent: new Map(),
+  retention_days: null,
+  expired_seq: 0,
 });
 
 export const dedupKey = (senderId: string, clientMsgId: string) => `${senderId}\u0000${clientMsgId}`;
@@ -58,18 +81,32 @@ export const existingMessage = (state: Conversation, seq: number): IndexedMessag
 
 export const decide = (command: ConversationCommand, state: Conversation): ConversationEvent[] => {
   switch (command.type) {
-    case 'CreateConversation': return create(command, state);
-    case 'AddMembers': return addMembers(command, state);
-    case 'RemoveMember': return removeMember(command, state);
-    case 'SendMessage': return sendMessage(command, state);
-    case 'EditMessage': return editMessage(command, state);
-    case 'DeleteMessage': return deleteMessage(command, state);
-    case 'GrantAdmin': return grantAdmin(command, state);
-    case 'RevokeAdmin': return revokeAdmin(command, state);
-    case 'RenameConversation': return rename(command, state);
-    case 'SetRetention': return setRetention(command, state);
-    case 'ExpireMessages': return expire(command, state);
-    default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
+    case 'CreateConversation':
+      return create(command, state);
+    case 'AddMembers':
+      return addMembers(command, state);
+    case 'RemoveMember':
+      return removeMember(command, state);
+    case 'SendMessage':
+      return sendMessage(command, state);
+    case 'EditMessage':
+      return editMessage(command, state);
+    case 'DeleteMessage':
+      return deleteMessage(command, state);
+    case 'GrantAdmin':
+      return grantAdmin(command, state);
+    case 'RevokeAdmin':
+      return revokeAdmin(command, state);
+    case 'RenameConversation':
+      return rename(command, state);
+    case 'SetRetention':
+      return setRetention(command, state);
+    case 'ExpireMessages':
+      return expire(command, state);
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
   }
 };
 
@@ -88,10 +125,19 @@ const create = (command: CreateConversation, state: Conversation): ConversationE
   if (members.length > max) {
     throw new NatterError('group_too_large', `a group holds at most ${max} members, ${members.length} requested`);
   }
-  return [{ type: 'ConversationCreated', data: {
-    conversation_id: command.conversation_id, kind: command.kind, title: command.kind === 'group' ? command.title : null,
-    created_by: command.created_by, member_ids: members, timestamp: command.timestamp,
-  } }];
+  return [
+    {
+      type: 'ConversationCreated',
+      data: {
+        conversation_id: command.conversation_id,
+        kind: command.kind,
+        title: command.kind === 'group' ? command.title : null,
+        created_by: command.created_by,
+        member_ids: members,
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 const addMembers = (command: AddMembers, state: Conversation): ConversationEvent[] => {
@@ -103,9 +149,17 @@ const addMembers = (command: AddMembers, state: Conversation): ConversationEvent
   if (state.members.size + fresh.length > max) {
     throw new NatterError('group_too_large', `a group holds at most ${max} members, ${state.members.size + fresh.length} requested`);
   }
-  return [{ type: 'MembersAdded', data: {
-    conversation_id: command.conversation_id, user_ids: fresh, added_by: command.by, timestamp: command.timestamp,
-  } }];
+  return [
+    {
+      type: 'MembersAdded',
+      data: {
+        conversation_id: command.conversation_id,
+        user_ids: fresh,
+        added_by: command.by,
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 const removeMember = (command: RemoveMember, state: Conversation): ConversationEvent[] => {
@@ -115,16 +169,32 @@ const removeMember = (command: RemoveMember, state: Conversation): ConversationE
   if (command.by !== command.user_id && !state.admins.has(command.by)) {
     throw new NatterError('forbidden', 'only a group admin can remove other members');
   }
-  const removed: ConversationEvent = { type: 'MemberRemoved', data: {
-    conversation_id: command.conversation_id, user_id: command.user_id, removed_by: command.by, timestamp: command.timestamp,
-  } };
+  const removed: ConversationEvent = {
+    type: 'MemberRemoved',
+    data: {
+      conversation_id: command.conversation_id,
+      user_id: command.user_id,
+      removed_by: command.by,
+      timestamp: command.timestamp,
+    },
+  };
   // A group never stays without an admin while it has members: the longest-standing member succeeds the last one.
   const lastAdmin = state.admins.size === 1 && state.admins.has(command.user_id);
   const successor = lastAdmin ? [...state.members].find((m) => m !== command.user_id) : undefined;
   if (!successor) return [removed];
-  return [removed, { type: 'AdminGranted', data: {
-    conversation_id: command.conversation_id, user_id: successor, granted_by: command.user_id, reason: 'succession', timestamp: command.timestamp,
-  } }];
+  return [
+    removed,
+    {
+      type: 'AdminGranted',
+      data: {
+        conversation_id: command.conversation_id,
+        user_id: successor,
+        granted_by: command.user_id,
+        reason: 'succession',
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 const assertGroupAdmin = (state: Conversation, by: string, conversationId: string, what: string) => {
@@ -137,16 +207,30 @@ const grantAdmin = (command: GrantAdmin, state: Conversation): ConversationEvent
   assertGroupAdmin(state, command.by, command.conversation_id, 'make admins');
   if (!state.members.has(command.user_id)) throw new NatterError('invalid_request', `${command.user_id} is not a member of this group`);
   if (state.admins.has(command.user_id)) return [];
-  return [{ type: 'AdminGranted', data: {
-    conversation_id: command.conversation_id, user_id: command.user_id, granted_by: command.by, reason: 'granted', timestamp: command.timestamp,
-  } }];
+  return [
+    {
+      type: 'AdminGranted',
+      data: {
+        conversation_id: command.conversation_id,
+        user_id: command.user_id,
+        granted_by: command.by,
+        reason: 'granted',
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 const revokeAdmin = (command: RevokeAdmin, state: Conversation): ConversationEvent[] => {
   assertGroupAdmin(state, command.by, command.conversation_id, 'remove admins');
   if (!state.admins.has(command.user_id)) return [];
   if (state.admins.size === 1) throw new NatterError('last_admin', 'a group keeps at least one admin: make someone else admin first');
-  return [{ type: 'AdminRevoked', data: { conversation_id: command.conversation_id, user_id: command.user_id, revoked_by: command.by, timestamp: command.timestamp } }];
+  return [
+    {
+      type: 'AdminRevoked',
+      data: { conversation_id: command.conversation_id, user_id: command.user_id, revoked_by: command.by, timestamp: command.timestamp },
+    },
+  ];
 };
 
 /** Groups: admins choose; a direct conversation has no admins, so either member does. */
@@ -154,7 +238,12 @@ const setRetention = (command: SetRetention, state: Conversation): ConversationE
   assertMember(state, command.by, command.conversation_id);
   if (state.kind === 'group' && !state.admins.has(command.by)) throw new NatterError('forbidden', "only a group admin can change the group's retention");
   if (state.retention_days === command.retention_days) return [];
-  return [{ type: 'RetentionChanged', data: { conversation_id: command.conversation_id, retention_days: command.retention_days, changed_by: command.by, timestamp: command.timestamp } }];
+  return [
+    {
+      type: 'RetentionChanged',
+      data: { conversation_id: command.conversation_id, retention_days: command.retention_days, changed_by: command.by, timestamp: command.timestamp },
+    },
+  ];
 };
 
 /** Expiry is an event, so that every replay agrees on what is gone: the messages sent before the horizon. */
@@ -172,7 +261,12 @@ const expire = (command: ExpireMessages, state: Conversation): ConversationEvent
 const rename = (command: RenameConversation, state: Conversation): ConversationEvent[] => {
   assertGroupAdmin(state, command.by, command.conversation_id, 'rename the group');
   if (state.title === command.title) return [];
-  return [{ type: 'ConversationRenamed', data: { conversation_id: command.conversation_id, title: command.title, renamed_by: command.by, timestamp: command.timestamp } }];
+  return [
+    {
+      type: 'ConversationRenamed',
+      data: { conversation_id: command.conversation_id, title: command.title, renamed_by: command.by, timestamp: command.timestamp },
+    },
+  ];
 };
 
 const sendMessage = (command: SendMessage, state: Conversation): ConversationEvent[] => {
@@ -183,14 +277,29 @@ const sendMessage = (command: SendMessage, state: Conversation): ConversationEve
   if (command.reply_to_seq !== undefined) existingMessage(state, command.reply_to_seq);
   const mentions = command.mentions === undefined ? undefined : [...new Set(command.mentions)];
   const strangers = mentions?.filter((userId) => !state.members.has(userId)) ?? [];
-  if (strangers.length > 0) throw new NatterError('invalid_request', `mentions must name members of the conversation; ${strangers.slice(0, 3).join(', ')} ${strangers.length === 1 ? 'is' : 'are'} not`);
-  return [{ type: 'MessageSent', data: {
-    conversation_id: command.conversation_id, message_id: command.message_id, seq: state.last_seq + 1,
-    sender_id: command.sender_id, sender_device_id: command.sender_device_id, client_msg_id: command.client_msg_id,
-    content: command.content, content_type: command.content_type, timestamp: command.timestamp,
-    ...(command.reply_to_seq !== undefined ? { reply_to_seq: command.reply_to_seq } : {}),
-    ...(mentions && mentions.length > 0 ? { mentions } : {}),
-  } }];
+  if (strangers.length > 0)
+    throw new NatterError(
+      'invalid_request',
+      `mentions must name members of the conversation; ${strangers.slice(0, 3).join(', ')} ${strangers.length === 1 ? 'is' : 'are'} not`,
+    );
+  return [
+    {
+      type: 'MessageSent',
+      data: {
+        conversation_id: command.conversation_id,
+        message_id: command.message_id,
+        seq: state.last_seq + 1,
+        sender_id: command.sender_id,
+        sender_device_id: command.sender_device_id,
+        client_msg_id: command.client_msg_id,
+        content: command.content,
+        content_type: command.content_type,
+        timestamp: command.timestamp,
+        ...(command.reply_to_seq !== undefined ? { reply_to_seq: command.reply_to_seq } : {}),
+        ...(mentions && mentions.length > 0 ? { mentions } : {}),
+      },
+    },
+  ];
 };
 
 const editMessage = (command: EditMessage, state: Conversation): ConversationEvent[] => {
@@ -202,20 +311,38 @@ const editMessage = (command: EditMessage, state: Conversation): ConversationEve
   if (command.timestamp - message.timestamp > command.edit_window_ms) {
     throw new NatterError('edit_window_closed', `messages can be edited for ${Math.round(command.edit_window_ms / 1000)} s after they are sent`);
   }
-  return [{ type: 'MessageEdited', data: {
-    conversation_id: command.conversation_id, seq: command.seq, edited_by: command.by, content: command.content,
-    content_type: message.content_type, timestamp: command.timestamp,
-  } }];
+  return [
+    {
+      type: 'MessageEdited',
+      data: {
+        conversation_id: command.conversation_id,
+        seq: command.seq,
+        edited_by: command.by,
+        content: command.content,
+        content_type: message.content_type,
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 const deleteMessage = (command: DeleteMessage, state: Conversation): ConversationEvent[] => {
   assertMember(state, command.by, command.conversation_id);
   const message = existingMessage(state, command.seq);
   if (message.deleted) return [];
-  if (message.sender_id !== command.by && !state.admins.has(command.by)) throw new NatterError('forbidden', 'only the author or a group admin can delete a message');
-  return [{ type: 'MessageDeleted', data: {
-    conversation_id: command.conversation_id, seq: command.seq, deleted_by: command.by, timestamp: command.timestamp,
-  } }];
+  if (message.sender_id !== command.by && !state.admins.has(command.by))
+    throw new NatterError('forbidden', 'only the author or a group admin can delete a message');
+  return [
+    {
+      type: 'MessageDeleted',
+      data: {
+        conversation_id: command.conversation_id,
+        seq: command.seq,
+        deleted_by: command.by,
+        timestamp: command.timestamp,
+      },
+    },
+  ];
 };
 
 /**
@@ -233,7 +360,10 @@ export const evolve = (state: Conversation, event: ConversationEvent): Conversat
       return state;
     }
     case 'MembersAdded':
-      for (const id of event.data.user_ids) { state.members.add(id); state.former_members.delete(id); }
+      for (const id of event.data.user_ids) {
+        state.members.add(id);
+        state.former_members.delete(id);
+      }
       return state;
     case 'MemberRemoved':
       state.members.delete(event.data.user_id);

@@ -11,7 +11,11 @@ const changesMembership = (event: ConversationEvent) => event.type !== 'MessageS
 
 /** The conversation as its frames show it; `members` and `admins` are copies, since later commands change the state in place. */
 export const viewOf = (state: Conversation): ConversationView => ({
-  conversation_id: state.conversation_id, kind: state.kind, title: state.title, members: new Set(state.members), admins: new Set(state.admins),
+  conversation_id: state.conversation_id,
+  kind: state.kind,
+  title: state.title,
+  members: new Set(state.members),
+  admins: new Set(state.admins),
 });
 
 /**
@@ -20,8 +24,15 @@ export const viewOf = (state: Conversation): ConversationView => ({
  * live frames (a message's frames need only the members, read when it is acknowledged).
  */
 export const createConversationHandler = (eventStore: EventStore, options: { cacheSize?: number; onConflict?(): void } = {}) =>
-  createStreamHandler<Conversation, ConversationCommand, ConversationEvent, undefined, ConversationView>(eventStore, {
-    idOf: (command) => command.conversation_id,
-    streamOf: conversationStream, initialState, evolve, decide: (command, state) => decide(command, state),
-  }, { ...options, snapshot: (state, events) => (events.some(changesMembership) ? viewOf(state) : undefined) });
+  createStreamHandler<Conversation, ConversationCommand, ConversationEvent, undefined, ConversationView>(
+    eventStore,
+    {
+      idOf: (command) => command.conversation_id,
+      streamOf: conversationStream,
+      initialState,
+      evolve,
+      decide: (command, state) => decide(command, state),
+    },
+    { ...options, snapshot: (state, events) => (events.some(changesMembership) ? viewOf(state) : undefined) },
+  );
 export type ConversationHandler = ReturnType<typeof createConversationHandler>;

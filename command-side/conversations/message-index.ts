@@ -21,12 +21,17 @@ export class MessageIndex {
   private flags = new Uint8Array(64);
   private last = 0;
 
-  get lastSeq(): number { return this.last; }
+  get lastSeq(): number {
+    return this.last;
+  }
 
   append(seq: number, senderId: string, timestamp: number, contentType: ContentType): void {
     if (seq >= this.sender.length) this.grow(seq + 1);
     let s = this.senderOf.get(senderId);
-    if (s === undefined) { s = this.senders.push(senderId) - 1; this.senderOf.set(senderId, s); }
+    if (s === undefined) {
+      s = this.senders.push(senderId) - 1;
+      this.senderOf.set(senderId, s);
+    }
     this.sender[seq] = s;
     this.time[seq] = timestamp;
     this.flags[seq] = contentType === 'media' ? MEDIA : contentType === 'ciphertext' ? CIPHERTEXT : 0;
@@ -41,15 +46,22 @@ export class MessageIndex {
     if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.last) return undefined;
     const flags = this.flags[seq]!;
     return {
-      seq, sender_id: this.senders[this.sender[seq]!]!, timestamp: this.time[seq]!,
-      content_type: (flags & MEDIA) !== 0 ? 'media' : (flags & CIPHERTEXT) !== 0 ? 'ciphertext' : 'text', deleted: (flags & DELETED) !== 0,
+      seq,
+      sender_id: this.senders[this.sender[seq]!]!,
+      timestamp: this.time[seq]!,
+      content_type: (flags & MEDIA) !== 0 ? 'media' : (flags & CIPHERTEXT) !== 0 ? 'ciphertext' : 'text',
+      deleted: (flags & DELETED) !== 0,
     };
   }
 
   private grow(size: number): void {
     let capacity = this.sender.length;
     while (capacity < size) capacity *= 2;
-    const grown = <T extends Uint32Array | Float64Array | Uint8Array>(from: T, make: (n: number) => T) => { const to = make(capacity); to.set(from); return to; };
+    const grown = <T extends Uint32Array | Float64Array | Uint8Array>(from: T, make: (n: number) => T) => {
+      const to = make(capacity);
+      to.set(from);
+      return to;
+    };
     this.sender = grown(this.sender, (n) => new Uint32Array(n));
     this.time = grown(this.time, (n) => new Float64Array(n));
     this.flags = grown(this.flags, (n) => new Uint8Array(n));

@@ -36,9 +36,9 @@ export const evolveReactions = (state: Reactions, event: ReactionEvent): Reactio
   const { seq, emoji, user_id: userId } = event.data;
   let emojis = state.get(seq);
   if (event.type === 'ReactionAdded') {
-    if (!emojis) state.set(seq, emojis = new Map());
+    if (!emojis) state.set(seq, (emojis = new Map()));
     let users = emojis.get(emoji);
-    if (!users) emojis.set(emoji, users = new Set());
+    if (!users) emojis.set(emoji, (users = new Set()));
     users.add(userId);
   } else if (event.type === 'ReactionRemoved') {
     const users = emojis?.get(emoji);

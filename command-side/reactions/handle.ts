@@ -12,8 +12,19 @@ import { decideReaction, evolveReactions, initialReactions, type Reactions } fro
  * (membership, the message, whether it was deleted).
  */
 export const createReactionHandler = (eventStore: EventStore, conversations: ConversationHandler, options: { cacheSize?: number; onConflict?(): void } = {}) =>
-  createStreamHandler<Reactions, React, ReactionEvent, Conversation>(eventStore, {
-    idOf: (command) => command.conversation_id,
-    streamOf: reactionsStream, initialState: initialReactions, evolve: evolveReactions, decide: decideReaction,
-  }, { cacheSize: options.cacheSize ?? 1_000, ...(options.onConflict ? { onConflict: options.onConflict } : {}), context: (command) => conversations.state(command.conversation_id) });
+  createStreamHandler<Reactions, React, ReactionEvent, Conversation>(
+    eventStore,
+    {
+      idOf: (command) => command.conversation_id,
+      streamOf: reactionsStream,
+      initialState: initialReactions,
+      evolve: evolveReactions,
+      decide: decideReaction,
+    },
+    {
+      cacheSize: options.cacheSize ?? 1_000,
+      ...(options.onConflict ? { onConflict: options.onConflict } : {}),
+      context: (command) => conversations.state(command.conversation_id),
+    },
+  );
 export type ReactionHandler = ReturnType<typeof createReactionHandler>;

@@ -34,26 +34,46 @@ export const decideUser = (command: UserCommand, state: UserSettings, conversati
     }
     case 'BlockUser':
       if (command.blocked_user_id === userId) throw new NatterError('invalid_request', 'you cannot block yourself');
-      return state.blocks.has(command.blocked_user_id) ? [] : [{ type: 'UserBlocked', data: { user_id: userId, blocked_user_id: command.blocked_user_id, timestamp } }];
+      return state.blocks.has(command.blocked_user_id)
+        ? []
+        : [{ type: 'UserBlocked', data: { user_id: userId, blocked_user_id: command.blocked_user_id, timestamp } }];
     case 'UnblockUser':
-      return state.blocks.has(command.blocked_user_id) ? [{ type: 'UserUnblocked', data: { user_id: userId, blocked_user_id: command.blocked_user_id, timestamp } }] : [];
+      return state.blocks.has(command.blocked_user_id)
+        ? [{ type: 'UserUnblocked', data: { user_id: userId, blocked_user_id: command.blocked_user_id, timestamp } }]
+        : [];
     case 'SetPrivacy':
       return state.last_seen === command.last_seen ? [] : [{ type: 'PrivacyChanged', data: { user_id: userId, last_seen: command.last_seen, timestamp } }];
     case 'EraseUser':
       return state.erased ? [] : [{ type: 'UserErased', data: { user_id: userId, by: command.by, timestamp } }];
-    default: { const unknown: never = command; throw new Error(`unknown command ${JSON.stringify(unknown)}`); }
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown command ${JSON.stringify(unknown)}`);
+    }
   }
 };
 
 export const evolveUser = (state: UserSettings, event: UserEvent): UserSettings => {
   switch (event.type) {
-    case 'ConversationMuted': state.mutes.set(event.data.conversation_id, event.data.until); break;
-    case 'ConversationUnmuted': state.mutes.delete(event.data.conversation_id); break;
-    case 'UserBlocked': state.blocks.add(event.data.blocked_user_id); break;
-    case 'UserUnblocked': state.blocks.delete(event.data.blocked_user_id); break;
-    case 'PrivacyChanged': state.last_seen = event.data.last_seen; break;
-    case 'UserErased': state.erased = true; break;
-    default: break; // a newer version's event: nothing this version decides depends on it
+    case 'ConversationMuted':
+      state.mutes.set(event.data.conversation_id, event.data.until);
+      break;
+    case 'ConversationUnmuted':
+      state.mutes.delete(event.data.conversation_id);
+      break;
+    case 'UserBlocked':
+      state.blocks.add(event.data.blocked_user_id);
+      break;
+    case 'UserUnblocked':
+      state.blocks.delete(event.data.blocked_user_id);
+      break;
+    case 'PrivacyChanged':
+      state.last_seen = event.data.last_seen;
+      break;
+    case 'UserErased':
+      state.erased = true;
+      break;
+    default:
+      break; // a newer version's event: nothing this version decides depends on it
   }
   return state;
 };

@@ -8,10 +8,19 @@ import { decideUser, evolveUser, initialSettings, type UserSettings } from './de
 
 /** A user's settings on `user-<id>`; a mute first reads the conversation (is the user a member?). */
 export const createUserHandler = (eventStore: EventStore, conversations: ConversationHandler, options: { cacheSize?: number; onConflict?(): void } = {}) =>
-  createStreamHandler<UserSettings, UserCommand, UserEvent, Conversation | undefined>(eventStore, {
-    idOf: (command) => command.user_id, streamOf: userStream, initialState: initialSettings, evolve: evolveUser, decide: decideUser,
-  }, {
-    cacheSize: options.cacheSize ?? 10_000, ...(options.onConflict ? { onConflict: options.onConflict } : {}),
-    context: async (command) => (command.type === 'MuteConversation' ? conversations.state(command.conversation_id) : undefined),
-  });
+  createStreamHandler<UserSettings, UserCommand, UserEvent, Conversation | undefined>(
+    eventStore,
+    {
+      idOf: (command) => command.user_id,
+      streamOf: userStream,
+      initialState: initialSettings,
+      evolve: evolveUser,
+      decide: decideUser,
+    },
+    {
+      cacheSize: options.cacheSize ?? 10_000,
+      ...(options.onConflict ? { onConflict: options.onConflict } : {}),
+      context: async (command) => (command.type === 'MuteConversation' ? conversations.state(command.conversation_id) : undefined),
+    },
+  );
 export type UserHandler = ReturnType<typeof createUserHandler>;

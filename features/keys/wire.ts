@@ -12,7 +12,10 @@ import { keyRoutes } from './routes.ts';
 export const wireKeys = (config: Config['keys'], keys: KeyDirectory, shared: { delivery: Delivery; limiter: RateLimiter }) => ({
   routes: async (app: FastifyInstance) => {
     await app.register(keyRoutes, {
-      keys, delivery: shared.delivery, lowThreshold: config.prekeysLowThreshold, limiter: shared.limiter,
+      keys,
+      delivery: shared.delivery,
+      lowThreshold: config.prekeysLowThreshold,
+      limiter: shared.limiter,
       claimLimit: { capacity: config.claimsPerMinute, perSecond: config.claimsPerMinute / 60 },
     });
   },

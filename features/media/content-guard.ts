@@ -17,12 +17,19 @@ export const mediaUrl = (mediaId: string) => `/v1/media/${mediaId}`;
 export const guardMediaContent = (commands: Commands, deps: { media: MediaStore }): Commands => {
   const mediaContent = async (actor: Actor, content: string): Promise<string> => {
     let input: unknown;
-    try { input = JSON.parse(content); } catch { throw new NatterError('invalid_request', 'media content must be JSON: {"media_id","caption"?}'); }
+    try {
+      input = JSON.parse(content);
+    } catch {
+      throw new NatterError('invalid_request', 'media content must be JSON: {"media_id","caption"?}');
+    }
     if (!validMediaInput.Check(input)) throw new NatterError('invalid_request', 'media content must be {"media_id","caption"?} (see contracts/media.ts)');
     const record = await deps.media.get(input.media_id);
     if (!record || record.owner_id !== actor.user_id) throw new NatterError('media_not_found', `no media ${input.media_id} uploaded by you`);
     const normalized: MediaMessageContent = {
-      media_id: record.media_id, url: mediaUrl(record.media_id), content_type: record.content_type, size: record.size,
+      media_id: record.media_id,
+      url: mediaUrl(record.media_id),
+      content_type: record.content_type,
+      size: record.size,
       ...(record.thumbnail ? { thumbnail: record.thumbnail } : {}),
       ...(record.width !== null ? { width: record.width } : {}),
       ...(record.height !== null ? { height: record.height } : {}),

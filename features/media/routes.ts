@@ -35,20 +35,26 @@ const peek = async (stream: Readable, bytes: number): Promise<{ head: Buffer; wh
   let ended = false;
   while (length < bytes) {
     const next = await iterator.next();
-    if (next.done) { ended = true; break; }
+    if (next.done) {
+      ended = true;
+      break;
+    }
     chunks.push(next.value);
     length += next.value.length;
   }
   const head = Buffer.concat(chunks);
-  const whole = Readable.from((async function* () {
-    if (head.length > 0) yield head;
-    if (ended) return;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  })(), { objectMode: false });
+  const whole = Readable.from(
+    (async function* () {
+      if (head.length > 0) yield head;
+      if (ended) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(),
+    { objectMode: false },
+  );
   return { head, whole };
 };
 
@@ -57,7 +63,10 @@ const readAll = async (stream: Readable, limit: number): Promise<Buffer | null> 
   let length = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     length += chunk.length;
-    if (length > limit) { stream.destroy(); return null; }
+    if (length > limit) {
+      stream.destroy();
+      return null;
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -70,9 +79,18 @@ export const makeThumbnail = async (image: Buffer): Promise<{ thumbnail: string 
     const swap = (meta.orientation ?? 1) >= 5;
     const width = (swap ? meta.height : meta.width) ?? null;
     const height = (swap ? meta.width : meta.height) ?? null;
-    for (const [edge, quality] of [[160, 60], [128, 50], [96, 40], [64, 30], [48, 20]] as const) {
-      const out = await sharp(image, { limitInputPixels: 100_000_000 }).rotate()
-        .resize(edge, edge, { fit: 'inside', withoutEnlargement: true }).webp({ quality, effort: 4 }).toBuffer();
+    for (const [edge, quality] of [
+      [160, 60],
+      [128, 50],
+      [96, 40],
+      [64, 30],
+      [48, 20],
+    ] as const) {
+      const out = await sharp(image, { limitInputPixels: 100_000_000 })
+        .rotate()
+        .resize(edge, edge, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality, effort: 4 })
+        .toBuffer();
       if (out.length <= THUMBNAIL_MAX_BYTES) return { thumbnail: `data:image/webp;base64,${out.toString('base64')}`, width, height };
     }
     return { thumbnail: null, width, height };
@@ -117,51 +135,64 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
   await app.register(multipart, { limits: { fileSize: deps.maxBytes, files: 1, fields: 10, parts: 12, fieldSize: 1024 } });
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.post('/v1/media', {
-    schema: { operationId: 'uploadMedia', summary: 'Upload one file (multipart/form-data) to share in a media message', response: { 201: MediaReply } },
-    config: { multipartBody: MediaUploadForm },
-  }, async (request, reply) => {
-    if (!request.isMultipart()) throw new NatterError('invalid_request', 'upload with Content-Type: multipart/form-data and one file part');
-    const file = await request.file().catch(malformed);
-    if (!file) throw new NatterError('invalid_request', 'the multipart body has no file part');
-    const { head, whole } = await peek(file.file, SNIFF_BYTES).catch(malformed);
-    const type = await fileTypeFromBuffer(head);
-    if (!type || !ALLOWED_MEDIA_TYPES.has(type.mime)) {
-      file.file.resume();
-      throw new NatterError('unsupported_media_type', `${type ? type.mime : 'this format'} is not accepted; send an image, video, audio or PDF file`);
-    }
-    const mediaId = randomBytes(16).toString('base64url');
-    let size: number;
-    try {
-      ({ size } = await deps.blobs.put(mediaId, whole, { contentType: type.mime }));
-    } catch (error) {
-      await deps.blobs.delete(mediaId).catch(() => {});
-      if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || file.file.truncated) {
+  api.post(
+    '/v1/media',
+    {
+      schema: { operationId: 'uploadMedia', summary: 'Upload one file (multipart/form-data) to share in a media message', response: { 201: MediaReply } },
+      config: { multipartBody: MediaUploadForm },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new NatterError('invalid_request', 'upload with Content-Type: multipart/form-data and one file part');
+      const file = await request.file().catch(malformed);
+      if (!file) throw new NatterError('invalid_request', 'the multipart body has no file part');
+      const { head, whole } = await peek(file.file, SNIFF_BYTES).catch(malformed);
+      const type = await fileTypeFromBuffer(head);
+      if (!type || !ALLOWED_MEDIA_TYPES.has(type.mime)) {
+        file.file.resume();
+        throw new NatterError('unsupported_media_type', `${type ? type.mime : 'this format'} is not accepted; send an image, video, audio or PDF file`);
+      }
+      const mediaId = randomBytes(16).toString('base64url');
+      let size: number;
+      try {
+        ({ size } = await deps.blobs.put(mediaId, whole, { contentType: type.mime }));
+      } catch (error) {
+        await deps.blobs.delete(mediaId).catch(() => {});
+        if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' || file.file.truncated) {
+          throw new NatterError('payload_too_large', `the file is over the ${deps.maxBytes}-byte limit`);
+        }
+        throw error;
+      }
+      if (file.file.truncated) {
+        await deps.blobs.delete(mediaId);
         throw new NatterError('payload_too_large', `the file is over the ${deps.maxBytes}-byte limit`);
       }
-      throw error;
-    }
-    if (file.file.truncated) {
-      await deps.blobs.delete(mediaId);
-      throw new NatterError('payload_too_large', `the file is over the ${deps.maxBytes}-byte limit`);
-    }
-    let preview: { thumbnail: string | null; width: number | null; height: number | null } = { thumbnail: null, width: null, height: null };
-    if (type.mime.startsWith('image/') && size <= THUMBNAIL_INPUT_MAX_BYTES) {
-      const stored = await deps.blobs.get(mediaId);
-      const bytes = stored ? await readAll(stored, THUMBNAIL_INPUT_MAX_BYTES) : null;
-      if (bytes) preview = await makeThumbnail(bytes);
-    }
-    const record: MediaRecord = {
-      media_id: mediaId, owner_id: request.actor.user_id, content_type: type.mime, size, blob_key: mediaId, created_at: clock(), ...preview,
-    };
-    await deps.media.add(record);
-    return reply.status(201).send({
-      media_id: mediaId, url: mediaUrl(mediaId), content_type: type.mime, size,
-      ...(preview.thumbnail ? { thumbnail: preview.thumbnail } : {}),
-      ...(preview.width !== null ? { width: preview.width } : {}),
-      ...(preview.height !== null ? { height: preview.height } : {}),
-    });
-  });
+      let preview: { thumbnail: string | null; width: number | null; height: number | null } = { thumbnail: null, width: null, height: null };
+      if (type.mime.startsWith('image/') && size <= THUMBNAIL_INPUT_MAX_BYTES) {
+        const stored = await deps.blobs.get(mediaId);
+        const bytes = stored ? await readAll(stored, THUMBNAIL_INPUT_MAX_BYTES) : null;
+        if (bytes) preview = await makeThumbnail(bytes);
+      }
+      const record: MediaRecord = {
+        media_id: mediaId,
+        owner_id: request.actor.user_id,
+        content_type: type.mime,
+        size,
+        blob_key: mediaId,
+        created_at: clock(),
+        ...preview,
+      };
+      await deps.media.add(record);
+      return reply.status(201).send({
+        media_id: mediaId,
+        url: mediaUrl(mediaId),
+        content_type: type.mime,
+        size,
+        ...(preview.thumbnail ? { thumbnail: preview.thumbnail } : {}),
+        ...(preview.width !== null ? { width: preview.width } : {}),
+        ...(preview.height !== null ? { height: preview.height } : {}),
+      });
+    },
+  );
 
   const mayRead = async (record: MediaRecord, userId: string) => {
     if (record.owner_id === userId) return true;
@@ -171,34 +202,46 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
     return false;
   };
 
-  api.get('/v1/media/:id', {
-    schema: {
-      operationId: 'getMedia', summary: 'Download media (Range requests supported), if you uploaded it or it was shared with you', params: MediaParams,
-      response: { 200: mediaBytes('The whole file, in the content type recognized at upload'), 206: mediaBytes('The requested byte range (Content-Range says which)') },
+  api.get(
+    '/v1/media/:id',
+    {
+      schema: {
+        operationId: 'getMedia',
+        summary: 'Download media (Range requests supported), if you uploaded it or it was shared with you',
+        params: MediaParams,
+        response: {
+          200: mediaBytes('The whole file, in the content type recognized at upload'),
+          206: mediaBytes('The requested byte range (Content-Range says which)'),
+        },
+      },
     },
-  }, async (request, reply) => {
-    const record = await deps.media.get(request.params.id);
-    // The same answer for "does not exist" and "not yours": ids cannot be probed.
-    if (!record || !(await mayRead(record, request.actor.user_id))) throw new NatterError('media_not_found', `no media ${request.params.id}`);
-    reply.header('accept-ranges', 'bytes');
-    reply.header('etag', `"${record.media_id}"`);
-    reply.header('cache-control', 'private, max-age=31536000, immutable');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('content-security-policy', "default-src 'none'; sandbox");
-    const ifRange = request.headers['if-range'];
-    const range = ifRange && ifRange !== `"${record.media_id}"` ? null : parseRange(request.headers.range, record.size);
-    if (range === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${record.size}`);
-      throw new NatterError('range_not_satisfiable', `the range is outside the media's ${record.size} bytes`);
-    }
-    const body = await deps.blobs.get(record.blob_key, range ?? undefined);
-    if (!body) throw new NatterError('media_not_found', `no media ${request.params.id}`);
-    reply.type(record.content_type);
-    if (range) {
-      reply.status(206).header('content-range', `bytes ${range.start}-${range.end}/${record.size}`).header('content-length', String(range.end - range.start + 1));
-    } else {
-      reply.status(200).header('content-length', String(record.size));
-    }
-    return reply.send(body);
-  });
+    async (request, reply) => {
+      const record = await deps.media.get(request.params.id);
+      // The same answer for "does not exist" and "not yours": ids cannot be probed.
+      if (!record || !(await mayRead(record, request.actor.user_id))) throw new NatterError('media_not_found', `no media ${request.params.id}`);
+      reply.header('accept-ranges', 'bytes');
+      reply.header('etag', `"${record.media_id}"`);
+      reply.header('cache-control', 'private, max-age=31536000, immutable');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('content-security-policy', "default-src 'none'; sandbox");
+      const ifRange = request.headers['if-range'];
+      const range = ifRange && ifRange !== `"${record.media_id}"` ? null : parseRange(request.headers.range, record.size);
+      if (range === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${record.size}`);
+        throw new NatterError('range_not_satisfiable', `the range is outside the media's ${record.size} bytes`);
+      }
+      const body = await deps.blobs.get(record.blob_key, range ?? undefined);
+      if (!body) throw new NatterError('media_not_found', `no media ${request.params.id}`);
+      reply.type(record.content_type);
+      if (range) {
+        reply
+          .status(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${record.size}`)
+          .header('content-length', String(range.end - range.start + 1));
+      } else {
+        reply.status(200).header('content-length', String(record.size));
+      }
+      return reply.send(body);
+    },
+  );
 };

@@ -49,7 +49,9 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
   let stopped = false;
   const info = new Map<string, ConversationInfo | null>();
   const keyOf = (userId: string, conversationId: string) => `${userId}\u0000${conversationId}`;
-  const background = (work: Promise<void>) => { work.catch((error) => options.log.warn({ err: error }, 'push notification failed')); };
+  const background = (work: Promise<void>) => {
+    work.catch((error) => options.log.warn({ err: error }, 'push notification failed'));
+  };
 
   const inboxOf = async (userId: string, conversationId: string) => {
     let badge = 0;
@@ -88,15 +90,23 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
     if (unread === 0 || unseen.length === 0) return;
     const words = describe(await conversationInfo(conversationId), unseen, unread, options.includeContent);
     const notification: PushNotification = {
-      conversation_id: conversationId, title: words.title, body: words.body, badge, unread,
-      seq: unseen[unseen.length - 1]!.seq, collapse_key: conversationId,
+      conversation_id: conversationId,
+      title: words.title,
+      body: words.body,
+      badge,
+      unread,
+      seq: unseen[unseen.length - 1]!.seq,
+      collapse_key: conversationId,
     };
     for (const target of targets) options.send(target, notification);
   };
 
   const arm = (local: Local, userId: string, conversationId: string, ms: number) => {
     if (stopped) return;
-    local.timer = setTimeout(() => { local.timer = null; background(flush(userId, conversationId, false)); }, ms);
+    local.timer = setTimeout(() => {
+      local.timer = null;
+      background(flush(userId, conversationId, false));
+    }, ms);
     local.timer.unref();
   };
 
@@ -115,13 +125,23 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
       arm(local, userId, conversationId, RETRY_MS);
       throw error;
     }
-    if (batch.length === 0) { locals.delete(key); return; }
+    if (batch.length === 0) {
+      locals.delete(key);
+      return;
+    }
     batch.sort((a, b) => a.seq - b.seq);
     try {
       // The first push was just decided on a fresh answer; a trailing one asks again.
-      if (!first && (await options.live.liveUsers([userId])).has(userId)) { locals.delete(key); return; }
+      if (!first && (await options.live.liveUsers([userId])).has(userId)) {
+        locals.delete(key);
+        return;
+      }
       claim = await options.windows.claim({
-        userId, conversationId, seq: Math.max(...batch.map((m) => m.seq)), windowMs: options.collapseMs, rememberMs: options.maxAgeMs + 2 * options.collapseMs,
+        userId,
+        conversationId,
+        seq: Math.max(...batch.map((m) => m.seq)),
+        windowMs: options.collapseMs,
+        rememberMs: options.maxAgeMs + 2 * options.collapseMs,
       });
     } catch (error) {
       // The windows' store is out of reach (a Redis restart): keep the messages and ask again, or
@@ -144,7 +164,11 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
     arm(local, userId, conversationId, options.collapseMs);
     // What arrived while the window was being claimed waits for its end: parked, like what comes later.
     if (local.pending.length > 0) await park(local, userId, conversationId, local.pending.splice(0));
-    await notify(userId, conversationId, batch.filter((m) => m.seq > claim.coveredSeq));
+    await notify(
+      userId,
+      conversationId,
+      batch.filter((m) => m.seq > claim.coveredSeq),
+    );
   };
 
   /** Parks messages until the window's end; if the windows' store cannot take them, this process keeps them. */
@@ -192,7 +216,9 @@ export const createPushCollapser = (options: PushCollapserOptions) => {
       if (local) local.pending = local.pending.filter((m) => m.seq > upToSeq);
     },
     /** The conversation's title or kind may have changed. */
-    forget: (conversationId: string) => { info.delete(conversationId); },
+    forget: (conversationId: string) => {
+      info.delete(conversationId);
+    },
     /** Stops the timers and hands back what was not claimed yet, per user (what waits for a window's end is parked). */
     stop: (): Array<{ userId: string; message: PushableMessage }> => {
       stopped = true;

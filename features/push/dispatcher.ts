@@ -41,7 +41,10 @@ export const createPushDispatcher = (options: DispatcherOptions) => {
   const providerFor = (target: PushTarget) => options.providers[target.platform] ?? options.fallback;
 
   const later = (ms: number, fn: () => void) => {
-    const timer = setTimeout(() => { timers.delete(timer); fn(); }, ms);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
     timer.unref();
     timers.add(timer);
   };
@@ -55,9 +58,16 @@ export const createPushDispatcher = (options: DispatcherOptions) => {
       const job = queue.shift()!;
       const provider = providerFor(job.target);
       const wait = (pausedUntil.get(provider) ?? 0) - Date.now();
-      if (wait > 0) { later(wait, () => enqueueJob(job)); continue; }
+      if (wait > 0) {
+        later(wait, () => enqueueJob(job));
+        continue;
+      }
       running++;
-      void run(job, provider).finally(() => { running--; pump(); settleIdle(); });
+      void run(job, provider).finally(() => {
+        running--;
+        pump();
+        settleIdle();
+      });
     }
     settleIdle();
   };
@@ -86,7 +96,8 @@ export const createPushDispatcher = (options: DispatcherOptions) => {
         options.log.warn(where, 'push failed; not retried');
         return;
       case 'retry': {
-        if (result.retryAfterMs !== undefined) pausedUntil.set(provider, Math.max(pausedUntil.get(provider) ?? 0, Date.now() + Math.min(maxDelay, result.retryAfterMs)));
+        if (result.retryAfterMs !== undefined)
+          pausedUntil.set(provider, Math.max(pausedUntil.get(provider) ?? 0, Date.now() + Math.min(maxDelay, result.retryAfterMs)));
         if (job.attempt >= options.maxAttempts) {
           options.log.warn(where, 'push failed after the last attempt');
           return;
@@ -101,7 +112,11 @@ export const createPushDispatcher = (options: DispatcherOptions) => {
   return {
     enqueue: (target: PushTarget, notification: PushNotification) => enqueueJob({ target, notification, attempt: 1 }),
     /** Resolves when nothing is queued, running or waiting for a retry. */
-    idle: () => new Promise<void>((resolve) => { idleWaiters.push(resolve); settleIdle(); }),
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIdle();
+      }),
     stop: async () => {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);

@@ -20,7 +20,12 @@ const mediaNoun = (content: string | undefined) => {
 };
 
 /** The words of a notification. Content only when configured, never for ciphertext. */
-export const describe = (info: Pick<ConversationInfo, 'kind' | 'title'> | null, messages: readonly PushableMessage[], unread: number, includeContent: boolean) => {
+export const describe = (
+  info: Pick<ConversationInfo, 'kind' | 'title'> | null,
+  messages: readonly PushableMessage[],
+  unread: number,
+  includeContent: boolean,
+) => {
   const last = messages[messages.length - 1]!;
   const senders = new Set(messages.map((m) => m.sender_id));
   const sender = last.sender_id;
@@ -33,7 +38,13 @@ export const describe = (info: Pick<ConversationInfo, 'kind' | 'title'> | null, 
     body = `${sender} mentioned you`;
   } else if (count <= 1) {
     const showText = includeContent && last.content_type === 'text' && last.content !== undefined;
-    const what = showText ? null : last.content_type === 'media' && includeContent ? `sent ${mediaNoun(last.content)}` : group ? 'sent a message' : 'sent you a message';
+    const what = showText
+      ? null
+      : last.content_type === 'media' && includeContent
+        ? `sent ${mediaNoun(last.content)}`
+        : group
+          ? 'sent a message'
+          : 'sent you a message';
     const text = what === null ? last.content!.slice(0, CONTENT_CHARS) : what;
     body = group ? `${sender}${what === null ? ':' : ''} ${text}` : what === null ? text : `${sender} ${text}`;
   } else if (senders.size === 1) {
@@ -42,5 +53,9 @@ export const describe = (info: Pick<ConversationInfo, 'kind' | 'title'> | null, 
   } else {
     body = `${count} new messages${messages.some((m) => m.mentioned) ? ', mentioning you' : ''}`;
   }
-  return { title: group ? (info?.title ?? 'Group') : sender, body, content_included: includeContent && count <= 1 && last.content_type === 'text' && last.content !== undefined };
+  return {
+    title: group ? (info?.title ?? 'Group') : sender,
+    body,
+    content_included: includeContent && count <= 1 && last.content_type === 'text' && last.content !== undefined,
+  };
 };

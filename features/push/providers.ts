@@ -20,7 +20,11 @@ export const createConfiguredPushDispatcher = (push: PushConfig, registry: PushR
     ...(push.apns ? { apns: createApnsProvider({ ...push.apns, ca: push.ca }) } : {}),
   };
   return createPushDispatcher({
-    providers, fallback: createLogPushProvider(log, { contentMayBeIncluded: push.includeContent }), registry, log,
-    maxAttempts: push.maxAttempts, retryBaseMs: push.retryBaseMs,
+    providers,
+    fallback: createLogPushProvider(log, { contentMayBeIncluded: push.includeContent }),
+    registry,
+    log,
+    maxAttempts: push.maxAttempts,
+    retryBaseMs: push.retryBaseMs,
   });
 };

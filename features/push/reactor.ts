@@ -40,24 +40,40 @@ export const pushReactor = (options: PushReactorOptions): Reactor => {
   return {
     name: 'push',
     react: async (events) => {
-      const sent = events.flatMap((event) => event.type === 'MessageSent' && clock() - event.data.timestamp <= options.maxAgeMs ? [event.data] : []);
+      const sent = events.flatMap((event) => (event.type === 'MessageSent' && clock() - event.data.timestamp <= options.maxAgeMs ? [event.data] : []));
       const conversations = [...new Set(sent.map((e) => e.conversation_id))];
       const members = new Map(await Promise.all(conversations.map(async (id) => [id, await options.directory.members(id)] as const)));
-      const recipients = await Promise.all(sent.map(async (e) => {
-        const reachable = await pushRecipients(members.get(e.conversation_id)!.filter((m) => m !== e.sender_id), options.live, options.registry);
-        const muted = await options.inbox.mutedAmong(e.conversation_id, reachable, clock());
-        return reachable.filter((user) => !muted.has(user) || e.mentions?.includes(user));
-      }));
-      const requests = sent.flatMap((e, i) => recipients[i]!.map((user): PushRequest => ({
-        user_id: user, conversation_id: e.conversation_id, message_id: e.message_id, seq: e.seq,
-        sender_id: e.sender_id, content_type: e.content_type, timestamp: e.timestamp,
-        ...(options.includeContent && e.content_type !== 'ciphertext' ? { content: e.content } : {}),
-        ...(e.mentions?.includes(user) ? { mentioned: true } : {}),
-      })));
+      const recipients = await Promise.all(
+        sent.map(async (e) => {
+          const reachable = await pushRecipients(
+            members.get(e.conversation_id)!.filter((m) => m !== e.sender_id),
+            options.live,
+            options.registry,
+          );
+          const muted = await options.inbox.mutedAmong(e.conversation_id, reachable, clock());
+          return reachable.filter((user) => !muted.has(user) || e.mentions?.includes(user));
+        }),
+      );
+      const requests = sent.flatMap((e, i) =>
+        recipients[i]!.map(
+          (user): PushRequest => ({
+            user_id: user,
+            conversation_id: e.conversation_id,
+            message_id: e.message_id,
+            seq: e.seq,
+            sender_id: e.sender_id,
+            content_type: e.content_type,
+            timestamp: e.timestamp,
+            ...(options.includeContent && e.content_type !== 'ciphertext' ? { content: e.content } : {}),
+            ...(e.mentions?.includes(user) ? { mentioned: true } : {}),
+          }),
+        ),
+      );
       if (requests.length > 0) await options.queue.offer(requests);
       for (const event of events) {
         if (event.type === 'MessageRead') options.queue.read?.(event.data.user_id, event.data.conversation_id, event.data.up_to_seq);
-        else if (event.type === 'ConversationCreated' || event.type === 'MembersAdded' || event.type === 'MemberRemoved') options.queue.forget?.(event.data.conversation_id);
+        else if (event.type === 'ConversationCreated' || event.type === 'MembersAdded' || event.type === 'MemberRemoved')
+          options.queue.forget?.(event.data.conversation_id);
       }
     },
   };

@@ -29,8 +29,16 @@ export const createPushSender = (deps: PushSenderDeps) => {
   const { config } = deps;
   const dispatcher = createConfiguredPushDispatcher(config, deps.registry, deps.log);
   const collapser = createPushCollapser({
-    directory: deps.directory, inbox: deps.inbox, live: deps.live, registry: deps.registry, windows: deps.windows,
-    send: dispatcher.enqueue, collapseMs: config.collapseMs, includeContent: config.includeContent, maxAgeMs: config.maxAgeMs, log: deps.log,
+    directory: deps.directory,
+    inbox: deps.inbox,
+    live: deps.live,
+    registry: deps.registry,
+    windows: deps.windows,
+    send: dispatcher.enqueue,
+    collapseMs: config.collapseMs,
+    includeContent: config.includeContent,
+    maxAgeMs: config.maxAgeMs,
+    log: deps.log,
   });
 
   const take = async (request: PushRequest) => {
@@ -43,7 +51,9 @@ export const createPushSender = (deps: PushSenderDeps) => {
   };
 
   const queue: PushQueue = {
-    offer: async (requests) => { for (const request of requests) await take(request); },
+    offer: async (requests) => {
+      for (const request of requests) await take(request);
+    },
     read: collapser.read,
     forget: collapser.forget,
   };

@@ -26,13 +26,25 @@ export const wirePush = (config: PushConfig, stores: PushStores, shared: { readM
   routes: async (app: FastifyInstance) => {
     await app.register(pushRoutes, { registry: stores.registry, webPushAllowedHosts: config.webpush?.allowedHosts });
   },
-  reactor: (queue: PushQueue) => pushReactor({
-    directory: shared.readModels.directory, inbox: shared.readModels.inbox, live: stores.live, registry: stores.registry, queue,
-    includeContent: config.includeContent, maxAgeMs: config.maxAgeMs,
-  }),
-  sender: () => createPushSender({
-    config, directory: shared.readModels.directory, inbox: shared.readModels.inbox,
-    live: stores.live, registry: stores.registry, windows: stores.windows, log: shared.log,
-  }),
+  reactor: (queue: PushQueue) =>
+    pushReactor({
+      directory: shared.readModels.directory,
+      inbox: shared.readModels.inbox,
+      live: stores.live,
+      registry: stores.registry,
+      queue,
+      includeContent: config.includeContent,
+      maxAgeMs: config.maxAgeMs,
+    }),
+  sender: () =>
+    createPushSender({
+      config,
+      directory: shared.readModels.directory,
+      inbox: shared.readModels.inbox,
+      live: stores.live,
+      registry: stores.registry,
+      windows: stores.windows,
+      log: shared.log,
+    }),
 });
 export type PushFeature = ReturnType<typeof wirePush>;

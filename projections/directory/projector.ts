@@ -16,14 +16,22 @@ export const directoryOps = (events: Recorded[]): DirectoryWrite[] => {
         if (e.kind === 'group') ops.push({ op: 'admins', conversation_id: e.conversation_id, user_ids: [e.created_by], admin: true });
         break;
       }
-      case 'MembersAdded': ops.push({ op: 'members', conversation_id: event.data.conversation_id, user_ids: event.data.user_ids, active: true }); break;
-      case 'MemberRemoved': ops.push({ op: 'members', conversation_id: event.data.conversation_id, user_ids: [event.data.user_id], active: false }); break;
+      case 'MembersAdded':
+        ops.push({ op: 'members', conversation_id: event.data.conversation_id, user_ids: event.data.user_ids, active: true });
+        break;
+      case 'MemberRemoved':
+        ops.push({ op: 'members', conversation_id: event.data.conversation_id, user_ids: [event.data.user_id], active: false });
+        break;
       case 'AdminGranted':
       case 'AdminRevoked':
         ops.push({ op: 'admins', conversation_id: event.data.conversation_id, user_ids: [event.data.user_id], admin: event.type === 'AdminGranted' });
         break;
-      case 'ConversationRenamed': ops.push({ op: 'title', conversation_id: event.data.conversation_id, title: event.data.title, position: event.position }); break;
-      case 'RetentionChanged': ops.push({ op: 'retention', conversation_id: event.data.conversation_id, retention_days: event.data.retention_days, position: event.position }); break;
+      case 'ConversationRenamed':
+        ops.push({ op: 'title', conversation_id: event.data.conversation_id, title: event.data.title, position: event.position });
+        break;
+      case 'RetentionChanged':
+        ops.push({ op: 'retention', conversation_id: event.data.conversation_id, retention_days: event.data.retention_days, position: event.position });
+        break;
     }
   }
   return ops;

@@ -33,7 +33,12 @@ export const fastPathFeed = (delivery: Delivery, options: FastPathOptions): Live
         members ??= [...conversation.members];
         for (const { users, frame } of messageFrames(event, members, cursor, options.statusFanoutMaxMembers)) delivery.deliver(users, frame);
       } else if (isMembershipEvent(event)) {
-        const state = { kind: conversation.kind, title: conversation.title, members: [...conversation.members].sort(), admins: [...conversation.admins].sort() };
+        const state = {
+          kind: conversation.kind,
+          title: conversation.title,
+          members: [...conversation.members].sort(),
+          admins: [...conversation.admins].sort(),
+        };
         for (const { users, frame } of membershipFrames(event, state, cursor)) delivery.deliver(users, frame);
       }
     }

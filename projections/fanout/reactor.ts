@@ -43,9 +43,15 @@ export const fanoutReactor = (directory: DirectoryStore, delivery: Delivery, opt
   /** Calls `then` with the members at once when they are cached, so that a busy batch allocates no promise per event. */
   const withMembers = (conversationId: string, then: (all: readonly string[]) => void): Promise<void> | undefined => {
     const cached = members.get(conversationId);
-    if (cached) { then(cached); return undefined; }
+    if (cached) {
+      then(cached);
+      return undefined;
+    }
     const at = generation;
-    return directory.members(conversationId).then((loaded) => { remember(conversationId, loaded, at); then(loaded); });
+    return directory.members(conversationId).then((loaded) => {
+      remember(conversationId, loaded, at);
+      then(loaded);
+    });
   };
   /** A traced event's frames carry its context, so their delivery joins the message's trace; untraced ones go as they are. */
   const send = (frames: LiveFrame[], event: Recorded) => {

@@ -12,11 +12,22 @@ export const historyOps = (events: Recorded[]): HistoryWrite[] => {
     switch (event.type) {
       case 'MessageSent': {
         const m = event.data;
-        ops.push({ op: 'message', message: {
-          conversation_id: m.conversation_id, seq: m.seq, message_id: m.message_id, sender_id: m.sender_id, client_msg_id: m.client_msg_id,
-          content: storedContent(m), content_type: m.content_type, timestamp: m.timestamp, position: event.position,
-          reply_to_seq: m.reply_to_seq ?? null, mentions: m.mentions ?? [],
-        } });
+        ops.push({
+          op: 'message',
+          message: {
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            message_id: m.message_id,
+            sender_id: m.sender_id,
+            client_msg_id: m.client_msg_id,
+            content: storedContent(m),
+            content_type: m.content_type,
+            timestamp: m.timestamp,
+            position: event.position,
+            reply_to_seq: m.reply_to_seq ?? null,
+            mentions: m.mentions ?? [],
+          },
+        });
         break;
       }
       case 'MessageEdited': {
@@ -33,7 +44,15 @@ export const historyOps = (events: Recorded[]): HistoryWrite[] => {
       case 'ReactionAdded':
       case 'ReactionRemoved': {
         const e = event.data;
-        ops.push({ op: 'reaction', conversation_id: e.conversation_id, seq: e.seq, emoji: e.emoji, user_id: e.user_id, present: event.type === 'ReactionAdded', position: event.position });
+        ops.push({
+          op: 'reaction',
+          conversation_id: e.conversation_id,
+          seq: e.seq,
+          emoji: e.emoji,
+          user_id: e.user_id,
+          present: event.type === 'ReactionAdded',
+          position: event.position,
+        });
         break;
       }
     }

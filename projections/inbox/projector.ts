@@ -8,7 +8,7 @@ export const PREVIEW_LENGTH = 100;
 // Previews never leak what the client cannot render as text. Sealed text is stored sealed, whole
 // (resealing a cut would need the key here): readers open it and cut it (adapters/crypto).
 const preview = (content: string, contentType: string, sealed?: string) =>
-  contentType === 'text' ? sealed ?? content.slice(0, PREVIEW_LENGTH) : contentType === 'media' ? '[media]' : '[encrypted message]';
+  contentType === 'text' ? (sealed ?? content.slice(0, PREVIEW_LENGTH)) : contentType === 'media' ? '[media]' : '[encrypted message]';
 
 /**
  * The inbox writes of a batch. Within a run of messages and reads (no conversation or membership
@@ -31,9 +31,18 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
   };
   const flush = () => {
     for (const [conversation_id, { data: e, position }] of messages) {
-      ops.push({ op: 'message', conversation_id, position, last_message: {
-        message_id: e.message_id, seq: e.seq, sender_id: e.sender_id, preview: preview(e.content, e.content_type, (e as OpenedContent).sealed), timestamp: e.timestamp,
-      } });
+      ops.push({
+        op: 'message',
+        conversation_id,
+        position,
+        last_message: {
+          message_id: e.message_id,
+          seq: e.seq,
+          sender_id: e.sender_id,
+          preview: preview(e.content, e.content_type, (e as OpenedContent).sealed),
+          timestamp: e.timestamp,
+        },
+      });
     }
     for (const [conversation_id, users] of reads) for (const [user_id, read_seq] of users) ops.push({ op: 'read', user_id, conversation_id, read_seq });
     for (const [conversation_id, position] of touched) ops.push({ op: 'touch', conversation_id, position });
@@ -47,7 +56,8 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
         flush();
         const e = event.data;
         ops.push({ op: 'conversation', conversation_id: e.conversation_id, kind: e.kind, title: e.title, timestamp: e.timestamp });
-        for (const user_id of e.member_ids) ops.push({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp, position: event.position });
+        for (const user_id of e.member_ids)
+          ops.push({ op: 'join', user_id, conversation_id: e.conversation_id, timestamp: e.timestamp, position: event.position });
         break;
       }
       case 'MembersAdded':
@@ -75,7 +85,14 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       case 'MessageEdited': {
         flush();
         const e = event.data;
-        ops.push({ op: 'change', conversation_id: e.conversation_id, seq: e.seq, preview: preview(e.content, e.content_type, (e as OpenedContent).sealed), deleted: false, position: event.position });
+        ops.push({
+          op: 'change',
+          conversation_id: e.conversation_id,
+          seq: e.seq,
+          preview: preview(e.content, e.content_type, (e as OpenedContent).sealed),
+          deleted: false,
+          position: event.position,
+        });
         break;
       }
       case 'MessageDeleted':
@@ -97,8 +114,14 @@ export const inboxOps = (events: Recorded[]): InboxWrite[] => {
       case 'ConversationMuted':
       case 'ConversationUnmuted': {
         const e = event.data;
-        ops.push({ op: 'mute', user_id: e.user_id, conversation_id: e.conversation_id, muted: event.type === 'ConversationMuted',
-          until: event.type === 'ConversationMuted' ? event.data.until : null, position: event.position });
+        ops.push({
+          op: 'mute',
+          user_id: e.user_id,
+          conversation_id: e.conversation_id,
+          muted: event.type === 'ConversationMuted',
+          until: event.type === 'ConversationMuted' ? event.data.until : null,
+          position: event.position,
+        });
         break;
       }
       case 'MessageRead':

@@ -20,10 +20,20 @@ export const searchOps = (events: Recorded[]): SearchWrite[] => {
         const m = event.data;
         const text = searchableText(m.content, m.content_type);
         if (text === null || m.content_type === 'ciphertext') break;
-        ops.push({ op: 'message', message: {
-          conversation_id: m.conversation_id, seq: m.seq, message_id: m.message_id, sender_id: m.sender_id, timestamp: m.timestamp,
-          position: event.position, content_type: m.content_type, text: storedContent(m), words: wordsOf(text),
-        } });
+        ops.push({
+          op: 'message',
+          message: {
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            message_id: m.message_id,
+            sender_id: m.sender_id,
+            timestamp: m.timestamp,
+            position: event.position,
+            content_type: m.content_type,
+            text: storedContent(m),
+            words: wordsOf(text),
+          },
+        });
         break;
       }
       case 'MessageEdited': {

@@ -19,9 +19,8 @@ const WORD = /[\p{L}\p{N}\p{M}]+/gu;
  * nonspacing marks dropped (the accents), lower case; final sigma and sharp s written the one way
  * each ("ς" → "σ", "ß" → "ss").
  */
-export const fold = (text: string): string => ASCII.test(text)
-  ? text.toLowerCase()
-  : text.normalize('NFKD').replace(NONSPACING_MARKS, '').toLowerCase().replace(/ς/g, 'σ').replace(/ß/g, 'ss');
+export const fold = (text: string): string =>
+  ASCII.test(text) ? text.toLowerCase() : text.normalize('NFKD').replace(NONSPACING_MARKS, '').toLowerCase().replace(/ς/g, 'σ').replace(/ß/g, 'ss');
 
 /** The folded words of a text: what the index holds, and what a query looks for. */
 export const wordsOf = (text: string): string[] => fold(text).match(WORD) ?? [];
@@ -56,8 +55,8 @@ const SNIPPET_LENGTH = 160;
 /** Text shown in a snippet: whitespace collapsed, and a `<mark>` typed in the message shown as ‹mark›, so marks are only ours. */
 const plain = (text: string) => text.replace(/\s+/g, ' ').replace(/<(\/?)mark>/gi, '‹$1mark›');
 
-const matches = (word: string, terms: readonly SearchTerm[]) => terms.some((term) =>
-  term.words.some((w, i) => word === w || (term.prefix && i === term.words.length - 1 && word.startsWith(w))));
+const matches = (word: string, terms: readonly SearchTerm[]) =>
+  terms.some((term) => term.words.some((w, i) => word === w || (term.prefix && i === term.words.length - 1 && word.startsWith(w))));
 
 /**
  * A short excerpt of `text` around its first matching word, every matching word in the excerpt

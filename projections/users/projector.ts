@@ -8,7 +8,13 @@ export const userOps = (events: Recorded[]): UserWrite[] => {
     switch (event.type) {
       case 'UserBlocked':
       case 'UserUnblocked':
-        ops.push({ op: 'block', user_id: event.data.user_id, blocked_user_id: event.data.blocked_user_id, blocked: event.type === 'UserBlocked', position: event.position });
+        ops.push({
+          op: 'block',
+          user_id: event.data.user_id,
+          blocked_user_id: event.data.blocked_user_id,
+          blocked: event.type === 'UserBlocked',
+          position: event.position,
+        });
         break;
       case 'PrivacyChanged':
         ops.push({ op: 'privacy', user_id: event.data.user_id, last_seen: event.data.last_seen, position: event.position });

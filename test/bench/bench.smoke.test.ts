@@ -13,8 +13,17 @@ const SCENARIOS = ['durable', 'latency', 'throughput', 'fanout', 'idle', 'presen
 // ~1.5–2 min alone; more when `npm test` runs other files beside it, or the shared machine is busy
 const TIMEOUT_MS = 300_000;
 
-interface Row { natter: number | null; ref: number | null }
-interface Scenario { rows?: Row[]; figures?: unknown; error?: string; errors?: Record<string, string>; skipped?: string }
+interface Row {
+  natter: number | null;
+  ref: number | null;
+}
+interface Scenario {
+  rows?: Row[];
+  figures?: unknown;
+  error?: string;
+  errors?: Record<string, string>;
+  skipped?: string;
+}
 
 function hasNumber(v: unknown): boolean {
   if (typeof v === 'number') return Number.isFinite(v);
@@ -32,14 +41,22 @@ test('npm run bench -- --quick writes report.json and summary.md with a figure p
   child.stderr.on('data', (b: Buffer) => (log += b.toString()));
   const code = await new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => {
-      try { process.kill(-child.pid!, 'SIGINT'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGINT');
+      } catch {
+        /* gone */
+      }
     }, TIMEOUT_MS);
     child.on('exit', (c) => {
       clearTimeout(timer);
       resolve(c);
     });
   });
-  for (const l of log.split('\n').filter((x) => x && !x.startsWith('  ·')).slice(-12)) t.diagnostic(l.slice(0, 400));
+  for (const l of log
+    .split('\n')
+    .filter((x) => x && !x.startsWith('  ·'))
+    .slice(-12))
+    t.diagnostic(l.slice(0, 400));
   assert.equal(code, 0, `bench exited with ${code}\n${log.slice(-3000)}`);
 
   const reportFile = path.join(out, 'report.json');

@@ -18,7 +18,10 @@ const USERS = ['ann', 'ben', 'cat'] as const;
 const env = { NATTER_DRAIN_TIMEOUT_MS: '200', NATTER_DRAIN_JITTER_MS: '0' };
 
 /** A tiny seeded PRNG, so that a failing schedule can be replayed with CRASH_SEED. */
-const prng = (seed: number) => () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
+const prng = (seed: number) => () => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed / 0x7fffffff;
+};
 
 type Ack = { message_id: string; seq: number };
 
@@ -114,7 +117,14 @@ describe('crash consistency under kill -9', () => {
           const r = random();
           if (r < 0.3) annSocket.send({ type: 'edit_message', conversation_id: conversation, seq, content: `edited ${counter}` });
           else if (r < 0.4) annSocket.send({ type: 'delete_message', conversation_id: conversation, seq });
-          else if (r < 0.8) benSocket.send({ type: 'react', conversation_id: conversation, seq, emoji: ['👍', '❤️', '🎉'][Math.floor(random() * 3)]!, op: random() < 0.7 ? 'add' : 'remove' });
+          else if (r < 0.8)
+            benSocket.send({
+              type: 'react',
+              conversation_id: conversation,
+              seq,
+              emoji: ['👍', '❤️', '🎉'][Math.floor(random() * 3)]!,
+              op: random() < 0.7 ? 'add' : 'remove',
+            });
           else send(benSocket, 'ben', conversation, `b${++counter}`, { reply_to_seq: seq, mentions: ['ann'] });
         };
         // Retries first: everything in doubt, and a few that were acked already.
@@ -134,7 +144,9 @@ describe('crash consistency under kill -9', () => {
           if (random() < 0.3) annSocket.send({ type: 'mark_delivered', conversation_id: direct, up_to_seq: Math.floor(random() * n) });
           if (random() < 0.4) change();
           if (random() < 0.05) {
-            const change = catMember ? ann.delete(`/v1/conversations/${group}/members/cat`) : ann.post(`/v1/conversations/${group}/members`, { user_ids: ['cat'] });
+            const change = catMember
+              ? ann.delete(`/v1/conversations/${group}/members/cat`)
+              : ann.post(`/v1/conversations/${group}/members`, { user_ids: ['cat'] });
             catMember = !catMember;
             membership.push(change.catch(() => undefined));
           }
@@ -171,7 +183,11 @@ describe('crash consistency under kill -9', () => {
           // --- invariants on the restarted server ---
           for (const id of conversations) {
             const history = await allMessages(ann, id);
-            assert.deepEqual(history.map((m) => m.seq), history.map((_, i) => i + 1), `round ${round}: ${id} seqs are gapless`);
+            assert.deepEqual(
+              history.map((m) => m.seq),
+              history.map((_, i) => i + 1),
+              `round ${round}: ${id} seqs are gapless`,
+            );
             const seen = new Map<string, number>();
             for (const m of history) seen.set(m.client_msg_id, (seen.get(m.client_msg_id) ?? 0) + 1);
             for (const [cid, count] of seen) assert.equal(count, 1, `round ${round}: ${cid} appears ${count} times`);
@@ -203,9 +219,13 @@ describe('crash consistency under kill -9', () => {
       const annSocket = await Device.connect(server.wsUrl, await server.token('ann', 'a1'), 'a1');
       const benSocket = await Device.connect(server.wsUrl, await server.token('ben', 'b1'), 'b1');
       for (const { conversation, sender, id } of [...inDoubt.values()]) {
-        const ack = await (sender === 'ann' ? annSocket : benSocket).sendMessage(conversation, `${sender} ${id}`, id, 10_000)
+        const ack = await (sender === 'ann' ? annSocket : benSocket)
+          .sendMessage(conversation, `${sender} ${id}`, id, 10_000)
           .catch((error: Error) => ({ error: error.message }));
-        if ('error' in ack) { assert.match(ack.error, /not_a_member/); continue; } // ben's sends stay valid; cat's removal does not touch ann or ben
+        if ('error' in ack) {
+          assert.match(ack.error, /not_a_member/);
+          continue;
+        } // ben's sends stay valid; cat's removal does not touch ann or ben
         acked.set(`${conversation}|${id}`, { message_id: ack.message_id, seq: ack.seq });
       }
       const changed = { edited: 0, deleted: 0, reacted: 0, replies: 0 };
@@ -221,7 +241,9 @@ describe('crash consistency under kill -9', () => {
         assert.equal(history.length, [...acked.keys()].filter((k) => k.startsWith(`${id}|`)).length, 'every message in the log was acked to someone');
       }
       await Promise.all([annSocket.close(), benSocket.close()]);
-      console.log(`# ${kills} kill -9 rounds in ${Date.now() - started} ms; ${acked.size} acked messages, ${inDoubt.size} in doubt at the end (then retried); ${JSON.stringify(changed)}`);
+      console.log(
+        `# ${kills} kill -9 rounds in ${Date.now() - started} ms; ${acked.size} acked messages, ${inDoubt.size} in doubt at the end (then retried); ${JSON.stringify(changed)}`,
+      );
       assert.ok(changed.edited > 0 && changed.deleted > 0 && changed.reacted > 0 && changed.replies > 0, 'the load changed messages after they were sent');
       assert.ok(existsSync(join(dataDir, 'events.db')));
     } finally {

@@ -59,17 +59,19 @@ describe('frame fuzzing over live sockets', () => {
       const started = Date.now();
       const latencies: number[] = [];
       for (let offset = 0; offset < frames.length; offset += CHUNK * FUZZ_SOCKETS) {
-        await Promise.all(fuzzers.map(async (device, s) => {
-          device.frames.length = 0; // what the fuzzers get back is not checked, only that they stay up
-          for (let k = offset + s; k < Math.min(frames.length, offset + CHUNK * FUZZ_SOCKETS); k += FUZZ_SOCKETS) {
-            const frame = frames[k]!;
-            // A reauth carries the socket's own token: another's would close it, as the contract says.
-            const data = typeof frame.data === 'string' ? frame.data.replaceAll(OWN_TOKEN, fuzzTokens[s]!) : frame.data;
-            device.socket.send(data, { binary: frame.binary });
-          }
-          device.send({ type: 'sync', cursor: MARKER });
-          await device.waitFor('sync_done', (f) => f.cursor === MARKER, 1, 20_000);
-        }));
+        await Promise.all(
+          fuzzers.map(async (device, s) => {
+            device.frames.length = 0; // what the fuzzers get back is not checked, only that they stay up
+            for (let k = offset + s; k < Math.min(frames.length, offset + CHUNK * FUZZ_SOCKETS); k += FUZZ_SOCKETS) {
+              const frame = frames[k]!;
+              // A reauth carries the socket's own token: another's would close it, as the contract says.
+              const data = typeof frame.data === 'string' ? frame.data.replaceAll(OWN_TOKEN, fuzzTokens[s]!) : frame.data;
+              device.socket.send(data, { binary: frame.binary });
+            }
+            device.send({ type: 'sync', cursor: MARKER });
+            await device.waitFor('sync_done', (f) => f.cursor === MARKER, 1, 20_000);
+          }),
+        );
         // The control socket answers promptly while the fuzzers are at it.
         const t0 = performance.now();
         const pongs = control.of('pong').length;
@@ -84,25 +86,35 @@ describe('frame fuzzing over live sockets', () => {
 
       assert.equal(server.process.exitCode, null, `the server exited: ${server.output().slice(-2_000)}`);
       assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
-      for (const [i, device] of fuzzers.entries()) assert.equal(device.closeCode, null, `fuzz socket ${i} was closed (${device.closeCode}); malformed frames must not close a socket`);
+      for (const [i, device] of fuzzers.entries())
+        assert.equal(device.closeCode, null, `fuzz socket ${i} was closed (${device.closeCode}); malformed frames must not close a socket`);
       assert.equal(control.open, true, 'the control socket stays open');
       assert.equal(sender.open, true);
 
       // The control conversation: every acked message arrived live, once, gapless and in order.
       await control.waitFor('new_message', (m) => m.conversation_id === controlConv, acked.length, 10_000);
       const live = control.of('new_message', (m) => m.conversation_id === controlConv).map((m) => m.seq as number);
-      assert.deepEqual(acked, acked.map((_, i) => i + 1), 'acked seqs are gapless');
+      assert.deepEqual(
+        acked,
+        acked.map((_, i) => i + 1),
+        'acked seqs are gapless',
+      );
       assert.deepEqual(live, acked, 'delivered live, in order, once');
       const history = (await rest(server.url, await server.token('ctl-b')).get(`/v1/conversations/${controlConv}/messages?limit=200`)).body.items;
-      assert.ok(history.every((m: any) => m.sender_id === 'ctl-a'), 'no fuzz frame landed in the control conversation');
+      assert.ok(
+        history.every((m: any) => m.sender_id === 'ctl-a'),
+        'no fuzz frame landed in the control conversation',
+      );
 
       await new Promise((r) => setTimeout(r, 1_000));
       const rss = await metric(server.url, 'process_resident_memory_bytes');
       const heap = await metric(server.url, 'nodejs_heap_size_used_bytes');
       latencies.sort((a, b) => a - b);
-      console.log(`# ${frames.length} frames (${kinds.valid} valid, ${kinds.near} near-valid, ${kinds.garbage} garbage) over ${FUZZ_SOCKETS} sockets in ${elapsed} ms; ` +
-        `control: ${acked.length} messages; control ping p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; ` +
-        `rss ${mb(rssBaseline)} -> ${mb(rss)}, heap ${mb(heapBaseline)} -> ${mb(heap)}`);
+      console.log(
+        `# ${frames.length} frames (${kinds.valid} valid, ${kinds.near} near-valid, ${kinds.garbage} garbage) over ${FUZZ_SOCKETS} sockets in ${elapsed} ms; ` +
+          `control: ${acked.length} messages; control ping p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; ` +
+          `rss ${mb(rssBaseline)} -> ${mb(rss)}, heap ${mb(heapBaseline)} -> ${mb(heap)}`,
+      );
       assert.ok(acked.length >= 50, `only ${acked.length} control messages went through during the fuzzing`);
       assert.ok(rss < rssBaseline + 200 * 1024 * 1024, `rss grew from ${mb(rssBaseline)} to ${mb(rss)}`);
       assert.ok(heap < heapBaseline + 100 * 1024 * 1024, `heap grew from ${mb(heapBaseline)} to ${mb(heap)}`);

@@ -1,6 +1,13 @@
 import WebSocket from 'ws';
 import {
-  NatterClient, type NatterApi, applyReaction, applyUpdate, type NatterClientOptions, type NatterEvents, type Message, type AckFrame,
+  NatterClient,
+  type NatterApi,
+  applyReaction,
+  applyUpdate,
+  type NatterClientOptions,
+  type NatterEvents,
+  type Message,
+  type AckFrame,
 } from '../../clients/sdk/index.ts';
 
 export type Recorded = { type: string; [key: string]: unknown };
@@ -39,8 +46,11 @@ export const device = (options: Omit<NatterClientOptions, 'WebSocket'>) => {
   client.on('reaction', (r) => change(r.conversation_id, r.seq, (m) => applyReaction(m, r)));
   client.on('ack', (a) => acks.push(a));
   /** The view of one conversation, ascending seq, without cursors (live ones may differ from history's in the cluster). */
-  const shown = (conversationId: string) => [...view.values()].filter((m) => m.conversation_id === conversationId)
-    .sort((a, b) => a.seq - b.seq).map(withoutCursor);
+  const shown = (conversationId: string) =>
+    [...view.values()]
+      .filter((m) => m.conversation_id === conversationId)
+      .sort((a, b) => a.seq - b.seq)
+      .map(withoutCursor);
   /** Cuts the current connection without a close handshake, as a lost network would. */
   const drop = () => sockets.at(-1)?.terminate();
   return { client, wire, messages, acks, view, shown, drop };
@@ -49,28 +59,57 @@ export const device = (options: Omit<NatterClientOptions, 'WebSocket'>) => {
 export const withoutCursor = ({ cursor: _, ...message }: Message) => message;
 
 /** Resolves with the first event that matches; rejects after `timeoutMs` naming what was missing. */
-export const nextEvent = <K extends keyof NatterEvents>(client: NatterClient, event: K, match: (value: NatterEvents[K]) => boolean = () => true, timeoutMs = 10_000) =>
+export const nextEvent = <K extends keyof NatterEvents>(
+  client: NatterClient,
+  event: K,
+  match: (value: NatterEvents[K]) => boolean = () => true,
+  timeoutMs = 10_000,
+) =>
   new Promise<NatterEvents[K]>((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`)); }, timeoutMs);
-    const off = client.on(event, (value) => { if (!match(value)) return; clearTimeout(timer); off(); resolve(value); });
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${String(event)} event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = client.on(event, (value) => {
+      if (!match(value)) return;
+      clearTimeout(timer);
+      off();
+      resolve(value);
+    });
   });
 
 /** Waits until `check` holds, re-checking on every event of the client; the timeout only bounds a failure. */
 export const until = (client: NatterClient, check: () => boolean, what: string, timeoutMs = 20_000) =>
   new Promise<void>((resolve, reject) => {
-    if (check()) { resolve(); return; }
+    if (check()) {
+      resolve();
+      return;
+    }
     const offs: Array<() => void> = [];
-    const done = () => { clearTimeout(timer); for (const off of offs) off(); };
-    const timer = setTimeout(() => { done(); reject(new Error(`timed out waiting for ${what}`)); }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
     for (const event of ['message', 'updated', 'reaction', 'ack', 'state', 'status', 'typing', 'presence', 'conversation'] as const) {
-      offs.push(client.on(event, () => { if (check()) { done(); resolve(); } }));
+      offs.push(
+        client.on(event, () => {
+          if (check()) {
+            done();
+            resolve();
+          }
+        }),
+      );
     }
   });
 
 /** A conversation's whole history over REST, ascending. */
 export const history = async (api: NatterApi, conversationId: string): Promise<Message[]> => {
   const items: Message[] = [];
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const page = (await api.messages(conversationId, { after, limit: 200 })).items;
     items.push(...page);
     if (page.length < 200) return items;

@@ -22,7 +22,10 @@ describe('the TypeScript SDK against a real Natter', () => {
     try {
       await Promise.all([alice.client.connect(), bob.client.connect()]);
       const acks = await Promise.all(range('hello ', 3).map((text) => alice.client.send(id, text)));
-      assert.deepEqual(acks.map((a) => a.seq), [1, 2, 3]);
+      assert.deepEqual(
+        acks.map((a) => a.seq),
+        [1, 2, 3],
+      );
       await until(bob.client, () => bob.messages.length === 3, 'bob to get 3 messages');
       assert.deepEqual(contents(bob.messages), range('hello ', 3));
       assert.ok(bob.messages.every((m) => m.sender_id === 'alice' && m.conversation_id === id));
@@ -66,7 +69,10 @@ describe('the TypeScript SDK against a real Natter', () => {
       assert.equal(typeof update.edited_at, 'number');
       assert.equal(update.deleted, false);
 
-      const refused = await bob.client.edit(id, 1, 'hijacked').then(() => null, (error: unknown) => error);
+      const refused = await bob.client.edit(id, 1, 'hijacked').then(
+        () => null,
+        (error: unknown) => error,
+      );
       assert.ok(refused instanceof NatterRequestError, `a NatterRequestError, not ${String(refused)}`);
       assert.equal(refused.code, 'forbidden');
       assert.equal(refused.frame.type, 'edit_message');
@@ -81,7 +87,10 @@ describe('the TypeScript SDK against a real Natter', () => {
       const reacted = nextEvent(alice.client, 'reaction', (r) => r.op === 'add');
       await bob.client.react(id, 1, '👍');
       await bob.client.react(id, 1, '👍'); // a set: once is enough, twice is no error
-      assert.deepEqual({ ...(await reacted), cursor: '' }, { type: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bob', op: 'add', cursor: '' });
+      assert.deepEqual(
+        { ...(await reacted), cursor: '' },
+        { type: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bob', op: 'add', cursor: '' },
+      );
       const viaRest = nextEvent(bob.client, 'reaction', (r) => r.emoji === '🎉');
       await aliceApi.addReaction(id, 1, '🎉');
       assert.equal((await viaRest).user_id, 'alice');
@@ -91,8 +100,14 @@ describe('the TypeScript SDK against a real Natter', () => {
       const received = alice.messages.find((m) => m.seq === reply.seq)!;
       assert.deepEqual([received.reply_to_seq, received.mentions], [1, ['alice']]);
       assert.equal(alice.view.get(`${id}:1`)!.reply_count, 1);
-      assert.deepEqual((await aliceApi.replies(id, 1)).items.map((m) => m.content), ['hey @alice']);
-      const inbox = await eventually(() => aliceApi.inbox(), (r) => r.items[0]?.unread_mentions === 1);
+      assert.deepEqual(
+        (await aliceApi.replies(id, 1)).items.map((m) => m.content),
+        ['hey @alice'],
+      );
+      const inbox = await eventually(
+        () => aliceApi.inbox(),
+        (r) => r.items[0]?.unread_mentions === 1,
+      );
       assert.equal(inbox.items[0]!.unread_mentions, 1, 'the mention is unread');
 
       const removed = nextEvent(alice.client, 'reaction', (r) => r.op === 'remove');
@@ -102,7 +117,10 @@ describe('the TypeScript SDK against a real Natter', () => {
       await until(bob.client, () => bob.view.get(`${id}:1`)?.content === 'hello!', 'bob to see the REST edit');
       assert.ok(!hasReacted(alice.view.get(`${id}:1`)!, '👍', 'bob') && hasReacted(alice.view.get(`${id}:1`)!, '🎉', 'alice'));
 
-      const stored = await eventually(() => history(aliceApi, id), (h) => h[0]?.content === 'hello!' && h[0].reactions.length === 1);
+      const stored = await eventually(
+        () => history(aliceApi, id),
+        (h) => h[0]?.content === 'hello!' && h[0].reactions.length === 1,
+      );
       assert.deepEqual(alice.shown(id), stored.map(withoutCursor), 'alice shows what history holds');
       assert.deepEqual(bob.shown(id), stored.map(withoutCursor), 'bob shows what history holds');
       assert.deepEqual(stored[1]!.deleted, true);
@@ -147,13 +165,27 @@ describe('the TypeScript SDK against a real Natter', () => {
       await nextEvent(bob.client, 'state', (s) => s === 'online', 20_000);
       await bobsReaction;
       await until(bob.client, () => hasReacted(bob.view.get(`${id}:1`)!, '😂', 'bob'), 'bob to see his own reaction');
-      const stored = await eventually(() => history(aliceApi, id), (h) => h[0]?.reactions.length === 1);
-      assert.deepEqual(stored.map((m) => [m.seq, m.content, m.reply_count, m.reactions.map((r) => r.emoji).join('')]), [
-        [1, 'one, edited', 0, '😂'], [2, '', 0, ''], [3, 'three', 1, '👍'], [4, 're: three', 0, ''], [5, 'five, edited', 1, ''], [6, 're: five', 0, ''],
-      ]);
+      const stored = await eventually(
+        () => history(aliceApi, id),
+        (h) => h[0]?.reactions.length === 1,
+      );
+      assert.deepEqual(
+        stored.map((m) => [m.seq, m.content, m.reply_count, m.reactions.map((r) => r.emoji).join('')]),
+        [
+          [1, 'one, edited', 0, '😂'],
+          [2, '', 0, ''],
+          [3, 'three', 1, '👍'],
+          [4, 're: three', 0, ''],
+          [5, 'five, edited', 1, ''],
+          [6, 're: five', 0, ''],
+        ],
+      );
       assert.deepEqual(bob.shown(id), stored.map(withoutCursor), 'bob, after his sync, shows what history holds');
       assert.deepEqual(alice.shown(id), stored.map(withoutCursor), 'alice, live all along, shows it too');
-      assert.ok(bob.wire.some((f) => f.type === 'message_updated' && f.seq === 3 && f.reply_count === 1), 'seq 3 came as its whole state');
+      assert.ok(
+        bob.wire.some((f) => f.type === 'message_updated' && f.seq === 3 && f.reply_count === 1),
+        'seq 3 came as its whole state',
+      );
     } finally {
       alice.client.close();
       bob.client.close();
@@ -176,7 +208,11 @@ describe('the TypeScript SDK against a real Natter', () => {
       const perConversation = 120;
       const sends = range('', perConversation).flatMap((i) => [alice.client.send(direct, `d${i}`), alice.client.send(group, `g${i}`)]);
       let settled = 0;
-      const settledEach = sends.map((p) => p.finally(() => { settled++; }));
+      const settledEach = sends.map((p) =>
+        p.finally(() => {
+          settled++;
+        }),
+      );
 
       await until(alice.client, () => alice.acks.length >= 40, '40 acks before the kill');
       await server.kill9();
@@ -188,14 +224,27 @@ describe('the TypeScript SDK against a real Natter', () => {
       assert.equal(alice.acks.length, sends.length, 'no send was acked twice');
 
       const after = new NatterApi(server.url, aliceToken);
-      for (const [id, prefix] of [[direct, 'd'], [group, 'g']] as const) {
+      for (const [id, prefix] of [
+        [direct, 'd'],
+        [group, 'g'],
+      ] as const) {
         const stored = await history(after, id);
         assert.deepEqual(contents(stored), range(prefix, perConversation), `${prefix}: each message once, in send order`);
-        assert.deepEqual(stored.map((m) => m.seq), range('', perConversation).map((i) => Number(i) + 1));
+        assert.deepEqual(
+          stored.map((m) => m.seq),
+          range('', perConversation).map((i) => Number(i) + 1),
+        );
         await until(bob.client, () => bob.messages.filter((m) => m.conversation_id === id).length >= perConversation, `bob to get all of ${prefix}`);
-        assert.deepEqual(contents(bob.messages.filter((m) => m.conversation_id === id)), range(prefix, perConversation), `${prefix}: bob sees each once, in order`);
+        assert.deepEqual(
+          contents(bob.messages.filter((m) => m.conversation_id === id)),
+          range(prefix, perConversation),
+          `${prefix}: bob sees each once, in order`,
+        );
       }
-      assert.ok(bob.wire.some((f) => f.type === 'sync_done'), 'bob resumed with sync');
+      assert.ok(
+        bob.wire.some((f) => f.type === 'sync_done'),
+        'bob resumed with sync',
+      );
     } finally {
       alice.client.close();
       bob.client.close();
@@ -244,10 +293,20 @@ describe('the TypeScript SDK against a real Natter', () => {
       const bob = new NatterApi(server.url, await server.token('bob'));
       const id = (await alice.createConversation({ type: 'group', title: 'search', member_ids: ['bob'] })).conversation_id;
       for (const [i, text] of ['Crème brûlée tonight', 'more creme please', 'nothing to see'].entries()) await alice.sendMessage(id, `k-${i}`, text);
-      const reply = await eventually(() => bob.search('creme', { limit: 1 }), (r) => r.items.length === 1 && r.next_cursor !== null, { timeoutMs: 10_000 });
-      assert.deepEqual(reply.items.map((i) => [i.conversation_id, i.sender_id, i.snippet]), [[id, 'alice', 'more <mark>creme</mark> please']]);
+      const reply = await eventually(
+        () => bob.search('creme', { limit: 1 }),
+        (r) => r.items.length === 1 && r.next_cursor !== null,
+        { timeoutMs: 10_000 },
+      );
+      assert.deepEqual(
+        reply.items.map((i) => [i.conversation_id, i.sender_id, i.snippet]),
+        [[id, 'alice', 'more <mark>creme</mark> please']],
+      );
       const next = await bob.search('creme', { limit: 1, cursor: reply.next_cursor!, conversation_id: id });
-      assert.deepEqual(next.items.map((i) => i.snippet), ['<mark>Crème</mark> brûlée tonight']);
+      assert.deepEqual(
+        next.items.map((i) => i.snippet),
+        ['<mark>Crème</mark> brûlée tonight'],
+      );
       assert.equal(next.next_cursor, null);
       await assert.rejects(bob.search('"'), (error: unknown) => error instanceof NatterApiError && error.status === 400 && error.code === 'invalid_request');
       assert.deepEqual((await new NatterApi(server.url, await server.token('carol')).search('creme')).items, []);
@@ -265,7 +324,10 @@ describe('the TypeScript SDK against a real Natter', () => {
     try {
       await alice.client.connect();
       await Promise.all(range('m', 62).map((text) => alice.client.send(id, text)));
-      assert.ok(alice.wire.some((f) => f.type === 'error' && f.code === 'rate_limited' && typeof f.retry_after_ms === 'number'), 'the server did refuse some');
+      assert.ok(
+        alice.wire.some((f) => f.type === 'error' && f.code === 'rate_limited' && typeof f.retry_after_ms === 'number'),
+        'the server did refuse some',
+      );
       assert.deepEqual(contents(await history(new NatterApi(server.url, token), id)), range('m', 62));
     } finally {
       alice.client.close();
@@ -292,14 +354,14 @@ describe('the TypeScript SDK against a real Natter', () => {
       await bob.client.connect();
       const firstExpiry = issued[0]! * 1000;
       // Renewals raise no SDK event: poll the provider's count and the clock.
-      for (const deadline = Date.now() + 15_000; !(Date.now() > firstExpiry + 1_000 && issued.length >= 3);) {
+      for (const deadline = Date.now() + 15_000; !(Date.now() > firstExpiry + 1_000 && issued.length >= 3); ) {
         assert.ok(Date.now() < deadline, `only ${issued.length} tokens issued`);
         await new Promise((r) => setTimeout(r, 50));
       }
       await new NatterApi(server.url, aliceToken).sendMessage(id, 'late', 'after the first expiry');
       await until(bob.client, () => bob.messages.some((m) => m.client_msg_id === 'late'), 'bob to get the message on his renewed socket');
       assert.deepEqual(states, ['connecting', 'syncing', 'online'], 'one connection: never offline, never reconnected');
-      assert.ok(bob.wire.filter((f) => f.type === 'token_expiring').length >= 2, 'a notice before each token\'s expiry');
+      assert.ok(bob.wire.filter((f) => f.type === 'token_expiring').length >= 2, "a notice before each token's expiry");
       assert.ok(bob.wire.filter((f) => f.type === 'ok').length >= 2, 'each reauth accepted');
       assert.equal(bob.wire.filter((f) => f.type === 'sync_done').length, 1, 'synced once: no reconnect');
     } finally {
@@ -342,9 +404,12 @@ describe('the TypeScript SDK against a real Natter', () => {
   it('governs a group and a user over REST: rename, admins, removal, mute, blocks, last-seen privacy; devices hear of it', async () => {
     const server = await startNatter({ NATTER_PRESENCE_THROTTLE_MS: '0' });
     const [aliceToken, bobToken, carolToken] = [await server.token('alice'), await server.token('bob'), await server.token('carol')];
-    const [aliceApi, bobApi, carolApi] = [aliceToken, bobToken, carolToken].map((token) => new NatterApi(server.url, token)) as [NatterApi, NatterApi, NatterApi];
-    const refusedWith = (status: number, code: string) => (error: unknown) =>
-      error instanceof NatterApiError && error.status === status && error.code === code;
+    const [aliceApi, bobApi, carolApi] = [aliceToken, bobToken, carolToken].map((token) => new NatterApi(server.url, token)) as [
+      NatterApi,
+      NatterApi,
+      NatterApi,
+    ];
+    const refusedWith = (status: number, code: string) => (error: unknown) => error instanceof NatterApiError && error.status === status && error.code === code;
     const { conversation_id: id } = await aliceApi.createConversation({ type: 'group', title: 'crew', member_ids: ['bob', 'carol'] });
     const bob = device({ url: server.url, token: bobToken, deviceId: 'phone' });
     try {
@@ -373,9 +438,27 @@ describe('the TypeScript SDK against a real Natter', () => {
       const mutedOf = async () => (await bobApi.inbox()).items.find((i) => i.conversation_id === id)!;
       const until = Date.now() + 3_600_000;
       await bobApi.mute(id, until);
-      assert.deepEqual(await eventually(async () => { const i = await mutedOf(); return [i.muted, i.muted_until]; }, (m) => m[1] === until), [true, until]);
+      assert.deepEqual(
+        await eventually(
+          async () => {
+            const i = await mutedOf();
+            return [i.muted, i.muted_until];
+          },
+          (m) => m[1] === until,
+        ),
+        [true, until],
+      );
       await bobApi.mute(id, null);
-      assert.deepEqual(await eventually(async () => { const i = await mutedOf(); return [i.muted, i.muted_until]; }, (m) => m[1] === null), [true, null]);
+      assert.deepEqual(
+        await eventually(
+          async () => {
+            const i = await mutedOf();
+            return [i.muted, i.muted_until];
+          },
+          (m) => m[1] === null,
+        ),
+        [true, null],
+      );
       await bobApi.unmute(id);
       assert.equal((await eventually(mutedOf, (i) => !i.muted)).muted, false);
       assert.equal((await aliceApi.inbox()).items.find((i) => i.conversation_id === id)!.muted, false, 'a mute is per user');
@@ -384,12 +467,27 @@ describe('the TypeScript SDK against a real Natter', () => {
       const { conversation_id: direct } = await aliceApi.createConversation({ type: 'direct', peer_id: 'bob' });
       await aliceApi.block('bob');
       await aliceApi.block('bob');
-      assert.deepEqual(await eventually(() => aliceApi.blocks(), (b) => b.items.length === 1), { items: ['bob'] });
-      const refusedSend = await bob.client.send(direct, 'anyone there?').then(() => null, (error: unknown) => error);
+      assert.deepEqual(
+        await eventually(
+          () => aliceApi.blocks(),
+          (b) => b.items.length === 1,
+        ),
+        { items: ['bob'] },
+      );
+      const refusedSend = await bob.client.send(direct, 'anyone there?').then(
+        () => null,
+        (error: unknown) => error,
+      );
       assert.ok(refusedSend instanceof NatterSendError && refusedSend.code === 'blocked', `a blocked send, not ${String(refusedSend)}`);
       await assert.rejects(bobApi.sendMessage(direct, 'rest-1', 'hello?'), refusedWith(403, 'blocked'));
       await aliceApi.unblock('bob');
-      assert.deepEqual(await eventually(() => aliceApi.blocks(), (b) => b.items.length === 0), { items: [] });
+      assert.deepEqual(
+        await eventually(
+          () => aliceApi.blocks(),
+          (b) => b.items.length === 0,
+        ),
+        { items: [] },
+      );
       assert.equal((await bob.client.send(direct, 'back again')).seq, 1, 'the refused sends appended nothing');
 
       // Alice shares a direct conversation with Bob, so "contacts" still shows him her last_seen; "nobody" does not.

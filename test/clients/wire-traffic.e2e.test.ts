@@ -9,7 +9,10 @@ const compiled = new Map<unknown, Validator>();
 const validate = (schema: unknown, value: unknown, what: string) => {
   let validator = compiled.get(schema);
   if (!validator) compiled.set(schema, (validator = Compile(schema as never) as unknown as Validator));
-  assert.ok(validator.Check(value), `${what} does not match its published schema: ${JSON.stringify([...validator.Errors(value)].slice(0, 3))}\n${JSON.stringify(value)}`);
+  assert.ok(
+    validator.Check(value),
+    `${what} does not match its published schema: ${JSON.stringify([...validator.Errors(value)].slice(0, 3))}\n${JSON.stringify(value)}`,
+  );
 };
 
 /**
@@ -26,7 +29,13 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     const tokens = { amy: await server.token('amy'), ben: await server.token('ben') };
     let restChecks = 0;
     /** One REST call, checked against the response schema of its path template, method and status. */
-    const call = async (user: keyof typeof tokens, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', template: string, params: Record<string, string> = {}, body?: unknown) => {
+    const call = async (
+      user: keyof typeof tokens,
+      method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+      template: string,
+      params: Record<string, string> = {},
+      body?: unknown,
+    ) => {
       const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
       const reply = await rest(server.url, tokens[user]).call(method, path.split('?')[0] + (params.query ?? ''), body);
       const responses = openapi.paths[template]?.[method.toLowerCase()]?.responses;
@@ -44,7 +53,10 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     const amy = await Device.connect(server.wsUrl, tokens.amy, 'laptop');
     devices.push(amy);
     const sent: Frame[] = [];
-    const send = (device: Device, frame: Frame) => { sent.push(frame); device.send(frame); };
+    const send = (device: Device, frame: Frame) => {
+      sent.push(frame);
+      device.send(frame);
+    };
 
     const direct = (await call('amy', 'POST', '/v1/conversations', {}, { type: 'direct', peer_id: 'ben' })).body;
     await call('amy', 'POST', '/v1/conversations', {}, { type: 'direct', peer_id: 'ben' });
@@ -135,7 +147,20 @@ it('real REST replies and socket frames match the published OpenAPI and AsyncAPI
     const ack = amy.of('ack')[0]!;
     assert.throws(() => validate(asyncapi.components.messages.server_ack.payload, { ...ack, seq: 0 }, 'a corrupted ack'), 'the check is not vacuous');
     const seen = new Set(received.map((f) => f.type));
-    for (const type of ['ack', 'new_message', 'message_status', 'conversation_updated', 'sync_done', 'error', 'pong', 'typing', 'presence', 'ok', 'message_updated', 'reaction']) {
+    for (const type of [
+      'ack',
+      'new_message',
+      'message_status',
+      'conversation_updated',
+      'sync_done',
+      'error',
+      'pong',
+      'typing',
+      'presence',
+      'ok',
+      'message_updated',
+      'reaction',
+    ]) {
       assert.ok(seen.has(type), `the session produced a ${type} frame`);
     }
     assert.equal(restChecks, 41);

@@ -29,7 +29,7 @@ describe('cluster fan-out across a rebalance', { timeout: 240_000 }, () => {
   const devices: Device[] = [];
 
   before(async () => {
-    env = { ...await clusterNamespace(), NATTER_LOG_LEVEL: 'warn', ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
+    env = { ...(await clusterNamespace()), NATTER_LOG_LEVEL: 'warn', ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
     const cluster = loadClusterConfig(env);
     relay = await startClusterRelay(cluster, loadConfig(env, 'cluster'));
     first = await startProjectorWorker(loadConfig(env, 'cluster'), cluster);
@@ -51,7 +51,8 @@ describe('cluster fan-out across a rebalance', { timeout: 240_000 }, () => {
     const [annPhone, rob, sue] = await Promise.all(['ann', 'rob', 'sue'].map((user) => Device.connect(wsUrl, sign({ sub: user }), 'phone')));
     devices.push(annPhone!, rob!, sue!);
     const groups: string[] = [];
-    for (let i = 0; i < GROUPS; i++) groups.push((await ann.post('/v1/conversations', { type: 'group', title: `g${i}`, member_ids: ['rob', 'sue'] })).body.conversation_id);
+    for (let i = 0; i < GROUPS; i++)
+      groups.push((await ann.post('/v1/conversations', { type: 'group', title: `g${i}`, member_ids: ['rob', 'sue'] })).body.conversation_id);
 
     // The first worker alone fans these out, and caches every group's members (rob among them).
     for (const id of groups) await annPhone!.sendMessage(id, 'before');
@@ -70,9 +71,17 @@ describe('cluster fan-out across a rebalance', { timeout: 240_000 }, () => {
     await Promise.all(groups.map((id) => sue!.waitFor('new_message', (f) => f.conversation_id === id && f.content === 'after', 1, 60_000)));
     // Sue has them from the fast path, which knew rob was gone. The first worker's fan-out follows its
     // history writes: once history holds every 'after', its frames have left, or are about to.
-    for (const id of groups) await eventually(() => allMessages(ann, id), (items) => items.some((m) => m.content === 'after'), { timeoutMs: 60_000, everyMs: 250 });
+    for (const id of groups)
+      await eventually(
+        () => allMessages(ann, id),
+        (items) => items.some((m) => m.content === 'after'),
+        { timeoutMs: 60_000, everyMs: 250 },
+      );
     await sleep(1_500);
-    const leaked = rob!.of('new_message').slice(removedAt).map((f) => f.conversation_id);
+    const leaked = rob!
+      .of('new_message')
+      .slice(removedAt)
+      .map((f) => f.conversation_id);
     assert.deepEqual(leaked, [], `rob received messages of ${leaked.length} group(s) he was removed from`);
   });
 });

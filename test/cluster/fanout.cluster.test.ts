@@ -8,8 +8,12 @@ import { testLimits } from '../support/limits.ts';
 
 describe('cluster fan-out', () => {
   let cluster: RunningCluster;
-  before(async () => { cluster = await startCluster({ NATTER_LOG_LEVEL: 'warn', ...testLimits, NATTER_MAX_SOCKETS_PER_USER: '10' }); });
-  after(async () => { await cluster.close(); });
+  before(async () => {
+    cluster = await startCluster({ NATTER_LOG_LEVEL: 'warn', ...testLimits, NATTER_MAX_SOCKETS_PER_USER: '10' });
+  });
+  after(async () => {
+    await cluster.close();
+  });
 
   it('given a 1,000-member group spread over 3 gateways, when one message is sent, then it costs 3 publishes (one per gateway) and reaches every member', async () => {
     const sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
@@ -19,8 +23,9 @@ describe('cluster fan-out', () => {
     assert.equal(group.members.length, 1000);
     const devices: Device[] = [];
     for (let i = 0; i < members.length; i += 50) {
-      devices.push(...await Promise.all(members.slice(i, i + 50).map((user, k) =>
-        Device.connect(cluster.gateways[(i + k) % 3]!.wsUrl, sign({ sub: user }), 'phone'))));
+      devices.push(
+        ...(await Promise.all(members.slice(i, i + 50).map((user, k) => Device.connect(cluster.gateways[(i + k) % 3]!.wsUrl, sign({ sub: user }), 'phone')))),
+      );
     }
     // Let connection-time traffic (presence, registration) settle before counting.
     await new Promise((r) => setTimeout(r, 1_000));

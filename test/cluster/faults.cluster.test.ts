@@ -38,10 +38,16 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     await spawn('projector');
     await spawn('projector');
   });
-  after(async () => { await Promise.all(roles.map((r) => r.kill9())); });
+  after(async () => {
+    await Promise.all(roles.map((r) => r.kill9()));
+  });
 
   it('loses no acked message when a gateway dies under a send load; clients move to another gateway and resume', async () => {
-    const [gwA, gwB, gwC] = [await spawn('gateway', { NATTER_GATEWAY_ID: 'gwA' }), await spawn('gateway', { NATTER_GATEWAY_ID: 'gwB' }), await spawn('gateway', { NATTER_GATEWAY_ID: 'gwC' })];
+    const [gwA, gwB, gwC] = [
+      await spawn('gateway', { NATTER_GATEWAY_ID: 'gwA' }),
+      await spawn('gateway', { NATTER_GATEWAY_ID: 'gwB' }),
+      await spawn('gateway', { NATTER_GATEWAY_ID: 'gwC' }),
+    ];
     const token = (user: string) => sign({ sub: user });
     // A group that gateway A writes (its owner), so its death also takes the conversation's writer away.
     let group: any;
@@ -66,20 +72,42 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
       const first = acked.get(ack.client_msg_id);
       if (first) assert.equal(ack.message_id, first.message_id, 'a retry answers with the first ack');
     }
-    assert.ok(await metric(gwB.url!, 'natter_commands_routed_total{outcome="fallback"}') > 0, 'gateway B wrote itself while the owner was gone');
+    assert.ok((await metric(gwB.url!, 'natter_commands_routed_total{outcome="fallback"}')) > 0, 'gateway B wrote itself while the owner was gone');
     const r2 = await Device.connect(ws(gwC), token('r2'), 'phone');
-    const lastSeen = r2OnA.of('new_message').map((f) => f.cursor as string).sort((a, b) => Number(a) - Number(b)).at(-1);
+    const lastSeen = r2OnA
+      .of('new_message')
+      .map((f) => f.cursor as string)
+      .sort((a, b) => Number(a) - Number(b))
+      .at(-1);
     await r2.syncAll(lastSeen);
     const client = rest(gwC.url!, token('r1'));
-    const history = await eventually(() => allMessages(client, group.conversation_id), (items) => items.length >= total, { timeoutMs: 30_000, everyMs: 100 });
-    assert.deepEqual(history.map((m) => m.seq), Array.from({ length: total }, (_, i) => i + 1), 'gapless, each once');
+    const history = await eventually(
+      () => allMessages(client, group.conversation_id),
+      (items) => items.length >= total,
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+    assert.deepEqual(
+      history.map((m) => m.seq),
+      Array.from({ length: total }, (_, i) => i + 1),
+      'gapless, each once',
+    );
     assert.equal(new Set(history.map((m) => m.client_msg_id)).size, total);
     for (const [id, ack] of acked) assert.equal(history.find((m) => m.client_msg_id === id)?.message_id, ack.message_id);
     // Every device has every message, live or by sync.
     await r1.waitFor('new_message', () => true, total, 30_000);
-    assert.deepEqual(distinctSeqs(r1.frames, group.conversation_id), Array.from({ length: total }, (_, i) => i + 1));
-    const r2Seqs = await eventually(async () => distinctSeqs([...r2OnA.frames, ...r2.frames], group.conversation_id), (s) => s.length >= total, { timeoutMs: 30_000, everyMs: 100 });
-    assert.deepEqual(r2Seqs, Array.from({ length: total }, (_, i) => i + 1));
+    assert.deepEqual(
+      distinctSeqs(r1.frames, group.conversation_id),
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
+    const r2Seqs = await eventually(
+      async () => distinctSeqs([...r2OnA.frames, ...r2.frames], group.conversation_id),
+      (s) => s.length >= total,
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+    assert.deepEqual(
+      r2Seqs,
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
     await Promise.all([sender.close(), again.close(), r1.close(), r2.close(), r2OnA.close()]);
   });
 
@@ -87,7 +115,8 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     const gw = await spawn('gateway', { NATTER_GATEWAY_ID: 'gwP' });
     const token = (user: string) => sign({ sub: user });
     const conversations = [];
-    for (let i = 0; i < 8; i++) conversations.push((await rest(gw.url!, token('pa')).post('/v1/conversations', { type: 'direct', peer_id: `pb${i}` })).body.conversation_id as string);
+    for (let i = 0; i < 8; i++)
+      conversations.push((await rest(gw.url!, token('pa')).post('/v1/conversations', { type: 'direct', peer_id: `pb${i}` })).body.conversation_id as string);
     const sender = await Device.connect(ws(gw), token('pa'), 'phone');
     const perConversation = 60;
     const sends = conversations.flatMap((id) => Array.from({ length: perConversation }, (_, i) => sender.sendMessage(id, `p${i}`, `${id}-p${i}`, 60_000)));
@@ -97,8 +126,15 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     await Promise.all(sends);
     for (const [i, id] of conversations.entries()) {
       const peer = rest(gw.url!, token(`pb${i}`));
-      const history = await eventually(() => allMessages(peer, id), (items) => items.length >= perConversation, { timeoutMs: 60_000, everyMs: 100 });
-      assert.deepEqual(history.map((m) => m.seq), Array.from({ length: perConversation }, (_, k) => k + 1));
+      const history = await eventually(
+        () => allMessages(peer, id),
+        (items) => items.length >= perConversation,
+        { timeoutMs: 60_000, everyMs: 100 },
+      );
+      assert.deepEqual(
+        history.map((m) => m.seq),
+        Array.from({ length: perConversation }, (_, k) => k + 1),
+      );
       const inbox = await peer.get('/v1/conversations');
       assert.equal(inbox.body.items[0].unread_count, perConversation, 'the inbox counts each message once');
     }
@@ -118,7 +154,10 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
     assert.equal(acks.length, 100, 'appends do not depend on the relay');
     await spawn('relay');
     await receiver.waitFor('new_message', (f) => f.conversation_id === conv.conversation_id, 100, 30_000);
-    assert.deepEqual(distinctSeqs(receiver.frames, conv.conversation_id), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      distinctSeqs(receiver.frames, conv.conversation_id),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     await Promise.all([sender.close(), receiver.close()]);
   });
 });

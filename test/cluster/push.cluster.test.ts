@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ws = (role: Role) => role.url!.replace('http', 'ws');
 
 const eventually = async (check: () => Promise<boolean>, what: string, timeoutMs = 15_000) => {
-  for (const deadline = Date.now() + timeoutMs; ;) {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
     if (await check()) return;
     if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
     await sleep(100);
@@ -42,10 +42,13 @@ describe('cluster push: gateways register in Redis, push workers send through th
   const fcmScript = new Map<string, Answer[]>();
   const webScript = new Map<string, Answer[]>();
 
-  const serviceAccount = (worker: string) => JSON.stringify({
-    type: 'service_account', project_id: 'natter-test', client_email: `${worker}@natter-test.iam.gserviceaccount.com`,
-    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
-  });
+  const serviceAccount = (worker: string) =>
+    JSON.stringify({
+      type: 'service_account',
+      project_id: 'natter-test',
+      client_email: `${worker}@natter-test.iam.gserviceaccount.com`,
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    });
   const message = (r: Recorded) => JSON.parse(String(r.body)).message;
   const sendsTo = (token: string) => (r: Recorded) => r.path.endsWith('/messages:send') && message(r).token === token;
   /** Which push worker sent a request: each has its own service account, so its own access token. */
@@ -69,12 +72,20 @@ describe('cluster push: gateways register in Redis, push workers send through th
     });
     browsers = await startHttpsServer(tls, (r) => webScript.get(r.path)?.shift() ?? { status: 201 });
     env = {
-      ...await clusterNamespace(),
-      ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000',
-      NATTER_FCM_ENDPOINT: fcm.url, NATTER_FCM_TOKEN_URL: `${fcm.url}/token`, NATTER_FCM_SERVICE_ACCOUNT: serviceAccount('gateway'),
-      NATTER_VAPID_PUBLIC_KEY: vapid.publicKey, NATTER_VAPID_PRIVATE_KEY: vapid.privateKey, NATTER_VAPID_SUBJECT: 'mailto:ops@natter.test',
-      NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1', NATTER_PUSH_CA: tls.certPath,
-      NATTER_PUSH_COLLAPSE_MS: String(COLLAPSE_MS), NATTER_PUSH_RETRY_BASE_MS: '20', NATTER_PUSH_MAX_ATTEMPTS: '3',
+      ...(await clusterNamespace()),
+      ...testLimits,
+      NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000',
+      NATTER_FCM_ENDPOINT: fcm.url,
+      NATTER_FCM_TOKEN_URL: `${fcm.url}/token`,
+      NATTER_FCM_SERVICE_ACCOUNT: serviceAccount('gateway'),
+      NATTER_VAPID_PUBLIC_KEY: vapid.publicKey,
+      NATTER_VAPID_PRIVATE_KEY: vapid.privateKey,
+      NATTER_VAPID_SUBJECT: 'mailto:ops@natter.test',
+      NATTER_WEBPUSH_ALLOWED_HOSTS: '127.0.0.1',
+      NATTER_PUSH_CA: tls.certPath,
+      NATTER_PUSH_COLLAPSE_MS: String(COLLAPSE_MS),
+      NATTER_PUSH_RETRY_BASE_MS: '20',
+      NATTER_PUSH_MAX_ATTEMPTS: '3',
     };
     sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     await spawn('relay');
@@ -93,7 +104,7 @@ describe('cluster push: gateways register in Redis, push workers send through th
   const directPair = async (from: string, to: string) =>
     (await api(gwB, from).post('/v1/conversations', { type: 'direct', peer_id: to })).body.conversation_id as string;
 
-  it('given a token registered on one gateway, when messages come through another while the user is offline, then one FCM push goes at once and the rest collapse into one at the window\'s end', async () => {
+  it("given a token registered on one gateway, when messages come through another while the user is offline, then one FCM push goes at once and the rest collapse into one at the window's end", async () => {
     assert.equal((await api(gwA, 'bob').post('/v1/devices/bob-phone/push', { platform: 'fcm', token: 'fcm-bob' })).status, 200);
     assert.equal((await api(gwB, 'bob').get('/v1/devices/bob-phone/push')).body.platform, 'fcm', 'every gateway reads the shared registry');
     const conv = await directPair('alice', 'bob');
@@ -146,7 +157,14 @@ describe('cluster push: gateways register in Redis, push workers send through th
 
   it('given FCM answers 404 UNREGISTERED, then the registration is removed from the shared registry', async () => {
     await api(gwA, 'gina').post('/v1/devices/gina-phone/push', { platform: 'fcm', token: 'fcm-gina' });
-    fcmScript.set('fcm-gina', [{ status: 404, body: { error: { code: 404, status: 'NOT_FOUND', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } } }]);
+    fcmScript.set('fcm-gina', [
+      {
+        status: 404,
+        body: {
+          error: { code: 404, status: 'NOT_FOUND', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] },
+        },
+      },
+    ]);
     const conv = await directPair('frank', 'gina');
     await api(gwB, 'frank').post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'f-1', content: 'hello' });
     await fcm.waitFor(1, sendsTo('fcm-gina'), 15_000);
@@ -207,10 +225,11 @@ describe('cluster push: gateways register in Redis, push workers send through th
     assert.equal(fcm.requests.filter(sendsTo('fcm-kim')).length, 2, 'and nothing twice');
   });
 
-  it('given the push worker holding a user is killed with -9 inside a window, then the other one finds the parked messages and pushes them at the window\'s end', async () => {
+  it("given the push worker holding a user is killed with -9 inside a window, then the other one finds the parked messages and pushes them at the window's end", async () => {
     // The previous test stopped one worker: two again, each with its own service account.
     const alive = [...workers].filter(([, role]) => role.child.exitCode === null && role.child.signalCode === null).map(([name]) => name);
-    for (const name of ['w3', 'w4'].slice(0, 2 - alive.length)) workers.set(name, await spawn('push-worker', { NATTER_FCM_SERVICE_ACCOUNT: serviceAccount(name) }));
+    for (const name of ['w3', 'w4'].slice(0, 2 - alive.length))
+      workers.set(name, await spawn('push-worker', { NATTER_FCM_SERVICE_ACCOUNT: serviceAccount(name) }));
     await sleep(3_000); // the group rebalances over the new worker
     await api(gwA, 'mia').post('/v1/devices/mia-phone/push', { platform: 'fcm', token: 'fcm-mia' });
     const conv = await directPair('ned', 'mia');

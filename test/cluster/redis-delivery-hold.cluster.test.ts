@@ -17,29 +17,58 @@ import { eventually } from '../support/eventually.ts';
 describe('cluster delivery over Redis pub/sub', () => {
   let redis: Redis;
   const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  before(async () => { redis = new Redis((await requireEngines('redis')).NATTER_REDIS_URL); });
-  after(() => { redis.disconnect(); });
+  before(async () => {
+    redis = new Redis((await requireEngines('redis')).NATTER_REDIS_URL);
+  });
+  after(() => {
+    redis.disconnect();
+  });
 
   it('given a gateway not subscribed yet, when frames are published for it, then they are held and reach it in order once it subscribes; a gateway that never does is given up after the hold', async () => {
     const errors: string[] = [];
     const now = Date.now();
     await createRedisSessions({ redis, prefix, gatewayId: 'late' }).connect('u1', 's1', 60_000, now);
     await createRedisSessions({ redis, prefix, gatewayId: 'dead' }).connect('u2', 's1', 60_000, now);
-    const delivery = createRedisDelivery({ redis, prefix, sessions: createRedisSessions({ redis, prefix, gatewayId: 'projector' }), onError: (e) => errors.push(String(e)), holdMs: 1_500 });
+    const delivery = createRedisDelivery({
+      redis,
+      prefix,
+      sessions: createRedisSessions({ redis, prefix, gatewayId: 'projector' }),
+      onError: (e) => errors.push(String(e)),
+      holdMs: 1_500,
+    });
     const frame = (seq: number) => ({ kind: 'message' as const, json: JSON.stringify({ type: 'new_message', seq }), position: seq });
 
     for (let seq = 1; seq <= 50; seq++) delivery.deliver(['u1', 'u2'], frame(seq));
     await sleep(500);
     const received: number[] = [];
     const subscription = await subscribeGateway({
-      redis, prefix, gatewayId: 'late', onError: (e) => errors.push(String(e)),
-      local: { deliver: (users, f) => { if (users.includes('u1')) received.push(JSON.parse(f.json).seq); } },
+      redis,
+      prefix,
+      gatewayId: 'late',
+      onError: (e) => errors.push(String(e)),
+      local: {
+        deliver: (users, f) => {
+          if (users.includes('u1')) received.push(JSON.parse(f.json).seq);
+        },
+      },
     });
     for (let seq = 51; seq <= 100; seq++) delivery.deliver(['u1', 'u2'], frame(seq));
 
-    const seen = await eventually(async () => received, (r) => r.length >= 100, { timeoutMs: 5_000 });
-    assert.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i + 1), 'every frame once, in order, the held ones first');
-    const givenUp = await eventually(async () => errors.filter((e) => e.includes('gateway dead')), (e) => e.length > 0, { timeoutMs: 5_000 });
+    const seen = await eventually(
+      async () => received,
+      (r) => r.length >= 100,
+      { timeoutMs: 5_000 },
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      'every frame once, in order, the held ones first',
+    );
+    const givenUp = await eventually(
+      async () => errors.filter((e) => e.includes('gateway dead')),
+      (e) => e.length > 0,
+      { timeoutMs: 5_000 },
+    );
     assert.equal(givenUp.length, 1, `the silent gateway is given up once: ${errors.join('; ')}`);
     await subscription.close();
   });

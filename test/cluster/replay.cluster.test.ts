@@ -34,18 +34,22 @@ const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 const users = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'];
 
 /** `natter replay … --cluster` as a child process; each output line is kept with the time it came. */
-const runReplay = (env: Record<string, string>, args: string[]) => new Promise<{ code: number | null; lines: Array<{ at: number; text: string }>; output: string }>((resolve) => {
-  const child = spawn(process.execPath, ['bin/natter.js', 'replay', ...args, '--cluster'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<{ at: number; text: string }> = [];
-  let output = '';
-  const take = (chunk: Buffer) => {
-    output += chunk;
-    for (const text of chunk.toString().split('\n')) if (text.trim()) lines.push({ at: Date.now(), text });
-  };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
-  child.on('exit', (code) => resolve({ code, lines, output }));
-});
+const runReplay = (env: Record<string, string>, args: string[]) =>
+  new Promise<{ code: number | null; lines: Array<{ at: number; text: string }>; output: string }>((resolve) => {
+    const child = spawn(process.execPath, ['bin/natter.js', 'replay', ...args, '--cluster'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: Array<{ at: number; text: string }> = [];
+    let output = '';
+    const take = (chunk: Buffer) => {
+      output += chunk;
+      for (const text of chunk.toString().split('\n')) if (text.trim()) lines.push({ at: Date.now(), text });
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('exit', (code) => resolve({ code, lines, output }));
+  });
 
 const keysUnder = async (redis: Redis, base: string) => {
   const keys: string[] = [];
@@ -67,9 +71,15 @@ const fromScratch = async (sealed: EventStore, env: Record<string, string>, post
   const content = clusterContent(loadConfig(env, 'cluster'), postgres, { logger: { error: () => {} } });
   const eventStore = openingEventStore(sealed, content.cipher, () => {});
   const reference = createSqliteReadModels(':memory:');
-  await rebuild({ eventStore, checkpoints: reference.checkpoints, unitOfWork: reference.unitOfWork, projectors: readModelProjectors(reference), batchSize: 5_000 });
+  await rebuild({
+    eventStore,
+    checkpoints: reference.checkpoints,
+    unitOfWork: reference.unitOfWork,
+    projectors: readModelProjectors(reference),
+    batchSize: 5_000,
+  });
   const conversations = new Set<string>();
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const batch = (await eventStore.readAll({ after, maxCount: 5_000 })) as Recorded[];
     if (batch.length === 0) break;
     for (const e of batch) if (e.type === 'ConversationCreated') conversations.add(e.data.conversation_id);
@@ -109,7 +119,7 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
   let senders: Device[] = [];
 
   before(async () => {
-    env = { ...await clusterNamespace(), ...limits };
+    env = { ...(await clusterNamespace()), ...limits };
     redis = new Redis(env.NATTER_REDIS_URL!);
     eventStore = await createPostgresEventStore({ connectionString: env.NATTER_PG_URL!, schema: env.NATTER_PG_SCHEMA! });
     roles.push(await spawnRole('relay', env), await spawnRole('projector', env), await spawnRole('projector', env));
@@ -135,8 +145,10 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
 
     // Given: direct chats and groups, with a join and a leave, messages, and receipts.
     const conversations: string[] = [];
-    for (const peer of ['ben', 'cat', 'dan']) conversations.push((await as('ann').post('/v1/conversations', { type: 'direct', peer_id: peer })).body.conversation_id);
-    for (const title of ['g1', 'g2']) conversations.push((await as('eve').post('/v1/conversations', { type: 'group', title, member_ids: ['ann', 'ben', 'fay'] })).body.conversation_id);
+    for (const peer of ['ben', 'cat', 'dan'])
+      conversations.push((await as('ann').post('/v1/conversations', { type: 'direct', peer_id: peer })).body.conversation_id);
+    for (const title of ['g1', 'g2'])
+      conversations.push((await as('eve').post('/v1/conversations', { type: 'group', title, member_ids: ['ann', 'ben', 'fay'] })).body.conversation_id);
     const [direct, , , group] = conversations as [string, string, string, string, string];
     assert.equal((await as('eve').post(`/v1/conversations/${group}/members`, { user_ids: ['cat'] })).status, 200);
     // ann writes the direct chats, eve the groups.
@@ -145,7 +157,9 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     // Enough of a log that each rebuild lasts long enough for live sends to land in the middle of it.
     const perConversation = 300;
     for (let round = 0; round < perConversation; round += 50) {
-      await Promise.all(conversations.flatMap((c) => Array.from({ length: 50 }, (_, i) => senderOf(c).sendMessage(c, `seed ${round + i}`, `seed-${c}-${round + i}`, 30_000))));
+      await Promise.all(
+        conversations.flatMap((c) => Array.from({ length: 50 }, (_, i) => senderOf(c).sendMessage(c, `seed ${round + i}`, `seed-${c}-${round + i}`, 30_000))),
+      );
     }
     assert.equal((await as('eve').delete(`/v1/conversations/${group}/members/fay`)).status, 200);
     await as('ben').post(`/v1/conversations/${direct}/read`, { up_to_seq: 50 });
@@ -154,29 +168,45 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
     const settle = async () => {
       const head = await eventStore.headPosition();
-      assert.ok((await eventually(() => watermarks.low(), (low) => low >= head, { timeoutMs: 60_000 })) >= head, 'the workers applied the whole log');
+      assert.ok(
+        (await eventually(
+          () => watermarks.low(),
+          (low) => low >= head,
+          { timeoutMs: 60_000 },
+        )) >= head,
+        'the workers applied the whole log',
+      );
     };
     await settle();
 
     // The active (v1) read models are damaged: an unread count, a history row, receipts, a directory entry.
     // ben read 50 of ann's messages; ann keeps writing to him during the replays.
-    const benEntry = async () => (await as('ben', gwB).get('/v1/conversations')).body.items.find((i: any) => i.conversation_id === direct) as
-      { unread_count: number; last_message: { seq: number } };
-    const benRead = async () => { const e = await benEntry(); return e.last_message.seq - e.unread_count; };
+    const benEntry = async () =>
+      (await as('ben', gwB).get('/v1/conversations')).body.items.find((i: any) => i.conversation_id === direct) as {
+        unread_count: number;
+        last_message: { seq: number };
+      };
+    const benRead = async () => {
+      const e = await benEntry();
+      return e.last_message.seq - e.unread_count;
+    };
     assert.equal(await benRead(), 50);
     const state = await redis.hget(`${ns}ibx:state:ben`, direct);
     await redis.hset(`${ns}ibx:state:ben`, direct, state!.replace(/^(\d)\|\d+\|/, '$1|0|'));
     await redis.del(`${ns}rcpt:${conversations[4]}`);
     await redis.srem(`${ns}dir:user:cat`, conversations[1]!);
     cassandra = await connectCassandra({ contactPoints: cluster.cassandra.contactPoints, localDataCenter: cluster.cassandra.localDataCenter });
-    await cassandra.execute(`DELETE FROM ${cluster.cassandra.keyspace}.messages WHERE conversation_id = ? AND bucket = 0 AND seq = 3`, [direct], { prepare: true });
+    await cassandra.execute(`DELETE FROM ${cluster.cassandra.keyspace}.messages WHERE conversation_id = ? AND bucket = 0 AND seq = 3`, [direct], {
+      prepare: true,
+    });
     assert.equal(await benRead(), 0, 'the damage shows');
     const afterSeq2 = async () => (await as('ann', gwB).get(`/v1/conversations/${direct}/messages?after=2&limit=1`)).body.items.map((m: any) => m.seq);
     assert.deepEqual(await afterSeq2(), [4], 'the damage shows in history');
     // Search v1 loses ann's "seed 2" (seq 3) of the direct chat.
     opensearch = await connectOpenSearch(cluster.opensearch.url);
     await opensearch.delete({ index: searchIndexName(cluster.opensearch.index, 1), id: `${direct}:3`, refresh: true });
-    const seed2 = async () => (await as('ann', gwB).get(`/v1/search?q=${encodeURIComponent('"seed 2"')}&conversation_id=${direct}`)).body.items.map((i: any) => i.seq);
+    const seed2 = async () =>
+      (await as('ann', gwB).get(`/v1/search?q=${encodeURIComponent('"seed 2"')}&conversation_id=${direct}`)).body.items.map((i: any) => i.seq);
     assert.deepEqual(await seed2(), [], 'the damage shows in search');
 
     // While the replays run: two devices keep sending (and cat marks read now and then), and ann keeps reading.
@@ -204,7 +234,12 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
           const receipts = await reader.get(`/v1/conversations/${c}/receipts`);
           const search = await reader.get(`/v1/search?q=seed&conversation_id=${c}&limit=5`);
           reads += 4;
-          for (const [what, reply] of [['history', page], ['inbox', inbox], ['receipts', receipts], ['search', search]] as const) {
+          for (const [what, reply] of [
+            ['history', page],
+            ['inbox', inbox],
+            ['receipts', receipts],
+            ['search', search],
+          ] as const) {
             if (reply.status !== 200) failures.push(`${what} ${c}: ${reply.status} ${JSON.stringify(reply.body)}`);
           }
           // A switch never goes back in time: the new version holds whatever the old one served.
@@ -238,20 +273,33 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
       const [start, end] = [run.lines.find((l) => l.text.startsWith('building'))!.at, run.lines.find((l) => l.text.startsWith('switched'))!.at];
       return acks.filter((t) => t >= start && t <= end).length;
     });
-    assert.ok(during.every((n) => n > 0), `sends were acked between the start of each rebuild and its switch (${during.join(', ')})`);
+    assert.ok(
+      during.every((n) => n > 0),
+      `sends were acked between the start of each rebuild and its switch (${during.join(', ')})`,
+    );
     assert.deepEqual(failures, []);
     assert.ok(reads > 30, `reads kept being served (${reads})`);
     const held = [inboxRun, allRun].map((run) => run.output.match(/workers held (\d+ ms)/)?.[1]);
-    console.log(`# ${acks.length} messages sent (${during.join(' and ')} between build and switch) and ${reads} reads served during the replays; `
-      + `${inboxRun.output.match(/\(\d+ events\/s\)/)?.[0]} and ${allRun.output.match(/\(\d+ events\/s\)/)?.[0]}; workers held ${held.join(' and ')} at the switches`);
+    console.log(
+      `# ${acks.length} messages sent (${during.join(' and ')} between build and switch) and ${reads} reads served during the replays; ` +
+        `${inboxRun.output.match(/\(\d+ events\/s\)/)?.[0]} and ${allRun.output.match(/\(\d+ events\/s\)/)?.[0]}; workers held ${held.join(' and ')} at the switches`,
+    );
 
     // The new versions are the active ones, and the old ones are gone.
     const active = (await createRedisReadModelVersions({ redis, prefix: cluster.redisPrefix }).read()).active;
     assert.deepEqual(active, { directory: 2, history: 2, inbox: 3, receipts: 2, users: 2, search: 2 });
     for (const base of ['ibx:', 'dir:', 'rcpt:', 'v2:ibx:']) assert.deepEqual(await keysUnder(redis, `${ns}${base}`), [], `${base} deleted`);
-    assert.equal((await cassandra.execute(`SELECT count(*) AS n FROM ${cluster.cassandra.keyspace}.messages`)).first().get('n').toNumber(), 0, 'history v1 emptied');
+    assert.equal(
+      (await cassandra.execute(`SELECT count(*) AS n FROM ${cluster.cassandra.keyspace}.messages`)).first().get('n').toNumber(),
+      0,
+      'history v1 emptied',
+    );
     assert.equal((await opensearch.indices.exists({ index: searchIndexName(cluster.opensearch.index, 1) })).body, false, 'search v1 deleted');
-    assert.deepEqual(Object.keys((await opensearch.indices.getAlias({ name: searchAlias(cluster.opensearch.index) })).body), [searchIndexName(cluster.opensearch.index, 2)], 'the alias is on v2');
+    assert.deepEqual(
+      Object.keys((await opensearch.indices.getAlias({ name: searchAlias(cluster.opensearch.index) })).body),
+      [searchIndexName(cluster.opensearch.index, 2)],
+      'the alias is on v2',
+    );
 
     // Every read model equals a from-scratch projection of the log, sends during the rebuild included.
     await settle();
@@ -265,7 +313,10 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     assert.deepEqual(await snapshot(live, all), expected);
     const history = expected[`history ${direct}`] as Array<{ seq: number }>;
     assert.ok(history.length > perConversation, 'messages sent during the rebuild are there');
-    assert.deepEqual(history.map((m) => m.seq), Array.from({ length: history.length }, (_, i) => i + 1));
+    assert.deepEqual(
+      history.map((m) => m.seq),
+      Array.from({ length: history.length }, (_, i) => i + 1),
+    );
     // And the gateways serve them.
     assert.deepEqual(await afterSeq2(), [3]);
     assert.deepEqual(await seed2(), [3], 'search v2 has what v1 lost');

@@ -15,9 +15,15 @@ describe('cluster tracing', () => {
   let cluster: RunningCluster;
   before(async () => {
     receiver = await startOtlpReceiver();
-    cluster = await startCluster({
-      NATTER_LOG_LEVEL: 'warn', NATTER_OTEL_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50',
-    }, { gateways: 2 });
+    cluster = await startCluster(
+      {
+        NATTER_LOG_LEVEL: 'warn',
+        NATTER_OTEL_ENABLED: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      },
+      { gateways: 2 },
+    );
   });
   after(async () => {
     await cluster?.close();
@@ -27,7 +33,7 @@ describe('cluster tracing', () => {
   const names = (chain: ReceivedSpan[]) => chain.map((s) => s.name);
   const role = (span: ReceivedSpan) => span.resource['natter.role'];
 
-  it('given alice on one gateway and bob on the other, when alice sends, then one trace leads from her send_message frame to the delivery on bob\'s gateway, by the durable path and by the fast path', async () => {
+  it("given alice on one gateway and bob on the other, when alice sends, then one trace leads from her send_message frame to the delivery on bob's gateway, by the durable path and by the fast path", async () => {
     const sign = createSigner({ key: cluster.env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     const [gw0, gw1] = cluster.gateways;
     const { body: group } = await rest(gw0!.url, sign({ sub: 'alice' })).post('/v1/conversations', { type: 'group', title: 'traced', member_ids: ['bob'] });
@@ -43,20 +49,29 @@ describe('cluster tracing', () => {
       // Both deliveries on bob's gateway: one by the fast path, one by the projector's fan-out.
       const deliveries = () => {
         const send = root();
-        return send ? receiver.spans.filter((s) => s.name === 'natter.deliver' && s.traceId === send.traceId && s.resource['service.instance.id'] === gw1Id) : [];
+        return send
+          ? receiver.spans.filter((s) => s.name === 'natter.deliver' && s.traceId === send.traceId && s.resource['service.instance.id'] === gw1Id)
+          : [];
       };
       const chains = () => deliveries().map((d) => ancestry(receiver.spans, d));
       const complete = (chain: ReceivedSpan[]) => chain.at(-1)?.name === 'natter.ws send_message';
       const by = (name: string) => (chain: ReceivedSpan[]) => chain.some((s) => s.name === name);
-      const found = await eventually(async () => chains().filter(complete), (f) => f.some(by('natter.relay')) && f.some(by('natter.fastpath')), { timeoutMs: 20_000 });
+      const found = await eventually(
+        async () => chains().filter(complete),
+        (f) => f.some(by('natter.relay')) && f.some(by('natter.fastpath')),
+        { timeoutMs: 20_000 },
+      );
       assert.ok(found.some(by('natter.relay')), `a durable-path chain; have ${JSON.stringify(chains().map(names))}`);
       assert.ok(found.some(by('natter.fastpath')), `a fast-path chain; have ${JSON.stringify(chains().map(names))}`);
 
       const send = root()!;
-      assert.equal(send.resource['service.instance.id'], `${cluster.env.NATTER_REDIS_PREFIX}-gw0`, 'the trace starts on alice\'s gateway');
+      assert.equal(send.resource['service.instance.id'], `${cluster.env.NATTER_REDIS_PREFIX}-gw0`, "the trace starts on alice's gateway");
       assert.equal(send.parentSpanId, undefined, 'the send_message span is the root');
       for (const chain of found) {
-        assert.ok(chain.every((s) => s.traceId === send.traceId), 'one trace');
+        assert.ok(
+          chain.every((s) => s.traceId === send.traceId),
+          'one trace',
+        );
         // The owner may be alice's gateway (no routing) or bob's (the command crosses the bus).
         const withoutRouting = names(chain).filter((n) => n !== 'natter.command sendMessage');
         if (chain.some((s) => s.name === 'natter.relay')) {

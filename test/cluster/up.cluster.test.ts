@@ -28,9 +28,15 @@ const launch = (args: string[], env: Record<string, string>): Launched => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, marker, output: () => output, exit };
 };
 
@@ -42,24 +48,27 @@ const marked = (marker: string): number[] => {
     try {
       if (readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.startsWith('Z')) continue;
       if (readFileSync(`/proc/${entry}/environ`, 'utf8').includes(`NATTER_TEST_MARKER=${marker}\0`)) pids.push(Number(entry));
-    } catch { /* gone meanwhile, or not ours to read */ }
+    } catch {
+      /* gone meanwhile, or not ours to read */
+    }
   }
   return pids;
 };
 
 const waitFor = async (what: string, done: () => boolean, timeoutMs: number, launched?: Launched) => {
-  for (const deadline = Date.now() + timeoutMs; !done();) {
+  for (const deadline = Date.now() + timeoutMs; !done(); ) {
     if (launched && launched.child.exitCode !== null) throw new Error(`natter exited (${launched.child.exitCode}) before ${what}:\n${launched.output()}`);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${launched?.output() ?? ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 };
 
-const portFree = (port: number) => new Promise<boolean>((resolve) => {
-  const server = createServer();
-  server.once('error', () => resolve(false));
-  server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-});
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 
 /**
  * NATTER_PORT..NATTER_PORT+count-1, all free, below the kernel's ephemeral range. `up` binds them some 20 s after
@@ -84,7 +93,9 @@ const closedPort = freePort;
 
 describe('natter up: the whole cluster as processes, on loopback', { concurrency: false }, () => {
   let env: ClusterNamespace;
-  before(async () => { env = await clusterNamespace(); });
+  before(async () => {
+    env = await clusterNamespace();
+  });
 
   it('prints where each role runs, serves the whole API on NATTER_PORT..+2 with --dev tokens, and SIGTERM stops every process with exit code 0', async (t) => {
     const base = await freeBasePort(3);
@@ -107,7 +118,8 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
         assert.match(where, new RegExp(`http://127\\.0\\.0\\.1:${port} `), `gateway on ${port}: ${where}`);
         assert.match(where, new RegExp(`ws://127\\.0\\.0\\.1:${port}/v1/ws`), `gateway on ${port}: ${where}`);
       }
-      for (const name of ['projector-1', 'projector-2']) assert.match(summary.get(name)!.where, new RegExp(`${env.NATTER_PROJECTOR_GROUP}.*${env.NATTER_KAFKA_EVENTS_TOPIC}`));
+      for (const name of ['projector-1', 'projector-2'])
+        assert.match(summary.get(name)!.where, new RegExp(`${env.NATTER_PROJECTOR_GROUP}.*${env.NATTER_KAFKA_EVENTS_TOPIC}`));
       assert.match(summary.get('relay')!.where, new RegExp(`PostgreSQL .*schema ${env.NATTER_PG_SCHEMA}.* topic ${env.NATTER_KAFKA_EVENTS_TOPIC}`));
       assert.match(summary.get('push-worker')!.where, new RegExp(`${env.NATTER_PUSH_GROUP}.*${env.NATTER_KAFKA_PUSH_TOPIC}`));
       const rolePids = names.map((name) => summary.get(name)!.pid);
@@ -132,12 +144,21 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const conversationId = created.body.conversation_id as string;
       const bobPhone = await Device.connect(`ws://127.0.0.1:${ports[2]}`, bob, 'phone');
-      const viaRest = await rest(`http://127.0.0.1:${ports[0]}`, alice).post(`/v1/conversations/${conversationId}/messages`, { client_msg_id: 'rest-1', content: 'sent over REST to PORT' });
+      const viaRest = await rest(`http://127.0.0.1:${ports[0]}`, alice).post(`/v1/conversations/${conversationId}/messages`, {
+        client_msg_id: 'rest-1',
+        content: 'sent over REST to PORT',
+      });
       assert.equal(viaRest.status, 201, JSON.stringify(viaRest.body));
       const aliceLaptop = await Device.connect(`ws://127.0.0.1:${ports[1]}`, alice, 'laptop');
       const ack = await aliceLaptop.sendMessage(conversationId, 'sent over WebSocket to PORT+1', 'ws-1', 15_000);
       const live = await bobPhone.waitFor('new_message', (f) => f.conversation_id === conversationId, 2, 30_000);
-      assert.deepEqual(live.map((f) => [f.seq, f.content]), [[1, 'sent over REST to PORT'], [2, 'sent over WebSocket to PORT+1']]);
+      assert.deepEqual(
+        live.map((f) => [f.seq, f.content]),
+        [
+          [1, 'sent over REST to PORT'],
+          [2, 'sent over WebSocket to PORT+1'],
+        ],
+      );
       assert.equal(live[1]!.message_id, ack.message_id);
       assert.equal(live[0]!.message_id, viaRest.body.message_id);
       await aliceLaptop.close();
@@ -146,8 +167,17 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
         const client = rest(`http://127.0.0.1:${port}`, port === ports[1] ? alice : bob);
         const items: Array<{ seq: number; content: string }> = await eventually(
           async () => (await client.get(`/v1/conversations/${conversationId}/messages`)).body.items ?? [],
-          (found) => found.length >= 2, { timeoutMs: 30_000, everyMs: 100 });
-        assert.deepEqual(items.map((m) => [m.seq, m.content]), [[1, 'sent over REST to PORT'], [2, 'sent over WebSocket to PORT+1']], `history from the gateway on ${port}`);
+          (found) => found.length >= 2,
+          { timeoutMs: 30_000, everyMs: 100 },
+        );
+        assert.deepEqual(
+          items.map((m) => [m.seq, m.content]),
+          [
+            [1, 'sent over REST to PORT'],
+            [2, 'sent over WebSocket to PORT+1'],
+          ],
+          `history from the gateway on ${port}`,
+        );
       }
 
       // SIGTERM: the gateways drain (the connected device is told to go), then everything exits.
@@ -163,11 +193,20 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       assert.deepEqual(marked(up.marker), [], `no process of this run is left:\n${up.output()}`);
       for (const port of ports) assert.ok(await portFree(port), `port ${port} is released`);
       assert.match(up.output(), /engines keep running/);
-      const status = await promisify(execFile)('bash', ['scripts/engines.sh', 'status']).then(() => 0, (error) => error.code as number);
+      const status = await promisify(execFile)('bash', ['scripts/engines.sh', 'status']).then(
+        () => 0,
+        (error) => error.code as number,
+      );
       assert.equal(status, 0, 'the shared engines are still up');
     } finally {
       if (up.child.exitCode === null) up.child.kill('SIGKILL');
-      for (const pid of marked(up.marker)) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+      for (const pid of marked(up.marker)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     }
   });
 
@@ -177,7 +216,11 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
     const cases: Array<{ role: string; env: Record<string, string>; expect: string }> = [
       { role: 'relay', env: { NATTER_REDIS_URL: `redis://127.0.0.1:${redisPort}` }, expect: `cannot reach Redis at redis://127.0.0.1:${redisPort}` },
       { role: 'push-worker', env: { NATTER_KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` }, expect: `cannot reach Kafka at 127.0.0.1:${kafkaPort}` },
-      { role: 'gateway', env: { NATTER_CASSANDRA_KEYSPACE: 'no_such_keyspace', NATTER_PORT: String(await freePort()) }, expect: 'has no keyspace no_such_keyspace: create it with `natter migrate`' },
+      {
+        role: 'gateway',
+        env: { NATTER_CASSANDRA_KEYSPACE: 'no_such_keyspace', NATTER_PORT: String(await freePort()) },
+        expect: 'has no keyspace no_such_keyspace: create it with `natter migrate`',
+      },
     ];
     // One at a time, so each time measures that role alone (start-up of node and tsx included).
     for (const { role, env: broken, expect } of cases) {
@@ -189,7 +232,10 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       t.diagnostic(`${role} with ${Object.keys(broken)[0]} broken exited after ${took} ms`);
       assert.ok(result, `${role} hangs with a broken engine:\n${run.output()}`);
       assert.equal(result.code, 1, run.output());
-      const lines = run.output().split('\n').filter((line) => line.trim() !== '');
+      const lines = run
+        .output()
+        .split('\n')
+        .filter((line) => line.trim() !== '');
       assert.equal(lines.length, 1, `one line, no stack trace or driver logs:\n${run.output()}`);
       assert.ok(lines[0]!.startsWith(`natter ${role}: `) && lines[0]!.includes(expect), lines[0]);
       assert.deepEqual(marked(run.marker), []);
@@ -213,7 +259,13 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       await waitFor('the orphaned roles to stop', () => marked(up.marker).length === 0, 30_000);
       t.diagnostic(`orphaned roles gone ${Date.now() - killed} ms after natter up was killed`);
     } finally {
-      for (const pid of marked(up.marker)) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+      for (const pid of marked(up.marker)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     }
   });
 
@@ -231,7 +283,13 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       assert.deepEqual(marked(up.marker), [], `no process of this run is left:\n${up.output()}`);
     } finally {
       if (up.child.exitCode === null) up.child.kill('SIGKILL');
-      for (const pid of marked(up.marker)) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+      for (const pid of marked(up.marker)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     }
   });
 });

@@ -8,7 +8,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Runs a package binary from the repository root; its output is returned for the failure message. */
 const run = (command: string, args: string[]) => {
   const result = spawnSync(command, args, {
-    cwd: root, encoding: 'utf8', timeout: 120_000,
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
     // No telemetry or update check from a test (CI has no route to them anyway).
     env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
   });

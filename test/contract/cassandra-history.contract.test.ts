@@ -46,15 +46,33 @@ describe('cassandra history: migrations', () => {
       await admin.execute(`CREATE TABLE ${old}.schema_migrations (version int PRIMARY KEY, name text, applied_at timestamp)`);
       await admin.execute(`INSERT INTO ${old}.schema_migrations (version, name, applied_at) VALUES (1, 'history', toTimestamp(now()))`);
       const result = await migrate(admin, old, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
-      assert.deepEqual(result.applied.map((m) => m.version), [2]);
+      assert.deepEqual(
+        result.applied.map((m) => m.version),
+        [2],
+      );
 
       const history = createCassandraHistoryStore({ client: admin, keyspace: old, version: 2 });
       const id = `c-${randomUUID()}`;
-      const sent = (seq: number, reply_to_seq: number | null) => fresh({ conversation_id: id, seq, message_id: `m${seq}`, sender_id: 'ann',
-        client_msg_id: `k${seq}`, content: `hi ${seq}`, content_type: 'text', timestamp: seq, position: seq * 10, reply_to_seq });
-      await history.write([...sends([sent(1, null), sent(2, 1)]), { op: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bo', present: true, position: 30 }]);
+      const sent = (seq: number, reply_to_seq: number | null) =>
+        fresh({
+          conversation_id: id,
+          seq,
+          message_id: `m${seq}`,
+          sender_id: 'ann',
+          client_msg_id: `k${seq}`,
+          content: `hi ${seq}`,
+          content_type: 'text',
+          timestamp: seq,
+          position: seq * 10,
+          reply_to_seq,
+        });
+      await history.write([
+        ...sends([sent(1, null), sent(2, 1)]),
+        { op: 'reaction', conversation_id: id, seq: 1, emoji: '👍', user_id: 'bo', present: true, position: 30 },
+      ]);
       assert.deepEqual(await history.page(id, { limit: 10 }), [
-        { ...sent(1, null), reply_count: 1, reactions: [{ emoji: '👍', count: 1, user_ids: ['bo'] }], updated_position: 30 }, sent(2, 1),
+        { ...sent(1, null), reply_count: 1, reactions: [{ emoji: '👍', count: 1, user_ids: ['bo'] }], updated_position: 30 },
+        sent(2, 1),
       ]);
     } finally {
       await admin.execute(`DROP KEYSPACE IF EXISTS ${old}`);
@@ -64,15 +82,27 @@ describe('cassandra history: migrations', () => {
 
 describe('cassandra history: many buckets (bucket size 4)', () => {
   let client: cassandra.Client;
-  before(async () => { client = await connect(); });
-  after(async () => { await client.shutdown(); });
+  before(async () => {
+    client = await connect();
+  });
+  after(async () => {
+    await client.shutdown();
+  });
 
   const T0 = 1_700_000_000_000;
   // Positions are sparse and interleaved with another conversation's, as in the real log.
-  const message = (id: string, seq: number): StoredMessage => fresh({
-    conversation_id: id, seq, message_id: `m-${seq}`, sender_id: 'alice', client_msg_id: `k-${seq}`,
-    content: `message ${seq}`, content_type: 'text', timestamp: T0 + seq, position: seq * 10 + 3,
-  });
+  const message = (id: string, seq: number): StoredMessage =>
+    fresh({
+      conversation_id: id,
+      seq,
+      message_id: `m-${seq}`,
+      sender_id: 'alice',
+      client_msg_id: `k-${seq}`,
+      content: `message ${seq}`,
+      content_type: 'text',
+      timestamp: T0 + seq,
+      position: seq * 10 + 3,
+    });
   const seqs = (ms: StoredMessage[]) => ms.map((m) => m.seq);
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -94,9 +124,11 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
 
     for (const size of [1, 3, 4, 5, 7]) {
       const back: number[] = [];
-      for (let p = await history.page(id, { limit: size }); p.length > 0; p = await history.page(id, { before: p[0]!.seq, limit: size })) back.unshift(...seqs(p));
+      for (let p = await history.page(id, { limit: size }); p.length > 0; p = await history.page(id, { before: p[0]!.seq, limit: size }))
+        back.unshift(...seqs(p));
       const forward: number[] = [];
-      for (let p = await history.page(id, { after: 0, limit: size }); p.length > 0; p = await history.page(id, { after: p.at(-1)!.seq, limit: size })) forward.push(...seqs(p));
+      for (let p = await history.page(id, { after: 0, limit: size }); p.length > 0; p = await history.page(id, { after: p.at(-1)!.seq, limit: size }))
+        forward.push(...seqs(p));
       assert.deepEqual(back, range(1, 23), `backwards by ${size}`);
       assert.deepEqual(forward, range(1, 23), `forwards by ${size}`);
     }
@@ -111,7 +143,7 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
     assert.deepEqual(seqs(await history.afterPosition(id, 0, 12, 100)), []);
     // A sync loop: pages of 3, each starting after the last position returned.
     const synced: number[] = [];
-    for (let cursor = 0; ;) {
+    for (let cursor = 0; ; ) {
       const p = await history.afterPosition(id, cursor, 10_000, 3);
       if (p.length === 0) break;
       synced.push(...seqs(p));
@@ -132,26 +164,57 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
   });
 
   describe('changes across buckets, in any order', () => {
-    const edit = (id: string, seq: number, content: string, position: number): HistoryWrite =>
-      ({ op: 'edit', conversation_id: id, seq, content, edited_at: T0 + position, position });
-    const react = (id: string, seq: number, emoji: string, user: string, present: boolean, position: number): HistoryWrite =>
-      ({ op: 'reaction', conversation_id: id, seq, emoji, user_id: user, present, position });
+    const edit = (id: string, seq: number, content: string, position: number): HistoryWrite => ({
+      op: 'edit',
+      conversation_id: id,
+      seq,
+      content,
+      edited_at: T0 + position,
+      position,
+    });
+    const react = (id: string, seq: number, emoji: string, user: string, present: boolean, position: number): HistoryWrite => ({
+      op: 'reaction',
+      conversation_id: id,
+      seq,
+      emoji,
+      user_id: user,
+      present,
+      position,
+    });
     /** Messages 1-14 but 9, which is never sent and yet edited; replies across buckets; changes of every kind. */
     const story = (id: string): HistoryWrite[] => [
-      ...sends(range(1, 14).filter((seq) => seq !== 9).map((seq) => fresh({
-        ...message(id, seq), reply_to_seq: ({ 6: 1, 11: 1, 13: 6 } as Record<number, number>)[seq] ?? null, mentions: seq === 2 ? ['bob'] : [],
-      }))),
-      edit(id, 2, 'first', 200), edit(id, 2, 'second', 210),
-      react(id, 1, '👍', 'bob', true, 220), react(id, 1, '👍', 'carol', true, 230), react(id, 1, '🎉', 'bob', true, 240), react(id, 1, '🎉', 'bob', false, 250),
-      react(id, 5, '❤️', 'dan', true, 260), { op: 'delete', conversation_id: id, seq: 2, position: 270 }, edit(id, 2, 'sneaky', 280),
-      edit(id, 9, 'ghost', 290), react(id, 10, '👍', 'bob', true, 300),
+      ...sends(
+        range(1, 14)
+          .filter((seq) => seq !== 9)
+          .map((seq) =>
+            fresh({
+              ...message(id, seq),
+              reply_to_seq: ({ 6: 1, 11: 1, 13: 6 } as Record<number, number>)[seq] ?? null,
+              mentions: seq === 2 ? ['bob'] : [],
+            }),
+          ),
+      ),
+      edit(id, 2, 'first', 200),
+      edit(id, 2, 'second', 210),
+      react(id, 1, '👍', 'bob', true, 220),
+      react(id, 1, '👍', 'carol', true, 230),
+      react(id, 1, '🎉', 'bob', true, 240),
+      react(id, 1, '🎉', 'bob', false, 250),
+      react(id, 5, '❤️', 'dan', true, 260),
+      { op: 'delete', conversation_id: id, seq: 2, position: 270 },
+      edit(id, 2, 'sneaky', 280),
+      edit(id, 9, 'ghost', 290),
+      react(id, 10, '👍', 'bob', true, 300),
     ];
-    const state = async (history: HistoryStore, id: string) => JSON.parse(JSON.stringify({
-      page: await history.page(id, { limit: 100 }),
-      changed: await history.changedAfter(id, 143, 1_000, 100),
-      after: await history.afterPosition(id, 0, 1_000, 100),
-      replies: [await history.replies(id, 1, { after: 0, limit: 10 }), await history.replies(id, 6, { after: 0, limit: 10 })],
-    }).replaceAll(id, 'ID'));
+    const state = async (history: HistoryStore, id: string) =>
+      JSON.parse(
+        JSON.stringify({
+          page: await history.page(id, { limit: 100 }),
+          changed: await history.changedAfter(id, 143, 1_000, 100),
+          after: await history.afterPosition(id, 0, 1_000, 100),
+          replies: [await history.replies(id, 1, { after: 0, limit: 10 }), await history.replies(id, 6, { after: 0, limit: 10 })],
+        }).replaceAll(id, 'ID'),
+      );
 
     it('ends in the same state whether applied in one batch, op by op backwards, or changes first with replays', async () => {
       const history = createCassandraHistoryStore({ client, keyspace, bucketSize: 4 });
@@ -177,7 +240,7 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
       assert.equal(bySeq.get(1)!.reply_count, 2);
       assert.equal(bySeq.get(6)!.reply_count, 1);
       assert.deepEqual([bySeq.get(2)!.content, bySeq.get(2)!.mentions, bySeq.get(2)!.deleted], ['', [], true]);
-      assert.deepEqual(seqs(await history.replies(a, 1, { after: 0, limit: 10 })), [6, 11], 'replies in two buckets after their parent\'s');
+      assert.deepEqual(seqs(await history.replies(a, 1, { after: 0, limit: 10 })), [6, 11], "replies in two buckets after their parent's");
       assert.deepEqual(seqs(await history.changedAfter(a, 143, 1_000, 100)), [1, 5, 2, 10]);
       assert.deepEqual(seqs(await history.page(a, { after: 7, limit: 2 })), [8, 10], 'the row only a change wrote takes no place in a page');
       assert.deepEqual(seqs(await history.page(a, { before: 11, limit: 2 })), [8, 10]);
@@ -191,7 +254,11 @@ describe('cassandra history: many buckets (bucket size 4)', () => {
       assert.deepEqual(seqs(await history.changedAfter(id, 143, 255, 100)), [1]);
       assert.deepEqual(seqs(await history.changedAfter(id, 250, 1_000, 100)), [5, 2, 10]);
       assert.deepEqual(seqs(await history.changedAfter(id, 60, 1_000, 100)), [1, 5, 2], 'messages sent after the cursor are not changes');
-      const row = (await client.execute(`SELECT content, mentions, deleted FROM ${keyspace}.messages WHERE conversation_id = ? AND bucket = 0 AND seq = 2`, [id], { prepare: true })).first();
+      const row = (
+        await client.execute(`SELECT content, mentions, deleted FROM ${keyspace}.messages WHERE conversation_id = ? AND bucket = 0 AND seq = 2`, [id], {
+          prepare: true,
+        })
+      ).first();
       assert.deepEqual([row.get('content'), row.get('mentions') ?? [], row.get('deleted')], ['', [], true]);
     });
   });

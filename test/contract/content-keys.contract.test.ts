@@ -24,31 +24,44 @@ const wrappedKey = (owner: string, id = `${owner}/c/2026-12`) => ({ key_id: id, 
 after(async () => {
   const client = new pg.Client({ connectionString });
   await client.connect();
-  try { await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); } finally { await client.end(); }
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 });
 
 /** The content-key store contract: two stores over one backend, as two processes have. */
 const contentKeyStoreContract = (name: string, open: () => Promise<{ stores: [ContentKeyStore, ContentKeyStore]; close(): Promise<void> }>) => {
   describe(`content key store contract: ${name}`, () => {
     let a: ContentKeyStore, b: ContentKeyStore, close: () => Promise<void>;
-    before(async () => { ({ stores: [a, b], close } = await open()); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({
+        stores: [a, b],
+        close,
+      } = await open());
+    });
+    after(async () => {
+      await close();
+    });
 
-    it('given two processes create the same key at once, then both get the first writer\'s', async () => {
+    it("given two processes create the same key at once, then both get the first writer's", async () => {
       const owner = `u-${randomUUID()}`;
       const [x, y] = await Promise.all([a.getOrCreate(wrappedKey(owner)), b.getOrCreate(wrappedKey(owner))]);
       assert.deepEqual(x.wrapped, y.wrapped);
-      assert.deepEqual((await b.get(x.key_id) as { wrapped: Buffer }).wrapped, x.wrapped);
+      assert.deepEqual(((await b.get(x.key_id)) as { wrapped: Buffer }).wrapped, x.wrapped);
     });
-    it('given an unknown key id, then null (a lost key, told apart from a destroyed one)', async () => assert.equal(await a.get(`nobody/${randomUUID()}`), null));
-    it('given an owner\'s keys destroyed, then each is `destroyed` for every process, others\' keys stay, and a destroyed id is never created again', async () => {
-      const owner = `u-${randomUUID()}`, other = `u-${randomUUID()}`;
+    it('given an unknown key id, then null (a lost key, told apart from a destroyed one)', async () =>
+      assert.equal(await a.get(`nobody/${randomUUID()}`), null));
+    it("given an owner's keys destroyed, then each is `destroyed` for every process, others' keys stay, and a destroyed id is never created again", async () => {
+      const owner = `u-${randomUUID()}`,
+        other = `u-${randomUUID()}`;
       const keys = [wrappedKey(owner, `${owner}/c1/2026-11`), wrappedKey(owner, `${owner}/c2/2026-12`)];
       for (const k of keys) await a.getOrCreate(k);
       const kept = await a.getOrCreate(wrappedKey(other));
       assert.equal(await b.destroyOwner(owner), 2);
       for (const k of keys) assert.equal(await a.get(k.key_id), 'destroyed');
-      assert.deepEqual((await a.get(kept.key_id) as { wrapped: Buffer }).wrapped, kept.wrapped);
+      assert.deepEqual(((await a.get(kept.key_id)) as { wrapped: Buffer }).wrapped, kept.wrapped);
       assert.equal(await a.destroyOwner(owner), 0, 'again: nothing left to destroy');
       await assert.rejects(a.getOrCreate(wrappedKey(owner, keys[0]!.key_id)), /destroyed/);
     });
@@ -57,16 +70,29 @@ const contentKeyStoreContract = (name: string, open: () => Promise<{ stores: [Co
 
 contentKeyStoreContract('sqlite', async () => {
   const path = join(tempDir('natter-content-keys-'), 'keys.db');
-  const stores = [createSqliteContentKeyStore(openDatabase(path, 'FULL')), createSqliteContentKeyStore(openDatabase(path, 'FULL'))] as [ContentKeyStore, ContentKeyStore];
-  return { stores, close: async () => { for (const s of stores) await s.close(); } };
+  const stores = [createSqliteContentKeyStore(openDatabase(path, 'FULL')), createSqliteContentKeyStore(openDatabase(path, 'FULL'))] as [
+    ContentKeyStore,
+    ContentKeyStore,
+  ];
+  return {
+    stores,
+    close: async () => {
+      for (const s of stores) await s.close();
+    },
+  };
 });
 contentKeyStoreContract('postgres', async () => {
   const pools = await Promise.all([openPostgresFeatures({ connectionString, schema }), openPostgresFeatures({ connectionString, schema })]);
-  return { stores: pools.map(createPostgresContentKeyStore) as [ContentKeyStore, ContentKeyStore], close: async () => { await Promise.all(pools.map((p) => p.close())); } };
+  return {
+    stores: pools.map(createPostgresContentKeyStore) as [ContentKeyStore, ContentKeyStore],
+    close: async () => {
+      await Promise.all(pools.map((p) => p.close()));
+    },
+  };
 });
 
 describe('content key store: what a destroyed key leaves behind', () => {
-  it('given SQLite with secure_delete, when an owner\'s keys are destroyed, then their bytes are gone from the file (WAL checkpointed)', async () => {
+  it("given SQLite with secure_delete, when an owner's keys are destroyed, then their bytes are gone from the file (WAL checkpointed)", async () => {
     const path = join(tempDir('natter-content-keys-'), 'keys.db');
     const store = createSqliteContentKeyStore(openDatabase(path, 'FULL'));
     try {
@@ -82,9 +108,11 @@ describe('content key store: what a destroyed key leaves behind', () => {
     }
   });
 
-  it('given PostgreSQL, when one process destroys an owner\'s keys, then every process that watches hears the owner (and not another schema\'s)', async () => {
+  it("given PostgreSQL, when one process destroys an owner's keys, then every process that watches hears the owner (and not another schema's)", async () => {
     const [writer, watcher, elsewhere] = await Promise.all([
-      openPostgresFeatures({ connectionString, schema }), openPostgresFeatures({ connectionString, schema }), openPostgresFeatures({ connectionString, schema: `${schema}_other` }),
+      openPostgresFeatures({ connectionString, schema }),
+      openPostgresFeatures({ connectionString, schema }),
+      openPostgresFeatures({ connectionString, schema: `${schema}_other` }),
     ]);
     const heard: Array<string | undefined> = [];
     const watching = await createPostgresContentKeyStore(watcher).watchDestroyed!((owner) => heard.push(owner));
@@ -92,9 +120,15 @@ describe('content key store: what a destroyed key leaves behind', () => {
       assert.deepEqual(heard, [undefined], 'on (re)connecting: forget everything, news may have been missed');
       await createPostgresContentKeyStore(elsewhere).destroyOwner('zed');
       await createPostgresContentKeyStore(writer).destroyOwner('eve');
-      assert.deepEqual(await eventually(async () => [...heard], (h) => h.length >= 2), [undefined, 'eve']);
+      assert.deepEqual(
+        await eventually(
+          async () => [...heard],
+          (h) => h.length >= 2,
+        ),
+        [undefined, 'eve'],
+      );
       await sleep(100);
-      assert.deepEqual(heard, [undefined, 'eve'], 'another namespace\'s erasure is not ours');
+      assert.deepEqual(heard, [undefined, 'eve'], "another namespace's erasure is not ours");
     } finally {
       await watching.close();
       await Promise.all([writer, watcher, elsewhere].map((p: PostgresFeatures) => p.close()));
@@ -116,18 +150,20 @@ describe('content cipher: AES-256-GCM with data keys per sender, conversation an
     assert.ok(!sealed.includes('canary') && !sealed.includes('Caf'));
     assert.deepEqual(await cipher.open(sealed), { ok: true, text });
     assert.notEqual(await cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T }, text), sealed, 'a fresh IV each time');
-    assert.deepEqual(await cipher.open(await cipher.reseal(sealed, 'Café')), { ok: true, text: 'Café' }, 'a preview sealed with the message\'s key');
+    assert.deepEqual(await cipher.open(await cipher.reseal(sealed, 'Café')), { ok: true, text: 'Café' }, "a preview sealed with the message's key");
   });
   it('given a new month, sender or conversation, then a new key; text written before encryption opens as it is', async () => {
     const cipher = createContentCipher({ store: open(), masterKey: master });
     const ids = await Promise.all([
-      cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T }, 'x'), cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T + 40 * 86_400_000 }, 'x'),
-      cipher.seal({ user_id: 'bob', conversation_id: 'c1', timestamp: T }, 'x'), cipher.seal({ user_id: 'ann', conversation_id: 'c2', timestamp: T }, 'x'),
+      cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T }, 'x'),
+      cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T + 40 * 86_400_000 }, 'x'),
+      cipher.seal({ user_id: 'bob', conversation_id: 'c1', timestamp: T }, 'x'),
+      cipher.seal({ user_id: 'ann', conversation_id: 'c2', timestamp: T }, 'x'),
     ]);
     assert.equal(new Set(ids.map((s) => s.split('|')[1])).size, 4);
     assert.deepEqual(await cipher.open('plain old text'), { ok: true, text: 'plain old text' });
   });
-  it('given the owner\'s keys destroyed, then their text is erased, for a cipher that forgets at once and for one whose cache ages out', async () => {
+  it("given the owner's keys destroyed, then their text is erased, for a cipher that forgets at once and for one whose cache ages out", async () => {
     const store = open();
     const here = createContentCipher({ store, masterKey: master });
     const there = createContentCipher({ store, masterKey: master, ttlMs: 200 });

@@ -10,5 +10,7 @@ if (url) {
   const { createEventStoreDbEventStore } = await import('../../adapters/eventstoredb/event-store.ts');
   eventStoreContract('eventstoredb', () => createEventStoreDbEventStore({ connectionString: url }));
 } else {
-  console.log('EventStoreDB contract suite skipped: NATTER_EVENTSTORE_URL is not set (no EventStoreDB server can be installed on this machine; run one with docker compose up eventstore and set NATTER_EVENTSTORE_URL=kurrentdb://127.0.0.1:2113?tls=false)');
+  console.log(
+    'EventStoreDB contract suite skipped: NATTER_EVENTSTORE_URL is not set (no EventStoreDB server can be installed on this machine; run one with docker compose up eventstore and set NATTER_EVENTSTORE_URL=kurrentdb://127.0.0.1:2113?tls=false)',
+  );
 }

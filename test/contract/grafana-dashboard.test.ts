@@ -5,7 +5,8 @@ import { startNatter, type Server } from '../support/natter.ts';
 
 type Panel = { type: string; title: string; targets?: Array<{ expr: string }>; panels?: Panel[] };
 const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/natter.json', import.meta.url), 'utf8')) as {
-  panels: Panel[]; templating: { list: Array<{ definition?: string }> };
+  panels: Panel[];
+  templating: { list: Array<{ definition?: string }> };
 };
 
 const queries = [
@@ -52,7 +53,9 @@ describe('the Grafana dashboard (docs/grafana/natter.json) reads what the server
 
   it('given every Natter metric the server exports, then the dashboard has a panel for it', () => {
     const used = new Set(queries.flatMap(metricNames).map((name) => name.replace(/_(bucket|sum|count)$/, '')));
-    const families = [...scraped].filter(([name, type]) => name.startsWith('natter_') && !(type === 'histogram' && /_(bucket|sum|count)$/.test(name))).map(([name]) => name);
+    const families = [...scraped]
+      .filter(([name, type]) => name.startsWith('natter_') && !(type === 'histogram' && /_(bucket|sum|count)$/.test(name)))
+      .map(([name]) => name);
     const unseen = families.filter((name) => !used.has(name));
     assert.deepEqual(unseen, [], `no panel reads ${unseen.join(', ')}`);
   });

@@ -8,8 +8,16 @@ const T = 1_800_000_000_000;
 const record = (overrides: Partial<MediaRecord> = {}): MediaRecord => {
   const media_id = `media-${randomUUID()}`;
   return {
-    media_id, owner_id: `u-${randomUUID()}`, content_type: 'image/png', size: 48_213, blob_key: `media/${media_id}`, created_at: T,
-    thumbnail: 'data:image/webp;base64,UklGRg==', width: 640, height: 480, ...overrides,
+    media_id,
+    owner_id: `u-${randomUUID()}`,
+    content_type: 'image/png',
+    size: 48_213,
+    blob_key: `media/${media_id}`,
+    created_at: T,
+    thumbnail: 'data:image/webp;base64,UklGRg==',
+    width: 640,
+    height: 480,
+    ...overrides,
   };
 };
 const sorted = (ids: string[]) => [...ids].sort();
@@ -23,8 +31,12 @@ export const mediaStoreContract = (name: string, open: () => Promise<{ media: Me
   describe(`media store contract: ${name}`, () => {
     let media: MediaStore;
     let close: () => Promise<void>;
-    before(async () => { ({ media, close } = await open()); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({ media, close } = await open());
+    });
+    after(async () => {
+      await close();
+    });
     const conversation = () => `c-${randomUUID()}`;
 
     it('given an added record, then get returns it whole; an unknown id gives null', async () => {
@@ -42,7 +54,11 @@ export const mediaStoreContract = (name: string, open: () => Promise<{ media: Me
       const [c1, c2, c3] = [conversation(), conversation(), conversation()];
       await media.add(photo);
       await media.add(other);
-      await media.share([{ media_id: photo.media_id, conversation_id: c1 }, { media_id: photo.media_id, conversation_id: c2 }, { media_id: other.media_id, conversation_id: c3 }]);
+      await media.share([
+        { media_id: photo.media_id, conversation_id: c1 },
+        { media_id: photo.media_id, conversation_id: c2 },
+        { media_id: other.media_id, conversation_id: c3 },
+      ]);
       assert.deepEqual(sorted(await media.sharedIn(photo.media_id)), sorted([c1, c2]));
       assert.deepEqual(await media.sharedIn(other.media_id), [c3]);
       assert.deepEqual(await media.sharedIn(`media-${randomUUID()}`), []);
@@ -64,7 +80,10 @@ export const mediaStoreContract = (name: string, open: () => Promise<{ media: Me
       const c = conversation();
       await media.add(photo);
       await media.add(other);
-      await media.share([{ media_id: photo.media_id, conversation_id: c }, { media_id: other.media_id, conversation_id: c }]);
+      await media.share([
+        { media_id: photo.media_id, conversation_id: c },
+        { media_id: other.media_id, conversation_id: c },
+      ]);
       await media.resetShares();
       assert.deepEqual(await media.sharedIn(photo.media_id), []);
       assert.deepEqual(await media.sharedIn(other.media_id), []);

@@ -18,7 +18,7 @@ const SEED = process.env.NATTER_SCHEMATHESIS_SEED ?? '19';
 
 const checks = ['not_a_server_error', 'status_code_conformance', 'content_type_conformance', 'response_schema_conformance'];
 
-describe('the server keeps the OpenAPI document\'s promises (schemathesis, generated from docs/openapi.json)', () => {
+describe("the server keeps the OpenAPI document's promises (schemathesis, generated from docs/openapi.json)", () => {
   let server: Server;
   let token: string;
   const workDir = tempDir('natter-schemathesis-');
@@ -32,25 +32,53 @@ describe('the server keeps the OpenAPI document\'s promises (schemathesis, gener
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it('given generated requests for every operation, then no 5xx, and every status, content type and body is the documented one', { timeout: 180_000 }, async (t) => {
-    assert.ok(existsSync(binary), `schemathesis is not installed at ${binary}: python3 -m venv .cache/venv && .cache/venv/bin/pip install schemathesis (see .ci/run)`);
+  it('given generated requests for every operation, then no 5xx, and every status, content type and body is the documented one', {
+    timeout: 180_000,
+  }, async (t) => {
+    assert.ok(
+      existsSync(binary),
+      `schemathesis is not installed at ${binary}: python3 -m venv .cache/venv && .cache/venv/bin/pip install schemathesis (see .ci/run)`,
+    );
     const args = [
-      'run', `${root}docs/openapi.json`, '--url', server.url,
-      '--header', `Authorization: Bearer ${token}`,
-      '--checks', checks.join(','),
-      '--phases', 'examples,coverage,fuzzing',
-      '--max-examples', MAX_EXAMPLES, '--seed', SEED, '--no-shrink', '--workers', '2',
-      '--request-timeout', '10',
+      'run',
+      `${root}docs/openapi.json`,
+      '--url',
+      server.url,
+      '--header',
+      `Authorization: Bearer ${token}`,
+      '--checks',
+      checks.join(','),
+      '--phases',
+      'examples,coverage,fuzzing',
+      '--max-examples',
+      MAX_EXAMPLES,
+      '--seed',
+      SEED,
+      '--no-shrink',
+      '--workers',
+      '2',
+      '--request-timeout',
+      '10',
       // Erasing the token's own user would turn every later request into a 401 (the erasure tests cover it).
-      '--exclude-operation-id', 'eraseMe',
+      '--exclude-operation-id',
+      'eraseMe',
     ];
     // Its own folder: hypothesis keeps a database in the working directory.
     const child = spawn(binary, args, { cwd: workDir, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    const summary = output.trim().split('\n').filter((line) => /^=+ .* in [\d.]+s =+$/.test(line)).at(-1) ?? '(no summary line)';
+    const summary =
+      output
+        .trim()
+        .split('\n')
+        .filter((line) => /^=+ .* in [\d.]+s =+$/.test(line))
+        .at(-1) ?? '(no summary line)';
     const cases = /(\d+) generated, .*$/m.exec(output)?.[0] ?? '';
     t.diagnostic(`schemathesis: ${summary} ${cases}`);
     assert.equal(code, 0, output.slice(-6_000));

@@ -15,7 +15,11 @@ const open = (options: { poolSize?: number } = {}) => createPostgresEventStore({
 after(async () => {
   const client = new pg.Client({ connectionString });
   await client.connect();
-  try { await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`); } finally { await client.end(); }
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 });
 
 eventStoreContract('postgres', () => open());
@@ -43,7 +47,9 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       // A live subscriber: every batch must continue strictly after the previous one.
       const subscribed: RecordedEvent[] = [];
       let subscriberDone!: () => void;
-      const subscriberFinished = new Promise<void>((resolve) => { subscriberDone = resolve; });
+      const subscriberFinished = new Promise<void>((resolve) => {
+        subscriberDone = resolve;
+      });
       const subscription = observer.subscribeToAll({
         after: start,
         maxBatch: 37,
@@ -61,7 +67,11 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
         for (;;) {
           const stillWriting = writing;
           const batch = await observer.readAll({ after: position, maxCount: 53 });
-          if (batch.length > 0) { polled.push(...batch); position = batch[batch.length - 1]!.position; continue; }
+          if (batch.length > 0) {
+            polled.push(...batch);
+            position = batch[batch.length - 1]!.position;
+            continue;
+          }
           if (!stillWriting) return;
           await new Promise((resolve) => setImmediate(resolve));
         }
@@ -70,17 +80,25 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       // Many writers: 6 stores (own pools, own connections, like 6 processes), each with 12
       // concurrent append loops, single- and multi-event appends, so transactions interleave.
       let acked = 0;
-      await Promise.all(writers.flatMap((store, w) => Array.from({ length: loopsPerStore }, async (_, l) => {
-        for (let i = 0; i < appendsPerLoop; i++) {
-          const s = streamName(w, (l * 13 + i) % streamsPerStore);
-          const events = eventsOf(i) === 2
-            ? [{ type: 'Gap', data: { w, l, i, part: 0 } }, { type: 'Gap', data: { w, l, i, part: 1 } }]
-            : [{ type: 'Gap', data: { w, l, i } }];
-          await store.appendToStream(s, events);
-          acked += events.length;
-          if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-      })));
+      await Promise.all(
+        writers.flatMap((store, w) =>
+          Array.from({ length: loopsPerStore }, async (_, l) => {
+            for (let i = 0; i < appendsPerLoop; i++) {
+              const s = streamName(w, (l * 13 + i) % streamsPerStore);
+              const events =
+                eventsOf(i) === 2
+                  ? [
+                      { type: 'Gap', data: { w, l, i, part: 0 } },
+                      { type: 'Gap', data: { w, l, i, part: 1 } },
+                    ]
+                  : [{ type: 'Gap', data: { w, l, i } }];
+              await store.appendToStream(s, events);
+              acked += events.length;
+              if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+            }
+          }),
+        ),
+      );
       writing = false;
       await reader;
 
@@ -88,11 +106,19 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       const written = (await observer.readAll({ after: start, maxCount: 1_000_000 })).filter(mine);
       assert.equal(acked, total);
       assert.equal(written.length, total);
-      await Promise.race([subscriberFinished, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`subscriber saw ${subscribed.filter(mine).length} of ${total}`)), 15_000); })]);
+      await Promise.race([
+        subscriberFinished,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`subscriber saw ${subscribed.filter(mine).length} of ${total}`)), 15_000);
+        }),
+      ]);
       clearTimeout(timer);
       await subscription.stop();
 
-      for (const [name, seen] of [['subscriber', subscribed], ['reader', polled]] as const) {
+      for (const [name, seen] of [
+        ['subscriber', subscribed],
+        ['reader', polled],
+      ] as const) {
         const positions = seen.map((e) => e.position);
         for (let i = 1; i < positions.length; i++) assert.ok(positions[i]! > positions[i - 1]!, `${name}: positions strictly increasing`);
         assert.deepEqual(seen.filter(mine).map(key).sort(), written.map(key).sort(), `${name} saw every committed event exactly once`);
@@ -100,7 +126,11 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       // Each stream is gapless and its positions grow with its revisions.
       const byStream = new Map<string, RecordedEvent[]>();
       for (const e of written) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e]);
-      for (const events of byStream.values()) assert.deepEqual(events.map((e) => e.revision), [...events.keys()]);
+      for (const events of byStream.values())
+        assert.deepEqual(
+          events.map((e) => e.revision),
+          [...events.keys()],
+        );
     } finally {
       await Promise.all([...writers, observer].map((store) => store.close()));
     }
@@ -112,11 +142,15 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       for (let round = 0; round < 5; round++) {
         const s = `race-${randomBytes(4).toString('hex')}`;
         await stores[0]!.appendToStream(s, [{ type: 'Raced', data: { first: true } }], { expectedRevision: 'no_stream' });
-        const results = await Promise.allSettled(stores.flatMap((store, i) => [0, 1].map((j) =>
-          store.appendToStream(s, [{ type: 'Raced', data: { i, j } }], { expectedRevision: 0 }))));
+        const results = await Promise.allSettled(
+          stores.flatMap((store, i) => [0, 1].map((j) => store.appendToStream(s, [{ type: 'Raced', data: { i, j } }], { expectedRevision: 0 }))),
+        );
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
         for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof WrongExpectedRevision, String(r.reason));
-        assert.deepEqual((await stores[1]!.readStream(s)).map((e) => e.revision), [0, 1]);
+        assert.deepEqual(
+          (await stores[1]!.readStream(s)).map((e) => e.revision),
+          [0, 1],
+        );
       }
     } finally {
       await Promise.all(stores.map((store) => store.close()));
@@ -129,16 +163,25 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
     try {
       const stream = `notify-${randomBytes(4).toString('hex')}`;
       let seen!: (at: number) => void;
-      const arrived = new Promise<number>((resolve) => { seen = resolve; });
+      const arrived = new Promise<number>((resolve) => {
+        seen = resolve;
+      });
       const subscription = listener.subscribeToAll({
         after: await listener.headPosition(),
-        onEvents: (events) => { if (events.some((e) => e.stream === stream)) seen(Date.now()); },
+        onEvents: (events) => {
+          if (events.some((e) => e.stream === stream)) seen(Date.now());
+        },
       });
       await new Promise((resolve) => setTimeout(resolve, 300)); // let the LISTEN connection come up and the loop go idle
       const sentAt = Date.now();
       await writer.appendToStream(stream, [{ type: 'Ping', data: {} }]);
       let timer: NodeJS.Timeout | undefined;
-      const at = await Promise.race([arrived, new Promise<number>((_, reject) => { timer = setTimeout(() => reject(new Error('no notification within 5 s')), 5_000); })]);
+      const at = await Promise.race([
+        arrived,
+        new Promise<number>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no notification within 5 s')), 5_000);
+        }),
+      ]);
       clearTimeout(timer);
       assert.ok(at - sentAt < 2_000, `woken after ${at - sentAt} ms`);
       await subscription.stop();

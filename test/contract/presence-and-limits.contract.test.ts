@@ -12,7 +12,14 @@ const { NATTER_REDIS_URL } = await requireEngines('redis');
 const redisFor = async () => {
   const redis = new Redis(NATTER_REDIS_URL);
   const prefix = `t-${randomUUID()}`;
-  return { redis, prefix, close: async () => { await deleteUnder(redis, `${prefix}:`); redis.disconnect(); } };
+  return {
+    redis,
+    prefix,
+    close: async () => {
+      await deleteUnder(redis, `${prefix}:`);
+      redis.disconnect();
+    },
+  };
 };
 
 presenceContract('memory', async () => ({ store: createMemoryPresenceStore(), close: async () => {} }));

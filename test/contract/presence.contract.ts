@@ -9,8 +9,12 @@ export const presenceContract = (name: string, open: () => Promise<{ store: Pres
   describe(`presence store contract: ${name}`, () => {
     let store: PresenceStore;
     let close: () => Promise<void>;
-    before(async () => { ({ store, close } = await open()); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({ store, close } = await open());
+    });
+    after(async () => {
+      await close();
+    });
     const user = () => `u-${randomUUID()}`;
     const T = 1_800_000_000_000;
 
@@ -47,7 +51,11 @@ export const presenceContract = (name: string, open: () => Promise<{ store: Pres
       assert.ok(!gone.includes(b), 'the refreshed one did not');
       assert.equal((await store.get(a, T + 1_500)).status, 'offline');
       assert.equal((await store.get(b, T + 1_500)).status, 'online');
-      assert.deepEqual((await store.expire(T + 1_600)).filter((u) => u === a || u === b), [], 'a lapse is reported once');
+      assert.deepEqual(
+        (await store.expire(T + 1_600)).filter((u) => u === a || u === b),
+        [],
+        'a lapse is reported once',
+      );
       assert.ok((await store.expire(T + 3_000)).includes(b));
     });
 
@@ -67,8 +75,12 @@ export const rateLimiterContract = (name: string, open: (clock: () => number) =>
     let now = 1_800_000_000_000;
     let limiter: RateLimiter;
     let close: () => Promise<void>;
-    before(async () => { ({ limiter, close } = await open(() => now)); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({ limiter, close } = await open(() => now));
+    });
+    after(async () => {
+      await close();
+    });
 
     it('allows a burst of `capacity`, refuses the next with the wait until a token, then refills over time', async () => {
       const key = `k-${randomUUID()}`;

@@ -39,15 +39,24 @@ const collapseSpec = () => {
     db = openDatabase(join(tempDir('natter-push-spec-'), 'devices.db'), 'FULL');
     registry = createSqlitePushRegistry(db);
   });
-  after(async () => { await models.close(); db.close(); });
+  after(async () => {
+    await models.close();
+    db.close();
+  });
 
   return (given: NatterEvent[], options: { registered: string[]; devices?: string[] }) => {
     const steps: Step[] = [];
     const chain = {
       /** Events of one batch; the next step waits until the collapser has done what this one started. */
-      when: (events: NatterEvent[]) => { steps.push({ events }); return chain; },
+      when: (events: NatterEvent[]) => {
+        steps.push({ events });
+        return chain;
+      },
       /** The user's device connects. */
-      whenOnline: (user: string) => { steps.push({ online: user }); return chain; },
+      whenOnline: (user: string) => {
+        steps.push({ online: user });
+        return chain;
+      },
       then: async (check: (pushed: Pushed[]) => void) => {
         const { directory, inbox } = models.models;
         const sockets = new Map<string, Set<{ open: boolean }>>();
@@ -66,12 +75,27 @@ const collapseSpec = () => {
           pushed.push({ to: `${target.user_id}/${target.device_id}`, title: n.title, body: n.body, badge: n.badge, unread: n.unread, seq: n.seq, when });
         };
         const collapser = createPushCollapser({
-          directory, inbox, live, registry, windows: createMemoryPushWindows(), send, collapseMs: COLLAPSE_MS,
-          includeContent: false, maxAgeMs: 60_000, log: { warn: (obj, msg) => { warnings.push(`${msg}: ${String((obj as { err?: unknown }).err ?? JSON.stringify(obj))}`); } },
+          directory,
+          inbox,
+          live,
+          registry,
+          windows: createMemoryPushWindows(),
+          send,
+          collapseMs: COLLAPSE_MS,
+          includeContent: false,
+          maxAgeMs: 60_000,
+          log: {
+            warn: (obj, msg) => {
+              warnings.push(`${msg}: ${String((obj as { err?: unknown }).err ?? JSON.stringify(obj))}`);
+            },
+          },
         });
         const queue: PushQueue = {
-          offer: async (requests) => { for (const { user_id, ...message } of requests) collapser.offer(user_id, message); },
-          read: collapser.read, forget: collapser.forget,
+          offer: async (requests) => {
+            for (const { user_id, ...message } of requests) collapser.offer(user_id, message);
+          },
+          read: collapser.read,
+          forget: collapser.forget,
         };
         const reactor = pushReactor({ directory, inbox, live, registry, queue, includeContent: false, maxAgeMs: 60_000, clock: () => T0 + 1_000 });
         const apply = async (batch: Recorded[]) => {
@@ -108,14 +132,19 @@ describe('push collapse specs (SQLite read models, memory windows)', () => {
 
   it('given bob offline with a registered phone, when alice sends him a message, then he is pushed at once', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).then((pushed) => {
-      assert.deepEqual(pushed, [{ to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 1, when: 'at once' }]);
-    });
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .then((pushed) => {
+        assert.deepEqual(pushed, [{ to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 1, when: 'at once' }]);
+      });
   });
 
-  it('given bob offline, when alice sends once and then three more inside the window, then the three collapse into one push at the window\'s end', async () => {
+  it("given bob offline, when alice sends once and then three more inside the window, then the three collapse into one push at the window's end", async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([sent(dm, 2, a), sent(dm, 3, a)]).when([sent(dm, 4, a)])
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .when([sent(dm, 2, a), sent(dm, 3, a)])
+      .when([sent(dm, 4, a)])
       .then((pushed) => {
         assert.deepEqual(pushed, [
           { to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 1, when: 'at once' },
@@ -126,33 +155,49 @@ describe('push collapse specs (SQLite read models, memory windows)', () => {
 
   it('given a group, when messages from two senders arrive inside the window, then the trailing push counts them without naming a sender', async () => {
     const { g, a, b, c } = people();
-    await given([created(g, [a, b, c])], { registered: [b] }).when([sent(g, 1, a)]).when([sent(g, 2, c), sent(g, 3, a)]).then((pushed) => {
-      assert.deepEqual(pushed, [
-        { to: `${b}/phone`, title: 'Team', body: `${a} sent a message`, badge: 1, unread: 1, seq: 1, when: 'at once' },
-        { to: `${b}/phone`, title: 'Team', body: '3 new messages', badge: 3, unread: 3, seq: 3, when: 'after the window' },
-      ]);
-    });
+    await given([created(g, [a, b, c])], { registered: [b] })
+      .when([sent(g, 1, a)])
+      .when([sent(g, 2, c), sent(g, 3, a)])
+      .then((pushed) => {
+        assert.deepEqual(pushed, [
+          { to: `${b}/phone`, title: 'Team', body: `${a} sent a message`, badge: 1, unread: 1, seq: 1, when: 'at once' },
+          { to: `${b}/phone`, title: 'Team', body: '3 new messages', badge: 3, unread: 3, seq: 3, when: 'after the window' },
+        ]);
+      });
   });
 
   it('given a push and two more messages waiting for the window, when bob reads them on another device, then no trailing push is sent', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([sent(dm, 2, a), sent(dm, 3, a)]).when([read(dm, b, 3)])
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .when([sent(dm, 2, a), sent(dm, 3, a)])
+      .when([read(dm, b, 3)])
       .then((pushed) => {
-        assert.deepEqual(pushed.map((p) => [p.seq, p.when]), [[1, 'at once']]);
+        assert.deepEqual(
+          pushed.map((p) => [p.seq, p.when]),
+          [[1, 'at once']],
+        );
       });
   });
 
   it('given two messages waiting for the window, when bob reads only the first of them, then the trailing push covers the rest', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([sent(dm, 2, a), sent(dm, 3, a)]).when([read(dm, b, 2)])
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .when([sent(dm, 2, a), sent(dm, 3, a)])
+      .when([read(dm, b, 2)])
       .then((pushed) => {
-        assert.deepEqual(pushed.slice(1), [{ to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 3, when: 'after the window' }]);
+        assert.deepEqual(pushed.slice(1), [
+          { to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 3, when: 'after the window' },
+        ]);
       });
   });
 
   it('given a group, when alice mentions bob, then his push says so, and a collapsed push says it mentions him', async () => {
     const { g, a, b, c } = people();
-    await given([created(g, [a, b, c])], { registered: [b] }).when([sent(g, 1, a, { mentions: [b] })]).when([sent(g, 2, a), sent(g, 3, a, { mentions: [b, c] })])
+    await given([created(g, [a, b, c])], { registered: [b] })
+      .when([sent(g, 1, a, { mentions: [b] })])
+      .when([sent(g, 2, a), sent(g, 3, a, { mentions: [b, c] })])
       .then((pushed) => {
         assert.deepEqual(pushed, [
           { to: `${b}/phone`, title: 'Team', body: `${a} mentioned you`, badge: 1, unread: 1, seq: 1, when: 'at once' },
@@ -163,54 +208,92 @@ describe('push collapse specs (SQLite read models, memory windows)', () => {
 
   it('given a push, when the message is edited, reacted to and deleted, then none of it pushes again', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([edited(dm, 1, a, 'fixed'), reacted(dm, 1, a, '👍')]).when([deleted(dm, 1, a)])
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .when([edited(dm, 1, a, 'fixed'), reacted(dm, 1, a, '👍')])
+      .when([deleted(dm, 1, a)])
       .then((pushed) => {
-        assert.deepEqual(pushed.map((p) => [p.seq, p.when]), [[1, 'at once']]);
+        assert.deepEqual(
+          pushed.map((p) => [p.seq, p.when]),
+          [[1, 'at once']],
+        );
       });
   });
 
   it('given bob muted the group, when alice sends, then he is not pushed, unless the message mentions him', async () => {
     const { g, a, b, c } = people();
-    await given([created(g, [a, b, c]), muted(b, g)], { registered: [b, c] }).when([sent(g, 1, a)]).when([sent(g, 2, a, { mentions: [b] })]).then((pushed) => {
-      // What reaches bob is the mention alone, though the muted message is unread too.
-      assert.deepEqual(pushed.filter((p) => p.to.startsWith(b)).map((p) => [p.seq, p.body, p.unread, p.when]), [[2, `${a} mentioned you`, 2, 'at once']]);
-      assert.deepEqual(pushed.filter((p) => p.to.startsWith(c)).map((p) => p.seq), [1, 2], 'carol, who did not mute, gets both');
-    });
+    await given([created(g, [a, b, c]), muted(b, g)], { registered: [b, c] })
+      .when([sent(g, 1, a)])
+      .when([sent(g, 2, a, { mentions: [b] })])
+      .then((pushed) => {
+        // What reaches bob is the mention alone, though the muted message is unread too.
+        assert.deepEqual(
+          pushed.filter((p) => p.to.startsWith(b)).map((p) => [p.seq, p.body, p.unread, p.when]),
+          [[2, `${a} mentioned you`, 2, 'at once']],
+        );
+        assert.deepEqual(
+          pushed.filter((p) => p.to.startsWith(c)).map((p) => p.seq),
+          [1, 2],
+          'carol, who did not mute, gets both',
+        );
+      });
   });
 
   it('given bob live, when alice sends, then nothing is pushed', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).whenOnline(b).when([sent(dm, 1, a)]).when([sent(dm, 2, a)]).then((pushed) => {
-      assert.deepEqual(pushed, []);
-    });
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .whenOnline(b)
+      .when([sent(dm, 1, a)])
+      .when([sent(dm, 2, a)])
+      .then((pushed) => {
+        assert.deepEqual(pushed, []);
+      });
   });
 
   it('given a push and a message waiting for the window, when bob comes online, then no trailing push is sent', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] }).when([sent(dm, 1, a)]).when([sent(dm, 2, a)]).whenOnline(b).then((pushed) => {
-      assert.deepEqual(pushed.map((p) => [p.seq, p.when]), [[1, 'at once']]);
-    });
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b] })
+      .when([sent(dm, 1, a)])
+      .when([sent(dm, 2, a)])
+      .whenOnline(b)
+      .then((pushed) => {
+        assert.deepEqual(
+          pushed.map((p) => [p.seq, p.when]),
+          [[1, 'at once']],
+        );
+      });
   });
 
   it('given bob offline with no registered device, when alice sends, then nothing is pushed', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [] }).when([sent(dm, 1, a)]).then((pushed) => {
-      assert.deepEqual(pushed, []);
-    });
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [] })
+      .when([sent(dm, 1, a)])
+      .then((pushed) => {
+        assert.deepEqual(pushed, []);
+      });
   });
 
   it('given bob with two registered devices, when alice sends, then each device gets the push', async () => {
     const { dm, a, b } = people();
-    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b], devices: ['phone', 'tablet'] }).when([sent(dm, 1, a)]).then((pushed) => {
-      assert.deepEqual(pushed.map((p) => [p.to, p.seq, p.when]), [[`${b}/phone`, 1, 'at once'], [`${b}/tablet`, 1, 'at once']]);
-    });
+    await given([created(dm, [a, b], { kind: 'direct' })], { registered: [b], devices: ['phone', 'tablet'] })
+      .when([sent(dm, 1, a)])
+      .then((pushed) => {
+        assert.deepEqual(
+          pushed.map((p) => [p.to, p.seq, p.when]),
+          [
+            [`${b}/phone`, 1, 'at once'],
+            [`${b}/tablet`, 1, 'at once'],
+          ],
+        );
+      });
   });
 
   it('given two conversations, when each gets a message inside the same window, then each pushes at once (a window is per conversation), with the badge of both', async () => {
     const { dm, a, b, c } = people();
     const other = uid('dm');
     await given([created(dm, [a, b], { kind: 'direct' }), created(other, [c, b], { kind: 'direct' })], { registered: [b] })
-      .when([sent(dm, 1, a)]).when([sent(other, 1, c)])
+      .when([sent(dm, 1, a)])
+      .when([sent(other, 1, c)])
       .then((pushed) => {
         assert.deepEqual(pushed, [
           { to: `${b}/phone`, title: a, body: `${a} sent you a message`, badge: 1, unread: 1, seq: 1, when: 'at once' },

@@ -5,10 +5,25 @@ import type { PushRegistry, PushTarget } from '../../ports/push.ts';
 
 const T = 1_800_000_000_000;
 
-export const fcm = (user_id: string, device_id: string, token: string, created_at = T): PushTarget => ({ user_id, device_id, platform: 'fcm', token, created_at });
-export const apns = (user_id: string, device_id: string, token: string, created_at = T): PushTarget => ({ user_id, device_id, platform: 'apns', token, created_at });
+export const fcm = (user_id: string, device_id: string, token: string, created_at = T): PushTarget => ({
+  user_id,
+  device_id,
+  platform: 'fcm',
+  token,
+  created_at,
+});
+export const apns = (user_id: string, device_id: string, token: string, created_at = T): PushTarget => ({
+  user_id,
+  device_id,
+  platform: 'apns',
+  token,
+  created_at,
+});
 export const webpush = (user_id: string, device_id: string, endpoint: string, created_at = T): PushTarget => ({
-  user_id, device_id, platform: 'webpush', created_at,
+  user_id,
+  device_id,
+  platform: 'webpush',
+  created_at,
   subscription: { endpoint, expirationTime: null, keys: { p256dh: `B${'p'.repeat(86)}`, auth: 'a'.repeat(22) } },
 });
 
@@ -20,8 +35,12 @@ export const pushRegistryContract = (name: string, open: () => Promise<{ registr
   describe(`push registry contract: ${name}`, () => {
     let registry: PushRegistry;
     let close: () => Promise<void>;
-    before(async () => { ({ registry, close } = await open()); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({ registry, close } = await open());
+    });
+    after(async () => {
+      await close();
+    });
     const id = (what: string) => `${what}-${randomUUID()}`;
 
     it('given a registration of each platform, then get and targetsOf give it back whole; an unknown device gives null', async () => {
@@ -43,7 +62,10 @@ export const pushRegistryContract = (name: string, open: () => Promise<{ registr
       await registry.register(fcm(b, 'alpha', id('t')));
       await registry.register(fcm(b, 'Alpha', id('t')));
       const found = await registry.targetsOf([b, c, a]);
-      assert.deepEqual(found.map((t) => `${t.user_id === a ? 'a' : 'b'}/${t.device_id}`), ['b/Alpha', 'b/Zeta', 'b/alpha', 'a/phone']);
+      assert.deepEqual(
+        found.map((t) => `${t.user_id === a ? 'a' : 'b'}/${t.device_id}`),
+        ['b/Alpha', 'b/Zeta', 'b/alpha', 'a/phone'],
+      );
     });
 
     it('given a second registration of a device, then it replaces the first, and the old token is free for another device', async () => {
@@ -66,7 +88,11 @@ export const pushRegistryContract = (name: string, open: () => Promise<{ registr
       await registry.register(fcm(wes, 'phone', id('keep')));
       await registry.register(fcm(xia, 'tablet', token));
       assert.equal(await registry.get(wes, 'tablet'), null);
-      assert.deepEqual((await registry.targetsOf([wes])).map((t) => t.device_id), ['phone'], 'the other device keeps its own');
+      assert.deepEqual(
+        (await registry.targetsOf([wes])).map((t) => t.device_id),
+        ['phone'],
+        'the other device keeps its own',
+      );
       assert.deepEqual(await registry.get(xia, 'tablet'), fcm(xia, 'tablet', token));
       // Also between devices of one user, and for a Web Push endpoint.
       const endpoint = `https://push.example.com/${id('ep')}`;
@@ -94,7 +120,10 @@ export const pushRegistryContract = (name: string, open: () => Promise<{ registr
       assert.equal(await registry.unregister(u, 'phone'), false);
       assert.equal(await registry.unregister(id('nobody'), 'phone'), false);
       assert.equal(await registry.get(u, 'phone'), null);
-      assert.deepEqual((await registry.targetsOf([u])).map((t) => t.device_id), ['laptop']);
+      assert.deepEqual(
+        (await registry.targetsOf([u])).map((t) => t.device_id),
+        ['laptop'],
+      );
       const v = id('v');
       await registry.register(fcm(v, 'phone', token));
       assert.equal((await registry.get(v, 'phone'))?.platform, 'fcm');
@@ -134,8 +163,14 @@ export const pushRegistryContract = (name: string, open: () => Promise<{ registr
       const base = id('x');
       await registry.register(fcm(`${base}:y`, 'z', id('t1')));
       await registry.register(fcm(base, 'y:z', id('t2')));
-      assert.deepEqual((await registry.targetsOf([`${base}:y`])).map((t) => t.device_id), ['z']);
-      assert.deepEqual((await registry.targetsOf([base])).map((t) => t.device_id), ['y:z']);
+      assert.deepEqual(
+        (await registry.targetsOf([`${base}:y`])).map((t) => t.device_id),
+        ['z'],
+      );
+      assert.deepEqual(
+        (await registry.targetsOf([base])).map((t) => t.device_id),
+        ['y:z'],
+      );
       assert.equal(await registry.unregister(base, 'y:z'), true);
       assert.equal((await registry.get(`${base}:y`, 'z'))?.platform, 'fcm');
     });

@@ -19,17 +19,31 @@ const { NATTER_REDIS_URL } = await requireEngines('redis');
 const redisNamespace = () => {
   const prefix = `t-${randomUUID()}`;
   const connections: Redis[] = [];
-  const connect = () => { const redis = new Redis(NATTER_REDIS_URL); connections.push(redis); return redis; };
+  const connect = () => {
+    const redis = new Redis(NATTER_REDIS_URL);
+    connections.push(redis);
+    return redis;
+  };
   return {
-    prefix, connect,
-    close: async () => { await deleteUnder(connections[0]!, `${prefix}:`); for (const r of connections) r.disconnect(); },
+    prefix,
+    connect,
+    close: async () => {
+      await deleteUnder(connections[0]!, `${prefix}:`);
+      for (const r of connections) r.disconnect();
+    },
   };
 };
 
 pushRegistryContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'natter-push-'));
   const db = openDatabase(join(dir, 'devices.db'), 'FULL');
-  return { registry: createSqlitePushRegistry(db), close: async () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    registry: createSqlitePushRegistry(db),
+    close: async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 pushRegistryContract('redis', async () => {
   const ns = redisNamespace();

@@ -15,8 +15,15 @@ export const pushWindowsContract = (name: string, open: () => Promise<{ windows:
     let one: PushWindows;
     let two: PushWindows;
     let close: () => Promise<void>;
-    before(async () => { ({ windows: [one, two], close } = await open()); });
-    after(async () => { await close(); });
+    before(async () => {
+      ({
+        windows: [one, two],
+        close,
+      } = await open());
+    });
+    after(async () => {
+      await close();
+    });
     const ids = () => ({ userId: `u-${randomUUID()}`, conversationId: `c-${randomUUID()}` });
     const WINDOW = 300;
     const REMEMBER = 60_000;
@@ -37,13 +44,19 @@ export const pushWindowsContract = (name: string, open: () => Promise<{ windows:
       assert.deepEqual(await two.claim({ ...who, seq: 4, windowMs: WINDOW, rememberMs: REMEMBER }), { kind: 'covered' });
       assert.deepEqual(await one.claim({ ...who, seq: 2, windowMs: WINDOW, rememberMs: REMEMBER }), { kind: 'covered' });
       await sleep(WINDOW + 50);
-      assert.deepEqual(await two.claim({ ...who, seq: 4, windowMs: WINDOW, rememberMs: REMEMBER }), { kind: 'covered' }, 'a redelivery after the window pushes nothing');
+      assert.deepEqual(
+        await two.claim({ ...who, seq: 4, windowMs: WINDOW, rememberMs: REMEMBER }),
+        { kind: 'covered' },
+        'a redelivery after the window pushes nothing',
+      );
       assert.deepEqual(await two.claim({ ...who, seq: 5, windowMs: WINDOW, rememberMs: REMEMBER }), { kind: 'push', coveredSeq: 4 });
     });
 
     it('given many claims at once for one user, then exactly one pushes', async () => {
       const who = ids();
-      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).claim({ ...who, seq: 1 + i, windowMs: WINDOW, rememberMs: REMEMBER })));
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).claim({ ...who, seq: 1 + i, windowMs: WINDOW, rememberMs: REMEMBER })),
+      );
       assert.equal(claims.filter((c) => c.kind === 'push').length, 1);
     });
 
@@ -61,7 +74,13 @@ export const pushWindowsContract = (name: string, open: () => Promise<{ windows:
       assert.deepEqual(await two.claim({ ...who, seq: 2, windowMs: 0, rememberMs: REMEMBER }), { kind: 'covered' });
     });
 
-    const waiting = (conversationId: string, seq: number) => ({ conversation_id: conversationId, seq, sender_id: 'ann', content_type: 'text' as const, timestamp: 1_700_000_000_000 + seq });
+    const waiting = (conversationId: string, seq: number) => ({
+      conversation_id: conversationId,
+      seq,
+      sender_id: 'ann',
+      content_type: 'text' as const,
+      timestamp: 1_700_000_000_000 + seq,
+    });
 
     it('given messages parked for a window, then another handle finds the window once it is due and takes them once, in seq order', async () => {
       const who = ids();
@@ -73,7 +92,11 @@ export const pushWindowsContract = (name: string, open: () => Promise<{ windows:
       assert.deepEqual(mine(await two.due(dueAt, 1_000)), [who]);
       const [taken, again] = await Promise.all([two.take(who.userId, who.conversationId), one.take(who.userId, who.conversationId)]);
       const both = [...taken, ...again];
-      assert.deepEqual(both.map((m) => m.seq), [2, 3, 4], 'each parked message once, whoever takes first');
+      assert.deepEqual(
+        both.map((m) => m.seq),
+        [2, 3, 4],
+        'each parked message once, whoever takes first',
+      );
       assert.ok(taken.length === 0 || again.length === 0, 'taken whole by one of them');
       assert.deepEqual(both[0], waiting(who.conversationId, 2));
       assert.deepEqual(mine(await two.due(dueAt + 60_000, 1_000)), [], 'a taken window is no longer due');

@@ -26,12 +26,20 @@ const allStores: Store[] = ['history', 'directory', 'inbox', 'receipts', 'users'
  */
 export const readModelsContract = (name: string, open: () => Promise<ReadModels>, stores: Store[] = allStores) => {
   const has = (store: Store | 'all') => (store === 'all' ? allStores.every((s) => stores.includes(s)) : stores.includes(store));
-  const section = (store: Store | 'all', title: string, fn: () => void) => { if (has(store)) describe(title, fn); };
-  const itFor = (store: Store) => (title: string, fn: () => Promise<void>) => { if (has(store)) it(title, fn); };
+  const section = (store: Store | 'all', title: string, fn: () => void) => {
+    if (has(store)) describe(title, fn);
+  };
+  const itFor = (store: Store) => (title: string, fn: () => Promise<void>) => {
+    if (has(store)) it(title, fn);
+  };
   describe(`read models contract: ${name}`, () => {
     let rm: ReadModels;
-    before(async () => { rm = await open(); });
-    after(async () => { await rm.close(); });
+    before(async () => {
+      rm = await open();
+    });
+    after(async () => {
+      await rm.close();
+    });
 
     const T0 = 1_700_000_000_000;
     const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -40,9 +48,22 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
     const stored = (conversationId: string, seq: number, overrides: Partial<StoredMessage> = {}): StoredMessage => {
       const position = overrides.position ?? seq * 100;
       return {
-        conversation_id: conversationId, seq, message_id: `m-${seq}-${conversationId}`, sender_id: seq % 2 ? 'alice' : 'bob',
-        client_msg_id: `k-${seq}`, content: `héllo ✓ 🎉 ${seq}`, content_type: 'text', timestamp: T0 + seq, position,
-        reply_to_seq: null, mentions: [], edited_at: null, deleted: false, reply_count: 0, reactions: [], updated_position: position,
+        conversation_id: conversationId,
+        seq,
+        message_id: `m-${seq}-${conversationId}`,
+        sender_id: seq % 2 ? 'alice' : 'bob',
+        client_msg_id: `k-${seq}`,
+        content: `héllo ✓ 🎉 ${seq}`,
+        content_type: 'text',
+        timestamp: T0 + seq,
+        position,
+        reply_to_seq: null,
+        mentions: [],
+        edited_at: null,
+        deleted: false,
+        reply_count: 0,
+        reactions: [],
+        updated_position: position,
         ...overrides,
       };
     };
@@ -89,7 +110,10 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const a = await filled(3);
         const b = await filled(5);
         assert.deepEqual(seqs(await rm.history.page(a, { limit: 100 })), [1, 2, 3]);
-        assert.deepEqual((await rm.history.page(b, { limit: 100 })).map((m) => m.conversation_id), Array(5).fill(b));
+        assert.deepEqual(
+          (await rm.history.page(b, { limit: 100 })).map((m) => m.conversation_id),
+          Array(5).fill(b),
+        );
         assert.deepEqual(await rm.history.page(uid('c'), { limit: 100 }), []);
       });
 
@@ -123,7 +147,11 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
           back.unshift(...seqs(page));
         }
         const forward: number[] = [];
-        for (let page = await rm.history.page(id, { after: 0, limit: 5 }); page.length > 0; page = await rm.history.page(id, { after: page[page.length - 1]!.seq, limit: 5 })) {
+        for (
+          let page = await rm.history.page(id, { after: 0, limit: 5 });
+          page.length > 0;
+          page = await rm.history.page(id, { after: page[page.length - 1]!.seq, limit: 5 })
+        ) {
           forward.push(...seqs(page));
         }
         const all = Array.from({ length: 23 }, (_, i) => i + 1);
@@ -140,7 +168,10 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         // contiguous ascending run within the bounds.
         const limited = seqs(await rm.history.page(id, { after: 2, before: 9, limit: 3 }));
         assert.equal(limited.length, 3);
-        assert.ok(limited.every((s) => s > 2 && s < 9), `${limited} within (2, 9)`);
+        assert.ok(
+          limited.every((s) => s > 2 && s < 9),
+          `${limited} within (2, 9)`,
+        );
         assert.deepEqual(limited, [limited[0]!, limited[0]! + 1, limited[0]! + 2]);
       });
 
@@ -152,16 +183,32 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.deepEqual(seqs(await rm.history.afterPosition(id, 0, 100, 100)), [1]);
         assert.deepEqual(seqs(await rm.history.afterPosition(id, 1000, 5000, 100)), []);
         assert.deepEqual(seqs(await rm.history.afterPosition(id, 500, 500, 100)), []);
-        assert.deepEqual(await rm.history.afterPosition(id, 0, 1000, 100), Array.from({ length: 10 }, (_, i) => stored(id, i + 1)));
+        assert.deepEqual(
+          await rm.history.afterPosition(id, 0, 1000, 100),
+          Array.from({ length: 10 }, (_, i) => stored(id, i + 1)),
+        );
       });
     });
 
     section('history', 'history after send: edits, deletes, reactions, replies', () => {
-      const edit = (id: string, seq: number, content: string, position: number): HistoryWrite =>
-        ({ op: 'edit', conversation_id: id, seq, content, edited_at: T0 + position, position });
+      const edit = (id: string, seq: number, content: string, position: number): HistoryWrite => ({
+        op: 'edit',
+        conversation_id: id,
+        seq,
+        content,
+        edited_at: T0 + position,
+        position,
+      });
       const remove = (id: string, seq: number, position: number): HistoryWrite => ({ op: 'delete', conversation_id: id, seq, position });
-      const react = (id: string, seq: number, emoji: string, user: string, present: boolean, position: number): HistoryWrite =>
-        ({ op: 'reaction', conversation_id: id, seq, emoji, user_id: user, present, position });
+      const react = (id: string, seq: number, emoji: string, user: string, present: boolean, position: number): HistoryWrite => ({
+        op: 'reaction',
+        conversation_id: id,
+        seq,
+        emoji,
+        user_id: user,
+        present,
+        position,
+      });
       const one = async (id: string, seq: number) => (await rm.history.page(id, { after: seq - 1, before: seq + 1, limit: 1 }))[0]!;
 
       it('shows the latest edit, whatever order a replay applies them in', async () => {
@@ -179,8 +226,10 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await rm.history.write([react(id, 1, '👍', 'bob', true, 1_000), remove(id, 1, 2_000), edit(id, 1, 'sneaky', 3_000)]);
         await rm.history.write([remove(id, 1, 2_000)]);
         const shown = await one(id, 1);
-        assert.deepEqual({ content: shown.content, deleted: shown.deleted, mentions: shown.mentions, reactions: shown.reactions },
-          { content: '', deleted: true, mentions: [], reactions: [] });
+        assert.deepEqual(
+          { content: shown.content, deleted: shown.deleted, mentions: shown.mentions, reactions: shown.reactions },
+          { content: '', deleted: true, mentions: [], reactions: [] },
+        );
         assert.equal(shown.seq, 1, 'it keeps its seq');
         assert.ok(shown.updated_position >= 2_000);
       });
@@ -189,8 +238,11 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const id = uid('c');
         await put([stored(id, 1), stored(id, 2)]);
         await rm.history.write([
-          react(id, 1, '👍', 'bob', true, 1_000), react(id, 1, '👍', 'carol', true, 1_100), react(id, 1, '🎉', 'bob', true, 1_200),
-          react(id, 1, '🎉', 'bob', false, 1_300), react(id, 2, '❤️', 'dan', true, 1_400),
+          react(id, 1, '👍', 'bob', true, 1_000),
+          react(id, 1, '👍', 'carol', true, 1_100),
+          react(id, 1, '🎉', 'bob', true, 1_200),
+          react(id, 1, '🎉', 'bob', false, 1_300),
+          react(id, 2, '❤️', 'dan', true, 1_400),
         ]);
         // A replay of an older add does not resurrect a removed reaction.
         await rm.history.write([react(id, 1, '🎉', 'bob', true, 1_200)]);
@@ -248,28 +300,36 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
     });
 
     section('directory', 'directory', () => {
-      const created = (id: string, members: string[], kind: 'direct' | 'group' = 'group') => rm.directory.write([
-        { op: 'conversation', conversation_id: id, kind, title: kind === 'group' ? 'Team ✓' : null, created_by: members[0]!, created_at: T0 },
-        { op: 'members', conversation_id: id, user_ids: members, active: true },
-      ]);
+      const created = (id: string, members: string[], kind: 'direct' | 'group' = 'group') =>
+        rm.directory.write([
+          { op: 'conversation', conversation_id: id, kind, title: kind === 'group' ? 'Team ✓' : null, created_by: members[0]!, created_at: T0 },
+          { op: 'members', conversation_id: id, user_ids: members, active: true },
+        ]);
 
-      it('keeps a conversation\'s retention (the later change winning) and pages every conversation by id', async () => {
+      it("keeps a conversation's retention (the later change winning) and pages every conversation by id", async () => {
         const prefix = uid('r');
         const ids = [`${prefix}-a`, `${prefix}-b`, `${prefix}-c`];
         for (const id of ids) await created(id, [uid('u')]);
-        await rm.directory.write([{ op: 'retention', conversation_id: ids[1]!, retention_days: 7, position: 5 }, { op: 'retention', conversation_id: ids[1]!, retention_days: 30, position: 4 }]);
+        await rm.directory.write([
+          { op: 'retention', conversation_id: ids[1]!, retention_days: 7, position: 5 },
+          { op: 'retention', conversation_id: ids[1]!, retention_days: 30, position: 4 },
+        ]);
         assert.equal((await rm.directory.get(ids[1]!))!.retention_days, 7);
         await rm.directory.write([{ op: 'retention', conversation_id: ids[1]!, retention_days: null, position: 6 }]);
         assert.equal((await rm.directory.get(ids[1]!))!.retention_days, null);
         await rm.directory.write([{ op: 'retention', conversation_id: ids[2]!, retention_days: 1, position: 7 }]);
         const seen: Array<{ conversation_id: string; retention_days: number | null }> = [];
-        for (let after = `${prefix}-`; ;) {
+        for (let after = `${prefix}-`; ; ) {
           const page = (await rm.directory.conversations(after, 2)).filter((c) => c.conversation_id.startsWith(prefix));
           seen.push(...page);
           if (page.length < 2) break;
           after = page[page.length - 1]!.conversation_id;
         }
-        assert.deepEqual(seen, [{ conversation_id: ids[0], retention_days: null }, { conversation_id: ids[1], retention_days: null }, { conversation_id: ids[2], retention_days: 1 }]);
+        assert.deepEqual(seen, [
+          { conversation_id: ids[0], retention_days: null },
+          { conversation_id: ids[1], retention_days: null },
+          { conversation_id: ids[2], retention_days: 1 },
+        ]);
       });
 
       it('keeps admins among active members, and a rename only over an older one', async () => {
@@ -278,11 +338,17 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await created(id, [a, b, c]);
         await rm.directory.write([{ op: 'admins', conversation_id: id, user_ids: [a, b], admin: true }]);
         assert.deepEqual(sortedIds((await rm.directory.get(id))!.admins), sortedIds([a, b]));
-        await rm.directory.write([{ op: 'admins', conversation_id: id, user_ids: [a], admin: false }, { op: 'members', conversation_id: id, user_ids: [b], active: false }]);
+        await rm.directory.write([
+          { op: 'admins', conversation_id: id, user_ids: [a], admin: false },
+          { op: 'members', conversation_id: id, user_ids: [b], active: false },
+        ]);
         assert.deepEqual((await rm.directory.get(id))!.admins, [], 'a member who leaves is no admin any more');
         await rm.directory.write([{ op: 'members', conversation_id: id, user_ids: [b], active: true }]);
         assert.deepEqual((await rm.directory.get(id))!.admins, [], 'nor when they come back');
-        await rm.directory.write([{ op: 'title', conversation_id: id, title: 'Newer', position: 20 }, { op: 'title', conversation_id: id, title: 'Older', position: 10 }]);
+        await rm.directory.write([
+          { op: 'title', conversation_id: id, title: 'Newer', position: 20 },
+          { op: 'title', conversation_id: id, title: 'Older', position: 10 },
+        ]);
         assert.equal((await rm.directory.get(id))!.title, 'Newer');
         await rm.directory.write([{ op: 'title', conversation_id: uid('missing'), title: 'x', position: 30 }]);
         assert.equal(await rm.directory.get(uid('missing')), null, 'a rename does not create a conversation');
@@ -294,9 +360,18 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await created(id, [a, b, c]);
         const info = await rm.directory.get(id);
         assert.ok(info);
-        assert.deepEqual({ ...info, members: sortedIds(info.members) }, {
-          conversation_id: id, kind: 'group', title: 'Team ✓', created_by: a, members: sortedIds([a, b, c]), admins: [], retention_days: null,
-        });
+        assert.deepEqual(
+          { ...info, members: sortedIds(info.members) },
+          {
+            conversation_id: id,
+            kind: 'group',
+            title: 'Team ✓',
+            created_by: a,
+            members: sortedIds([a, b, c]),
+            admins: [],
+            retention_days: null,
+          },
+        );
         assert.deepEqual(sortedIds(await rm.directory.members(id)), sortedIds([a, b, c]));
       });
 
@@ -359,13 +434,30 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
     section('inbox', 'inbox', () => {
       type Msg = { seq: number; sender: string; ts: number; position: number };
-      const conversation = (id: string, ts = T0, kind: 'direct' | 'group' = 'group'): InboxWrite =>
-        ({ op: 'conversation', conversation_id: id, kind, title: kind === 'group' ? `title ${id}` : null, timestamp: ts });
+      const conversation = (id: string, ts = T0, kind: 'direct' | 'group' = 'group'): InboxWrite => ({
+        op: 'conversation',
+        conversation_id: id,
+        kind,
+        title: kind === 'group' ? `title ${id}` : null,
+        timestamp: ts,
+      });
       // Membership ops carry the log position of their event; later ops get later positions.
       let membershipPosition = 0;
-      const join = (user: string, id: string, ts = T0): InboxWrite => ({ op: 'join', user_id: user, conversation_id: id, timestamp: ts, position: ++membershipPosition });
+      const join = (user: string, id: string, ts = T0): InboxWrite => ({
+        op: 'join',
+        user_id: user,
+        conversation_id: id,
+        timestamp: ts,
+        position: ++membershipPosition,
+      });
       const leave = (user: string, id: string): InboxWrite => ({ op: 'leave', user_id: user, conversation_id: id, position: ++membershipPosition });
-      const lastMessage = ({ seq, sender, ts }: Msg): LastMessage => ({ message_id: `m-${seq}`, seq, sender_id: sender, preview: `preview ${seq} ✓`, timestamp: ts });
+      const lastMessage = ({ seq, sender, ts }: Msg): LastMessage => ({
+        message_id: `m-${seq}`,
+        seq,
+        sender_id: sender,
+        preview: `preview ${seq} ✓`,
+        timestamp: ts,
+      });
       const message = (id: string, m: Msg): InboxWrite => ({ op: 'message', conversation_id: id, last_message: lastMessage(m), position: m.position });
       const read = (user: string, id: string, seq: number): InboxWrite => ({ op: 'read', user_id: user, conversation_id: id, read_seq: seq });
       /** What the projector emits for a MessageSent: the message, and the sender has read it. */
@@ -387,18 +479,31 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       const entry = async (user: string, id: string) => (await listAll(user, 1000)).find((e) => e.conversation_id === id);
       const unread = async (user: string, id: string) => (await entry(user, id))?.unread_count;
 
-      it('shows a member\'s mute (until a time, or until unmuted) and lets it run out; a rename changes the title', async () => {
+      it("shows a member's mute (until a time, or until unmuted) and lets it run out; a rename changes the title", async () => {
         const [id, a, b] = [uid('c'), uid('a'), uid('b')];
         const now = Date.now();
         await rm.inbox.write([conversation(id), join(a, id), join(b, id)]);
-        await rm.inbox.write([{ op: 'mute', user_id: a, conversation_id: id, muted: true, until: now + 60_000, position: 10 }, { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 11 }]);
+        await rm.inbox.write([
+          { op: 'mute', user_id: a, conversation_id: id, muted: true, until: now + 60_000, position: 10 },
+          { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 11 },
+        ]);
         assert.deepEqual([(await entry(a, id))!.muted, (await entry(a, id))!.muted_until], [true, now + 60_000]);
         assert.deepEqual([(await entry(b, id))!.muted, (await entry(b, id))!.muted_until], [true, null]);
-        assert.deepEqual([...await rm.inbox.mutedAmong(id, [a, b, uid('x')], now)].sort(), sortedIds([a, b]));
-        assert.deepEqual([...await rm.inbox.mutedAmong(id, [a, b], now + 120_000)], [b], 'a mute until a time runs out by itself');
-        await rm.inbox.write([{ op: 'mute', user_id: b, conversation_id: id, muted: false, until: null, position: 13 }, { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 12 }]);
-        assert.deepEqual([(await entry(b, id))!.muted, (await entry(b, id))!.muted_until], [false, null], 'an older mute replayed after the unmute changes nothing');
-        await rm.inbox.write([{ op: 'title', conversation_id: id, title: 'Renamed ✓', position: 20 }, { op: 'title', conversation_id: id, title: 'stale', position: 15 }]);
+        assert.deepEqual([...(await rm.inbox.mutedAmong(id, [a, b, uid('x')], now))].sort(), sortedIds([a, b]));
+        assert.deepEqual([...(await rm.inbox.mutedAmong(id, [a, b], now + 120_000))], [b], 'a mute until a time runs out by itself');
+        await rm.inbox.write([
+          { op: 'mute', user_id: b, conversation_id: id, muted: false, until: null, position: 13 },
+          { op: 'mute', user_id: b, conversation_id: id, muted: true, until: null, position: 12 },
+        ]);
+        assert.deepEqual(
+          [(await entry(b, id))!.muted, (await entry(b, id))!.muted_until],
+          [false, null],
+          'an older mute replayed after the unmute changes nothing',
+        );
+        await rm.inbox.write([
+          { op: 'title', conversation_id: id, title: 'Renamed ✓', position: 20 },
+          { op: 'title', conversation_id: id, title: 'stale', position: 15 },
+        ]);
         assert.equal((await entry(a, id))!.title, 'Renamed ✓');
         // A mute replayed before the join (it lives in the user's stream): it holds once the member joins.
         const [late, c] = [uid('c'), uid('c-user')];
@@ -424,7 +529,12 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
       it('follows an edit and a delete of the last message in the preview, and ignores changes of older ones', async () => {
         const [id, a] = [uid('c'), uid('a')];
-        await rm.inbox.write([conversation(id), join(a, id), ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 2_001 }), ...sent(id, { seq: 2, sender: a, ts: T0 + 2, position: 2_002 })]);
+        await rm.inbox.write([
+          conversation(id),
+          join(a, id),
+          ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 2_001 }),
+          ...sent(id, { seq: 2, sender: a, ts: T0 + 2, position: 2_002 }),
+        ]);
         await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 1, preview: 'old one edited', deleted: false, position: 2_003 }]);
         assert.equal((await entry(a, id))!.last_message!.preview, 'preview 2 ✓');
         await rm.inbox.write([{ op: 'change', conversation_id: id, seq: 2, preview: 'fixed typo', deleted: false, position: 2_004 }]);
@@ -441,7 +551,13 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
       it('drops the preview of an expired last message and its mentions, and keeps a newer preview', async () => {
         const [id, a, b] = [uid('c'), uid('a'), uid('b')];
-        await rm.inbox.write([conversation(id), join(a, id), join(b, id), ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 4_001 }), { op: 'mentions', conversation_id: id, seq: 1, user_ids: [b] }]);
+        await rm.inbox.write([
+          conversation(id),
+          join(a, id),
+          join(b, id),
+          ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 4_001 }),
+          { op: 'mentions', conversation_id: id, seq: 1, user_ids: [b] },
+        ]);
         await rm.inbox.write([{ op: 'expire', conversation_id: id, up_to_seq: 1, position: 4_002 }]);
         assert.equal((await entry(b, id))!.last_message, null);
         assert.equal((await entry(b, id))!.unread_mentions, 0);
@@ -461,17 +577,28 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.deepEqual(await rm.inbox.changedSince(a, 3_010), [id]);
       });
 
-      it('lists a member\'s conversation with its kind, title, members, last message and unread count', async () => {
+      it("lists a member's conversation with its kind, title, members, last message and unread count", async () => {
         const id = uid('c');
         const [a, b] = [uid('a'), uid('b')];
         const m = { seq: 1, sender: a, ts: T0 + 10, position: 1234 };
         await rm.inbox.write([conversation(id), join(a, id), join(b, id), ...sent(id, m)]);
         const { items, next_cursor } = await rm.inbox.list(b, { limit: 10 });
         assert.equal(next_cursor, null);
-        assert.deepEqual(items, [{
-          conversation_id: id, kind: 'group', title: `title ${id}`, members_count: 2, last_message: lastMessage(m),
-          unread_count: 1, unread_mentions: 0, muted: false, muted_until: null, last_activity: T0 + 10, last_position: 1234,
-        }]);
+        assert.deepEqual(items, [
+          {
+            conversation_id: id,
+            kind: 'group',
+            title: `title ${id}`,
+            members_count: 2,
+            last_message: lastMessage(m),
+            unread_count: 1,
+            unread_mentions: 0,
+            muted: false,
+            muted_until: null,
+            last_activity: T0 + 10,
+            last_position: 1234,
+          },
+        ]);
       });
 
       it('lists a conversation without messages with no last message, its creation as last activity, nothing unread', async () => {
@@ -479,8 +606,17 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const a = uid('a');
         await rm.inbox.write([conversation(id, T0 + 5, 'direct'), join(a, id)]);
         assert.deepEqual(await entry(a, id), {
-          conversation_id: id, kind: 'direct', title: null, members_count: 1, last_message: null,
-          unread_count: 0, unread_mentions: 0, muted: false, muted_until: null, last_activity: T0 + 5, last_position: 0,
+          conversation_id: id,
+          kind: 'direct',
+          title: null,
+          members_count: 1,
+          last_message: null,
+          unread_count: 0,
+          unread_mentions: 0,
+          muted: false,
+          muted_until: null,
+          last_activity: T0 + 5,
+          last_position: 0,
         });
       });
 
@@ -491,14 +627,21 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       it('orders conversations by last activity, newest first', async () => {
         const u = uid('u');
         const [c1, c2, c3] = [uid('c'), uid('c'), uid('c')];
-        await rm.inbox.write([
-          conversation(c1, T0 + 1000), join(u, c1), conversation(c2, T0 + 2000), join(u, c2), conversation(c3, T0 + 3000), join(u, c3),
-        ]);
-        assert.deepEqual((await listAll(u, 10)).map((e) => e.conversation_id), [c3, c2, c1]);
+        await rm.inbox.write([conversation(c1, T0 + 1000), join(u, c1), conversation(c2, T0 + 2000), join(u, c2), conversation(c3, T0 + 3000), join(u, c3)]);
+        assert.deepEqual(
+          (await listAll(u, 10)).map((e) => e.conversation_id),
+          [c3, c2, c1],
+        );
         await rm.inbox.write(sent(c1, { seq: 1, sender: u, ts: T0 + 4000, position: 10 }));
-        assert.deepEqual((await listAll(u, 10)).map((e) => e.conversation_id), [c1, c3, c2]);
+        assert.deepEqual(
+          (await listAll(u, 10)).map((e) => e.conversation_id),
+          [c1, c3, c2],
+        );
         await rm.inbox.write(sent(c2, { seq: 1, sender: u, ts: T0 + 5000, position: 11 }));
-        assert.deepEqual((await listAll(u, 10)).map((e) => e.conversation_id), [c2, c1, c3]);
+        assert.deepEqual(
+          (await listAll(u, 10)).map((e) => e.conversation_id),
+          [c2, c1, c3],
+        );
       });
 
       it('paginates with a cursor: complete, without duplicates, in the same order whatever the page size, ties included', async () => {
@@ -516,7 +659,11 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         for (let i = 1; i < full.length; i++) assert.ok(full[i - 1]!.last_activity >= full[i]!.last_activity, 'newest first');
         for (const limit of [1, 2, 3, 4, 5, 11, 12]) {
           const paged = (await listAll(u, limit)).map((e) => e.conversation_id);
-          assert.deepEqual(paged, full.map((e) => e.conversation_id), `limit ${limit}: same order, nothing missed or repeated`);
+          assert.deepEqual(
+            paged,
+            full.map((e) => e.conversation_id),
+            `limit ${limit}: same order, nothing missed or repeated`,
+          );
         }
         const first = await rm.inbox.list(u, { limit: 100 });
         assert.equal(first.next_cursor, null, 'no cursor when everything fits');
@@ -527,12 +674,18 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const ids = [1, 2, 3, 4].map(() => uid('c'));
         await rm.inbox.write(ids.flatMap((id, i) => [conversation(id, T0 + 10 * (4 - i)), join(u, id)]));
         const page1 = await rm.inbox.list(u, { limit: 2 });
-        assert.deepEqual(page1.items.map((e) => e.conversation_id), [ids[0], ids[1]]);
+        assert.deepEqual(
+          page1.items.map((e) => e.conversation_id),
+          [ids[0], ids[1]],
+        );
         const fresh = uid('c');
         await rm.inbox.write([conversation(fresh, T0 + 90), join(u, fresh)]);
         await rm.inbox.write(sent(ids[1]!, { seq: 1, sender: u, ts: T0 + 100, position: 5 }));
         const page2 = await rm.inbox.list(u, { limit: 2, cursor: page1.next_cursor! });
-        assert.deepEqual(page2.items.map((e) => e.conversation_id), [ids[2], ids[3]]);
+        assert.deepEqual(
+          page2.items.map((e) => e.conversation_id),
+          [ids[2], ids[3]],
+        );
         assert.equal(page2.next_cursor, null);
       });
 
@@ -552,7 +705,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await rm.inbox.write([read(b, id, 1)]);
         assert.equal(await unread(b, id), 1, 'a lower read never moves the watermark back');
         await rm.inbox.write(sent(id, { seq: 4, sender: b, ts: T0 + 4, position: 4 }));
-        assert.equal(await unread(b, id), 0, 'sending reads everything up to one\'s own message');
+        assert.equal(await unread(b, id), 0, "sending reads everything up to one's own message");
         assert.equal(await unread(a, id), 1);
       });
 
@@ -602,11 +755,13 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         assert.equal(e?.unread_count, 5);
       });
 
-      it('keeps a re-joined member\'s unread count when a batch with their leave and re-join is replayed', async () => {
+      it("keeps a re-joined member's unread count when a batch with their leave and re-join is replayed", async () => {
         const id = uid('c');
         const [a, b] = [uid('a'), uid('b')];
         const batch: InboxWrite[] = [
-          conversation(id), join(a, id), join(b, id),
+          conversation(id),
+          join(a, id),
+          join(b, id),
           ...sent(id, { seq: 1, sender: a, ts: T0 + 1, position: 1 }),
           leave(b, id),
           join(b, id, T0 + 2),
@@ -623,7 +778,13 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const [u, v] = [uid('u'), uid('v')];
         const [c1, c2, c3] = [uid('c'), uid('c'), uid('c')];
         await rm.inbox.write([
-          conversation(c1), join(u, c1), conversation(c2), join(u, c2), join(v, c2), conversation(c3), join(u, c3),
+          conversation(c1),
+          join(u, c1),
+          conversation(c2),
+          join(u, c2),
+          join(v, c2),
+          conversation(c3),
+          join(u, c3),
           message(c1, { seq: 1, sender: u, ts: T0 + 1, position: 100 }),
           message(c2, { seq: 1, sender: v, ts: T0 + 2, position: 300 }),
         ]);
@@ -662,7 +823,10 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
       it('keeps last-seen privacy per user, everyone by default, the later change winning', async () => {
         const [a, b] = [uid('a'), uid('b')];
         assert.equal(await rm.users.lastSeenVisibility(a), 'everyone');
-        await rm.users.write([{ op: 'privacy', user_id: a, last_seen: 'nobody', position: 5 }, { op: 'privacy', user_id: a, last_seen: 'contacts', position: 3 }]);
+        await rm.users.write([
+          { op: 'privacy', user_id: a, last_seen: 'nobody', position: 5 },
+          { op: 'privacy', user_id: a, last_seen: 'contacts', position: 3 },
+        ]);
         await rm.users.write([{ op: 'privacy', user_id: b, last_seen: 'contacts', position: 6 }]);
         assert.equal(await rm.users.lastSeenVisibility(a), 'nobody');
         assert.equal(await rm.users.lastSeenVisibility(b), 'contacts');
@@ -671,7 +835,7 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
     section('receipts', 'receipts', () => {
       const row = (user: string, delivered: number, read: number) => ({ user_id: user, delivered_seq: delivered, read_seq: read });
-      const listSorted = async (id: string) => [...await rm.receipts.list(id)].sort((x, y) => x.user_id.localeCompare(y.user_id));
+      const listSorted = async (id: string) => [...(await rm.receipts.list(id))].sort((x, y) => x.user_id.localeCompare(y.user_id));
 
       it('stores watermarks per member and lists them', async () => {
         const id = uid('c');
@@ -731,16 +895,18 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         await rm.receipts.write(receiptOps(events));
       };
       const snapshot = async (conversations: string[], users: string[]) => ({
-        directory: await Promise.all(conversations.map(async (id) => {
-          const info = await rm.directory.get(id);
-          return info && { ...info, members: sortedIds(info.members) };
-        })),
+        directory: await Promise.all(
+          conversations.map(async (id) => {
+            const info = await rm.directory.get(id);
+            return info && { ...info, members: sortedIds(info.members) };
+          }),
+        ),
         members: await Promise.all(conversations.map(async (id) => sortedIds(await rm.directory.members(id)))),
         conversationsOf: await Promise.all(users.map(async (u) => sortedIds(await rm.directory.conversationsOf(u)))),
         history: await Promise.all(conversations.map((id) => rm.history.page(id, { limit: 1000 }))),
         inbox: await Promise.all(users.map(async (u) => (await rm.inbox.list(u, { limit: 1000 })).items)),
         changed: await Promise.all(users.map(async (u) => sortedIds(await rm.inbox.changedSince(u, 0)))),
-        receipts: await Promise.all(conversations.map(async (id) => [...await rm.receipts.list(id)].sort((x, y) => x.user_id.localeCompare(y.user_id)))),
+        receipts: await Promise.all(conversations.map(async (id) => [...(await rm.receipts.list(id))].sort((x, y) => x.user_id.localeCompare(y.user_id)))),
       });
 
       const recorder = () => {
@@ -754,9 +920,17 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         };
       };
       const messageEvent = (id: string, seq: number, sender: string, ts: number, contentType: 'text' | 'media' = 'text'): NatterEvent => ({
-        type: 'MessageSent', data: {
-          conversation_id: id, message_id: `m-${seq}-${id}`, seq, sender_id: sender, sender_device_id: `${sender}-d`,
-          client_msg_id: `k-${seq}`, content: `message ${seq} ✓`, content_type: contentType, timestamp: ts,
+        type: 'MessageSent',
+        data: {
+          conversation_id: id,
+          message_id: `m-${seq}-${id}`,
+          seq,
+          sender_id: sender,
+          sender_device_id: `${sender}-d`,
+          client_msg_id: `k-${seq}`,
+          content: `message ${seq} ✓`,
+          content_type: contentType,
+          timestamp: ts,
         },
       });
 
@@ -768,8 +942,14 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
         const conv = (id: string, e: NatterEvent) => rec(`conversation-${id}`, e);
         const rcpt = (id: string, e: NatterEvent) => rec(`receipts-${id}`, e);
         const events: Recorded[] = [
-          conv(g, { type: 'ConversationCreated', data: { conversation_id: g, kind: 'group', title: 'Team', created_by: a, member_ids: [a, b, c], timestamp: T0 } }),
-          conv(dm, { type: 'ConversationCreated', data: { conversation_id: dm, kind: 'direct', title: null, created_by: a, member_ids: [a, b], timestamp: T0 + 1 } }),
+          conv(g, {
+            type: 'ConversationCreated',
+            data: { conversation_id: g, kind: 'group', title: 'Team', created_by: a, member_ids: [a, b, c], timestamp: T0 },
+          }),
+          conv(dm, {
+            type: 'ConversationCreated',
+            data: { conversation_id: dm, kind: 'direct', title: null, created_by: a, member_ids: [a, b], timestamp: T0 + 1 },
+          }),
           conv(g, messageEvent(g, 1, a, T0 + 10)),
           conv(g, messageEvent(g, 2, b, T0 + 11, 'media')),
           rcpt(g, { type: 'MessageDelivered', data: { conversation_id: g, user_id: c, up_to_seq: 2, timestamp: T0 + 12 } }),
@@ -792,16 +972,23 @@ export const readModelsContract = (name: string, open: () => Promise<ReadModels>
 
         // The story itself landed as expected, so that the comparison below is not vacuous.
         assert.deepEqual(once.members, [sortedIds([a, c, d]), sortedIds([a, b])]);
-        assert.deepEqual(once.history.map((h) => h.map((m) => m.seq)), [[1, 2, 3, 4], [1]]);
+        assert.deepEqual(
+          once.history.map((h) => h.map((m) => m.seq)),
+          [[1, 2, 3, 4], [1]],
+        );
         const unreadOf = (userIndex: number, id: string) => once.inbox[userIndex]!.find((e) => e.conversation_id === id)?.unread_count;
         assert.equal(unreadOf(0, g), 0, 'a sent the last message, seq 4');
         assert.equal(unreadOf(2, g), 1, 'c sent seq 3, a sent seq 4 after');
         assert.equal(unreadOf(3, g), 0, 'd joined after seq 2 and read through 4');
         assert.equal(unreadOf(1, g), undefined, 'b left the group');
         assert.equal(unreadOf(0, dm), 0);
-        assert.deepEqual(once.receipts[0], [
-          { user_id: c, delivered_seq: 2, read_seq: 1 }, { user_id: d, delivered_seq: 4, read_seq: 4 },
-        ].sort((x, y) => x.user_id.localeCompare(y.user_id)));
+        assert.deepEqual(
+          once.receipts[0],
+          [
+            { user_id: c, delivered_seq: 2, read_seq: 1 },
+            { user_id: d, delivered_seq: 4, read_seq: 4 },
+          ].sort((x, y) => x.user_id.localeCompare(y.user_id)),
+        );
 
         await apply(events);
         assert.deepEqual(await snapshot(conversations, users), once, 'the whole sequence redelivered');

@@ -30,13 +30,15 @@ for (const backend of backends) {
       });
     });
 
-    it('given bob\'s delivery up to 3 and read up to 2, then his watermarks are delivered 3, read 2, per member and per conversation', async () => {
+    it("given bob's delivery up to 3 and read up to 2, then his watermarks are delivered 3, read 2, per member and per conversation", async () => {
       const { g, a, b, c } = people();
       const other = uid('g');
-      await given([sent(g, 1, a), sent(g, 2, a), sent(g, 3, a), delivered(g, b, 3), read(g, b, 2), delivered(g, c, 1), read(other, b, 9)]).then(async (receipts) => {
-        assert.deepEqual(await watermarks(receipts, g), { [b]: [3, 2], [c]: [1, 0] });
-        assert.deepEqual(await watermarks(receipts, other), { [b]: [9, 9] });
-      });
+      await given([sent(g, 1, a), sent(g, 2, a), sent(g, 3, a), delivered(g, b, 3), read(g, b, 2), delivered(g, c, 1), read(other, b, 9)]).then(
+        async (receipts) => {
+          assert.deepEqual(await watermarks(receipts, g), { [b]: [3, 2], [c]: [1, 0] });
+          assert.deepEqual(await watermarks(receipts, other), { [b]: [9, 9] });
+        },
+      );
     });
 
     it('given a read up to 4 with no delivery receipt, then reading counts as delivery: delivered 4, read 4', async () => {
@@ -48,9 +50,11 @@ for (const backend of backends) {
 
     it('given bob read up to 5, when older receipts arrive, then neither watermark moves back', async () => {
       const { g, b } = people();
-      await given([delivered(g, b, 6), read(g, b, 5)]).when([read(g, b, 3), delivered(g, b, 2)]).then(async (receipts) => {
-        assert.deepEqual(await watermarks(receipts, g), { [b]: [6, 5] });
-      });
+      await given([delivered(g, b, 6), read(g, b, 5)])
+        .when([read(g, b, 3), delivered(g, b, 2)])
+        .then(async (receipts) => {
+          assert.deepEqual(await watermarks(receipts, g), { [b]: [6, 5] });
+        });
     });
 
     it('given receipts out of order within one batch, then the highest of each wins', async () => {
@@ -62,16 +66,26 @@ for (const backend of backends) {
 
     it('given a batch of receipts delivered twice, then the watermarks are as after one delivery', async () => {
       const { g, a, b } = people();
-      await given([delivered(g, a, 1)]).when([delivered(g, b, 2), read(g, b, 1), read(g, a, 2)], { times: 2 }).then(async (receipts) => {
-        assert.deepEqual(await watermarks(receipts, g), { [a]: [2, 2], [b]: [2, 1] });
-      });
+      await given([delivered(g, a, 1)])
+        .when([delivered(g, b, 2), read(g, b, 1), read(g, a, 2)], { times: 2 })
+        .then(async (receipts) => {
+          assert.deepEqual(await watermarks(receipts, g), { [a]: [2, 2], [b]: [2, 1] });
+        });
     });
 
     it('given a story of receipts, then redelivering it whole, from any event or one event per batch changes nothing', async () => {
       const { g, a, b, c } = people();
       const story = [
-        created(g, [a, b, c]), sent(g, 1, a), delivered(g, b, 1), sent(g, 2, a), delivered(g, c, 2), read(g, b, 1),
-        sent(g, 3, c), read(g, c, 3), delivered(g, b, 3), read(g, a, 3),
+        created(g, [a, b, c]),
+        sent(g, 1, a),
+        delivered(g, b, 1),
+        sent(g, 2, a),
+        delivered(g, c, 2),
+        read(g, b, 1),
+        sent(g, 3, c),
+        read(g, c, 3),
+        delivered(g, b, 3),
+        read(g, a, 3),
       ];
       await given(story).thenReplaysChangeNothing(
         (receipts) => watermarks(receipts, g),

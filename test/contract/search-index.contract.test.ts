@@ -33,7 +33,9 @@ searchIndexContract('opensearch', async () => {
   const prefix = freshPrefix();
   return {
     index: createOpenSearchSearchIndex({ client, prefix, version: 1 }),
-    refresh: async () => { await client.indices.refresh({ index: searchIndexName(prefix, 1) }).catch(() => {}); },
+    refresh: async () => {
+      await client.indices.refresh({ index: searchIndexName(prefix, 1) }).catch(() => {});
+    },
     close: async () => {},
   };
 });
@@ -42,16 +44,33 @@ describe('search index: opensearch versions and alias', () => {
   it('given version 1 and a replayed version 2, then each version holds its own documents and the alias follows the switch', async () => {
     const prefix = freshPrefix();
     const [v1, v2] = [createOpenSearchSearchIndex({ client, prefix, version: 1 }), createOpenSearchSearchIndex({ client, prefix, version: 2 })];
-    const message = (seq: number, text: string) => ({ op: 'message' as const, message: {
-      conversation_id: 'c', seq, message_id: `m${seq}`, sender_id: 'ann', timestamp: seq, position: seq, content_type: 'text' as const, text, words: text.split(' '),
-    } });
+    const message = (seq: number, text: string) => ({
+      op: 'message' as const,
+      message: {
+        conversation_id: 'c',
+        seq,
+        message_id: `m${seq}`,
+        sender_id: 'ann',
+        timestamp: seq,
+        position: seq,
+        content_type: 'text' as const,
+        text,
+        words: text.split(' '),
+      },
+    });
     await v1.write([message(1, 'only one')]);
     await ensureSearchIndex(client, prefix, 2);
     await v2.write([message(2, 'only two')]);
     await client.indices.refresh({ index: `${prefix}-messages-v*` });
     const terms = parseQuery('only');
-    assert.deepEqual((await v1.search({ terms, conversationIds: ['c'], limit: 10 })).map((h) => h.seq), [1]);
-    assert.deepEqual((await v2.search({ terms, conversationIds: ['c'], limit: 10 })).map((h) => h.seq), [2]);
+    assert.deepEqual(
+      (await v1.search({ terms, conversationIds: ['c'], limit: 10 })).map((h) => h.seq),
+      [1],
+    );
+    assert.deepEqual(
+      (await v2.search({ terms, conversationIds: ['c'], limit: 10 })).map((h) => h.seq),
+      [2],
+    );
     const aliased = async () => Object.keys((await client.indices.getAlias({ name: searchAlias(prefix) })).body);
     assert.deepEqual(await aliased(), [searchIndexName(prefix, 1)], 'version 1 is created with the alias');
     await pointSearchAlias(client, prefix, 2);
@@ -75,7 +94,11 @@ describe('search index: opensearch versions and alias', () => {
 describe('search snippets', () => {
   const snippet = (text: string, q: string) => snippetOf(text, parseQuery(q));
   it('given a short text, then the snippet is the text with the matched words marked', () => {
-    assert.equal(snippet('Un Café, deux cafés et un CAFE', 'cafe'), 'Un <mark>Café</mark>, deux <mark>cafés</mark> et un <mark>CAFE</mark>', 'the last word is a prefix');
+    assert.equal(
+      snippet('Un Café, deux cafés et un CAFE', 'cafe'),
+      'Un <mark>Café</mark>, deux <mark>cafés</mark> et un <mark>CAFE</mark>',
+      'the last word is a prefix',
+    );
     assert.equal(snippet('Un Café, deux cafés et un CAFE', '"cafe"'), 'Un <mark>Café</mark>, deux cafés et un <mark>CAFE</mark>');
     assert.equal(snippet('hello helpful world', 'hel'), '<mark>hello</mark> <mark>helpful</mark> world');
   });

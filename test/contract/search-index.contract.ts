@@ -20,22 +20,58 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
   describe(`search index contract: ${name}`, () => {
     let opened: OpenedSearchIndex;
     let index: SearchIndex;
-    before(async () => { opened = await open(); index = opened.index; });
-    after(async () => { await opened.close(); });
+    before(async () => {
+      opened = await open();
+      index = opened.index;
+    });
+    after(async () => {
+      await opened.close();
+    });
 
     let position = 1_000;
     const T0 = 1_700_000_000_000;
     const uid = () => `c-${randomUUID()}`;
-    const recorded = (event: NatterEvent): Recorded => ({ ...event, stream: `conversation-${(event.data as { conversation_id: string }).conversation_id}`, revision: 0, position: ++position, recordedAt: T0 } as Recorded);
-    const sent = (conversation_id: string, seq: number, content: string, content_type: ContentType = 'text', sender_id = 'alice') => recorded({ type: 'MessageSent', data: {
-      conversation_id, seq, message_id: `m-${conversation_id}-${seq}`, sender_id, sender_device_id: 'd', client_msg_id: `k-${seq}`,
-      content, content_type, timestamp: T0 + seq,
-    } });
-    const edited = (conversation_id: string, seq: number, content: string) => recorded({ type: 'MessageEdited', data: {
-      conversation_id, seq, edited_by: 'alice', content, content_type: 'text', timestamp: T0 + 1_000 + seq,
-    } });
-    const deleted = (conversation_id: string, seq: number) => recorded({ type: 'MessageDeleted', data: { conversation_id, seq, deleted_by: 'alice', timestamp: T0 + 2_000 + seq } });
-    const given = async (...events: Recorded[]) => { await index.write(searchOps(events)); await opened.refresh(); };
+    const recorded = (event: NatterEvent): Recorded =>
+      ({
+        ...event,
+        stream: `conversation-${(event.data as { conversation_id: string }).conversation_id}`,
+        revision: 0,
+        position: ++position,
+        recordedAt: T0,
+      }) as Recorded;
+    const sent = (conversation_id: string, seq: number, content: string, content_type: ContentType = 'text', sender_id = 'alice') =>
+      recorded({
+        type: 'MessageSent',
+        data: {
+          conversation_id,
+          seq,
+          message_id: `m-${conversation_id}-${seq}`,
+          sender_id,
+          sender_device_id: 'd',
+          client_msg_id: `k-${seq}`,
+          content,
+          content_type,
+          timestamp: T0 + seq,
+        },
+      });
+    const edited = (conversation_id: string, seq: number, content: string) =>
+      recorded({
+        type: 'MessageEdited',
+        data: {
+          conversation_id,
+          seq,
+          edited_by: 'alice',
+          content,
+          content_type: 'text',
+          timestamp: T0 + 1_000 + seq,
+        },
+      });
+    const deleted = (conversation_id: string, seq: number) =>
+      recorded({ type: 'MessageDeleted', data: { conversation_id, seq, deleted_by: 'alice', timestamp: T0 + 2_000 + seq } });
+    const given = async (...events: Recorded[]) => {
+      await index.write(searchOps(events));
+      await opened.refresh();
+    };
     const find = async (q: string, conversationIds: string[], options: { limit?: number; before?: number } = {}): Promise<SearchHit[]> =>
       index.search({ terms: parseQuery(q), conversationIds, limit: options.limit ?? 50, ...(options.before !== undefined ? { before: options.before } : {}) });
     const seqsOf = (hits: SearchHit[]) => hits.map((h) => h.seq);
@@ -46,12 +82,28 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       await given(event);
       const [hit, ...rest] = await find('lunch', [c]);
       assert.deepEqual(rest, []);
-      assert.deepEqual(hit, { conversation_id: c, seq: 1, message_id: `m-${c}-1`, sender_id: 'alice', timestamp: T0 + 1, position: event.position, content_type: 'text', text: 'Lunch at noon?' });
+      assert.deepEqual(hit, {
+        conversation_id: c,
+        seq: 1,
+        message_id: `m-${c}-1`,
+        sender_id: 'alice',
+        timestamp: T0 + 1,
+        position: event.position,
+        content_type: 'text',
+        text: 'Lunch at noon?',
+      });
     });
 
     it('given accented and upper-case text, then queries fold case and accents both ways', async () => {
       const c = uid();
-      await given(sent(c, 1, 'Café au lait'), sent(c, 2, 'CAFÉ NOIR'), sent(c, 3, 'cafe crème'), sent(c, 4, 'Die Straße'), sent(c, 5, 'ΟΔΟΣ'), sent(c, 6, 'ﬁnal'));
+      await given(
+        sent(c, 1, 'Café au lait'),
+        sent(c, 2, 'CAFÉ NOIR'),
+        sent(c, 3, 'cafe crème'),
+        sent(c, 4, 'Die Straße'),
+        sent(c, 5, 'ΟΔΟΣ'),
+        sent(c, 6, 'ﬁnal'),
+      );
       assert.deepEqual(seqsOf(await find('cafe', [c])), [3, 2, 1]);
       assert.deepEqual(seqsOf(await find('CAFÉ', [c])), [3, 2, 1]);
       assert.deepEqual(seqsOf(await find('creme', [c])), [3]);
@@ -134,12 +186,16 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       assert.deepEqual(seqsOf(await find('secret', [c])), [2]);
       const [media] = await find('sunset', [c]);
       assert.equal(media?.content_type, 'media');
-      assert.equal(searchableText(media!.text, media!.content_type), 'Sunset secret', 'the content is kept whole (as the log holds it); the caption is what shows');
+      assert.equal(
+        searchableText(media!.text, media!.content_type),
+        'Sunset secret',
+        'the content is kept whole (as the log holds it); the caption is what shows',
+      );
       assert.deepEqual(seqsOf(await find('png', [c])), [], 'the JSON around the caption is not text');
       assert.deepEqual(seqsOf(await find('abc', [c])), []);
     });
 
-    it('given opened events (the log holds content sealed), then the words come from the text, the sealed form is kept, and an erased author\'s content is never indexed', async () => {
+    it("given opened events (the log holds content sealed), then the words come from the text, the sealed form is kept, and an erased author's content is never indexed", async () => {
       const c = uid();
       const withSealed = (event: Recorded, data: Record<string, unknown>) => ({ ...event, data: { ...(event.data as object), ...data } }) as Recorded;
       await given(
@@ -147,10 +203,16 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
         withSealed(sent(c, 2, 'x'), { content: '', sealed: 'enc1|k2|ZXJhc2Vk', erased: true }),
       );
       const hits = await find('sesame', [c]);
-      assert.deepEqual(hits.map((h) => [h.seq, h.text]), [[1, 'enc1|k1|c2VzYW1l']]);
+      assert.deepEqual(
+        hits.map((h) => [h.seq, h.text]),
+        [[1, 'enc1|k1|c2VzYW1l']],
+      );
       assert.deepEqual(await find('enc1', [c]), [], 'the sealed form is not words');
       await given(withSealed(edited(c, 1, 'closed sesame'), { sealed: 'enc1|k1|Y2xvc2Vk' }));
-      assert.deepEqual((await find('closed', [c])).map((h) => h.text), ['enc1|k1|Y2xvc2Vk']);
+      assert.deepEqual(
+        (await find('closed', [c])).map((h) => h.text),
+        ['enc1|k1|Y2xvc2Vk'],
+      );
     });
 
     it('given messages past the retention horizon, then they leave the index for good; later ones stay', async () => {
@@ -158,21 +220,27 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       const old = sent(c, 2, 'ancient scroll two');
       const edit = edited(c, 2, 'ancient scroll edited');
       await given(sent(c, 1, 'ancient scroll one'), old, sent(c, 3, 'ancient scroll three'), edit);
-      await given(sent(c, 4, 'ancient scroll four'), recorded({ type: 'MessagesExpired', data: { conversation_id: c, up_to_seq: 2, horizon: T0 + 3, timestamp: T0 + 5_000 } }));
+      await given(
+        sent(c, 4, 'ancient scroll four'),
+        recorded({ type: 'MessagesExpired', data: { conversation_id: c, up_to_seq: 2, horizon: T0 + 3, timestamp: T0 + 5_000 } }),
+      );
       assert.deepEqual(seqsOf(await find('scroll', [c])), [4, 3]);
       await given(old, edit);
       assert.deepEqual(seqsOf(await find('scroll', [c])), [4, 3], 'a replayed send or edit of an expired message stays out');
     });
 
-    it('given an erased user, then none of their messages is found any more, in any conversation, replays included; others\' are', async () => {
+    it("given an erased user, then none of their messages is found any more, in any conversation, replays included; others' are", async () => {
       const [a, b] = [uid(), uid()];
       const mallory = `mallory-${randomUUID()}`;
       const theirs = sent(a, 1, 'forget my zanzibar words', 'text', mallory);
       await given(theirs, sent(a, 2, 'zanzibar reply', 'text', 'bob'), sent(b, 1, 'zanzibar elsewhere', 'text', mallory));
       await given(recorded({ type: 'UserErased', data: { user_id: mallory, by: 'user', timestamp: T0 + 9_000 } }));
-      assert.deepEqual((await find('zanzibar', [a, b])).map((h) => h.sender_id), ['bob']);
+      assert.deepEqual(
+        (await find('zanzibar', [a, b])).map((h) => h.sender_id),
+        ['bob'],
+      );
       await given(theirs);
-      assert.deepEqual((await find('forget', [a, b])), [], 'a replayed send of theirs stays out');
+      assert.deepEqual(await find('forget', [a, b]), [], 'a replayed send of theirs stays out');
     });
 
     it('given a batch replayed whole, then nothing is duplicated and nothing changes', async () => {
@@ -182,7 +250,13 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       await given(...batch);
       await given(...batch.slice(0, 2));
       const hits = await find('echo', [c]);
-      assert.deepEqual(hits.map((h) => [h.seq, h.text]), [[2, 'echo deux'], [1, 'echo one']]);
+      assert.deepEqual(
+        hits.map((h) => [h.seq, h.text]),
+        [
+          [2, 'echo deux'],
+          [1, 'echo one'],
+        ],
+      );
     });
 
     it('given pages read with the position cursor, then new messages arriving between pages neither repeat nor shift them', async () => {
@@ -201,11 +275,35 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
     it('given hostile queries, then they match as plain words or not at all, never another conversation, never an error', async () => {
       const [mine, theirs] = [uid(), uid()];
       await given(sent(mine, 1, 'match all NEAR the star'), sent(theirs, 1, 'match all NEAR the star, and every other word'));
-      const hostile = ['*:*', '{"match_all":{}}', 'NEAR(', 'NEAR(match all)', '"', '""', '" OR "', 'match* OR all', 'a" OR "b', "'; DROP TABLE search_messages; --",
-        '\u0000\u0001\u001f match', 'x'.repeat(256), '(((((', 'match -all', 'all^5 AND NOT x', 'words:*', '_id:*', '\\"', '%', '\uD800', 'ｍａｔｃｈ'];
+      const hostile = [
+        '*:*',
+        '{"match_all":{}}',
+        'NEAR(',
+        'NEAR(match all)',
+        '"',
+        '""',
+        '" OR "',
+        'match* OR all',
+        'a" OR "b',
+        "'; DROP TABLE search_messages; --",
+        '\u0000\u0001\u001f match',
+        'x'.repeat(256),
+        '(((((',
+        'match -all',
+        'all^5 AND NOT x',
+        'words:*',
+        '_id:*',
+        '\\"',
+        '%',
+        '\uD800',
+        'ｍａｔｃｈ',
+      ];
       for (const q of hostile) {
         const hits = await find(q, [mine]);
-        assert.ok(hits.every((h) => h.conversation_id === mine), `${JSON.stringify(q)} stays in its conversation`);
+        assert.ok(
+          hits.every((h) => h.conversation_id === mine),
+          `${JSON.stringify(q)} stays in its conversation`,
+        );
       }
       assert.deepEqual(seqsOf(await find('NEAR(match all)', [mine])), [1], 'FTS5 syntax is words');
       assert.deepEqual(seqsOf(await find('{"match_all":{}}', [mine])), [1], 'the words of a JSON query are words');
@@ -218,7 +316,10 @@ export const searchIndexContract = (name: string, open: () => Promise<OpenedSear
       await given(...batch, edited(c, 1, 'bulk item one, edited'));
       const all = await find('bulk', [c], { limit: 3_000 });
       assert.equal(all.length, 2_500);
-      assert.deepEqual(all.slice(0, 2).map((h) => h.seq), [2_500, 2_499]);
+      assert.deepEqual(
+        all.slice(0, 2).map((h) => h.seq),
+        [2_500, 2_499],
+      );
       assert.equal(all.at(-1)?.text, 'bulk item one, edited');
     });
 

@@ -18,7 +18,9 @@ const path = () => {
   dirs.push(dir);
   return join(dir, 'events.db');
 };
-after(() => { for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 const ev = (n: number) => ({ type: 'Tested', data: { n } });
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -35,7 +37,10 @@ describe('sqlite event store: the writer thread', () => {
       await assert.rejects(failing, WrongExpectedRevision);
       await assert.rejects(pipelined, WrongExpectedRevision);
       await unrelated;
-      assert.deepEqual((await store.readStream('s')).map((e) => (e.data as { n: number }).n), [0, 3]);
+      assert.deepEqual(
+        (await store.readStream('s')).map((e) => (e.data as { n: number }).n),
+        [0, 3],
+      );
     } finally {
       await store.close();
     }

@@ -19,11 +19,23 @@ const path = () => {
   dirs.push(dir);
   return join(dir, 'readmodels.db');
 };
-after(() => { for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true }); });
-const message = (seq: number): HistoryWrite => sends([fresh({
-  conversation_id: 'c', seq, message_id: `m${seq}`, sender_id: 'ann', client_msg_id: `k${seq}`,
-  content: `hello ${seq}`, content_type: 'text', timestamp: 1_700_000_000_000 + seq, position: seq * 10,
-})])[0]!;
+after(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const message = (seq: number): HistoryWrite =>
+  sends([
+    fresh({
+      conversation_id: 'c',
+      seq,
+      message_id: `m${seq}`,
+      sender_id: 'ann',
+      client_msg_id: `k${seq}`,
+      content: `hello ${seq}`,
+      content_type: 'text',
+      timestamp: 1_700_000_000_000 + seq,
+      position: seq * 10,
+    }),
+  ])[0]!;
 const onDisk = (file: string) => {
   const db = new Database(file, { readonly: true });
   try {
@@ -46,7 +58,10 @@ describe('sqlite read models: units of work share a timed commit', () => {
         await rm.history.write([message(1)]);
         await rm.checkpoints.set('history', 10);
       });
-      assert.deepEqual((await rm.history.page('c', { limit: 10 })).map((m) => m.seq), [1]);
+      assert.deepEqual(
+        (await rm.history.page('c', { limit: 10 })).map((m) => m.seq),
+        [1],
+      );
       assert.deepEqual(onDisk(file), { seqs: [], checkpoint: 0 });
       await sleep(600);
       assert.deepEqual(onDisk(file), { seqs: [1], checkpoint: 10 });
@@ -58,13 +73,23 @@ describe('sqlite read models: units of work share a timed commit', () => {
   it('undoes a failing unit alone, keeping the units before it in the window', async () => {
     const file = path();
     const rm = createSqliteReadModels(file, { commitEveryMs: 10_000 });
-    await rm.unitOfWork(async () => { await rm.history.write([message(1)]); });
-    await assert.rejects(rm.unitOfWork(async () => {
-      await rm.history.write([message(2)]);
-      throw new Error('projector failed');
-    }), /projector failed/);
-    await rm.unitOfWork(async () => { await rm.history.write([message(3)]); });
-    assert.deepEqual((await rm.history.page('c', { limit: 10 })).map((m) => m.seq), [1, 3]);
+    await rm.unitOfWork(async () => {
+      await rm.history.write([message(1)]);
+    });
+    await assert.rejects(
+      rm.unitOfWork(async () => {
+        await rm.history.write([message(2)]);
+        throw new Error('projector failed');
+      }),
+      /projector failed/,
+    );
+    await rm.unitOfWork(async () => {
+      await rm.history.write([message(3)]);
+    });
+    assert.deepEqual(
+      (await rm.history.page('c', { limit: 10 })).map((m) => m.seq),
+      [1, 3],
+    );
     await rm.close();
     assert.deepEqual(onDisk(file).seqs, [1, 3], 'close commits the window');
   });
@@ -83,7 +108,9 @@ describe('sqlite read models: units of work share a timed commit', () => {
       setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (data) => { if (String(data).includes('applied')) resolve(); });
+      child.stdout.on('data', (data) => {
+        if (String(data).includes('applied')) resolve();
+      });
       child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -96,14 +123,20 @@ describe('sqlite read models: units of work share a timed commit', () => {
 describe('sqlite history: a rebuild builds the position index at its end', () => {
   const indexes = (file: string) => {
     const db = new Database(file, { readonly: true });
-    try { return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").pluck().all(); } finally { db.close(); }
+    try {
+      return db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").pluck().all();
+    } finally {
+      db.close();
+    }
   };
 
   it('has the index back after a rebuild that nothing read, once closed', async () => {
     const file = path();
     const rm = createSqliteReadModels(file);
     await rm.history.reset();
-    await rm.unitOfWork(async () => { await rm.history.write([message(1), message(2)]); });
+    await rm.unitOfWork(async () => {
+      await rm.history.write([message(1), message(2)]);
+    });
     await rm.close();
     assert.ok(indexes(file).includes('messages_by_position'));
   });
@@ -112,11 +145,21 @@ describe('sqlite history: a rebuild builds the position index at its end', () =>
     const file = path();
     const rm = createSqliteReadModels(file);
     try {
-      await rm.unitOfWork(async () => { await rm.history.write([message(1), message(2)]); });
+      await rm.unitOfWork(async () => {
+        await rm.history.write([message(1), message(2)]);
+      });
       await rm.history.reset();
-      await rm.unitOfWork(async () => { await rm.history.write([message(1), message(2), message(3)]); });
-      assert.deepEqual((await rm.history.afterPosition('c', 10, 30, 10)).map((m) => m.seq), [2, 3]);
-      assert.deepEqual((await rm.history.page('c', { limit: 10 })).map((m) => m.seq), [1, 2, 3]);
+      await rm.unitOfWork(async () => {
+        await rm.history.write([message(1), message(2), message(3)]);
+      });
+      assert.deepEqual(
+        (await rm.history.afterPosition('c', 10, 30, 10)).map((m) => m.seq),
+        [2, 3],
+      );
+      assert.deepEqual(
+        (await rm.history.page('c', { limit: 10 })).map((m) => m.seq),
+        [1, 2, 3],
+      );
     } finally {
       await rm.close();
     }

@@ -52,7 +52,9 @@ const at = (version: number): ReadModels => ({
 
 readModelsContract('redis + cassandra, version 3', async () => ({
   ...at(3),
-  close: async () => { await Promise.all([at(3).directory.reset(), at(3).inbox.reset(), at(3).receipts.reset(), at(3).users.reset()]); },
+  close: async () => {
+    await Promise.all([at(3).directory.reset(), at(3).inbox.reset(), at(3).receipts.reset(), at(3).users.reset()]);
+  },
 }));
 
 describe('read-model versions side by side', () => {
@@ -60,19 +62,39 @@ describe('read-model versions side by side', () => {
     await createHistoryVersion(cassandra, keyspace, 2);
     const [v1, v2] = [at(1), at(2)];
     const c = `c-${randomUUID()}`;
-    const message = (seq: number) => fresh({ conversation_id: c, seq, message_id: `m${seq}`, sender_id: 'ann', client_msg_id: `k${seq}`, content: `hi ${seq}`, content_type: 'text' as const, timestamp: seq, position: seq * 10 });
+    const message = (seq: number) =>
+      fresh({
+        conversation_id: c,
+        seq,
+        message_id: `m${seq}`,
+        sender_id: 'ann',
+        client_msg_id: `k${seq}`,
+        content: `hi ${seq}`,
+        content_type: 'text' as const,
+        timestamp: seq,
+        position: seq * 10,
+      });
     await v1.history.write(sends([message(1)]));
     await v2.history.write(sends([message(1), message(2)]));
     await v1.receipts.write([{ conversation_id: c, user_id: 'ann', delivered_seq: 1, read_seq: 1 }]);
     await v2.receipts.write([{ conversation_id: c, user_id: 'ann', delivered_seq: 2, read_seq: 2 }]);
-    assert.deepEqual((await v1.history.page(c, { limit: 10 })).map((m) => m.seq), [1]);
-    assert.deepEqual((await v2.history.page(c, { limit: 10 })).map((m) => m.seq), [1, 2]);
+    assert.deepEqual(
+      (await v1.history.page(c, { limit: 10 })).map((m) => m.seq),
+      [1],
+    );
+    assert.deepEqual(
+      (await v2.history.page(c, { limit: 10 })).map((m) => m.seq),
+      [1, 2],
+    );
     assert.deepEqual(await v1.receipts.list(c), [{ user_id: 'ann', delivered_seq: 1, read_seq: 1 }]);
 
     await v2.receipts.reset();
     await dropHistoryVersion(cassandra, keyspace, 2);
     assert.deepEqual(await v1.receipts.list(c), [{ user_id: 'ann', delivered_seq: 1, read_seq: 1 }]);
-    assert.deepEqual((await v1.history.page(c, { limit: 10 })).map((m) => m.seq), [1]);
+    assert.deepEqual(
+      (await v1.history.page(c, { limit: 10 })).map((m) => m.seq),
+      [1],
+    );
   });
 
   it('given a conversation in versions 1 and 2, when version 1 (the unversioned keys) is deleted, then version 2 is untouched', async () => {
@@ -116,20 +138,31 @@ describe('the shared record of active versions', () => {
     const follower = record.follow({ intervalMs: 60_000 });
     await follower.ready;
     assert.deepEqual(await record.allocate(['history', 'inbox']), [
-      { projection: 'history', active: 1, version: 2, abandoned: 0 }, { projection: 'inbox', active: 1, version: 2, abandoned: 0 },
+      { projection: 'history', active: 1, version: 2, abandoned: 0 },
+      { projection: 'inbox', active: 1, version: 2, abandoned: 0 },
     ]);
     await record.fence(['history', 'inbox'], 't', 10_000);
-    assert.deepEqual(await record.switchTo('t', [{ projection: 'history', version: 2, from: 40 }, { projection: 'inbox', version: 2, from: 40 }]), [1, 1]);
+    assert.deepEqual(
+      await record.switchTo('t', [
+        { projection: 'history', version: 2, from: 40 },
+        { projection: 'inbox', version: 2, from: 40 },
+      ]),
+      [1, 1],
+    );
     const state = await record.read(['history', 'inbox']);
     assert.deepEqual(state, { active: { history: 2, inbox: 2 }, also: { history: 1, inbox: 1 }, from: { 'history:2': 40, 'inbox:2': 40 }, fenced: [] });
     // The notice, not the (one-minute) poll, moves the follower.
-    for (const deadline = Date.now() + 5_000; follower.active().inbox !== 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+    for (const deadline = Date.now() + 5_000; follower.active().inbox !== 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(follower.active(), { history: 2, inbox: 2 });
     follower.stop();
     await record.retire('inbox', 1);
     assert.deepEqual((await record.read()).also, { history: 1 });
     assert.deepEqual(await record.retired('inbox'), [1]);
     assert.deepEqual((await record.allocate(['inbox']))[0], { projection: 'inbox', active: 2, version: 3, abandoned: 0 });
-    assert.deepEqual((await record.allocate(['inbox']))[0], { projection: 'inbox', active: 2, version: 4, abandoned: 3 }, 'a build that never switched is reported');
+    assert.deepEqual(
+      (await record.allocate(['inbox']))[0],
+      { projection: 'inbox', active: 2, version: 4, abandoned: 3 },
+      'a build that never switched is reported',
+    );
   });
 });

@@ -57,7 +57,8 @@ describe('authentication and authorization', () => {
   it('hides a conversation from a non-member everywhere: 404, no data, and no live frames', async () => {
     const stranger = rest(server.url, await server.token('stranger'));
     const paths = [
-      ['GET', `/v1/conversations/${conversationId}`], ['GET', `/v1/conversations/${conversationId}/messages`],
+      ['GET', `/v1/conversations/${conversationId}`],
+      ['GET', `/v1/conversations/${conversationId}/messages`],
       ['GET', `/v1/conversations/${conversationId}/receipts`],
       ['POST', `/v1/conversations/${conversationId}/messages`, { client_msg_id: 'y', content: 'let me in' }],
       ['POST', `/v1/conversations/${conversationId}/members`, { user_ids: ['stranger'] }],
@@ -81,8 +82,14 @@ describe('authentication and authorization', () => {
     socket.send({ type: 'send_message', conversation_id: conversationId, client_msg_id: 'z', content: 'hi' });
     socket.send({ type: 'mark_read', conversation_id: conversationId, up_to_seq: 1 });
     const errors = await socket.waitFor('error', () => true, 2);
-    assert.deepEqual(errors.map((e) => e.code), ['conversation_not_found', 'conversation_not_found']);
-    assert.ok(errors.some((e) => e.client_msg_id === 'z'), 'the send\'s error names its client_msg_id');
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['conversation_not_found', 'conversation_not_found'],
+    );
+    assert.ok(
+      errors.some((e) => e.client_msg_id === 'z'),
+      "the send's error names its client_msg_id",
+    );
     assert.equal((await socket.syncAll()).messages.length, 0);
     const owner = await Device.connect(server.wsUrl, await server.token('owner'));
     await owner.sendMessage(conversationId, 'still private');
@@ -90,7 +97,10 @@ describe('authentication and authorization', () => {
     assert.equal(socket.of('new_message').length, 0);
     assert.equal(socket.open, true);
     const history = await rest(server.url, await server.token('owner')).get(`/v1/conversations/${conversationId}/messages`);
-    assert.deepEqual(history.body.items.map((m: any) => m.content), ['private', 'still private']);
+    assert.deepEqual(
+      history.body.items.map((m: any) => m.content),
+      ['private', 'still private'],
+    );
     await Promise.all([socket.close(), owner.close()]);
   });
 

@@ -39,7 +39,10 @@ describe('bad input gets a clear error and changes nothing', () => {
     for (const [raw] of garbage) device.socket.send(raw, { binary: false });
     device.socket.send(Buffer.from('{"type":"ping"}'), { binary: true });
     const errors = await device.waitFor('error', () => true, garbage.length + 1);
-    assert.deepEqual(errors.slice(0, garbage.length).map((e) => e.code), garbage.map(([, code]) => code));
+    assert.deepEqual(
+      errors.slice(0, garbage.length).map((e) => e.code),
+      garbage.map(([, code]) => code),
+    );
     assert.equal(errors[6]!.client_msg_id, 'e1', 'errors name the client_msg_id they refer to');
     assert.match(errors[6]!.message, /content/);
     assert.equal(device.open, true);
@@ -86,14 +89,18 @@ describe('bad input gets a clear error and changes nothing', () => {
       assert.equal(typeof reply.body.error.message, 'string');
     }
     const history = await client.get(`/v1/conversations/${conversationId}/messages`);
-    assert.deepEqual(history.body.items.map((m: any) => m.content), ['still here']);
+    assert.deepEqual(
+      history.body.items.map((m: any) => m.content),
+      ['still here'],
+    );
     assert.ok(!history.body.items.some((m: any) => m.client_msg_id === 'r1' || m.client_msg_id === 'r2'));
   });
 
   it('survives a socket that disconnects in the middle of its commands', async () => {
     const socket = new WebSocket(`${server.wsUrl}/v1/ws?token=${await server.token('ada')}`);
     await new Promise((resolve) => socket.once('open', resolve));
-    for (let i = 0; i < 50; i++) socket.send(JSON.stringify({ type: 'send_message', client_msg_id: `gone${i}`, conversation_id: conversationId, content: 'bye' }));
+    for (let i = 0; i < 50; i++)
+      socket.send(JSON.stringify({ type: 'send_message', client_msg_id: `gone${i}`, conversation_id: conversationId, content: 'bye' }));
     socket.terminate();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);

@@ -21,7 +21,10 @@ describe('the web client in a real browser against a real Natter', () => {
   // A user's page stays on one origin (its session is in that origin's storage); in the cluster
   // profile each user gets the next gateway, so their messages cross gateways.
   const origins = new Map<string, string>();
-  const originOf = (user: string) => { if (!origins.has(user)) origins.set(user, server.url); return origins.get(user)!; };
+  const originOf = (user: string) => {
+    if (!origins.has(user)) origins.set(user, server.url);
+    return origins.get(user)!;
+  };
   const signIn = async (page: Page, user: string, device: string) => {
     await page.goto(originOf(user));
     await page.fill('input[name=user]', user);
@@ -43,7 +46,7 @@ describe('the web client in a real browser against a real Natter', () => {
   const headerAction = (page: Page, action: string) => page.click(`.pane .header-actions [data-action=${action}]`);
   const online = (page: Page) => page.waitForSelector('.connection[data-state=online]');
   /** The message's toolbar shows on hover, as it does for a person. */
-  const act = async (page: Page, item: ReturnType<typeof message>, action: string) => {
+  const act = async (item: ReturnType<typeof message>, action: string) => {
     await item.hover();
     await item.locator(`.actions [data-action=${action}]`).click();
   };
@@ -87,7 +90,11 @@ describe('the web client in a real browser against a real Natter', () => {
     await bob.locator('li.message.theirs .content:text-is("Hi Bob!")').waitFor();
     await myTicks(alice, 'read').waitFor();
     assert.equal(await item.locator('.badge').count(), 0, 'opening the chat cleared the badge');
-    const colour = (selector: string) => alice.locator(selector).first().evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color);
+    const colour = (selector: string) =>
+      alice
+        .locator(selector)
+        .first()
+        .evaluate((el) => el.ownerDocument.defaultView!.getComputedStyle(el).color);
     assert.notEqual(await colour('li.message.mine [data-tick=read]'), await colour('li.message.mine time'), 'read ticks are drawn in their own colour');
     await shot(alice, '03-conversation-read-ticks');
   });
@@ -150,14 +157,19 @@ describe('the web client in a real browser against a real Natter', () => {
     for (let i = 1; i <= 70; i++) await api.sendMessage(id, `archive-${i}`, `archived message ${i}`);
     // History and the live feed follow the log (in the cluster, a moment after the acks): once both
     // have the last message, the first page is exactly the newest 30 and nothing live adds to it.
-    await eventually(() => api.messages(id, { limit: 1 }), (page) => page.items[0]?.seq === 70);
+    await eventually(
+      () => api.messages(id, { limit: 1 }),
+      (page) => page.items[0]?.seq === 70,
+    );
     await conversation(bob, 'Archive').locator('.preview:text-is("archived message 70")').waitFor();
     await conversation(bob, 'Archive').click();
     const messages = bob.locator('li.message');
     await bob.locator('li.message .content:text-is("archived message 70")').waitFor();
     assert.equal(await messages.count(), 30);
     for (const expected of [60, 70]) {
-      await bob.locator('.messages').evaluate((el) => { el.scrollTop = 0; });
+      await bob.locator('.messages').evaluate((el) => {
+        el.scrollTop = 0;
+      });
       await bob.locator(`li.message .content:text-is("archived message ${71 - expected}")`).waitFor();
       assert.equal(await messages.count(), expected);
     }
@@ -170,7 +182,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await conversation(bob, 'alice').click();
     await say(alice, 'see you at 5');
     await message(bob, 'see you at 5').waitFor();
-    await act(alice, message(alice, 'see you at 5'), 'edit');
+    await act(message(alice, 'see you at 5'), 'edit');
     assert.equal(await alice.inputValue('.composer textarea[name=text]'), 'see you at 5');
     await alice.locator('.editing:has-text("Editing message")').waitFor();
     await say(alice, 'see you at 6');
@@ -184,7 +196,7 @@ describe('the web client in a real browser against a real Natter', () => {
     const typo = message(alice, 'typo heer').and(alice.locator('[data-seq]'));
     await typo.waitFor();
     const seq = Number(await typo.getAttribute('data-seq'));
-    await act(alice, typo, 'edit');
+    await act(typo, 'edit');
     const id = decodeURIComponent(new URL(alice.url()).hash.slice(1));
     await new NatterApi(server.url, await server.token('alice', 'phone')).deleteMessage(id, seq);
     await alice.locator(`.pane li.message[data-seq="${seq}"] .content.deleted`).waitFor();
@@ -192,7 +204,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await alice.locator('.notice', { hasText: /not edited: message_deleted/ }).waitFor();
 
     alice.once('dialog', (dialog) => void dialog.accept());
-    await act(alice, message(alice, 'see you at 6'), 'delete');
+    await act(message(alice, 'see you at 6'), 'delete');
     const gone = bob.locator('.pane li.message.theirs .content.deleted');
     await gone.nth(1).waitFor();
     assert.deepEqual(await gone.allTextContents(), ['message deleted', 'message deleted']);
@@ -203,23 +215,23 @@ describe('the web client in a real browser against a real Natter', () => {
 
   it('reacts from the picker, shows counts, and toggles a reaction off', async () => {
     const chip = (page: Page, emoji: string) => message(page, 'Hi Bob!').locator(`.reaction[data-emoji="${emoji}"]`);
-    await act(bob, message(bob, 'Hi Bob!'), 'react');
+    await act(message(bob, 'Hi Bob!'), 'react');
     await bob.locator('.picker [data-emoji="👍"]').click();
     await chip(alice, '👍').and(alice.locator(':text-is("👍 1")')).waitFor();
     await chip(alice, '👍').click();
     await chip(bob, '👍').and(bob.locator(':text-is("👍 2")')).waitFor();
-    assert.match(await chip(alice, '👍').getAttribute('class') ?? '', /\bmine\b/, 'my own reaction is marked');
-    await act(alice, message(alice, 'Hi Bob!'), 'react');
+    assert.match((await chip(alice, '👍').getAttribute('class')) ?? '', /\bmine\b/, 'my own reaction is marked');
+    await act(message(alice, 'Hi Bob!'), 'react');
     await alice.locator('.picker [data-emoji="🎉"]').click();
     await chip(bob, '🎉').and(bob.locator(':text-is("🎉 1")')).waitFor();
     await shot(bob, '11-reactions');
     await chip(bob, '👍').click();
     await chip(alice, '👍').and(alice.locator(':text-is("👍 1")')).waitFor();
-    assert.doesNotMatch(await chip(bob, '👍').getAttribute('class') ?? '', /\bmine\b/);
+    assert.doesNotMatch((await chip(bob, '👍').getAttribute('class')) ?? '', /\bmine\b/);
   });
 
   it('replies in a thread: the message shows its replies, the thread lists them and replies in it', async () => {
-    await act(bob, message(bob, 'Hello Alice'), 'reply');
+    await act(message(bob, 'Hello Alice'), 'reply');
     await bob.locator('.thread:not([hidden]) .thread-messages li.message .content:text-is("Hello Alice")').waitFor();
     await bob.fill('.thread-composer textarea[name=reply]', 'a thread of its own');
     await bob.press('.thread-composer textarea[name=reply]', 'Enter');
@@ -234,7 +246,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await message(bob, 'Hello Alice').locator('button.replies:text-is("2 replies")').waitFor();
     assert.equal(await bob.locator('.thread-header h3').textContent(), 'Thread · 2 replies');
     // A reply is a message of the conversation too, quoting what it answers.
-    assert.match(await message(bob, 'and a reply in it').locator('.quote').textContent() ?? '', /bob: Hello Alice/);
+    assert.match((await message(bob, 'and a reply in it').locator('.quote').textContent()) ?? '', /bob: Hello Alice/);
     await shot(alice, '12-thread');
     await alice.click('.thread-header .close');
     await alice.locator('.thread').waitFor({ state: 'hidden' });
@@ -249,7 +261,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await team.click();
     const mentioned = message(bob, '@bob can you review this, @dave?');
     await mentioned.locator('.mention.me:text-is("@bob")').waitFor();
-    assert.match(await mentioned.getAttribute('class') ?? '', /\bmentions-me\b/);
+    assert.match((await mentioned.getAttribute('class')) ?? '', /\bmentions-me\b/);
     assert.equal(await mentioned.locator('.mention').count(), 1, '@dave is not a member: no mention');
     await team.locator('.badge').first().waitFor({ state: 'detached' });
     await shot(bob, '14-mention');
@@ -298,7 +310,7 @@ describe('the web client in a real browser against a real Natter', () => {
     await headerAction(bob, 'mute');
     await bob.click('.mute-menu [data-mute="28800000"]');
     await icon.waitFor();
-    assert.match(await icon.getAttribute('title') ?? '', /^muted until /);
+    assert.match((await icon.getAttribute('title')) ?? '', /^muted until /);
     const api = new NatterApi(server.url, await server.token('bob'));
     const item = async () => (await api.inbox()).items.find((i) => i.title === 'Launch crew')!;
     const muted = await eventually(item, (i) => i.muted);
@@ -322,7 +334,7 @@ describe('the web client in a real browser against a real Natter', () => {
     assert.equal((await eventually(item, (i) => i.muted_until === null)).muted_until, null);
   });
 
-  it('blocks from a direct conversation: the blocker sees it, the peer\'s send fails with a visible error', async () => {
+  it("blocks from a direct conversation: the blocker sees it, the peer's send fails with a visible error", async () => {
     await conversation(alice, 'bob').click();
     await conversation(bob, 'alice').click();
     await headerAction(alice, 'block');
@@ -353,7 +365,7 @@ describe('the web client in a real browser against a real Natter', () => {
     assert.equal(await result.count(), 1, 'a closed phrase matches whole words: not 20-29');
     assert.equal(await result.locator('.search-snippet').textContent(), 'Needle number 2 in the hay');
     assert.deepEqual(await result.locator('mark').allTextContents(), ['Needle', 'number', '2'], 'the matched words are marked');
-    assert.match(await result.locator('.search-where').textContent() ?? '', /^Haystack · alice$/);
+    assert.match((await result.locator('.search-where').textContent()) ?? '', /^Haystack · alice$/);
     await shot(bob, '19-search');
     await result.click();
     const found = bob.locator('.pane .messages li.message.found');

@@ -17,10 +17,16 @@ const EPSILON = 0.5;
  * measures (a receipt or presence arriving rebuilds the lists) cannot mix two layouts.
  */
 const layout = async <K extends string>(page: Page, selectors: Record<K, string>): Promise<Record<K, Box>> => {
-  const boxes = await page.locator('html').evaluate((html, wanted) => Object.fromEntries(Object.entries(wanted).map(([name, selector]) => {
-    const rect = html.ownerDocument.querySelector(selector as string)?.getBoundingClientRect();
-    return [name, rect ? { x: rect.x, y: rect.y, width: rect.width, height: rect.height } : null];
-  })), selectors as Record<string, string>);
+  const boxes = await page.locator('html').evaluate(
+    (html, wanted) =>
+      Object.fromEntries(
+        Object.entries(wanted).map(([name, selector]) => {
+          const rect = html.ownerDocument.querySelector(selector as string)?.getBoundingClientRect();
+          return [name, rect ? { x: rect.x, y: rect.y, width: rect.width, height: rect.height } : null];
+        }),
+      ),
+    selectors as Record<string, string>,
+  );
   for (const [name, box] of Object.entries(boxes)) assert.ok(box, `${name} (${selectors[name as K]}) is laid out`);
   return boxes as Record<K, Box>;
 };
@@ -31,27 +37,39 @@ const seqOf = async (item: Locator) => {
 };
 const assertInside = (inner: Box, outer: Box, what: string) => {
   assert.ok(inner.width > 0 && inner.height > 0, `${what} has a size: ${JSON.stringify(inner)}`);
-  assert.ok(inner.x >= outer.x - EPSILON && right(inner) <= right(outer) + EPSILON, `${what} lies within ${JSON.stringify(outer)} horizontally: ${JSON.stringify(inner)}`);
-  assert.ok(inner.y >= outer.y - EPSILON && bottom(inner) <= bottom(outer) + EPSILON, `${what} lies within ${JSON.stringify(outer)} vertically: ${JSON.stringify(inner)}`);
+  assert.ok(
+    inner.x >= outer.x - EPSILON && right(inner) <= right(outer) + EPSILON,
+    `${what} lies within ${JSON.stringify(outer)} horizontally: ${JSON.stringify(inner)}`,
+  );
+  assert.ok(
+    inner.y >= outer.y - EPSILON && bottom(inner) <= bottom(outer) + EPSILON,
+    `${what} lies within ${JSON.stringify(outer)} vertically: ${JSON.stringify(inner)}`,
+  );
 };
 /** The page does not scroll sideways. */
-const horizontalOverflow = (page: Page) => page.locator('html').evaluate((html) => {
-  const root = html.ownerDocument.scrollingElement!;
-  return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
-});
+const horizontalOverflow = (page: Page) =>
+  page.locator('html').evaluate((html) => {
+    const root = html.ownerDocument.scrollingElement!;
+    return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth };
+  });
 
 // Realistic content: the screenshots in docs/screenshots come from this conversation.
 const CHECKSUM = 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const LINK = 'https://docs.example.com/projects/natter/releases/2026-12/release-checklist-with-rollback-plan-and-owners.html?section=database-migrations&highlight=true';
+const LINK =
+  'https://docs.example.com/projects/natter/releases/2026-12/release-checklist-with-rollback-plan-and-owners.html?section=database-migrations&highlight=true';
 const LONG_PREVIEW = 'Could you look at the release checklist before tomorrow morning? The rollback plan still needs an owner.';
 
-describe('the web client\'s layout at desktop and phone widths, multi-line messages and a long inbox, in Chromium', () => {
+describe("the web client's layout at desktop and phone widths, multi-line messages and a long inbox, in Chromium", () => {
   let browser: Browser;
 
   before(prepareBrowserTests);
-  after(async () => { await browser?.close(); });
+  after(async () => {
+    await browser?.close();
+  });
   const { server, connect } = useNatter();
-  before(async () => { browser = await launchChromium(); });
+  before(async () => {
+    browser = await launchChromium();
+  });
 
   const signedIn = async (user: string, viewport: { width: number; height: number }) => {
     const context = await browser.newContext({ viewport });
@@ -85,12 +103,15 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     await erin.sendMessage(direct.conversation_id, 'e3', `This one, the checksum is ${CHECKSUM}`);
     await erin.sendMessage(direct.conversation_id, 'e4', `And the checklist: ${LINK}`);
     await erin.sendMessage(direct.conversation_id, 'e5', LONG_PREVIEW);
-    await eventually(() => dana.inbox(), (page) => page.items.find((i) => i.conversation_id === direct.conversation_id)?.unread_count === 3);
+    await eventually(
+      () => dana.inbox(),
+      (page) => page.items.find((i) => i.conversation_id === direct.conversation_id)?.unread_count === 3,
+    );
     // Online, as a peer in a screenshot would be.
     await connect('erin');
   });
 
-  it('keeps a long preview\'s unread badge and time inside the sidebar, and cuts the preview with an ellipsis', async () => {
+  it("keeps a long preview's unread badge and time inside the sidebar, and cuts the preview with an ellipsis", async () => {
     const page = await signedIn('dana', { width: 1280, height: 800 });
     const item = conversation(page, 'erin');
     await item.locator('.badge.unread:text-is("3")').waitFor();
@@ -103,7 +124,10 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     const preview = item.locator('.preview');
     // The inbox keeps the first 100 characters.
     assert.equal(await preview.textContent(), LONG_PREVIEW.slice(0, 100));
-    const cut = await preview.evaluate((el) => ({ overflowing: el.scrollWidth > el.clientWidth, ellipsis: el.ownerDocument.defaultView!.getComputedStyle(el).textOverflow }));
+    const cut = await preview.evaluate((el) => ({
+      overflowing: el.scrollWidth > el.clientWidth,
+      ellipsis: el.ownerDocument.defaultView!.getComputedStyle(el).textOverflow,
+    }));
     assert.deepEqual(cut, { overflowing: true, ellipsis: 'ellipsis' }, 'the preview is cut with an ellipsis');
     await page.context().close();
   });
@@ -116,7 +140,12 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
       const boxes = await layout(page, { list: '.pane .messages', item, content: `${item} .content` });
       assertInside(boxes.item, boxes.list, `the bubble of ${text.slice(0, 20)}…`);
       assertInside(boxes.content, boxes.item, `the text of ${text.slice(0, 20)}…`);
-      assert.ok(await bubble(page, text).locator('.content').evaluate((el) => el.scrollWidth <= el.clientWidth), 'the text does not overflow its box');
+      assert.ok(
+        await bubble(page, text)
+          .locator('.content')
+          .evaluate((el) => el.scrollWidth <= el.clientWidth),
+        'the text does not overflow its box',
+      );
     }
     const overflow = await horizontalOverflow(page);
     assert.ok(overflow.scrollWidth <= overflow.clientWidth, `no sideways scroll: ${JSON.stringify(overflow)}`);
@@ -149,7 +178,10 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     });
     assert.equal(lines, 3, 'the bubble shows three lines, not one');
     const erin = new NatterApi(server.url, await server.token('erin'));
-    const history = await eventually(() => erin.messages(conversations.get('erin')!, { limit: 1 }), (p) => p.items[0]?.content === text);
+    const history = await eventually(
+      () => erin.messages(conversations.get('erin')!, { limit: 1 }),
+      (p) => p.items[0]?.content === text,
+    );
     assert.equal(history.items[0]?.content, text, 'the newlines reach the server');
     await shot(page, 'web-1280');
     await page.context().close();
@@ -173,7 +205,7 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     assertInside(boxes.send, screen, 'the Send button');
     assertInside(boxes.composer, screen, 'the composer');
     // Across: it may be scrolled up or down, but never sideways out of the screen.
-    assertInside(boxes.link, { ...screen, y: boxes.link.y, height: boxes.link.height }, 'the link\'s bubble');
+    assertInside(boxes.link, { ...screen, y: boxes.link.y, height: boxes.link.height }, "the link's bubble");
     overflow = await horizontalOverflow(page);
     assert.ok(overflow.scrollWidth <= overflow.clientWidth, `no sideways scroll in the conversation: ${JSON.stringify(overflow)}`);
     await page.locator('.composer textarea').fill('On my way');
@@ -195,8 +227,11 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     const api = new NatterApi(server.url, await server.token('gina'));
     // Ten at a time: fast, and each batch is older than the next, so the first ones are the inbox's last.
     for (let start = 1; start <= total; start += 10) {
-      await Promise.all(Array.from({ length: Math.min(10, total - start + 1) }, (_, i) =>
-        api.createConversation({ type: 'group', title: `room ${String(start + i).padStart(3, '0')}`, member_ids: ['hank'] })));
+      await Promise.all(
+        Array.from({ length: Math.min(10, total - start + 1) }, (_, i) =>
+          api.createConversation({ type: 'group', title: `room ${String(start + i).padStart(3, '0')}`, member_ids: ['hank'] }),
+        ),
+      );
     }
     const everything = async () => {
       let count = 0;
@@ -219,7 +254,9 @@ describe('the web client\'s layout at desktop and phone widths, multi-line messa
     // Scrolling to the end of the list asks for the next page, until there is none.
     for (let i = 0; i < 10 && (await rows.count()) < total; i++) {
       const before = await rows.count();
-      await page.locator('.conversations').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+      await page.locator('.conversations').evaluate((el) => {
+        el.scrollTop = el.scrollHeight;
+      });
       await rows.nth(before).waitFor();
     }
     await conversation(page, 'room 001').waitFor();

@@ -12,7 +12,9 @@ const raw = (url: string, method: string, path: string, headers: Record<string, 
     const { hostname, port } = new URL(url);
     const req = request({ host: hostname, port, method, path, headers }, (res) => {
       let text = '';
-      res.on('data', (chunk) => { text += chunk; });
+      res.on('data', (chunk) => {
+        text += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
     });
     req.on('error', reject);

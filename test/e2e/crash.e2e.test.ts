@@ -43,11 +43,17 @@ describe('durability and replay', () => {
         assert.equal(byClientId.get(id)?.message_id, ack.message_id, `acked ${id} survives with its message_id`);
         assert.equal(byClientId.get(id)?.seq, ack.seq);
       }
-      assert.deepEqual(afterCrash.map((m) => m.seq), afterCrash.map((_, i) => i + 1), 'gapless');
+      assert.deepEqual(
+        afterCrash.map((m) => m.seq),
+        afterCrash.map((_, i) => i + 1),
+        'gapless',
+      );
 
       // The client resends everything it has no ack for, and some it has: each lands exactly once.
       const again = await Device.connect(server.wsUrl, await server.token('amy'));
-      const resent: Frame[] = await Promise.all(Array.from({ length: total }, (_, i) => again.sendMessage(conv.conversation_id, `crash ${i}`, `k${i}`, 20_000)));
+      const resent: Frame[] = await Promise.all(
+        Array.from({ length: total }, (_, i) => again.sendMessage(conv.conversation_id, `crash ${i}`, `k${i}`, 20_000)),
+      );
       for (const ack of resent) {
         const first = acked.get(ack.client_msg_id);
         if (first) assert.equal(ack.message_id, first.message_id);
@@ -55,7 +61,10 @@ describe('durability and replay', () => {
       const final = await waitForHistory(client, conv.conversation_id, total);
       assert.equal(final.length, total);
       assert.equal(new Set(final.map((m) => m.client_msg_id)).size, total);
-      assert.deepEqual(final.map((m) => m.seq), Array.from({ length: total }, (_, i) => i + 1));
+      assert.deepEqual(
+        final.map((m) => m.seq),
+        Array.from({ length: total }, (_, i) => i + 1),
+      );
       await again.close();
     } finally {
       await server.close();
@@ -105,10 +114,16 @@ describe('durability and replay', () => {
       Object.assign(cy, cyAfter);
       assert.deepEqual(await snapshot(server), before);
       const printed = await run(process.execPath, ['bin/natter.js', 'stream', group.conversation_id], { env: { ...process.env, NATTER_DATA_DIR: dataDir } });
-      const lines = printed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = printed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.deepEqual([...new Set(lines.map((l) => l.type))], ['ConversationCreated', 'MessageSent', 'MemberRemoved', 'MembersAdded']);
       // Replay refuses to run beside a live server.
-      await assert.rejects(run(process.execPath, ['bin/natter.js', 'replay', 'all'], { env: { ...process.env, NATTER_DATA_DIR: dataDir } }), /stop it before replaying/);
+      await assert.rejects(
+        run(process.execPath, ['bin/natter.js', 'replay', 'all'], { env: { ...process.env, NATTER_DATA_DIR: dataDir } }),
+        /stop it before replaying/,
+      );
     } finally {
       await server.close();
     }

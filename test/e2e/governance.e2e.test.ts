@@ -30,11 +30,13 @@ const flush = async (device: Device) => {
 describe('group governance: admins, rename, mute, block, last-seen privacy, hot conversations', () => {
   const { connect, as } = useNatter({
     NATTER_PRESENCE_THROTTLE_MS: String(THROTTLE_MS),
-    NATTER_CONVERSATION_MESSAGES_PER_SECOND: String(HOT_PER_SECOND), NATTER_CONVERSATION_BURST: String(HOT_BURST),
+    NATTER_CONVERSATION_MESSAGES_PER_SECOND: String(HOT_PER_SECOND),
+    NATTER_CONVERSATION_BURST: String(HOT_BURST),
   });
   const group = async (owner: string, members: string[], title = 'team') =>
     (await (await as(owner)).post('/v1/conversations', { type: 'group', title, member_ids: members })).body.conversation_id as string;
-  const inboxItem = async (user: string, conv: string) => ((await (await as(user)).get('/v1/conversations')).body.items as any[]).find((i) => i.conversation_id === conv);
+  const inboxItem = async (user: string, conv: string) =>
+    ((await (await as(user)).get('/v1/conversations')).body.items as any[]).find((i) => i.conversation_id === conv);
 
   it('makes the creator admin; admins grant and revoke, never the last one; every device hears of it', async () => {
     const conv = await group('ada', ['bo', 'cy']);
@@ -81,7 +83,15 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal(renamed.body.title, 'Launch crew');
     await ioTablet.waitFor('conversation_updated', (f) => f.conversation_id === conv && f.title === 'Launch crew');
-    assert.equal((await eventually(() => inboxItem('io', conv), (i) => i?.title === 'Launch crew')).title, 'Launch crew');
+    assert.equal(
+      (
+        await eventually(
+          () => inboxItem('io', conv),
+          (i) => i?.title === 'Launch crew',
+        )
+      ).title,
+      'Launch crew',
+    );
     const refused = await (await as('io')).call('PATCH', `/v1/conversations/${conv}`, { title: 'mine now' });
     assert.equal(refused.status, 403);
     for (const body of [{}, { title: '' }, { title: 'x'.repeat(201) }, { title: 'ok', extra: 1 }]) {
@@ -95,18 +105,52 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     const conv = await group('ja', ['ko']);
     const ko = await as('ko');
     assert.equal((await ko.call('PUT', `/v1/conversations/${conv}/mute`, { until: null })).status, 204);
-    assert.deepEqual(await eventually(async () => { const i = await inboxItem('ko', conv); return [i.muted, i.muted_until]; }, (v) => v[0] === true), [true, null]);
+    assert.deepEqual(
+      await eventually(
+        async () => {
+          const i = await inboxItem('ko', conv);
+          return [i.muted, i.muted_until];
+        },
+        (v) => v[0] === true,
+      ),
+      [true, null],
+    );
     const until = Date.now() + 1_500;
     assert.equal((await ko.call('PUT', `/v1/conversations/${conv}/mute`, { until })).status, 204);
-    assert.equal((await eventually(() => inboxItem('ko', conv), (i) => i.muted_until === until)).muted, true);
+    assert.equal(
+      (
+        await eventually(
+          () => inboxItem('ko', conv),
+          (i) => i.muted_until === until,
+        )
+      ).muted,
+      true,
+    );
     await (await as('ja')).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'm1', content: 'still counts' });
-    assert.equal((await eventually(() => inboxItem('ko', conv), (i) => i.unread_count === 1)).muted, true, 'a muted conversation still counts unread');
+    assert.equal(
+      (
+        await eventually(
+          () => inboxItem('ko', conv),
+          (i) => i.unread_count === 1,
+        )
+      ).muted,
+      true,
+      'a muted conversation still counts unread',
+    );
     await sleep(1_700);
     const expired = await inboxItem('ko', conv);
     assert.deepEqual([expired.muted, expired.muted_until], [false, null], 'the mute ran out');
     assert.equal((await ko.call('PUT', `/v1/conversations/${conv}/mute`, { until: null })).status, 204);
     assert.equal((await ko.call('DELETE', `/v1/conversations/${conv}/mute`)).status, 204);
-    assert.equal((await eventually(() => inboxItem('ko', conv), (i) => i.muted === false)).muted, false);
+    assert.equal(
+      (
+        await eventually(
+          () => inboxItem('ko', conv),
+          (i) => i.muted === false,
+        )
+      ).muted,
+      false,
+    );
     for (const body of [{ until: Date.now() - 1000 }, { until: 'tomorrow' }, { until: -5 }, {}]) {
       assert.equal((await ko.call('PUT', `/v1/conversations/${conv}/mute`, body)).status, 400, JSON.stringify(body));
     }
@@ -131,21 +175,35 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     assert.equal((await noSocket.waitFor('error', (f) => f.client_msg_id === 'after-ws'))[0]!.code, 'blocked');
     assert.equal((await no.post('/v1/conversations', { type: 'direct', peer_id: 'mo' })).status, 403, 'nor open it');
     assert.equal((await sendPaced(mo, `/v1/conversations/${direct}/messages`, { client_msg_id: 'mo-1', content: 'I can still write' })).status, 201);
-    assert.equal((await sendPaced(no, `/v1/conversations/${shared}/messages`, { client_msg_id: 'grp', content: 'in the group' })).status, 201, 'groups are unaffected');
-    const history = await eventually(() => allMessages(mo, direct), (ms) => ms.length === 2);
-    assert.deepEqual(history.map((m) => m.client_msg_id), ['before', 'mo-1'], 'the refused sends appended nothing');
+    assert.equal(
+      (await sendPaced(no, `/v1/conversations/${shared}/messages`, { client_msg_id: 'grp', content: 'in the group' })).status,
+      201,
+      'groups are unaffected',
+    );
+    const history = await eventually(
+      () => allMessages(mo, direct),
+      (ms) => ms.length === 2,
+    );
+    assert.deepEqual(
+      history.map((m) => m.client_msg_id),
+      ['before', 'mo-1'],
+      'the refused sends appended nothing',
+    );
     assert.equal((await mo.call('DELETE', '/v1/users/me/blocks/no')).status, 204);
     assert.equal((await sendPaced(no, `/v1/conversations/${direct}/messages`, { client_msg_id: 'unblocked', content: 'back' })).status, 201);
     assert.equal((await mo.call('PUT', '/v1/users/me/blocks/mo')).status, 400, 'nobody blocks themselves');
     assert.equal((await mo.call('PUT', '/v1/users/me/blocks/bad%20id')).status, 400);
   });
 
-  it('blocks: the blocked user sees neither the blocker\'s presence nor typing, and the blocker stops getting theirs', async () => {
+  it("blocks: the blocked user sees neither the blocker's presence nor typing, and the blocker stops getting theirs", async () => {
     const [pa, qu] = [await as('pa'), await as('qu')];
     const direct = (await pa.post('/v1/conversations', { type: 'direct', peer_id: 'qu' })).body.conversation_id as string;
     assert.equal((await pa.call('PUT', '/v1/users/me/blocks/qu')).status, 204);
     const quSocket = await connect('qu');
-    await eventually(() => pa.get('/v1/users/me/blocks'), (r) => r.body.items.includes('qu'));
+    await eventually(
+      () => pa.get('/v1/users/me/blocks'),
+      (r) => r.body.items.includes('qu'),
+    );
     const paSocket = await connect('pa');
     await sleep(THROTTLE_MS * 3);
     paSocket.send({ type: 'typing', conversation_id: direct, state: 'start' });
@@ -175,7 +233,10 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     assert.equal(typeof (await (await as('sa')).get('/v1/users/ra/presence')).body.last_seen, 'number');
     assert.equal((await (await as('ta')).get('/v1/users/ra/presence')).body.last_seen, undefined);
     assert.equal((await ra.call('PUT', '/v1/users/me/privacy', { last_seen: 'nobody' })).status, 204);
-    await eventually(() => as('sa').then((c) => c.get('/v1/users/ra/presence')), (r) => r.body.last_seen === undefined);
+    await eventually(
+      () => as('sa').then((c) => c.get('/v1/users/ra/presence')),
+      (r) => r.body.last_seen === undefined,
+    );
     for (const body of [{ last_seen: 'friends' }, {}, { last_seen: 'nobody', x: 1 }]) {
       assert.equal((await ra.call('PUT', '/v1/users/me/privacy', body)).status, 400);
     }
@@ -186,7 +247,12 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     const calm = await group('ua', ['vi'], 'calm');
     const ua = await connect('ua');
     const vi = await as('vi');
-    const sends = Array.from({ length: HOT_BURST + 10 }, (_, i) => ua.sendMessage(hot, `burst ${i}`, `hot-${i}`).then(() => 'ok', (e: Error) => e.message));
+    const sends = Array.from({ length: HOT_BURST + 10 }, (_, i) =>
+      ua.sendMessage(hot, `burst ${i}`, `hot-${i}`).then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
     const outcomes = await Promise.all(sends);
     const limited = ua.of('error', (f) => f.code === 'rate_limited' && String(f.client_msg_id).startsWith('hot-'));
     assert.ok(limited.length >= 3, `${limited.length} of ${outcomes.length} sends throttled`);
@@ -194,7 +260,11 @@ describe('group governance: admins, rename, mute, block, last-seen privacy, hot 
     const rest429 = await vi.post(`/v1/conversations/${hot}/messages`, { client_msg_id: 'rest-hot', content: 'me too' });
     assert.equal(rest429.status, 429);
     assert.ok(Number(rest429.headers.get('retry-after')) >= 1);
-    assert.equal((await vi.post(`/v1/conversations/${calm}/messages`, { client_msg_id: 'calm-1', content: 'calm here' })).status, 201, 'another conversation is not throttled');
+    assert.equal(
+      (await vi.post(`/v1/conversations/${calm}/messages`, { client_msg_id: 'calm-1', content: 'calm here' })).status,
+      201,
+      'another conversation is not throttled',
+    );
     await sleep(1_100);
     assert.equal((await vi.post(`/v1/conversations/${hot}/messages`, { client_msg_id: 'rest-later', content: 'later' })).status, 201, 'the budget refills');
   });

@@ -16,7 +16,8 @@ const deviceKeys = () => {
     const pub = raw(pair.publicKey);
     return { key_id: nextId++, public_key: pub.toString('base64'), signature: sign(null, pub, identity.privateKey).toString('base64') };
   };
-  const oneTime = (n: number) => Array.from({ length: n }, () => ({ key_id: nextId++, public_key: raw(generateKeyPairSync('x25519').publicKey).toString('base64') }));
+  const oneTime = (n: number) =>
+    Array.from({ length: n }, () => ({ key_id: nextId++, public_key: raw(generateKeyPairSync('x25519').publicKey).toString('base64') }));
   return { identity, identityKey: raw(identity.publicKey).toString('base64'), signed, oneTime };
 };
 
@@ -36,10 +37,16 @@ describe('the end-to-end encryption key directory', () => {
     const good = keys.signed();
     const flipped = Buffer.from(good.signature, 'base64');
     flipped[0] = flipped[0]! ^ 1;
-    assert.equal((await put({ identity_key: keys.identityKey, signed_prekey: { ...good, signature: flipped.toString('base64') } })).body.error.code, 'invalid_signature');
+    assert.equal(
+      (await put({ identity_key: keys.identityKey, signed_prekey: { ...good, signature: flipped.toString('base64') } })).body.error.code,
+      'invalid_signature',
+    );
     assert.equal((await put({ identity_key: keys.identityKey })).status, 400, 'a first upload needs a signed pre-key');
     assert.equal((await put({ identity_key: 'AAAA', signed_prekey: good })).status, 400);
-    assert.equal((await put({ identity_key: keys.identityKey, signed_prekey: good, one_time_prekeys: [{ key_id: 1, public_key: 'not base64!' }] })).status, 400);
+    assert.equal(
+      (await put({ identity_key: keys.identityKey, signed_prekey: good, one_time_prekeys: [{ key_id: 1, public_key: 'not base64!' }] })).status,
+      400,
+    );
     const dup = keys.oneTime(1)[0]!;
     assert.equal((await put({ identity_key: keys.identityKey, signed_prekey: good, one_time_prekeys: [dup, dup] })).status, 400);
     const ok = await put({ identity_key: keys.identityKey, signed_prekey: good, one_time_prekeys: keys.oneTime(3) });
@@ -53,15 +60,29 @@ describe('the end-to-end encryption key directory', () => {
     const phone = deviceKeys();
     const laptop = deviceKeys();
     const phoneKeys = phone.oneTime(20);
-    await rest(natter.url, await natter.token('bob', 'phone')).call('PUT', '/v1/keys', { identity_key: phone.identityKey, signed_prekey: phone.signed(), one_time_prekeys: phoneKeys });
-    await rest(natter.url, await natter.token('bob', 'laptop')).call('PUT', '/v1/keys', { identity_key: laptop.identityKey, signed_prekey: laptop.signed(), one_time_prekeys: laptop.oneTime(20) });
+    await rest(natter.url, await natter.token('bob', 'phone')).call('PUT', '/v1/keys', {
+      identity_key: phone.identityKey,
+      signed_prekey: phone.signed(),
+      one_time_prekeys: phoneKeys,
+    });
+    await rest(natter.url, await natter.token('bob', 'laptop')).call('PUT', '/v1/keys', {
+      identity_key: laptop.identityKey,
+      signed_prekey: laptop.signed(),
+      one_time_prekeys: laptop.oneTime(20),
+    });
     const carol = rest(natter.url, await natter.token('carol', 'tablet'));
     const first = await carol.get('/v1/keys/bob');
     assert.equal(first.status, 200);
     assert.equal(first.body.user_id, 'bob');
-    assert.deepEqual(first.body.devices.map((d: any) => d.device_id), ['laptop', 'phone']);
+    assert.deepEqual(
+      first.body.devices.map((d: any) => d.device_id),
+      ['laptop', 'phone'],
+    );
     for (const bundle of first.body.devices) {
-      const identity = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bundle.identity_key, 'base64').toString('base64url') }, format: 'jwk' });
+      const identity = createPublicKey({
+        key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(bundle.identity_key, 'base64').toString('base64url') },
+        format: 'jwk',
+      });
       assert.ok(verify(null, Buffer.from(bundle.signed_prekey.public_key, 'base64'), identity, Buffer.from(bundle.signed_prekey.signature, 'base64')));
       assert.ok(bundle.one_time_prekey);
     }
@@ -71,7 +92,10 @@ describe('the end-to-end encryption key directory', () => {
     assert.notDeepEqual(second.body.devices[1].one_time_prekey, phoneBundle.one_time_prekey);
     // A device never gets its own bundle; the user's other devices are there.
     const own = await rest(natter.url, await natter.token('bob', 'phone')).get('/v1/keys/bob');
-    assert.deepEqual(own.body.devices.map((d: any) => d.device_id), ['laptop']);
+    assert.deepEqual(
+      own.body.devices.map((d: any) => d.device_id),
+      ['laptop'],
+    );
     assert.deepEqual((await carol.get('/v1/keys/nobody')).body, { user_id: 'nobody', devices: [] });
   });
 
@@ -83,7 +107,10 @@ describe('the end-to-end encryption key directory', () => {
     const socket = await Device.connect(natter.wsUrl, owner, 'phone');
     const claimers = await Promise.all(Array.from({ length: 10 }, (_, i) => natter.token(`claimer-${i}`)));
     const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => rest(natter.url, claimers[i % 10]).get('/v1/keys/dan')));
-    const handed = replies.map((r) => { assert.equal(r.status, 200); return r.body.devices[0].one_time_prekey.key_id as number; });
+    const handed = replies.map((r) => {
+      assert.equal(r.status, 200);
+      return r.body.devices[0].one_time_prekey.key_id as number;
+    });
     assert.equal(new Set(handed).size, 50, 'no one-time pre-key handed out twice');
     assert.ok(handed.every((id) => stock.some((k) => k.key_id === id)));
 
@@ -105,7 +132,11 @@ describe('the end-to-end encryption key directory', () => {
   it('given a new identity key for a device (a reinstall), then its old one-time pre-keys are dropped with it', async () => {
     const token = await natter.token('erin', 'phone');
     const before = deviceKeys();
-    await rest(natter.url, token).call('PUT', '/v1/keys', { identity_key: before.identityKey, signed_prekey: before.signed(), one_time_prekeys: before.oneTime(5) });
+    await rest(natter.url, token).call('PUT', '/v1/keys', {
+      identity_key: before.identityKey,
+      signed_prekey: before.signed(),
+      one_time_prekeys: before.oneTime(5),
+    });
     const after = deviceKeys();
     const reply = await rest(natter.url, token).call('PUT', '/v1/keys', { identity_key: after.identityKey, signed_prekey: after.signed() });
     assert.deepEqual(reply.body, { device_id: 'phone', one_time_prekeys: 0 });
@@ -126,7 +157,11 @@ describe('the end-to-end encryption key directory', () => {
     assert.equal(frame!.content_type, 'ciphertext');
     const inbox = await rest(natter.url, tb).get('/v1/conversations');
     assert.equal(inbox.body.items[0].last_message.preview, '[encrypted message]');
-    const bad = await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'e-2', content: 'hello in clear', content_type: 'ciphertext' });
+    const bad = await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, {
+      client_msg_id: 'e-2',
+      content: 'hello in clear',
+      content_type: 'ciphertext',
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'invalid_request');
     await hal.close();

@@ -29,7 +29,11 @@ describe('backpressure: a device that does not read', () => {
   const { server, connect } = useNatter({ NATTER_MAX_SOCKET_BUFFER_BYTES: String(BUFFER_BYTES) });
 
   it('is cut off as a slow consumer while a healthy device receives every message, and gets everything back through sync', async () => {
-    const { body: group } = await rest(server.url, await server.token('bs')).post('/v1/conversations', { type: 'group', title: 'firehose', member_ids: ['bslow', 'bok'] });
+    const { body: group } = await rest(server.url, await server.token('bs')).post('/v1/conversations', {
+      type: 'group',
+      title: 'firehose',
+      member_ids: ['bslow', 'bok'],
+    });
     const id = group.conversation_id as string;
     const sender = await connect('bs');
     const healthy = await connect('bok');
@@ -44,13 +48,20 @@ describe('backpressure: a device that does not read', () => {
     assert.equal(acks.length, count);
 
     const received = await healthy.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000);
-    assert.deepEqual(received.map((f) => f.seq), Array.from({ length: count }, (_, i) => i + 1), 'the healthy device got every message, in order');
+    assert.deepEqual(
+      received.map((f) => f.seq),
+      Array.from({ length: count }, (_, i) => i + 1),
+      'the healthy device got every message, in order',
+    );
     assert.equal(healthy.open, true);
     assert.equal(healthy.closeCode, null);
 
     // The server gave up on the slow socket instead of queueing the burst for it.
     let cut = 0;
-    for (let i = 0; i < 100 && cut === 0; i++) { cut = await metric(server.url, 'natter_sockets_closed_total{reason="slow_consumer"}'); if (cut === 0) await sleep(50); }
+    for (let i = 0; i < 100 && cut === 0; i++) {
+      cut = await metric(server.url, 'natter_sockets_closed_total{reason="slow_consumer"}');
+      if (cut === 0) await sleep(50);
+    }
     assert.equal(cut, 1, 'exactly one socket was cut off as a slow consumer');
     const rssGrowth = process.memoryUsage().rss - rssBefore;
     assert.ok(rssGrowth < 300 * 1024 * 1024, `rss grew by ${Math.round(rssGrowth / 1024 / 1024)} MB for an 18 MB burst`);
@@ -66,7 +77,10 @@ describe('backpressure: a device that does not read', () => {
     const back = await connect('bslow', 'phone');
     const { messages } = await back.syncAll(undefined, 50);
     const seqs = [...new Set(messages.filter((m) => m.conversation_id === id).map((m) => m.seq as number))].sort((a, b) => a - b);
-    assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => i + 1));
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: count }, (_, i) => i + 1),
+    );
     assert.equal(back.open, true);
   });
 });
@@ -76,7 +90,9 @@ describe('backpressure with the default socket allowance', () => {
   const devices: Device[] = [];
 
   // A separate process, so that the syncing client reads while the server writes, as a remote one would.
-  before(async () => { server = await spawnNatter(tempDir()); });
+  before(async () => {
+    server = await spawnNatter(tempDir());
+  });
   after(async () => {
     for (const d of devices) d.socket.terminate();
     await server.close();
@@ -98,7 +114,9 @@ describe('backpressure with the default socket allowance', () => {
     devices.push(device);
     const result = await Promise.race([
       device.syncAll().then((r) => r.messages.length),
-      device.closed(30_000).then((code) => { throw new Error(`the syncing device was disconnected with ${code} after ${device.of('new_message').length} of ${count} messages`); }),
+      device.closed(30_000).then((code) => {
+        throw new Error(`the syncing device was disconnected with ${code} after ${device.of('new_message').length} of ${count} messages`);
+      }),
     ]);
     assert.equal(result, count);
   });
@@ -115,7 +133,9 @@ describe('backpressure with the default socket allowance', () => {
     await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`, count);
     const received = await Promise.race([
       receiver.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000),
-      receiver.closed(30_000).then((code) => { throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`); }),
+      receiver.closed(30_000).then((code) => {
+        throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`);
+      }),
     ]);
     assert.equal(received.length, count);
   });

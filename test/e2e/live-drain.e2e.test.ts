@@ -8,19 +8,26 @@ const DRAIN_JITTER_MS = 400;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const exited = (server: Spawned, timeoutMs: number) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-  const child = server.process;
-  if (child.exitCode !== null || child.signalCode !== null) { resolve({ code: child.exitCode, signal: child.signalCode }); return; }
-  const timer = setTimeout(() => reject(new Error(`the server did not exit within ${timeoutMs} ms; output: ${server.output().slice(-2000)}`)), timeoutMs);
-  child.once('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal }); });
-});
+const exited = (server: Spawned, timeoutMs: number) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const child = server.process;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    const timer = setTimeout(() => reject(new Error(`the server did not exit within ${timeoutMs} ms; output: ${server.output().slice(-2000)}`)), timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
 
 /** Polls /readyz until it answers `status` (the drain starts as soon as the signal is handled). */
 const readyzBecomes = async (url: string, status: number, timeoutMs = 3_000) => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const response = await fetch(`${url}/readyz`);
-    const body = await response.json() as { status: string };
+    const body = (await response.json()) as { status: string };
     if (response.status === status) return body;
     if (Date.now() > deadline) throw new Error(`/readyz still answers ${response.status}`);
     await sleep(10);
@@ -41,18 +48,28 @@ describe('graceful drain on SIGTERM', () => {
     const server = await spawnNatter(dataDir, env);
     servers.push(server);
     assert.deepEqual(await readyzBecomes(server.url, 200), { status: 'ready' });
-    const { body: group } = await rest(server.url, await server.token('da')).post('/v1/conversations', { type: 'group', title: 'drain', member_ids: ['db', 'dc'] });
+    const { body: group } = await rest(server.url, await server.token('da')).post('/v1/conversations', {
+      type: 'group',
+      title: 'drain',
+      member_ids: ['db', 'dc'],
+    });
     const id = group.conversation_id as string;
     const lateToken = await server.token('dd');
 
     const sender = await Device.connect(server.wsUrl, await server.token('da', 'phone'), 'phone');
-    const receivers = [await Device.connect(server.wsUrl, await server.token('db', 'phone'), 'phone'), await Device.connect(server.wsUrl, await server.token('db', 'laptop'), 'laptop')];
+    const receivers = [
+      await Device.connect(server.wsUrl, await server.token('db', 'phone'), 'phone'),
+      await Device.connect(server.wsUrl, await server.token('db', 'laptop'), 'laptop'),
+    ];
     // This one ignores goaway, so the drain stays open until its timeout.
     const holder = await Device.connect(server.wsUrl, await server.token('dc', 'phone'), 'phone');
     const everyone = [sender, ...receivers, holder];
     devices.push(...everyone);
     // Well-behaved clients leave when told to, the sender with some of its sends still unacknowledged.
-    for (const device of [sender, ...receivers]) device.socket.on('message', (data) => { if (JSON.parse(String(data)).type === 'goaway') device.socket.close(); });
+    for (const device of [sender, ...receivers])
+      device.socket.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'goaway') device.socket.close();
+      });
 
     // A burst that is still being sent when the signal arrives.
     const total = 1_000;
@@ -74,8 +91,10 @@ describe('graceful drain on SIGTERM', () => {
 
     for (const device of everyone) {
       const [goaway] = await device.waitFor('goaway');
-      assert.ok(Number.isInteger(goaway!.reconnect_after_ms) && goaway!.reconnect_after_ms >= 0 && goaway!.reconnect_after_ms < DRAIN_JITTER_MS,
-        `reconnect_after_ms ${goaway!.reconnect_after_ms} is within the jitter bound`);
+      assert.ok(
+        Number.isInteger(goaway!.reconnect_after_ms) && goaway!.reconnect_after_ms >= 0 && goaway!.reconnect_after_ms < DRAIN_JITTER_MS,
+        `reconnect_after_ms ${goaway!.reconnect_after_ms} is within the jitter bound`,
+      );
     }
     assert.equal(await readyzBecomes(server.url, 503).then(() => true), true, 'still draining while the holder stays');
 
@@ -90,7 +109,10 @@ describe('graceful drain on SIGTERM', () => {
     servers.push(again);
     const client = rest(again.url, await again.token('da'));
     let stored = await allMessages(client, id);
-    for (let i = 0; i < 100 && stored.length < acked.size; i++) { await sleep(50); stored = await allMessages(client, id); }
+    for (let i = 0; i < 100 && stored.length < acked.size; i++) {
+      await sleep(50);
+      stored = await allMessages(client, id);
+    }
     const byClientId = new Map<string, Frame[]>();
     for (const m of stored) byClientId.set(m.client_msg_id, [...(byClientId.get(m.client_msg_id) ?? []), m]);
     for (const [clientMsgId, ack] of acked) {
@@ -99,8 +121,15 @@ describe('graceful drain on SIGTERM', () => {
       assert.equal(copies[0]!.message_id, ack.message_id);
       assert.equal(copies[0]!.seq, ack.seq);
     }
-    assert.ok([...byClientId.values()].every((copies) => copies.length === 1), 'no message is stored twice');
-    assert.deepEqual(stored.map((m) => m.seq), stored.map((_, i) => i + 1), 'seqs are gapless');
+    assert.ok(
+      [...byClientId.values()].every((copies) => copies.length === 1),
+      'no message is stored twice',
+    );
+    assert.deepEqual(
+      stored.map((m) => m.seq),
+      stored.map((_, i) => i + 1),
+      'seqs are gapless',
+    );
 
     // The client resends everything with the same client_msg_ids: each lands exactly once.
     const resender = await Device.connect(again.wsUrl, await again.token('da', 'phone'), 'phone');
@@ -139,7 +168,10 @@ describe('graceful drain on SIGTERM', () => {
     const again = await spawnNatter(dataDir, env);
     servers.push(again);
     const history = await rest(again.url, await again.token('eb')).get(`/v1/conversations/${conv.conversation_id}/messages`);
-    assert.deepEqual(history.body.items.map((m: Frame) => m.message_id), [ack.message_id]);
+    assert.deepEqual(
+      history.body.items.map((m: Frame) => m.message_id),
+      [ack.message_id],
+    );
     await again.close();
   });
 });

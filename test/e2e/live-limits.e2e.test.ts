@@ -16,7 +16,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const until = async (device: Device, match: (f: Frame) => boolean, count: number, timeoutMs = 5_000) => {
   const deadline = Date.now() + timeoutMs;
   while (device.frames.filter(match).length < count) {
-    if (Date.now() > deadline) throw new Error(`only ${device.frames.filter(match).length} of ${count} frames; last: ${JSON.stringify(device.frames.slice(-3))}`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${device.frames.filter(match).length} of ${count} frames; last: ${JSON.stringify(device.frames.slice(-3))}`);
     await sleep(10);
   }
   return device.frames.filter(match);
@@ -29,8 +30,12 @@ const flush = async (device: Device) => {
   await Promise.race([device.waitFor('pong', () => true, seen + 1), device.closed()]);
 };
 
-const send = (conversationId: string, clientMsgId: string, content: string) =>
-  ({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
+const send = (conversationId: string, clientMsgId: string, content: string) => ({
+  type: 'send_message',
+  conversation_id: conversationId,
+  client_msg_id: clientMsgId,
+  content,
+});
 
 describe('rate limits and size limits', () => {
   const { connect, as } = useNatter({
@@ -55,7 +60,10 @@ describe('rate limits and size limits', () => {
       ...Array.from({ length: half }, (_, i) => phone.sendMessage(id, `phone ${i}`, `p-${i}`)),
       ...Array.from({ length: half }, (_, i) => laptop.sendMessage(id, `laptop ${i}`, `l-${i}`)),
     ]);
-    assert.deepEqual(acks.map((a) => a.seq).sort((a, b) => a - b), Array.from({ length: MESSAGES_PER_MINUTE }, (_, i) => i + 1));
+    assert.deepEqual(
+      acks.map((a) => a.seq).sort((a, b) => a - b),
+      Array.from({ length: MESSAGES_PER_MINUTE }, (_, i) => i + 1),
+    );
 
     laptop.send(send(id, 'over', 'one too many'));
     const [refused] = await laptop.waitFor('error', (f) => f.client_msg_id === 'over');
@@ -93,8 +101,9 @@ describe('rate limits and size limits', () => {
     const viaSocket = MESSAGES_PER_MINUTE - viaRest;
     const extra = 10;
     const began = Date.now();
-    const replies = await Promise.all(Array.from({ length: viaRest }, (_, i) =>
-      sa.post(`/v1/conversations/${id}/messages`, { client_msg_id: `r-${i}`, content: `rest ${i}` })));
+    const replies = await Promise.all(
+      Array.from({ length: viaRest }, (_, i) => sa.post(`/v1/conversations/${id}/messages`, { client_msg_id: `r-${i}`, content: `rest ${i}` })),
+    );
     assert.deepEqual([...new Set(replies.map((r) => r.status))], [201]);
     for (let i = 0; i < viaSocket + extra; i++) device.send(send(id, `s-${i}`, `socket ${i}`));
     const answers = await until(device, (f) => (f.type === 'ack' || f.type === 'error') && /^s-/.test(f.client_msg_id), viaSocket + extra);
@@ -103,14 +112,20 @@ describe('rate limits and size limits', () => {
     // Had REST its own bucket, every socket send would be acked. The bucket refills one token per
     // 600 ms, so only that many of the extra sends may get through.
     const refilled = Math.floor(elapsed / (60_000 / MESSAGES_PER_MINUTE)) + 1;
-    assert.ok(refused.length >= Math.max(1, extra - refilled), `${refused.length} of ${viaSocket + extra} socket sends refused after ${viaRest} REST sends (${elapsed} ms)`);
+    assert.ok(
+      refused.length >= Math.max(1, extra - refilled),
+      `${refused.length} of ${viaSocket + extra} socket sends refused after ${viaRest} REST sends (${elapsed} ms)`,
+    );
     for (const error of refused) {
       assert.equal(error.code, 'rate_limited');
       assert.ok(error.retry_after_ms > 0);
     }
     const acked = answers.length - refused.length;
     // History follows the log (in the cluster, through Kafka): wait for it before counting.
-    const stored = await eventually(() => history(sa, id), (items) => items.length >= viaRest + acked);
+    const stored = await eventually(
+      () => history(sa, id),
+      (items) => items.length >= viaRest + acked,
+    );
     assert.equal(stored.length, viaRest + acked, 'refused sends append nothing');
   });
 
@@ -196,7 +211,8 @@ describe('rate limits and size limits', () => {
     for (let i = 0; i < 50 && !replacement; i++) {
       const attempt = await connect('ca', 'd4');
       await flush(attempt); // a refused socket gets its error frame before anything else
-      if (attempt.open && attempt.of('error').length === 0) replacement = attempt; else await sleep(20);
+      if (attempt.open && attempt.of('error').length === 0) replacement = attempt;
+      else await sleep(20);
     }
     assert.ok(replacement, 'a freed slot can be taken again');
     await replacement.sendMessage(conv.conversation_id, 'from the new device');

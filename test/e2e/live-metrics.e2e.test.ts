@@ -11,13 +11,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Sample = { name: string; labels: Record<string, string>; value: number };
 
 /** Parses the Prometheus text exposition format (0.0.4): `name{label="value",…} number`. */
-const parse = (text: string): Sample[] => text.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => {
-  const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-  assert.ok(match, `a well-formed sample line: ${line}`);
-  const labels: Record<string, string> = {};
-  for (const [, key, value] of match[2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key!] = value!;
-  return { name: match[1]!, labels, value: Number(match[3]) };
-});
+const parse = (text: string): Sample[] =>
+  text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      assert.ok(match, `a well-formed sample line: ${line}`);
+      const labels: Record<string, string> = {};
+      for (const [, key, value] of match[2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[key!] = value!;
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
 
 describe('observability: /healthz, /readyz and /metrics', () => {
   const { server, connect, devices } = useNatter();
@@ -27,9 +31,8 @@ describe('observability: /healthz, /readyz and /metrics', () => {
     const text = await response.text();
     return { contentType: response.headers.get('content-type') ?? '', text, samples: parse(text) };
   };
-  const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) => samples
-    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-    .reduce((sum, s) => sum + s.value, 0);
+  const value = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
   /** Scrapes until `check` holds (counters move after the reply that caused them), or fails with the last values. */
   const eventually = async (check: (samples: Sample[]) => boolean, what: string) => {
     for (let i = 0; i < 100; i++) {
@@ -60,19 +63,36 @@ describe('observability: /healthz, /readyz and /metrics', () => {
     const { contentType, text, samples } = await scrape();
     assert.match(contentType, /^text\/plain; version=0\.0\.4/);
     for (const [name, type] of [
-      ['natter_open_sockets', 'gauge'], ['natter_acks_total', 'counter'], ['natter_errors_total', 'counter'],
-      ['natter_append_seconds', 'histogram'], ['natter_delivery_seconds', 'histogram'], ['natter_projector_lag_events', 'gauge'],
-      ['natter_frames_in_total', 'counter'], ['nodejs_heap_size_used_bytes', 'gauge'],
+      ['natter_open_sockets', 'gauge'],
+      ['natter_acks_total', 'counter'],
+      ['natter_errors_total', 'counter'],
+      ['natter_append_seconds', 'histogram'],
+      ['natter_delivery_seconds', 'histogram'],
+      ['natter_projector_lag_events', 'gauge'],
+      ['natter_frames_in_total', 'counter'],
+      ['nodejs_heap_size_used_bytes', 'gauge'],
     ] as const) {
       assert.match(text, new RegExp(`^# HELP ${name} \\S`, 'm'), `${name} has a HELP line`);
       assert.match(text, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), `${name} is a ${type}`);
     }
     const names = new Set(samples.map((s) => s.name));
-    for (const name of ['natter_open_sockets', 'natter_acks_total', 'natter_errors_total', 'natter_append_seconds_bucket', 'natter_append_seconds_count',
-      'natter_delivery_seconds_bucket', 'natter_projector_lag_events', 'natter_frames_in_total', 'nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'natter_open_sockets',
+      'natter_acks_total',
+      'natter_errors_total',
+      'natter_append_seconds_bucket',
+      'natter_append_seconds_count',
+      'natter_delivery_seconds_bucket',
+      'natter_projector_lag_events',
+      'natter_frames_in_total',
+      'nodejs_heap_size_used_bytes',
+    ]) {
       assert.ok(names.has(name), `${name} has a sample`);
     }
-    assert.ok(samples.some((s) => s.name === 'natter_errors_total' && s.labels.code === 'invalid_json'), 'errors are labelled by code');
+    assert.ok(
+      samples.some((s) => s.name === 'natter_errors_total' && s.labels.code === 'invalid_json'),
+      'errors are labelled by code',
+    );
     assert.ok(samples.some((s) => s.name === 'natter_append_seconds_bucket' && s.labels.le === '+Inf'));
     assert.ok(value(samples, 'nodejs_heap_size_used_bytes') > 0);
     assert.ok(value(samples, 'natter_projector_lag_events') >= 0);
@@ -97,8 +117,10 @@ describe('observability: /healthz, /readyz and /metrics', () => {
     sender.send('{"type":"ping","extra":1}');
     await sender.waitFor('error', () => true, 2);
 
-    const after = await eventually((s) => value(s, 'natter_delivery_seconds_count') >= value(before, 'natter_delivery_seconds_count') + n,
-      `${n} more deliveries`);
+    const after = await eventually(
+      (s) => value(s, 'natter_delivery_seconds_count') >= value(before, 'natter_delivery_seconds_count') + n,
+      `${n} more deliveries`,
+    );
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
     assert.equal(delta('natter_acks_total'), n);
     assert.equal(delta('natter_frames_in_total', { type: 'send_message' }), n);

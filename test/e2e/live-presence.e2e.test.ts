@@ -25,7 +25,7 @@ describe('presence and heartbeats over real sockets', () => {
   });
   const presenceOf = (device: Device, user: string): Frame[] => device.of('presence', (f) => f.user_id === user);
 
-  it('tells a contact when a user\'s first device comes online, says nothing for the second, and says offline with last_seen when the last one leaves', async () => {
+  it("tells a contact when a user's first device comes online, says nothing for the second, and says offline with last_seen when the last one leaves", async () => {
     const pa = await as('pa');
     await pa.post('/v1/conversations', { type: 'direct', peer_id: 'pb' });
     await (await as('px')).post('/v1/conversations', { type: 'direct', peer_id: 'py' });
@@ -73,7 +73,10 @@ describe('presence and heartbeats over real sockets', () => {
     const leftAt = Date.now();
     await device.close();
     let offline = await contact.get('/v1/users/qa/presence');
-    for (let i = 0; i < 100 && offline.body.status !== 'offline'; i++) { await sleep(20); offline = await contact.get('/v1/users/qa/presence'); }
+    for (let i = 0; i < 100 && offline.body.status !== 'offline'; i++) {
+      await sleep(20);
+      offline = await contact.get('/v1/users/qa/presence');
+    }
     assert.equal(offline.status, 200);
     assert.equal(offline.body.user_id, 'qa');
     assert.equal(offline.body.status, 'offline');

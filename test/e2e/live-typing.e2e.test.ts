@@ -19,7 +19,7 @@ describe('typing indicators with a long TTL and throttle', () => {
   // Nothing expires or re-opens its window during a test here, so every frame is the test's doing.
   const h = useNatter({ NATTER_TYPING_TTL_MS: '10000', NATTER_TYPING_THROTTLE_MS: '10000' });
 
-  it('forwards a start to every device of the other members, and to none of the typist\'s own devices', async () => {
+  it("forwards a start to every device of the other members, and to none of the typist's own devices", async () => {
     const { body: group } = await (await h.as('ta')).post('/v1/conversations', { type: 'group', title: 'typing', member_ids: ['tb', 'tc'] });
     const taPhone = await h.connect('ta', 'phone');
     const taLaptop = await h.connect('ta', 'laptop');
@@ -45,7 +45,10 @@ describe('typing indicators with a long TTL and throttle', () => {
     ua.send(typing(conv.conversation_id, 'stop'));
     await ub.waitFor('typing', (f) => f.state === 'stop'); // the TTL is 10 s: only the explicit stop can arrive in time
     await flush(ub);
-    assert.deepEqual(ub.of('typing').map((f) => f.state), ['start', 'stop']);
+    assert.deepEqual(
+      ub.of('typing').map((f) => f.state),
+      ['start', 'stop'],
+    );
     // A stop ends the typing session: the next start is news again, and a second stop is not.
     ua.send(typing(conv.conversation_id, 'start'));
     await ub.waitFor('typing', (f) => f.state === 'start', 2);
@@ -53,7 +56,10 @@ describe('typing indicators with a long TTL and throttle', () => {
     ua.send(typing(conv.conversation_id, 'stop'));
     await ub.waitFor('typing', (f) => f.state === 'stop', 2);
     await flush(ub);
-    assert.deepEqual(ub.of('typing').map((f) => f.state), ['start', 'stop', 'start', 'stop']);
+    assert.deepEqual(
+      ub.of('typing').map((f) => f.state),
+      ['start', 'stop', 'start', 'stop'],
+    );
   });
 
   it('never stores typing: history, inbox and sync are the same before and after', async () => {
@@ -67,8 +73,13 @@ describe('typing indicators with a long TTL and throttle', () => {
       // The sync cursor may move on as the log advances (the cluster's watermark); the items must not.
       sync: (await vb.get('/v1/sync')).body.items,
     });
-    const before = await eventually(snapshot, (s) => s.history.items.length === 1 && s.sync.length === 1
-      && s.inbox.items.some((c: any) => c.conversation_id === conv.conversation_id && c.last_message?.seq === 1));
+    const before = await eventually(
+      snapshot,
+      (s) =>
+        s.history.items.length === 1 &&
+        s.sync.length === 1 &&
+        s.inbox.items.some((c: any) => c.conversation_id === conv.conversation_id && c.last_message?.seq === 1),
+    );
     assert.equal(before.history.items.length, 1);
     assert.equal(before.sync.length, 1);
 
@@ -82,7 +93,10 @@ describe('typing indicators with a long TTL and throttle', () => {
     }
     assert.deepEqual(await snapshot(), before);
     const { messages } = await watcher.syncAll();
-    assert.deepEqual(messages.map((m) => m.client_msg_id), ['v-1']);
+    assert.deepEqual(
+      messages.map((m) => m.client_msg_id),
+      ['v-1'],
+    );
     assert.equal(watcher.of('new_message').length, 1, 'typing never becomes a message frame');
   });
 
@@ -146,7 +160,11 @@ describe('typing indicators that expire', () => {
       await sleep(TTL_MS / 8);
     }
     const refreshedFor = Date.now() - began;
-    assert.deepEqual(zb.of('typing', (f) => f.state === 'stop'), [], 'no stop while the typist keeps refreshing');
+    assert.deepEqual(
+      zb.of('typing', (f) => f.state === 'stop'),
+      [],
+      'no stop while the typist keeps refreshing',
+    );
     const starts = zb.of('typing', (f) => f.state === 'start').length;
     assert.ok(starts >= 1 && starts <= Math.ceil(refreshedFor / THROTTLE_MS) + 1, `${starts} starts forwarded in ${refreshedFor} ms`);
     await zb.waitFor('typing', (f) => f.state === 'stop', 1, TTL_MS * 5);

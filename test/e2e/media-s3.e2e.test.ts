@@ -12,7 +12,13 @@ describe('media in an S3-compatible bucket (s3rver on loopback)', () => {
   const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 
   before(async () => {
-    s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: tempDir('natter-s3-'), configureBuckets: [{ name: 'natter-media', configs: [] }] });
+    s3 = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: tempDir('natter-s3-'),
+      configureBuckets: [{ name: 'natter-media', configs: [] }],
+    });
     const { port } = await s3.run();
     endpoint = `http://127.0.0.1:${port}`;
     // s3rver's fixed credentials, through the SDK's usual environment chain.
@@ -22,8 +28,12 @@ describe('media in an S3-compatible bucket (s3rver on loopback)', () => {
   const { server: natter } = useNatter(() => ({ NATTER_S3_BUCKET: 'natter-media', NATTER_S3_ENDPOINT: endpoint, NATTER_S3_PREFIX: 'media/' }));
   after(async () => {
     await s3.close();
-    for (const [key, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
-      if (value === undefined) delete process.env[key]; else process.env[key] = value;
+    for (const [key, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
     }
   });
 

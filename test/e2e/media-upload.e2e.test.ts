@@ -16,7 +16,9 @@ const filesUnder = (dir: string): string[] => {
       const path = join(dir, name);
       return statSync(path).isDirectory() ? filesUnder(path) : [path];
     });
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 };
 
 describe('media: upload, thumbnails, media messages and access', () => {
@@ -103,8 +105,13 @@ describe('media: upload, thumbnails, media messages and access', () => {
     const bob = await Device.connect(natter.wsUrl, tb, 'phone');
     const alice = await Device.connect(natter.wsUrl, ta, 'laptop');
     // The client may echo the upload reply; the server rewrites it from its own record.
-    alice.send({ type: 'send_message', conversation_id: conv, client_msg_id: 'm-1', content_type: 'media',
-      content: JSON.stringify({ ...media, size: 1, content_type: 'image/gif', caption: 'the view' }) });
+    alice.send({
+      type: 'send_message',
+      conversation_id: conv,
+      client_msg_id: 'm-1',
+      content_type: 'media',
+      content: JSON.stringify({ ...media, size: 1, content_type: 'image/gif', caption: 'the view' }),
+    });
     await alice.waitFor('ack', (f) => f.client_msg_id === 'm-1');
     const [frame] = await bob.waitFor('new_message', (f) => f.client_msg_id === 'm-1');
     assert.equal(frame!.content_type, 'media');
@@ -132,10 +139,18 @@ describe('media: upload, thumbnails, media messages and access', () => {
     const conv = (await rest(natter.url, tb).post('/v1/conversations', { type: 'direct', peer_id: 'alice' })).body.conversation_id;
     const { body: alices } = await upload(natter.url, ta, png, 'image/png');
     const api = rest(natter.url, tb);
-    const stolen = await api.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'd-1', content_type: 'media', content: JSON.stringify({ media_id: alices.media_id }) });
+    const stolen = await api.post(`/v1/conversations/${conv}/messages`, {
+      client_msg_id: 'd-1',
+      content_type: 'media',
+      content: JSON.stringify({ media_id: alices.media_id }),
+    });
     assert.equal(stolen.status, 404);
     assert.equal(stolen.body.error.code, 'media_not_found');
-    const missing = await api.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'd-2', content_type: 'media', content: JSON.stringify({ media_id: 'nope' }) });
+    const missing = await api.post(`/v1/conversations/${conv}/messages`, {
+      client_msg_id: 'd-2',
+      content_type: 'media',
+      content: JSON.stringify({ media_id: 'nope' }),
+    });
     assert.equal(missing.body.error.code, 'media_not_found');
     for (const content of ['https://example.com/cat.png', JSON.stringify({ media_id: alices.media_id, extra: 1 }), '{}']) {
       const bad = await api.post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'd-3', content_type: 'media', content });
@@ -143,7 +158,13 @@ describe('media: upload, thumbnails, media messages and access', () => {
       assert.equal(bad.body.error.code, 'invalid_request');
     }
     const dora = await Device.connect(natter.wsUrl, tb, 'phone');
-    dora.send({ type: 'send_message', conversation_id: conv, client_msg_id: 'd-4', content_type: 'media', content: JSON.stringify({ media_id: alices.media_id }) });
+    dora.send({
+      type: 'send_message',
+      conversation_id: conv,
+      client_msg_id: 'd-4',
+      content_type: 'media',
+      content: JSON.stringify({ media_id: alices.media_id }),
+    });
     const [error] = await dora.waitFor('error', (f) => f.client_msg_id === 'd-4');
     assert.equal(error!.code, 'media_not_found');
     assert.equal((await api.get(`/v1/conversations/${conv}/messages`)).body.items.length, 0);

@@ -20,7 +20,10 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
   /** The message as history shows it, once the read models have caught up with `ready`. */
   const shown = async (user: string, conv: string, seq: number, ready: (m: any) => boolean = () => true) => {
     const client = await as(user);
-    return (await eventually(async () => (await allMessages(client, conv)).find((m) => m.seq === seq), (m) => m !== undefined && ready(m)))!;
+    return (await eventually(
+      async () => (await allMessages(client, conv)).find((m) => m.seq === seq),
+      (m) => m !== undefined && ready(m),
+    ))!;
   };
 
   it('edits a message over REST and the socket: every device of every member gets message_updated, history shows the new text', async () => {
@@ -86,8 +89,10 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
     const [frame] = await fay.waitFor('message_updated', (f) => f.seq === seq && f.deleted === true);
     assert.equal(frame!.content, '');
     const message = await shown('fay', conv, seq, (m) => m.deleted);
-    assert.deepEqual({ seq: message.seq, deleted: message.deleted, content: message.content, reactions: message.reactions, mentions: message.mentions },
-      { seq, deleted: true, content: '', reactions: [], mentions: [] });
+    assert.deepEqual(
+      { seq: message.seq, deleted: message.deleted, content: message.content, reactions: message.reactions, mentions: message.mentions },
+      { seq, deleted: true, content: '', reactions: [], mentions: [] },
+    );
     const inbox = (await (await as('fay')).get('/v1/conversations')).body;
     assert.ok(!JSON.stringify(inbox).includes('secret-to-delete'));
     assert.equal(inbox.items.find((i: any) => i.conversation_id === conv).unread_mentions, 0, 'a deleted mention is no longer unread');
@@ -121,7 +126,10 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
     const frames = await gus.waitFor('reaction', (f) => f.emoji === '👍' && f.op === 'add', 2);
     assert.deepEqual(frames.map((f) => f.user_id).sort(), ['hal', 'ivy'], 'a repeated add sends nothing');
     let message = await shown('gus', conv, seq, (m) => m.reactions.length === 2);
-    assert.deepEqual(message.reactions, [{ emoji: '👍', count: 2, user_ids: ['hal', 'ivy'] }, { emoji: '❤️', count: 1, user_ids: ['hal'] }]);
+    assert.deepEqual(message.reactions, [
+      { emoji: '👍', count: 2, user_ids: ['hal', 'ivy'] },
+      { emoji: '❤️', count: 1, user_ids: ['hal'] },
+    ]);
     const ivy = await as('ivy');
     assert.equal((await ivy.call('DELETE', path('👍'))).status, 204);
     assert.equal((await ivy.call('DELETE', path('👍'))).status, 204, 'idempotent');
@@ -145,12 +153,28 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
     assert.equal(missing.body.error.code, 'message_not_found');
     const stranger = await (await as('kit')).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'who', content: 'x', mentions: ['nobody-here'] });
     assert.equal(stranger.status, 400);
-    const tooMany = await (await as('kit')).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'many', content: 'x', mentions: Array.from({ length: 51 }, (_, i) => `u${i}`) });
+    const tooMany = await (await as('kit')).post(`/v1/conversations/${conv}/messages`, {
+      client_msg_id: 'many',
+      content: 'x',
+      mentions: Array.from({ length: 51 }, (_, i) => `u${i}`),
+    });
     assert.equal(tooMany.status, 400);
-    const replies = await eventually(() => (as('lu')).then((c) => c.get(`/v1/conversations/${conv}/messages/${root}/replies`)), (r) => r.body.items?.length === 2);
-    assert.deepEqual(replies.body.items.map((m: any) => [m.seq, m.reply_to_seq]), [[first, root], [second, root]]);
+    const replies = await eventually(
+      () => as('lu').then((c) => c.get(`/v1/conversations/${conv}/messages/${root}/replies`)),
+      (r) => r.body.items?.length === 2,
+    );
+    assert.deepEqual(
+      replies.body.items.map((m: any) => [m.seq, m.reply_to_seq]),
+      [
+        [first, root],
+        [second, root],
+      ],
+    );
     const after = await (await as('lu')).get(`/v1/conversations/${conv}/messages/${root}/replies?after=${first}`);
-    assert.deepEqual(after.body.items.map((m: any) => m.seq), [second]);
+    assert.deepEqual(
+      after.body.items.map((m: any) => m.seq),
+      [second],
+    );
     assert.equal((await shown('lu', conv, root)).reply_count, 2);
     assert.deepEqual((await shown('lu', conv, second)).mentions, ['lu', 'kit']);
     const lu = await as('lu');
@@ -177,23 +201,37 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
     const c = await post('nia', conv, { content: 'three' });
     assert.equal((await oz.call('PUT', `/v1/conversations/${conv}/messages/${a}/reactions/${encodeURIComponent('🎉')}`)).status, 204);
     assert.equal((await nia.call('PATCH', `/v1/conversations/${conv}/messages/${c}`, { content: 'three, edited' })).status, 200);
-    const history = await eventually(() => allMessages(oz, conv), (ms) => ms.find((m) => m.seq === a)?.reactions.length === 1 && ms.find((m) => m.seq === c)?.content === 'three, edited');
+    const history = await eventually(
+      () => allMessages(oz, conv),
+      (ms) => ms.find((m) => m.seq === a)?.reactions.length === 1 && ms.find((m) => m.seq === c)?.content === 'three, edited',
+    );
     const back = await connect('oz', 'phone');
     const { messages, updates } = await back.syncAll(cursor);
     // Apply what sync sent, in order, to what the device had: it ends where history is.
-    const state = new Map<number, Frame>([[a, { type: 'new_message', seq: a, content: 'one', deleted: false, reactions: [] }], [b, { type: 'new_message', seq: b, content: 'two', deleted: false, reactions: [] }]]);
+    const state = new Map<number, Frame>([
+      [a, { type: 'new_message', seq: a, content: 'one', deleted: false, reactions: [] }],
+      [b, { type: 'new_message', seq: b, content: 'two', deleted: false, reactions: [] }],
+    ]);
     const synced = back.frames.filter((f) => f.type === 'new_message' || f.type === 'message_updated');
     for (const frame of synced) state.set(frame.seq, { ...state.get(frame.seq)!, ...frame });
     for (const m of history) {
       const mine = state.get(m.seq)!;
-      assert.deepEqual({ content: mine.content, deleted: mine.deleted, reactions: mine.reactions }, { content: m.content, deleted: m.deleted, reactions: m.reactions }, `seq ${m.seq}`);
+      assert.deepEqual(
+        { content: mine.content, deleted: mine.deleted, reactions: mine.reactions },
+        { content: m.content, deleted: m.deleted, reactions: m.reactions },
+        `seq ${m.seq}`,
+      );
     }
     assert.equal(messages.filter((m) => m.seq === c).length, 1, 'the new message once, in its current state');
     // The cluster's cursors never pass what every partition has applied, so a device may get a message
     // it saw again (clients drop it by message_id); each change still comes, in order.
     for (const seq of [a, b]) assert.ok(updates.some((u) => u.seq === seq) || messages.some((m) => m.seq === seq), `the change of seq ${seq} came`);
     const positions = synced.map((f) => Number(f.cursor));
-    assert.deepEqual(positions, [...positions].sort((x, y) => x - y), 'in log order');
+    assert.deepEqual(
+      positions,
+      [...positions].sort((x, y) => x - y),
+      'in log order',
+    );
   });
 
   it('answers bad input with a clear error and changes nothing', async () => {
@@ -223,10 +261,15 @@ describe('messages after send: edit, delete, reactions, replies and mentions', (
       device.send(frame);
       await device.waitFor('error', () => true, device.of('error').length + 1);
     }
-    assert.deepEqual(device.of('error').map((e) => e.request_id), ['neg', 'txt', 'op', undefined]);
+    assert.deepEqual(
+      device.of('error').map((e) => e.request_id),
+      ['neg', 'txt', 'op', undefined],
+    );
     assert.equal(device.open, true, 'a bad frame never closes a healthy socket');
     const message = await shown('pia', conv, seq);
-    assert.deepEqual({ content: message.content, deleted: message.deleted, reactions: message.reactions, edited_at: message.edited_at },
-      { content: 'stable', deleted: false, reactions: [], edited_at: null });
+    assert.deepEqual(
+      { content: message.content, deleted: message.deleted, reactions: message.reactions, edited_at: message.edited_at },
+      { content: 'stable', deleted: false, reactions: [], edited_at: null },
+    );
   });
 });

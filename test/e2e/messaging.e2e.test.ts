@@ -17,7 +17,7 @@ describe('messaging over real sockets', () => {
     assert.equal(byAlice.body.type, 'direct');
   });
 
-  it('acks a message with seq and id, and pushes it to every device of every member, the sender\'s other devices included', async () => {
+  it("acks a message with seq and id, and pushes it to every device of every member, the sender's other devices included", async () => {
     const { body: conv } = await (await as('ann')).post('/v1/conversations', { type: 'direct', peer_id: 'ben' });
     const annPhone = await connect('ann', 'phone');
     const annLaptop = await connect('ann', 'laptop');
@@ -55,8 +55,14 @@ describe('messaging over real sockets', () => {
     assert.equal(created.status, 201);
     assert.equal(created.body.seq, 3);
     // Reads are eventually consistent with sends (the history projection follows the log).
-    const history = await eventually(() => catRest.get(`/v1/conversations/${conv.conversation_id}/messages`), (r) => r.body.items.length >= 3);
-    assert.deepEqual(history.body.items.map((m: any) => m.client_msg_id), ['retry-1', 'retry-2', 'retry-3']);
+    const history = await eventually(
+      () => catRest.get(`/v1/conversations/${conv.conversation_id}/messages`),
+      (r) => r.body.items.length >= 3,
+    );
+    assert.deepEqual(
+      history.body.items.map((m: any) => m.client_msg_id),
+      ['retry-1', 'retry-2', 'retry-3'],
+    );
   });
 
   it('gives three senders racing 200 messages each into one group seq 1..600, in one order on every device', async () => {
@@ -64,15 +70,28 @@ describe('messaging over real sockets', () => {
     const { body: group } = await (await as('r1')).post('/v1/conversations', { type: 'group', title: 'race', member_ids: users });
     const senders = await Promise.all(['r1', 'r2', 'r3'].map((u) => connect(u)));
     const watchers = await Promise.all([connect('r4', 'phone'), connect('r4', 'laptop'), connect('r1', 'laptop')]);
-    const acks = await Promise.all(senders.map((device, s) =>
-      Promise.all(Array.from({ length: 200 }, (_, i) => device.sendMessage(group.conversation_id, `s${s}-${i}`, `s${s}-${i}`)))));
-    const seqs = acks.flat().map((a) => a.seq).sort((a, b) => a - b);
-    assert.deepEqual(seqs, Array.from({ length: 600 }, (_, i) => i + 1));
+    const acks = await Promise.all(
+      senders.map((device, s) => Promise.all(Array.from({ length: 200 }, (_, i) => device.sendMessage(group.conversation_id, `s${s}-${i}`, `s${s}-${i}`)))),
+    );
+    const seqs = acks
+      .flat()
+      .map((a) => a.seq)
+      .sort((a, b) => a - b);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 600 }, (_, i) => i + 1),
+    );
     // Per sender, seq follows send order.
     for (const list of acks) for (let i = 1; i < list.length; i++) assert.ok(list[i]!.seq > list[i - 1]!.seq);
-    const orders = await Promise.all(watchers.map(async (w) =>
-      (await w.waitFor('new_message', (f) => f.conversation_id === group.conversation_id, 600, 15_000)).map((f) => `${f.seq}:${f.content}`)));
-    assert.deepEqual(orders[0]!.map((s) => Number(s.split(':')[0])), Array.from({ length: 600 }, (_, i) => i + 1));
+    const orders = await Promise.all(
+      watchers.map(async (w) =>
+        (await w.waitFor('new_message', (f) => f.conversation_id === group.conversation_id, 600, 15_000)).map((f) => `${f.seq}:${f.content}`),
+      ),
+    );
+    assert.deepEqual(
+      orders[0]!.map((s) => Number(s.split(':')[0])),
+      Array.from({ length: 600 }, (_, i) => i + 1),
+    );
     assert.deepEqual(orders[1], orders[0]);
     assert.deepEqual(orders[2], orders[0]);
   });
@@ -83,7 +102,10 @@ describe('messaging over real sockets', () => {
     for (let i = 1; i <= 12; i++) await eve.post(`/v1/conversations/${conv.conversation_id}/messages`, { client_msg_id: `h${i}`, content: `m${i}` });
     const seqs = async (query: string) => (await eve.get(`/v1/conversations/${conv.conversation_id}/messages${query}`)).body.items.map((m: any) => m.seq);
     // REST sends answer once durable; the history projection follows within moments.
-    await eventually(() => seqs('?limit=200'), (all) => all.length === 12);
+    await eventually(
+      () => seqs('?limit=200'),
+      (all) => all.length === 12,
+    );
     assert.deepEqual(await seqs('?limit=5'), [8, 9, 10, 11, 12]);
     assert.deepEqual(await seqs('?limit=5&before=8'), [3, 4, 5, 6, 7]);
     assert.deepEqual(await seqs('?limit=5&before=3'), [1, 2]);
@@ -104,12 +126,22 @@ describe('messaging over real sockets', () => {
     await gil.post(`/v1/conversations/${two.conversation_id}/messages`, { client_msg_id: 'c', content: 'x'.repeat(300) });
     // Reads follow the log: wait until the inbox reflects all three messages.
     const inboxOf = async (client: typeof gil) => {
-      const settled = (body: any) => body.items.length >= 2 && body.items[0].last_message?.sender_id === 'gil'
-        && body.items.find((i: any) => i.conversation_id === one.conversation_id)?.last_message?.seq === 2;
-      return (await eventually(() => client.get('/v1/conversations'), (r) => settled(r.body))).body;
+      const settled = (body: any) =>
+        body.items.length >= 2 &&
+        body.items[0].last_message?.sender_id === 'gil' &&
+        body.items.find((i: any) => i.conversation_id === one.conversation_id)?.last_message?.seq === 2;
+      return (
+        await eventually(
+          () => client.get('/v1/conversations'),
+          (r) => settled(r.body),
+        )
+      ).body;
     };
     const gilInbox = await inboxOf(gil);
-    assert.deepEqual(gilInbox.items.map((i: any) => i.conversation_id), [two.conversation_id, one.conversation_id]);
+    assert.deepEqual(
+      gilInbox.items.map((i: any) => i.conversation_id),
+      [two.conversation_id, one.conversation_id],
+    );
     const [team, direct] = gilInbox.items;
     assert.equal(team.type, 'group');
     assert.equal(team.title, 'team');

@@ -31,11 +31,14 @@ describe('offline push over APNs (a local HTTP/2 server with token auth)', () =>
     NATTER_PUSH_RETRY_BASE_MS: '20',
     NATTER_PUSH_MAX_ATTEMPTS: '3',
   }));
-  after(async () => { await apns.close(); });
+  after(async () => {
+    await apns.close();
+  });
 
   const group = async (creator: string, others: string[]) => {
     const tc = await natter.token(creator);
-    const conv = (await rest(natter.url, tc).post('/v1/conversations', { type: 'group', title: 'Climbing', member_ids: others })).body.conversation_id as string;
+    const conv = (await rest(natter.url, tc).post('/v1/conversations', { type: 'group', title: 'Climbing', member_ids: others })).body
+      .conversation_id as string;
     return { tc, conv };
   };
 
@@ -74,7 +77,10 @@ describe('offline push over APNs (a local HTTP/2 server with token auth)', () =>
     await apns.waitFor(1, to(deviceToken(2)));
     await apns.waitFor(1, to(deviceToken(3)));
     for (let i = 0; i < 50; i++) {
-      const gone = [(await rest(natter.url, td).get('/v1/devices/dan-iphone/push')).status, (await rest(natter.url, te).get('/v1/devices/eve-iphone/push')).status];
+      const gone = [
+        (await rest(natter.url, td).get('/v1/devices/dan-iphone/push')).status,
+        (await rest(natter.url, te).get('/v1/devices/eve-iphone/push')).status,
+      ];
       if (gone.every((s) => s === 404)) return;
       await sleep(20);
     }

@@ -34,7 +34,9 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
   });
   const { server: natter } = useNatter(() => ({
     NATTER_FCM_SERVICE_ACCOUNT: JSON.stringify({
-      type: 'service_account', project_id: 'natter-test', client_email: 'push@natter-test.iam.gserviceaccount.com',
+      type: 'service_account',
+      project_id: 'natter-test',
+      client_email: 'push@natter-test.iam.gserviceaccount.com',
       private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
     }),
     NATTER_FCM_ENDPOINT: fcm.url,
@@ -44,7 +46,9 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
     NATTER_PUSH_RETRY_BASE_MS: '20',
     NATTER_PUSH_MAX_ATTEMPTS: '3',
   }));
-  after(async () => { await fcm.close(); });
+  after(async () => {
+    await fcm.close();
+  });
 
   const pair = async (a: string, b: string) => {
     const [ta, tb] = [await natter.token(a), await natter.token(b)];
@@ -139,7 +143,14 @@ describe('offline push over FCM HTTP v1 (a local HTTPS token endpoint and FCM se
   it('given FCM answers 404 UNREGISTERED, then the registration is removed', async () => {
     const { ta, tb, conv } = await pair('frank', 'gina');
     await rest(natter.url, tb).post('/v1/devices/gina-phone/push', { platform: 'fcm', token: 'fcm-gina' });
-    script.set('fcm-gina', [{ status: 404, body: { error: { code: 404, status: 'NOT_FOUND', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] } } }]);
+    script.set('fcm-gina', [
+      {
+        status: 404,
+        body: {
+          error: { code: 404, status: 'NOT_FOUND', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'UNREGISTERED' }] },
+        },
+      },
+    ]);
     await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'f-1', content: 'hello' });
     await fcm.waitFor(1, (r) => r.path.endsWith('/messages:send') && body(r).token === 'fcm-gina');
     for (let i = 0; i < 50; i++) {

@@ -60,7 +60,10 @@ describe('the log push provider (nothing configured)', () => {
       await rest(server.url, tb).post('/v1/devices/zed-phone/push', { platform: 'apns', token: apnsToken });
       await rest(server.url, ta).post(`/v1/conversations/${conv}/messages`, { client_msg_id: 'y-1', content: 'classified' });
       for (let i = 0; i < 100 && !server.output().includes('push (log provider'); i++) await sleep(30);
-      const line = server.output().split('\n').find((l) => l.includes('push (log provider'));
+      const line = server
+        .output()
+        .split('\n')
+        .find((l) => l.includes('push (log provider'));
       assert.ok(line, `no log line in: ${server.output().slice(-2000)}`);
       const logged = JSON.parse(line!);
       assert.equal(logged.push.platform, 'apns');

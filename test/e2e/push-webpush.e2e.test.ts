@@ -27,7 +27,9 @@ describe('offline push over Web Push (VAPID, aes128gcm) to a local push service'
     NATTER_PUSH_INCLUDE_CONTENT: 'true',
     NATTER_PUSH_COLLAPSE_MS: '200',
   });
-  after(async () => { await service.close(); });
+  after(async () => {
+    await service.close();
+  });
 
   it('given a subscription, then the push carries a verifiable VAPID JWT and an aes128gcm body the browser decrypts; content only for text, never for ciphertext', async () => {
     const [ta, tb] = [await natter.token('ann'), await natter.token('bo')];
@@ -58,7 +60,13 @@ describe('offline push over Web Push (VAPID, aes128gcm) to a local push service'
     assert.equal(payload.conversation_id, conv);
 
     await sleep(350); // a new collapse window
-    ann.send({ type: 'send_message', conversation_id: conv, client_msg_id: 'enc-1', content: Buffer.from('sealed box bytes').toString('base64'), content_type: 'ciphertext' });
+    ann.send({
+      type: 'send_message',
+      conversation_id: conv,
+      client_msg_id: 'enc-1',
+      content: Buffer.from('sealed box bytes').toString('base64'),
+      content_type: 'ciphertext',
+    });
     await ann.waitFor('ack', (f) => f.client_msg_id === 'enc-1');
     const [, second] = await service.waitFor(2, (r) => r.path === '/push/bo-1');
     const encrypted = JSON.parse(browser.decrypt(second!.body));
@@ -89,7 +97,10 @@ describe('offline push over Web Push (VAPID, aes128gcm) to a local push service'
     const reply = await rest(natter.url, tb).post('/v1/devices/ed-browser/push', { platform: 'webpush', subscription: evil.subscription });
     assert.equal(reply.status, 400);
     assert.equal(reply.body.error.code, 'invalid_request');
-    const plain = await rest(natter.url, tb).post('/v1/devices/ed-browser/push', { platform: 'webpush', subscription: { ...evil.subscription, endpoint: 'http://127.0.0.1/x' } });
+    const plain = await rest(natter.url, tb).post('/v1/devices/ed-browser/push', {
+      platform: 'webpush',
+      subscription: { ...evil.subscription, endpoint: 'http://127.0.0.1/x' },
+    });
     assert.equal(plain.status, 400);
     assert.equal((await rest(natter.url, tb).get('/v1/devices/ed-browser/push')).status, 404);
   });

@@ -11,7 +11,7 @@ const firstOfEach = (frames: Frame[]) => {
 };
 
 const eventually = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
-  for (const deadline = Date.now() + timeoutMs; !(await check());) {
+  for (const deadline = Date.now() + timeoutMs; !(await check()); ) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 30));
   }
@@ -35,7 +35,10 @@ describe('offline delivery with sync', () => {
     await back.syncAll(cursor);
     // Sync returns what the read models hold; anything they apply later arrives live, after it.
     const received = firstOfEach(await back.waitFor('new_message', () => true, 50, 15_000));
-    assert.deepEqual(received.map((m) => m.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      received.map((m) => m.seq),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     assert.equal(received[49]!.content, 'offline 50');
     // Once everything is applied, a sync from the last cursor has nothing new.
     await eventually(async () => (await back.syncAll(received[49]!.cursor)).messages.every((m) => m.seq <= 50));
@@ -62,7 +65,10 @@ describe('offline delivery with sync', () => {
     const all = firstOfEach(await fresh.waitFor('new_message', () => true, 30, 15_000));
     assert.equal(pages[0], 7);
     for (const id of [a.conversation_id, b.conversation_id]) {
-      assert.deepEqual(all.filter((m) => m.conversation_id === id).map((m) => m.seq), Array.from({ length: 15 }, (_, i) => i + 1));
+      assert.deepEqual(
+        all.filter((m) => m.conversation_id === id).map((m) => m.seq),
+        Array.from({ length: 15 }, (_, i) => i + 1),
+      );
     }
     await fresh.close();
   });
@@ -79,7 +85,11 @@ describe('offline delivery with sync', () => {
     await val.syncAll();
     await live;
     const seqs = [...new Set((await val.waitFor('new_message', (f) => f.conversation_id === conv.conversation_id, 250, 10_000)).map((f) => f.seq))];
-    assert.deepEqual(seqs, Array.from({ length: 250 }, (_, i) => i + 1), 'each seq once, in order');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 250 }, (_, i) => i + 1),
+      'each seq once, in order',
+    );
     await Promise.all([umaDevice.close(), val.close()]);
   });
 
@@ -91,10 +101,16 @@ describe('offline delivery with sync', () => {
     // Wait until the read models have all three (REST sends answer once durable, not once projected).
     await eventually(async () => (await xia.get('/v1/sync?limit=10')).body.items.length === 3);
     const page = (await xia.get('/v1/sync?limit=2')).body;
-    assert.deepEqual(page.items.map((m: any) => m.seq), [1, 2]);
+    assert.deepEqual(
+      page.items.map((m: any) => m.seq),
+      [1, 2],
+    );
     assert.equal(page.has_more, true);
     const rest2 = (await xia.get(`/v1/sync?cursor=${page.cursor}`)).body;
-    assert.deepEqual(rest2.items.map((m: any) => m.seq), [3]);
+    assert.deepEqual(
+      rest2.items.map((m: any) => m.seq),
+      [3],
+    );
     assert.equal(rest2.has_more, false);
   });
 });

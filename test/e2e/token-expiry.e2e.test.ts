@@ -38,8 +38,11 @@ describe('token expiry, lifetime, issuer and audience', () => {
 
   before(async () => {
     server = await startNatter({
-      NATTER_JWT_ISSUER: ISSUER, NATTER_JWT_AUDIENCE: AUDIENCE, NATTER_JWT_MAX_LIFETIME_SECONDS: String(MAX_LIFETIME_S),
-      NATTER_TOKEN_TTL_SECONDS: String(MAX_LIFETIME_S), NATTER_TOKEN_EXPIRING_NOTICE_MS: String(NOTICE_MS),
+      NATTER_JWT_ISSUER: ISSUER,
+      NATTER_JWT_AUDIENCE: AUDIENCE,
+      NATTER_JWT_MAX_LIFETIME_SECONDS: String(MAX_LIFETIME_S),
+      NATTER_TOKEN_TTL_SECONDS: String(MAX_LIFETIME_S),
+      NATTER_TOKEN_EXPIRING_NOTICE_MS: String(NOTICE_MS),
     });
     secret = readFileSync(join(server.dataDir, 'jwt-secret'), 'utf8').trim();
   });
@@ -60,7 +63,7 @@ describe('token expiry, lifetime, issuer and audience', () => {
       'no issuer': signed({ sub: 'alice', aud: AUDIENCE, iat: now, exp: now + 60 }),
       'wrong audience': signed({ ...good, aud: 'another-api', iat: now, exp: now + 60 }),
       'no audience': signed({ sub: 'alice', iss: ISSUER, iat: now, exp: now + 60 }),
-      'expired': signed({ ...good, iat: now - 120, exp: now - 60 }),
+      expired: signed({ ...good, iat: now - 120, exp: now - 60 }),
     };
     for (const [name, token] of Object.entries(refused)) {
       const reply = await rest(server.url, token).get('/v1/conversations');
@@ -122,7 +125,7 @@ describe('token expiry, lifetime, issuer and audience', () => {
     assert.equal(await device.closed(3_000), closeCodes.token_expired);
   });
 
-  it('keeps a renewed socket past its first token\'s expiry, with a new expiry and a new notice, and it keeps receiving messages', async () => {
+  it("keeps a renewed socket past its first token's expiry, with a new expiry and a new notice, and it keeps receiving messages", async () => {
     const first = expiringIn('renewer', 4);
     const firstExp = claimsOf(first).exp as number;
     const renewer = await connect(first, 'renewing');
@@ -137,7 +140,7 @@ describe('token expiry, lifetime, issuer and audience', () => {
     // The second token brings its own notice, before its own expiry, and is renewed in turn.
     await renewer.waitFor('token_expiring', () => true, 2, 6_000);
     assert.ok(Date.now() > firstExp * 1000, 'the second notice comes after the first token has expired');
-    assert.equal(renewer.open, true, 'still open past the first token\'s expiry');
+    assert.equal(renewer.open, true, "still open past the first token's expiry");
     renewer.send({ type: 'reauth', token: expiringIn('renewer', 600), request_id: 'renew-2' });
     await renewer.waitFor('ok', (f) => f.request_id === 'renew-2');
 
@@ -150,14 +153,14 @@ describe('token expiry, lifetime, issuer and audience', () => {
     assert.equal(renewer.of('token_expiring').length, 2, 'no notice for the long-lived third token');
   });
 
-  it('refuses a reauth with another user\'s token, an invalid one or one without exp: an error frame, then the socket is closed', async () => {
+  it("refuses a reauth with another user's token, an invalid one or one without exp: an error frame, then the socket is closed", async () => {
     const now = nowS();
     const cases: Record<string, string> = {
       'another sub': expiringIn('mallory-target', 600),
       'wrong key': createSigner({ key: 'k'.repeat(64), algorithm: 'HS256' })({ sub: 'reauther', iss: ISSUER, aud: AUDIENCE, exp: now + 600 }),
       'no exp': signed({ sub: 'reauther', iss: ISSUER, aud: AUDIENCE, iat: now }),
       'wrong audience': signed({ sub: 'reauther', iss: ISSUER, aud: 'another-api', iat: now, exp: now + 600 }),
-      'expired': signed({ sub: 'reauther', iss: ISSUER, aud: AUDIENCE, iat: now - 120, exp: now - 60 }),
+      expired: signed({ sub: 'reauther', iss: ISSUER, aud: AUDIENCE, iat: now - 120, exp: now - 60 }),
     };
     for (const [name, token] of Object.entries(cases)) {
       const device = await connect(expiringIn('reauther', 600), 'reauthing');

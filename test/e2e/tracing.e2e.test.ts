@@ -11,8 +11,7 @@ import { rest, tempDir } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
 
-const token = async (url: string, userId: string) =>
-  (await rest(url).post('/v1/auth/dev-token', { user_id: userId })).body.token as string;
+const token = async (url: string, userId: string) => (await rest(url).post('/v1/auth/dev-token', { user_id: userId })).body.token as string;
 
 /** A server, a group of alice and bob with a device each, and one message from alice that bob received. */
 const sendOne = async (natter: Natter, clientMsgId: string) => {
@@ -53,7 +52,10 @@ describe('tracing (embedded)', () => {
       await natter.close();
     }
 
-    const spans = await eventually(async () => exporter.getFinishedSpans(), (s) => s.some((span) => span.name === 'natter.deliver'));
+    const spans = await eventually(
+      async () => exporter.getFinishedSpans(),
+      (s) => s.some((span) => span.name === 'natter.deliver'),
+    );
     const send = spans.find((s) => s.name === 'natter.ws send_message' && s.attributes['natter.client_msg_id'] === 'traced-1');
     assert.ok(send, `a send_message span; have ${spans.map((s) => s.name).join(', ')}`);
     assert.equal(parentOf(send), undefined, 'the frame starts the trace');
@@ -61,11 +63,17 @@ describe('tracing (embedded)', () => {
     assert.ok(append, 'the append is a child of the send_message span');
     assert.equal(append.spanContext().traceId, send.spanContext().traceId);
     const deliveries = spans.filter((s) => s.name === 'natter.deliver' && parentOf(s) === append.spanContext().spanId);
-    assert.ok(deliveries.length >= 1, `the fan-out's delivery is a child of the append; have ${spans.map((s) => `${s.name}<${parentOf(s) ?? '-'}`).join(', ')}`);
-    assert.ok(deliveries.every((d) => d.spanContext().traceId === send.spanContext().traceId), 'one trace');
+    assert.ok(
+      deliveries.length >= 1,
+      `the fan-out's delivery is a child of the append; have ${spans.map((s) => `${s.name}<${parentOf(s) ?? '-'}`).join(', ')}`,
+    );
+    assert.ok(
+      deliveries.every((d) => d.spanContext().traceId === send.spanContext().traceId),
+      'one trace',
+    );
     const [sent] = await sentInLog(dataDir);
     const { traceId, spanId } = append.spanContext();
-    assert.equal(sent?.metadata?.traceparent, `00-${traceId}-${spanId}-01`, 'the event keeps the append\'s context in the log');
+    assert.equal(sent?.metadata?.traceparent, `00-${traceId}-${spanId}-01`, "the event keeps the append's context in the log");
   });
 
   it('given tracing off (the default), when a message is sent, then its event carries no trace context', async () => {

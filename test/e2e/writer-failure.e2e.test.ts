@@ -16,12 +16,16 @@ import { Device } from '../support/ws-client.ts';
  * non-zero, for its supervisor to start it again.
  */
 const dirs: string[] = [];
-after(() => { for (const dir of dirs) rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
   it('given a running server, when its writer thread dies, then /healthz and /readyz answer 503, sends fail, and onFatal is called', async () => {
     const workers: Worker[] = [];
-    const seen = (worker: Worker) => { workers.push(worker); };
+    const seen = (worker: Worker) => {
+      workers.push(worker);
+    };
     process.on('worker', seen);
     const dataDir = tempDir();
     dirs.push(dataDir);
@@ -29,7 +33,10 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
     try {
       const url = await natter.app.listen({ host: '127.0.0.1', port: 0 });
       const fatal = new Promise<Error>((resolve) => natter.onFatal(resolve));
-      const token = (user: string) => rest(url).post('/v1/auth/dev-token', { user_id: user, device_id: 'phone' }).then((r) => r.body.token as string);
+      const token = (user: string) =>
+        rest(url)
+          .post('/v1/auth/dev-token', { user_id: user, device_id: 'phone' })
+          .then((r) => r.body.token as string);
       const alice = rest(url, await token('alice'));
       const { body: conversation } = await alice.post('/v1/conversations', { type: 'direct', peer_id: 'bob' });
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
@@ -43,7 +50,10 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
         assert.equal(((await reply.json()) as { status: string }).status, 'failed');
       }
       const device = await Device.connect(url.replace('http', 'ws'), await token('alice'), 'phone');
-      const refused = await device.sendMessage(conversation.conversation_id, 'lost?').then(() => null, (error: Error) => error);
+      const refused = await device.sendMessage(conversation.conversation_id, 'lost?').then(
+        () => null,
+        (error: Error) => error,
+      );
       assert.ok(refused, 'a send is not acked');
       await device.close();
     } finally {
@@ -61,13 +71,27 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
+    child.stdout!.on('data', (d) => {
+      output += d;
+    });
+    child.stderr!.on('data', (d) => {
+      output += d;
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const url = `http://127.0.0.1:${port}`;
-      await eventually(() => fetch(`${url}/healthz`).then((r) => r.status, () => 0), (status) => status === 200, { timeoutMs: 30_000, everyMs: 100 });
-      const { body: { token } } = await rest(url).post('/v1/auth/dev-token', { user_id: 'carol', device_id: 'phone' });
+      await eventually(
+        () =>
+          fetch(`${url}/healthz`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (status) => status === 200,
+        { timeoutMs: 30_000, everyMs: 100 },
+      );
+      const {
+        body: { token },
+      } = await rest(url).post('/v1/auth/dev-token', { user_id: 'carol', device_id: 'phone' });
       assert.equal((await rest(url, token).post('/v1/conversations', { type: 'direct', peer_id: 'dan' })).status, 201, 'an append started the writer');
       child.kill('SIGUSR2');
       const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);

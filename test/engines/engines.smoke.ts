@@ -71,7 +71,10 @@ test('kafka: idempotent produce, consumer group, commit', async () => {
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
           await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-          if (++seen === n) { clearTimeout(timer); resolve(); }
+          if (++seen === n) {
+            clearTimeout(timer);
+            resolve();
+          }
         },
       });
     });
@@ -90,9 +93,7 @@ test('cassandra: keyspace, insert, select', async () => {
   const client = new cassandra.Client({ contactPoints: env.cassandra, localDataCenter: env.dc });
   await client.connect();
   try {
-    await client.execute(
-      "CREATE KEYSPACE IF NOT EXISTS natter_smoke WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-    );
+    await client.execute("CREATE KEYSPACE IF NOT EXISTS natter_smoke WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
     await client.execute('CREATE TABLE IF NOT EXISTS natter_smoke.kv (k text PRIMARY KEY, v int)');
     const k = randomUUID();
     await client.execute('INSERT INTO natter_smoke.kv (k, v) VALUES (?, ?)', [k, 42], { prepare: true });
@@ -110,7 +111,10 @@ test('opensearch: index with the whitespace analyzer, search', async () => {
     await client.indices.create({ index, body: { mappings: { properties: { words: { type: 'text', analyzer: 'whitespace' } } } } as never });
     await client.index({ index, id: '1', body: { words: 'cafe au lait' }, refresh: true });
     const r = await client.search({ index, body: { query: { term: { words: 'lait' } } } as never });
-    assert.deepEqual(r.body.hits.hits.map((h) => h._id), ['1']);
+    assert.deepEqual(
+      r.body.hits.hits.map((h) => h._id),
+      ['1'],
+    );
   } finally {
     await client.indices.delete({ index }).catch(() => {});
     await client.close();

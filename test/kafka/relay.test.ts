@@ -33,7 +33,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const within = async <T>(promise: Promise<T>, ms: number, what: string): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); })]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -43,10 +48,17 @@ const paths = (dir: string) => ({ events: join(dir, 'events.db'), checkpoints: j
 const RELAY = 'relay-test';
 
 /** Slows every batch of the feed down, so that the child can be killed in the middle of the log. */
-const throttled = (store: EventStore, delayMs: number): EventStore => Object.assign(Object.create(store) as EventStore, {
-  subscribeToAll: (options: Parameters<EventStore['subscribeToAll']>[0]) =>
-    store.subscribeToAll({ ...options, onEvents: async (events: RecordedEvent[]) => { await sleep(delayMs); await options.onEvents(events); } }),
-});
+const throttled = (store: EventStore, delayMs: number): EventStore =>
+  Object.assign(Object.create(store) as EventStore, {
+    subscribeToAll: (options: Parameters<EventStore['subscribeToAll']>[0]) =>
+      store.subscribeToAll({
+        ...options,
+        onEvents: async (events: RecordedEvent[]) => {
+          await sleep(delayMs);
+          await options.onEvents(events);
+        },
+      }),
+  });
 
 const childConfig = process.env.NATTER_RELAY_CHILD;
 if (childConfig) {
@@ -54,15 +66,22 @@ if (childConfig) {
   const eventStore = createSqliteEventStore({ path: paths(config.dir).events });
   const checkpoints = createSqliteCheckpointStore(openDatabase(paths(config.dir).checkpoints, 'NORMAL'));
   await startRelay({
-    eventStore: throttled(eventStore, config.delayMs), kafka: kafkaFor(config.brokers, 'relay-child'), topic: config.topic,
-    checkpoints, name: RELAY, batchSize: config.batchSize, log: quiet,
+    eventStore: throttled(eventStore, config.delayMs),
+    kafka: kafkaFor(config.brokers, 'relay-child'),
+    topic: config.topic,
+    checkpoints,
+    name: RELAY,
+    batchSize: config.batchSize,
+    log: quiet,
   });
   setInterval(() => {}, 60_000); // runs until the parent kills it
 } else {
   const env = await requireEnginesLazily();
   const brokers = env.NATTER_KAFKA_BROKERS.split(',');
 
-  test('relay → Kafka → consumer group: at least once, per-conversation order, through a kill -9, a restart and a rebalance', { timeout: 180_000 }, async () => {
+  test('relay → Kafka → consumer group: at least once, per-conversation order, through a kill -9, a restart and a rebalance', {
+    timeout: 180_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'natter-relay-'));
     const run = randomUUID().slice(0, 8);
     const topic = `natter-relay-test-${run}`;
@@ -88,24 +107,50 @@ if (childConfig) {
     const seqs = new Map<string, number>();
     const appendRound = async (rounds: number) => {
       for (let r = 0; r < rounds; r++) {
-        await Promise.all(conversations.map((id, i) => {
-          const seq = (seqs.get(id) ?? 0) + 1;
-          seqs.set(id, seq);
-          const timestamp = 1_700_000_000_000 + seq;
-          if (seq === 1) {
-            return eventStore.appendToStream(`conversation-${id}`, [{ type: 'ConversationCreated', data: {
-              conversation_id: id, kind: 'group', title: 't', created_by: 'a', member_ids: ['a', 'b'], timestamp } }]);
-          }
-          const message: NewEvent = { type: 'MessageSent', data: {
-            conversation_id: id, message_id: `m-${id}-${seq}`, seq: seq - 1, sender_id: 'a', sender_device_id: 'd',
-            client_msg_id: `k-${seq}`, content: `message ${seq}`, content_type: 'text', timestamp } };
-          return (seq + i) % 4 === 0
-            ? Promise.all([
-              eventStore.appendToStream(`conversation-${id}`, [message]),
-              eventStore.appendToStream(`receipts-${id}`, [{ type: 'MessageRead', data: { conversation_id: id, user_id: 'b', up_to_seq: seq - 1, timestamp } }]),
-            ])
-            : eventStore.appendToStream(`conversation-${id}`, [message]);
-        }));
+        await Promise.all(
+          conversations.map((id, i) => {
+            const seq = (seqs.get(id) ?? 0) + 1;
+            seqs.set(id, seq);
+            const timestamp = 1_700_000_000_000 + seq;
+            if (seq === 1) {
+              return eventStore.appendToStream(`conversation-${id}`, [
+                {
+                  type: 'ConversationCreated',
+                  data: {
+                    conversation_id: id,
+                    kind: 'group',
+                    title: 't',
+                    created_by: 'a',
+                    member_ids: ['a', 'b'],
+                    timestamp,
+                  },
+                },
+              ]);
+            }
+            const message: NewEvent = {
+              type: 'MessageSent',
+              data: {
+                conversation_id: id,
+                message_id: `m-${id}-${seq}`,
+                seq: seq - 1,
+                sender_id: 'a',
+                sender_device_id: 'd',
+                client_msg_id: `k-${seq}`,
+                content: `message ${seq}`,
+                content_type: 'text',
+                timestamp,
+              },
+            };
+            return (seq + i) % 4 === 0
+              ? Promise.all([
+                  eventStore.appendToStream(`conversation-${id}`, [message]),
+                  eventStore.appendToStream(`receipts-${id}`, [
+                    { type: 'MessageRead', data: { conversation_id: id, user_id: 'b', up_to_seq: seq - 1, timestamp } },
+                  ]),
+                ])
+              : eventStore.appendToStream(`conversation-${id}`, [message]);
+          }),
+        );
       }
     };
 
@@ -113,13 +158,20 @@ if (childConfig) {
     const received: Array<{ member: number; key: string; position: number }> = [];
     const recorder = (member: number): Projector => ({
       name: `recorder-${member}`,
-      handle: async (events: Recorded[]) => { for (const e of events) received.push({ member, key: conversationKey(e), position: e.position }); },
+      handle: async (events: Recorded[]) => {
+        for (const e of events) received.push({ member, key: conversationKey(e), position: e.position });
+      },
       reset: async () => {},
     });
     const joinGroup = async (member: number) => {
       const m = await startKafkaProjections({
-        kafka: kafkaFor(brokers, `projector-${member}`), topic, groupId, projectors: [recorder(member)], log: quiet,
-        sessionTimeout: 10_000, heartbeatInterval: 500,
+        kafka: kafkaFor(brokers, `projector-${member}`),
+        topic,
+        groupId,
+        projectors: [recorder(member)],
+        log: quiet,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 500,
       });
       members.push(m);
       await within(m.joined, 30_000, `member ${member} joining the group`);
@@ -130,19 +182,22 @@ if (childConfig) {
       assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 8 }), { created: true, partitions: 8 });
       assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 8 }), { created: false, partitions: 8 }, 'idempotent');
       // NATTER_KAFKA_REPLICATION_FACTOR reaches the broker: one broker cannot hold two replicas.
-      await assert.rejects(ensureTopic(kafka, { topic: `${topic}-rf2`, partitions: 1, replicationFactor: 2 }),
-        (error: Error & { errors?: unknown }) => /INVALID_REPLICATION_FACTOR|replication factor/i.test(`${error.message} ${JSON.stringify(error.errors ?? '')}`));
+      await assert.rejects(ensureTopic(kafka, { topic: `${topic}-rf2`, partitions: 1, replicationFactor: 2 }), (error: Error & { errors?: unknown }) =>
+        /INVALID_REPLICATION_FACTOR|replication factor/i.test(`${error.message} ${JSON.stringify(error.errors ?? '')}`),
+      );
       await joinGroup(1);
 
       // 1. A relay in a child process, killed with SIGKILL in the middle of the log.
       await appendRound(30);
       const head1 = await eventStore.headPosition();
       child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')),
-          NATTER_RELAY_CHILD: JSON.stringify({ brokers, topic, dir, batchSize: 20, delayMs: 15 } satisfies ChildConfig) },
+        env: {
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')),
+          NATTER_RELAY_CHILD: JSON.stringify({ brokers, topic, dir, batchSize: 20, delayMs: 15 } satisfies ChildConfig),
+        },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
-      await waitFor('the child relay to pass a third of the log', 60_000, async () => await checkpoints.get(RELAY) >= head1 / 3);
+      await waitFor('the child relay to pass a third of the log', 60_000, async () => (await checkpoints.get(RELAY)) >= head1 / 3);
       child.kill('SIGKILL');
       await within(new Promise((resolve) => child!.once('exit', resolve)), 10_000, 'the killed child exiting');
       child = null;
@@ -172,7 +227,11 @@ if (childConfig) {
       const log = await eventStore.readAll({ after: 0, maxCount: head + 1 });
       assert.equal(log.length, head);
       const got = receivedPositions();
-      assert.deepEqual(log.filter((e) => !got.has(e.position)).map((e) => e.position), [], 'nothing lost');
+      assert.deepEqual(
+        log.filter((e) => !got.has(e.position)).map((e) => e.position),
+        [],
+        'nothing lost',
+      );
 
       // Order per conversation: whenever an event arrives (again), its predecessor in the log arrived before it.
       const previous = new Map<number, number>();
@@ -195,13 +254,18 @@ if (childConfig) {
       const duplicates = received.length - got.size;
       const byMember = [1, 2].map((m) => received.filter((r) => r.member === m).length);
       assert.ok(byMember[1]! > 0, 'the second member got partitions after the rebalance');
-      console.log(`relay test: ${head} events, ${received.length} deliveries (${duplicates} re-sent or replayed), by member ${byMember.join('/')}, killed at ${killedAt}/${head1}`);
+      console.log(
+        `relay test: ${head} events, ${received.length} deliveries (${duplicates} re-sent or replayed), by member ${byMember.join('/')}, killed at ${killedAt}/${head1}`,
+      );
     } finally {
       child?.kill('SIGKILL');
       await relay?.stop().catch(() => {});
       await Promise.all(members.map((m) => m.stop().catch(() => {})));
       const admin = kafka.admin();
-      await admin.connect().then(() => admin.deleteTopics({ topics: [topic] })).catch(() => {});
+      await admin
+        .connect()
+        .then(() => admin.deleteTopics({ topics: [topic] }))
+        .catch(() => {});
       await admin.deleteGroups([groupId]).catch(() => {});
       await admin.disconnect().catch(() => {});
       await eventStore.close();

@@ -14,7 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const metricSum = async (url: string, name: string, label = '') => {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith(name) && l.includes(label)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name) && l.includes(label))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
 };
 
 describe('abuse is bounded, logged, counted, and starves nobody', () => {
@@ -94,22 +97,28 @@ describe('abuse is bounded, logged, counted, and starves nobody', () => {
     const { port } = new URL(server.url);
     const closedWithin: number[] = [];
     const sockets: Socket[] = [];
-    const slow = (kind: 'headers' | 'body' | 'idle') => new Promise<void>((resolve) => {
-      const t0 = Date.now();
-      const socket = connect(Number(port), '127.0.0.1');
-      sockets.push(socket);
-      let timer: NodeJS.Timeout | undefined;
-      socket.on('connect', () => {
-        if (kind === 'idle') return;
-        const head = kind === 'headers'
-          ? 'GET /v1/conversations HTTP/1.1\r\nHost: x\r\n'
-          : 'POST /v1/auth/dev-token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
-        socket.write(head);
-        timer = setInterval(() => socket.write(kind === 'headers' ? 'X-Slow: 1\r\n' : ' '), 100);
+    const slow = (kind: 'headers' | 'body' | 'idle') =>
+      new Promise<void>((resolve) => {
+        const t0 = Date.now();
+        const socket = connect(Number(port), '127.0.0.1');
+        sockets.push(socket);
+        let timer: NodeJS.Timeout | undefined;
+        socket.on('connect', () => {
+          if (kind === 'idle') return;
+          const head =
+            kind === 'headers'
+              ? 'GET /v1/conversations HTTP/1.1\r\nHost: x\r\n'
+              : 'POST /v1/auth/dev-token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n';
+          socket.write(head);
+          timer = setInterval(() => socket.write(kind === 'headers' ? 'X-Slow: 1\r\n' : ' '), 100);
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearInterval(timer);
+          closedWithin.push(Date.now() - t0);
+          resolve();
+        });
       });
-      socket.on('error', () => {});
-      socket.on('close', () => { clearInterval(timer); closedWithin.push(Date.now() - t0); resolve(); });
-    });
     await duringAbuse('slow-loris', async () => {
       await Promise.all([
         ...Array.from({ length: 30 }, () => slow('headers')),
@@ -135,18 +144,26 @@ describe('abuse is bounded, logged, counted, and starves nobody', () => {
       for (let burst = 0; burst < 10; burst++) {
         for (const device of flooders) {
           for (let i = 0; i < 300; i++) device.send({ type: 'ping' });
-          for (let i = 0; i < 100; i++) device.send({ type: 'send_message', conversation_id: conv.conversation_id, client_msg_id: `spam-${burst}-${i}`, content: 'spam' });
+          for (let i = 0; i < 100; i++)
+            device.send({ type: 'send_message', conversation_id: conv.conversation_id, client_msg_id: `spam-${burst}-${i}`, content: 'spam' });
         }
         await sleep(50);
       }
       const last = flooders.map((d) => d.of('error').length);
       await sleep(300);
-      assert.deepEqual(flooders.map((d) => d.of('error').length), last, 'the flood has been answered');
+      assert.deepEqual(
+        flooders.map((d) => d.of('error').length),
+        last,
+        'the flood has been answered',
+      );
     });
     const refused = flooders.flatMap((d) => d.of('error', (e) => e.code === 'rate_limited'));
     assert.ok(refused.length > 5_000, `${refused.length} refusals`);
     assert.ok(refused.every((e) => typeof e.retry_after_ms === 'number'));
-    assert.ok(flooders.every((d) => d.open), 'a rate-limited socket stays open');
+    assert.ok(
+      flooders.every((d) => d.open),
+      'a rate-limited socket stays open',
+    );
     const counted = (await metricSum(server.url, 'natter_rate_limited_total')) - before;
     assert.ok(counted >= refused.length, `metrics counted ${counted} of ${refused.length}`);
     const logged = server.output().split('socket over its rate limit').length - logLinesBefore;

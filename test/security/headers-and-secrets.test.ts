@@ -17,8 +17,12 @@ const serveUntilExit = async (env: Record<string, string>) => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
@@ -91,9 +95,11 @@ describe('secrets, headers, CORS and dev tokens', () => {
     }
   });
 
-  const preflight = (url: string, origin: string) => fetch(`${url}/v1/conversations`, {
-    method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
-  });
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/v1/conversations`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
 
   it('closes CORS by default without dev tokens, opens it to configured origins, and to local dev servers only in the dev profile', async () => {
     const closed = await startNatter({ NATTER_DEV_TOKENS: 'false' });
@@ -128,11 +134,17 @@ describe('secrets, headers, CORS and dev tokens', () => {
   it('natter serve on a non-loopback NATTER_HOST without NATTER_DEV_TOKENS refuses to start with one line; with NATTER_DEV_TOKENS=false it starts without them', async () => {
     const refused = await serveUntilExit({ NATTER_HOST: '0.0.0.0' });
     assert.equal(refused.code, 1, refused.lines.join('\n'));
-    assert.deepEqual(refused.lines, ['natter serve: NATTER_HOST=0.0.0.0 is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens']);
+    assert.deepEqual(refused.lines, [
+      'natter serve: NATTER_HOST=0.0.0.0 is not loopback: set NATTER_DEV_TOKENS=false for production, or NATTER_DEV_TOKENS=true to allow anyone to mint tokens',
+    ]);
 
     const badNumber = await serveUntilExit({ NATTER_MAX_BODY_BYTES: 'abc' });
     assert.equal(badNumber.code, 1);
-    assert.deepEqual(badNumber.lines, ['natter serve: NATTER_MAX_BODY_BYTES must be an integer of at least 1, got "abc"'], 'a config error is one line, no stack trace');
+    assert.deepEqual(
+      badNumber.lines,
+      ['natter serve: NATTER_MAX_BODY_BYTES must be an integer of at least 1, got "abc"'],
+      'a config error is one line, no stack trace',
+    );
 
     const production = await spawnNatter(tempDir('natter-exposed-'), { NATTER_HOST: '0.0.0.0', NATTER_DEV_TOKENS: 'false' });
     try {

@@ -11,8 +11,28 @@ const deepObjects = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 const many = (n: number, prefix = 'u') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style lookup, on purpose
 const log4shell = '${jndi:ldap://x}';
-const hostile = ['../../etc/passwd', '..', '%2e%2e%2f', "x' OR '1'='1", 'x"; DROP TABLE messages; --', "'; TRUNCATE natter.history; --",
-  'a\u0000b', 'a\nb', 'a\rb', 'a\tb', '\u001b[31mred', 'a b', 'ü', '\u202eevil', 'a/b', 'a\\b', log4shell, '{{7*7}}', '*', 'x'.repeat(10_000)];
+const hostile = [
+  '../../etc/passwd',
+  '..',
+  '%2e%2e%2f',
+  "x' OR '1'='1",
+  'x"; DROP TABLE messages; --',
+  "'; TRUNCATE natter.history; --",
+  'a\u0000b',
+  'a\nb',
+  'a\rb',
+  'a\tb',
+  '\u001b[31mred',
+  'a b',
+  'ü',
+  '\u202eevil',
+  'a/b',
+  'a\\b',
+  log4shell,
+  '{{7*7}}',
+  '*',
+  'x'.repeat(10_000),
+];
 /** Ids a client may legitimately choose: client_msg_id is any printable ASCII (it is opaque to the server). */
 const validClientMsgId = (id: string) => /^[\x21-\x7e]{1,128}$/.test(id);
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
@@ -36,7 +56,9 @@ describe('input limits: sizes, shapes and hostile ids', () => {
       beaInbox: (await rest(server.url, await server.token('bea')).get('/v1/conversations')).body,
     });
   });
-  after(async () => { await server.close(); });
+  after(async () => {
+    await server.close();
+  });
 
   it('answers every pathological REST request with a clear 4xx, in bounded time and memory, and changes nothing', async () => {
     const before = await snapshot();
@@ -64,8 +86,22 @@ describe('input limits: sizes, shapes and hostile ids', () => {
       ['a number as peer_id', 'POST', '/v1/conversations', { type: 'direct', peer_id: 7 }, [400], ['invalid_request']],
       ['an unknown field', 'POST', msgs, { client_msg_id: 'u1', content: 'x', priority: 'high' }, [400], ['invalid_request']],
       ['__proto__', 'POST', msgs, '{"client_msg_id":"p1","content":"x","__proto__":{"admin":true}}', [400], ['invalid_json', 'invalid_request']],
-      ['invalid UTF-8', 'POST', msgs, Buffer.from([...Buffer.from('{"client_msg_id":"u8","content":"'), 0xc3, 0x28, 0xff, ...Buffer.from('"}')]), [400], ['invalid_json']],
-      ['overlong UTF-8', 'POST', msgs, Buffer.from([...Buffer.from('{"client_msg_id":"u9","content":"'), 0xc0, 0xaf, ...Buffer.from('"}')]), [400], ['invalid_json']],
+      [
+        'invalid UTF-8',
+        'POST',
+        msgs,
+        Buffer.from([...Buffer.from('{"client_msg_id":"u8","content":"'), 0xc3, 0x28, 0xff, ...Buffer.from('"}')]),
+        [400],
+        ['invalid_json'],
+      ],
+      [
+        'overlong UTF-8',
+        'POST',
+        msgs,
+        Buffer.from([...Buffer.from('{"client_msg_id":"u9","content":"'), 0xc0, 0xaf, ...Buffer.from('"}')]),
+        [400],
+        ['invalid_json'],
+      ],
       ['a lone surrogate', 'POST', msgs, '{"client_msg_id":"u10","content":"a\\udc00"}', [400], ['invalid_request']],
       ['JSON with a BOM and trailing junk', 'POST', msgs, '{"client_msg_id":"j1","content":"x"} trailing', [400], ['invalid_json']],
       ['limit=-1', 'GET', `${msgs}?limit=-1`, undefined, [400], ['invalid_request']],
@@ -93,20 +129,39 @@ describe('input limits: sizes, shapes and hostile ids', () => {
     for (const id of hostile) {
       const enc = encodeURIComponent(id);
       cases.push(
-        [`conversation id ${JSON.stringify(id.slice(0, 20))}`, 'GET', `/v1/conversations/${enc}/messages`, undefined, [400, 404], ['invalid_request', 'not_found']],
-        [`member id ${JSON.stringify(id.slice(0, 20))}`, 'DELETE', `/v1/conversations/${conv}/members/${enc}`, undefined, [400, 404], ['invalid_request', 'not_found']],
+        [
+          `conversation id ${JSON.stringify(id.slice(0, 20))}`,
+          'GET',
+          `/v1/conversations/${enc}/messages`,
+          undefined,
+          [400, 404],
+          ['invalid_request', 'not_found'],
+        ],
+        [
+          `member id ${JSON.stringify(id.slice(0, 20))}`,
+          'DELETE',
+          `/v1/conversations/${conv}/members/${enc}`,
+          undefined,
+          [400, 404],
+          ['invalid_request', 'not_found'],
+        ],
         [`media id ${JSON.stringify(id.slice(0, 20))}`, 'GET', `/v1/media/${enc}`, undefined, [400, 404], ['invalid_request', 'not_found']],
         [`key owner ${JSON.stringify(id.slice(0, 20))}`, 'GET', `/v1/keys/${enc}`, undefined, [400, 404], ['invalid_request', 'not_found']],
         [`device id ${JSON.stringify(id.slice(0, 20))}`, 'GET', `/v1/devices/${enc}/push`, undefined, [400, 404], ['invalid_request', 'not_found']],
         [`peer ${JSON.stringify(id.slice(0, 20))}`, 'POST', '/v1/conversations', { type: 'direct', peer_id: id }, [400], ['invalid_request']],
         [`member_ids ${JSON.stringify(id.slice(0, 20))}`, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [id] }, [400], ['invalid_request']],
       );
-      if (!validClientMsgId(id)) cases.push([`client_msg_id ${JSON.stringify(id.slice(0, 20))}`, 'POST', msgs, { client_msg_id: id, content: 'x' }, [400], ['invalid_request']]);
+      if (!validClientMsgId(id))
+        cases.push([`client_msg_id ${JSON.stringify(id.slice(0, 20))}`, 'POST', msgs, { client_msg_id: id, content: 'x' }, [400], ['invalid_request']]);
     }
     const token = await server.token('ada');
     const rawPost = async (path: string, bytes: Buffer) => {
-      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: bytes });
-      return { status: response.status, body: await response.json() as any };
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: bytes,
+      });
+      return { status: response.status, body: (await response.json()) as any };
     };
     let slowest = { label: '', ms: 0 };
     for (const [label, method, path, body, statuses, codes, headers] of cases) {
@@ -154,11 +209,13 @@ describe('input limits: sizes, shapes and hostile ids', () => {
       ['duplicate type keys', '{"type":"ping","type":"send_message"}'],
       ['invalid UTF-8', Buffer.from([...Buffer.from('{"type":"ping","x":"'), 0xed, 0xa0, 0x80, ...Buffer.from('"}')])],
       ['a type of 60 KB', JSON.stringify({ type: 'x'.repeat(60_000) })],
-      ...hostile.flatMap((id): Array<[string, string]> => [
-        [`conversation_id ${JSON.stringify(id.slice(0, 20))}`, frame({ conversation_id: id })],
-        ...(validClientMsgId(id) ? [] : [[`client_msg_id ${JSON.stringify(id.slice(0, 20))}`, frame({ client_msg_id: id })] as [string, string]]),
-        [`typing in ${JSON.stringify(id.slice(0, 20))}`, JSON.stringify({ type: 'typing', conversation_id: id, state: 'start' })],
-      ]),
+      ...hostile.flatMap(
+        (id): Array<[string, string]> => [
+          [`conversation_id ${JSON.stringify(id.slice(0, 20))}`, frame({ conversation_id: id })],
+          ...(validClientMsgId(id) ? [] : [[`client_msg_id ${JSON.stringify(id.slice(0, 20))}`, frame({ client_msg_id: id })] as [string, string]]),
+          [`typing in ${JSON.stringify(id.slice(0, 20))}`, JSON.stringify({ type: 'typing', conversation_id: id, state: 'start' })],
+        ],
+      ),
     ];
     const errorsBefore = device.of('error').length;
     for (const [, raw] of cases) device.socket.send(raw, { binary: false });

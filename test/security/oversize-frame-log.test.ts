@@ -16,7 +16,10 @@ describe('an oversized frame is logged as what it is', () => {
     assert.equal(await device.closed(10_000), 1009);
     let line: string | undefined;
     for (let i = 0; i < 100 && !line; i++) {
-      line = natter.output().split('\n').find((l) => l.includes('frame_too_large'));
+      line = natter
+        .output()
+        .split('\n')
+        .find((l) => l.includes('frame_too_large'));
       if (!line) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(line, `no log line for the oversized frame: ${natter.output().slice(-2_000)}`);

@@ -18,8 +18,16 @@ const buildWebClient = async () => {
   const fresh = `dist.${process.pid}`;
   await build({ root: WEB, logLevel: 'warn', build: { outDir: fresh, emptyOutDir: true } });
   const old = `${WEB}/dist.old.${process.pid}`;
-  try { renameSync(`${WEB}/dist`, old); } catch { /* no earlier build */ }
-  try { renameSync(`${WEB}/${fresh}`, `${WEB}/dist`); } catch { /* another build is in place */ }
+  try {
+    renameSync(`${WEB}/dist`, old);
+  } catch {
+    /* no earlier build */
+  }
+  try {
+    renameSync(`${WEB}/${fresh}`, `${WEB}/dist`);
+  } catch {
+    /* another build is in place */
+  }
   rmSync(old, { recursive: true, force: true });
   rmSync(`${WEB}/${fresh}`, { recursive: true, force: true });
 };
@@ -36,11 +44,12 @@ export const prepareBrowserTests = async () => {
   await buildWebClient();
 };
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 
 /** Saved on every run, so that a person can look at the screens (test/artifacts is git-ignored). */
 export const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });

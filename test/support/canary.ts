@@ -16,14 +16,26 @@ export const filesContaining = (dir: string, needle: string): string[] => {
   const found: string[] = [];
   const walk = (path: string) => {
     let entries: string[];
-    try { entries = readdirSync(path); } catch { return; }
+    try {
+      entries = readdirSync(path);
+    } catch {
+      return;
+    }
     for (const name of entries) {
       const file = join(path, name);
       let info: ReturnType<typeof statSync>;
-      try { info = statSync(file); } catch { continue; }
+      try {
+        info = statSync(file);
+      } catch {
+        continue;
+      }
       if (info.isDirectory()) walk(file);
       else if (info.isFile()) {
-        try { if (readFileSync(file).includes(bytes)) found.push(file); } catch { /* gone meanwhile */ }
+        try {
+          if (readFileSync(file).includes(bytes)) found.push(file);
+        } catch {
+          /* gone meanwhile */
+        }
       }
     }
   };
@@ -72,7 +84,11 @@ export const recoverableInCluster = async (env: Record<string, string>): Promise
   try {
     const schema = `"${env.NATTER_PG_SCHEMA}"`;
     const rows = (await pool.query<{ data: string }>(`SELECT data::text AS data FROM ${schema}.events`)).rows;
-    return await openable(rows.flatMap((r) => sealedIn(r.data)), createPostgresContentKeyStore({ pool, schema, close: async () => {} }), Buffer.from(env.NATTER_MASTER_KEY!, 'hex'));
+    return await openable(
+      rows.flatMap((r) => sealedIn(r.data)),
+      createPostgresContentKeyStore({ pool, schema, close: async () => {} }),
+      Buffer.from(env.NATTER_MASTER_KEY!, 'hex'),
+    );
   } finally {
     await pool.end();
   }

@@ -20,14 +20,17 @@ export type RunningCluster = {
 
 /** A relay, a projector worker, a push worker and `gateways` gateways, in this process, on real engines and real sockets. */
 /** `env` overrides the namespace; a name set to undefined is removed from it (to test a default). */
-export const startCluster = async (env: Record<string, string | undefined>, options: { gateways?: number; namespace?: ClusterNamespace } = {}): Promise<RunningCluster> => {
-  const namespace = options.namespace ?? await clusterNamespace();
+export const startCluster = async (
+  env: Record<string, string | undefined>,
+  options: { gateways?: number; namespace?: ClusterNamespace } = {},
+): Promise<RunningCluster> => {
+  const namespace = options.namespace ?? (await clusterNamespace());
   const full = Object.fromEntries(Object.entries({ ...namespace, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const cluster = loadClusterConfig(full);
   const relay = await startClusterRelay(cluster, loadConfig(full, 'cluster'));
   const worker = await startProjectorWorker(loadConfig(full, 'cluster'), cluster);
   const pusher = await startPushWorker(loadConfig(full, 'cluster'), cluster);
-  const gateways: RunningCluster["gateways"] = [];
+  const gateways: RunningCluster['gateways'] = [];
   for (let i = 0; i < (options.gateways ?? 3); i++) {
     const config = loadConfig(full, 'cluster');
     const gateway = await createGateway(config, { ...cluster, gatewayId: `${namespace.NATTER_REDIS_PREFIX}-gw${i}` });
@@ -35,7 +38,8 @@ export const startCluster = async (env: Record<string, string | undefined>, opti
     gateways.push({ url, wsUrl: url.replace('http', 'ws'), gateway });
   }
   return {
-    gateways, env: full,
+    gateways,
+    env: full,
     published: worker.published,
     close: async () => {
       for (const g of gateways) await g.gateway.close();
@@ -57,8 +61,12 @@ export const clusterServer = async (env: Record<string, string | undefined>, dat
   let next = 0;
   const pick = () => running.gateways[next++ % running.gateways.length]!;
   return {
-    get url() { return pick().url; },
-    get wsUrl() { return pick().wsUrl; },
+    get url() {
+      return pick().url;
+    },
+    get wsUrl() {
+      return pick().wsUrl;
+    },
     dataDir,
     env: running.env as Record<string, string>,
     close: running.close,

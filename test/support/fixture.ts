@@ -23,7 +23,9 @@ export const useNatter = (env: Env | (() => Env | Promise<Env>) = {}) => {
     if (!started) throw new Error('Natter is not running: use the fixture in tests, or in hooks registered after useNatter()');
     return started;
   };
-  before(async () => { started = await startNatter(typeof env === 'function' ? await env() : env); });
+  before(async () => {
+    started = await startNatter(typeof env === 'function' ? await env() : env);
+  });
   after(async () => {
     // Terminated, not closed: a test may leave a device that does not read (backpressure) or a server mid-drain.
     for (const device of devices) device.socket.terminate();
@@ -32,10 +34,18 @@ export const useNatter = (env: Env | (() => Env | Promise<Env>) = {}) => {
 
   /** The running server, read through on every use: in the cluster, each `url` or `wsUrl` is the next gateway. */
   const server: Server = {
-    get url() { return running().url; },
-    get wsUrl() { return running().wsUrl; },
-    get dataDir() { return running().dataDir; },
-    get env() { return running().env; },
+    get url() {
+      return running().url;
+    },
+    get wsUrl() {
+      return running().wsUrl;
+    },
+    get dataDir() {
+      return running().dataDir;
+    },
+    get env() {
+      return running().env;
+    },
     token: (userId, deviceId) => running().token(userId, deviceId),
     close: () => running().close(),
   };

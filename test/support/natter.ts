@@ -21,14 +21,17 @@ export type Server = {
   close(): Promise<void>;
 };
 
-const withToken = (url: string) => async (userId: string, deviceId?: string): Promise<string> => {
-  const response = await fetch(`${url}/v1/auth/dev-token`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user_id: userId, ...(deviceId ? { device_id: deviceId } : {}) }),
-  });
-  if (response.status !== 200) throw new Error(`dev-token failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { token: string }).token;
-};
+const withToken =
+  (url: string) =>
+  async (userId: string, deviceId?: string): Promise<string> => {
+    const response = await fetch(`${url}/v1/auth/dev-token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: userId, ...(deviceId ? { device_id: deviceId } : {}) }),
+    });
+    if (response.status !== 200) throw new Error(`dev-token failed: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  };
 
 /**
  * A real Natter listening on loopback, in this process: the embedded profile, or with
@@ -58,21 +61,45 @@ export const spawnNatter = async (dataDir: string, env: Record<string, string> =
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => { output += d; });
-  child.stderr!.on('data', (d) => { output += d; });
+  child.stdout!.on('data', (d) => {
+    output += d;
+  });
+  child.stderr!.on('data', (d) => {
+    output += d;
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`natter exited early (${child.exitCode}): ${output}`);
-    try { if ((await fetch(`${url}/healthz`)).status === 200) break; } catch { /* not up yet */ }
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`natter did not start: ${output}`); }
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`natter did not start: ${output}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    url, wsUrl: url.replace('http', 'ws'), dataDir, process: child, token: withToken(url), output: () => output,
-    kill9: async () => { child.kill('SIGKILL'); await exited; },
-    close: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited; } },
+    url,
+    wsUrl: url.replace('http', 'ws'),
+    dataDir,
+    process: child,
+    token: withToken(url),
+    output: () => output,
+    kill9: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
   };
 };
 
@@ -100,7 +127,7 @@ export const rest = (url: string, token?: string) => {
 /** Every message of a conversation, oldest first, read page by page through REST history. */
 export const allMessages = async (client: ReturnType<typeof rest>, conversationId: string): Promise<any[]> => {
   const items: any[] = [];
-  for (let after = 0; ;) {
+  for (let after = 0; ; ) {
     const reply = await client.get(`/v1/conversations/${conversationId}/messages?after=${after}&limit=200`);
     if (reply.status !== 200) throw new Error(`history of ${conversationId} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     items.push(...reply.body.items);

@@ -4,8 +4,13 @@ import type { AddressInfo } from 'node:net';
 
 /** A span as a collector sees it, from OTLP/HTTP JSON. */
 export type ReceivedSpan = {
-  name: string; traceId: string; spanId: string; parentSpanId: string | undefined; kind: number;
-  attributes: Record<string, unknown>; resource: Record<string, unknown>;
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  kind: number;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
 };
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
@@ -17,8 +22,8 @@ type ExportRequest = {
   }>;
 };
 
-const valueOf = (v: AnyValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue;
-const attributes = (list: KeyValue[] = []) => Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
+const anyValue = (v: AnyValue): unknown => v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue;
+const attributes = (list: KeyValue[] = []) => Object.fromEntries(list.map(({ key, value }) => [key, anyValue(value)]));
 /** OTLP JSON gives ids in hex; base64 is accepted too, as some encoders send it. */
 const id = (value: string | undefined, bytes: number): string | undefined => {
   if (!value) return undefined;
@@ -45,12 +50,18 @@ export const startOtlpReceiver = async () => {
       requests++;
       for (const resourceSpans of body.resourceSpans ?? []) {
         const resource = attributes(resourceSpans.resource?.attributes);
-        for (const scope of resourceSpans.scopeSpans ?? []) for (const span of scope.spans ?? []) {
-          spans.push({
-            name: span.name, traceId: id(span.traceId, 16)!, spanId: id(span.spanId, 8)!, parentSpanId: id(span.parentSpanId, 8),
-            kind: span.kind, attributes: attributes(span.attributes), resource,
-          });
-        }
+        for (const scope of resourceSpans.scopeSpans ?? [])
+          for (const span of scope.spans ?? []) {
+            spans.push({
+              name: span.name,
+              traceId: id(span.traceId, 16)!,
+              spanId: id(span.spanId, 8)!,
+              parentSpanId: id(span.parentSpanId, 8),
+              kind: span.kind,
+              attributes: attributes(span.attributes),
+              resource,
+            });
+          }
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });

@@ -12,22 +12,29 @@ const run = promisify(execFile);
 
 export type PrivateEngine = 'redis' | 'kafka' | 'postgres' | 'cassandra';
 
-const listening = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = connect(port, '127.0.0.1');
-  socket.once('connect', () => { socket.destroy(); resolve(true); });
-  socket.once('error', () => resolve(false));
-});
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
 /** The processes whose parent is `pid` (PostgreSQL's backends, which a kill -9 of the postmaster alone would leave). */
-const childrenOf = (pid: number): number[] => readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
-  try {
-    // The fields after the command name (which may hold spaces) start with the state, then the parent's pid.
-    const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(entry)] : [];
-  } catch {
-    return [];
-  }
-});
+const childrenOf = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        // The fields after the command name (which may hold spaces) start with the state, then the parent's pid.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(entry)] : [];
+      } catch {
+        return [];
+      }
+    });
 
 /**
  * Engines of one test's own (any of Redis, Kafka, PostgreSQL, Cassandra), started by
@@ -41,17 +48,26 @@ export const startPrivateEngines = async (engines: PrivateEngine[] = ['redis', '
   // PostgreSQL runs as its own user (scripts/engines.sh, as root), which must reach its folder in here.
   await chmod(dir, 0o755);
   const ports = {
-    redis: await freePort(), kafka: await freePort(), controller: await freePort(),
-    postgres: await freePort(), cassandra: await freePort(), storage: await freePort(),
+    redis: await freePort(),
+    kafka: await freePort(),
+    controller: await freePort(),
+    postgres: await freePort(),
+    cassandra: await freePort(),
+    storage: await freePort(),
   };
   const env = {
     ...process.env,
-    NATTER_ENGINES_DIR: dir, NATTER_REDIS_APPENDONLY: 'yes',
-    NATTER_REDIS_PORT: String(ports.redis), NATTER_KAFKA_PORT: String(ports.kafka), NATTER_KAFKA_CONTROLLER_PORT: String(ports.controller),
-    NATTER_PG_PORT: String(ports.postgres), NATTER_CASSANDRA_PORT: String(ports.cassandra), NATTER_CASSANDRA_STORAGE_PORT: String(ports.storage),
+    NATTER_ENGINES_DIR: dir,
+    NATTER_REDIS_APPENDONLY: 'yes',
+    NATTER_REDIS_PORT: String(ports.redis),
+    NATTER_KAFKA_PORT: String(ports.kafka),
+    NATTER_KAFKA_CONTROLLER_PORT: String(ports.controller),
+    NATTER_PG_PORT: String(ports.postgres),
+    NATTER_CASSANDRA_PORT: String(ports.cassandra),
+    NATTER_CASSANDRA_STORAGE_PORT: String(ports.storage),
   };
   const up = (...names: PrivateEngine[]) => run('bash', ['scripts/engines.sh', 'up', ...names], { env, timeout: 240_000, maxBuffer: 4 * 1024 * 1024 });
-  const pidFile = (engine: PrivateEngine) => engine === 'postgres' ? join(dir, 'postgres', 'data', 'postmaster.pid') : join(dir, engine, `${engine}.pid`);
+  const pidFile = (engine: PrivateEngine) => (engine === 'postgres' ? join(dir, 'postgres', 'data', 'postmaster.pid') : join(dir, engine, `${engine}.pid`));
   const pidOf = async (engine: PrivateEngine) => {
     const file = pidFile(engine);
     return existsSync(file) ? Number((await readFile(file, 'utf8')).split('\n')[0]!.trim()) : 0;
@@ -60,10 +76,16 @@ export const startPrivateEngines = async (engines: PrivateEngine[] = ['redis', '
   const kill9 = async (engine: PrivateEngine) => {
     const pid = await pidOf(engine);
     if (pid > 0) {
-      for (const victim of [pid, ...childrenOf(pid)]) { try { process.kill(victim, 'SIGKILL'); } catch { /* already gone */ } }
+      for (const victim of [pid, ...childrenOf(pid)]) {
+        try {
+          process.kill(victim, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
     }
     // The port closing is what clients notice; wait for it so that "down" really means down.
-    for (const deadline = Date.now() + 10_000; await listening(portOf(engine)) && Date.now() < deadline;) await sleep(50);
+    for (const deadline = Date.now() + 10_000; (await listening(portOf(engine))) && Date.now() < deadline; ) await sleep(50);
   };
   /**
    * scripts/engines.sh runs PostgreSQL with synchronous_commit off, for speed: a commit is then
@@ -75,7 +97,12 @@ export const startPrivateEngines = async (engines: PrivateEngine[] = ['redis', '
     const pg = (await import('pg')).default;
     const client = new pg.Client({ connectionString: `postgres://natter:natter@127.0.0.1:${ports.postgres}/natter` });
     await client.connect();
-    try { await client.query(`ALTER SYSTEM SET synchronous_commit = 'on'`); await client.query('SELECT pg_reload_conf()'); } finally { await client.end(); }
+    try {
+      await client.query(`ALTER SYSTEM SET synchronous_commit = 'on'`);
+      await client.query('SELECT pg_reload_conf()');
+    } finally {
+      await client.end();
+    }
   };
   try {
     await up(...engines);
@@ -95,7 +122,9 @@ export const startPrivateEngines = async (engines: PrivateEngine[] = ['redis', '
     } as Record<string, string>,
     kill9,
     /** Starts the engine again on the same port and data; resolves once it answers (Kafka and Cassandra: through a client). */
-    start: async (engine: PrivateEngine) => { await up(engine); },
+    start: async (engine: PrivateEngine) => {
+      await up(engine);
+    },
     close: async () => {
       await Promise.all(engines.map(kill9));
       await rm(dir, { recursive: true, force: true });

@@ -39,13 +39,19 @@ export type ProjectionGiven<S> = ProjectionOutcome<S> & {
  */
 export const projectionSpec = <S>(projector: (store: S) => Projector, open: () => Promise<Opened<S>>) => {
   let opened: Opened<S> | undefined;
-  before(async () => { opened = await open(); });
-  after(async () => { await opened?.close(); });
+  before(async () => {
+    opened = await open();
+  });
+  after(async () => {
+    await opened?.close();
+  });
   const store = () => {
     assert.ok(opened, 'the backend is open (projectionSpec must be called inside a describe)');
     return opened.store;
   };
-  const apply = async (events: Recorded[]) => { if (events.length > 0) await projector(store()).handle(events); };
+  const apply = async (events: Recorded[]) => {
+    if (events.length > 0) await projector(store()).handle(events);
+  };
 
   return (given: NatterEvent[] = []): ProjectionGiven<S> => {
     const record = recorder();

@@ -20,19 +20,32 @@ export type ProtocolServer = {
 const recorder = () => {
   const requests: Recorded[] = [];
   let waiters: Array<() => void> = [];
-  const record = (r: Recorded) => { requests.push(r); for (const w of waiters) w(); };
-  const waitFor = (count: number, match: (r: Recorded) => boolean = () => true, timeoutMs = 5_000) => new Promise<Recorded[]>((resolve, reject) => {
-    const check = () => {
-      const found = requests.filter(match);
-      if (found.length >= count) { clearTimeout(timer); waiters = waiters.filter((w) => w !== check); resolve(found); return true; }
-      return false;
-    };
-    const timer = setTimeout(() => {
-      waiters = waiters.filter((w) => w !== check);
-      reject(new Error(`timed out waiting for ${count} request(s); got ${requests.filter(match).length}: ${requests.map((r) => `${r.method} ${r.path}`).join(', ')}`));
-    }, timeoutMs);
-    if (!check()) waiters.push(check);
-  });
+  const record = (r: Recorded) => {
+    requests.push(r);
+    for (const w of waiters) w();
+  };
+  const waitFor = (count: number, match: (r: Recorded) => boolean = () => true, timeoutMs = 5_000) =>
+    new Promise<Recorded[]>((resolve, reject) => {
+      const check = () => {
+        const found = requests.filter(match);
+        if (found.length >= count) {
+          clearTimeout(timer);
+          waiters = waiters.filter((w) => w !== check);
+          resolve(found);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        waiters = waiters.filter((w) => w !== check);
+        reject(
+          new Error(
+            `timed out waiting for ${count} request(s); got ${requests.filter(match).length}: ${requests.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+          ),
+        );
+      }, timeoutMs);
+      if (!check()) waiters.push(check);
+    });
   return { requests, record, waitFor };
 };
 
@@ -56,9 +69,20 @@ export const startHttpsServer = async (tls: TestCert, respond: Responder): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`, requests, waitFor,
-    get respond() { return state.respond; }, set respond(r: Responder) { state.respond = r; },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    url: `https://127.0.0.1:${port}`,
+    requests,
+    waitFor,
+    get respond() {
+      return state.respond;
+    },
+    set respond(r: Responder) {
+      state.respond = r;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 };
 
@@ -68,14 +92,20 @@ export const startHttp2Server = async (tls: TestCert, respond: Responder): Promi
   const state = { respond };
   const server = createSecureServer({ key: tls.key, cert: tls.cert, allowHTTP1: false });
   const sessions = new Set<import('node:http2').ServerHttp2Session>();
-  server.on('session', (s) => { sessions.add(s); s.on('close', () => sessions.delete(s)); });
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
   server.on('stream', (stream, headers) => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', async () => {
       const r: Recorded = {
-        method: String(headers[constants.HTTP2_HEADER_METHOD]), path: String(headers[constants.HTTP2_HEADER_PATH]),
-        headers: headers as Recorded['headers'], body: Buffer.concat(chunks), at: Date.now(),
+        method: String(headers[constants.HTTP2_HEADER_METHOD]),
+        path: String(headers[constants.HTTP2_HEADER_PATH]),
+        headers: headers as Recorded['headers'],
+        body: Buffer.concat(chunks),
+        at: Date.now(),
       };
       const answer = await state.respond(r);
       record(r);
@@ -86,9 +116,20 @@ export const startHttp2Server = async (tls: TestCert, respond: Responder): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`, requests, waitFor,
-    get respond() { return state.respond; }, set respond(r: Responder) { state.respond = r; },
-    close: () => new Promise<void>((resolve) => { for (const s of sessions) s.destroy(); server.close(() => resolve()); }),
+    url: `https://127.0.0.1:${port}`,
+    requests,
+    waitFor,
+    get respond() {
+      return state.respond;
+    },
+    set respond(r: Responder) {
+      state.respond = r;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 };
 
@@ -99,15 +140,22 @@ export const verifyJwt = (token: string, key: KeyObject | string, algorithm: 'RS
   const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
   if (header.alg !== algorithm) throw new Error(`alg is ${String(header.alg)}, expected ${algorithm}`);
-  const ok = verify('sha256', Buffer.from(`${h}.${p}`), algorithm === 'ES256' ? { key: key as KeyObject, dsaEncoding: 'ieee-p1363' } : key, Buffer.from(s, 'base64url'));
+  const ok = verify(
+    'sha256',
+    Buffer.from(`${h}.${p}`),
+    algorithm === 'ES256' ? { key: key as KeyObject, dsaEncoding: 'ieee-p1363' } : key,
+    Buffer.from(s, 'base64url'),
+  );
   if (!ok) throw new Error('JWT signature does not verify');
   return { header, claims };
 };
 
 /** An uncompressed P-256 point (65 bytes) as a public KeyObject. */
-export const p256PublicKey = (raw: Buffer): KeyObject => createPublicKey({
-  key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33, 65).toString('base64url') }, format: 'jwk',
-});
+export const p256PublicKey = (raw: Buffer): KeyObject =>
+  createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: raw.subarray(1, 33).toString('base64url'), y: raw.subarray(33, 65).toString('base64url') },
+    format: 'jwk',
+  });
 
 /** A browser's side of a push subscription: its ECDH key pair and auth secret, and the decryption of what arrives. */
 export const webPushClient = (endpoint: string) => {

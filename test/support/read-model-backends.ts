@@ -26,10 +26,19 @@ export const sqliteReadModels = async (): Promise<WithModels<ReadModels>> => {
 };
 
 /** The cluster's read models in Redis under a fresh key prefix (`inboxFanoutMaxMembers: 0` is the inbox's pull mode). */
-export const redisReadModels = async (env: Pick<EngineEnv, 'NATTER_REDIS_URL'>, options: { inboxFanoutMaxMembers?: number } = {}): Promise<WithModels<RedisReadModels>> => {
+export const redisReadModels = async (
+  env: Pick<EngineEnv, 'NATTER_REDIS_URL'>,
+  options: { inboxFanoutMaxMembers?: number } = {},
+): Promise<WithModels<RedisReadModels>> => {
   const prefix = `natter-spec:${randomUUID()}`;
   const models = createRedisReadModels({ url: env.NATTER_REDIS_URL, prefix, ...options });
-  return { models, close: async () => { await deleteUnder(models.redis, `${prefix}:`); await models.close(); } };
+  return {
+    models,
+    close: async () => {
+      await deleteUnder(models.redis, `${prefix}:`);
+      await models.close();
+    },
+  };
 };
 
 /** The cluster's history in a fresh Cassandra keyspace, dropped on close. */
@@ -47,4 +56,6 @@ export const cassandraHistory = async (env: Pick<EngineEnv, 'NATTER_CASSANDRA_CO
 };
 
 /** One store of opened read models: `sqliteReadModels().then(storeOf('inbox'))`. */
-export const storeOf = <K extends keyof Stores>(key: K) => ({ models, close }: WithModels<Pick<Stores, K>>): Opened<Stores[K]> => ({ store: models[key], close });
+export const storeOf =
+  <K extends keyof Stores>(key: K) =>
+  ({ models, close }: WithModels<Pick<Stores, K>>): Opened<Stores[K]> => ({ store: models[key], close });

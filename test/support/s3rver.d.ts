@@ -1,6 +1,9 @@
 declare module 's3rver' {
   type Options = {
-    port?: number; address?: string; silent?: boolean; directory: string;
+    port?: number;
+    address?: string;
+    silent?: boolean;
+    directory: string;
     configureBuckets?: Array<{ name: string; configs: unknown[] }>;
   };
   export default class S3rver {

@@ -2,8 +2,13 @@ import { eventually } from './eventually.ts';
 import type { Device, Frame } from './ws-client.ts';
 
 export type Send = {
-  id: string; firstSentAt: number; lastSentAt: number; attempts: number; pending: boolean;
-  ack?: Frame; ackAt?: number;
+  id: string;
+  firstSentAt: number;
+  lastSentAt: number;
+  attempts: number;
+  pending: boolean;
+  ack?: Frame;
+  ackAt?: number;
   errors: Array<{ code: string; message: string; retry_after_ms?: number; at: number }>;
   /** Milliseconds from each transmission to its answer. */
   waits: Array<{ sentAt: number; ms: number }>;
@@ -43,7 +48,10 @@ export const steadySender = (device: Device, conversationId: string, tag: string
       return;
     }
     send.errors.push({ code: frame.code, message: frame.message, retry_after_ms: frame.retry_after_ms, at });
-    if (!send.ack) setTimeout(() => { if (!send.ack) transmit(send); }, frame.retry_after_ms ?? 500).unref();
+    if (!send.ack)
+      setTimeout(() => {
+        if (!send.ack) transmit(send);
+      }, frame.retry_after_ms ?? 500).unref();
   });
   const ticker = setInterval(() => {
     const now = Date.now();
@@ -62,13 +70,23 @@ export const steadySender = (device: Device, conversationId: string, tag: string
   ticker.unref();
   watchdog.unref();
   return {
-    conversationId, device, mismatches,
+    conversationId,
+    device,
+    mismatches,
     all: () => [...sends.values()],
     /** No new sends; retries of the unacked ones go on. */
     stop: () => clearInterval(ticker),
     /** Waits (bounded) until every send is acked, retries included. */
-    settle: (timeoutMs: number) => eventually(async () => [...sends.values()].every((s) => s.ack), (done) => done, { timeoutMs, everyMs: 100 }),
-    close: () => { clearInterval(ticker); clearInterval(watchdog); },
+    settle: (timeoutMs: number) =>
+      eventually(
+        async () => [...sends.values()].every((s) => s.ack),
+        (done) => done,
+        { timeoutMs, everyMs: 100 },
+      ),
+    close: () => {
+      clearInterval(ticker);
+      clearInterval(watchdog);
+    },
   };
 };
 export type SteadySender = ReturnType<typeof steadySender>;

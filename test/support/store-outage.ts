@@ -24,7 +24,7 @@ import { testLimits } from './limits.ts';
 const limits = { ...testLimits, NATTER_KAFKA_SESSION_TIMEOUT_MS: '6000' };
 /** A send with no answer (ack or error frame) after this long counts as hung, and is sent again. */
 const REPLY_TIMEOUT_MS = 10_000;
-const ms = (value: number) => Number.isFinite(value) ? `${(value / 1000).toFixed(1)} s` : 'never';
+const ms = (value: number) => (Number.isFinite(value) ? `${(value / 1000).toFixed(1)} s` : 'never');
 
 type Pair = { name: string; sender: SteadySender; receiver: Device; arrivals: Array<{ frame: Frame; at: number }>; receiverToken: string };
 
@@ -51,7 +51,11 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
     if (options.engine === 'cassandra') {
       // The namespace's keyspace, on the private Cassandra (clusterNamespace made it on the shared one).
       const client = await connectCassandra({ contactPoints: [engines.env.NATTER_CASSANDRA_CONTACT_POINTS!], localDataCenter: env.NATTER_CASSANDRA_DC! });
-      try { await migrate(client, env.NATTER_CASSANDRA_KEYSPACE!, { replication: { class: 'SimpleStrategy', replication_factor: 1 } }); } finally { await client.shutdown(); }
+      try {
+        await migrate(client, env.NATTER_CASSANDRA_KEYSPACE!, { replication: { class: 'SimpleStrategy', replication_factor: 1 } });
+      } finally {
+        await client.shutdown();
+      }
     }
     const sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
     const spawnAll = async (...specs: Array<[string, Record<string, string>]>) => {
@@ -75,10 +79,19 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
       const arrivals = liveArrivals(receiver);
       const device = await Device.connect(ws(gateways[i]!), senderToken, 'phone');
       devices.push(receiver, device);
-      pairs.push({ name: `${from}→${to}`, sender: steadySender(device, conversation.conversation_id, from, { everyMs, replyTimeoutMs: REPLY_TIMEOUT_MS }), receiver, arrivals, receiverToken });
+      pairs.push({
+        name: `${from}→${to}`,
+        sender: steadySender(device, conversation.conversation_id, from, { everyMs, replyTimeoutMs: REPLY_TIMEOUT_MS }),
+        receiver,
+        arrivals,
+        receiverToken,
+      });
     }
     await sleep(3_000);
-    assert.ok(pairs.every((p) => p.arrivals.length > 0), 'the load is delivered before the fault');
+    assert.ok(
+      pairs.every((p) => p.arrivals.length > 0),
+      'the load is delivered before the fault',
+    );
 
     const deliveredLive = (pair: Pair, messageId: string) => pair.arrivals.some((a) => a.frame.message_id === messageId);
     const killedAt = Date.now();
@@ -86,15 +99,21 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
     await sleep(options.downMs);
     await engines.start(options.engine);
     const upAt = Date.now();
-    const resumed = await eventually(async () => pairs.every((pair) => pair.sender.all().some((s) =>
-      s.firstSentAt >= upAt && s.ack && deliveredLive(pair, s.ack.message_id))), (done) => done, { timeoutMs: options.recoveryMs, everyMs: 100 });
+    const resumed = await eventually(
+      async () => pairs.every((pair) => pair.sender.all().some((s) => s.firstSentAt >= upAt && s.ack && deliveredLive(pair, s.ack.message_id))),
+      (done) => done,
+      { timeoutMs: options.recoveryMs, everyMs: 100 },
+    );
     const settledAt = Date.now();
     for (const pair of pairs) pair.sender.stop();
     const settled = await Promise.all(pairs.map((pair) => pair.sender.settle(60_000)));
 
     const figures = pairs.map((pair) => {
       const sends = pair.sender.all();
-      const acks = sends.filter((s) => s.ackAt !== undefined).map((s) => s.ackAt!).sort((a, b) => a - b);
+      const acks = sends
+        .filter((s) => s.ackAt !== undefined)
+        .map((s) => s.ackAt!)
+        .sort((a, b) => a - b);
       const arrivalOf = new Map(pair.arrivals.map((a) => [a.frame.message_id as string, a.at]));
       const ackedBefore = sends.filter((s) => s.ackAt !== undefined && s.ackAt < upAt);
       const lateLive = ackedBefore.map((s) => arrivalOf.get(s.ack!.message_id)).filter((at): at is number => at !== undefined && at > killedAt);
@@ -108,7 +127,9 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
         'acked before up, delivered live by': lateLive.length > 0 ? ms(Math.max(...lateLive) - upAt) : '—',
       };
     });
-    console.log(`# ${options.engine} killed with -9 under ${options.rate} msgs/s over 3 gateways, down ${ms(upAt - killedAt)} (${options.downMs / 1000} s pause, then start); resumed ${resumed ? `within ${ms(settledAt - upAt)} of being back` : 'NOT within the bound'}`);
+    console.log(
+      `# ${options.engine} killed with -9 under ${options.rate} msgs/s over 3 gateways, down ${ms(upAt - killedAt)} (${options.downMs / 1000} s pause, then start); resumed ${resumed ? `within ${ms(settledAt - upAt)} of being back` : 'NOT within the bound'}`,
+    );
     console.table(figures);
 
     // No process died or was restarted; they logged the outage and kept going.
@@ -126,32 +147,57 @@ export const storeOutageUnderLoad = async (options: OutageOptions) => {
       // While the log is down a send is refused as unavailable; the retries that pile up meanwhile may
       // then meet the conversation's send rate (rate_limited): both say when to try again.
       const codes = [...new Set(errors.map((e) => e.code))];
-      assert.deepEqual(codes.filter((code) => code !== 'unavailable' && code !== 'rate_limited'), [], `other refusals: ${JSON.stringify(errors.filter((e) => e.code !== 'unavailable').slice(0, 3))}`);
-      assert.ok(errors.every((e) => e.message.length > 0 && typeof e.retry_after_ms === 'number'), 'a refusal says why and when to retry');
+      assert.deepEqual(
+        codes.filter((code) => code !== 'unavailable' && code !== 'rate_limited'),
+        [],
+        `other refusals: ${JSON.stringify(errors.filter((e) => e.code !== 'unavailable').slice(0, 3))}`,
+      );
+      assert.ok(
+        errors.every((e) => e.message.length > 0 && typeof e.retry_after_ms === 'number'),
+        'a refusal says why and when to retry',
+      );
       assert.deepEqual(pair.sender.mismatches, [], 'a retried send gets its first ack back');
 
       // History holds every acked message once, with the acked id and seq, gapless.
       const reader = rest(gateways[0]!.url!, pair.receiverToken);
-      const history = await eventually(() => allMessages(reader, pair.sender.conversationId), (items) => items.length >= sends.length, { timeoutMs: 120_000, everyMs: 250 });
-      assert.deepEqual(history.map((m) => m.seq), Array.from({ length: sends.length }, (_, i) => i + 1), `${pair.name}: history is gapless, each message once`);
+      const history = await eventually(
+        () => allMessages(reader, pair.sender.conversationId),
+        (items) => items.length >= sends.length,
+        { timeoutMs: 120_000, everyMs: 250 },
+      );
+      assert.deepEqual(
+        history.map((m) => m.seq),
+        Array.from({ length: sends.length }, (_, i) => i + 1),
+        `${pair.name}: history is gapless, each message once`,
+      );
       const byClientId = new Map(history.map((m) => [m.client_msg_id as string, m]));
       for (const send of sends) assert.equal(byClientId.get(send.id)?.message_id, send.ack!.message_id, `${pair.name}: ${send.id} is in history as acked`);
 
       // The receiving device saw each message once and in seq order live; a sync from its last
       // cursor (what a client does after any reconnect) brings whatever it did not get live.
       const live = pair.arrivals.filter((a) => a.frame.conversation_id === pair.sender.conversationId).map((a) => a.frame.seq as number);
-      assert.deepEqual(live, [...new Set(live)].sort((a, b) => a - b), `${pair.name}: live frames come once each, in seq order`);
-      const lastCursor = pair.arrivals.map((a) => a.frame.cursor as string).sort((a, b) => Number(a) - Number(b)).at(-1);
+      assert.deepEqual(
+        live,
+        [...new Set(live)].sort((a, b) => a - b),
+        `${pair.name}: live frames come once each, in seq order`,
+      );
+      const lastCursor = pair.arrivals
+        .map((a) => a.frame.cursor as string)
+        .sort((a, b) => Number(a) - Number(b))
+        .at(-1);
       const { messages: synced } = pair.receiver.open ? await pair.receiver.syncAll(lastCursor) : { messages: [] };
       const seen = new Set([...live, ...synced.filter((f) => f.conversation_id === pair.sender.conversationId).map((f) => f.seq as number)]);
       const missing = history.filter((m) => !seen.has(m.seq)).map((m) => m.seq);
-      console.log(`# ${pair.name}: ${sends.length} sent and acked, ${live.length} delivered live, ${missing.length} missing after a sync from the last live cursor; receiver socket ${pair.receiver.open ? 'open' : `closed (${pair.receiver.closeCode})`}`);
+      console.log(
+        `# ${pair.name}: ${sends.length} sent and acked, ${live.length} delivered live, ${missing.length} missing after a sync from the last live cursor; receiver socket ${pair.receiver.open ? 'open' : `closed (${pair.receiver.closeCode})`}`,
+      );
       assert.deepEqual(missing, [], `${pair.name}: messages the device got neither live nor by sync from its cursor`);
       assert.ok(pair.receiver.open && pair.sender.device.open, `${pair.name}: no socket was closed by the outage`);
     }
     return figures;
   } finally {
-    if (process.env.NATTER_TEST_ROLE_LOGS) for (const [i, r] of roles.entries()) writeFileSync(`${process.env.NATTER_TEST_ROLE_LOGS}/${options.engine}-${i}-${r.name}.log`, r.output());
+    if (process.env.NATTER_TEST_ROLE_LOGS)
+      for (const [i, r] of roles.entries()) writeFileSync(`${process.env.NATTER_TEST_ROLE_LOGS}/${options.engine}-${i}-${r.name}.log`, r.output());
     for (const pair of pairs) pair.sender.close();
     await Promise.all(devices.map((d) => d.close().catch(() => {})));
     await Promise.all(roles.map((r) => r.kill9()));

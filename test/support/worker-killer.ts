@@ -4,5 +4,9 @@
 import type { Worker } from 'node:worker_threads';
 
 const workers: Worker[] = [];
-process.on('worker', (worker: Worker) => { workers.push(worker); });
-process.on('SIGUSR2', () => { for (const worker of workers) void worker.terminate(); });
+process.on('worker', (worker: Worker) => {
+  workers.push(worker);
+});
+process.on('SIGUSR2', () => {
+  for (const worker of workers) void worker.terminate();
+});

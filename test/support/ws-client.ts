@@ -19,8 +19,13 @@ export class Device {
       this.frames.push(frame);
       this.poke(frame);
     });
-    socket.on('close', (code) => { this.closeCode = code; this.poke(); });
-    socket.on('ping', () => { this.pings++; });
+    socket.on('close', (code) => {
+      this.closeCode = code;
+      this.poke();
+    });
+    socket.on('ping', () => {
+      this.pings++;
+    });
   }
 
   /** `header` sends the token as a header instead of ?token=; other options go to `ws` (e.g. `autoPong: false`). */
@@ -33,18 +38,29 @@ export class Device {
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
-      socket.once('unexpected-response', (req, res) => { req.destroy(); reject(new Error(`upgrade refused: ${res.statusCode}`)); });
+      socket.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`upgrade refused: ${res.statusCode}`));
+      });
     });
     return device;
   }
 
-  private poke(frame?: Frame) { for (const waiter of [...this.waiters]) waiter.offer(frame); }
+  private poke(frame?: Frame) {
+    for (const waiter of [...this.waiters]) waiter.offer(frame);
+  }
 
-  send(frame: unknown): void { this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)); }
+  send(frame: unknown): void {
+    this.socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
 
-  get open() { return this.socket.readyState === WebSocket.OPEN; }
+  get open() {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
 
-  of(type: string, match: (f: Frame) => boolean = () => true): Frame[] { return this.frames.filter((f) => f.type === type && match(f)); }
+  of(type: string, match: (f: Frame) => boolean = () => true): Frame[] {
+    return this.frames.filter((f) => f.type === type && match(f));
+  }
 
   /** Waits until `count` frames of `type` matching `match` have arrived; returns them. */
   waitFor(type: string, match: (f: Frame) => boolean = () => true, count = 1, timeoutMs = 5_000): Promise<Frame[]> {
@@ -55,18 +71,27 @@ export class Device {
   private waitUntil(match: (f: Frame) => boolean, count: number, timeoutMs: number, what: string): Promise<Frame[]> {
     return new Promise((resolve, reject) => {
       const found = this.frames.filter(match);
-      if (found.length >= count) { resolve(found); return; }
+      if (found.length >= count) {
+        resolve(found);
+        return;
+      }
       const waiter = {
         offer: (frame?: Frame) => {
           if (frame && match(frame)) found.push(frame);
-          if (found.length >= count) { done(); resolve(found); }
+          if (found.length >= count) {
+            done();
+            resolve(found);
+          }
         },
       };
       const timer = setTimeout(() => {
         done();
         reject(new Error(`timed out waiting for ${count} ${what} frame(s); got ${found.length}; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
       }, timeoutMs);
-      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== waiter); };
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
       this.waiters.push(waiter);
     });
   }
@@ -74,7 +99,12 @@ export class Device {
   /** Sends a message and resolves with its ack (or rejects with the error frame). */
   async sendMessage(conversationId: string, content: string, clientMsgId = `c-${Math.random().toString(36).slice(2)}`, timeoutMs = 5_000): Promise<Frame> {
     this.send({ type: 'send_message', conversation_id: conversationId, client_msg_id: clientMsgId, content });
-    const [reply] = await this.waitUntil((f) => (f.type === 'ack' || f.type === 'error') && f.client_msg_id === clientMsgId, 1, timeoutMs, `ack of ${clientMsgId}`);
+    const [reply] = await this.waitUntil(
+      (f) => (f.type === 'ack' || f.type === 'error') && f.client_msg_id === clientMsgId,
+      1,
+      timeoutMs,
+      `ack of ${clientMsgId}`,
+    );
     if (reply!.type === 'error') throw new Error(`${reply!.code}: ${reply!.message}`);
     return reply!;
   }
@@ -100,14 +130,23 @@ export class Device {
   /** Resolves with the close code once the socket is closed (by either side). */
   closed(timeoutMs = 5_000): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      if (this.closeCode !== null) { resolve(this.closeCode); return; }
+      if (this.closeCode !== null) {
+        resolve(this.closeCode);
+        return;
+      }
       const timer = setTimeout(() => reject(new Error('socket was not closed')), timeoutMs);
-      this.socket.once('close', (code) => { clearTimeout(timer); resolve(code); });
+      this.socket.once('close', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
     });
   }
 
   async close(): Promise<void> {
     if (this.socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => { this.socket.once('close', () => resolve()); this.socket.close(); });
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
   }
 }

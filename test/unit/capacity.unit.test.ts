@@ -37,23 +37,49 @@ describe('capacity model on the quick bench reports', () => {
     const m = measuredFromReports(embedded, cluster);
     for (const seed of Object.values(seeds)) {
       const c = runCapacity({ ...defaultAssumptions, ...seed.assumptions }, m, [], seed);
-      for (const v of [c.load.peakMsgsPerS, c.load.deliveriesPerS, c.load.heartbeatsPerS, c.load.bytesOutPerS, c.gateways.count, c.pipeline.partitions,
-        c.pipeline.workers, c.cassandra.nodes, c.redis.nodes, c.redis.memory.total, c.eventLog.logs]) assert.ok(Number.isFinite(v) && v > 0, `seed ${seed.id}: ${v}`);
+      for (const v of [
+        c.load.peakMsgsPerS,
+        c.load.deliveriesPerS,
+        c.load.heartbeatsPerS,
+        c.load.bytesOutPerS,
+        c.gateways.count,
+        c.pipeline.partitions,
+        c.pipeline.workers,
+        c.cassandra.nodes,
+        c.redis.nodes,
+        c.redis.memory.total,
+        c.eventLog.logs,
+      ])
+        assert.ok(Number.isFinite(v) && v > 0, `seed ${seed.id}: ${v}`);
       assert.equal(c.firstBottleneck.utilization, Math.max(...c.limits.filter((l) => l.kind !== 'storage').map((l) => l.utilization)));
       assert.equal(c.seed?.comparisons.length, seed.estimates.length);
     }
   });
 
   it('given a cluster report without the adapter figures, then the model names the missing figure and the flag that supplies it', () => {
-    assert.throws(() => measuredFromReports(embedded, { meta: {}, scenarios: {} }), (e: unknown) => e instanceof MissingFigure && /--measured relayEventsPerS=/.test(e.message));
-    const m = measuredFromReports(embedded, { meta: {}, scenarios: {} }, {
-      relayEventsPerS: 1, partitionEventsPerS: 1, pgAppendsPerS: 1, cassandraMsgsPerS: 1, redisCommandsPerS: 1,
-    });
+    assert.throws(
+      () => measuredFromReports(embedded, { meta: {}, scenarios: {} }),
+      (e: unknown) => e instanceof MissingFigure && /--measured relayEventsPerS=/.test(e.message),
+    );
+    const m = measuredFromReports(
+      embedded,
+      { meta: {}, scenarios: {} },
+      {
+        relayEventsPerS: 1,
+        partitionEventsPerS: 1,
+        pgAppendsPerS: 1,
+        cassandraMsgsPerS: 1,
+        redisCommandsPerS: 1,
+      },
+    );
     assert.equal(m.pgAppendsPerS.value, 1);
   });
 
   it('given a group mix whose shares do not sum to 1, then it is refused', () => {
-    assert.deepEqual(parseGroupMix('2:0.5,10:0.5'), [{ size: 2, share: 0.5 }, { size: 10, share: 0.5 }]);
+    assert.deepEqual(parseGroupMix('2:0.5,10:0.5'), [
+      { size: 2, share: 0.5 },
+      { size: 10, share: 0.5 },
+    ]);
     assert.throws(() => parseGroupMix('2:0.5,10:0.4'), /sum to 0.9/);
     assert.throws(() => parseGroupMix('1:1'), /members ≥ 2/);
   });
@@ -65,18 +91,45 @@ describe('capacity model arithmetic, checked by hand', () => {
   // marks, no typing; half of every capacity kept free.
   const a: Assumptions = {
     ...defaultAssumptions,
-    dau: 864_000, msgsPerUserDay: 10, peakFactor: 2, onlineShare: 0.5, groupMix: [{ size: 2, share: 1 }], devicesPerUser: 1,
-    messageBytes: 200, heartbeatSeconds: 30, retentionDays: 10, sessionsPerUserDay: 1, contacts: 10, deliveredMarks: 1, readMarks: 0,
-    typingPerMsg: 0, conversationsPerUser: 2, usersPerDau: 1, headroom: 0.5, gatewayMemoryGb: 16, cassandraDiskTb: 1, redisNodeGb: 10,
-    pgDiskTb: 1, pgCopies: 2,
+    dau: 864_000,
+    msgsPerUserDay: 10,
+    peakFactor: 2,
+    onlineShare: 0.5,
+    groupMix: [{ size: 2, share: 1 }],
+    devicesPerUser: 1,
+    messageBytes: 200,
+    heartbeatSeconds: 30,
+    retentionDays: 10,
+    sessionsPerUserDay: 1,
+    contacts: 10,
+    deliveredMarks: 1,
+    readMarks: 0,
+    typingPerMsg: 0,
+    conversationsPerUser: 2,
+    usersPerDau: 1,
+    headroom: 0.5,
+    gatewayMemoryGb: 16,
+    cassandraDiskTb: 1,
+    redisNodeGb: 10,
+    pgDiskTb: 1,
+    pgCopies: 2,
   };
   const f = (value: number) => ({ value, source: 'hand' });
   const m: Measured = {
-    bytesPerSocket: f(10_000), cpuMsPerMsg: f(0.1), cpuMsPerDelivery: f(0.001), workerEventsPerS: f(10_000), relayEventsPerS: f(800),
-    partitionEventsPerS: f(100), pgAppendsPerS: f(1_000), cassandraMsgsPerS: f(100), redisCommandsPerS: f(10_000),
+    bytesPerSocket: f(10_000),
+    cpuMsPerMsg: f(0.1),
+    cpuMsPerDelivery: f(0.001),
+    workerEventsPerS: f(10_000),
+    relayEventsPerS: f(800),
+    partitionEventsPerS: f(100),
+    pgAppendsPerS: f(1_000),
+    cassandraMsgsPerS: f(100),
+    redisCommandsPerS: f(10_000),
   };
   let c: Capacity;
-  before(() => { c = runCapacity(a, m); });
+  before(() => {
+    c = runCapacity(a, m);
+  });
 
   it('then the peak load is 200 msgs/s, 100 deliveries, 100 receipts, 150 receipt frames, 14,400 heartbeats and 200 presence updates per second', () => {
     close(c.load.avgMsgsPerS, 100, 'average');
@@ -132,7 +185,17 @@ describe('capacity model arithmetic, checked by hand', () => {
     close(c.redis.memory.readModels, 1_728_000 * 412 + 864_000 * 1_540, 'read models');
     close(c.redis.memory.rateLimits, (200 * 61 + 100 * 3) * 168, 'rate limits');
     close(c.redis.memory.total, 2_456_292_000, 'memory');
-    const ops = { heartbeats: 43_200, sessions: 200, presence: 720, rateLimits: 900, forwards: 0, fanout: 940, readModels: 1_600, watermarks: 1_200, total: 48_760 };
+    const ops = {
+      heartbeats: 43_200,
+      sessions: 200,
+      presence: 720,
+      rateLimits: 900,
+      forwards: 0,
+      fanout: 940,
+      readModels: 1_600,
+      watermarks: 1_200,
+      total: 48_760,
+    };
     for (const [k, v] of Object.entries(ops)) close(c.redis.ops[k as keyof typeof ops], v, `redis ${k}`);
     assert.equal(c.redis.nodes, 10);
     close(c.redis.expiryKeyOpsPerS, 14_440, 'ses:expiry');
@@ -152,8 +215,16 @@ describe('natter capacity', () => {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const run = (args: string[]) => promisify(execFile)('node', ['bin/natter.js', 'capacity', ...args], { cwd: root });
 
-  it('given seed 000 and the two reports, when run with --json, then it prints the model with the seed\'s figures and comparisons', async () => {
-    const { stdout } = await run(['--seed', '000', '--json', '--embedded-report', fixture('embedded-quick.json'), '--cluster-report', fixture('cluster-quick.json')]);
+  it("given seed 000 and the two reports, when run with --json, then it prints the model with the seed's figures and comparisons", async () => {
+    const { stdout } = await run([
+      '--seed',
+      '000',
+      '--json',
+      '--embedded-report',
+      fixture('embedded-quick.json'),
+      '--cluster-report',
+      fixture('cluster-quick.json'),
+    ]);
     const c = JSON.parse(stdout);
     close(c.load.peakMsgsPerS, (10_000_000 * 20 * 10) / 86_400, 'seed 000 peak');
     assert.equal(c.seed.id, '000');
@@ -162,10 +233,25 @@ describe('natter capacity', () => {
 
   it('given every assumption flag, then each sets its own assumption', async () => {
     const args = assumptionFlags.flatMap(([, flag], i) => [flag.split(' ')[0]!, String((i + 1) / 100)]);
-    const { stdout } = await run([...args, '--group-mix', '2:0.5,8:0.5', '--json', '--embedded-report', fixture('embedded-quick.json'), '--cluster-report', fixture('cluster-quick.json')]);
+    const { stdout } = await run([
+      ...args,
+      '--group-mix',
+      '2:0.5,8:0.5',
+      '--json',
+      '--embedded-report',
+      fixture('embedded-quick.json'),
+      '--cluster-report',
+      fixture('cluster-quick.json'),
+    ]);
     const { assumptions } = JSON.parse(stdout);
-    assert.deepEqual(assumptionFlags.map(([key]) => assumptions[key]), assumptionFlags.map((_, i) => (i + 1) / 100));
-    assert.deepEqual(assumptions.groupMix, [{ size: 2, share: 0.5 }, { size: 8, share: 0.5 }]);
+    assert.deepEqual(
+      assumptionFlags.map(([key]) => assumptions[key]),
+      assumptionFlags.map((_, i) => (i + 1) / 100),
+    );
+    assert.deepEqual(assumptions.groupMix, [
+      { size: 2, share: 0.5 },
+      { size: 8, share: 0.5 },
+    ]);
   });
 
   it('given a flag beside the seed, then the flag wins; given --measured, then it replaces the report figure; given an unknown seed, a bad group mix or an unknown figure, then it exits non-zero and says why', async () => {
@@ -173,8 +259,14 @@ describe('natter capacity', () => {
     const { stdout } = await run(['--seed', '000', '--dau', '1000000', '--json', ...reports]);
     assert.equal(JSON.parse(stdout).assumptions.dau, 1_000_000);
     await assert.rejects(run(['--seed', '042', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 1 && /042/.test(e.stderr ?? ''));
-    await assert.rejects(run(['--group-mix', '2:0.3', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 2 && /sum to 0.3/.test(e.stderr ?? ''));
-    await assert.rejects(run(['--measured', 'cpuPerNothing=1', ...reports]), (e: { code?: number; stderr?: string }) => e.code === 2 && /cpuPerNothing" is not one of/.test(e.stderr ?? ''));
+    await assert.rejects(
+      run(['--group-mix', '2:0.3', ...reports]),
+      (e: { code?: number; stderr?: string }) => e.code === 2 && /sum to 0.3/.test(e.stderr ?? ''),
+    );
+    await assert.rejects(
+      run(['--measured', 'cpuPerNothing=1', ...reports]),
+      (e: { code?: number; stderr?: string }) => e.code === 2 && /cpuPerNothing" is not one of/.test(e.stderr ?? ''),
+    );
     const given = JSON.parse((await run(['--measured', 'pgAppendsPerS=5000', '--json', ...reports])).stdout);
     assert.deepEqual(given.measured.pgAppendsPerS, { value: 5000, source: '--measured (given on the command line)' });
   });

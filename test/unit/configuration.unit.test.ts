@@ -25,18 +25,35 @@ const documented = (heading: string): string[] => {
 /** Every name the two loaders read from `env`, for both profiles, whatever they do with it. */
 const namesRead = (env: Record<string, string>): Set<string> => {
   const read = new Set<string>();
-  const recording = new Proxy(env, { get: (target, name) => { if (typeof name === 'string') read.add(name); return target[name as string]; } });
+  const recording = new Proxy(env, {
+    get: (target, name) => {
+      if (typeof name === 'string') read.add(name);
+      return target[name as string];
+    },
+  });
   loadConfig(recording, 'embedded');
-  loadConfig(new Proxy<Record<string, string>>({ NATTER_MASTER_KEY: 'ab'.repeat(32), ...env }, { get: (target, name) => { if (typeof name === 'string') read.add(name); return target[name as string]; } }), 'cluster');
+  loadConfig(
+    new Proxy<Record<string, string>>(
+      { NATTER_MASTER_KEY: 'ab'.repeat(32), ...env },
+      {
+        get: (target, name) => {
+          if (typeof name === 'string') read.add(name);
+          return target[name as string];
+        },
+      },
+    ),
+    'cluster',
+  );
   loadClusterConfig(recording);
   return read;
 };
 
 const pem = (type: 'rsa' | 'ec') => {
-  const { publicKey, privateKey } = type === 'rsa'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+  const { publicKey, privateKey } = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
 };
 
 /** Every optional part configured (keys, push providers, S3, EventStoreDB), so that no branch hides a read. */
@@ -44,12 +61,21 @@ const complete = (dataDir: string): Record<string, string> => {
   const jwt = pem('rsa');
   const apns = pem('ec');
   return {
-    NATTER_DATA_DIR: dataDir, NATTER_JWT_PUBLIC_KEY: jwt.publicKey, NATTER_JWT_PRIVATE_KEY: jwt.privateKey,
+    NATTER_DATA_DIR: dataDir,
+    NATTER_JWT_PUBLIC_KEY: jwt.publicKey,
+    NATTER_JWT_PRIVATE_KEY: jwt.privateKey,
     NATTER_FCM_SERVICE_ACCOUNT: JSON.stringify({ client_email: 'a@b.iam.gserviceaccount.com', private_key: jwt.privateKey, project_id: 'p' }),
-    NATTER_APNS_KEY: apns.privateKey, NATTER_APNS_KEY_ID: 'K', NATTER_APNS_TEAM_ID: 'T', NATTER_APNS_TOPIC: 'app',
-    NATTER_VAPID_PUBLIC_KEY: 'pub', NATTER_VAPID_PRIVATE_KEY: 'priv', NATTER_PUSH_CA: jwt.publicKey,
-    NATTER_S3_BUCKET: 'media', NATTER_S3_ENDPOINT: 'http://127.0.0.1:9000',
-    NATTER_EVENT_STORE: 'eventstoredb', NATTER_EVENTSTORE_URL: 'kurrentdb://127.0.0.1:2113?tls=false',
+    NATTER_APNS_KEY: apns.privateKey,
+    NATTER_APNS_KEY_ID: 'K',
+    NATTER_APNS_TEAM_ID: 'T',
+    NATTER_APNS_TOPIC: 'app',
+    NATTER_VAPID_PUBLIC_KEY: 'pub',
+    NATTER_VAPID_PRIVATE_KEY: 'priv',
+    NATTER_PUSH_CA: jwt.publicKey,
+    NATTER_S3_BUCKET: 'media',
+    NATTER_S3_ENDPOINT: 'http://127.0.0.1:9000',
+    NATTER_EVENT_STORE: 'eventstoredb',
+    NATTER_EVENTSTORE_URL: 'kurrentdb://127.0.0.1:2113?tls=false',
   };
 };
 
@@ -58,7 +84,10 @@ describe('configuration', () => {
     const read = new Set([...namesRead({ NATTER_DATA_DIR: tempDir() }), ...namesRead(complete(tempDir()))]);
     const old = new Set(Object.values(deprecatedNames));
     const current = [...read].filter((name) => !old.has(name)).sort();
-    assert.ok(current.includes('NATTER_PORT') && current.includes('NATTER_KAFKA_BROKERS') && current.includes('NATTER_MEDIA_DIR'), 'the recording sees both loaders');
+    assert.ok(
+      current.includes('NATTER_PORT') && current.includes('NATTER_KAFKA_BROKERS') && current.includes('NATTER_MEDIA_DIR'),
+      'the recording sees both loaders',
+    );
     const tables = [...documented('## Configuration'), ...documented('### Cluster settings')];
     assert.deepEqual([...tables].sort(), [...new Set(tables)].sort(), 'no variable is listed twice');
     assert.deepEqual([...tables].sort(), current, 'README tables (left) against the variables the code reads (right)');
@@ -79,14 +108,35 @@ describe('configuration', () => {
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_PUSH_INCLUDE_CONTENT: 'maybe' }), 'NATTER_PUSH_INCLUDE_CONTENT must be true or false, got "maybe"'],
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_DEV_TOKENS: 'ture' }), 'NATTER_DEV_TOKENS must be true or false, got "ture"'],
       [() => loadClusterConfig({ NATTER_EVENT_STORE: 'postgress' }), 'NATTER_EVENT_STORE must be one of postgres, eventstoredb, got "postgress"'],
-      [() => loadClusterConfig({ NATTER_EVENT_STORE: 'eventstoredb' }), 'NATTER_EVENTSTORE_URL must be set with NATTER_EVENT_STORE=eventstoredb (e.g. kurrentdb://127.0.0.1:2113?tls=false)'],
-      [() => loadClusterConfig({ NATTER_PG_URL: 'mysql://u:secret@db/natter' }), 'NATTER_PG_URL must be a URL starting with postgres:// or postgresql://, got "mysql://u:***@db/natter"'],
-      [() => loadClusterConfig({ NATTER_KAFKA_BROKERS: '127.0.0.1' }), 'NATTER_KAFKA_BROKERS must be a comma-separated list of host:port addresses, got "127.0.0.1"'],
-      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'verbose' }), 'NATTER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
-      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_JWT_MAX_LIFETIME_SECONDS: '0' }), 'NATTER_JWT_MAX_LIFETIME_SECONDS must be an integer of at least 1, got "0"'],
-      [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_TOKEN_TTL_SECONDS: '90000' }), 'NATTER_TOKEN_TTL_SECONDS (90000) must not exceed NATTER_JWT_MAX_LIFETIME_SECONDS (86400)'],
+      [
+        () => loadClusterConfig({ NATTER_EVENT_STORE: 'eventstoredb' }),
+        'NATTER_EVENTSTORE_URL must be set with NATTER_EVENT_STORE=eventstoredb (e.g. kurrentdb://127.0.0.1:2113?tls=false)',
+      ],
+      [
+        () => loadClusterConfig({ NATTER_PG_URL: 'mysql://u:secret@db/natter' }),
+        'NATTER_PG_URL must be a URL starting with postgres:// or postgresql://, got "mysql://u:***@db/natter"',
+      ],
+      [
+        () => loadClusterConfig({ NATTER_KAFKA_BROKERS: '127.0.0.1' }),
+        'NATTER_KAFKA_BROKERS must be a comma-separated list of host:port addresses, got "127.0.0.1"',
+      ],
+      [
+        () => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_LOG_LEVEL: 'verbose' }),
+        'NATTER_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+      ],
+      [
+        () => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_JWT_MAX_LIFETIME_SECONDS: '0' }),
+        'NATTER_JWT_MAX_LIFETIME_SECONDS must be an integer of at least 1, got "0"',
+      ],
+      [
+        () => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_TOKEN_TTL_SECONDS: '90000' }),
+        'NATTER_TOKEN_TTL_SECONDS (90000) must not exceed NATTER_JWT_MAX_LIFETIME_SECONDS (86400)',
+      ],
       [() => loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_OTEL_ENABLED: 'enabled' }), 'NATTER_OTEL_ENABLED must be true or false, got "enabled"'],
-      [() => loadConfig({ NATTER_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }), 'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://, got "grpc://collector:4317"'],
+      [
+        () => loadConfig({ NATTER_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector:4317' }),
+        'OTEL_EXPORTER_OTLP_ENDPOINT must be a URL starting with http:// or https://, got "grpc://collector:4317"',
+      ],
     ];
     for (const [load, message] of cases) {
       assert.throws(load, (error: Error) => {
@@ -100,11 +150,22 @@ describe('configuration', () => {
 
   it('given nothing about tracing, then it is off; given NATTER_OTEL_ENABLED and the standard OTEL_* names, then it exports there', () => {
     const dataDir = tempDir();
-    assert.deepEqual(loadConfig({ NATTER_DATA_DIR: dataDir }).tracing, { enabled: false, endpoint: 'http://127.0.0.1:4318', serviceName: 'natter', exportDelayMs: 5_000 });
+    assert.deepEqual(loadConfig({ NATTER_DATA_DIR: dataDir }).tracing, {
+      enabled: false,
+      endpoint: 'http://127.0.0.1:4318',
+      serviceName: 'natter',
+      exportDelayMs: 5_000,
+    });
     // An endpoint alone does not turn tracing on: enabling is explicit.
     assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.enabled, false);
     assert.deepEqual(
-      loadConfig({ NATTER_DATA_DIR: dataDir, NATTER_OTEL_ENABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318/', OTEL_SERVICE_NAME: 'chat', OTEL_BSP_SCHEDULE_DELAY: '200' }).tracing,
+      loadConfig({
+        NATTER_DATA_DIR: dataDir,
+        NATTER_OTEL_ENABLED: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318/',
+        OTEL_SERVICE_NAME: 'chat',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      }).tracing,
       { enabled: true, endpoint: 'https://collector.example:4318', serviceName: 'chat', exportDelayMs: 200 },
     );
   });
@@ -112,14 +173,20 @@ describe('configuration', () => {
   it('given the old names PORT, HOST and EVENTSTORE_URL, then they still work, the new names win, and each warns once per process', () => {
     const lines: string[] = [];
     const write = process.stderr.write;
-    process.stderr.write = ((chunk: string) => { lines.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       const dataDir = tempDir();
       for (let i = 0; i < 3; i++) {
         const config = loadConfig({ NATTER_DATA_DIR: dataDir, PORT: '4100', HOST: '127.0.0.2' });
         assert.equal(config.port, 4100);
         assert.equal(config.host, '127.0.0.2');
-        assert.equal(loadClusterConfig({ NATTER_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false' }).eventStoreDbUrl, 'esdb://127.0.0.1:2113?tls=false');
+        assert.equal(
+          loadClusterConfig({ NATTER_EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:2113?tls=false' }).eventStoreDbUrl,
+          'esdb://127.0.0.1:2113?tls=false',
+        );
       }
       assert.equal(loadConfig({ NATTER_DATA_DIR: dataDir, PORT: '4100', NATTER_PORT: '4200' }).port, 4200);
       assert.throws(() => loadConfig({ NATTER_DATA_DIR: dataDir, PORT: 'x' }), { message: 'PORT must be an integer from 0 to 65535, got "x"' });

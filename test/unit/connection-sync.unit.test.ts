@@ -10,7 +10,14 @@ import type { Outbound } from '../../ports/delivery.ts';
 // after the sync; over `maxHeldFrames` they are dropped, and the device must learn it (a real socket
 // pair: the server end wrapped in a Connection, the client end a plain ws client).
 
-const frame = (seq: number): Outbound => ({ kind: 'message', json: JSON.stringify({ type: 'new_message', seq }), position: 100 + seq, conversation: 'g_1', seq, isNew: true });
+const frame = (seq: number): Outbound => ({
+  kind: 'message',
+  json: JSON.stringify({ type: 'new_message', seq }),
+  position: 100 + seq,
+  conversation: 'g_1',
+  seq,
+  isNew: true,
+});
 
 describe('a connection holding live frames during a sync', () => {
   let server: WebSocketServer;

@@ -28,7 +28,10 @@ describe('the published API documents', () => {
   });
 
   it('given the frame registry, then every client frame is a receive operation and every server frame a send operation, with its schema', () => {
-    for (const [side, action, frames] of [['client', 'receive', clientFrames], ['server', 'send', serverFrames]] as const) {
+    for (const [side, action, frames] of [
+      ['client', 'receive', clientFrames],
+      ['server', 'send', serverFrames],
+    ] as const) {
       for (const [type, schema] of Object.entries(frames)) {
         const operation = asyncapi.operations[`${action}_${type}`];
         assert.ok(operation, `${action}_${type} is documented`);

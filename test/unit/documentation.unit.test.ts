@@ -16,7 +16,12 @@ const table = (heading: string): string[][] => {
   const rows = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.split('|').slice(1, -1).map((c) => c.trim().replaceAll('`', '')));
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim().replaceAll('`', '')),
+    );
   }
   return rows;
 };
@@ -28,7 +33,9 @@ describe('the README documents the contract as the code defines it', () => {
   });
 
   it('given the close codes, then the README close-code table lists exactly them', () => {
-    const documented = table('### Close codes').map(([code]) => Number(code)).sort();
+    const documented = table('### Close codes')
+      .map(([code]) => Number(code))
+      .sort();
     assert.deepEqual(documented, Object.values(closeCodes).sort());
   });
 });
@@ -36,10 +43,18 @@ describe('the README documents the contract as the code defines it', () => {
 describe('the README shows the tree as it is', () => {
   it('given the folder table, then it names every top-level folder of the repository, and only folders that exist', () => {
     const listed = table('The folders follow the design').map(([folder]) => folder!.replace(/\/$/, ''));
-    const tracked = execFileSync('git', ['ls-files'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url) }).split('\n')
-      .filter((path) => path.includes('/') && !path.startsWith('.')).map((path) => path.slice(0, path.indexOf('/')));
+    const tracked = execFileSync('git', ['ls-files'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url) })
+      .split('\n')
+      .filter((path) => path.includes('/') && !path.startsWith('.'))
+      .map((path) => path.slice(0, path.indexOf('/')));
     const folders = [...new Set(tracked)].sort();
-    assert.deepEqual(listed.map((f) => f.split('/')[0]).filter((f, i, all) => all.indexOf(f) === i).sort(), folders);
+    assert.deepEqual(
+      listed
+        .map((f) => f.split('/')[0])
+        .filter((f, i, all) => all.indexOf(f) === i)
+        .sort(),
+      folders,
+    );
     for (const folder of listed) assert.ok(existsSync(new URL(`../../${folder}`, import.meta.url)), `${folder} is in the table but not in the tree`);
   });
 });

@@ -29,46 +29,60 @@ export type Outcome<E> = {
   events(): E[];
 };
 
-export const makeGiven = <C, E, S>(decider: Decider<C, E, S>) => (history: E[] = []) => ({
-  when(command: C): Outcome<E> {
-    const state = history.reduce((s, e) => decider.evolve(s, e), decider.initialState());
-    const run = (): E[] => {
-      const before = structuredClone(state);
-      try {
-        return decider.decide(command, state);
-      } finally {
-        assert.deepEqual(structuredClone(state), before, 'decide must not change the state');
-      }
-    };
-    return {
-      then(expected) { assert.deepEqual(run(), expected); },
-      thenThrows(code) {
-        assert.throws(run, (error: unknown) => {
-          assert.ok(isNatterError(error), `expected a NatterError, got ${String(error)}`);
-          assert.equal(error.code, code);
-          return true;
-        });
-      },
-      thenNothing() { assert.deepEqual(run(), []); },
-      events: run,
-    };
-  },
-});
+export const makeGiven =
+  <C, E, S>(decider: Decider<C, E, S>) =>
+  (history: E[] = []) => ({
+    when(command: C): Outcome<E> {
+      const state = history.reduce((s, e) => decider.evolve(s, e), decider.initialState());
+      const run = (): E[] => {
+        const before = structuredClone(state);
+        try {
+          return decider.decide(command, state);
+        } finally {
+          assert.deepEqual(structuredClone(state), before, 'decide must not change the state');
+        }
+      };
+      return {
+        then(expected) {
+          assert.deepEqual(run(), expected);
+        },
+        thenThrows(code) {
+          assert.throws(run, (error: unknown) => {
+            assert.ok(isNatterError(error), `expected a NatterError, got ${String(error)}`);
+            assert.equal(error.code, code);
+            return true;
+          });
+        },
+        thenNothing() {
+          assert.deepEqual(run(), []);
+        },
+        events: run,
+      };
+    },
+  });
 
 /** The conversation decider: `given(events).when(command).then(events)`. */
-export const given: (history?: ConversationEvent[]) => { when(command: ConversationCommand): Outcome<ConversationEvent> } =
-  makeGiven<ConversationCommand, ConversationEvent, Conversation>({ initialState, evolve, decide });
+export const given: (history?: ConversationEvent[]) => { when(command: ConversationCommand): Outcome<ConversationEvent> } = makeGiven<
+  ConversationCommand,
+  ConversationEvent,
+  Conversation
+>({ initialState, evolve, decide });
 
 /** The receipt decider: the command carries the conversation's `last_seq`, decided with it. */
 export type ReceiptCommand = MarkReceipt & { last_seq: number };
-export const givenReceipts: (history?: ReceiptEvent[]) => { when(command: ReceiptCommand): Outcome<ReceiptEvent> } =
-  makeGiven<ReceiptCommand, ReceiptEvent, Watermarks>({ initialState: initialWatermarks, evolve: evolveReceipt, decide: decideReceipt });
+export const givenReceipts: (history?: ReceiptEvent[]) => { when(command: ReceiptCommand): Outcome<ReceiptEvent> } = makeGiven<
+  ReceiptCommand,
+  ReceiptEvent,
+  Watermarks
+>({ initialState: initialWatermarks, evolve: evolveReceipt, decide: decideReceipt });
 
 /** The reaction decider: `givenReactions(conversationEvents, reactionEvents).when(react)`, ruled against the conversation. */
 export const givenReactions = (conversation: ConversationEvent[], history: ReactionEvent[] = []) => {
   const state = conversation.reduce(evolve, initialState());
   return makeGiven<React, ReactionEvent, Reactions>({
-    initialState: initialReactions, evolve: evolveReactions, decide: (command, reactions) => decideReaction(command, reactions, state),
+    initialState: initialReactions,
+    evolve: evolveReactions,
+    decide: (command, reactions) => decideReaction(command, reactions, state),
   })(history);
 };
 
@@ -76,6 +90,8 @@ export const givenReactions = (conversation: ConversationEvent[], history: React
 export const givenUser = (history: UserEvent[] = [], conversation: ConversationEvent[] = []) => {
   const state = conversation.reduce(evolve, initialState());
   return makeGiven<UserCommand, UserEvent, UserSettings>({
-    initialState: initialSettings, evolve: evolveUser, decide: (command, settings) => decideUser(command, settings, state),
+    initialState: initialSettings,
+    evolve: evolveUser,
+    decide: (command, settings) => decideUser(command, settings, state),
   })(history);
 };

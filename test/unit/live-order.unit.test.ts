@@ -8,8 +8,14 @@ import { LiveOrder, type LiveOut } from '../../gateway/live-order.ts';
 // fan-out), in either order: the device must see each once, and each conversation in seq order.
 
 const C = 'g_1';
-const message = (seq: number, position = seq * 10, conversation = C): Outbound =>
-  ({ kind: 'message', json: `new ${conversation} ${seq}`, position, conversation, seq, isNew: true });
+const message = (seq: number, position = seq * 10, conversation = C): Outbound => ({
+  kind: 'message',
+  json: `new ${conversation} ${seq}`,
+  position,
+  conversation,
+  seq,
+  isNew: true,
+});
 const edit = (seq: number, position: number): Outbound => ({ kind: 'message', json: `edit ${seq} @${position}`, position, conversation: C, seq });
 const receipt = (position: number): Outbound => ({ kind: 'status', json: `status @${position}`, position, conversation: C });
 const state = (position: number): Outbound => ({ kind: 'conversation', json: `state @${position}`, position, conversation: C });
@@ -18,8 +24,20 @@ const typing: Outbound = { kind: 'ephemeral', json: 'typing', position: 0 };
 const given = (options: { gapWaitMs?: number; fill?: LiveOut['fill'] } = {}) => {
   const sent: string[] = [];
   let resyncs = 0;
-  const order = new LiveOrder({ send: (json) => sent.push(json), resync: () => { resyncs++; }, ...(options.fill ? { fill: options.fill } : {}) }, { gapWaitMs: options.gapWaitMs ?? 50 });
-  const when = (...frames: Outbound[]) => { for (const frame of frames) order.accept(frame); return { sent, resyncs: () => resyncs }; };
+  const order = new LiveOrder(
+    {
+      send: (json) => sent.push(json),
+      resync: () => {
+        resyncs++;
+      },
+      ...(options.fill ? { fill: options.fill } : {}),
+    },
+    { gapWaitMs: options.gapWaitMs ?? 50 },
+  );
+  const when = (...frames: Outbound[]) => {
+    for (const frame of frames) order.accept(frame);
+    return { sent, resyncs: () => resyncs };
+  };
   return { order, when, sent, resyncs: () => resyncs };
 };
 
@@ -44,7 +62,12 @@ describe('live order: each frame once, each conversation in seq order', () => {
 
   it('given seq 1 and 3 waiting for 2, when 2 never comes and history does not hold it, then the client is told to resync', async () => {
     const asked: Array<[number, number]> = [];
-    const { when, resyncs } = given({ fill: async (_c, after, before) => { asked.push([after, before]); return []; } });
+    const { when, resyncs } = given({
+      fill: async (_c, after, before) => {
+        asked.push([after, before]);
+        return [];
+      },
+    });
     when(message(1), message(3), message(4));
     await sleep(120);
     assert.deepEqual(asked, [[1, 3]]);

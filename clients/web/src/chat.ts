@@ -21,7 +21,9 @@ const NARROW = '(max-width: 720px)';
 export const startChat = (root: HTMLElement, session: Session, signedOut: () => void) => {
   const api = new NatterApi(location.origin, session.token);
   const client = new NatterClient({
-    url: location.origin, token: session.token, deviceId: session.deviceId,
+    url: location.origin,
+    token: session.token,
+    deviceId: session.deviceId,
     storage: webStorage(localStorage, storagePrefix(session)),
   });
   const state = new ChatState(session.userId);
@@ -31,19 +33,33 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   let typingIdle: ReturnType<typeof setTimeout> | undefined;
 
   const fail = (error: unknown) => {
-    if (error instanceof NatterApiError && error.status === 401) { signOut(); return; }
+    if (error instanceof NatterApiError && error.status === 401) {
+      signOut();
+      return;
+    }
     notice.textContent = error instanceof Error ? error.message : String(error);
   };
 
   /** A refused request: the page says what was not done and the server's code and reason. */
-  const report = (what: string, error: unknown) => { notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`; };
+  const report = (what: string, error: unknown) => {
+    notice.textContent = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+  };
 
   const remember = (conversation: Pick<Conversation, 'conversation_id' | 'type' | 'title' | 'members' | 'admins'>) => {
     const known = state.conversations.get(conversation.conversation_id);
     state.conversations.set(conversation.conversation_id, {
-      id: conversation.conversation_id, kind: conversation.type, title: conversation.title, members: conversation.members,
-      admins: conversation.admins, unread: known?.unread ?? 0, mentions: known?.mentions ?? 0, preview: known?.preview ?? null,
-      lastSeq: known?.lastSeq ?? null, lastActivity: known?.lastActivity ?? Date.now(), muted: known?.muted ?? false, mutedUntil: known?.mutedUntil ?? null,
+      id: conversation.conversation_id,
+      kind: conversation.type,
+      title: conversation.title,
+      members: conversation.members,
+      admins: conversation.admins,
+      unread: known?.unread ?? 0,
+      mentions: known?.mentions ?? 0,
+      preview: known?.preview ?? null,
+      lastSeq: known?.lastSeq ?? null,
+      lastActivity: known?.lastActivity ?? Date.now(),
+      muted: known?.muted ?? false,
+      mutedUntil: known?.mutedUntil ?? null,
     });
   };
 
@@ -51,7 +67,13 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const details = async (id: string) => {
     if (!state.conversations.get(id)?.members) remember(await api.conversation(id));
     const peer = state.peerOf(state.conversations.get(id)!);
-    if (peer && !state.presence.has(peer)) await api.presence(peer).then((p) => state.presence.set(peer, p), () => { /* never seen online */ });
+    if (peer && !state.presence.has(peer))
+      await api.presence(peer).then(
+        (p) => state.presence.set(peer, p),
+        () => {
+          /* never seen online */
+        },
+      );
   };
 
   /** Direct chats show their peer's name and presence, which the inbox does not hold. */
@@ -157,7 +179,10 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
 
   const received = (message: Message) => {
     const summary = state.conversations.get(message.conversation_id);
-    if (!summary) { void refreshInbox().catch(fail); return; }
+    if (!summary) {
+      void refreshInbox().catch(fail);
+      return;
+    }
     // Only conversations whose history is loaded keep messages; the others fetch theirs when opened.
     const loaded = state.messages.has(message.conversation_id);
     const fresh = !loaded || state.addMessages(message.conversation_id, [message]).length > 0;
@@ -189,9 +214,18 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   client.on('message', received);
   client.on('updated', (u) => changed({ conversationId: u.conversation_id, seq: u.seq }, (m) => applyUpdate(m, u), u.deleted ? DELETED : u.content));
   client.on('reaction', (r) => changed({ conversationId: r.conversation_id, seq: r.seq }, (m) => applyReaction(m, r)));
-  client.on('status', (s) => { state.watermark(s.conversation_id, s.user_id, s.status, s.up_to_seq); render(); });
-  client.on('typing', (t) => { state.setTyping(t.conversation_id, t.user_id, t.state === 'start'); render(); });
-  client.on('presence', (p) => { state.presence.set(p.user_id, { user_id: p.user_id, status: p.status, ...(p.last_seen ? { last_seen: p.last_seen } : {}) }); render(); });
+  client.on('status', (s) => {
+    state.watermark(s.conversation_id, s.user_id, s.status, s.up_to_seq);
+    render();
+  });
+  client.on('typing', (t) => {
+    state.setTyping(t.conversation_id, t.user_id, t.state === 'start');
+    render();
+  });
+  client.on('presence', (p) => {
+    state.presence.set(p.user_id, { user_id: p.user_id, status: p.status, ...(p.last_seen ? { last_seen: p.last_seen } : {}) });
+    render();
+  });
   client.on('conversation', (update) => {
     if (!update.members.includes(state.me)) {
       state.conversations.delete(update.conversation_id);
@@ -207,7 +241,10 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   });
   for (const event of ['queued', 'ack'] as const) client.on(event, () => render());
   // `blocked`: the peer of this direct conversation blocked me; the code says so, the message says what.
-  client.on('send_failed', ({ error }) => { notice.textContent = `not sent: ${error.code}: ${error.message}`; render(); });
+  client.on('send_failed', ({ error }) => {
+    notice.textContent = `not sent: ${error.code}: ${error.message}`;
+    render();
+  });
   client.on('state', (s) => {
     connection.dataset.state = s;
     connection.textContent = s;
@@ -218,13 +255,29 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const actions = {
     open: (id: string) => void open(id).catch(fail),
     more: () => void moreConversations().catch(fail),
-    newDirect: (peer: string) => void api.createConversation({ type: 'direct', peer_id: peer })
-      .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
-    newGroup: (title: string, members: string[]) => void api.createConversation({ type: 'group', title, member_ids: members })
-      .then((c) => { remember(c); return open(c.conversation_id); }).catch(fail),
+    newDirect: (peer: string) =>
+      void api
+        .createConversation({ type: 'direct', peer_id: peer })
+        .then((c) => {
+          remember(c);
+          return open(c.conversation_id);
+        })
+        .catch(fail),
+    newGroup: (title: string, members: string[]) =>
+      void api
+        .createConversation({ type: 'group', title, member_ids: members })
+        .then((c) => {
+          remember(c);
+          return open(c.conversation_id);
+        })
+        .catch(fail),
   };
   const controls = messageControls({
-    state, client, api, render: () => render(), details,
+    state,
+    client,
+    api,
+    render: () => render(),
+    details,
     report,
     fail,
     fillComposer: (text) => pane.fill(text),
@@ -241,13 +294,17 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
       const id = state.openId;
       if (!id) return;
       stopTyping();
-      if (state.editing) controls.saveEdit(text); else controls.sendText(id, text);
+      if (state.editing) controls.saveEdit(text);
+      else controls.sendText(id, text);
     },
     cancelEdit: controls.cancelEdit,
     typing: () => {
       const id = state.openId;
       if (!id) return;
-      if (Date.now() - typingSentAt > TYPING_REFRESH_MS) { client.typing(id, 'start'); typingSentAt = Date.now(); }
+      if (Date.now() - typingSentAt > TYPING_REFRESH_MS) {
+        client.typing(id, 'start');
+        typingSentAt = Date.now();
+      }
       clearTimeout(typingIdle);
       typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
     },
@@ -255,8 +312,13 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   });
   const thread = threadPanel({
     ...controls.actions,
-    reply: (text) => { if (state.thread) controls.sendText(state.thread.conversationId, text, state.thread.seq); },
-    closeThread: () => { state.thread = null; render(); },
+    reply: (text) => {
+      if (state.thread) controls.sendText(state.thread.conversationId, text, state.thread.seq);
+    },
+    closeThread: () => {
+      state.thread = null;
+      render();
+    },
   });
   const members = membersPanel(governance.members);
 
@@ -269,18 +331,31 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   const notice = h('span', { class: 'notice', role: 'status' });
   const list = conversationList(actions);
   const main = h('main', {}, h('aside', {}, newConversationForms(actions), list), pane.element, thread.element, members.element);
-  replaceChildren(root, h('div', { class: 'chat' },
-    h('header', { class: 'top' },
-      h('strong', {}, 'Natter'),
-      h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
-      searchBox({
-        search: (q) => api.search(q, { limit: 20 }),
-        jump: (id, seq) => void jumpTo(id, seq).catch(fail),
-        nameOf: (id) => { const c = state.conversations.get(id); return c ? state.nameOf(c) : id; },
-      }),
-      connection, notice,
-      h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out')),
-    main));
+  replaceChildren(
+    root,
+    h(
+      'div',
+      { class: 'chat' },
+      h(
+        'header',
+        { class: 'top' },
+        h('strong', {}, 'Natter'),
+        h('span', { class: 'me' }, `${session.userId} · ${session.deviceId}`),
+        searchBox({
+          search: (q) => api.search(q, { limit: 20 }),
+          jump: (id, seq) => void jumpTo(id, seq).catch(fail),
+          nameOf: (id) => {
+            const c = state.conversations.get(id);
+            return c ? state.nameOf(c) : id;
+          },
+        }),
+        connection,
+        notice,
+        h('button', { class: 'sign-out', onclick: signOut as EventListener }, 'Sign out'),
+      ),
+      main,
+    ),
+  );
 
   // One render per turn, however many events arrived in it.
   let scheduled = false;
@@ -300,7 +375,12 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   };
 
   void (async () => {
-    await Promise.all([refreshInbox(), api.blocks().then(({ items }) => { for (const user of items) state.blocked.add(user); })]);
+    await Promise.all([
+      refreshInbox(),
+      api.blocks().then(({ items }) => {
+        for (const user of items) state.blocked.add(user);
+      }),
+    ]);
     render();
     const fromHash = decodeURIComponent(location.hash.slice(1));
     if (fromHash && state.conversations.has(fromHash)) await open(fromHash);

@@ -10,7 +10,9 @@ export const h = <K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
     else if (key === 'class') element.className = String(value);
     else element.setAttribute(key, value === true ? '' : String(value));
   }
-  element.append(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  element.append(
+    ...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)),
+  );
   return element;
 };
 

@@ -3,8 +3,7 @@ const day = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' 
 
 export const clock = (timestamp: number) => time.format(timestamp);
 
-export const when = (timestamp: number) =>
-  new Date(timestamp).toDateString() === new Date().toDateString() ? time.format(timestamp) : day.format(timestamp);
+export const when = (timestamp: number) => (new Date(timestamp).toDateString() === new Date().toDateString() ? time.format(timestamp) : day.format(timestamp));
 
 export const lastSeen = (presence: { status: 'online' | 'offline'; last_seen?: number } | undefined) => {
   if (!presence) return '';

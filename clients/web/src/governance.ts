@@ -33,7 +33,10 @@ export const governanceControls = ({ state, api, render, remember, report }: Gov
       if (state.membersOpen) state.thread = null;
       render();
     },
-    toggleMuteMenu: () => { state.muteMenu = !state.muteMenu; render(); },
+    toggleMuteMenu: () => {
+      state.muteMenu = !state.muteMenu;
+      render();
+    },
     mute: (ms) => {
       const conversation = state.openId ? state.conversations.get(state.openId) : undefined;
       state.muteMenu = false;
@@ -48,16 +51,31 @@ export const governanceControls = ({ state, api, render, remember, report }: Gov
     unmute: () => {
       const conversation = state.openId ? state.conversations.get(state.openId) : undefined;
       if (!conversation) return;
-      void api.unmute(conversation.id).then(() => { conversation.muted = false; render(); }, refused('not unmuted'));
+      void api.unmute(conversation.id).then(() => {
+        conversation.muted = false;
+        render();
+      }, refused('not unmuted'));
     },
-    block: (userId) => void api.block(userId).then(() => { state.blocked.add(userId); render(); }, refused('not blocked')),
-    unblock: (userId) => void api.unblock(userId).then(() => { state.blocked.delete(userId); render(); }, refused('not unblocked')),
+    block: (userId) =>
+      void api.block(userId).then(() => {
+        state.blocked.add(userId);
+        render();
+      }, refused('not blocked')),
+    unblock: (userId) =>
+      void api.unblock(userId).then(() => {
+        state.blocked.delete(userId);
+        render();
+      }, refused('not unblocked')),
   };
 
   const members: MembersActions = {
     rename: (title) => {
       const group = openGroup();
-      if (group && title !== group.title) void api.renameConversation(group.id, title).then((c) => { remember(c); render(); }, refused('not renamed'));
+      if (group && title !== group.title)
+        void api.renameConversation(group.id, title).then((c) => {
+          remember(c);
+          render();
+        }, refused('not renamed'));
     },
     setAdmin: (userId, admin) => {
       const group = openGroup();
@@ -68,15 +86,25 @@ export const governanceControls = ({ state, api, render, remember, report }: Gov
       const group = openGroup();
       const leaving = userId === state.me;
       if (!group || !confirm(leaving ? `Leave ${group.title ?? 'the group'}?` : `Remove ${userId} from ${group.title ?? 'the group'}?`)) return;
-      void api.removeMember(group.id, userId).then((c) => {
-        if (!leaving) { remember(c); render(); return; }
-        state.conversations.delete(group.id);
-        state.openId = null;
-        state.membersOpen = false;
-        render();
-      }, refused(leaving ? 'not left' : 'not removed'));
+      void api.removeMember(group.id, userId).then(
+        (c) => {
+          if (!leaving) {
+            remember(c);
+            render();
+            return;
+          }
+          state.conversations.delete(group.id);
+          state.openId = null;
+          state.membersOpen = false;
+          render();
+        },
+        refused(leaving ? 'not left' : 'not removed'),
+      );
     },
-    closeMembers: () => { state.membersOpen = false; render(); },
+    closeMembers: () => {
+      state.membersOpen = false;
+      render();
+    },
   };
 
   return { header, members };

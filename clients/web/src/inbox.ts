@@ -29,16 +29,17 @@ export const inboxPages = (api: NatterApi, state: ChatState) => {
   };
 
   /** Reloads as many pages as were loaded, from the top: after a reconnect the server's unread counts are the truth again. */
-  const refresh = () => serial(async () => {
-    let from: string | null = null;
-    let loaded = 0;
-    do {
-      from = (await fetchPage(from)).next_cursor;
-      loaded += 1;
-    } while (from && loaded < pages);
-    pages = loaded;
-    cursor = from;
-  });
+  const refresh = () =>
+    serial(async () => {
+      let from: string | null = null;
+      let loaded = 0;
+      do {
+        from = (await fetchPage(from)).next_cursor;
+        loaded += 1;
+      } while (from && loaded < pages);
+      pages = loaded;
+      cursor = from;
+    });
 
   /** The next page, once however often the list asks while it loads; resolves to the ids it brought. */
   const more = (): Promise<string[]> => {
@@ -48,7 +49,9 @@ export const inboxPages = (api: NatterApi, state: ChatState) => {
       pages += 1;
       cursor = page.next_cursor;
       return page.items.map((item) => item.conversation_id);
-    }).finally(() => { loadingMore = null; });
+    }).finally(() => {
+      loadingMore = null;
+    });
     return loadingMore;
   };
 

@@ -8,8 +8,17 @@ const root = document.getElementById('app')!;
 /** Signed in: the chat; otherwise the dev-token form, which comes back here once it has a token. */
 const show = () => {
   const session = loadSession();
-  if (session) { startChat(root, session, show); return; }
-  replaceChildren(root, signInForm(async (userId, deviceId) => { await signIn(userId, deviceId); show(); }));
+  if (session) {
+    startChat(root, session, show);
+    return;
+  }
+  replaceChildren(
+    root,
+    signInForm(async (userId, deviceId) => {
+      await signIn(userId, deviceId);
+      show();
+    }),
+  );
 };
 
 show();

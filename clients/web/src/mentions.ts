@@ -3,8 +3,9 @@ const token = /@([A-Za-z0-9][A-Za-z0-9._@:-]*)/g;
 const name = (match: string) => match.slice(1).replace(/[._@:-]+$/, '');
 
 /** The members a text mentions as `@user`, once each, in order: what a send carries as `mentions`. */
-export const mentionsIn = (text: string, members: readonly string[]): string[] =>
-  [...new Set([...text.matchAll(token)].map((m) => name(m[0])).filter((user) => members.includes(user)))];
+export const mentionsIn = (text: string, members: readonly string[]): string[] => [
+  ...new Set([...text.matchAll(token)].map((m) => name(m[0])).filter((user) => members.includes(user))),
+];
 
 /** The text cut into plain parts and `@user` parts for the users the message mentions, so the view can highlight them. */
 export const splitMentions = (text: string, mentions: readonly string[]): Array<{ text: string; user?: string }> => {

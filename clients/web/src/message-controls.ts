@@ -31,10 +31,17 @@ export const messageControls = ({ state, client, api, render, details, report, f
    */
   let sending = Promise.resolve();
   const sendText = (id: string, text: string, replyTo?: number) => {
-    sending = sending.then(() => details(id)).catch(() => { /* no members: no mentions */ }).then(() => {
-      const mentions = mentionsIn(text, state.conversations.get(id)?.members ?? []);
-      client.send(id, text, { ...(replyTo !== undefined ? { replyTo } : {}), mentions }).catch(() => { /* reported by send_failed */ });
-    });
+    sending = sending
+      .then(() => details(id))
+      .catch(() => {
+        /* no members: no mentions */
+      })
+      .then(() => {
+        const mentions = mentionsIn(text, state.conversations.get(id)?.members ?? []);
+        client.send(id, text, { ...(replyTo !== undefined ? { replyTo } : {}), mentions }).catch(() => {
+          /* reported by send_failed */
+        });
+      });
   };
 
   /** The composer's text replaces the message being edited; the server decides whether it still may (author, window, not deleted). */
@@ -61,7 +68,7 @@ export const messageControls = ({ state, client, api, render, details, report, f
     render();
     focusThread();
     const replies: Message[] = [];
-    for (let after = 0; ;) {
+    for (let after = 0; ; ) {
       const page = (await api.replies(ref.conversationId, seq, { after, limit: THREAD_PAGE })).items;
       replies.push(...page);
       if (page.length < THREAD_PAGE) break;

@@ -52,10 +52,18 @@ export class ChatState {
   fromInbox(item: InboxItem): void {
     const known = this.conversations.get(item.conversation_id);
     this.conversations.set(item.conversation_id, {
-      id: item.conversation_id, kind: item.type, title: item.title, members: known?.members ?? null, admins: known?.admins ?? null,
-      unread: item.unread_count, mentions: item.unread_mentions, muted: item.muted, mutedUntil: item.muted_until,
+      id: item.conversation_id,
+      kind: item.type,
+      title: item.title,
+      members: known?.members ?? null,
+      admins: known?.admins ?? null,
+      unread: item.unread_count,
+      mentions: item.unread_mentions,
+      muted: item.muted,
+      mutedUntil: item.muted_until,
       preview: item.last_message ? (item.last_message.deleted ? DELETED : item.last_message.preview) : null,
-      lastSeq: item.last_message?.seq ?? null, lastActivity: item.last_activity,
+      lastSeq: item.last_message?.seq ?? null,
+      lastActivity: item.last_activity,
     });
   }
 
@@ -88,7 +96,10 @@ export class ChatState {
     const ids = new Set(list.map((m) => m.message_id));
     const fresh = incoming.filter((m) => !ids.has(m.message_id));
     if (fresh.length === 0) return [];
-    this.messages.set(conversationId, [...list, ...fresh].sort((a, b) => a.seq - b.seq));
+    this.messages.set(
+      conversationId,
+      [...list, ...fresh].sort((a, b) => a.seq - b.seq),
+    );
     return fresh;
   }
 
@@ -102,8 +113,10 @@ export class ChatState {
   }
 
   find(ref: MessageRef): Message | undefined {
-    return this.messages.get(ref.conversationId)?.find((m) => m.seq === ref.seq)
-      ?? [...this.threads.values()].flat().find((m) => m.conversation_id === ref.conversationId && m.seq === ref.seq);
+    return (
+      this.messages.get(ref.conversationId)?.find((m) => m.seq === ref.seq) ??
+      [...this.threads.values()].flat().find((m) => m.conversation_id === ref.conversationId && m.seq === ref.seq)
+    );
   }
 
   /** A reply not seen before: its parent counts one more, and an open thread shows it. */
@@ -148,7 +161,8 @@ export class ChatState {
 
   setTyping(conversationId: string, userId: string, typing: boolean): void {
     const users = this.typing.get(conversationId) ?? new Set<string>();
-    if (typing) users.add(userId); else users.delete(userId);
+    if (typing) users.add(userId);
+    else users.delete(userId);
     this.typing.set(conversationId, users);
   }
 }

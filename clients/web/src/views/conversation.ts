@@ -6,13 +6,14 @@ import { renderHeader, type HeaderActions } from './conversation-header.ts';
 import { messageItem, pendingItem, type MessageActions } from './message.ts';
 import { textBox } from './text-box.ts';
 
-export type ConversationActions = MessageActions & HeaderActions & {
-  /** The composer's text: a new message, or the edited text while editing. */
-  send(text: string): void;
-  cancelEdit(): void;
-  typing(): void;
-  loadOlder(): void;
-};
+export type ConversationActions = MessageActions &
+  HeaderActions & {
+    /** The composer's text: a new message, or the edited text while editing. */
+    send(text: string): void;
+    cancelEdit(): void;
+    typing(): void;
+    loadOlder(): void;
+  };
 
 /** The open conversation's fixed frame; `render` fills it without touching what the user is typing. */
 export const conversationPane = (actions: ConversationActions) => {
@@ -21,22 +22,34 @@ export const conversationPane = (actions: ConversationActions) => {
   const typing = h('div', { class: 'typing', 'aria-live': 'polite' });
   const { box: input, set } = textBox({ name: 'text', placeholder: 'Message (@user mentions a member)', label: 'message' });
   const submit = h('button', { type: 'submit' }, 'Send');
-  const editing = h('div', { class: 'editing', hidden: true },
+  const editing = h(
+    'div',
+    { class: 'editing', hidden: true },
     h('span', {}, 'Editing message'),
-    h('button', { type: 'button', class: 'action', onclick: (() => actions.cancelEdit()) as EventListener }, 'Cancel'));
-  const composer = h('form', {
-    class: 'composer',
-    onsubmit: ((event: Event) => {
-      event.preventDefault();
-      const text = input.value.trim();
-      if (text) actions.send(text);
-      set('');
-    }) as EventListener,
-  }, input, submit);
+    h('button', { type: 'button', class: 'action', onclick: (() => actions.cancelEdit()) as EventListener }, 'Cancel'),
+  );
+  const composer = h(
+    'form',
+    {
+      class: 'composer',
+      onsubmit: ((event: Event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        if (text) actions.send(text);
+        set('');
+      }) as EventListener,
+    },
+    input,
+    submit,
+  );
   input.addEventListener('input', () => actions.typing());
-  input.addEventListener('keydown', (event) => { if (event.key === 'Escape') actions.cancelEdit(); });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') actions.cancelEdit();
+  });
   // Near the top, fetch the page before the oldest loaded message.
-  messages.addEventListener('scroll', () => { if (messages.scrollTop < 40) actions.loadOlder(); });
+  messages.addEventListener('scroll', () => {
+    if (messages.scrollTop < 40) actions.loadOlder();
+  });
   const pane = h('section', { class: 'pane' }, header, messages, typing, editing, composer);
 
   const render = (state: ChatState, pending: readonly OutboxEntry[]) => {
@@ -52,14 +65,25 @@ export const conversationPane = (actions: ConversationActions) => {
     const loaded = state.messages.get(conversation.id) ?? [];
     const shown = new Set(loaded.map((m) => m.client_msg_id));
     const id = conversation.id;
-    replaceChildren(messages,
+    replaceChildren(
+      messages,
       state.hasOlder.get(id) ? h('li', { class: 'older' }, 'scroll up for older messages') : null,
-      ...loaded.map((m) => messageItem(m, {
-        me: state.me, showSender: conversation.kind === 'group', tick: m.sender_id === state.me ? tickFor(m.seq, others) : null,
-        pickerOpen: state.picker?.conversationId === id && state.picker.seq === m.seq, inThread: false,
-        parent: m.reply_to_seq === null ? undefined : state.find({ conversationId: id, seq: m.reply_to_seq }),
-      }, actions)),
-      ...pending.filter((p) => p.conversation_id === id && !shown.has(p.client_msg_id)).map((p) => pendingItem(p.content)));
+      ...loaded.map((m) =>
+        messageItem(
+          m,
+          {
+            me: state.me,
+            showSender: conversation.kind === 'group',
+            tick: m.sender_id === state.me ? tickFor(m.seq, others) : null,
+            pickerOpen: state.picker?.conversationId === id && state.picker.seq === m.seq,
+            inThread: false,
+            parent: m.reply_to_seq === null ? undefined : state.find({ conversationId: id, seq: m.reply_to_seq }),
+          },
+          actions,
+        ),
+      ),
+      ...pending.filter((p) => p.conversation_id === id && !shown.has(p.client_msg_id)).map((p) => pendingItem(p.content)),
+    );
     messages.scrollTop = atBottom ? messages.scrollHeight : messages.scrollHeight - fromBottom;
 
     const typists = [...(state.typing.get(id) ?? [])];
@@ -68,6 +92,9 @@ export const conversationPane = (actions: ConversationActions) => {
     submit.textContent = editing.hidden ? 'Send' : 'Save';
   };
   /** Puts text in the composer (the message to edit) or empties it. */
-  const fill = (text: string) => { set(text); input.focus(); };
+  const fill = (text: string) => {
+    set(text);
+    input.focus();
+  };
   return { element: pane, render, focus: () => input.focus(), fill };
 };

@@ -25,6 +25,9 @@ export const textBox = (props: { name: string; placeholder: string; label: strin
     box.form?.requestSubmit();
   });
   /** Sets the text (empty after a send, the message's text for an edit) and resizes. */
-  const set = (text: string) => { box.value = text; fit(); };
+  const set = (text: string) => {
+    box.value = text;
+    fit();
+  };
   return { box, set };
 };

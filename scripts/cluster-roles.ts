@@ -1,8 +1,9 @@
 // One cluster role as its own `node bin/natter.js <role>` process, for the process-level cluster tests
 // and the cluster bench (bench/lib/cluster.ts), which must not import from test/.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
+import { spawnCaptured } from './spawn-captured.ts';
 
 const bin = fileURLToPath(new URL('../bin/natter.js', import.meta.url));
 
@@ -17,31 +18,28 @@ const exited = (child: ChildProcess) =>
  */
 export const spawnRole = async (role: string, env: Record<string, string>, extra: Record<string, string> = {}): Promise<Role> => {
   const port = role === 'gateway' ? await freePort() : undefined;
-  const child = spawn(process.execPath, [bin, role], {
-    env: { ...process.env, ...env, NATTER_LOG_LEVEL: 'warn', NATTER_HOST: '127.0.0.1', ...(port ? { NATTER_PORT: String(port) } : {}), ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
+  const { child, output: captured } = spawnCaptured([bin, role], {
+    ...process.env,
+    ...env,
+    NATTER_LOG_LEVEL: 'warn',
+    NATTER_HOST: '127.0.0.1',
+    ...(port ? { NATTER_PORT: String(port) } : {}),
+    ...extra,
   });
   const ready = role === 'gateway' ? /listening on/ : /running|joined/;
   const deadline = Date.now() + 60_000;
-  while (!ready.test(output)) {
-    if (child.exitCode !== null) throw new Error(`${role} exited early: ${output}`);
+  while (!ready.test(captured())) {
+    if (child.exitCode !== null) throw new Error(`${role} exited early: ${captured()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${role} did not start: ${output}`);
+      throw new Error(`${role} did not start: ${captured()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     name: role,
     child,
-    output: () => output,
+    output: captured,
     ...(port ? { url: `http://127.0.0.1:${port}` } : {}),
     kill9: async () => {
       child.kill('SIGKILL');

@@ -1,6 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import { freePort } from '../support/ports.ts';
 import { rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
 import { eventually } from '../support/eventually.ts';
+import { spawnCaptured } from '../../scripts/spawn-captured.ts';
 
 /**
  * `natter up` as a user runs it: one real child process that starts every role as its own process on
@@ -23,21 +24,16 @@ type Launched = { child: ChildProcess; marker: string; output(): string; exit: P
 /** Every role and helper process (tsx's esbuild included) inherits the marker from `natter up`'s environment. */
 const launch = (args: string[], env: Record<string, string>): Launched => {
   const marker = randomBytes(6).toString('hex');
-  const child = spawn(process.execPath, ['bin/natter.js', ...args], {
-    env: { ...process.env, NATTER_LOG_LEVEL: 'warn', ...env, NATTER_TEST_MARKER: marker },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
+  const { child, output: captured } = spawnCaptured(['bin/natter.js', ...args], {
+    ...process.env,
+    NATTER_LOG_LEVEL: 'warn',
+    ...env,
+    NATTER_TEST_MARKER: marker,
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  return { child, marker, output: () => output, exit };
+  return { child, marker, output: captured, exit };
 };
 
 /** Live processes carrying this marker in their environment: a process that outlived its `natter up` is an orphan. */

@@ -1,6 +1,5 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { loadConfig } from '../../app/config.ts';
@@ -9,6 +8,7 @@ import { freePort } from '../support/ports.ts';
 import { eventually } from '../support/eventually.ts';
 import { rest, tempDir } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { spawnCaptured } from '../../scripts/spawn-captured.ts';
 
 /*
  * Issue #18 (embedded only: the SQLite event log's writer thread): a writer thread that dies leaves
@@ -66,16 +66,12 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/worker-killer.ts', 'bin/natter.js', 'serve'], {
-      env: { ...process.env, NATTER_DATA_DIR: dataDir, NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (d) => {
-      output += d;
-    });
-    child.stderr!.on('data', (d) => {
-      output += d;
+    const { child, output: captured } = spawnCaptured(['--import', 'tsx', '--import', './test/support/worker-killer.ts', 'bin/natter.js', 'serve'], {
+      ...process.env,
+      NATTER_DATA_DIR: dataDir,
+      NATTER_PORT: String(port),
+      NATTER_HOST: '127.0.0.1',
+      NATTER_LOG_LEVEL: 'warn',
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
@@ -95,9 +91,9 @@ describe('a dead event-log writer thread', { timeout: 60_000 }, () => {
       assert.equal((await rest(url, token).post('/v1/conversations', { type: 'direct', peer_id: 'dan' })).status, 201, 'an append started the writer');
       child.kill('SIGUSR2');
       const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
-      assert.notEqual(code, 'still running', `the process did not exit: ${output.slice(-2_000)}`);
+      assert.notEqual(code, 'still running', `the process did not exit: ${captured().slice(-2_000)}`);
       assert.notEqual(code, 0, 'a supervisor sees a failure');
-      assert.match(output, /event log cannot be written/);
+      assert.match(captured(), /event log cannot be written/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

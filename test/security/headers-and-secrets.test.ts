@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { spawnNatter, startNatter, tempDir, rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
+import { spawnCaptured } from '../../scripts/spawn-captured.ts';
 
 // No token or message content in the logs, even at debug level; security headers on every
 // response (with a CSP the web client and Swagger UI work under); CORS closed unless configured;
@@ -12,21 +12,22 @@ import { Device } from '../support/ws-client.ts';
 const serveUntilExit = async (env: Record<string, string>) => {
   const inherited = { ...process.env };
   delete inherited.NATTER_DEV_TOKENS;
-  const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
-    env: { ...inherited, NATTER_DATA_DIR: tempDir('natter-refuse-'), NATTER_PORT: '0', NATTER_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
+  const { child, output: captured } = spawnCaptured(['bin/natter.js', 'serve'], {
+    ...inherited,
+    NATTER_DATA_DIR: tempDir('natter-refuse-'),
+    NATTER_PORT: '0',
+    NATTER_LOG_LEVEL: 'warn',
+    ...env,
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
-  return { code, lines: output.split('\n').filter((line) => line.trim() !== '') };
+  return {
+    code,
+    lines: captured()
+      .split('\n')
+      .filter((line) => line.trim() !== ''),
+  };
 };
 
 describe('secrets, headers, CORS and dev tokens', () => {

@@ -1,11 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { freePort } from './ports.ts';
 import { loadConfig } from '../../app/config.ts';
 import { createEmbeddedNatter } from '../../app/embedded.ts';
 import { testLimits } from './limits.ts';
+import { spawnCaptured } from '../../scripts/spawn-captured.ts';
 
 /** Tests send in bursts far above a human's rate; the rate-limit tests set their own limits. */
 
@@ -56,22 +57,20 @@ export type Spawned = Server & { process: ChildProcess; kill9(): Promise<void>; 
 /** Natter as a child process (`node bin/natter.js serve`), for crash and signal tests. */
 export const spawnNatter = async (dataDir: string, env: Record<string, string> = {}): Promise<Spawned> => {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bin/natter.js', 'serve'], {
-    env: { ...process.env, NATTER_DATA_DIR: dataDir, NATTER_PORT: String(port), NATTER_HOST: '127.0.0.1', NATTER_LOG_LEVEL: 'warn', ...testLimits, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
+  const { child, output: captured } = spawnCaptured(['bin/natter.js', 'serve'], {
+    ...process.env,
+    NATTER_DATA_DIR: dataDir,
+    NATTER_PORT: String(port),
+    NATTER_HOST: '127.0.0.1',
+    NATTER_LOG_LEVEL: 'warn',
+    ...testLimits,
+    ...env,
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`natter exited early (${child.exitCode}): ${output}`);
+    if (child.exitCode !== null) throw new Error(`natter exited early (${child.exitCode}): ${captured()}`);
     try {
       if ((await fetch(`${url}/healthz`)).status === 200) break;
     } catch {
@@ -79,7 +78,7 @@ export const spawnNatter = async (dataDir: string, env: Record<string, string> =
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`natter did not start: ${output}`);
+      throw new Error(`natter did not start: ${captured()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -89,7 +88,7 @@ export const spawnNatter = async (dataDir: string, env: Record<string, string> =
     dataDir,
     process: child,
     token: withToken(url),
-    output: () => output,
+    output: captured,
     kill9: async () => {
       child.kill('SIGKILL');
       await exited;

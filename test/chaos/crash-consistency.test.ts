@@ -57,7 +57,7 @@ const copyLog = (from: string, to: string) => {
 };
 
 describe('crash consistency under kill -9', () => {
-  it(`keeps every acked message exactly once, gapless, and read models equal to a rebuild, over ${ROUNDS} kill -9 rounds`, { timeout: 240_000 }, async () => {
+  it(`keeps every acked message exactly once, gapless, and read models equal to a rebuild, over ${ROUNDS} kill -9 rounds`, { timeout: 600_000 }, async () => {
     const seed = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
     console.log(`# crash schedule seed: CRASH_SEED=${seed}`);
     const random = prng(seed);

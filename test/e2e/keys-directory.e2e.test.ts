@@ -4,6 +4,7 @@ import { generateKeyPairSync, sign, verify, createPublicKey, type KeyObject } fr
 import { startNatter, rest } from '../support/natter.ts';
 import { useNatter } from '../support/fixture.ts';
 import { Device } from '../support/ws-client.ts';
+import { eventually } from '../support/eventually.ts';
 
 const raw = (key: KeyObject) => Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
 
@@ -155,7 +156,11 @@ describe('the end-to-end encryption key directory', () => {
     const [frame] = await hal.waitFor('new_message', (f) => f.client_msg_id === 'e-1');
     assert.equal(frame!.content, sealed);
     assert.equal(frame!.content_type, 'ciphertext');
-    const inbox = await rest(natter.url, tb).get('/v1/conversations');
+    // The frame can come ahead of the inbox's projection (the cluster's fast path).
+    const inbox = await eventually(
+      () => rest(natter.url, tb).get('/v1/conversations'),
+      (reply) => reply.body.items[0]?.last_message !== null,
+    );
     assert.equal(inbox.body.items[0].last_message.preview, '[encrypted message]');
     const bad = await rest(natter.url, ta).post(`/v1/conversations/${conv}/messages`, {
       client_msg_id: 'e-2',

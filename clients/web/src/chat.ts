@@ -235,9 +235,16 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     }
     // In the cluster this frame can come before the inbox has the conversation (the writer publishes
     // it at the append, the inbox follows the log): the list takes it from the frame, the inbox adds the rest.
-    remember({ conversation_id: update.conversation_id, type: update.kind, title: update.title, members: update.members, admins: update.admins });
+    const fromFrame = { conversation_id: update.conversation_id, type: update.kind, title: update.title, members: update.members, admins: update.admins };
+    remember(fromFrame);
     render();
-    void refreshInbox().catch(fail);
+    // The inbox may still hold the state before this frame (a rename not projected yet): the frame wins.
+    void refreshInbox()
+      .then(() => {
+        remember(fromFrame);
+        render();
+      })
+      .catch(fail);
   });
   for (const event of ['queued', 'ack'] as const) client.on(event, () => render());
   // `blocked`: the peer of this direct conversation blocked me; the code says so, the message says what.

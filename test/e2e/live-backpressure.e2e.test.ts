@@ -11,13 +11,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tcp = (device: Device) => (device.socket as unknown as { _socket: Socket })._socket;
 
 /** Sends `count` messages keeping `window` unacknowledged at a time; resolves with the acks. */
-const burst = async (device: Device, conversationId: string, count: number, content: (i: number) => string, window = 50) => {
+const burst = async (device: Device, conversationId: string, count: number, content: (i: number) => string, window = 50, ackTimeoutMs = 20_000) => {
   const acks: Frame[] = [];
   let next = 0;
   const lane = async () => {
     while (next < count) {
       const i = next++;
-      acks.push(await device.sendMessage(conversationId, content(i), `b-${i}`, 20_000));
+      acks.push(await device.sendMessage(conversationId, content(i), `b-${i}`, ackTimeoutMs));
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
@@ -130,10 +130,11 @@ describe('backpressure with the default socket allowance', () => {
     // A client flushing its outbox after being offline: 300 sends without waiting for acks (~4.8 MB).
     const count = 300;
     const body = 'p'.repeat(16_000 - 8);
-    await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`, count);
+    // What is checked is that the receiver stays connected, not how fast 4.8 MB is acked on a busy machine.
+    await burst(sender, id, count, (i) => `${String(i).padStart(7, '0')} ${body}`, count, 60_000);
     const received = await Promise.race([
-      receiver.waitFor('new_message', (f) => f.conversation_id === id, count, 30_000),
-      receiver.closed(30_000).then((code) => {
+      receiver.waitFor('new_message', (f) => f.conversation_id === id, count, 60_000),
+      receiver.closed(60_000).then((code) => {
         throw new Error(`the receiver was disconnected with ${code} after ${receiver.of('new_message').length} of ${count} messages`);
       }),
     ]);

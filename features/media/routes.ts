@@ -13,6 +13,10 @@ import type { MediaRecord, MediaStore } from '../../ports/media-store.ts';
 import type { DirectoryStore } from '../../ports/read-models.ts';
 import { mediaUrl } from './content-guard.ts';
 
+/** How long a refused download waits for the shares projection (attempts × step). */
+const SHARE_WAIT_ATTEMPTS = 8;
+const SHARE_WAIT_STEP_MS = 250;
+
 export type MediaRouteDeps = {
   blobs: BlobStore;
   media: MediaStore;
@@ -194,12 +198,23 @@ export const mediaRoutes = async (app: FastifyInstance, deps: MediaRouteDeps) =>
     },
   );
 
-  const mayRead = async (record: MediaRecord, userId: string) => {
-    if (record.owner_id === userId) return true;
+  const sharedWith = async (record: MediaRecord, userId: string) => {
     for (const conversationId of await deps.media.sharedIn(record.media_id)) {
       if ((await deps.directory.members(conversationId)).includes(userId)) return true;
     }
     return false;
+  };
+  /**
+   * Shares are a projection, and in the cluster the media message can reach a member (the fast path)
+   * before it: a refusal is checked again for a moment before it is final.
+   */
+  const mayRead = async (record: MediaRecord, userId: string) => {
+    if (record.owner_id === userId) return true;
+    for (let attempt = 0; ; attempt++) {
+      if (await sharedWith(record, userId)) return true;
+      if (attempt === SHARE_WAIT_ATTEMPTS) return false;
+      await new Promise((resolve) => setTimeout(resolve, SHARE_WAIT_STEP_MS));
+    }
   };
 
   api.get(

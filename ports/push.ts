@@ -5,8 +5,11 @@ import type { PushPlatform, PushRequest, WebPushSubscription } from '../contract
  * the presence sessions in Redis. The push reactor asks it for the members of each new message.
  */
 export interface LiveDevices {
-  /** The subset of `userIds` with a live socket right now. */
-  liveUsers(userIds: readonly string[]): Promise<ReadonlySet<string>>;
+  /**
+   * The subset of `userIds` with a live socket right now; given `since`, also those who had one at
+   * or after `since` (online when a message was sent, so a live path reached them).
+   */
+  liveUsers(userIds: readonly string[], since?: number): Promise<ReadonlySet<string>>;
 }
 
 /** Where one device wants its notifications: an FCM or APNs device token, or a Web Push subscription. */

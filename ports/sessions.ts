@@ -6,6 +6,9 @@
 export interface SessionRegistry {
   /** For each gateway holding a live session of any of `userIds`: those users. */
   gatewaysOf(userIds: readonly string[], now: number): Promise<Map<string, string[]>>;
-  /** Users among `userIds` with no live session (candidates for offline push). */
-  offline(userIds: readonly string[], now: number): Promise<string[]>;
+  /**
+   * Users among `userIds` with no live session (candidates for offline push); given `since`, only
+   * those who also had none after it (their last session ended before `since`).
+   */
+  offline(userIds: readonly string[], now: number, since?: number): Promise<string[]>;
 }

@@ -6,6 +6,7 @@ import { historyContext } from './history-rows.ts';
 import { historyWriter } from './history-writes.ts';
 import { historyReader } from './history-reads.ts';
 import { historySync } from './history-sync.ts';
+import { reportedAs } from './unreachable.ts';
 
 export type CassandraHistoryOptions = {
   client: cassandra.Client;
@@ -46,24 +47,25 @@ export const createCassandraHistoryStore = (options: CassandraHistoryOptions): H
   const write = historyWriter(ctx, options.concurrency ?? 128);
   const reads = historyReader(ctx);
   const sync = historySync(ctx, reads);
+  const unreachable = reportedAs('history');
 
+  const page = async (conversationId: string, { before, after, limit }: HistoryPage) => {
+    if (limit <= 0) return [];
+    // The last seq bounds the walk: forward pages start at the bucket of after+1, the others at the newest.
+    const newest = await reads.lastSeq(conversationId);
+    if (newest === null) return [];
+    const hi = Math.min(before !== undefined ? before - 1 : newest, newest);
+    const rows = after !== undefined ? await reads.range(conversationId, after + 1, hi, limit, 'asc') : await reads.range(conversationId, 1, hi, limit, 'desc');
+    return reads.decorate(conversationId, rows);
+  };
+
+  // Reads answer 503 while Cassandra is out of reach; writes (the projector's) fail the batch, which is retried.
   return {
     write,
-
-    async page(conversationId, { before, after, limit }: HistoryPage) {
-      if (limit <= 0) return [];
-      // The last seq bounds the walk: forward pages start at the bucket of after+1, the others at the newest.
-      const newest = await reads.lastSeq(conversationId);
-      if (newest === null) return [];
-      const hi = Math.min(before !== undefined ? before - 1 : newest, newest);
-      const rows =
-        after !== undefined ? await reads.range(conversationId, after + 1, hi, limit, 'asc') : await reads.range(conversationId, 1, hi, limit, 'desc');
-      return reads.decorate(conversationId, rows);
-    },
-
-    afterPosition: sync.afterPosition,
-    changedAfter: sync.changedAfter,
-    replies: (conversationId, parentSeq, { after, limit }) => reads.replies(conversationId, parentSeq, after, limit),
+    page: (conversationId, request) => page(conversationId, request).catch(unreachable),
+    afterPosition: (conversationId, after, upTo, limit) => sync.afterPosition(conversationId, after, upTo, limit).catch(unreachable),
+    changedAfter: (conversationId, after, upTo, limit) => sync.changedAfter(conversationId, after, upTo, limit).catch(unreachable),
+    replies: (conversationId, parentSeq, { after, limit }) => reads.replies(conversationId, parentSeq, after, limit).catch(unreachable),
 
     async reset() {
       for (const table of Object.values(ctx.tables)) await client.execute(`TRUNCATE ${table}`, [], { prepare: false });

@@ -10,7 +10,8 @@ import { Client, errors } from '@opensearch-project/opensearch';
  * --cluster` builds N+1 beside N, then switches the record and moves the alias in one step.
  *
  * Index settings are left to the server's defaults (and so to any index template an operator puts on
- * `<prefix>-messages-v*`), except replicas: 0 on a single node, 1 as soon as there is a second.
+ * `<prefix>-messages-v*`), except replicas (0 on a single node, 1 as soon as there is a second) and
+ * the share of deleted documents a segment may keep through an expunge (none: erasure).
  */
 
 export const connectOpenSearch = async (url: string): Promise<Client> => {
@@ -52,7 +53,8 @@ export const ensureSearchIndex = async (client: Client, prefix: string, version:
     await client.indices.create({
       index,
       body: {
-        settings: { 'index.auto_expand_replicas': '0-1' },
+        // Expunging deletes after an erasure rewrites every segment that has one (search-index.ts).
+        settings: { 'index.auto_expand_replicas': '0-1', 'index.merge.policy.expunge_deletes_allowed': 0 },
         mappings,
         ...(version === 1 ? { aliases: { [searchAlias(prefix)]: {} } } : {}),
       } as never,

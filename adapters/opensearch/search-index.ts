@@ -35,6 +35,8 @@ type Doc = {
 const idOf = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
 /** Documents per bulk request: at most ~32 MB of the longest messages (text and words). */
 const BULK_DOCUMENTS = 1_000;
+/** Longer than the 30 s after which the engine moves its retention leases on. */
+const PURGE_AGAIN_MS = 40_000;
 
 const termQuery = ({ words, prefix }: SearchTerm): object => {
   const last = words.at(-1)!;
@@ -90,12 +92,45 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
     return bases;
   };
 
+  /**
+   * An erased user's words must leave the disk, not only the results: a tombstone write leaves the
+   * old document (its words, in the clear) in its segment as a soft delete, and its operation in the
+   * translog. Merging away the deleted documents of every segment that has some (the index's
+   * `expunge_deletes_allowed` is 0), refreshing (searchers hold the old segments' files open) and
+   * flushing (which trims the translog) rewrites them without it. But the engine keeps the soft
+   * deletes that its shards' retention leases still cover, and it moves those leases on only every
+   * 30 s: so the purge runs again PURGE_AGAIN_MS later, twice. Erasures are rare; each costs a
+   * rewrite of the segments that have deletes, in the engine's background.
+   */
+  const purge = async () => {
+    await client.indices.forcemerge({ index, only_expunge_deletes: true, flush: true } as never);
+    await client.indices.refresh({ index });
+    await client.indices.flush({ index, force: true } as never);
+  };
+  let purgesLeft = 0;
+  let purgeTimer: NodeJS.Timeout | undefined;
+  const purgeNowAndLater = async () => {
+    purgesLeft = 2;
+    clearTimeout(purgeTimer);
+    const later = () => {
+      purgeTimer = setTimeout(() => {
+        purgesLeft -= 1;
+        // A failed purge is retried by the next one, or by the next erasure.
+        purge().catch(() => undefined);
+        if (purgesLeft > 0) later();
+      }, PURGE_AGAIN_MS).unref();
+    };
+    later();
+    await purge();
+  };
+
   return {
     async write(ops) {
       if (ops.length === 0) return;
       await ensure();
       const bases = await basesOf(ops);
       const lines: object[] = [];
+      let erased = false;
       const put = (doc: Doc, position: number) => {
         const id = idOf(doc.conversation_id, doc.seq);
         lines.push({ index: { _index: index, _id: id, version: position, version_type: 'external' } }, doc);
@@ -181,10 +216,12 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
             break;
           case 'erase':
             for (const m of await indexedWhere([{ term: { sender_id: op.sender_id } }])) tombstone(m.conversation_id, m.seq, op.position);
+            erased = true;
             break;
         }
       }
       await flush();
+      if (erased) await purgeNowAndLater();
     },
 
     async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {

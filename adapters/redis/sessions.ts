@@ -128,11 +128,19 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
       });
       return byGateway;
     },
-    async offline(userIds, now) {
+    async offline(userIds, now, since) {
       const pipeline = redis.pipeline();
-      for (const u of userIds) pipeline.zcount(userKey(u), now, '+inf');
+      for (const u of userIds) {
+        pipeline.zcount(userKey(u), now, '+inf');
+        if (since !== undefined) pipeline.get(seenKey(u));
+      }
       const replies = (await pipeline.exec()) ?? [];
-      return userIds.filter((_, i) => Number(replies[i]?.[1] ?? 0) === 0);
+      const per = since === undefined ? 1 : 2;
+      return userIds.filter((_, i) => {
+        if (Number(replies[i * per]?.[1] ?? 0) > 0) return false;
+        const seen = since === undefined ? null : (replies[i * per + 1]?.[1] as string | null);
+        return seen === null || Number(seen) < since!;
+      });
     },
   };
 };

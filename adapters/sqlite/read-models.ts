@@ -65,11 +65,27 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
       throw new Error('read-model commit failed: restart to replay from the committed checkpoints', { cause: error });
     });
   };
+  /**
+   * An erasure is being applied: its words must leave the file's free pages and the WAL, not only the
+   * tables. secure_delete zeroes what is deleted from then on (only then: it costs I/O).
+   */
+  let scrub = false;
+  const scrubAfterCommit = () => {
+    scrub = true;
+    db.pragma('secure_delete = ON');
+  };
   const commit = () => {
     clearTimeout(timer);
     timer = undefined;
     applied = 0;
     if (db.inTransaction) db.exec('COMMIT');
+    if (scrub) {
+      // TRUNCATE writes every page back and empties the WAL, old frames included. Busy (a reader's
+      // snapshot holds it): the next commit tries again.
+      const [{ busy }] = db.pragma('wal_checkpoint(TRUNCATE)') as [{ busy: number }];
+      scrub = busy !== 0;
+      if (!scrub) db.pragma('secure_delete = OFF');
+    }
   };
   const commitOrCrash = () => {
     try {
@@ -91,7 +107,7 @@ export const createSqliteReadModels = (path: string, options: SqliteReadModelsOp
     inbox: createSqliteInboxStore(db),
     receipts: createSqliteReceiptStore(db),
     users: createSqliteUserStore(db),
-    search: createSqliteSearchIndex(db),
+    search: createSqliteSearchIndex(db, scrubAfterCommit),
     checkpoints: createSqliteCheckpointStore(db),
     // The stores' own db.transaction() calls nest as savepoints inside the unit's savepoint.
     unitOfWork: async (work) => {

@@ -28,7 +28,13 @@ CREATE TABLE IF NOT EXISTS search_erased (sender_id TEXT PRIMARY KEY) WITHOUT RO
 /** An FTS5 query that only ever holds quoted strings of our words (letters and digits): no FTS5 syntax gets in. */
 export const fts5Query = (terms: readonly SearchTerm[]): string => terms.map((t) => `"${t.words.join(' ')}"${t.prefix ? ' *' : ''}`).join(' AND ');
 
-export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
+/**
+ * `scrubAfterCommit`: called when a batch erases a user, before it deletes anything, so that their
+ * words leave the file's free pages and its WAL too (read-models.ts). An unindexed row of a contentless_delete
+ * table is only a tombstone until its segment is merged: an erasure merges every segment ('optimize'),
+ * which drops the erased words from the index pages themselves. It costs a rewrite of the index; erasures are rare.
+ */
+export const createSqliteSearchIndex = (db: SqliteDatabase, scrubAfterCommit: () => void = () => {}): SearchIndex => {
   db.exec(schema);
   const insert =
     db.prepare(`INSERT OR IGNORE INTO search_messages (position, conversation_id, seq, message_id, sender_id, timestamp, content_type, text, changed)
@@ -51,6 +57,7 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
   const eraseRows = db.prepare("UPDATE search_messages SET text = '', deleted = 1, changed = max(changed, ?) WHERE sender_id = ?");
   const erased = db.prepare('INSERT OR IGNORE INTO search_erased VALUES (?)');
   const unindex = db.prepare('DELETE FROM search_words WHERE rowid = ?');
+  const optimize = db.prepare("INSERT INTO search_words (search_words) VALUES ('optimize')");
   const find = db.prepare<[string, number, string, number], SearchHit>(`
     SELECT m.conversation_id, m.seq, m.message_id, m.sender_id, m.timestamp, m.position, m.content_type, m.text
     FROM search_words f CROSS JOIN search_messages m ON m.position = f.rowid
@@ -95,6 +102,8 @@ export const createSqliteSearchIndex = (db: SqliteDatabase): SearchIndex => {
           for (const position of sentBy.all(op.sender_id)) unindex.run(position);
           eraseRows.run(op.position, op.sender_id);
           erased.run(op.sender_id);
+          scrubAfterCommit();
+          optimize.run();
           break;
       }
     }

@@ -3,10 +3,14 @@ import type { LiveDevices, PushQueue, PushRegistry } from '../../ports/push.ts';
 import type { DirectoryStore, InboxStore } from '../../ports/read-models.ts';
 import type { Reactor } from '../../ports/projector.ts';
 
-/** Of the members a message went to, those to push: no live device, and a registered target. */
-export const pushRecipients = async (members: readonly string[], live: LiveDevices, registry: PushRegistry) => {
+/**
+ * Of the members a message went to, those to push: no live device, and a registered target. Given
+ * the message's time, a member who was online then is not pushed either: in the cluster the fast
+ * path reached their device long before this reactor, which follows the read models, asks.
+ */
+export const pushRecipients = async (members: readonly string[], live: LiveDevices, registry: PushRegistry, sentAt?: number) => {
   if (members.length === 0) return [];
-  const online = await live.liveUsers(members);
+  const online = await live.liveUsers(members, sentAt);
   const offline = members.filter((userId) => !online.has(userId));
   if (offline.length === 0) return [];
   // Only members with a registered device cost a window and a timer (most of a big group has none).
@@ -49,6 +53,7 @@ export const pushReactor = (options: PushReactorOptions): Reactor => {
             members.get(e.conversation_id)!.filter((m) => m !== e.sender_id),
             options.live,
             options.registry,
+            e.timestamp,
           );
           const muted = await options.inbox.mutedAmong(e.conversation_id, reachable, clock());
           return reachable.filter((user) => !muted.has(user) || e.mentions?.includes(user));

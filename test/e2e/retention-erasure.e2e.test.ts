@@ -120,7 +120,8 @@ describe('retention: messages older than the horizon vanish, decided by events',
 
 describe("erasure: a user's content unrecoverable everywhere, the log included", () => {
   const { server, as, connect, token } = useNatter();
-  const canary = `canary-${randomBytes(8).toString('hex')}`;
+  // One word, as the search index folds it: a scan for it finds the indexed words too.
+  const canary = `canary${randomBytes(8).toString('hex')}`;
 
   it('erases a user: their messages deleted and erased for everyone, their tokens refused, their sockets closed, nothing readable on disk', async () => {
     const eve = await as('eve');
@@ -135,6 +136,17 @@ describe("erasure: a user's content unrecoverable everywhere, the log included",
       (ms) => ms.length === 2 && ms[0].content.includes(canary),
     );
     assert.equal(read[0].content, `edited ${canary}`);
+    // The scans below can fail: before the erasure, the search index has the words on disk.
+    const searchFiles = cluster ? join(enginesDir(), 'opensearch', 'data') : server.dataDir;
+    assert.notDeepEqual(
+      await eventually(
+        async () => filesContaining(searchFiles, canary),
+        (files) => files.length > 0,
+        { timeoutMs: 30_000, everyMs: 500 },
+      ),
+      [],
+      'the indexed words, before the erasure',
+    );
     await eve.post('/v1/devices/eve-phone/push', { platform: 'fcm', token: 'eve-fcm-token' });
     const eveSocket = await connect('eve', 'laptop');
     const eveToken = await token('eve');
@@ -171,6 +183,16 @@ describe("erasure: a user's content unrecoverable everywhere, the log included",
       const env = server.env!;
       assert.deepEqual(await recoverableInCluster(env).then((texts) => texts.filter((t) => t.includes(canary))), [], 'the log holds nothing openable');
       for (const engine of ['postgres', 'kafka', 'cassandra']) assert.deepEqual(filesContaining(join(enginesDir(), engine), canary), [], `${engine}'s files`);
+      // OpenSearch lets go of a soft-deleted document only once its retention leases moved on (every 30 s).
+      assert.deepEqual(
+        await eventually(
+          async () => filesContaining(searchFiles, canary),
+          (files) => files.length === 0,
+          { timeoutMs: 120_000, everyMs: 2_000 },
+        ),
+        [],
+        "OpenSearch's files",
+      );
       assert.deepEqual(await redisDumpsContaining(env.NATTER_REDIS_URL!, env.NATTER_REDIS_PREFIX!, canary), [], 'Redis keys (DUMP)');
       await run(process.execPath, ['bin/natter.js', 'replay', 'all', '--cluster'], { env: { ...process.env, ...env } });
       assert.deepEqual(
@@ -191,7 +213,16 @@ describe("erasure: a user's content unrecoverable everywhere, the log included",
         [],
         'the log holds nothing openable',
       );
-      assert.deepEqual(filesContaining(server.dataDir, canary), [], 'no file of the data directory holds it, WAL included');
+      // Once the erasure is projected (the read models commit every 200 ms).
+      assert.deepEqual(
+        await eventually(
+          async () => filesContaining(server.dataDir, canary),
+          (files) => files.length === 0,
+          { timeoutMs: 30_000, everyMs: 250 },
+        ),
+        [],
+        'no file of the data directory holds it, WAL included',
+      );
       const copy = mkdtempSync(join(tmpdir(), 'natter-erasure-copy-'));
       try {
         for (const name of readdirSync(server.dataDir))

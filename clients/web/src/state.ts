@@ -138,9 +138,15 @@ export class ChatState {
     list.sort((a, b) => a.seq - b.seq);
   }
 
+  /**
+   * The thread as the server listed it, plus the replies this page already has: one that arrived
+   * live while the list was on its way, and, in the cluster, one the history projection has not
+   * reached yet (live frames can be ahead of history).
+   */
   loadThread(ref: MessageRef, replies: Message[]): void {
+    const known = [...(this.threads.get(keyOf(ref)) ?? []), ...(this.messages.get(ref.conversationId) ?? []).filter((m) => m.reply_to_seq === ref.seq)];
     this.threads.set(keyOf(ref), []);
-    this.addToThread(ref, replies);
+    this.addToThread(ref, [...replies, ...known]);
   }
 
   watermark(conversationId: string, userId: string, status: 'delivered' | 'read', upToSeq: number): void {

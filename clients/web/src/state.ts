@@ -134,7 +134,11 @@ export class ChatState {
     const list = this.threads.get(keyOf(ref));
     if (!list) return;
     const ids = new Set(list.map((m) => m.message_id));
-    list.push(...replies.filter((m) => !ids.has(m.message_id)));
+    for (const reply of replies) {
+      if (ids.has(reply.message_id)) continue;
+      ids.add(reply.message_id);
+      list.push(reply);
+    }
     list.sort((a, b) => a.seq - b.seq);
   }
 

@@ -254,21 +254,33 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Two round trips per batch, whatever its size: (1) BEGIN, the append lock, and the heads of its
+   * streams, read in a statement of their own after the lock is held (so a snapshot that sees every
+   * earlier append); (2) the INSERT, NOTIFY and COMMIT. Both are simple-protocol queries, which may
+   * hold several statements but no parameters: values go in as literals escaped by the driver
+   * (`escapeLiteral`). Each round trip is a wait on a busy machine, and every append of the store
+   * queues behind the one in flight, so these two replace four.
+   */
   private async writeBatch(batch: PendingAppend[]): Promise<Array<AppendResult | WrongExpectedRevision>> {
     const { client, release } = await checkout(this.pool);
+    const literal = (value: string | null) => (value === null ? 'NULL' : client.escapeLiteral(value));
+    const array = (values: Array<string | null>, type: string) => `ARRAY[${values.map(literal).join(',')}]::${type}[]`;
     let broken = false;
     try {
-      await client.query(this.lockSql);
+      const streams = [...new Set(batch.map((a) => a.stream))];
+      // One backwards probe of the (stream, revision) index per stream, not a scan of its events.
+      const locked = (await client.query(
+        `${this.lockSql}; SELECT s AS stream, (SELECT revision FROM ${this.table} WHERE stream = s ORDER BY revision DESC LIMIT 1) AS head
+           FROM unnest(${array(streams, 'text')}) AS s`,
+      )) as unknown as pg.QueryResult<{ stream: string; head: number | null }>[];
       try {
-        // Heads are read after the lock is held, in a new statement (new snapshot): current.
-        const streams = [...new Set(batch.map((a) => a.stream))];
-        const { rows: headRows } = await client.query<{ stream: string; head: number | null }>(
-          // One backwards probe of the (stream, revision) index per stream, not a scan of its events.
-          `SELECT s AS stream, (SELECT revision FROM ${this.table} WHERE stream = s ORDER BY revision DESC LIMIT 1) AS head
-             FROM unnest($1::text[]) AS s`,
-          [streams],
+        const heads = new Map(
+          locked
+            .at(-1)!
+            .rows.filter((r) => r.head !== null)
+            .map((r) => [r.stream, r.head]),
         );
-        const heads = new Map(headRows.filter((r) => r.head !== null).map((r) => [r.stream, r.head]));
         const failed = new Set<string>();
         const now = Date.now();
         const cols = { stream: [] as string[], revision: [] as number[], type: [] as string[], data: [] as string[], metadata: [] as Array<string | null> };
@@ -291,19 +303,21 @@ export class PostgresEventStore implements EventStore {
           return { stream, last: revision };
         });
         const positions = new Map<string, number>();
+        const commit = `NOTIFY ${ident(this.channel)}; COMMIT`;
         if (cols.stream.length > 0) {
           // ORDER BY ord: positions are drawn in array order, so within a stream position grows with revision.
-          const { rows } = await client.query<{ stream: string; revision: number; position: string }>(
+          const [inserted] = (await client.query(
             `INSERT INTO ${this.table} (stream, revision, type, data, metadata, recorded_at)
-             SELECT s, r, t, d::json, m::json, $6::bigint
-               FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(s, r, t, d, m, ord)
+             SELECT s, r, t, d::json, m::json, ${now}::bigint
+               FROM unnest(${array(cols.stream, 'text')}, ARRAY[${cols.revision.join(',')}]::int[], ${array(cols.type, 'text')},
+                           ${array(cols.data, 'text')}, ${array(cols.metadata, 'text')}) WITH ORDINALITY AS x(s, r, t, d, m, ord)
               ORDER BY ord
-             RETURNING stream, revision, position`,
-            [cols.stream, cols.revision, cols.type, cols.data, cols.metadata, now],
-          );
-          for (const row of rows) positions.set(`${row.revision}:${row.stream}`, Number(row.position));
+             RETURNING stream, revision, position; ${commit}`,
+          )) as unknown as pg.QueryResult<{ stream: string; revision: number; position: string }>[];
+          for (const row of inserted!.rows) positions.set(`${row.revision}:${row.stream}`, Number(row.position));
+        } else {
+          await client.query(commit);
         }
-        await client.query(`NOTIFY ${ident(this.channel)}; COMMIT`);
         return outcomes.map((o) => (o instanceof WrongExpectedRevision ? o : { nextRevision: o.last, position: positions.get(`${o.last}:${o.stream}`)! }));
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {

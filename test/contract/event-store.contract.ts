@@ -37,6 +37,20 @@ export const eventStoreContract = (name: string, open: () => Promise<EventStore>
       assert.equal(result.position, events[1]!.position);
     });
 
+    it('keeps any text as it was given: quotes, backslashes, SQL, control characters, emoji, in names, data and metadata', async () => {
+      const hostile = `it's "quoted" \\ back\\slash \\' '); DROP TABLE events; -- $1 $$ \u0001\t\n 🎉 ﬁ`;
+      const s = `user-${hostile}-${randomUUID()}`;
+      const event = { type: `Tested'${hostile}`, data: { text: hostile, [hostile]: [hostile] }, metadata: { note: hostile } };
+      await store.appendToStream(s, [event, ev(2)], { expectedRevision: 'no_stream' });
+      const [first, second] = await store.readStream(s);
+      assert.equal(first!.stream, s);
+      assert.equal(first!.type, event.type);
+      assert.deepEqual(first!.data, event.data);
+      assert.equal((first!.metadata as { note: string }).note, hostile);
+      assert.deepEqual(second!.data, ev(2).data);
+      assert.equal((await store.readAll({ after: first!.position - 1, maxCount: 1 }))[0]!.stream, s);
+    });
+
     it('refuses a wrong expected revision and appends nothing', async () => {
       const s = stream();
       await store.appendToStream(s, [ev(1)], { expectedRevision: 'no_stream' });

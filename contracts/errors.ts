@@ -53,3 +53,6 @@ export class NatterError extends Error {
 }
 
 export const isNatterError = (error: unknown): error is NatterError => error instanceof NatterError;
+
+/** An engine out of reach (down, restarting, overloaded), as callers see it: `unavailable` with a retry hint. */
+export const unreachable = (what: string) => new NatterError('unavailable', `${what} is unreachable; retry`, { retry_after_ms: 1_000 });

@@ -47,7 +47,10 @@ export const createCassandraHistoryStore = (options: CassandraHistoryOptions): H
   const write = historyWriter(ctx, options.concurrency ?? 128);
   const reads = historyReader(ctx);
   const sync = historySync(ctx, reads);
-  const unreachable = reportedAs('history');
+  const reported = reportedAs('history');
+  const unreachable = (error: unknown): never => {
+    throw reported(error);
+  };
 
   const page = async (conversationId: string, { before, after, limit }: HistoryPage) => {
     if (limit <= 0) return [];

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { NatterError } from '../../contracts/errors.ts';
+import { unreachable } from '../../contracts/errors.ts';
 
 const { errors, types } = cassandra;
 const codes = types.responseErrorCodes;
@@ -24,7 +24,5 @@ export const isUnreachable = (error: unknown): boolean =>
 /** What a reader sees of it: `unavailable` (503) with a retry hint, not an internal error. Anything else as it is. */
 export const reportedAs =
   (what: string) =>
-  (error: unknown): never => {
-    if (isUnreachable(error)) throw new NatterError('unavailable', `${what} is unreachable; retry`, { retry_after_ms: 1_000 });
-    throw error;
-  };
+  (error: unknown): unknown =>
+    isUnreachable(error) ? unreachable(what) : error;

@@ -107,20 +107,11 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
     await client.indices.refresh({ index });
     await client.indices.flush({ index, force: true } as never);
   };
-  let purgesLeft = 0;
-  let purgeTimer: NodeJS.Timeout | undefined;
+  let later: NodeJS.Timeout[] = [];
   const purgeNowAndLater = async () => {
-    purgesLeft = 2;
-    clearTimeout(purgeTimer);
-    const later = () => {
-      purgeTimer = setTimeout(() => {
-        purgesLeft -= 1;
-        // A failed purge is retried by the next one, or by the next erasure.
-        purge().catch(() => undefined);
-        if (purgesLeft > 0) later();
-      }, PURGE_AGAIN_MS).unref();
-    };
-    later();
+    for (const timer of later) clearTimeout(timer);
+    // A failed purge is covered by the next one, or by the next erasure.
+    later = [1, 2].map((n) => setTimeout(() => void purge().catch(() => undefined), n * PURGE_AGAIN_MS).unref());
     await purge();
   };
 

@@ -1,4 +1,4 @@
-import { NatterError } from '../../contracts/errors.ts';
+import { unreachable } from '../../contracts/errors.ts';
 
 const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -19,4 +19,4 @@ export const isUnreachable = (error: unknown): boolean => {
 export const reportedAs =
   (what: string) =>
   (error: unknown): unknown =>
-    isUnreachable(error) ? new NatterError('unavailable', `${what} is unreachable; retry`, { retry_after_ms: 1_000 }) : error;
+    isUnreachable(error) ? unreachable(what) : error;

@@ -120,7 +120,12 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     logHead: deps.logHead,
     isDraining: lifecycle.isDraining,
     tokens: { verify: verifyToken, expiringNoticeMs: config.tokens.expiringNoticeMs },
-    limits: { maxBufferBytes: config.maxSocketBufferBytes, maxHeldFrames: 10_000, maxSocketsPerUser: config.maxSocketsPerUser },
+    limits: {
+      maxBufferBytes: config.maxSocketBufferBytes,
+      slowConsumerGraceMs: config.slowConsumerGraceMs,
+      maxHeldFrames: 10_000,
+      maxSocketsPerUser: config.maxSocketsPerUser,
+    },
     ...(deps.tracing ? { tracing: deps.tracing } : {}),
     ...(deps.presenceStore.sessionsOf ? { countSockets: (userId: string) => deps.presenceStore.sessionsOf!(userId, Date.now()) } : {}),
   });

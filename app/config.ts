@@ -25,8 +25,9 @@ export type Config = {
   maxGroupMembers: number;
   maxFrameBytes: number;
   maxBodyBytes: number;
-  /** Bytes queued on one socket before it is cut off as a slow consumer. */
+  /** Bytes one socket may keep queued for `slowConsumerGraceMs` (4× at any time) before it is cut off as a slow consumer. */
   maxSocketBufferBytes: number;
+  slowConsumerGraceMs: number;
   statusFanoutMaxMembers: number;
   maxMessageChars: number;
   /** How long after sending the author may edit a message. */
@@ -162,6 +163,7 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     maxFrameBytes: int(env, 'NATTER_MAX_FRAME_BYTES', 64 * 1024, { min: 1 }),
     maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),
     maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, { min: 1 }),
+    slowConsumerGraceMs: int(env, 'NATTER_SLOW_CONSUMER_GRACE_MS', 5_000),
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
     maxMessageChars: int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH, { min: 1, max: MAX_CONTENT_LENGTH }),
     editWindowSeconds: int(env, 'NATTER_EDIT_WINDOW_SECONDS', 24 * 3600),

@@ -9,6 +9,17 @@ let nextId = 0;
 /** How long live frames wait behind a missing seq before the device is told to sync (live-order.ts). */
 const GAP_WAIT_MS = 200;
 
+/** Past this many times the soft limit, a socket is cut at once, whatever its grace. */
+export const HARD_BUFFER_FACTOR = 4;
+
+export type ConnectionLimits = {
+  /** The soft limit: bytes a socket may keep queued for `slowConsumerGraceMs` before it is cut. */
+  maxBufferBytes: number;
+  slowConsumerGraceMs: number;
+  maxHeldFrames: number;
+  gapWaitMs?: number;
+};
+
 /**
  * One device's socket. Frames are strings serialized once by the fan-out. While the device is
  * syncing, live messages are held back and then released after the synced ones, so that the
@@ -34,7 +45,7 @@ export class Connection {
     readonly socket: WebSocket,
     readonly userId: string,
     readonly deviceId: string,
-    private readonly limits: { maxBufferBytes: number; maxHeldFrames: number; gapWaitMs?: number },
+    private readonly limits: ConnectionLimits,
     /** Where a message that did not arrive live in time is looked for (gap-fill.ts). */
     private readonly fill?: LiveOut['fill'],
   ) {
@@ -62,17 +73,33 @@ export class Connection {
   }
 
   send(json: string): void {
-    if (!this.open) return;
-    // A device that does not read must not grow our memory; it reconnects and syncs instead.
-    if (this.socket.bufferedAmount > this.limits.maxBufferBytes) {
-      this.closeReason = 'slow_consumer';
-      this.socket.close(closeCodes.slow_consumer, 'slow consumer: reconnect and sync');
-      // close() waits for the peer; a peer that does not read would keep the socket and its buffer.
-      setTimeout(() => this.socket.terminate(), 1_000).unref();
-      return;
-    }
+    if (!this.open || this.cutIfSlow()) return;
     this.cork();
     this.socket.send(json);
+  }
+
+  /** Since when the socket has had more than the soft limit queued (0: it has not). */
+  private overSince = 0;
+
+  /**
+   * A device that does not read must not grow our memory; it is cut off, reconnects and syncs.
+   * A device that reads but fell behind a burst (a flushed outbox, a busy phone) must not be cut for
+   * it, so the limit works like Redis' client-output-buffer-limit: over the soft limit for the grace
+   * period, or over the hard limit at all. Checked at each send and at each heartbeat tick.
+   */
+  cutIfSlow(now = Date.now()): boolean {
+    const queued = this.socket.bufferedAmount;
+    if (queued <= this.limits.maxBufferBytes) {
+      this.overSince = 0;
+      return false;
+    }
+    this.overSince ||= now;
+    if (queued <= this.limits.maxBufferBytes * HARD_BUFFER_FACTOR && now - this.overSince < this.limits.slowConsumerGraceMs) return false;
+    this.closeReason = 'slow_consumer';
+    this.socket.close(closeCodes.slow_consumer, 'slow consumer: reconnect and sync');
+    // close() waits for the peer; a peer that does not read would keep the socket and its buffer.
+    setTimeout(() => this.socket.terminate(), 1_000).unref();
+    return true;
   }
 
   /**

@@ -6,7 +6,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Heartbeats and drain. Every tick pings each socket; one that has not answered (pong or any frame)
- * since the previous tick is closed with 4000, so a dead peer is noticed within two intervals.
+ * since the previous tick is closed with 4000, so a dead peer is noticed within two intervals. A tick
+ * also cuts a socket whose backlog outlived its grace while nothing new was sent to it.
  * Draining tells every device to go away (with jitter, so they do not all reconnect at once) and
  * waits for them to leave; commands still in flight finish and are acked meanwhile.
  */
@@ -22,6 +23,7 @@ export const createGatewayLifecycle = (options: {
   const tick = async () => {
     const live: Array<{ userId: string; sessionId: string }> = [];
     for (const connection of registry.all()) {
+      if (connection.cutIfSlow()) continue;
       if (!connection.alive) {
         connection.closeReason = 'heartbeat_timeout';
         connection.socket.close(closeCodes.heartbeat_timeout, 'no heartbeat');

@@ -14,7 +14,7 @@ import type { Actor } from '../command-side/actor.ts';
 import type { Commands } from '../command-side/commands.ts';
 import { noTracing, type Tracing } from '../ports/tracing.ts';
 import type { VerifiedToken, VerifyToken } from '../http/auth.ts';
-import { Connection } from './connection.ts';
+import { Connection, type ConnectionLimits } from './connection.ts';
 import { historyGapFill } from './gap-fill.ts';
 import { parseFrame } from './frames.ts';
 import { createTokenExpiry } from './token-expiry.ts';
@@ -38,7 +38,7 @@ export type GatewayDeps = {
   /** The log's head: what a device registered now may have missed live. */
   logHead(): Promise<number>;
   isDraining(): boolean;
-  limits: { maxBufferBytes: number; maxHeldFrames: number; maxSocketsPerUser: number };
+  limits: ConnectionLimits & { maxSocketsPerUser: number };
   /** The check REST and the upgrade apply (http/auth.ts), for `reauth`; `token_expiring` goes out this long before exp. */
   tokens: { verify: VerifyToken; expiringNoticeMs: number };
   /** A user's live sockets on every gateway (the cluster's session registry); without it, this gateway's count. */

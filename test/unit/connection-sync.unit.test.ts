@@ -36,7 +36,7 @@ describe('a connection holding live frames during a sync', () => {
     client.on('message', (data) => received.push(JSON.parse(String(data)).seq));
     const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
     await new Promise((resolve) => client.once('open', resolve));
-    const connection = new Connection(await accepted, 'u', 'd', { maxBufferBytes: 1 << 20, maxHeldFrames });
+    const connection = new Connection(await accepted, 'u', 'd', { maxBufferBytes: 1 << 20, slowConsumerGraceMs: 5_000, maxHeldFrames });
     return { client, connection, received, closed };
   };
 

@@ -86,22 +86,20 @@ export const createCommands = (eventStore: EventStore, options: CommandOptions) 
       if (chars > maxChars) throw new NatterError('message_too_large', `content is ${chars} characters, the limit is ${maxChars}`);
     }
     if (!limiter) return;
-    if (messageLimit) {
-      const decision = await limiter.take(`messages:${actor.user_id}`, messageLimit);
-      if (!decision.ok) {
-        options.onRateLimited?.('messages');
-        throw new NatterError('rate_limited', `too many messages; retry in ${decision.retryAfterMs} ms`, { retry_after_ms: decision.retryAfterMs });
-      }
-    }
-    if (options.conversationLimit) {
-      const decision = await limiter.take(`conversation:${conversationId}`, options.conversationLimit);
-      if (!decision.ok) {
-        options.onRateLimited?.('conversation');
-        throw new NatterError('rate_limited', `this conversation is over its send rate; retry in ${decision.retryAfterMs} ms`, {
-          retry_after_ms: decision.retryAfterMs,
-        });
-      }
-    }
+    // Both buckets in one step (one round trip to Redis in the cluster), and a refused send takes no token from either.
+    const takes = [
+      ...(messageLimit ? [{ kind: 'messages', key: `messages:${actor.user_id}`, limit: messageLimit }] : []),
+      ...(options.conversationLimit ? [{ kind: 'conversation', key: `conversation:${conversationId}`, limit: options.conversationLimit }] : []),
+    ];
+    if (takes.length === 0) return;
+    const decision = await limiter.takeAll(takes);
+    if (decision.ok) return;
+    const { kind } = takes[decision.failed]!;
+    options.onRateLimited?.(kind);
+    const wait = `retry in ${decision.retryAfterMs} ms`;
+    throw new NatterError('rate_limited', kind === 'messages' ? `too many messages; ${wait}` : `this conversation is over its send rate; ${wait}`, {
+      retry_after_ms: decision.retryAfterMs,
+    });
   };
   const onConflict = options.onConflict ? { onConflict: options.onConflict } : {};
   const conversations = createConversationHandler(eventStore, onConflict);

@@ -32,3 +32,14 @@ export const requireEngines = async (...engines: Engine[]): Promise<EngineEnv> =
     .filter((m) => m !== null);
   return Object.fromEntries(pairs.map((m) => [m[1], m[2]])) as EngineEnv;
 };
+
+/** The pid of each engine that is up (its main process; PostgreSQL's backends are its children), from `engines.sh status`. */
+export const enginePids = async (): Promise<Partial<Record<Engine, number>>> => {
+  // status exits 3 when an engine is down: its output is still the answer
+  const stdout = await run('bash', [script, 'status'], { maxBuffer: 1024 * 1024 }).then(
+    (r) => r.stdout,
+    (e: { stdout?: string }) => e.stdout ?? '',
+  );
+  const pids = [...stdout.matchAll(/^(\w+)\s+up \(pid (\d+)\)/gm)].map((m) => [m[1], Number(m[2])]);
+  return Object.fromEntries(pids) as Partial<Record<Engine, number>>;
+};

@@ -1,22 +1,28 @@
-import type { RateDecision, RateLimit, RateLimiter } from '../../ports/rate-limiter.ts';
+import type { RateLimit, RateLimiter } from '../../ports/rate-limiter.ts';
 
 type Bucket = { tokens: number; at: number };
 
 /** In-process token buckets; full buckets are dropped by a sweep so idle users cost nothing. */
 export const createMemoryRateLimiter = (clock: () => number = Date.now): RateLimiter & { sweep(): void } => {
   const buckets = new Map<string, Bucket & { limit: RateLimit }>();
-  return {
-    async take(key, limit, cost = 1): Promise<RateDecision> {
+  const limiter: RateLimiter & { sweep(): void } = {
+    async take(key, limit, cost = 1) {
+      const decision = await limiter.takeAll([{ key, limit, cost }]);
+      return decision.ok ? decision : { ok: false, retryAfterMs: decision.retryAfterMs };
+    },
+    async takeAll(takes) {
       const now = clock();
-      const bucket = buckets.get(key) ?? { tokens: limit.capacity, at: now, limit };
-      bucket.tokens = Math.min(limit.capacity, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
-      bucket.at = now;
-      buckets.set(key, bucket);
-      if (bucket.tokens >= cost) {
-        bucket.tokens -= cost;
-        return { ok: true };
+      const filled = takes.map(({ key, limit }) => {
+        const bucket = buckets.get(key);
+        const tokens = bucket ? Math.min(limit.capacity, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond) : limit.capacity;
+        return tokens;
+      });
+      for (const [i, { limit, cost = 1 }] of takes.entries()) {
+        const tokens = filled[i]!;
+        if (tokens < cost) return { ok: false, retryAfterMs: Math.ceil(((cost - tokens) / limit.perSecond) * 1000), failed: i };
       }
-      return { ok: false, retryAfterMs: Math.ceil(((cost - bucket.tokens) / limit.perSecond) * 1000) };
+      for (const [i, { key, limit, cost = 1 }] of takes.entries()) buckets.set(key, { tokens: filled[i]! - cost, at: now, limit });
+      return { ok: true };
     },
     sweep() {
       const now = clock();
@@ -25,4 +31,5 @@ export const createMemoryRateLimiter = (clock: () => number = Date.now): RateLim
       }
     },
   };
+  return limiter;
 };

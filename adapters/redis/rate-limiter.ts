@@ -4,22 +4,31 @@ import { createMemoryRateLimiter } from '../memory/rate-limiter.ts';
 import { ifAnswered } from './client.ts';
 import { namespace } from './keys.ts';
 
-// A token bucket in one hash, refilled lazily from the time passed in (the caller's clock, so that
-// every gateway computes the same refill). Answers 0 when allowed, else the milliseconds to wait.
-const TAKE = `
-local capacity = tonumber(ARGV[1])
-local per_ms = tonumber(ARGV[2]) / 1000
-local now = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
-local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(bucket[1]) or capacity
-local at = tonumber(bucket[2]) or now
-tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
-local wait = 0
-if tokens >= cost then tokens = tokens - cost else wait = math.ceil((cost - tokens) / per_ms) end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
-return wait`;
+// Token buckets, each in one hash, refilled lazily from the time passed in (the caller's clock, so
+// that every gateway computes the same refill). All or none: when a bucket is short, nothing is
+// written. ARGV: now, then capacity, per second and cost for each key. Answers {0, 0} when allowed,
+// else {the 1-based index of the first short bucket, the milliseconds to wait}.
+const TAKE_ALL = `
+local now = tonumber(ARGV[1])
+local left = {}
+for i = 1, #KEYS do
+  local capacity = tonumber(ARGV[i * 3 - 1])
+  local per_ms = tonumber(ARGV[i * 3]) / 1000
+  local cost = tonumber(ARGV[i * 3 + 1])
+  local bucket = redis.call('HMGET', KEYS[i], 'tokens', 'at')
+  local tokens = tonumber(bucket[1]) or capacity
+  local at = tonumber(bucket[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+  if tokens < cost then return {i, math.ceil((cost - tokens) / per_ms)} end
+  left[i] = {tokens - cost, math.ceil(capacity / per_ms) + 1000}
+end
+for i = 1, #KEYS do
+  redis.call('HSET', KEYS[i], 'tokens', tostring(left[i][1]), 'at', tostring(now))
+  redis.call('PEXPIRE', KEYS[i], left[i][2])
+end
+return {0, 0}`;
+
+type TakeAll = (keys: number, ...args: Array<string | number>) => Promise<[number, number]>;
 
 /**
  * Shared limits for the cluster: a user's budget is one, whichever gateways their devices use.
@@ -33,23 +42,28 @@ export const createRedisRateLimiter = (options: { redis: Redis; prefix: string; 
   const { redis, timeoutMs = 500 } = options;
   const clock = options.clock ?? Date.now;
   const base = `${namespace(options.prefix)}rate:`;
-  redis.defineCommand('natterRateTake', { numberOfKeys: 1, lua: TAKE });
-  const take = (redis as unknown as { natterRateTake(key: string, c: number, p: number, now: number, cost: number): Promise<number> }).natterRateTake.bind(
-    redis,
-  );
+  redis.defineCommand('natterRateTakeAll', { lua: TAKE_ALL });
+  const script = (redis as unknown as { natterRateTakeAll: TakeAll }).natterRateTakeAll.bind(redis);
   const local = createMemoryRateLimiter(clock);
   let swept = clock();
-  return {
+  const limiter: RateLimiter = {
     async take(key, limit, cost = 1) {
-      const wait = await ifAnswered(redis, () => take(`${base}${key}`, limit.capacity, limit.perSecond, clock(), cost), timeoutMs);
-      if (wait === undefined) {
+      const decision = await limiter.takeAll([{ key, limit, cost }]);
+      return decision.ok ? decision : { ok: false, retryAfterMs: decision.retryAfterMs };
+    },
+    async takeAll(takes) {
+      const args = takes.flatMap(({ limit, cost = 1 }) => [limit.capacity, limit.perSecond, cost]);
+      const answer = await ifAnswered(redis, () => script(takes.length, ...takes.map((t) => `${base}${t.key}`), clock(), ...args), timeoutMs);
+      if (answer === undefined) {
         if (clock() - swept > 60_000) {
           local.sweep();
           swept = clock();
         }
-        return local.take(key, limit, cost);
+        return local.takeAll(takes);
       }
-      return Number(wait) === 0 ? { ok: true } : { ok: false, retryAfterMs: Number(wait) };
+      const [short, wait] = answer.map(Number) as [number, number];
+      return short === 0 ? { ok: true } : { ok: false, retryAfterMs: wait, failed: short - 1 };
     },
   };
+  return limiter;
 };

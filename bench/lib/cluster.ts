@@ -15,6 +15,7 @@ import { publishCounter } from './publish-counter.ts';
 import { summarizeLog } from './role-log.ts';
 import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../../scripts/cluster-namespace.ts';
 import { spawnRole, type Role } from '../../scripts/cluster-roles.ts';
+import { enginePids } from '../../scripts/engines.ts';
 
 const GATEWAYS = 3;
 const PROJECTORS = 2;
@@ -165,6 +166,10 @@ const view = (c: BenchCluster): Running => ({
         ),
       );
   },
+  processes: async () => [
+    ...roles.map(({ role, label }) => ({ label, pid: role.child.pid! })),
+    ...Object.entries(await enginePids()).map(([label, pid]) => ({ label, pid: pid! })),
+  ],
   publishCounter: (conversationId) => publishCounter(c.ns.NATTER_REDIS_URL!, c.ns.NATTER_REDIS_PREFIX!, conversationId),
   stop: async () => undefined,
 });

@@ -26,6 +26,8 @@ export type Running = {
   /** starts watching the processes' output, and returns what reads the warnings and errors printed
    * since, summarized (the cluster's roles: their own processes, not the bench's children) */
   watchLog?: () => () => string[];
+  /** the processes serving it, by label, for CPU accounting (the cluster: each role and each engine) */
+  processes?: () => Promise<Array<{ label: string; pid: number }>>;
   /** counts what is published to the gateways for one conversation (the cluster's fan-out) */
   publishCounter?: (conversationId: string) => Promise<PublishCounter>;
   stop: () => Promise<void>;

@@ -88,7 +88,15 @@ export const embeddedWith = (env: Record<string, string> = {}, label = 'embedded
   start: async () => {
     const server = await startNatter({ env });
     const target = { kind: 'natter' as const, host: '127.0.0.1', port: server.port };
-    return { kind: 'natter', label, base: server.base, senders: [target], receivers: [target], stop: () => server.stop() };
+    return {
+      kind: 'natter',
+      label,
+      base: server.base,
+      senders: [target],
+      receivers: [target],
+      processes: async () => [{ label: 'natter', pid: server.child.pid }],
+      stop: () => server.stop(),
+    };
   },
 });
 

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
+import { round } from './context.ts';
 import { REPO_DIR } from './proc.ts';
 
 export const gitCommit = (): { commit: string; short: string; dirty: boolean } => {
@@ -93,6 +94,43 @@ export const availableMemory = (): number => {
     /* not linux */
   }
   return os.freemem();
+};
+
+/**
+ * CPU time (user+sys, seconds) used so far by a process and its descendants: each one's own time and
+ * that of its children that have exited (which the kernel adds to the parent once it reaps them, when
+ * they are no longer in the tree, so nothing counts twice). PostgreSQL's backends, a JVM's threads.
+ */
+export const treeCpuSeconds = (pid: number): number => {
+  let ticks = 0;
+  const stack = [pid];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      continue; // exited meanwhile
+    }
+    stack.push(...childrenOf(p));
+  }
+  return ticks / 100;
+};
+
+/** The processes a deployment runs on, by label: a sample of their CPU seconds now. */
+export const cpuSample = (processes: ReadonlyArray<{ label: string; pid: number }>): Record<string, number> =>
+  Object.fromEntries(processes.map(({ label, pid }) => [label, treeCpuSeconds(pid)]));
+
+/** CPU milliseconds per 1,000 operations of each process between two samples, and their total. */
+export const cpuPer1k = (before: Record<string, number>, after: Record<string, number>, operations: number): Record<string, number> | undefined => {
+  if (operations <= 0) return undefined;
+  const ms = Object.keys(before).map((label) => [label, ((after[label]! - before[label]!) * 1e6) / operations] as const);
+  const total = ms.reduce((a, [, v]) => a + v, 0);
+  return { ...Object.fromEntries(ms.map(([label, v]) => [label, round(v, 1)])), total: round(total, 1) };
 };
 
 /** CPU time (user+sys, seconds) used so far by a process, from /proc/<pid>/stat. */

@@ -6,8 +6,8 @@ const ge = (on: Target['on'], value: number): Target => ({ on, op: '>=', value }
 const le = (on: Target['on'], value: number): Target => ({ on, op: '<=', value });
 
 export const TARGETS = {
-  /** acked msgs/s vs raw batched SQLite inserts (same fsync settings) */
-  durableVsRaw: ge('ratio', 0.2),
+  /** acked msgs/s vs raw batched SQLite inserts at tx=100 (same fsync settings); issue #20 */
+  durableVsRaw: ge('ratio', 0.5),
   /** open-loop ack p99 vs the cost of one fsync'd single-row transaction */
   durableAckP99VsFsync: le('ratio', 50),
   /** absolute: open-loop ack p99 (ms) */
@@ -31,14 +31,13 @@ export const TARGETS = {
   /** absolute: catch-up throughput (messages/s) */
   catchupMsgsPerS: ge('natter', 5_000),
   // cluster profile (cluster-latency, -durable, -fanout): "natter" is the cluster, the reference the embedded
-  // profile measured in the same run. The cluster adds hops (PostgreSQL, relay, Kafka, projector worker,
-  // Redis) for horizontal scale, so it is allowed to be slower on one 2-core machine, within bounds.
-  /** cross-gateway send-to-receive p99 vs the embedded profile at the same rate */
-  clusterLatencyP99VsEmbedded: le('ratio', 20),
-  /** absolute: cross-gateway send-to-receive p99 (ms) */
-  clusterLatencyP99Ms: le('natter', 250),
+  // profile measured in the same run. The latency and durable targets are issues #18's and #20's.
+  /** cross-gateway send-to-receive p99 vs the embedded profile at the same rate (the fast path) */
+  clusterLatencyP99VsEmbedded: le('ratio', 3),
+  /** absolute: cross-gateway send-to-receive p99 (ms), seed 000's 200 ms */
+  clusterLatencyP99Ms: le('natter', 200),
   /** acked msgs/s, sockets over 3 gateways, vs embedded */
-  clusterDurableVsEmbedded: ge('ratio', 0.3),
+  clusterDurableVsEmbedded: ge('ratio', 0.35),
   /** deliveries/s at the offered fan-out load vs embedded (keeps up with the offered load) */
   clusterFanoutRateVsEmbedded: ge('ratio', 0.9),
   /** time until the last member has a message, p99, vs embedded */
@@ -46,3 +45,6 @@ export const TARGETS = {
   /** gateway publishes per message vs the number of gateways holding members (one each) */
   clusterPublishesPerMessage: le('ratio', 1),
 } satisfies Record<string, Target>;
+
+/** Cross-gateway send-to-receive p50 at most this many ms above the embedded p50 of the same run (issue #18). */
+export const clusterLatencyP50OverEmbedded = (embeddedP50Ms: number): Target => le('natter', Math.round((embeddedP50Ms + 3) * 10) / 10);

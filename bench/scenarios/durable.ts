@@ -15,7 +15,8 @@ import { errMsg, round } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { cdfPoints, mergeEncoded, summarize, type LatencySummary } from '../lib/hist.ts';
 import { createDirect, devTokens, embeddedWith, tempDir, UNSEALED } from '../lib/natter.ts';
-import { spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
+import { sleep, spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
+import { cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
 
@@ -43,6 +44,8 @@ type Closed = {
   ack_latency: LatencySummary;
   cdf: Array<[number, number]>;
   ops?: { send: number; edit: number; react: number; read: number };
+  /** CPU ms per 1,000 acked messages of each process serving the deployment, and their total */
+  cpu_ms_per_1k?: Record<string, number>;
 };
 type Open = {
   offered_per_s: number;
@@ -99,10 +102,15 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
     ctx.log(
       `${name}: ${r.label}, ${sending.length} sending sockets over ${o.conversations} direct conversations (${o.bothSend ? 'both members send' : 'one sender each'}), closed loop, window ${o.window}, ${o.durationMs / 1000}s`,
     );
+    const processes = (await r.processes?.()) ?? [];
+    const cpuBefore = cpuSample(processes);
     const rc = await runAll(
       { type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) },
       o.durationMs + 60_000,
     );
+    // Read models and fan-out lag the acks (most in the cluster): their share of these messages comes after.
+    if (processes.length > 0) await sleep(3_000);
+    const cpu = cpuPer1k(cpuBefore, cpuSample(processes), sum(rc, 'acked'));
     const ops = o.mix
       ? (Object.fromEntries(
           (['send', 'edit', 'react', 'read'] as const).map((k) => [k, rc.reduce((a, x) => a + Number((x.ops as Record<string, number>)[k]), 0)]),
@@ -123,6 +131,7 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
       ack_latency: summarize(hc),
       cdf: cdfPoints(hc),
       ...(ops ? { ops } : {}),
+      ...(cpu ? { cpu_ms_per_1k: cpu } : {}),
     };
     if (!o.open) return { closed };
     ctx.log(`${name}: ${r.label}, open loop, ${o.open.rate} msgs/s, ${o.open.durationMs / 1000}s`);
@@ -309,6 +318,20 @@ const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<Scenar
     });
     parts.push(`${v === 'one' ? 'one sender' : 'both send'}: cluster ${f(c)}, embedded ${f(e)} → ×${rate.ratio ?? '?'}`);
   }
+  // Where the cluster's CPU goes, per process (each role, each engine), beside the embedded server's.
+  const cpu = m.results.cluster?.one.closed.cpu_ms_per_1k;
+  const embeddedCpu = m.results.embedded?.one.closed.cpu_ms_per_1k?.total;
+  for (const [label, ms] of Object.entries(cpu ?? {}))
+    rows.push(
+      row(`CPU ms per 1,000 acked msgs, one sender, ${label === 'total' ? 'all processes' : label}`, 'ms', ms, embeddedCpu, 'embedded server, same run'),
+    );
+  if (cpu)
+    parts.push(
+      `CPU ms per 1,000 msgs: cluster ${cpu.total} (${Object.entries(cpu)
+        .filter(([k]) => k !== 'total')
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}), embedded ${embeddedCpu ?? '?'}`,
+    );
   const variants = (x?: Variants) => x && { both: strip(x.both.closed), one: strip(x.one.closed) };
   return {
     name: 'cluster-durable',

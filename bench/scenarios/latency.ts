@@ -15,7 +15,7 @@ import { sleep, startClient, stopAll, type Child } from '../lib/proc.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { pairRoom } from '../lib/rooms.ts';
 import { LABEL } from '../lib/servers.ts';
-import { TARGETS } from '../lib/targets.ts';
+import { clusterLatencyP50OverEmbedded, TARGETS } from '../lib/targets.ts';
 
 type AtRate = {
   latency: LatencySummary;
@@ -134,7 +134,7 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
     const c = cluster?.[rate]?.latency,
       e = embedded?.[rate]?.latency;
     const p99 = row(`p99 gw1→gw2 @${rate}/s`, 'ms', c?.p99_ms, e?.p99_ms, ref, TARGETS.clusterLatencyP99VsEmbedded);
-    rows.push(row(`p50 gw1→gw2 @${rate}/s`, 'ms', c?.p50_ms, e?.p50_ms, ref), p99);
+    rows.push(row(`p50 gw1→gw2 @${rate}/s`, 'ms', c?.p50_ms, e?.p50_ms, ref, e ? clusterLatencyP50OverEmbedded(e.p50_ms) : undefined), p99);
     rows.push(row(`p99 gw1→gw2 @${rate}/s`, 'ms', c?.p99_ms, null, '—', TARGETS.clusterLatencyP99Ms));
     rows.push(row(`p999 gw1→gw2 @${rate}/s`, 'ms', c?.p999_ms, e?.p999_ms, ref));
     plots.push({

@@ -104,5 +104,35 @@ export const rateLimiterContract = (name: string, open: (clock: () => number) =>
       assert.equal((await limiter.take(b, limit)).ok, true);
       assert.equal((await limiter.take(a, limit)).ok, false);
     });
+
+    it('takes several buckets all or none: when one is short, none is taken, and the answer names it', async () => {
+      const [user, room] = [`u-${randomUUID()}`, `r-${randomUUID()}`];
+      const userLimit = { capacity: 3, perSecond: 1 };
+      const roomLimit = { capacity: 1, perSecond: 0.5 };
+      const both = [
+        { key: user, limit: userLimit },
+        { key: room, limit: roomLimit },
+      ];
+      assert.deepEqual(await limiter.takeAll(both), { ok: true });
+      const refused = await limiter.takeAll(both);
+      assert.ok(!refused.ok, 'the room bucket is empty');
+      assert.equal(refused.failed, 1);
+      assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 2_000, `wait ${refused.retryAfterMs}`);
+      // The refused call took nothing from the user's bucket: 2 tokens are left, not 1.
+      assert.deepEqual(await limiter.take(user, userLimit), { ok: true });
+      assert.deepEqual(await limiter.take(user, userLimit), { ok: true });
+      const empty = await limiter.takeAll(both);
+      assert.ok(!empty.ok);
+      assert.equal(empty.failed, 0, 'the first short bucket is named');
+    });
+
+    it('takes `cost` tokens from a bucket of a takeAll', async () => {
+      const key = `c-${randomUUID()}`;
+      const limit = { capacity: 10, perSecond: 1 };
+      assert.deepEqual(await limiter.takeAll([{ key, limit, cost: 8 }]), { ok: true });
+      const refused = await limiter.takeAll([{ key, limit, cost: 3 }]);
+      assert.ok(!refused.ok && refused.failed === 0 && refused.retryAfterMs === 1_000, JSON.stringify(refused));
+      assert.deepEqual(await limiter.takeAll([{ key, limit, cost: 2 }]), { ok: true });
+    });
   });
 };

@@ -71,18 +71,23 @@ const childrenOf = (pid: number): number[] => {
   return out;
 };
 
-/** VmRSS of a process and all its descendants (in case `bin/natter.js` forks a worker), in bytes. */
-export const treeRss = (pid: number): number => {
-  let total = 0;
+/** A process and all its descendants, each once (children are found by their parent pid). */
+const tree = function* (pid: number): Generator<number> {
   const stack = [pid];
   const seen = new Set<number>();
   while (stack.length) {
     const p = stack.pop()!;
     if (seen.has(p)) continue;
     seen.add(p);
-    total += statusField(p, 'VmRSS') ?? 0;
+    yield p;
     stack.push(...childrenOf(p));
   }
+};
+
+/** VmRSS of a process and all its descendants (in case `bin/natter.js` forks a worker), in bytes. */
+export const treeRss = (pid: number): number => {
+  let total = 0;
+  for (const p of tree(pid)) total += statusField(p, 'VmRSS') ?? 0;
   return total;
 };
 
@@ -99,24 +104,18 @@ export const availableMemory = (): number => {
 /**
  * CPU time (user+sys, seconds) used so far by a process and its descendants: each one's own time and
  * that of its children that have exited (which the kernel adds to the parent once it reaps them, when
- * they are no longer in the tree, so nothing counts twice). PostgreSQL's backends, a JVM's threads.
+ * they are no longer in the tree, so nothing counts twice): PostgreSQL's backends, for one.
  */
 export const treeCpuSeconds = (pid: number): number => {
   let ticks = 0;
-  const stack = [pid];
-  const seen = new Set<number>();
-  while (stack.length) {
-    const p = stack.pop()!;
-    if (seen.has(p)) continue;
-    seen.add(p);
+  for (const p of tree(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
-      continue; // exited meanwhile
+      /* exited meanwhile */
     }
-    stack.push(...childrenOf(p));
   }
   return ticks / 100;
 };

@@ -1,9 +1,9 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocketServer, WebSocket } from 'ws';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Connection, HARD_BUFFER_FACTOR } from '../../gateway/connection.ts';
 import { closeCodes } from '../../contracts/close-codes.ts';
+import { useSocketPairs } from '../support/socket-pairs.ts';
 
 // A device behind a burst is not a device that does not read (gateway/connection.ts): over the soft
 // limit, a socket has a grace period; over the hard limit, or past the grace, it is cut with 4008.
@@ -14,25 +14,11 @@ const GRACE_MS = 60_000;
 const chunk = 'x'.repeat(16 * 1024);
 
 describe('a connection whose device falls behind', () => {
-  let server: WebSocketServer;
-  let url: string;
-  before(async () => {
-    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => {
-    for (const socket of server.clients) socket.terminate();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  const sockets = useSocketPairs();
 
   /** A connection whose device has stopped reading. */
   const stalled = async () => {
-    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-    const client = new WebSocket(url);
-    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
-    await new Promise((resolve) => client.once('open', resolve));
-    const socket = await accepted;
+    const { client, socket, closed } = await sockets.open();
     (client as unknown as { _socket: Socket })._socket.pause();
     const connection = new Connection(socket, 'u', 'd', { maxBufferBytes: SOFT, slowConsumerGraceMs: GRACE_MS, maxHeldFrames: 10 });
     /** Sends until the server has more than `bytes` queued (the kernel's buffers fill first), or the socket is cut. */

@@ -1,10 +1,9 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocketServer, WebSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
 import { Connection } from '../../gateway/connection.ts';
 import { closeCodes } from '../../contracts/close-codes.ts';
 import type { Outbound } from '../../ports/delivery.ts';
+import { useSocketPairs } from '../support/socket-pairs.ts';
 
 // While a device's sync is read, its live messages are held (gateway/connection.ts) and released
 // after the sync; over `maxHeldFrames` they are dropped, and the device must learn it (a real socket
@@ -20,23 +19,13 @@ const frame = (seq: number): Outbound => ({
 });
 
 describe('a connection holding live frames during a sync', () => {
-  let server: WebSocketServer;
-  let url: string;
-  before(async () => {
-    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const sockets = useSocketPairs();
 
   const pair = async (maxHeldFrames: number) => {
-    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve));
-    const client = new WebSocket(url);
+    const { client, socket, closed } = await sockets.open();
     const received: number[] = [];
     client.on('message', (data) => received.push(JSON.parse(String(data)).seq));
-    const closed = new Promise<number>((resolve) => client.once('close', (code) => resolve(code)));
-    await new Promise((resolve) => client.once('open', resolve));
-    const connection = new Connection(await accepted, 'u', 'd', { maxBufferBytes: 1 << 20, slowConsumerGraceMs: 5_000, maxHeldFrames });
+    const connection = new Connection(socket, 'u', 'd', { maxBufferBytes: 1 << 20, slowConsumerGraceMs: 5_000, maxHeldFrames });
     return { client, connection, received, closed };
   };
 

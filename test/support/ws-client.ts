@@ -119,7 +119,9 @@ export class Device {
       const before = this.frames.length;
       const seenDone = this.of('sync_done').length;
       this.send({ type: 'sync', ...(next ? { cursor: next } : {}), ...(limit ? { limit } : {}) });
-      const [done] = (await this.waitFor('sync_done', () => true, seenDone + 1)).slice(-1);
+      // The server first waits up to 5 s for the read models to apply what this device may have
+      // missed (the cluster's watermarks.caughtUp) and answers anyway then: wait for more than that.
+      const [done] = (await this.waitFor('sync_done', () => true, seenDone + 1, 15_000)).slice(-1);
       messages.push(...this.frames.slice(before).filter((f) => f.type === 'new_message'));
       updates.push(...this.frames.slice(before).filter((f) => f.type === 'message_updated'));
       next = done!.cursor;

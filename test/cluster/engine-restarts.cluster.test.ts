@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSigner } from 'fast-jwt';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { startPrivateEngines, type PrivateEngine, type PrivateEngines } from '../support/private-engines.ts';
 import { eventually } from '../support/eventually.ts';
@@ -36,7 +36,6 @@ const ms = (value: number) => (Number.isFinite(value) ? `${(value / 1000).toFixe
 describe('cluster: a restart of Redis or Kafka is survived (issue #6)', { concurrency: false, timeout: 300_000 }, () => {
   let engines: PrivateEngines;
   let env: ClusterNamespace;
-  let namespace: ClusterNamespace | undefined;
   const roles: Role[] = [];
   const pairs: Pair[] = [];
   const devices: Device[] = [];
@@ -44,6 +43,7 @@ describe('cluster: a restart of Redis or Kafka is survived (issue #6)', { concur
   let gateways: Role[] = [];
 
   before(async () => {
+    let namespace: ClusterNamespace;
     [engines, namespace] = await Promise.all([startPrivateEngines(), clusterNamespace()]);
     env = { ...namespace, ...engines.env, ...limits };
     sign = createSigner({ key: env.NATTER_JWT_SECRET!, algorithm: 'HS256', expiresIn: 3_600_000 });
@@ -66,7 +66,6 @@ describe('cluster: a restart of Redis or Kafka is survived (issue #6)', { concur
     await Promise.all(devices.map((d) => d.close().catch(() => {})));
     await Promise.all(roles.map((r) => r.kill9()));
     await engines?.close();
-    if (namespace) await dropClusterNamespace(namespace);
   });
 
   it('given a steady send load, when Redis and then Kafka are killed and started again, then no process dies, no acked message is lost and sending and delivery resume', async () => {

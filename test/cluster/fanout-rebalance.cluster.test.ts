@@ -7,7 +7,7 @@ import { loadClusterConfig } from '../../app/cluster/config.ts';
 import { createGateway, type Gateway } from '../../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../../app/cluster/projector.ts';
 import { startClusterRelay } from '../../app/cluster/relay.ts';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { allMessages, rest } from '../support/natter.ts';
 import { eventually } from '../support/eventually.ts';
 import { Device } from '../support/ws-client.ts';
@@ -42,7 +42,6 @@ describe('cluster fan-out across a rebalance', { timeout: 240_000 }, () => {
     await second?.stop();
     await first?.stop();
     await relay?.stop();
-    if (env) await dropClusterNamespace(env);
   });
 
   it('given groups whose members the first worker cached, when a member is removed while a second worker holds some of their partitions and it then leaves, then the removed member receives nothing more', async () => {

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSigner } from 'fast-jwt';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { rest, allMessages, metric } from '../support/natter.ts';
 import { Device, type Frame } from '../support/ws-client.ts';
@@ -40,7 +40,6 @@ describe('cluster faults: processes killed with SIGKILL', { concurrency: false }
   });
   after(async () => {
     await Promise.all(roles.map((r) => r.kill9()));
-    if (env) await dropClusterNamespace(env);
   });
 
   it('loses no acked message when a gateway dies under a send load; clients move to another gateway and resume', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import webpush from 'web-push';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
@@ -99,7 +99,6 @@ describe('cluster push: gateways register in Redis, push workers send through th
     await Promise.all(roles.map((r) => r.kill9()));
     await fcm?.close();
     await browsers?.close();
-    if (env) await dropClusterNamespace(env);
   });
 
   const directPair = async (from: string, to: string) =>

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { createSigner } from 'fast-jwt';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { spawnRole, type Role } from '../support/cluster-processes.ts';
 import { rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
@@ -134,7 +134,6 @@ describe('natter replay --cluster: blue/green rebuild while the cluster runs', {
     await Promise.all(roles.map((r) => r.kill9()));
     await eventStore?.close();
     redis?.disconnect();
-    if (env) await dropClusterNamespace(env);
   });
 
   it('given corrupted read models, when inbox and then all are replayed while a client sends and reads, then the new versions are live and equal a from-scratch projection', async () => {

@@ -1,4 +1,4 @@
-import { describe, it, before, after } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createSigner } from 'fast-jwt';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
+import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
 import { freePort } from '../support/ports.ts';
 import { rest } from '../support/natter.ts';
 import { Device } from '../support/ws-client.ts';
@@ -91,9 +91,6 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
   let env: ClusterNamespace;
   before(async () => {
     env = await clusterNamespace();
-  });
-  after(async () => {
-    if (env) await dropClusterNamespace(env);
   });
 
   it('prints where each role runs, serves the whole API on NATTER_PORT..+2 with --dev tokens, and SIGTERM stops every process with exit code 0', async (t) => {

@@ -6,12 +6,10 @@ import { createGateway, type Gateway } from '../../app/cluster/gateway.ts';
 import { startProjectorWorker } from '../../app/cluster/projector.ts';
 import { startClusterRelay } from '../../app/cluster/relay.ts';
 import { startPushWorker } from '../../app/cluster/push-worker.ts';
-import { clusterNamespace, dropClusterNamespace, type ClusterNamespace } from '../../scripts/cluster-namespace.ts';
+import { clusterNamespace, type ClusterNamespace } from '../../scripts/cluster-namespace.ts';
 
-// The namespace is shared with bench/ (scripts/cluster-namespace.ts); test files get it from here. A
-// file drops the namespaces it made once done: the engines are a developer's too, and each one left
-// behind costs them (a Cassandra keyspace of 7 tables, Kafka topics, an index).
-export { clusterNamespace, dropClusterNamespace, type ClusterNamespace };
+// The namespace is shared with bench/ (scripts/cluster-namespace.ts); test files get it from here.
+export { clusterNamespace, type ClusterNamespace };
 
 export type RunningCluster = {
   gateways: Array<{ url: string; wsUrl: string; gateway: Gateway }>;
@@ -20,13 +18,12 @@ export type RunningCluster = {
   close(): Promise<void>;
 };
 
-/** A relay, a projector worker, a push worker and `gateways` gateways, in this process, on real engines and real sockets; close() drops the namespace it made. */
+/** A relay, a projector worker, a push worker and `gateways` gateways, in this process, on real engines and real sockets. */
 /** `env` overrides the namespace; a name set to undefined is removed from it (to test a default). */
 export const startCluster = async (
   env: Record<string, string | undefined>,
   options: { gateways?: number; namespace?: ClusterNamespace } = {},
 ): Promise<RunningCluster> => {
-  const owned = options.namespace === undefined;
   const namespace = options.namespace ?? (await clusterNamespace());
   const full = Object.fromEntries(Object.entries({ ...namespace, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined));
   const cluster = loadClusterConfig(full);
@@ -49,7 +46,6 @@ export const startCluster = async (
       await worker.stop();
       await pusher.stop();
       await relay.stop();
-      if (owned) await dropClusterNamespace(namespace);
     },
   };
 };

@@ -87,12 +87,14 @@ export class Connection {
    * it, so the limit works like Redis' client-output-buffer-limit: over the soft limit for the grace
    * period, or over the hard limit at all. Checked at each send and at each heartbeat tick.
    */
-  cutIfSlow(now = Date.now()): boolean {
+  cutIfSlow(at?: number): boolean {
     const queued = this.socket.bufferedAmount;
     if (queued <= this.limits.maxBufferBytes) {
       this.overSince = 0;
       return false;
     }
+    // The clock is read only past the soft limit: this runs on every frame sent.
+    const now = at ?? Date.now();
     this.overSince ||= now;
     if (queued <= this.limits.maxBufferBytes * HARD_BUFFER_FACTOR && now - this.overSince < this.limits.slowConsumerGraceMs) return false;
     this.closeReason = 'slow_consumer';

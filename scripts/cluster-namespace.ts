@@ -115,7 +115,7 @@ export const dropClusterNamespace = async (ns: ClusterNamespace): Promise<unknow
 
 /**
  * Drops the namespaces older than `olderThanMs` that test files and bench runs left on the shared
- * engines (a run that was killed, or a file from before they dropped their own): each costs Cassandra
+ * engines (test files leave theirs, and a killed run leaves its own): each costs Cassandra
  * a keyspace of tables to keep metrics for, and Kafka two topics. Found by their Cassandra keyspaces
  * and PostgreSQL schemas; a younger namespace may belong to a run going on now, and is kept.
  */

@@ -14,8 +14,7 @@ export const createMemoryRateLimiter = (clock: () => number = Date.now): RateLim
       const now = clock();
       const filled = takes.map(({ key, limit }) => {
         const bucket = buckets.get(key);
-        const tokens = bucket ? Math.min(limit.capacity, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond) : limit.capacity;
-        return tokens;
+        return bucket ? Math.min(limit.capacity, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond) : limit.capacity;
       });
       for (const [i, { limit, cost = 1 }] of takes.entries()) {
         const tokens = filled[i]!;

@@ -1,7 +1,8 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { Compile } from 'typebox/compile';
 import { PushRequest } from '../../contracts/push.ts';
 import type { PushQueue } from '../../ports/push.ts';
+import type { SerialProducer } from './serial-producer.ts';
 
 const validRequest = Compile(PushRequest);
 
@@ -10,7 +11,7 @@ const validRequest = Compile(PushRequest);
  * requests at a time. `offer` resolves once every replica has them (acks -1): the reactor's batch is
  * retried otherwise, and the windows absorb a duplicate.
  */
-export const kafkaPushQueue = (producer: Producer, topic: string): PushQueue => ({
+export const kafkaPushQueue = (producer: Pick<SerialProducer, 'send'>, topic: string): PushQueue => ({
   offer: async (requests) => {
     await producer.send({ topic, acks: -1, messages: requests.map((request) => ({ key: request.user_id, value: JSON.stringify(request) })) });
   },

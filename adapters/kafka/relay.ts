@@ -1,8 +1,9 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../ports/event-store.ts';
 import type { CheckpointStore } from '../../ports/read-models.ts';
 import type { ProjectionLog } from '../../ports/projector.ts';
 import { noTracing, traceOf, type SpanHandle, type Tracing } from '../../ports/tracing.ts';
+import { serialProducer } from './serial-producer.ts';
 
 export type RelayOptions = {
   eventStore: EventStore;
@@ -83,9 +84,10 @@ const defaultLog: ProjectionLog = {
  *
  * - Reads with `subscribeToAll` from the stored checkpoint (catch-up, then live).
  * - Sends each batch, in position order, in chunks of at most `maxSendBytes`, with an idempotent
- *   producer (`maxInFlightRequests: 1`, `acks: -1`): the broker drops the producer's own retries,
- *   and one request in flight means a retried request can never overtake a later one. Chunks are
- *   sent one after the other, so a partition receives its events in log order.
+ *   producer (`acks: -1`) that sends one request at a time, chunks and watermark rounds alike
+ *   (serial-producer.ts): the broker drops the producer's own retries, a retried request can never
+ *   overtake a later one, and no other records go out under a failed request's sequence numbers.
+ *   Chunks are sent one after the other, so a partition receives its events in log order.
  * - Stores the checkpoint only after Kafka acknowledged the chunk. A failed send is retried with
  *   backoff (on a fresh producer), never skipped, and the log is not read further meanwhile.
  *
@@ -112,38 +114,28 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
   let position = await checkpoints.get(name);
   const waiters: Array<{ target: number; resolve(): void }> = [];
 
-  const newProducer = () => kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  let producer: Producer = newProducer();
-  await producer.connect();
+  const producer = await serialProducer(kafka, { allowAutoTopicCreation: false });
 
   const pause = async (ms: number) => {
     for (const until = Date.now() + ms; !stopping && Date.now() < until; ) await new Promise((r) => setTimeout(r, Math.min(50, until - Date.now())));
   };
 
   /** Runs `fn` until it succeeds; false when the relay stopped first. */
-  const retrying = async (what: string, fn: () => Promise<unknown>, onFailure?: () => Promise<void>): Promise<boolean> => {
+  const retrying = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
     for (let attempt = 1; !stopping; attempt++) {
       try {
         await fn();
         return true;
       } catch (error) {
         log.error({ err: error, relay: name, attempt }, `relay: ${what} failed; retrying`);
-        await onFailure?.();
         await pause(Math.min(5_000, 100 * 2 ** attempt));
       }
     }
     return false;
   };
 
-  const resetProducer = async () => {
-    // A fresh producer id: an idempotent producer whose send failed may hold sequence state the broker no longer accepts.
-    await producer.disconnect().catch(() => {});
-    producer = newProducer();
-    await producer.connect().catch((error) => log.warn({ err: error, relay: name }, 'relay: producer reconnect failed'));
-  };
-
   const sendChunk = async (chunk: RecordedEvent[], messages: Message[], spans: SpanHandle[]) => {
-    const sent = await retrying('send', () => producer.send({ topic, acks: -1, messages }), resetProducer);
+    const sent = await retrying('send', () => producer.send({ topic, acks: -1, messages }));
     for (const span of spans) span.end();
     if (!sent) return false;
     const last = chunk[chunk.length - 1]!.position;
@@ -172,7 +164,7 @@ export const startRelay = async (options: RelayOptions): Promise<Relay> => {
       }),
     );
     marking = marking
-      .then(() => retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks }), resetProducer))
+      .then(() => retrying('watermark', () => producer.send({ topic, acks: -1, messages: marks })))
       .then(() => {
         marked = Math.max(marked, through);
       });

@@ -20,6 +20,7 @@ import { clusterContent } from './content.ts';
 import { openEvents } from '../../adapters/crypto/sealed-events.ts';
 import { wireFeatures } from '../../features/wire.ts';
 import { openTracing, tracedPublish } from '../tracing.ts';
+import { serialProducer } from '../../adapters/kafka/serial-producer.ts';
 
 const together = (projectors: Projector[]): Projector => ({
   name: projectors.map((p) => p.name).join('+'),
@@ -101,8 +102,7 @@ export const startProjectorWorker = async (
 
   const watermarks = createRedisWatermarks({ redis, prefix: cluster.redisPrefix, partitions: cluster.partitions });
   const follower = watermarks.follow();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await serialProducer(kafka);
   // Only a worker that runs every projector may fan out and move the watermark: the fan-out reads
   // the directory, and the watermark promises that every read model has the batch.
   const complete = chosen.length === all.length && featureProjectors.length === features.projectors.length;

@@ -11,6 +11,7 @@ import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectKafka, connectPostgresFeatures, connectRedis } from './engines.ts';
 import { clusterFeatureStores } from './feature-stores.ts';
 import { clusterReadModels } from './read-models.ts';
+import { serialProducer } from '../../adapters/kafka/serial-producer.ts';
 
 /**
  * The push worker: a member of the consumer group on the push topic, feeding the same push sender as
@@ -48,8 +49,7 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
     delivery: createRedisDelivery({ redis, prefix, sessions: createRedisSessions({ redis, prefix, gatewayId: 'push-worker' }), onError: () => {} }),
   });
   const sender = features.push.sender();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const producer = await serialProducer(kafka);
   const consumer = await consumePushQueue({
     kafka,
     topic: cluster.pushTopic,

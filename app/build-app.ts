@@ -123,6 +123,7 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     limits: {
       maxBufferBytes: config.maxSocketBufferBytes,
       slowConsumerGraceMs: config.slowConsumerGraceMs,
+      connectHoldMs: config.connectHoldMs,
       maxHeldFrames: 10_000,
       maxSocketsPerUser: config.maxSocketsPerUser,
     },

@@ -28,6 +28,8 @@ export type Config = {
   /** Bytes one socket may keep queued for `slowConsumerGraceMs` (4× at any time) before it is cut off as a slow consumer. */
   maxSocketBufferBytes: number;
   slowConsumerGraceMs: number;
+  /** How long a new socket's live messages wait for its first frame, a sync (gateway/connection.ts). */
+  connectHoldMs: number;
   statusFanoutMaxMembers: number;
   maxMessageChars: number;
   /** How long after sending the author may edit a message. */
@@ -164,6 +166,8 @@ export const loadConfig = (env: Env = process.env, profile: Profile = 'embedded'
     maxBodyBytes: int(env, 'NATTER_MAX_BODY_BYTES', 1024 * 1024, { min: 1 }),
     maxSocketBufferBytes: int(env, 'NATTER_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, { min: 1 }),
     slowConsumerGraceMs: int(env, 'NATTER_SLOW_CONSUMER_GRACE_MS', 5_000),
+    // Only the cluster's projectors deliver, late, what was appended before a socket registered.
+    connectHoldMs: int(env, 'NATTER_CONNECT_HOLD_MS', profile === 'cluster' ? 500 : 0),
     statusFanoutMaxMembers: int(env, 'NATTER_STATUS_FANOUT_MAX_MEMBERS', 256),
     maxMessageChars: int(env, 'NATTER_MAX_MESSAGE_CHARS', MAX_CONTENT_LENGTH, { min: 1, max: MAX_CONTENT_LENGTH }),
     editWindowSeconds: int(env, 'NATTER_EDIT_WINDOW_SECONDS', 24 * 3600),

@@ -18,6 +18,13 @@ export type ConnectionLimits = {
   slowConsumerGraceMs: number;
   maxHeldFrames: number;
   gapWaitMs?: number;
+  /**
+   * From the upgrade until the device's first frame, at most this long (0: not at all), live
+   * messages are held as during a sync. A reconnecting client's first frame is its sync; the
+   * cluster's projectors may meanwhile fan out messages appended before the socket registered,
+   * which belong after the synced ones (the sync covers them).
+   */
+  connectHoldMs?: number;
 };
 
 /**
@@ -38,6 +45,10 @@ export class Connection {
   tokenBucket = 0;
   private held: Outbound[] | null = null;
   private heldOverflow = false;
+  private syncing = false;
+  /** Until when (epoch ms) live messages are held for the device's first frame; 0 once it came. */
+  private connectHoldUntil: number;
+  private connectHoldTimer: NodeJS.Timeout | undefined;
   /** Made at the first live frame: an idle socket should cost bytes. */
   private orderOf: LiveOrder | undefined;
 
@@ -50,6 +61,7 @@ export class Connection {
     private readonly fill?: LiveOut['fill'],
   ) {
     this.sessionId = `${process.pid}-${this.id}`;
+    this.connectHoldUntil = limits.connectHoldMs ? Date.now() + limits.connectHoldMs : 0;
   }
 
   private get order(): LiveOrder {
@@ -135,6 +147,7 @@ export class Connection {
       this.socket.close(closeCodes.account_erased, frame.json);
       return;
     }
+    if (frame.kind === 'message' && this.held === null && this.connectHoldUntil !== 0) this.holdForFirstFrame();
     if (this.held && frame.kind === 'message') {
       // Past the limit, frames are dropped and the socket is closed once the sync is done (finishSync).
       if (this.held.length < this.limits.maxHeldFrames) this.held.push(frame);
@@ -144,8 +157,32 @@ export class Connection {
     this.order.accept(frame);
   }
 
+  /** The timer is made only when a message comes to hold: an idle socket should cost bytes. */
+  private holdForFirstFrame(): void {
+    const wait = this.connectHoldUntil - Date.now();
+    if (wait <= 0) {
+      this.connectHoldUntil = 0;
+      return;
+    }
+    this.held = [];
+    this.connectHoldTimer = setTimeout(() => this.firstFrame(), wait);
+    this.connectHoldTimer.unref();
+  }
+
+  /** The device's first frame (or the hold's end): unless a sync took the held messages over, they go out now. */
+  firstFrame(): void {
+    if (this.connectHoldUntil === 0) return;
+    this.connectHoldUntil = 0;
+    clearTimeout(this.connectHoldTimer);
+    this.connectHoldTimer = undefined;
+    if (this.syncing || this.held === null) return;
+    this.release(this.held, 0);
+  }
+
   startSync(): void {
+    this.syncing = true;
     this.held ??= [];
+    this.firstFrame();
   }
 
   /** A sync page gave the device a conversation's messages up to `seq`: live frames go on from there. */
@@ -159,12 +196,16 @@ export class Connection {
    * no page returns them: the socket is closed with `resync`, and the client syncs from its cursor.
    */
   finishSync(cursor: number): void {
-    const held = this.held ?? [];
+    this.syncing = false;
+    this.release(this.held ?? [], cursor);
+  }
+
+  private release(held: Outbound[], cursor: number): void {
     const overflowed = this.heldOverflow;
     this.held = null;
     this.heldOverflow = false;
     if (overflowed) {
-      this.resync('live frames dropped during a sync');
+      this.resync('live frames dropped while held');
       return;
     }
     for (const frame of held) if (frame.position > cursor) this.order.accept(frame);

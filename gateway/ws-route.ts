@@ -256,6 +256,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       }
       const frame = parsed.frame;
       metrics.frameIn(frame.type);
+      if (frame.type !== 'sync') connection.firstFrame();
       handle(connection, frame).catch((error: unknown) => {
         const clientMsgId =
           frame.type === 'send_message'

@@ -21,13 +21,14 @@ const frame = (seq: number): Outbound => ({
 describe('a connection holding live frames during a sync', () => {
   const sockets = useSocketPairs();
 
-  const pair = async (maxHeldFrames: number) => {
+  const pair = async (maxHeldFrames: number, connectHoldMs = 0) => {
     const { client, socket, closed } = await sockets.open();
     const received: number[] = [];
     client.on('message', (data) => received.push(JSON.parse(String(data)).seq));
-    const connection = new Connection(socket, 'u', 'd', { maxBufferBytes: 1 << 20, slowConsumerGraceMs: 5_000, maxHeldFrames });
+    const connection = new Connection(socket, 'u', 'd', { maxBufferBytes: 1 << 20, slowConsumerGraceMs: 5_000, maxHeldFrames, connectHoldMs });
     return { client, connection, received, closed };
   };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
   it('given frames within the limit, when the sync finishes, then those past its cursor are delivered in order', async () => {
     const { client, connection, received } = await pair(10);
@@ -48,5 +49,50 @@ describe('a connection holding live frames during a sync', () => {
     assert.equal(await closed, closeCodes.resync);
     assert.deepEqual(received, [], 'no frame is delivered past a dropped one');
     assert.equal(connection.closeReason, 'resync');
+  });
+
+  // A reconnecting device's first frame is its sync; in the cluster, the projectors may fan out, after
+  // the socket registered, messages appended before it: they must not reach the device before the sync.
+  it('given a new socket that holds for its first frame, when that frame is a sync, then held messages the sync covered are not sent again and newer ones follow it', async () => {
+    const { client, connection, received } = await pair(10, 60_000);
+    for (let seq = 1; seq <= 5; seq++) connection.push(frame(seq));
+    await settle();
+    assert.deepEqual(received, [], 'nothing goes out before the first frame');
+    connection.startSync();
+    connection.finishSync(103);
+    await settle();
+    assert.deepEqual(received, [4, 5]);
+    client.close();
+  });
+
+  it('given a new socket that holds for its first frame, when that frame is not a sync, then the held messages go out at once, in order', async () => {
+    const { client, connection, received } = await pair(10, 60_000);
+    for (let seq = 1; seq <= 3; seq++) connection.push(frame(seq));
+    connection.firstFrame();
+    connection.push(frame(4));
+    await settle();
+    assert.deepEqual(received, [1, 2, 3, 4]);
+    client.close();
+  });
+
+  it('given a new socket that holds for its first frame, when none comes, then the held messages go out when the hold ends', async () => {
+    const { client, connection, received } = await pair(10, 300);
+    connection.push(frame(1));
+    await settle();
+    assert.deepEqual(received, []);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.deepEqual(received, [1]);
+    connection.push(frame(2));
+    await settle();
+    assert.deepEqual(received, [1, 2], 'after the hold, messages go out as they come');
+    client.close();
+  });
+
+  it('given no hold (the embedded default), then a new socket gets live messages before its first frame', async () => {
+    const { client, connection, received } = await pair(10);
+    connection.push(frame(1));
+    await settle();
+    assert.deepEqual(received, [1]);
+    client.close();
   });
 });

@@ -69,6 +69,42 @@ const strict = (expected: ExpectedRevision): boolean => typeof expected === 'num
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+type Plan = {
+  outcomes: Array<{ stream: string; last: number } | WrongExpectedRevision>;
+  cols: { stream: string[]; revision: number[]; type: string[]; data: string[]; metadata: Array<string | null> };
+};
+
+/** Checks each append against its expected revision, in order, on `heads`, and numbers the events of those that pass. */
+const planBatch = (batch: PendingAppend[], heads: Map<string, number>): Plan => {
+  const current = new Map(heads);
+  const failed = new Set<string>();
+  const cols: Plan['cols'] = { stream: [], revision: [], type: [], data: [], metadata: [] };
+  const outcomes = batch.map(({ stream, events, expected }) => {
+    const actual = current.get(stream) ?? -1;
+    if ((failed.has(stream) && strict(expected)) || !matches(expected, actual)) {
+      failed.add(stream);
+      return new WrongExpectedRevision(stream, expected, actual === -1 ? 'no_stream' : actual);
+    }
+    let revision = actual;
+    for (const event of events) {
+      revision += 1;
+      cols.stream.push(stream);
+      cols.revision.push(revision);
+      cols.type.push(event.type);
+      cols.data.push(event.data);
+      cols.metadata.push(event.metadata);
+    }
+    current.set(stream, revision);
+    return { stream, last: revision };
+  });
+  return { outcomes, cols };
+};
+
+const resultsOf = (plan: Plan, inserted: Array<{ stream: string; revision: number; position: string }>): Array<AppendResult | WrongExpectedRevision> => {
+  const positions = new Map(inserted.map((row) => [`${row.revision}:${row.stream}`, Number(row.position)]));
+  return plan.outcomes.map((o) => (o instanceof WrongExpectedRevision ? o : { nextRevision: o.last, position: positions.get(`${o.last}:${o.stream}`)! }));
+};
+
 const reported = reportedAs('the event log');
 
 /**
@@ -255,78 +291,71 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Two round trips per batch, whatever its size: (1) BEGIN, the append lock, and the heads of its
-   * streams, read in a statement of their own after the lock is held (so a snapshot that sees every
-   * earlier append); (2) the INSERT, NOTIFY and COMMIT. Both are simple-protocol queries, which may
-   * hold several statements but no parameters: values go in as literals escaped by the driver
-   * (`escapeLiteral`). Each round trip is a wait on a busy machine, and every append of the store
-   * queues behind the one in flight, so these two replace four.
+   * Two round trips per batch, whatever its size, and the append lock held only while the server
+   * runs the second, never across a wait for this process (on a busy machine a writer descheduled
+   * between two round trips would hold every other writer up):
+   * (1) the heads of the batch's streams, read without the lock; the batch is planned on them;
+   * (2) BEGIN, the lock, an INSERT of the planned events only if every head is still the one planned
+   *     on (checked in a statement after the lock is held, so against every earlier append), NOTIFY
+   *     and COMMIT, as one simple-protocol query.
+   * When a head moved in between, or the plan has a wrong expected revision (which the lock must
+   * confirm), nothing was written and the batch goes the locked way: BEGIN, the lock and the heads,
+   * then the INSERT, NOTIFY and COMMIT. Simple-protocol queries may hold several statements but no
+   * parameters: values go in as literals escaped by the driver (`escapeLiteral`).
    */
   private async writeBatch(batch: PendingAppend[]): Promise<Array<AppendResult | WrongExpectedRevision>> {
     const { client, release } = await checkout(this.pool);
     const literal = (value: string | null) => (value === null ? 'NULL' : client.escapeLiteral(value));
     const array = (values: Array<string | null>, type: string) => `ARRAY[${values.map(literal).join(',')}]::${type}[]`;
+    const streams = [...new Set(batch.map((a) => a.stream))];
+    // One backwards probe of the (stream, revision) index per stream, not a scan of its events.
+    const headsSql = `SELECT s AS stream, (SELECT revision FROM ${this.table} WHERE stream = s ORDER BY revision DESC LIMIT 1) AS head
+      FROM unnest(${array(streams, 'text')}) AS s`;
+    const headsOf = (rows: Array<{ stream: string; head: number | null }>) => new Map(rows.map((r) => [r.stream, r.head ?? -1]));
+    const insertSql = (plan: Plan, guard: string) =>
+      // ORDER BY ord: positions are drawn in array order, so within a stream position grows with revision.
+      `INSERT INTO ${this.table} (stream, revision, type, data, metadata, recorded_at)
+       SELECT s, r, t, d::json, m::json, ${Date.now()}::bigint
+         FROM unnest(${array(plan.cols.stream, 'text')}, ARRAY[${plan.cols.revision.join(',')}]::int[], ${array(plan.cols.type, 'text')},
+                     ${array(plan.cols.data, 'text')}, ${array(plan.cols.metadata, 'text')}) WITH ORDINALITY AS x(s, r, t, d, m, ord)
+        ${guard}
+        ORDER BY ord
+       RETURNING stream, revision, position`;
+    const commit = `NOTIFY ${ident(this.channel)}; COMMIT`;
+    type Inserted = pg.QueryResult<{ stream: string; revision: number; position: string }>;
     let broken = false;
+    let inTransaction = false;
     try {
-      const streams = [...new Set(batch.map((a) => a.stream))];
-      // One backwards probe of the (stream, revision) index per stream, not a scan of its events.
-      const locked = (await client.query(
-        `${this.lockSql}; SELECT s AS stream, (SELECT revision FROM ${this.table} WHERE stream = s ORDER BY revision DESC LIMIT 1) AS head
-           FROM unnest(${array(streams, 'text')}) AS s`,
-      )) as unknown as pg.QueryResult<{ stream: string; head: number | null }>[];
-      try {
-        const heads = new Map(
-          locked
-            .at(-1)!
-            .rows.filter((r) => r.head !== null)
-            .map((r) => [r.stream, r.head]),
-        );
-        const failed = new Set<string>();
-        const now = Date.now();
-        const cols = { stream: [] as string[], revision: [] as number[], type: [] as string[], data: [] as string[], metadata: [] as Array<string | null> };
-        const outcomes: Array<{ stream: string; last: number } | WrongExpectedRevision> = batch.map(({ stream, events, expected }) => {
-          const actual = heads.get(stream) ?? -1;
-          if ((failed.has(stream) && strict(expected)) || !matches(expected, actual)) {
-            failed.add(stream);
-            return new WrongExpectedRevision(stream, expected, actual === -1 ? 'no_stream' : actual);
-          }
-          let revision = actual;
-          for (const event of events) {
-            revision += 1;
-            cols.stream.push(stream);
-            cols.revision.push(revision);
-            cols.type.push(event.type);
-            cols.data.push(event.data);
-            cols.metadata.push(event.metadata);
-          }
-          heads.set(stream, revision);
-          return { stream, last: revision };
-        });
-        const positions = new Map<string, number>();
-        const commit = `NOTIFY ${ident(this.channel)}; COMMIT`;
-        if (cols.stream.length > 0) {
-          // ORDER BY ord: positions are drawn in array order, so within a stream position grows with revision.
-          const [inserted] = (await client.query(
-            `INSERT INTO ${this.table} (stream, revision, type, data, metadata, recorded_at)
-             SELECT s, r, t, d::json, m::json, ${now}::bigint
-               FROM unnest(${array(cols.stream, 'text')}, ARRAY[${cols.revision.join(',')}]::int[], ${array(cols.type, 'text')},
-                           ${array(cols.data, 'text')}, ${array(cols.metadata, 'text')}) WITH ORDINALITY AS x(s, r, t, d, m, ord)
-              ORDER BY ord
-             RETURNING stream, revision, position; ${commit}`,
-          )) as unknown as pg.QueryResult<{ stream: string; revision: number; position: string }>[];
-          for (const row of inserted!.rows) positions.set(`${row.revision}:${row.stream}`, Number(row.position));
-        } else {
-          await client.query(commit);
-        }
-        return outcomes.map((o) => (o instanceof WrongExpectedRevision ? o : { nextRevision: o.last, position: positions.get(`${o.last}:${o.stream}`)! }));
-      } catch (error) {
+      const seen = headsOf((await client.query<{ stream: string; head: number | null }>(headsSql)).rows);
+      const optimistic = planBatch(batch, seen);
+      if (optimistic.cols.stream.length > 0 && !optimistic.outcomes.some((o) => o instanceof WrongExpectedRevision)) {
+        const planned = `ARRAY[${streams.map((stream) => seen.get(stream)).join(',')}]::int[]`;
+        const unchanged = `WHERE NOT EXISTS (SELECT 1 FROM unnest(${array(streams, 'text')}, ${planned}) AS h(s, r)
+          WHERE coalesce((SELECT revision FROM ${this.table} WHERE stream = h.s ORDER BY revision DESC LIMIT 1), -1) <> h.r)`;
+        inTransaction = true;
+        const results = (await client.query(`${this.lockSql}; ${insertSql(optimistic, unchanged)}; ${commit}`)) as unknown as Inserted[];
+        inTransaction = false;
+        const inserted = results[2]!.rows;
+        if (inserted.length > 0) return resultsOf(optimistic, inserted);
+      }
+
+      inTransaction = true;
+      const locked = (await client.query(`${this.lockSql}; ${headsSql}`)) as unknown as pg.QueryResult<{ stream: string; head: number | null }>[];
+      const plan = planBatch(batch, headsOf(locked.at(-1)!.rows));
+      if (plan.cols.stream.length === 0) {
+        await client.query(commit);
+        inTransaction = false;
+        return resultsOf(plan, []);
+      }
+      const [inserted] = (await client.query(`${insertSql(plan, '')}; ${commit}`)) as unknown as Inserted[];
+      inTransaction = false;
+      return resultsOf(plan, inserted!.rows);
+    } catch (error) {
+      if (inTransaction)
         await client.query('ROLLBACK').catch(() => {
           broken = true;
         });
-        throw error;
-      }
-    } catch (error) {
-      broken = true;
+      else broken = true;
       throw error;
     } finally {
       // A client that failed mid-transaction is discarded rather than reused in an unknown state.

@@ -157,6 +157,31 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
     }
   });
 
+  // A store plans its batch on heads read without the lock, and writes it only if they have not
+  // moved (adapters/postgres/event-store.ts): appends that expect any revision, racing from several
+  // stores into one stream, must all land, numbered after each other, none refused.
+  it('lands every one of racing appends from different stores (processes) that expect any revision, gapless', async () => {
+    const stores = await Promise.all(Array.from({ length: 4 }, () => open({ poolSize: 2 })));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const s = `any-${randomBytes(4).toString('hex')}`;
+        const results = await Promise.allSettled(
+          stores.flatMap((store, i) => [0, 1, 2].map((j) => store.appendToStream(s, [{ type: 'Raced', data: { i, j } }], { expectedRevision: 'any' }))),
+        );
+        assert.deepEqual(
+          results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : [])),
+          [],
+        );
+        assert.deepEqual(
+          (await stores[0]!.readStream(s)).map((e) => e.revision),
+          Array.from({ length: 12 }, (_, i) => i),
+        );
+      }
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
   it('wakes a subscriber of another store (another process) through LISTEN/NOTIFY, well before the fallback poll', async () => {
     const writer = await open({ poolSize: 1 });
     const listener = await createPostgresEventStore({ connectionString, schema, poolSize: 1, pollIntervalMs: 60_000 });

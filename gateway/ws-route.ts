@@ -191,28 +191,93 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     });
   }
 
+  // The listeners are shared by every socket and find its connection here: a closure per listener
+  // per socket would cost an idle socket a few hundred bytes (bench: idle).
+  const connections = new WeakMap<WebSocket, Connection>();
+  const log = (connection: Connection) => app.log.child({ connection: connection.id, user: connection.userId, device: connection.deviceId });
+
+  function onPong(this: WebSocket) {
+    const connection = connections.get(this);
+    if (connection) connection.alive = true;
+  }
+  function onClose(this: WebSocket, code: number) {
+    const connection = connections.get(this);
+    if (!connection) return;
+    tokenExpiry.forget(connection);
+    registry.remove(connection);
+    metrics.socketClosed(connection.closeReason ?? String(code));
+    presence.disconnected(connection.userId, connection.sessionId).catch((error) => log(connection).warn({ err: error }, 'presence update failed'));
+  }
+  function onError(this: WebSocket, error: Error & { code?: string }) {
+    const connection = connections.get(this);
+    // ws has already sent 1009 for an oversized frame: a client's mistake (or a probe), not a server
+    // fault, so it is counted under its own close reason and logged without a stack trace.
+    if (connection && error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      connection.closeReason = 'frame_too_large';
+      log(connection).warn({ code: 'frame_too_large' }, 'socket closed: frame over the size limit');
+    } else if (connection) {
+      log(connection).warn({ err: error }, 'socket error');
+    }
+    this.terminate();
+  }
+  function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean) {
+    const connection = connections.get(this);
+    if (!connection) return;
+    connection.alive = true;
+    const parsed = parseFrame(data, isBinary);
+    if (!parsed.ok) {
+      metrics.error(parsed.error.code);
+      connection.sendFrame(parsed.error);
+      return;
+    }
+    const frame = parsed.frame;
+    metrics.frameIn(frame.type);
+    if (frame.type !== 'sync') connection.firstFrame();
+    handle(connection, frame).catch((error: unknown) => {
+      const clientMsgId =
+        frame.type === 'send_message'
+          ? { client_msg_id: frame.client_msg_id }
+          : 'request_id' in frame && frame.request_id !== undefined
+            ? { request_id: frame.request_id }
+            : {};
+      if (isNatterError(error)) {
+        metrics.error(error.code);
+        // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).
+        if (error.code === 'rate_limited' && !rateLimitLogged.has(connection)) {
+          rateLimitLogged.add(connection);
+          log(connection).warn({ frame: frame.type }, 'socket over its rate limit');
+        }
+        connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) });
+        return;
+      }
+      log(connection).error({ err: error, frame: frame.type }, 'frame failed');
+      metrics.error('internal');
+      connection.error('internal', 'internal error', clientMsgId);
+    });
+  }
+
   app.get('/v1/ws', { websocket: true }, (socket: WebSocket, request) => {
     // An idle socket should cost bytes: nothing may keep the upgrade request alive. @fastify/websocket
     // leaves the socket holding the upgrade's response (whose 'finish' listener holds the request,
     // the reply, their logger and headers) and an error listener that holds them too: a few KB per
-    // socket. The upgrade is done, so both go; socket errors are handled below.
+    // socket. The upgrade is done, so both go; socket errors are handled below. The HTTP server's
+    // idle timer (NATTER_CONNECTION_TIMEOUT_MS), which ws switched off, goes too: Node keeps the
+    // cleared timer on the socket.
     socket.removeAllListeners('error');
-    const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } })._socket;
+    const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } & object })._socket;
     raw?._httpMessage?.detachSocket(raw);
+    if (raw) for (const key of Object.getOwnPropertySymbols(raw)) if (key.description === 'timeout') Reflect.set(raw, key, null);
     const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits, fill);
-    // The logger is made on first use and the request is not kept: an idle socket should cost bytes, not a logger.
-    const parent = app.log;
-    let logger: typeof parent | undefined;
-    const log = () => (logger ??= parent.child({ connection: connection.id, user: connection.userId, device: connection.deviceId }));
     if (Math.max(registry.of(connection.userId).size, elsewhere.get(request.raw) ?? 0) >= deps.limits.maxSocketsPerUser) {
       // Counted and logged: a flood of sockets from one user shows in natter_errors_total{code="too_many_connections"}.
       metrics.error('too_many_connections');
-      log().warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');
+      log(connection).warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');
       connection.error('too_many_connections', `at most ${deps.limits.maxSocketsPerUser} sockets per user`);
       socket.close(closeCodes.too_many_connections, 'too many connections');
       return;
     }
     registry.add(connection);
+    connections.set(socket, connection);
     metrics.socketOpened();
     tokenExpiry.watch(connection, request.tokenExpiresAt);
     // The log's head as of the registration; null if the log was out of reach (a sync then waits for
@@ -222,62 +287,13 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
       connection,
       presence
         .connected(connection.userId, connection.sessionId)
-        .catch((error) => log().warn({ err: error }, 'presence update failed'))
+        .catch((error) => log(connection).warn({ err: error }, 'presence update failed'))
         .then(() => deps.logHead())
         .catch(() => null),
     );
-    socket.on('pong', () => {
-      connection.alive = true;
-    });
-    socket.on('close', (code) => {
-      tokenExpiry.forget(connection);
-      registry.remove(connection);
-      metrics.socketClosed(connection.closeReason ?? String(code));
-      presence.disconnected(connection.userId, connection.sessionId).catch((error) => log().warn({ err: error }, 'presence update failed'));
-    });
-    socket.on('error', (error: Error & { code?: string }) => {
-      // ws has already sent 1009 for an oversized frame: a client's mistake (or a probe), not a server
-      // fault, so it is counted under its own close reason and logged without a stack trace.
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        connection.closeReason = 'frame_too_large';
-        log().warn({ code: 'frame_too_large' }, 'socket closed: frame over the size limit');
-      } else {
-        log().warn({ err: error }, 'socket error');
-      }
-      socket.terminate();
-    });
-    socket.on('message', (data, isBinary) => {
-      connection.alive = true;
-      const parsed = parseFrame(data, isBinary);
-      if (!parsed.ok) {
-        metrics.error(parsed.error.code);
-        connection.sendFrame(parsed.error);
-        return;
-      }
-      const frame = parsed.frame;
-      metrics.frameIn(frame.type);
-      if (frame.type !== 'sync') connection.firstFrame();
-      handle(connection, frame).catch((error: unknown) => {
-        const clientMsgId =
-          frame.type === 'send_message'
-            ? { client_msg_id: frame.client_msg_id }
-            : 'request_id' in frame && frame.request_id !== undefined
-              ? { request_id: frame.request_id }
-              : {};
-        if (isNatterError(error)) {
-          metrics.error(error.code);
-          // One log line per socket for its first refusal, not one per refused frame (a flood must not flood the log too).
-          if (error.code === 'rate_limited' && !rateLimitLogged.has(connection)) {
-            rateLimitLogged.add(connection);
-            log().warn({ frame: frame.type }, 'socket over its rate limit');
-          }
-          connection.error(error.code, error.message, { ...clientMsgId, ...(error.details ?? {}) });
-          return;
-        }
-        log().error({ err: error, frame: frame.type }, 'frame failed');
-        metrics.error('internal');
-        connection.error('internal', 'internal error', clientMsgId);
-      });
-    });
+    socket.on('pong', onPong);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    socket.on('message', onMessage);
   });
 };

@@ -52,19 +52,32 @@ export const httpServerOptions = (config: Config, metrics: Metrics, logger: Fast
 export const httpHardening = fp(
   async (app: FastifyInstance, { config, metrics }: { config: Config; metrics: Metrics }) => {
     // A connection that never sends a byte escapes Node's header and request timeouts (and, once
-    // those are set, its idle timeout too): it is cut off after the connection timeout.
+    // those are set, its idle timeout too): it is cut off after the connection timeout. One sweep
+    // for all of them rather than a timer and a close listener per connection, which a WebSocket
+    // would carry for as long as it lives (an idle socket should cost bytes).
     const silentMs = Math.min(...[config.http.connectionTimeoutMs, config.http.requestTimeoutMs].filter((ms) => ms > 0));
     if (Number.isFinite(silentMs)) {
+      const unheard = new Map<import('node:net').Socket, number>();
       app.server.on('connection', (socket: import('node:net').Socket) => {
-        const timer = setTimeout(() => {
-          if (socket.bytesRead > 0 || socket.destroyed) return;
-          metrics.error('request_timeout');
-          app.log.warn({ code: 'silent_connection' }, 'HTTP request timed out (slow client)');
-          socket.destroy();
-        }, silentMs);
-        timer.unref();
-        socket.once('close', () => clearTimeout(timer));
+        unheard.set(socket, Date.now() + silentMs);
       });
+      const sweep = setInterval(
+        () => {
+          const now = Date.now();
+          for (const [socket, deadline] of unheard) {
+            if (socket.bytesRead > 0 || socket.destroyed) unheard.delete(socket);
+            else if (now >= deadline) {
+              unheard.delete(socket);
+              metrics.error('request_timeout');
+              app.log.warn({ code: 'silent_connection' }, 'HTTP request timed out (slow client)');
+              socket.destroy();
+            }
+          }
+        },
+        Math.max(50, Math.min(1_000, Math.floor(silentMs / 4))),
+      );
+      sweep.unref();
+      app.addHook('onClose', async () => clearInterval(sweep));
     }
     // Slow or broken HTTP clients (request and header timeouts answer 408, bad requests 400) are
     // counted and logged; fastify's own handler answers them.

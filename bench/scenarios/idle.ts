@@ -12,6 +12,8 @@ import { availableMemory, nofileLimit } from '../lib/sys.ts';
 import type { TargetKind } from '../lib/drivers.ts';
 
 const PER_PROC = 5000;
+/** An idle socket's cost is what it holds once idle, not the garbage of the handshakes that opened it: read again after this. */
+const SETTLE_MS = Number(process.env.BENCH_IDLE_SETTLE_MS ?? 15_000);
 
 type IdleFigures = {
   sockets: number;
@@ -23,6 +25,8 @@ type IdleFigures = {
   heap_after: number | null;
   /** (RSS with the sockets − RSS before any socket) / sockets */
   bytes_per_socket_rss: number;
+  /** The same after the sockets stayed idle for SETTLE_MS more: the garbage of 10,000 handshakes is collected by then. */
+  bytes_per_socket_rss_settled: number;
   /** RSS growth per socket since the previous step (baseline noise cancels out) */
   marginal_bytes_per_socket_rss: number | null;
   bytes_per_socket_heap: number | null;
@@ -78,6 +82,8 @@ const oneTarget = async (ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<R
       if (opened === 0) throw new Error(`no socket opened: ${firstError}`);
       await sleep(2000);
       const after = await server.mem();
+      await sleep(SETTLE_MS);
+      const settled = await server.mem();
       out[size] = {
         sockets: opened,
         failed,
@@ -87,6 +93,7 @@ const oneTarget = async (ctx: Ctx, kind: TargetKind, sizes: number[]): Promise<R
         heap_before: before.heap,
         heap_after: after.heap,
         bytes_per_socket_rss: Math.round((after.rss - before.rss) / opened),
+        bytes_per_socket_rss_settled: Math.round((settled.rss - before.rss) / opened),
         marginal_bytes_per_socket_rss: prev && opened > prev.opened ? Math.round((after.rss - prev.rss) / (opened - prev.opened)) : null,
         bytes_per_socket_heap: before.heap != null && after.heap != null ? Math.round((after.heap - before.heap) / opened) : null,
         open_s: round(openS, 2),
@@ -146,6 +153,16 @@ export const idle: Scenario = {
           TARGETS.idleBytesVsWs,
         ),
       );
+      rows.push(
+        row(
+          `RSS bytes per idle socket @${size.toLocaleString('en-US')}, after ${SETTLE_MS / 1000} s more`,
+          'B',
+          n?.bytes_per_socket_rss_settled,
+          w?.bytes_per_socket_rss_settled,
+          'bare ws server',
+          TARGETS.idleBytesVsWs,
+        ),
+      );
       if (n?.marginal_bytes_per_socket_rss != null || w?.marginal_bytes_per_socket_rss != null)
         rows.push(
           row(
@@ -160,7 +177,9 @@ export const idle: Scenario = {
       if (n?.bytes_per_socket_heap != null)
         rows.push(row(`heap bytes per idle socket @${size.toLocaleString('en-US')}`, 'B', n.bytes_per_socket_heap, w?.bytes_per_socket_heap, 'bare ws server'));
       const f = (x?: IdleFigures): string =>
-        x ? `${Math.round(x.bytes_per_socket_rss).toLocaleString('en-US')} B/socket (RSS ${Math.round(x.rss_after / 2 ** 20)} MiB)` : 'n/a';
+        x
+          ? `${Math.round(x.bytes_per_socket_rss).toLocaleString('en-US')} B/socket (RSS ${Math.round(x.rss_after / 2 ** 20)} MiB), ${Math.round(x.bytes_per_socket_rss_settled).toLocaleString('en-US')} after ${SETTLE_MS / 1000} s`
+          : 'n/a';
       parts.push(`@${size}: Natter ${f(n)}, ws ${f(w)}`);
     }
     return {

@@ -176,6 +176,10 @@ export class Connection {
     clearTimeout(this.connectHoldTimer);
     this.connectHoldTimer = undefined;
     if (this.syncing || this.held === null) return;
+    if (!this.open) {
+      this.held = null;
+      return;
+    }
     this.release(this.held, 0);
   }
 
@@ -198,6 +202,13 @@ export class Connection {
   finishSync(cursor: number): void {
     this.syncing = false;
     this.release(this.held ?? [], cursor);
+  }
+
+  /** A sync that failed: what it held goes out live (the client, told by an error frame, syncs again). */
+  abandonSync(): void {
+    if (!this.syncing) return;
+    this.syncing = false;
+    this.release(this.held ?? [], 0);
   }
 
   private release(held: Outbound[], cursor: number): void {

@@ -232,8 +232,13 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     }
     const frame = parsed.frame;
     metrics.frameIn(frame.type);
-    if (frame.type !== 'sync') connection.firstFrame();
+    // Decided here, in the frame's own turn, not after handle()'s first await: a client sends its
+    // sync and its outbox in one write, and a later frame must not release what the sync holds.
+    if (frame.type === 'sync') connection.startSync();
+    else connection.firstFrame();
     handle(connection, frame).catch((error: unknown) => {
+      // A sync that failed (refused, or its reads did) lets go of what it held: the client syncs again.
+      if (frame.type === 'sync') connection.abandonSync();
       const clientMsgId =
         frame.type === 'send_message'
           ? { client_msg_id: frame.client_msg_id }

@@ -1,5 +1,8 @@
 import type { Kafka, ProducerConfig, ProducerRecord, RecordMetadata } from 'kafkajs';
 
+/** How long `disconnect` lets a send in flight finish. */
+const DISCONNECT_WAIT_MS = 5_000;
+
 export type SerialProducer = {
   send(record: ProducerRecord): Promise<RecordMetadata[]>;
   disconnect(): Promise<void>;
@@ -45,7 +48,10 @@ export const serialProducer = async (kafka: Kafka, config: ProducerConfig = {}):
       return sent;
     },
     disconnect: async () => {
-      await lane;
+      // A send still in kafkajs' retries (an unreachable broker) may take its turn, up to a bound.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([lane, new Promise((resolve) => (timer = setTimeout(resolve, DISCONNECT_WAIT_MS)))]);
+      clearTimeout(timer);
       await producer.disconnect();
     },
   };

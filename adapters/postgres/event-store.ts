@@ -107,6 +107,9 @@ const resultsOf = (plan: Plan, inserted: Array<{ stream: string; revision: numbe
 
 const reported = reportedAs('the event log');
 
+/** Heads kept (a few dozen bytes each); past it, the oldest written go first. */
+const MAX_CACHED_HEADS = 100_000;
+
 /**
  * The event store on PostgreSQL.
  *
@@ -151,6 +154,13 @@ export class PostgresEventStore implements EventStore {
   private readonly maxBatch: number;
   private readonly pollIntervalMs: number;
   private pending: PendingAppend[] = [];
+  /**
+   * The head of each stream this store last wrote or read under the lock. A conversation's appends
+   * come from its owner gateway alone, so the head it wrote last is almost always still the head:
+   * the batch is planned on it without a round trip. A head that moved in another process only
+   * costs the guarded INSERT that writes nothing, and the locked way after it (see writeBatch).
+   */
+  private readonly heads = new Map<string, number>();
   private flushScheduled = false;
   private writing = false;
   private readonly drainWaiters: Array<() => void> = [];
@@ -291,16 +301,18 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Two round trips per batch, whatever its size, and the append lock held only while the server
-   * runs the second, never across a wait for this process (on a busy machine a writer descheduled
-   * between two round trips would hold every other writer up):
-   * (1) the heads of the batch's streams, read without the lock; the batch is planned on them;
+   * One round trip per batch, whatever its size, when this store knows the heads of the batch's
+   * streams (it wrote them last), two otherwise; the append lock is held only while the server runs
+   * one query, never across a wait for this process (on a busy machine a writer descheduled between
+   * two round trips would hold every other writer up):
+   * (1) unless every head is cached, the heads of the batch's streams, read without the lock; the
+   *     batch is planned on them;
    * (2) BEGIN, the lock, an INSERT of the planned events only if every head is still the one planned
    *     on (checked in a statement after the lock is held, so against every earlier append), NOTIFY
    *     and COMMIT, as one simple-protocol query.
-   * When a head moved in between, or the plan has a wrong expected revision (which the lock must
-   * confirm), nothing was written and the batch goes the locked way: BEGIN, the lock and the heads,
-   * then the INSERT, NOTIFY and COMMIT. Simple-protocol queries may hold several statements but no
+   * When a head moved, or the plan has a wrong expected revision (which the lock must confirm),
+   * nothing was written and the batch goes the locked way: BEGIN, the lock and the heads, then the
+   * INSERT, NOTIFY and COMMIT. Simple-protocol queries may hold several statements but no
    * parameters: values go in as literals escaped by the driver (`escapeLiteral`).
    */
   private async writeBatch(batch: PendingAppend[]): Promise<Array<AppendResult | WrongExpectedRevision>> {
@@ -326,7 +338,10 @@ export class PostgresEventStore implements EventStore {
     let broken = false;
     let inTransaction = false;
     try {
-      const seen = headsOf((await client.query<{ stream: string; head: number | null }>(headsSql)).rows);
+      const cached = streams.every((stream) => this.heads.has(stream));
+      const seen = cached
+        ? new Map(streams.map((stream) => [stream, this.heads.get(stream)!]))
+        : headsOf((await client.query<{ stream: string; head: number | null }>(headsSql)).rows);
       const optimistic = planBatch(batch, seen);
       if (optimistic.cols.stream.length > 0 && !optimistic.outcomes.some((o) => o instanceof WrongExpectedRevision)) {
         const planned = `ARRAY[${streams.map((stream) => seen.get(stream)).join(',')}]::int[]`;
@@ -336,12 +351,14 @@ export class PostgresEventStore implements EventStore {
         const results = (await client.query(`${this.lockSql}; ${insertSql(optimistic, unchanged)}; ${commit}`)) as unknown as Inserted[];
         inTransaction = false;
         const inserted = results[2]!.rows;
-        if (inserted.length > 0) return resultsOf(optimistic, inserted);
+        if (inserted.length > 0) return this.written(batch, resultsOf(optimistic, inserted));
       }
 
       inTransaction = true;
       const locked = (await client.query(`${this.lockSql}; ${headsSql}`)) as unknown as pg.QueryResult<{ stream: string; head: number | null }>[];
-      const plan = planBatch(batch, headsOf(locked.at(-1)!.rows));
+      const heads = headsOf(locked.at(-1)!.rows);
+      for (const [stream, head] of heads) this.cacheHead(stream, head);
+      const plan = planBatch(batch, heads);
       if (plan.cols.stream.length === 0) {
         await client.query(commit);
         inTransaction = false;
@@ -349,8 +366,10 @@ export class PostgresEventStore implements EventStore {
       }
       const [inserted] = (await client.query(`${insertSql(plan, '')}; ${commit}`)) as unknown as Inserted[];
       inTransaction = false;
-      return resultsOf(plan, inserted!.rows);
+      return this.written(batch, resultsOf(plan, inserted!.rows));
     } catch (error) {
+      // Written or not (a lost COMMIT reply), these heads are no longer known.
+      for (const stream of streams) this.heads.delete(stream);
       if (inTransaction)
         await client.query('ROLLBACK').catch(() => {
           broken = true;
@@ -361,6 +380,20 @@ export class PostgresEventStore implements EventStore {
       // A client that failed mid-transaction is discarded rather than reused in an unknown state.
       release(broken);
     }
+  }
+
+  /** Keeps the heads a committed batch left; returns its outcomes. */
+  private written(batch: PendingAppend[], outcomes: Array<AppendResult | WrongExpectedRevision>): Array<AppendResult | WrongExpectedRevision> {
+    outcomes.forEach((outcome, i) => {
+      if (!(outcome instanceof WrongExpectedRevision)) this.cacheHead(batch[i]!.stream, outcome.nextRevision);
+    });
+    return outcomes;
+  }
+
+  private cacheHead(stream: string, head: number): void {
+    this.heads.delete(stream);
+    this.heads.set(stream, head);
+    if (this.heads.size > MAX_CACHED_HEADS) this.heads.delete(this.heads.keys().next().value!);
   }
 
   // ------------------------------------------------------------------ reads

@@ -182,6 +182,46 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
     }
   });
 
+  // Each store plans on the heads it wrote last (adapters/postgres/event-store.ts): one that moved in
+  // another store must neither let a stale expected revision through nor leave a gap or a duplicate.
+  it('given a head another store moved since this store wrote it, then a stale expectation fails and the next appends land after it', async () => {
+    const [a, b] = await Promise.all([open({ poolSize: 2 }), open({ poolSize: 2 })]);
+    try {
+      const s = `moved-${randomBytes(4).toString('hex')}`;
+      assert.equal((await a.appendToStream(s, [{ type: 'Moved', data: { by: 'a' } }], { expectedRevision: 'no_stream' })).nextRevision, 0);
+      assert.equal(
+        (
+          await b.appendToStream(s, [
+            { type: 'Moved', data: { by: 'b' } },
+            { type: 'Moved', data: { by: 'b' } },
+          ])
+        ).nextRevision,
+        2,
+      );
+      await assert.rejects(a.appendToStream(s, [{ type: 'Moved', data: { by: 'a', stale: true } }], { expectedRevision: 0 }), (error: unknown) => {
+        assert.ok(error instanceof WrongExpectedRevision);
+        assert.equal(error.actual, 2);
+        return true;
+      });
+      assert.equal((await b.appendToStream(s, [{ type: 'Moved', data: { by: 'b' } }])).nextRevision, 3);
+      assert.equal((await a.appendToStream(s, [{ type: 'Moved', data: { by: 'a' } }], { expectedRevision: 'any' })).nextRevision, 4);
+      assert.equal((await a.appendToStream(s, [{ type: 'Moved', data: { by: 'a' } }], { expectedRevision: 4 })).nextRevision, 5);
+      const events = await b.readStream(s);
+      assert.deepEqual(
+        events.map((e) => [e.revision, (e.data as { by: string }).by]),
+        [
+          [0, 'a'],
+          [1, 'b'],
+          [2, 'b'],
+          [3, 'b'],
+          [4, 'a'],
+          [5, 'a'],
+        ],
+      );
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
   it('wakes a subscriber of another store (another process) through LISTEN/NOTIFY, well before the fallback poll', async () => {
     const writer = await open({ poolSize: 1 });
     const listener = await createPostgresEventStore({ connectionString, schema, poolSize: 1, pollIntervalMs: 60_000 });

@@ -132,10 +132,9 @@ const MAX_CACHED_HEADS = 100_000;
  * cross-process serialization costs one transaction per batch, not one per append.
  *
  * Batching and pipelining. Appends queue in call order; one batch per store is in flight at a
- * time, and everything that arrives meanwhile forms the next batch. In the transaction, the heads
- * of the batch's streams are read after the lock is held (so they are current), each append is
- * checked against its expected revision in order (a wrong one fails that append alone, not the
- * batch), and all accepted events go in with one multi-row INSERT. Appends pipelined behind a
+ * time, and everything that arrives meanwhile forms the next batch. Each append is checked against
+ * its expected revision in order, on heads that the lock confirms current (a wrong one fails that
+ * append alone, not the batch), and all accepted events go in with one multi-row INSERT (writeBatch). Appends pipelined behind a
  * failed one fail too, with a numeric or `no_stream` expectation: inside the batch, and also in
  * the next queued batch when they were called before the failure was reported.
  *

@@ -1,17 +1,79 @@
 import type { Redis } from 'ioredis';
 import type { Delivery, Outbound } from '../../ports/delivery.ts';
-import type { SessionRegistry } from '../../ports/sessions.ts';
 import { reportOutages } from './client.ts';
 import { namespace } from './keys.ts';
+import { sessionUserKey } from './sessions.ts';
 
 type Envelope = Outbound & { users: string[] };
 
 const channel = (prefix: string, gatewayId: string) => `${namespace(prefix)}gw:${gatewayId}`;
 
 /**
+ * Resolves each frame's users to the gateways holding their live sessions (adapters/redis/sessions.ts:
+ * `ses:user:<u>`, members `<gateway>|<session>` scored by expiry) and publishes the frame once per
+ * gateway with its users, in one round trip: the lookup and the publishes are one script.
+ * ARGV: now, the channel prefix, the session key prefix, the number of blocked gateways and their
+ * ids (they have frames held: nothing is published to them), then per frame its JSON, the number of
+ * its users and their ids. A gateway that hears nothing is blocked for the frames after it too, so
+ * that none overtakes it. Returns the frames not heard (gateway, envelope, … in order), the gateways
+ * heard, and each frame's number of gateways.
+ */
+const RESOLVE_AND_PUBLISH = `
+local now, channels, users = ARGV[1], ARGV[2], ARGV[3]
+local blocked, heard, unheard, counts, gatewaysOf = {}, {}, {}, {}, {}
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do blocked[ARGV[i]] = true; i = i + 1 end
+while i <= #ARGV do
+  local frame, targets = ARGV[i], tonumber(ARGV[i + 1])
+  local members, order = {}, {}
+  for k = i + 2, i + 1 + targets do
+    local u = ARGV[k]
+    local gateways = gatewaysOf[u]
+    if not gateways then
+      gateways = {}
+      local seen = {}
+      for _, m in ipairs(redis.call('ZRANGEBYSCORE', users .. u, now, '+inf')) do
+        local bar = string.find(m, '|', 1, true)
+        local g = bar and string.sub(m, 1, bar - 1)
+        if g and not seen[g] then seen[g] = true; gateways[#gateways + 1] = g end
+      end
+      gatewaysOf[u] = gateways
+    end
+    for _, g in ipairs(gateways) do
+      if not members[g] then members[g] = {}; order[#order + 1] = g end
+      table.insert(members[g], u)
+    end
+  end
+  counts[#counts + 1] = #order
+  for _, g in ipairs(order) do
+    local envelope = string.sub(frame, 1, -2) .. ',"users":' .. cjson.encode(members[g]) .. '}'
+    if not blocked[g] and redis.call('PUBLISH', channels .. g, envelope) > 0 then
+      heard[g] = true
+    else
+      blocked[g] = true
+      unheard[#unheard + 1] = g
+      unheard[#unheard + 1] = envelope
+    end
+  end
+  i = i + 2 + targets
+end
+local heardList = {}
+for g in pairs(heard) do heardList[#heardList + 1] = g end
+return { unheard, heardList, counts }`;
+
+type Scripts = {
+  natterResolveAndPublish(...args: Array<string | number>): Promise<[string[], string[], number[]]>;
+};
+
+/** Per script call at most (the script runs while Redis serves nothing else). */
+const MAX_USERS_PER_CALL = 5_000;
+const MAX_BYTES_PER_CALL = 1_000_000;
+
+/**
  * Cluster delivery (seed 003's inter-gateway coalescing): the members are resolved to the gateways
  * that hold their devices, and each frame is published once per gateway with its target users, so
- * the work per message grows with the number of gateways, not of members.
+ * the work per message grows with the number of gateways, not of members. The lookup and the
+ * publishes are one script, one round trip (the fast path's latency is a chain of round trips).
  *
  * Redis pub/sub is at most once: a gateway that is down misses frames, and its devices get them back
  * with `sync` (they reconnect and sync after any drop). A gateway whose own connection to Redis is
@@ -21,14 +83,14 @@ const channel = (prefix: string, gatewayId: string) => `${namespace(prefix)}gw:$
  * that gateway, and published again, in order, until the gateway hears it; after `holdMs` the gateway
  * is taken for gone (its devices reconnect elsewhere and sync) and what was held for it is dropped.
  *
- * Frames leave in one MULTI at a time, in call order: a gateway receives a conversation's frames in
- * order, and within one EXEC every publish to a gateway sees the same subscribers (a re-subscription
- * cannot fall between two of them and let a later frame overtake a held one).
+ * One script or MULTI at a time, in call order: a gateway receives a conversation's frames in order,
+ * and a re-subscription cannot fall between two publishes to a gateway and let a later frame overtake
+ * a held one. A script that fails (Redis restarting) is run again for the same frames, in order,
+ * until they are older than `holdMs`; devices drop a frame that arrives twice by its message id.
  */
 export const createRedisDelivery = (options: {
   redis: Redis;
   prefix: string;
-  sessions: SessionRegistry;
   onPublished?(gateways: number): void;
   onError(error: unknown): void;
   holdMs?: number;
@@ -36,12 +98,16 @@ export const createRedisDelivery = (options: {
   maxHeld?: number;
 }): Delivery => {
   const { redis, holdMs = 10_000, maxHeld = 10_000 } = options;
-  type Frame = { gateway: string; message: string };
-  const fresh: Frame[] = [];
+  redis.defineCommand('natterResolveAndPublish', { numberOfKeys: 0, lua: RESOLVE_AND_PUBLISH });
+  const scripts = redis as unknown as Scripts;
+  const channels = channel(options.prefix, '');
+  const sessionsOf = sessionUserKey(options.prefix, '');
   const held = new Map<string, { since: number; retryAt: number; attempt: number; messages: string[] }>();
   /** Gateways that stayed silent past holdMs: frames to them are published once, not held, until one is heard. */
   const gone = new Set<string>();
-  let flushing = false;
+  /** Frames not published yet, in call order. */
+  const unresolved: Array<{ users: readonly string[]; frame: Outbound; at: number }> = [];
+  let pumping = false;
   let timer: NodeJS.Timeout | undefined;
 
   /** `previous`: the gateway's earlier hold, whose clock keeps running; none when Redis itself failed (not the gateway's silence). */
@@ -57,123 +123,105 @@ export const createRedisDelivery = (options: {
     held.set(gateway, { since, attempt, retryAt: now + Math.min(50 * 2 ** attempt, 1_000), messages });
   };
 
-  const flush = async () => {
-    if (flushing) return;
-    flushing = true;
-    clearTimeout(timer);
-    try {
-      for (;;) {
-        const now = Date.now();
-        // Held frames that are due go first, then the fresh ones; a gateway with a backlog that is not
-        // due yet keeps its fresh frames behind the backlog.
-        const sending = new Map<string, string[]>();
-        const retried = new Map<string, { since: number; attempt: number }>();
-        for (const [gateway, h] of held)
-          if (h.retryAt <= now) {
-            sending.set(gateway, h.messages);
-            retried.set(gateway, h);
-            held.delete(gateway);
-          }
-        for (const { gateway, message } of fresh.splice(0)) {
-          const waiting = held.get(gateway);
-          if (waiting) {
-            waiting.messages.push(message);
-            continue;
-          }
-          let list = sending.get(gateway);
-          if (!list) sending.set(gateway, (list = []));
-          list.push(message);
-        }
-        if (sending.size === 0) break;
-        // Closed for good (the process is stopping): nothing will be heard again.
-        if (redis.status === 'end') {
-          held.clear();
-          break;
-        }
-        const multi = redis.multi();
-        for (const [gateway, messages] of sending) for (const message of messages) multi.publish(channel(options.prefix, gateway), message);
-        let replies: Array<[Error | null, unknown]> | null = null;
-        try {
-          replies = await multi.exec();
-        } catch (error) {
-          options.onError(error);
-        }
-        let i = 0;
-        for (const [gateway, messages] of sending) {
-          const heard = replies !== null && Number(replies[i]?.[1] ?? 0) > 0;
-          i += messages.length;
-          if (heard) {
-            gone.delete(gateway);
-            continue;
-          }
-          // Not heard, or not known to be (EXEC failed): publish again; devices drop a duplicate by message_id.
-          hold(gateway, messages, Date.now(), replies === null ? undefined : retried.get(gateway));
-        }
+  /** Held frames that are due, published again in one MULTI. */
+  const retryHeld = async (now: number) => {
+    const sending = new Map<string, { messages: string[]; previous: { since: number; attempt: number } }>();
+    for (const [gateway, h] of held)
+      if (h.retryAt <= now) {
+        sending.set(gateway, { messages: h.messages, previous: h });
+        held.delete(gateway);
       }
-    } finally {
-      flushing = false;
+    if (sending.size === 0) return;
+    const multi = redis.multi();
+    for (const [gateway, { messages }] of sending) for (const message of messages) multi.publish(channel(options.prefix, gateway), message);
+    let replies: Array<[Error | null, unknown]> | null = null;
+    try {
+      replies = await multi.exec();
+    } catch (error) {
+      options.onError(error);
     }
-    const next = Math.min(...[...held.values()].map((h) => h.retryAt));
-    if (Number.isFinite(next)) {
-      timer = setTimeout(() => void flush().catch(options.onError), Math.max(0, next - Date.now()));
-      timer.unref();
+    let i = 0;
+    for (const [gateway, { messages, previous }] of sending) {
+      const heard = replies !== null && Number(replies[i]?.[1] ?? 0) > 0;
+      i += messages.length;
+      if (heard) gone.delete(gateway);
+      // Not heard, or not known to be (EXEC failed): publish again; devices drop a duplicate by message_id.
+      else hold(gateway, messages, Date.now(), replies === null ? undefined : previous);
     }
   };
 
-  /**
-   * Frames waiting for their members to be resolved to gateways, in call order. One lookup covers
-   * every frame that queued while the previous one was out; a failed lookup (Redis restarting) is
-   * retried, in order, rather than dropping the frames, until they are older than `holdMs`.
-   */
-  const unresolved: Array<{ users: readonly string[]; frame: Outbound; at: number }> = [];
-  let resolving = false;
-  const resolve = async () => {
-    if (resolving) return;
-    resolving = true;
+  /** The oldest frames not published yet, resolved and published in one script call. */
+  const publishFresh = async (now: number): Promise<boolean> => {
+    const args: Array<string | number> = [now, channels, sessionsOf, held.size, ...held.keys()];
+    let users = 0;
+    let bytes = 0;
+    let n = 0;
+    while (n < unresolved.length) {
+      const { users: targets, frame } = unresolved[n]!;
+      const json = JSON.stringify(frame);
+      if (n > 0 && (users + targets.length > MAX_USERS_PER_CALL || bytes + json.length > MAX_BYTES_PER_CALL)) break;
+      args.push(json, targets.length, ...targets);
+      users += targets.length;
+      bytes += json.length;
+      n++;
+    }
+    let result: [string[], string[], number[]];
     try {
-      for (let attempt = 0; unresolved.length > 0; ) {
-        let users = 0;
-        let n = 0;
-        while (n < unresolved.length && (n === 0 || users + unresolved[n]!.users.length <= 5_000)) users += unresolved[n++]!.users.length;
-        const batch = unresolved.slice(0, n);
-        let byGateway: Map<string, string[]>;
-        try {
-          byGateway = await options.sessions.gatewaysOf([...new Set(batch.flatMap((b) => b.users))], Date.now());
-        } catch (error) {
-          options.onError(error);
-          const stale = unresolved.findIndex((b) => Date.now() - b.at <= holdMs);
-          if (stale !== 0) {
-            const dropped = unresolved.splice(0, stale === -1 ? unresolved.length : stale).length;
-            options.onError(new Error(`${dropped} frame(s) dropped: their gateways could not be looked up for ${holdMs} ms; devices recover by sync`));
-          }
-          await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** ++attempt, 1_000)));
-          continue;
+      result = await scripts.natterResolveAndPublish(...args);
+    } catch (error) {
+      options.onError(error);
+      const stale = unresolved.findIndex((b) => Date.now() - b.at <= holdMs);
+      if (stale !== 0) {
+        const dropped = unresolved.splice(0, stale === -1 ? unresolved.length : stale).length;
+        options.onError(new Error(`${dropped} frame(s) dropped: they could not be published for ${holdMs} ms; devices recover by sync`));
+      }
+      return false;
+    }
+    unresolved.splice(0, n);
+    const [unheard, heard, counts] = result;
+    for (const gateway of heard) gone.delete(gateway);
+    const notHeard = new Map<string, string[]>();
+    for (let i = 0; i < unheard.length; i += 2) {
+      const gateway = unheard[i]!;
+      let list = notHeard.get(gateway);
+      if (!list) notHeard.set(gateway, (list = []));
+      list.push(unheard[i + 1]!);
+    }
+    for (const [gateway, messages] of notHeard) {
+      const backlog = held.get(gateway);
+      // Behind a backlog that was not due: the frames wait behind it, on its clock.
+      if (backlog) backlog.messages.push(...messages);
+      else hold(gateway, messages, Date.now());
+    }
+    for (const count of counts) if (count > 0) options.onPublished?.(count);
+    return true;
+  };
+
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    clearTimeout(timer);
+    try {
+      for (let attempt = 0; ; ) {
+        // Closed for good (the process is stopping): nothing will be heard again.
+        if (redis.status === 'end') {
+          held.clear();
+          unresolved.length = 0;
+          break;
         }
-        attempt = 0;
-        unresolved.splice(0, n);
-        const gatewaysOfUser = new Map<string, string[]>();
-        for (const [gateway, members] of byGateway)
-          for (const user of members) {
-            const list = gatewaysOfUser.get(user);
-            if (list) list.push(gateway);
-            else gatewaysOfUser.set(user, [gateway]);
-          }
-        for (const { users: targets, frame } of batch) {
-          const perGateway = new Map<string, string[]>();
-          for (const user of targets)
-            for (const gateway of gatewaysOfUser.get(user) ?? []) {
-              const list = perGateway.get(gateway);
-              if (list) list.push(user);
-              else perGateway.set(gateway, [user]);
-            }
-          if (perGateway.size === 0) continue;
-          for (const [gateway, members] of perGateway) fresh.push({ gateway, message: JSON.stringify({ ...frame, users: members } satisfies Envelope) });
-          options.onPublished?.(perGateway.size);
-        }
-        void flush().catch(options.onError);
+        const now = Date.now();
+        await retryHeld(now);
+        if (unresolved.length === 0) break;
+        if (await publishFresh(now)) attempt = 0;
+        else await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** ++attempt, 1_000)));
       }
     } finally {
-      resolving = false;
+      pumping = false;
+    }
+    const next = Math.min(...[...held.values()].map((h) => h.retryAt));
+    if (Number.isFinite(next)) {
+      timer = setTimeout(() => void pump().catch(options.onError), Math.max(0, next - Date.now()));
+      timer.unref();
     }
   };
 
@@ -181,7 +229,7 @@ export const createRedisDelivery = (options: {
     deliver(userIds, frame) {
       if (userIds.length === 0) return;
       unresolved.push({ users: userIds, frame, at: Date.now() });
-      void resolve().catch(options.onError);
+      void pump().catch(options.onError);
     },
   };
 };

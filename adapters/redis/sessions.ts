@@ -47,10 +47,13 @@ type Scripts = {
   natterSessionDisconnect(user: string, expiry: string, seen: string, member: string, now: number, expiryMember: string): Promise<number>;
 };
 
+/** A user's live sessions (delivery.ts resolves users to gateways from it, in a script). */
+export const sessionUserKey = (prefix: string, userId: string) => `${namespace(prefix)}ses:user:${userId}`;
+
 export const createRedisSessions = (options: { redis: Redis; prefix: string; gatewayId: string }): PresenceStore & SessionRegistry => {
   const { redis, gatewayId } = options;
   const ns = `${namespace(options.prefix)}ses:`;
-  const userKey = (u: string) => `${ns}user:${u}`;
+  const userKey = (u: string) => sessionUserKey(options.prefix, u);
   const seenKey = (u: string) => `${ns}seen:${u}`;
   const expiryKey = `${ns}expiry`;
   const member = (sessionId: string) => `${gatewayId}|${sessionId}`;
@@ -108,25 +111,6 @@ export const createRedisSessions = (options: { redis: Redis; prefix: string; gat
       const [live, seen] = await Promise.all([redis.zcount(userKey(userId), now, '+inf'), redis.get(seenKey(userId))]);
       if (live > 0) return { user_id: userId, status: 'online' };
       return { user_id: userId, status: 'offline', ...(seen ? { last_seen: Number(seen) } : {}) };
-    },
-    async gatewaysOf(userIds, now) {
-      const pipeline = redis.pipeline();
-      for (const u of userIds) pipeline.zrangebyscore(userKey(u), now, '+inf');
-      const replies = (await pipeline.exec()) ?? [];
-      const byGateway = new Map<string, string[]>();
-      replies.forEach(([error, members], i) => {
-        if (error) throw error;
-        const seen = new Set<string>();
-        for (const m of members as string[]) {
-          const gateway = m.slice(0, m.indexOf('|'));
-          if (seen.has(gateway)) continue;
-          seen.add(gateway);
-          let users = byGateway.get(gateway);
-          if (!users) byGateway.set(gateway, (users = []));
-          users.push(userIds[i]!);
-        }
-      });
-      return byGateway;
     },
     async offline(userIds, now, since) {
       const pipeline = redis.pipeline();

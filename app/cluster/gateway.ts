@@ -66,7 +66,7 @@ export const createGateway = async (config: Config = loadConfig(process.env, 'cl
   const onError = (error: unknown) => logger.warn({ err: error }, 'delivery failed; devices recover by sync');
   const local = tracing.enabled ? tracedSockets(registry.delivery, tracing) : registry.delivery;
   const subscription = await subscribeGateway({ redis, prefix: cluster.redisPrefix, gatewayId: cluster.gatewayId, local, onError });
-  const redisDelivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, sessions, onError });
+  const redisDelivery = createRedisDelivery({ redis, prefix: cluster.redisPrefix, onError });
   const delivery = tracing.enabled ? tracedPublish(redisDelivery, tracing) : redisDelivery;
   const stores = clusterFeatureStores(config, { redis, prefix: cluster.redisPrefix, postgres });
   const features = wireFeatures(config, stores, { readModels, delivery, limiter, log: logger });

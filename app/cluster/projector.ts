@@ -2,7 +2,6 @@ import { createLogger } from '../logger.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { startKafkaProjections } from '../../adapters/kafka/projector-runtime.ts';
 import { ensureTopic } from '../../adapters/kafka/topics.ts';
-import { createRedisSessions } from '../../adapters/redis/sessions.ts';
 import { createRedisDelivery } from '../../adapters/redis/delivery.ts';
 import { createRedisWatermarks } from '../../adapters/redis/watermarks.ts';
 import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
@@ -61,7 +60,6 @@ export const startProjectorWorker = async (
   const redisDelivery = createRedisDelivery({
     redis,
     prefix: cluster.redisPrefix,
-    sessions: createRedisSessions({ redis, prefix: cluster.redisPrefix, gatewayId: 'projector' }),
     onPublished: (gateways) => {
       published += gateways;
     },

@@ -5,7 +5,6 @@ import { consumePushQueue, kafkaPushQueue } from '../../adapters/kafka/push-queu
 import { createRedisReadModelVersions } from '../../adapters/redis/read-model-versions.ts';
 import { createRedisRateLimiter } from '../../adapters/redis/rate-limiter.ts';
 import { createRedisDelivery } from '../../adapters/redis/delivery.ts';
-import { createRedisSessions } from '../../adapters/redis/sessions.ts';
 import { wireFeatures } from '../../features/wire.ts';
 import { loadClusterConfig, type ClusterConfig } from './config.ts';
 import { connectKafka, connectPostgresFeatures, connectRedis } from './engines.ts';
@@ -46,7 +45,7 @@ export const startPushWorker = async (config: Config = loadConfig(process.env, '
     readModels,
     limiter: createRedisRateLimiter({ redis, prefix }),
     log,
-    delivery: createRedisDelivery({ redis, prefix, sessions: createRedisSessions({ redis, prefix, gatewayId: 'push-worker' }), onError: () => {} }),
+    delivery: createRedisDelivery({ redis, prefix, onError: () => {} }),
   });
   const sender = features.push.sender();
   const producer = await serialProducer(kafka);

@@ -24,6 +24,52 @@ describe('cluster delivery over Redis pub/sub', () => {
     redis.disconnect();
   });
 
+  it('given users on several gateways, then each gateway gets each frame once with exactly its users, and lapsed sessions count for nothing', async () => {
+    const now = Date.now();
+    const sessions = (gatewayId: string) => createRedisSessions({ redis, prefix, gatewayId });
+    await sessions('g1').connect('ann', 'phone', 60_000, now);
+    await sessions('g1').connect('ann', 'laptop', 60_000, now);
+    await sessions('g2').connect('ann', 'tablet', 60_000, now);
+    await sessions('g2').connect('bob', 'phone', 60_000, now);
+    await sessions('g3').connect('cid', 'phone', 1, now - 10);
+    const got = new Map<string, Array<{ users: readonly string[]; seq: number }>>();
+    const subscriptions = await Promise.all(
+      ['g1', 'g2', 'g3'].map((gatewayId) =>
+        subscribeGateway({
+          redis,
+          prefix,
+          gatewayId,
+          onError: (e) => assert.fail(String(e)),
+          local: { deliver: (users, f) => got.set(gatewayId, [...(got.get(gatewayId) ?? []), { users, seq: JSON.parse(f.json).seq }]) },
+        }),
+      ),
+    );
+    let published = 0;
+    const delivery = createRedisDelivery({ redis, prefix, onError: (e) => assert.fail(String(e)), onPublished: (n) => (published += n) });
+    const frame = (seq: number) => ({
+      kind: 'message' as const,
+      json: JSON.stringify({ type: 'new_message', seq, text: 'quote " and \\ and ü' }),
+      position: seq,
+    });
+    delivery.deliver(['ann', 'bob', 'cid', 'nobody'], frame(1));
+    delivery.deliver(['bob'], frame(2));
+    delivery.deliver(['cid', 'nobody'], frame(3));
+    await eventually(
+      async () => (got.get('g1')?.length ?? 0) + (got.get('g2')?.length ?? 0),
+      (n) => n >= 3,
+      { timeoutMs: 5_000 },
+    );
+    await sleep(200);
+    assert.deepEqual(got.get('g1'), [{ users: ['ann'], seq: 1 }]);
+    assert.deepEqual(got.get('g2'), [
+      { users: ['ann', 'bob'], seq: 1 },
+      { users: ['bob'], seq: 2 },
+    ]);
+    assert.equal(got.get('g3'), undefined, 'a lapsed session is not a live device');
+    assert.equal(published, 3, 'gateways published to, over all frames');
+    await Promise.all(subscriptions.map((s) => s.close()));
+  });
+
   it('given a gateway not subscribed yet, when frames are published for it, then they are held and reach it in order once it subscribes; a gateway that never does is given up after the hold', async () => {
     const errors: string[] = [];
     const now = Date.now();
@@ -32,7 +78,6 @@ describe('cluster delivery over Redis pub/sub', () => {
     const delivery = createRedisDelivery({
       redis,
       prefix,
-      sessions: createRedisSessions({ redis, prefix, gatewayId: 'projector' }),
       onError: (e) => errors.push(String(e)),
       holdMs: 1_500,
     });

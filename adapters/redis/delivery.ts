@@ -32,7 +32,11 @@ while i <= #ARGV do
     if not gateways then
       gateways = {}
       local seen = {}
-      for _, m in ipairs(redis.call('ZRANGEBYSCORE', users .. u, now, '+inf')) do
+      -- A key that is not a session set (pcall: an error object) counts as no live session: an
+      -- error raised here would come after this call's earlier publishes, which a retry repeats.
+      local live = redis.pcall('ZRANGEBYSCORE', users .. u, now, '+inf')
+      if type(live) ~= 'table' or live.err then live = {} end
+      for _, m in ipairs(live) do
         local bar = string.find(m, '|', 1, true)
         local g = bar and string.sub(m, 1, bar - 1)
         if g and not seen[g] then seen[g] = true; gateways[#gateways + 1] = g end
@@ -98,6 +102,8 @@ export const createRedisDelivery = (options: {
   maxHeld?: number;
 }): Delivery => {
   const { redis, holdMs = 10_000, maxHeld = 10_000 } = options;
+  // The script's keys are computed inside it (numberOfKeys 0): fine on one Redis server, which is
+  // what the cluster profile runs; a Redis Cluster would need the keys declared (and one slot).
   redis.defineCommand('natterResolveAndPublish', { numberOfKeys: 0, lua: RESOLVE_AND_PUBLISH });
   const scripts = redis as unknown as Scripts;
   const channels = channel(options.prefix, '');
@@ -151,22 +157,23 @@ export const createRedisDelivery = (options: {
   };
 
   /** The oldest frames not published yet, resolved and published in one script call. */
-  const publishFresh = async (now: number): Promise<boolean> => {
-    const args: Array<string | number> = [now, channels, sessionsOf, held.size, ...held.keys()];
-    let users = 0;
-    let bytes = 0;
+  const publishFresh = async (): Promise<boolean> => {
     let n = 0;
-    while (n < unresolved.length) {
-      const { users: targets, frame } = unresolved[n]!;
-      const json = JSON.stringify(frame);
-      if (n > 0 && (users + targets.length > MAX_USERS_PER_CALL || bytes + json.length > MAX_BYTES_PER_CALL)) break;
-      args.push(json, targets.length, ...targets);
-      users += targets.length;
-      bytes += json.length;
-      n++;
-    }
     let result: [string[], string[], number[]];
     try {
+      const args: Array<string | number> = [Date.now(), channels, sessionsOf, held.size, ...held.keys()];
+      let users = 0;
+      let bytes = 0;
+      while (n < unresolved.length) {
+        const { users: targets, frame } = unresolved[n]!;
+        const json = JSON.stringify(frame);
+        if (n > 0 && (users + targets.length > MAX_USERS_PER_CALL || bytes + json.length > MAX_BYTES_PER_CALL)) break;
+        args.push(json, targets.length);
+        for (const target of targets) args.push(target);
+        users += targets.length;
+        bytes += json.length;
+        n++;
+      }
       result = await scripts.natterResolveAndPublish(...args);
     } catch (error) {
       options.onError(error);
@@ -209,19 +216,18 @@ export const createRedisDelivery = (options: {
           unresolved.length = 0;
           break;
         }
-        const now = Date.now();
-        await retryHeld(now);
+        await retryHeld(Date.now());
         if (unresolved.length === 0) break;
-        if (await publishFresh(now)) attempt = 0;
+        if (await publishFresh()) attempt = 0;
         else await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** ++attempt, 1_000)));
       }
     } finally {
       pumping = false;
-    }
-    const next = Math.min(...[...held.values()].map((h) => h.retryAt));
-    if (Number.isFinite(next)) {
-      timer = setTimeout(() => void pump().catch(options.onError), Math.max(0, next - Date.now()));
-      timer.unref();
+      const next = Math.min(...[...held.values()].map((h) => h.retryAt));
+      if (Number.isFinite(next)) {
+        timer = setTimeout(() => void pump().catch(options.onError), Math.max(0, next - Date.now()));
+        timer.unref();
+      }
     }
   };
 

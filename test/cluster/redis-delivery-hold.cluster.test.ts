@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createRedisDelivery, subscribeGateway } from '../../adapters/redis/delivery.ts';
-import { createRedisSessions } from '../../adapters/redis/sessions.ts';
+import { createRedisSessions, sessionUserKey } from '../../adapters/redis/sessions.ts';
 import { requireEngines } from '../support/engines.ts';
 import { eventually } from '../support/eventually.ts';
 
@@ -31,7 +31,8 @@ describe('cluster delivery over Redis pub/sub', () => {
     await sessions('g1').connect('ann', 'laptop', 60_000, now);
     await sessions('g2').connect('ann', 'tablet', 60_000, now);
     await sessions('g2').connect('bob', 'phone', 60_000, now);
-    await sessions('g3').connect('cid', 'phone', 1, now - 10);
+    // Lapsed a minute ago, its key still there (connect keeps it for twice the TTL): only the score says it is gone.
+    await sessions('g3').connect('cid', 'phone', 60_000, now - 120_000);
     const got = new Map<string, Array<{ users: readonly string[]; seq: number }>>();
     const subscriptions = await Promise.all(
       ['g1', 'g2', 'g3'].map((gatewayId) =>
@@ -52,7 +53,9 @@ describe('cluster delivery over Redis pub/sub', () => {
       position: seq,
     });
     delivery.deliver(['ann', 'bob', 'cid', 'nobody'], frame(1));
-    delivery.deliver(['bob'], frame(2));
+    // Not a session set: counts as no live device, and the frame still reaches bob once.
+    await redis.set(sessionUserKey(prefix, 'odd'), 'not a sorted set');
+    delivery.deliver(['odd', 'bob'], frame(2));
     delivery.deliver(['cid', 'nobody'], frame(3));
     await eventually(
       async () => (got.get('g1')?.length ?? 0) + (got.get('g2')?.length ?? 0),

@@ -5,7 +5,8 @@ import { startProjectorWorker } from '../app/cluster/projector.ts';
 import { startClusterRelay } from '../app/cluster/relay.ts';
 import { startPushWorker } from '../app/cluster/push-worker.ts';
 import { EngineUnavailableError } from '../app/cluster/engines.ts';
-import { ConfigError } from '../app/config/validate.ts';
+import { ConfigError, int } from '../app/config/validate.ts';
+import { getPriority, setPriority } from 'node:os';
 
 type Stoppable = { stop(): Promise<unknown> };
 
@@ -28,15 +29,37 @@ const runUntilSignal = (name: string, stop: () => Promise<unknown>) => {
 };
 
 /**
+ * The durable path's roles (relay, projector workers, push workers) run at a lower CPU priority by
+ * default: where they share a machine with gateways, the live path's frames go first and the read
+ * models catch up a little later, as when each role has machines of its own (where the setting
+ * changes nothing). NATTER_NICE sets any role's nice value; lowering one below what the process
+ * started with needs CAP_SYS_NICE.
+ */
+const DURABLE_PATH_NICE = 10;
+const setNice = (fallback: number | undefined) => {
+  const current = getPriority();
+  const chosen = int(process.env, 'NATTER_NICE', Number.NaN, { min: -20, max: 19 });
+  // Unset: a role started under `nice` by its supervisor keeps the lower priority.
+  const target = Number.isNaN(chosen) ? Math.max(fallback ?? current, current) : chosen;
+  if (target === current) return;
+  try {
+    setPriority(target);
+  } catch (error) {
+    throw new ConfigError(`NATTER_NICE=${target} cannot be set (${(error as Error).message}): raising a process's priority needs CAP_SYS_NICE`);
+  }
+};
+
+/**
  * A role that cannot start prints one line naming the cause (`natter relay: cannot reach Redis at …`)
  * and exits 1 at once, rather than a driver's stack trace or a process half up. Plain errors are the
  * ones we throw on purpose (a bad setting, an engine out of reach) and say everything in their
  * message; any other kind is a bug and keeps its stack.
  */
 const startRole =
-  <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>) =>
+  <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>, nice?: number) =>
   async (...args: A) => {
     try {
+      setNice(nice);
       await start(...args);
     } catch (error) {
       const deliberate = error instanceof EngineUnavailableError || error instanceof ConfigError || (error instanceof Error && error.constructor === Error);
@@ -59,28 +82,40 @@ export const gatewayRole = startRole('gateway', async () => {
   });
 });
 
-export const projectorRole = startRole('projector', async (names: string[]) => {
-  const { config, cluster } = settings();
-  const worker = await startProjectorWorker(config, cluster, names);
-  console.log(`projector worker running${names.length ? ` (${names.join(', ')})` : ''}`);
-  runUntilSignal('projector', worker.stop);
-});
+export const projectorRole = startRole(
+  'projector',
+  async (names: string[]) => {
+    const { config, cluster } = settings();
+    const worker = await startProjectorWorker(config, cluster, names);
+    console.log(`projector worker running${names.length ? ` (${names.join(', ')})` : ''}`);
+    runUntilSignal('projector', worker.stop);
+  },
+  DURABLE_PATH_NICE,
+);
 
-export const relayRole = startRole('relay', async () => {
-  const { config, cluster } = settings();
-  const relay = await startClusterRelay(cluster, config);
-  console.log('relay running');
-  runUntilSignal('relay', relay.stop);
-});
+export const relayRole = startRole(
+  'relay',
+  async () => {
+    const { config, cluster } = settings();
+    const relay = await startClusterRelay(cluster, config);
+    console.log('relay running');
+    runUntilSignal('relay', relay.stop);
+  },
+  DURABLE_PATH_NICE,
+);
 
-export const pushWorkerRole = startRole('push-worker', async () => {
-  const { config, cluster } = settings();
-  const worker = await startPushWorker(config, cluster);
-  // Printed once in the group: a test (and an operator) knows it takes its share of the partitions.
-  await worker.joined;
-  console.log('push worker running');
-  runUntilSignal('push-worker', worker.stop);
-});
+export const pushWorkerRole = startRole(
+  'push-worker',
+  async () => {
+    const { config, cluster } = settings();
+    const worker = await startPushWorker(config, cluster);
+    // Printed once in the group: a test (and an operator) knows it takes its share of the partitions.
+    await worker.joined;
+    console.log('push worker running');
+    runUntilSignal('push-worker', worker.stop);
+  },
+  DURABLE_PATH_NICE,
+);
 
 /** Every role in one process, on the cluster engines. */
 export const allRoles = startRole('all', async () => {

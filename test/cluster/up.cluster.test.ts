@@ -4,6 +4,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { getPriority } from 'node:os';
 import { promisify } from 'node:util';
 import { createSigner } from 'fast-jwt';
 import { clusterNamespace, type ClusterNamespace } from '../support/cluster.ts';
@@ -121,6 +122,12 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
       const rolePids = names.map((name) => summary.get(name)!.pid);
       const processes = marked(up.marker);
       for (const pid of [up.child.pid!, ...rolePids]) assert.ok(processes.includes(pid), `pid ${pid} is a live process of this run`);
+      // The durable path's roles yield the CPU to the gateways (cli/roles.ts); the gateways keep the priority they were started with.
+      const own = getPriority();
+      for (const name of names) {
+        const expected = name.startsWith('gateway-') ? own : Math.max(10, own);
+        assert.equal(getPriority(summary.get(name)!.pid), expected, `${name}'s nice value`);
+      }
 
       // --dev: the gateways mint dev tokens, and the summary says so.
       assert.match(up.output(), /^ {2}dev tokens: on \(--dev\): anyone can mint a token for any user/m, up.output());
@@ -206,7 +213,7 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
     }
   });
 
-  it('a role whose engine is out of reach exits at once with one line naming the engine and its address', async (t) => {
+  it('a role whose engine is out of reach (or with a bad setting) exits at once with one line naming the engine and its address (or the setting)', async (t) => {
     const redisPort = await closedPort();
     const kafkaPort = await closedPort();
     const cases: Array<{ role: string; env: Record<string, string>; expect: string }> = [
@@ -217,6 +224,7 @@ describe('natter up: the whole cluster as processes, on loopback', { concurrency
         env: { NATTER_CASSANDRA_KEYSPACE: 'no_such_keyspace', NATTER_PORT: String(await freePort()) },
         expect: 'has no keyspace no_such_keyspace: create it with `natter migrate`',
       },
+      { role: 'projector', env: { NATTER_NICE: '20' }, expect: 'NATTER_NICE must be an integer from -20 to 19' },
     ];
     // One at a time, so each time measures that role alone (start-up of node and tsx included).
     for (const { role, env: broken, expect } of cases) {

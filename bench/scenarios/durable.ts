@@ -46,7 +46,10 @@ type Closed = {
   ops?: { send: number; edit: number; react: number; read: number };
   /** CPU ms per 1,000 acked messages of each process serving the deployment, and their total */
   cpu_ms_per_1k?: Record<string, number>;
+  /** Events not yet in every read model when the senders stopped, and how long after that they were (null: not within the wait). */
+  read_models: CaughtUp;
 };
+type CaughtUp = { lag_at_end: number | null; caught_up_after_s: number | null };
 type Open = {
   offered_per_s: number;
   duration_s: number;
@@ -59,6 +62,23 @@ type Open = {
   cdf: Array<[number, number]>;
 };
 type Figures = { closed: Closed; open?: Open };
+
+const projectorLag = async (base: string): Promise<number | null> => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const found = /^natter_projector_lag_events (\d+)/m.exec(text);
+  return found ? Number(found[1]) : null;
+};
+
+/** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0). */
+const readModelsCaughtUp = async (base: string, timeoutMs: number): Promise<CaughtUp> => {
+  const began = performance.now();
+  const lagAtEnd = await projectorLag(base).catch(() => null);
+  for (let lag = lagAtEnd; lag !== 0; lag = await projectorLag(base).catch(() => null)) {
+    if (performance.now() - began > timeoutMs) return { lag_at_end: lagAtEnd, caught_up_after_s: null };
+    await sleep(100);
+  }
+  return { lag_at_end: lagAtEnd, caught_up_after_s: round((performance.now() - began) / 1000, 1) };
+};
 
 const sum = (rs: IpcMsg[], k: string): number => rs.reduce((a, r) => a + Number(r[k]), 0);
 
@@ -108,8 +128,9 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
       { type: 'cmd', cmd: 'start', mode: 'closed', window: o.window, durationMs: o.durationMs, drainMs: 10_000, ...(o.mix ? { mix: o.mix } : {}) },
       o.durationMs + 60_000,
     );
-    // Read models and fan-out lag the acks (most in the cluster): their share of these messages comes after.
-    if (processes.length > 0) await sleep(3_000);
+    // Read models and fan-out lag the acks (most in the cluster): their share of these messages comes
+    // after, and the CPU is counted once they have caught up.
+    const caughtUp = await readModelsCaughtUp(r.base!, 120_000);
     const cpu = cpuPer1k(cpuBefore, cpuSample(processes), sum(rc, 'acked'));
     const ops = o.mix
       ? (Object.fromEntries(
@@ -132,6 +153,7 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Load, tag: string)
       cdf: cdfPoints(hc),
       ...(ops ? { ops } : {}),
       ...(cpu ? { cpu_ms_per_1k: cpu } : {}),
+      read_models: caughtUp,
     };
     if (!o.open) return { closed };
     ctx.log(`${name}: ${r.label}, open loop, ${o.open.rate} msgs/s, ${o.open.durationMs / 1000}s`);
@@ -278,6 +300,9 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
 type Variants = { both: Figures; one: Figures };
 
 /** Both variants on the cluster, then on the embedded profile beside it. */
+const caughtUpText = ({ lag_at_end: lag, caught_up_after_s: after }: CaughtUp) =>
+  after === null ? `${lag ?? '?'} events behind at the end, not caught up within the wait` : `${lag} events behind at the end, caught up ${after} s later`;
+
 const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<ScenarioResult> => {
   const pairs = ctx.quick ? 50 : 100;
   const window = 4;
@@ -293,7 +318,7 @@ const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<Scenar
   const parts: string[] = [];
   const f = (x?: Closed): string =>
     x
-      ? `${x.msgs_per_s.toLocaleString('en-US')} msgs/s (ack p50 ${x.ack_latency.p50_ms} / p99 ${x.ack_latency.p99_ms} ms${x.errors ? `, ${x.errors} sends refused: ${String(x.first_error)}` : ''})`
+      ? `${x.msgs_per_s.toLocaleString('en-US')} msgs/s (ack p50 ${x.ack_latency.p50_ms} / p99 ${x.ack_latency.p99_ms} ms${x.errors ? `, ${x.errors} sends refused: ${String(x.first_error)}` : ''}; read models ${caughtUpText(x.read_models)})`
       : 'n/a';
   for (const v of ['one', 'both'] as const) {
     const c = m.results.cluster?.[v].closed,
@@ -311,6 +336,7 @@ const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<Scenar
     rows.push(row(`ack p50, ${what}`, 'ms', c?.ack_latency.p50_ms, e?.ack_latency.p50_ms, ref));
     rows.push(row(`ack p99, ${what}`, 'ms', c?.ack_latency.p99_ms, e?.ack_latency.p99_ms, ref));
     rows.push(row(`sends refused (error frames), ${what}`, 'sends', c?.errors, e?.errors, ref));
+    rows.push(row(`read models caught up, after the last ack, ${what}`, 's', c?.read_models.caught_up_after_s, e?.read_models.caught_up_after_s, ref));
     plots.push({
       title: `cluster-durable: ack latency (send → durable ack), closed loop, ${what}`,
       file: `cluster-durable-${v}-ack-cdf.svg`,

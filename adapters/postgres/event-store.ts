@@ -134,9 +134,10 @@ const MAX_CACHED_HEADS = 100_000;
  * Batching and pipelining. Appends queue in call order; one batch per store is in flight at a
  * time, and everything that arrives meanwhile forms the next batch. Each append is checked against
  * its expected revision in order, on heads that the lock confirms current (a wrong one fails that
- * append alone, not the batch), and all accepted events go in with one multi-row INSERT (writeBatch). Appends pipelined behind a
- * failed one fail too, with a numeric or `no_stream` expectation: inside the batch, and also in
- * the next queued batch when they were called before the failure was reported.
+ * append alone, not the batch), and all accepted events go in with one multi-row INSERT
+ * (writeBatch). Appends pipelined behind a failed one fail too, with a numeric or `no_stream`
+ * expectation: inside the batch, and also in the next queued batch when they were called before
+ * the failure was reported.
  *
  * Live feed. Each batch's transaction sends `NOTIFY` (delivered on commit); one LISTEN connection
  * per store wakes all of its subscriptions, and this process's own commits wake them directly.

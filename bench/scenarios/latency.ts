@@ -3,9 +3,10 @@
 // Embedded profile: beside Natter in the same run, the bare ws relay, the socket.io relay and
 // Centrifugo (a channel without history; full runs only) under the same load; Centrifugo with history
 // is in the throughput scenario, at these rates and more.
-// Cluster profile (cluster-latency): alice on gateway 1, bob on gateway 2, so that every message goes
-// gateway 1 → PostgreSQL → relay → Kafka → projector worker (read models, then fan-out) → Redis →
-// gateway 2; beside it the embedded profile under the same load, as a ratio.
+// Cluster profile (cluster-latency): alice on gateway 1, bob on gateway 2, so that every message crosses
+// gateways: to the conversation's owner (when that is not gateway 1), its append to PostgreSQL, then
+// the fast path's publish through Redis to gateway 2 (the projectors' fan-out delivers it again,
+// later, and gateway 2 keeps the first copy); beside it the embedded profile under the same load.
 import type { Ctx, Scenario } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { hasAcks, type TargetKind } from '../lib/drivers.ts';

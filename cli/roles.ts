@@ -5,7 +5,7 @@ import { startProjectorWorker } from '../app/cluster/projector.ts';
 import { startClusterRelay } from '../app/cluster/relay.ts';
 import { startPushWorker } from '../app/cluster/push-worker.ts';
 import { EngineUnavailableError } from '../app/cluster/engines.ts';
-import { ConfigError, int } from '../app/config/validate.ts';
+import { ConfigError } from '../app/config/validate.ts';
 import { getPriority, setPriority } from 'node:os';
 
 type Stoppable = { stop(): Promise<unknown> };
@@ -36,16 +36,18 @@ const runUntilSignal = (name: string, stop: () => Promise<unknown>) => {
  * started with needs CAP_SYS_NICE.
  */
 const DURABLE_PATH_NICE = 10;
-const setNice = (fallback: number | undefined) => {
+const setNice = (chosen: number | undefined, fallback: number | undefined) => {
   const current = getPriority();
-  const chosen = int(process.env, 'NATTER_NICE', Number.NaN, { min: -20, max: 19 });
   // Unset: a role started under `nice` by its supervisor keeps the lower priority.
-  const target = Number.isNaN(chosen) ? Math.max(fallback ?? current, current) : chosen;
+  const target = chosen ?? Math.max(fallback ?? current, current);
   if (target === current) return;
   try {
     setPriority(target);
   } catch (error) {
-    throw new ConfigError(`NATTER_NICE=${target} cannot be set (${(error as Error).message}): raising a process's priority needs CAP_SYS_NICE`);
+    const why = (error as Error).message;
+    // Only what was asked for is worth stopping for; a default the platform refuses is not.
+    if (chosen === undefined) console.warn(`natter: runs at nice ${current}, not ${target} (${why})`);
+    else throw new ConfigError(`NATTER_NICE=${target} cannot be set (${why}): raising a process's priority needs CAP_SYS_NICE`);
   }
 };
 
@@ -59,7 +61,7 @@ const startRole =
   <A extends unknown[]>(name: string, start: (...args: A) => Promise<void>, nice?: number) =>
   async (...args: A) => {
     try {
-      setNice(nice);
+      setNice(loadClusterConfig().nice, nice);
       await start(...args);
     } catch (error) {
       const deliberate = error instanceof EngineUnavailableError || error instanceof ConfigError || (error instanceof Error && error.constructor === Error);

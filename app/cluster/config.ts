@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, int, list, matching, oneOf, url, type Env } from '../config/validate.ts';
+import { ConfigError, int, list, matching, oneOf, optionalInt, url, type Env } from '../config/validate.ts';
 
 /** Where the cluster's engines are and how its roles find each other: the names scripts/engines.sh prints, with its defaults. */
 export type ClusterConfig = ReturnType<typeof loadClusterConfig>;
@@ -77,6 +77,8 @@ export const loadClusterConfig = (env: Env = process.env) => {
       /^[A-Za-z0-9._:-]{1,128}$/,
       'letters, digits, . _ : - (at most 128)',
     ),
+    /** The role's CPU nice value; unset, the durable path's roles take 10 and gateways keep theirs (cli/roles.ts). */
+    nice: optionalInt(env, 'NATTER_NICE', { min: -20, max: 19 }),
     /** How long `natter up` waits for every role to be ready. */
     upStartTimeoutMs: int(env, 'NATTER_UP_START_TIMEOUT_MS', 180_000, { min: 1 }),
   };

@@ -52,15 +52,18 @@ export const text = (env: Env, name: string, fallback: string): string => lookup
 
 export const optionalText = (env: Env, name: string): string | undefined => lookup(env, name)?.value;
 
-export const int = (env: Env, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number => {
+/** An integer in [min, max]; undefined when not set, for settings whose default depends on others. */
+export const optionalInt = (env: Env, name: string, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number | undefined => {
   const found = lookup(env, name);
-  if (!found) return fallback;
+  if (!found) return undefined;
   const n = Number(found.value.trim());
   if (!/^-?\d+$/.test(found.value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
     throw invalid(found.from, max === Number.MAX_SAFE_INTEGER ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`, found.value);
   }
   return n;
 };
+
+export const int = (env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number => optionalInt(env, name, range) ?? fallback;
 
 /** true/false (also 1/0, yes/no, on/off); undefined when not set, for settings whose default depends on others. */
 export const optionalBool = (env: Env, name: string): boolean | undefined => {

@@ -49,8 +49,9 @@ export type ScenarioResult = {
   duration_s?: number;
 };
 
+/** a / b; none when either is missing or negative (a memory delta after a collection can be) or b is 0: such a ratio would meet a target by accident. */
 export const ratio = (a: number | null | undefined, b: number | null | undefined): number | null => {
-  if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || a < 0 || b <= 0) return null;
   return Math.round((a / b) * 1000) / 1000;
 };
 

@@ -137,14 +137,17 @@ export const createGroup = async (base: string, token: string, title: string, me
   return r.conversation_id;
 };
 
-/** Heap used, from an optional Prometheus /metrics endpoint (null when there is none). */
-export const natterHeapBytes = async (base: string): Promise<number | null> => {
+/** One sample of a Prometheus /metrics endpoint (null when there is none, or not that sample). */
+export const metricValue = async (base: string, name: string): Promise<number | null> => {
   try {
     const r = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) });
     if (r.status !== 200) return null;
-    const m = /^nodejs_heap_size_used_bytes\s+([0-9.e+]+)/m.exec(await r.text());
+    const m = new RegExp(`^${name}\\s+([0-9.e+-]+)`, 'm').exec(await r.text());
     return m ? Number(m[1]) : null;
   } catch {
     return null;
   }
 };
+
+/** Heap used, from an optional Prometheus /metrics endpoint (null when there is none). */
+export const natterHeapBytes = (base: string): Promise<number | null> => metricValue(base, 'nodejs_heap_size_used_bytes');

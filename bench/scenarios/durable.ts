@@ -14,7 +14,7 @@ import type { Ctx, Scenario } from '../lib/context.ts';
 import { errMsg, round } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { cdfPoints, mergeEncoded, summarize, type LatencySummary } from '../lib/hist.ts';
-import { createDirect, devTokens, embeddedWith, tempDir, UNSEALED } from '../lib/natter.ts';
+import { createDirect, devTokens, embeddedWith, metricValue, tempDir, UNSEALED } from '../lib/natter.ts';
 import { sleep, spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
 import { cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
@@ -63,17 +63,13 @@ type Open = {
 };
 type Figures = { closed: Closed; open?: Open };
 
-const projectorLag = async (base: string): Promise<number | null> => {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const found = /^natter_projector_lag_events (\d+)/m.exec(text);
-  return found ? Number(found[1]) : null;
-};
+const projectorLag = (base: string) => metricValue(base, 'natter_projector_lag_events');
 
 /** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0). */
 const readModelsCaughtUp = async (base: string, timeoutMs: number): Promise<CaughtUp> => {
   const began = performance.now();
-  const lagAtEnd = await projectorLag(base).catch(() => null);
-  for (let lag = lagAtEnd; lag !== 0; lag = await projectorLag(base).catch(() => null)) {
+  const lagAtEnd = await projectorLag(base);
+  for (let lag = lagAtEnd; lag !== 0; lag = await projectorLag(base)) {
     if (performance.now() - began > timeoutMs) return { lag_at_end: lagAtEnd, caught_up_after_s: null };
     await sleep(100);
   }
@@ -299,10 +295,10 @@ const embeddedRun = async (ctx: Ctx, d: Deployment): Promise<ScenarioResult> => 
 
 type Variants = { both: Figures; one: Figures };
 
-/** Both variants on the cluster, then on the embedded profile beside it. */
 const caughtUpText = ({ lag_at_end: lag, caught_up_after_s: after }: CaughtUp) =>
   after === null ? `${lag ?? '?'} events behind at the end, not caught up within the wait` : `${lag} events behind at the end, caught up ${after} s later`;
 
+/** Both variants on the cluster, then on the embedded profile beside it. */
 const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<ScenarioResult> => {
   const pairs = ctx.quick ? 50 : 100;
   const window = 4;

@@ -2,7 +2,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnNode, freePort, waitHttp200, REPO_DIR, type Child } from './proc.ts';
+import { spawnNode, freePort, sleep, waitHttp200, REPO_DIR, type Child } from './proc.ts';
+import { round } from './context.ts';
 import { pool } from './ipc.ts';
 import type { Deployment } from './deployment.ts';
 
@@ -147,6 +148,21 @@ export const metricValue = async (base: string, name: string): Promise<number | 
   } catch {
     return null;
   }
+};
+
+/** How far the read models were behind when a load stopped (events), and how long they took to hold all of it (null: not within the timeout). */
+export type CaughtUp = { lag_at_end: number | null; caught_up_after_s: number | null };
+
+/** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0; no such gauge: no wait). */
+export const readModelsCaughtUp = async (base: string, timeoutMs: number): Promise<CaughtUp> => {
+  const lag = () => metricValue(base, 'natter_projector_lag_events');
+  const began = performance.now();
+  const lagAtEnd = await lag();
+  for (let now = lagAtEnd; now !== 0 && now !== null; now = await lag()) {
+    if (performance.now() - began > timeoutMs) return { lag_at_end: lagAtEnd, caught_up_after_s: null };
+    await sleep(100);
+  }
+  return { lag_at_end: lagAtEnd, caught_up_after_s: round((performance.now() - began) / 1000, 1) };
 };
 
 /** Heap used, from an optional Prometheus /metrics endpoint (null when there is none). */

@@ -14,8 +14,8 @@ import type { Ctx, Scenario } from '../lib/context.ts';
 import { errMsg, round } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { cdfPoints, mergeEncoded, summarize, type LatencySummary } from '../lib/hist.ts';
-import { createDirect, devTokens, embeddedWith, metricValue, tempDir, UNSEALED } from '../lib/natter.ts';
-import { sleep, spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
+import { createDirect, devTokens, embeddedWith, readModelsCaughtUp, tempDir, UNSEALED, type CaughtUp } from '../lib/natter.ts';
+import { spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
 import { cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
@@ -49,7 +49,6 @@ type Closed = {
   /** Events not yet in every read model when the senders stopped, and how long after that they were (null: not within the wait). */
   read_models: CaughtUp;
 };
-type CaughtUp = { lag_at_end: number | null; caught_up_after_s: number | null };
 type Open = {
   offered_per_s: number;
   duration_s: number;
@@ -62,19 +61,6 @@ type Open = {
   cdf: Array<[number, number]>;
 };
 type Figures = { closed: Closed; open?: Open };
-
-const projectorLag = (base: string) => metricValue(base, 'natter_projector_lag_events');
-
-/** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0). */
-const readModelsCaughtUp = async (base: string, timeoutMs: number): Promise<CaughtUp> => {
-  const began = performance.now();
-  const lagAtEnd = await projectorLag(base);
-  for (let lag = lagAtEnd; lag !== 0; lag = await projectorLag(base)) {
-    if (performance.now() - began > timeoutMs) return { lag_at_end: lagAtEnd, caught_up_after_s: null };
-    await sleep(100);
-  }
-  return { lag_at_end: lagAtEnd, caught_up_after_s: round((performance.now() - began) / 1000, 1) };
-};
 
 const sum = (rs: IpcMsg[], k: string): number => rs.reduce((a, r) => a + Number(r[k]), 0);
 

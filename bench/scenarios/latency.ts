@@ -11,11 +11,13 @@ import type { Ctx, Scenario } from '../lib/context.ts';
 import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured, type Running } from '../lib/deployment.ts';
 import { hasAcks, type TargetKind } from '../lib/drivers.ts';
 import { cdfPoints, decodeHist, summarize, type LatencySummary } from '../lib/hist.ts';
+import { readModelsCaughtUp } from '../lib/natter.ts';
 import { withCentrifugo } from '../lib/peers.ts';
 import { sleep, startClient, stopAll, type Child } from '../lib/proc.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { pairRoom } from '../lib/rooms.ts';
 import { LABEL } from '../lib/servers.ts';
+import { cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { clusterLatencyP50OverEmbedded, TARGETS } from '../lib/targets.ts';
 
 type AtRate = {
@@ -24,6 +26,8 @@ type AtRate = {
   received: number;
   generator_lag_p99_ms: number;
   sender: Record<string, unknown>;
+  /** CPU ms per 1,000 sent messages of each process serving the deployment, and their total (cluster: until the read models hold them). */
+  cpu_ms_per_1k?: Record<string, number>;
   cdf: Array<[number, number]>;
 };
 type PerRate = Record<number, AtRate>;
@@ -56,9 +60,14 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Settings, tag: str
     if (o.warmup) await run(50, 1000);
     else await sleep(200);
     const out: PerRate = {};
+    const processes = (await r.processes?.()) ?? [];
     for (const rate of o.rates) {
       ctx.log(`${name}: ${r.label} at ${rate} msgs/s for ${o.durationMs / 1000}s`);
+      const cpuBefore = cpuSample(processes);
       const { done, got } = await run(rate, o.durationMs);
+      // The durable path's share of these messages (the cluster's projectors) may come after the last one is received.
+      if (r.base && processes.length > 0) await readModelsCaughtUp(r.base, 30_000);
+      const cpu = processes.length > 0 ? cpuPer1k(cpuBefore, cpuSample(processes), Number(done.sent)) : undefined;
       const h = decodeHist(got.hist as string);
       out[rate] = {
         latency: summarize(h),
@@ -67,6 +76,7 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Settings, tag: str
         generator_lag_p99_ms: Number(done.lag_p99_ms),
         sender: { acked: done.acked, unacked: done.unacked, errors: done.errors, first_error: done.first_error },
         cdf: cdfPoints(h),
+        ...(cpu ? { cpu_ms_per_1k: cpu } : {}),
       };
     }
     return out;
@@ -83,7 +93,14 @@ const strip = (v: PerRate | undefined, acks: boolean) =>
   Object.fromEntries(
     Object.entries(v).map(([k, x]) => [
       k,
-      { ...x.latency, sent: x.sent, received: x.received, generator_lag_p99_ms: x.generator_lag_p99_ms, ...(acks ? { sender: x.sender } : {}) },
+      {
+        ...x.latency,
+        sent: x.sent,
+        received: x.received,
+        generator_lag_p99_ms: x.generator_lag_p99_ms,
+        ...(acks ? { sender: x.sender } : {}),
+        ...(x.cpu_ms_per_1k ? { cpu_ms_per_1k: x.cpu_ms_per_1k } : {}),
+      },
     ]),
   );
 
@@ -110,7 +127,10 @@ const embeddedReport = (o: Settings, m: Measured<PerRate>, peers: { kinds: Targe
       file: `latency-${rate}-cdf.svg`,
       series: (['natter', ...peers.kinds] as TargetKind[]).filter((k) => res[k]?.[rate]).map((k) => ({ label: LABEL[k], points: res[k]![rate]!.cdf })),
     });
-    parts.push(`@${rate}/s Natter ${f(n)} ws ${f(w)} sio ${f(s)}${c ? ` centrifugo ${f(c)}` : ''}${ch ? ` centrifugo+history ${f(ch)}` : ''}`);
+    const cpu = res.natter?.[rate]?.cpu_ms_per_1k?.total;
+    parts.push(
+      `@${rate}/s Natter ${f(n)}${cpu === undefined ? '' : ` (CPU ${cpu} ms per 1,000 msgs)`} ws ${f(w)} sio ${f(s)}${c ? ` centrifugo ${f(c)}` : ''}${ch ? ` centrifugo+history ${f(ch)}` : ''}`,
+    );
   }
   const figures = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, strip(v, hasAcks(k as TargetKind))]));
   return {
@@ -123,6 +143,15 @@ const embeddedReport = (o: Settings, m: Measured<PerRate>, peers: { kinds: Targe
     ...(Object.keys(m.errors).length ? { errors: m.errors } : {}),
   };
 };
+
+/** The processes that took the most CPU, as "label ms" (the total left out). */
+const topCpu = (cpu: Record<string, number>, n = 4): string =>
+  Object.entries(cpu)
+    .filter(([label]) => label !== 'total')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([label, ms]) => `${label} ${ms}`)
+    .join(', ');
 
 /** The cluster, gateway 1 → gateway 2, beside the embedded profile. */
 const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
@@ -138,6 +167,10 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
     rows.push(row(`p50 gw1→gw2 @${rate}/s`, 'ms', c?.p50_ms, e?.p50_ms, ref, e ? clusterLatencyP50OverEmbedded(e.p50_ms) : undefined), p99);
     rows.push(row(`p99 gw1→gw2 @${rate}/s`, 'ms', c?.p99_ms, null, '—', TARGETS.clusterLatencyP99Ms));
     rows.push(row(`p999 gw1→gw2 @${rate}/s`, 'ms', c?.p999_ms, e?.p999_ms, ref));
+    // What a message costs at this rate, every process of the cluster (each role, each engine) beside the embedded server.
+    const cpu = cluster?.[rate]?.cpu_ms_per_1k;
+    const embeddedCpu = embedded?.[rate]?.cpu_ms_per_1k?.total;
+    if (cpu) rows.push(row(`CPU ms per 1,000 msgs @${rate}/s, all processes`, 'ms', cpu.total, embeddedCpu, 'embedded server, same run'));
     plots.push({
       title: `cluster-latency: send (gateway 1) → receive (gateway 2) at ${rate} msgs/s, vs embedded (CO-corrected)`,
       file: `cluster-latency-${rate}-cdf.svg`,
@@ -146,7 +179,9 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
         ...(embedded?.[rate] ? [{ label: 'embedded', points: embedded[rate]!.cdf }] : []),
       ],
     });
-    parts.push(`@${rate}/s cluster ${f(c)}, embedded ${f(e)} → p99 ×${p99.ratio ?? '?'}`);
+    parts.push(
+      `@${rate}/s cluster ${f(c)}, embedded ${f(e)} → p99 ×${p99.ratio ?? '?'}${cpu ? `, CPU ms per 1,000 msgs ${cpu.total} (${topCpu(cpu)}) vs ${embeddedCpu ?? '?'}` : ''}`,
+    );
   }
   return {
     name: 'cluster-latency',

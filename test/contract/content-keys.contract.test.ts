@@ -152,6 +152,19 @@ describe('content cipher: AES-256-GCM with data keys per sender, conversation an
     assert.notEqual(await cipher.seal({ user_id: 'ann', conversation_id: 'c1', timestamp: T }, text), sealed, 'a fresh IV each time');
     assert.deepEqual(await cipher.open(await cipher.reseal(sealed, 'Café')), { ok: true, text: 'Café' }, "a preview sealed with the message's key");
   });
+  it('given thousands of seals with one key (IVs cut from a pooled random buffer), then no IV repeats and every one opens', async () => {
+    const cipher = createContentCipher({ store: open(), masterKey: master });
+    const owner = { user_id: 'ann', conversation_id: 'c1', timestamp: T };
+    const sealed = await Promise.all(Array.from({ length: 3_000 }, (_, i) => cipher.seal(owner, `message ${i}`)));
+    // The payload after the key id is base64url of `iv (12 bytes) | ciphertext | tag`; 3,000 seals span 9 refills of the pool.
+    const ivs = sealed.map((s) =>
+      Buffer.from(s.slice(s.lastIndexOf('|') + 1 + 'enc1:'.length), 'base64url')
+        .subarray(0, 12)
+        .toString('hex'),
+    );
+    assert.equal(new Set(ivs).size, sealed.length, 'an IV used twice with one GCM key gives the key away');
+    for (const [i, s] of sealed.entries()) assert.deepEqual(await cipher.open(s), { ok: true, text: `message ${i}` });
+  });
   it('given a new month, sender or conversation, then a new key; text written before encryption opens as it is', async () => {
     const cipher = createContentCipher({ store: open(), masterKey: master });
     const ids = await Promise.all([

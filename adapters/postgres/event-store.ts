@@ -526,6 +526,10 @@ export class PostgresEventStore implements EventStore {
         }
         await onEvents(batch);
         position = batch[batch.length - 1]!.position;
+        // No notification since this read began and the page was not cut at maxBatch: nothing newer
+        // was committed, so wait for the next one instead of reading an empty page (a query per batch,
+        // at a trickle a query per event). Not while LISTEN is down: then the read confirms it.
+        if (batch.length < maxBatch && !notified && this.listenClient && !stopped && !this.closed) await idle();
       }
     })().catch((error) => (onError ? onError(error) : console.error('subscription failed', error)));
     this.loops.add(loop);

@@ -222,6 +222,55 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
       await Promise.all([a.close(), b.close()]);
     }
   });
+  it('after a batch, reads on only when notified or cut at maxBatch: appends made while a batch is handled, and the rest of a big one, come without the fallback poll', async () => {
+    const writer = await open({ poolSize: 1 });
+    // The fallback poll is a minute away: only notifications, or reading on, can bring the events within the test's 5 s.
+    const listener = await createPostgresEventStore({ connectionString, schema, poolSize: 1, pollIntervalMs: 60_000 });
+    try {
+      const stream = `read-on-${randomBytes(4).toString('hex')}`;
+      const seen: number[] = [];
+      let all!: () => void;
+      const done = new Promise<void>((resolve) => {
+        all = resolve;
+      });
+      const subscription = listener.subscribeToAll({
+        after: await listener.headPosition(),
+        maxBatch: 2,
+        onEvents: async (events) => {
+          const mine = events.filter((e) => e.stream === stream).map((e) => (e.data as { n: number }).n);
+          seen.push(...mine);
+          if (mine.includes(0)) {
+            // Appended while this batch is handled, and notified before it ends: the loop must read again.
+            await writer.appendToStream(stream, [{ type: 'Ping', data: { n: 1 } }]);
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+          if (mine.includes(1)) {
+            // Five in one transaction, one notification: pages of 2 must be read on to the last.
+            await writer.appendToStream(
+              stream,
+              [2, 3, 4, 5, 6].map((n) => ({ type: 'Ping', data: { n } })),
+            );
+            await new Promise((resolve) => setTimeout(resolve, 300));
+          }
+          if (seen.length === 7) all();
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // let the LISTEN connection come up and the loop go idle
+      await writer.appendToStream(stream, [{ type: 'Ping', data: { n: 0 } }]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        done,
+        new Promise<void>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`only ${JSON.stringify(seen)} within 5 s`)), 5_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6]);
+      await subscription.stop();
+    } finally {
+      await Promise.all([writer.close(), listener.close()]);
+    }
+  });
   it('wakes a subscriber of another store (another process) through LISTEN/NOTIFY, well before the fallback poll', async () => {
     const writer = await open({ poolSize: 1 });
     const listener = await createPostgresEventStore({ connectionString, schema, poolSize: 1, pollIntervalMs: 60_000 });

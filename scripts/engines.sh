@@ -176,9 +176,11 @@ pg_start() {
   local d=$DIR/postgres; mkdir -p "$d/run"
   [[ -x $(pg_bin)/initdb ]] || apt_install postgresql
   PGBIN=$(pg_bin)
+  # Up already: leave it alone. A chown -R over a live server's data dir fails when the server
+  # unlinks a file during the walk (every test file runs `up` while others keep PostgreSQL busy).
+  if [[ -f $d/data/postmaster.pid ]] && as_pg "$PGBIN/pg_ctl" status -D "$d/data" >/dev/null 2>&1; then return; fi
   is_root && chown -R postgres:postgres "$d"
   as_pg test -w "$d" || die "postgres: the postgres user cannot write $d (choose a NATTER_ENGINES_DIR it can reach)"
-  if as_pg "$PGBIN/pg_ctl" status -D "$d/data" >/dev/null 2>&1; then return; fi
   port_free_or_die postgres "$PG_PORT" NATTER_PG_PORT
   if [[ ! -f $d/data/PG_VERSION ]]; then
     log "postgres: initdb in $d/data"

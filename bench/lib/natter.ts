@@ -153,12 +153,14 @@ export const metricValue = async (base: string, name: string): Promise<number | 
 /** How far the read models were behind when a load stopped (events), and how long they took to hold all of it (null: not within the timeout). */
 export type CaughtUp = { lag_at_end: number | null; caught_up_after_s: number | null };
 
-/** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0; no such gauge: no wait). */
+/** Waits for the read models to hold every acked event (a gateway's natter_projector_lag_events at 0); a server without that gauge: no wait, and both figures null. */
 export const readModelsCaughtUp = async (base: string, timeoutMs: number): Promise<CaughtUp> => {
   const lag = () => metricValue(base, 'natter_projector_lag_events');
   const began = performance.now();
   const lagAtEnd = await lag();
-  for (let now = lagAtEnd; now !== 0 && now !== null; now = await lag()) {
+  if (lagAtEnd === null) return { lag_at_end: null, caught_up_after_s: null };
+  // A read that fails or times out mid-wait (a saturated gateway) is not a caught-up: wait on.
+  for (let now: number | null = lagAtEnd; now !== 0; now = await lag()) {
     if (performance.now() - began > timeoutMs) return { lag_at_end: lagAtEnd, caught_up_after_s: null };
     await sleep(100);
   }

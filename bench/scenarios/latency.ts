@@ -56,18 +56,24 @@ const measure = async (ctx: Ctx, name: string, r: Running, o: Settings, tag: str
       const got = await rx.request({ type: 'cmd', cmd: 'collect', total: Number(done.sent), timeoutMs: 15_000 }, 'result', 30_000);
       return { done, got };
     };
+    const processes = (await r.processes?.()) ?? [];
+    // The durable path's share of what was sent (the cluster's projectors) may come after the last message is received.
+    const settled = async (): Promise<boolean> => {
+      if (!r.base || processes.length === 0) return false;
+      const caughtUp = await readModelsCaughtUp(r.base, 30_000);
+      return caughtUp.lag_at_end === null || caughtUp.caught_up_after_s !== null; // no gauge: nothing to wait for
+    };
     // not recorded: the first messages of a conversation, JIT, the cluster consumers' fetch loops
     if (o.warmup) await run(50, 1000);
     else await sleep(200);
+    await settled();
     const out: PerRate = {};
-    const processes = (await r.processes?.()) ?? [];
     for (const rate of o.rates) {
       ctx.log(`${name}: ${r.label} at ${rate} msgs/s for ${o.durationMs / 1000}s`);
       const cpuBefore = cpuSample(processes);
       const { done, got } = await run(rate, o.durationMs);
-      // The durable path's share of these messages (the cluster's projectors) may come after the last one is received.
-      if (r.base && processes.length > 0) await readModelsCaughtUp(r.base, 30_000);
-      const cpu = processes.length > 0 ? cpuPer1k(cpuBefore, cpuSample(processes), Number(done.sent)) : undefined;
+      // No figure rather than a short one when the read models did not catch up.
+      const cpu = (await settled()) ? cpuPer1k(cpuBefore, cpuSample(processes), Number(done.sent)) : undefined;
       const h = decodeHist(got.hist as string);
       out[rate] = {
         latency: summarize(h),

@@ -155,6 +155,7 @@ describe('content cipher: AES-256-GCM with data keys per sender, conversation an
   it('given thousands of seals with one key (IVs cut from a pooled random buffer), then no IV repeats and every one opens', async () => {
     const cipher = createContentCipher({ store: open(), masterKey: master });
     const owner = { user_id: 'ann', conversation_id: 'c1', timestamp: T };
+    await cipher.seal(owner, 'the key is made and cached first');
     const sealed = await Promise.all(Array.from({ length: 3_000 }, (_, i) => cipher.seal(owner, `message ${i}`)));
     // The payload after the key id is base64url of `iv (12 bytes) | ciphertext | tag`; 3,000 seals span 9 refills of the pool.
     const ivs = sealed.map((s) =>

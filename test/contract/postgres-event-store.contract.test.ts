@@ -229,6 +229,10 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
     try {
       const stream = `read-on-${randomBytes(4).toString('hex')}`;
       const seen: number[] = [];
+      let listening!: () => void;
+      const ready = new Promise<void>((resolve) => {
+        listening = resolve;
+      });
       let all!: () => void;
       const done = new Promise<void>((resolve) => {
         all = resolve;
@@ -238,7 +242,8 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
         maxBatch: 2,
         onEvents: async (events) => {
           const mine = events.filter((e) => e.stream === stream).map((e) => (e.data as { n: number }).n);
-          seen.push(...mine);
+          if (mine.includes(-1)) listening();
+          seen.push(...mine.filter((n) => n >= 0));
           if (mine.includes(0)) {
             // Appended while this batch is handled, and notified before it ends: the loop must read again.
             await writer.appendToStream(stream, [{ type: 'Ping', data: { n: 1 } }]);
@@ -255,9 +260,19 @@ describe('postgres event store: positions commit in order (the gap problem)', ()
           if (seen.length === 7) all();
         },
       });
-      await new Promise((resolve) => setTimeout(resolve, 300)); // let the LISTEN connection come up and the loop go idle
-      await writer.appendToStream(stream, [{ type: 'Ping', data: { n: 0 } }]);
+      // An event seen before the test's own: the loop is idle and LISTEN is up (with the poll a minute
+      // away, only a notification or LISTEN's own first wake-up can bring it), so both guards are in play.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await writer.appendToStream(stream, [{ type: 'Ping', data: { n: -1 } }]);
       let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ready,
+        new Promise<void>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the subscriber saw nothing within 5 s')), 5_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      await writer.appendToStream(stream, [{ type: 'Ping', data: { n: 0 } }]);
       await Promise.race([
         done,
         new Promise<void>((_, reject) => {

@@ -132,6 +132,15 @@ export const cpuPer1k = (before: Record<string, number>, after: Record<string, n
   return { ...Object.fromEntries(ms.map(([label, v]) => [label, round(v, 1)])), total: round(total, 1) };
 };
 
+/** A cpuPer1k figure as "label ms, ...", the busiest process first (the total left out), at most `top` of them. */
+export const cpuByProcess = (cpu: Record<string, number>, top = Number.POSITIVE_INFINITY): string =>
+  Object.entries(cpu)
+    .filter(([label]) => label !== 'total')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([label, ms]) => `${label} ${ms}`)
+    .join(', ');
+
 /** CPU time (user+sys, seconds) used so far by a process, from /proc/<pid>/stat. */
 export const cpuSeconds = (pid: number): number | null => {
   try {

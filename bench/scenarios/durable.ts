@@ -16,7 +16,7 @@ import { measureEach, scenarioName, subjectsFor, type Deployment, type Measured,
 import { cdfPoints, mergeEncoded, summarize, type LatencySummary } from '../lib/hist.ts';
 import { createDirect, devTokens, embeddedWith, readModelsCaughtUp, tempDir, UNSEALED, type CaughtUp } from '../lib/natter.ts';
 import { spawnTs, startClient, stopAll, type Child, type IpcMsg } from '../lib/proc.ts';
-import { cpuPer1k, cpuSample } from '../lib/sys.ts';
+import { cpuByProcess, cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { TARGETS } from '../lib/targets.ts';
 
@@ -333,13 +333,7 @@ const clusterRun = async (ctx: Ctx, d: Deployment, name: string): Promise<Scenar
     rows.push(
       row(`CPU ms per 1,000 acked msgs, one sender, ${label === 'total' ? 'all processes' : label}`, 'ms', ms, embeddedCpu, 'embedded server, same run'),
     );
-  if (cpu)
-    parts.push(
-      `CPU ms per 1,000 msgs: cluster ${cpu.total} (${Object.entries(cpu)
-        .filter(([k]) => k !== 'total')
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}), embedded ${embeddedCpu ?? '?'}`,
-    );
+  if (cpu) parts.push(`CPU ms per 1,000 msgs: cluster ${cpu.total} (${cpuByProcess(cpu)}), embedded ${embeddedCpu ?? '?'}`);
   const variants = (x?: Variants) => x && { both: strip(x.both.closed), one: strip(x.one.closed) };
   return {
     name: 'cluster-durable',

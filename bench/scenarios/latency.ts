@@ -17,7 +17,7 @@ import { sleep, startClient, stopAll, type Child } from '../lib/proc.ts';
 import { row, type Plot, type Row, type ScenarioResult } from '../lib/report.ts';
 import { pairRoom } from '../lib/rooms.ts';
 import { LABEL } from '../lib/servers.ts';
-import { cpuPer1k, cpuSample } from '../lib/sys.ts';
+import { cpuByProcess, cpuPer1k, cpuSample } from '../lib/sys.ts';
 import { clusterLatencyP50OverEmbedded, TARGETS } from '../lib/targets.ts';
 
 type AtRate = {
@@ -150,15 +150,6 @@ const embeddedReport = (o: Settings, m: Measured<PerRate>, peers: { kinds: Targe
   };
 };
 
-/** The processes that took the most CPU, as "label ms" (the total left out). */
-const topCpu = (cpu: Record<string, number>, n = 4): string =>
-  Object.entries(cpu)
-    .filter(([label]) => label !== 'total')
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([label, ms]) => `${label} ${ms}`)
-    .join(', ');
-
 /** The cluster, gateway 1 → gateway 2, beside the embedded profile. */
 const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
   const { cluster, embedded } = m.results;
@@ -186,7 +177,7 @@ const clusterReport = (o: Settings, m: Measured<PerRate>): ScenarioResult => {
       ],
     });
     parts.push(
-      `@${rate}/s cluster ${f(c)}, embedded ${f(e)} → p99 ×${p99.ratio ?? '?'}${cpu ? `, CPU ms per 1,000 msgs ${cpu.total} (${topCpu(cpu)}) vs ${embeddedCpu ?? '?'}` : ''}`,
+      `@${rate}/s cluster ${f(c)}, embedded ${f(e)} → p99 ×${p99.ratio ?? '?'}${cpu ? `, CPU ms per 1,000 msgs ${cpu.total} (${cpuByProcess(cpu, 4)}) vs ${embeddedCpu ?? '?'}` : ''}`,
     );
   }
   return {

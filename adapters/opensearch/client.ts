@@ -1,4 +1,6 @@
 import { Client, errors } from '@opensearch-project/opensearch';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NatterError } from '../../contracts/errors.ts';
 
 /*
  * What OpenSearch holds
@@ -45,10 +47,28 @@ const mappings = {
 
 export const isStatus = (error: unknown, status: number) => error instanceof errors.ResponseError && error.statusCode === status;
 
-/** Creates the index of one version if it is missing; version 1, the one nobody replayed, gets the alias with it. */
+/**
+ * Waits until an index's primary shards have started. An index another process has only just
+ * created exists before its shards do, and a search of it answers 503 (`no_shard_available`) until
+ * then: found by a CI run, where the gateway searched while a projector worker created the index.
+ * The health API calls such an index yellow already, so this counts the started primaries instead.
+ */
+export const awaitSearchIndexStarted = async (client: Client, index: string) => {
+  for (const deadline = Date.now() + 5_000; ; await sleep(25)) {
+    const { body } = await client.cluster.health({ index, level: 'indices' });
+    const health = body.indices?.[index] as { number_of_shards: number; active_primary_shards: number } | undefined;
+    if (health && health.active_primary_shards >= health.number_of_shards) return;
+    if (Date.now() > deadline) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');
+  }
+};
+
+/**
+ * Creates the index of one version if it is missing; version 1, the one nobody replayed, gets the
+ * alias with it. Either way, it returns once the index's shards have started.
+ */
 export const ensureSearchIndex = async (client: Client, prefix: string, version: number) => {
   const index = searchIndexName(prefix, version);
-  if ((await client.indices.exists({ index })).body) return;
+  if ((await client.indices.exists({ index })).body) return awaitSearchIndexStarted(client, index);
   try {
     await client.indices.create({
       index,
@@ -63,6 +83,8 @@ export const ensureSearchIndex = async (client: Client, prefix: string, version:
     // Another worker created it between the two calls.
     if (!(error instanceof errors.ResponseError && error.body?.error?.type === 'resource_already_exists_exception')) throw error;
   }
+  // Creation waits for the shard by default, but gives up after 30 s without failing.
+  await awaitSearchIndexStarted(client, index);
 };
 
 export const dropSearchIndex = async (client: Client, prefix: string, version: number) => {

@@ -1,7 +1,7 @@
 import { errors, type Client } from '@opensearch-project/opensearch';
 import { NatterError } from '../../contracts/errors.ts';
 import type { SearchHit, SearchIndex, SearchTerm, SearchWrite } from '../../ports/search.ts';
-import { dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from './client.ts';
+import { awaitSearchIndexStarted, dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from './client.ts';
 
 /*
  * Search over OpenSearch: one document per message, id `<conversation>:<seq>`, written with
@@ -74,6 +74,27 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
       ready = undefined;
       throw error;
     }));
+  /**
+   * Whether the index exists, and then its shards have started: searches wait for that once per
+   * process, for an index another process may have only just created. A missing index is asked
+   * about again by the next search.
+   */
+  let started: Promise<boolean> | undefined;
+  const searchable = () =>
+    (started ??= (async () => {
+      if (!(await client.indices.exists({ index })).body) return false;
+      await awaitSearchIndexStarted(client, index);
+      return true;
+    })().then(
+      (exists) => {
+        if (!exists) started = undefined;
+        return exists;
+      },
+      (error) => {
+        started = undefined;
+        throw error;
+      },
+    ));
 
   /** The current documents of the messages that `ops` edit and that no earlier op of the batch wrote. */
   const basesOf = async (ops: SearchWrite[]): Promise<Map<string, { doc: Doc; version: number }>> => {
@@ -218,6 +239,7 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
     async search({ terms, conversationIds, limit, before }): Promise<SearchHit[]> {
       if (terms.length === 0 || conversationIds.length === 0) return [];
       try {
+        if (!(await searchable())) return [];
         const { body } = await client.search({
           index,
           body: {
@@ -239,15 +261,18 @@ export const createOpenSearchSearchIndex = ({ client, prefix, version = 1 }: { c
         });
         return (body.hits.hits as Array<{ _source: SearchHit }>).map((hit) => hit._source);
       } catch (error) {
-        // Nothing was ever indexed at this version yet.
-        if (isStatus(error, 404)) return [];
+        // Nothing was ever indexed at this version yet: the next search waits for the shards again.
+        if (isStatus(error, 404)) {
+          started = undefined;
+          return [];
+        }
         return unavailable(error);
       }
     },
 
     async reset() {
       await dropSearchIndex(client, prefix, version);
-      ready = undefined;
+      ready = started = undefined;
     },
   };
 };

@@ -82,6 +82,41 @@ describe('search index: opensearch versions and alias', () => {
     assert.deepEqual(await index.search({ terms: parseQuery('anything'), conversationIds: ['c'], limit: 5 }), []);
   });
 
+  it('given another process creating the index, then searches meanwhile find nothing or the message, and never fail', async () => {
+    // The shard starts tens of ms after the index exists; without the wait, about half the rounds saw a 503.
+    const terms = parseQuery('zebracorn');
+    for (let round = 0; round < 10; round++) {
+      const prefix = freshPrefix();
+      const [writer, reader] = [createOpenSearchSearchIndex({ client, prefix, version: 1 }), createOpenSearchSearchIndex({ client, prefix, version: 1 })];
+      let written = false;
+      const writing = writer
+        .write([
+          {
+            op: 'message',
+            message: {
+              conversation_id: 'c',
+              seq: 1,
+              message_id: 'm1',
+              sender_id: 'ann',
+              timestamp: 1,
+              position: 1,
+              content_type: 'text',
+              text: 'zebracorn',
+              words: ['zebracorn'],
+            },
+          },
+        ])
+        .finally(() => {
+          written = true;
+        });
+      while (!written) {
+        const hits = await reader.search({ terms, conversationIds: ['c'], limit: 5 });
+        assert.ok(hits.length <= 1, JSON.stringify(hits));
+      }
+      await writing;
+    }
+  });
+
   it('given an unreachable engine, then a search fails as unavailable (a 503), not as a bug', async () => {
     const { Client } = await import('@opensearch-project/opensearch');
     const dead = new Client({ node: 'http://127.0.0.1:1', maxRetries: 0, requestTimeout: 1_000 });

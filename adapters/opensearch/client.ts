@@ -55,7 +55,8 @@ export const isStatus = (error: unknown, status: number) => error instanceof err
  */
 export const awaitSearchIndexStarted = async (client: Client, index: string) => {
   for (const deadline = Date.now() + 5_000; ; await sleep(25)) {
-    const { body } = await client.cluster.health({ index, level: 'indices' });
+    // A missing index (deleted since it was seen) would hold the call for the default 30 s, then 408.
+    const { body } = await client.cluster.health({ index, level: 'indices', timeout: '1s' }, { ignore: [408] });
     const health = body.indices?.[index] as { number_of_shards: number; active_primary_shards: number } | undefined;
     if (health && health.active_primary_shards >= health.number_of_shards) return;
     if (Date.now() > deadline) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSqliteReadModels } from '../../adapters/sqlite/read-models.ts';
-import { connectOpenSearch, searchAlias, searchIndexName, pointSearchAlias, ensureSearchIndex } from '../../adapters/opensearch/client.ts';
+import {
+  connectOpenSearch,
+  searchAlias,
+  searchIndexName,
+  pointSearchAlias,
+  ensureSearchIndex,
+  awaitSearchIndexStarted,
+} from '../../adapters/opensearch/client.ts';
 import { createOpenSearchSearchIndex } from '../../adapters/opensearch/search-index.ts';
 import { parseQuery, snippetOf } from '../../projections/search/text.ts';
 import { requireEngines } from '../support/engines.ts';
@@ -115,6 +122,11 @@ describe('search index: opensearch versions and alias', () => {
       }
       await writing;
     }
+  });
+
+  it('given an index that is gone by the time its shards are awaited, then the wait ends as unavailable (a 503), not as a bug', async () => {
+    // The health API holds a missing index for 30 s, then answers 408.
+    await assert.rejects(awaitSearchIndexStarted(client, searchIndexName(freshPrefix(), 1)), { code: 'unavailable' });
   });
 
   it('given an unreachable engine, then a search fails as unavailable (a 503), not as a bug', async () => {

@@ -178,6 +178,8 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
   };
 
   const received = (message: Message) => {
+    // This device has it, whether or not the list has its conversation yet (a sync can come before the inbox).
+    if (message.sender_id !== state.me) client.markDelivered(message.conversation_id, message.seq);
     const summary = state.conversations.get(message.conversation_id);
     if (!summary) {
       void refreshInbox().catch(fail);
@@ -193,7 +195,6 @@ export const startChat = (root: HTMLElement, session: Session, signedOut: () => 
     summary.lastActivity = message.timestamp;
     if (message.sender_id !== state.me) {
       state.setTyping(message.conversation_id, message.sender_id, false);
-      client.markDelivered(message.conversation_id, message.seq);
       if (state.openId === message.conversation_id) readOpen();
       else {
         summary.unread += 1;

@@ -45,6 +45,9 @@ const mappings = {
   },
 } as const;
 
+/** What a search answers while the engine cannot: the route makes it a 503. */
+export const searchUnavailable = () => new NatterError('unavailable', 'search is unavailable right now; try again shortly');
+
 export const isStatus = (error: unknown, status: number) => error instanceof errors.ResponseError && error.statusCode === status;
 
 /**
@@ -59,7 +62,7 @@ export const awaitSearchIndexStarted = async (client: Client, index: string) => 
     const { body } = await client.cluster.health({ index, level: 'indices', timeout: '1s' }, { ignore: [408] });
     const health = body.indices?.[index] as { number_of_shards: number; active_primary_shards: number } | undefined;
     if (health && health.active_primary_shards >= health.number_of_shards) return;
-    if (Date.now() > deadline) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');
+    if (Date.now() > deadline) throw searchUnavailable();
   }
 };
 

@@ -1,7 +1,6 @@
 import { errors, type Client } from '@opensearch-project/opensearch';
-import { NatterError } from '../../contracts/errors.ts';
 import type { SearchHit, SearchIndex, SearchTerm, SearchWrite } from '../../ports/search.ts';
-import { awaitSearchIndexStarted, dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName } from './client.ts';
+import { awaitSearchIndexStarted, dropSearchIndex, ensureSearchIndex, isStatus, searchIndexName, searchUnavailable } from './client.ts';
 
 /*
  * Search over OpenSearch: one document per message, id `<conversation>:<seq>`, written with
@@ -62,7 +61,7 @@ const unavailable = (error: unknown): never => {
     error instanceof errors.TimeoutError ||
     error instanceof errors.NoLivingConnectionsError ||
     (error instanceof errors.ResponseError && (error.statusCode === 429 || error.statusCode >= 500));
-  if (transient) throw new NatterError('unavailable', 'search is unavailable right now; try again shortly');
+  if (transient) throw searchUnavailable();
   throw error;
 };
 

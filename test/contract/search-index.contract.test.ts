@@ -48,23 +48,24 @@ searchIndexContract('opensearch', async () => {
 });
 
 describe('search index: opensearch versions and alias', () => {
+  const message = (seq: number, text: string) => ({
+    op: 'message' as const,
+    message: {
+      conversation_id: 'c',
+      seq,
+      message_id: `m${seq}`,
+      sender_id: 'ann',
+      timestamp: seq,
+      position: seq,
+      content_type: 'text' as const,
+      text,
+      words: text.split(' '),
+    },
+  });
+
   it('given version 1 and a replayed version 2, then each version holds its own documents and the alias follows the switch', async () => {
     const prefix = freshPrefix();
     const [v1, v2] = [createOpenSearchSearchIndex({ client, prefix, version: 1 }), createOpenSearchSearchIndex({ client, prefix, version: 2 })];
-    const message = (seq: number, text: string) => ({
-      op: 'message' as const,
-      message: {
-        conversation_id: 'c',
-        seq,
-        message_id: `m${seq}`,
-        sender_id: 'ann',
-        timestamp: seq,
-        position: seq,
-        content_type: 'text' as const,
-        text,
-        words: text.split(' '),
-      },
-    });
     await v1.write([message(1, 'only one')]);
     await ensureSearchIndex(client, prefix, 2);
     await v2.write([message(2, 'only two')]);
@@ -96,26 +97,9 @@ describe('search index: opensearch versions and alias', () => {
       const prefix = freshPrefix();
       const [writer, reader] = [createOpenSearchSearchIndex({ client, prefix, version: 1 }), createOpenSearchSearchIndex({ client, prefix, version: 1 })];
       let written = false;
-      const writing = writer
-        .write([
-          {
-            op: 'message',
-            message: {
-              conversation_id: 'c',
-              seq: 1,
-              message_id: 'm1',
-              sender_id: 'ann',
-              timestamp: 1,
-              position: 1,
-              content_type: 'text',
-              text: 'zebracorn',
-              words: ['zebracorn'],
-            },
-          },
-        ])
-        .finally(() => {
-          written = true;
-        });
+      const writing = writer.write([message(1, 'zebracorn')]).finally(() => {
+        written = true;
+      });
       while (!written) {
         const hits = await reader.search({ terms, conversationIds: ['c'], limit: 5 });
         assert.ok(hits.length <= 1, JSON.stringify(hits));

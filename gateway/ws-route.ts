@@ -273,7 +273,7 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     raw?._httpMessage?.detachSocket(raw);
     if (raw) for (const key of Object.getOwnPropertySymbols(raw)) if (key.description === 'timeout') Reflect.set(raw, key, null);
     const connection = new Connection(socket, request.actor.user_id, request.actor.device_id, deps.limits, fill);
-    if (Math.max(registry.of(connection.userId).size, elsewhere.get(request.raw) ?? 0) >= deps.limits.maxSocketsPerUser) {
+    if (Math.max(registry.of(connection.userId).length, elsewhere.get(request.raw) ?? 0) >= deps.limits.maxSocketsPerUser) {
       // Counted and logged: a flood of sockets from one user shows in natter_errors_total{code="too_many_connections"}.
       metrics.error('too_many_connections');
       log(connection).warn({ limit: deps.limits.maxSocketsPerUser }, 'socket refused: too many connections');

@@ -5,6 +5,6 @@ import type { LiveDevices } from '../../ports/push.ts';
  * `since` is not needed here: live frames and pushes both follow the read models in this process, so
  * a device that was online for a message got it before the push reactor asks.
  */
-export const registryLiveDevices = (registry: { of(userId: string): ReadonlySet<{ open: boolean }> }): LiveDevices => ({
-  liveUsers: async (userIds) => new Set(userIds.filter((userId) => [...registry.of(userId)].some((c) => c.open))),
+export const registryLiveDevices = (registry: { of(userId: string): readonly { open: boolean }[] }): LiveDevices => ({
+  liveUsers: async (userIds) => new Set(userIds.filter((userId) => registry.of(userId).some((c) => c.open))),
 });

@@ -1,21 +1,23 @@
 import type { PresenceState, PresenceStore } from '../../ports/presence.ts';
 
-type User = { sessions: Map<string, { expiresAt: number; seenAt: number }>; lastSeen?: number };
+type Session = { readonly id: string; expiresAt: number; seenAt: number };
 
 /**
  * Embedded presence: the gateway is the only one holding sockets, so memory is the truth; after a
  * restart everyone is offline until they reconnect, and last_seen of users who never came back is
- * unknown.
+ * unknown. A user's sessions are an array, not a Map: a user has a few at most (one per socket), and
+ * an idle socket should cost bytes (a one-entry Map is about 300).
  */
 export const createMemoryPresenceStore = (): PresenceStore => {
-  const users = new Map<string, User>();
-  const user = (id: string) => {
-    let u = users.get(id);
-    if (!u) users.set(id, (u = { sessions: new Map() }));
-    return u;
-  };
-
+  /** Online users' live sessions; a user with none is not in it. */
+  const online = new Map<string, Session[]>();
+  const lastSeen = new Map<string, number>();
   const announced = new Map<string, { status: PresenceState['status']; at: number }>();
+
+  const goneOffline = (userId: string, at: number) => {
+    online.delete(userId);
+    lastSeen.set(userId, at);
+  };
 
   return {
     async claimAnnouncement(userId, status, now, throttleMs) {
@@ -31,46 +33,56 @@ export const createMemoryPresenceStore = (): PresenceStore => {
       return 0;
     },
     async connect(userId, sessionId, ttlMs, now) {
-      const u = user(userId);
-      const wasOnline = u.sessions.size > 0;
-      u.sessions.set(sessionId, { expiresAt: now + ttlMs, seenAt: now });
-      return !wasOnline;
+      const sessions = online.get(userId);
+      const session = sessions?.find((s) => s.id === sessionId);
+      if (session) {
+        session.expiresAt = now + ttlMs;
+        session.seenAt = now;
+        return false;
+      }
+      const fresh = { id: sessionId, expiresAt: now + ttlMs, seenAt: now };
+      if (sessions) sessions.push(fresh);
+      else online.set(userId, [fresh]);
+      return !sessions;
     },
     async refresh(sessions, ttlMs, now) {
       for (const { userId, sessionId } of sessions) {
-        const u = users.get(userId);
-        if (u?.sessions.has(sessionId)) u.sessions.set(sessionId, { expiresAt: now + ttlMs, seenAt: now });
+        const session = online.get(userId)?.find((s) => s.id === sessionId);
+        if (!session) continue;
+        session.expiresAt = now + ttlMs;
+        session.seenAt = now;
       }
     },
     async disconnect(userId, sessionId, now) {
-      const u = users.get(userId);
-      if (!u?.sessions.delete(sessionId)) return false;
-      if (u.sessions.size > 0) return false;
-      u.lastSeen = now;
+      const sessions = online.get(userId);
+      const at = sessions?.findIndex((s) => s.id === sessionId) ?? -1;
+      if (at < 0) return false;
+      if (sessions!.length > 1) {
+        sessions!.splice(at, 1);
+        return false;
+      }
+      goneOffline(userId, now);
       return true;
     },
     async expire(now) {
       const gone: string[] = [];
-      for (const [id, u] of users) {
-        if (u.sessions.size === 0) continue;
-        let last = 0;
-        for (const [session, { expiresAt, seenAt }] of u.sessions) {
-          if (expiresAt <= now) {
-            u.sessions.delete(session);
-            last = Math.max(last, seenAt);
-          }
+      for (const [userId, sessions] of online) {
+        if (sessions.every((s) => s.expiresAt > now)) continue;
+        const lapsed = sessions.filter((s) => s.expiresAt <= now);
+        const live = sessions.filter((s) => s.expiresAt > now);
+        if (live.length > 0) {
+          online.set(userId, live);
+          continue;
         }
-        if (u.sessions.size === 0) {
-          u.lastSeen = last;
-          gone.push(id);
-        }
+        goneOffline(userId, Math.max(...lapsed.map((s) => s.seenAt)));
+        gone.push(userId);
       }
       return gone;
     },
     async get(userId): Promise<PresenceState> {
-      const u = users.get(userId);
-      if (u && u.sessions.size > 0) return { user_id: userId, status: 'online' };
-      return { user_id: userId, status: 'offline', ...(u?.lastSeen ? { last_seen: u.lastSeen } : {}) };
+      if (online.has(userId)) return { user_id: userId, status: 'online' };
+      const seen = lastSeen.get(userId);
+      return { user_id: userId, status: 'offline', ...(seen ? { last_seen: seen } : {}) };
     },
   };
 };

@@ -59,8 +59,8 @@ const collapseSpec = () => {
       },
       then: async (check: (pushed: Pushed[]) => void) => {
         const { directory, inbox } = models.models;
-        const sockets = new Map<string, Set<{ open: boolean }>>();
-        const live = registryLiveDevices({ of: (user) => sockets.get(user) ?? new Set() });
+        const sockets = new Map<string, { open: boolean }[]>();
+        const live = registryLiveDevices({ of: (user) => sockets.get(user) ?? [] });
         for (const user of options.registered) {
           for (const device of options.devices ?? ['phone']) {
             await registry.register({ user_id: user, device_id: device, platform: 'fcm', token: `${user}-${device}`, created_at: T0 });
@@ -110,7 +110,7 @@ const collapseSpec = () => {
           await inboxProjector(inbox).handle(past);
           start = Date.now();
           for (const step of steps) {
-            if ('online' in step) sockets.set(step.online, new Set([{ open: true }]));
+            if ('online' in step) sockets.set(step.online, [{ open: true }]);
             else await apply(record(step.events));
             await sleep(10);
           }

@@ -265,10 +265,14 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     // An idle socket should cost bytes: nothing may keep the upgrade request alive. @fastify/websocket
     // leaves the socket holding the upgrade's response (whose 'finish' listener holds the request,
     // the reply, their logger and headers) and an error listener that holds them too: a few KB per
-    // socket. The upgrade is done, so both go; socket errors are handled below. The HTTP server's
-    // idle timer (NATTER_CONNECTION_TIMEOUT_MS), which ws switched off, goes too: Node keeps the
-    // cleared timer on the socket.
-    socket.removeAllListeners('error');
+    // socket. The upgrade is done, so both go, and our own error listener takes over before theirs
+    // goes: a socket refused below still reads while it closes, and an error then (a frame over the
+    // size limit) with no listener would end the process. The HTTP server's idle timer
+    // (NATTER_CONNECTION_TIMEOUT_MS), which ws switched off, goes too: Node keeps the cleared timer
+    // on the socket.
+    const upgradeErrorListeners = socket.listeners('error');
+    socket.on('error', onError);
+    for (const listener of upgradeErrorListeners) socket.removeListener('error', listener as (error: Error) => void);
     const raw = (socket as unknown as { _socket?: { _httpMessage?: { detachSocket(socket: unknown): void } | null } & object })._socket;
     raw?._httpMessage?.detachSocket(raw);
     if (raw) for (const key of Object.getOwnPropertySymbols(raw)) if (key.description === 'timeout') Reflect.set(raw, key, null);
@@ -298,7 +302,6 @@ export const gatewayRoute = async (app: FastifyInstance, deps: GatewayDeps) => {
     );
     socket.on('pong', onPong);
     socket.on('close', onClose);
-    socket.on('error', onError);
     socket.on('message', onMessage);
   });
 };

@@ -1,4 +1,6 @@
 import { describe, it } from 'node:test';
+import { connect as connectTcp } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { rest } from '../support/natter.ts';
 import { useNatter } from '../support/fixture.ts';
@@ -38,7 +40,7 @@ const send = (conversationId: string, clientMsgId: string, content: string) => (
 });
 
 describe('rate limits and size limits', () => {
-  const { connect, as } = useNatter({
+  const { connect, as, server, token } = useNatter({
     NATTER_MESSAGES_PER_MINUTE: String(MESSAGES_PER_MINUTE),
     NATTER_EPHEMERAL_PER_SECOND: String(EPHEMERAL_PER_SECOND),
     NATTER_MAX_MESSAGE_CHARS: String(MAX_CHARS),
@@ -192,6 +194,37 @@ describe('rate limits and size limits', () => {
     assert.equal(reply?.type, 'ack', `${MAX_CHARS} emoji are ${MAX_CHARS} characters: ${JSON.stringify(reply)}`);
     const viaRest = await na.post(`/v1/conversations/${id}/messages`, { client_msg_id: 'emoji-rest', content: emoji });
     assert.equal(viaRest.status, 201, JSON.stringify(viaRest.body));
+  });
+
+  it('survives a refused socket whose first frame, sent with the upgrade, is over the size limit', async () => {
+    const held = [await connect('oa', 'd1'), await connect('oa', 'd2')];
+    // A raw client writes the upgrade and a frame header announcing 70,000 bytes in one packet: the
+    // server refuses the socket (a third one for oa) and then reads the frame while closing it, which
+    // ws reports as an error event on the refused socket.
+    const url = new URL(`${server.wsUrl}/v1/ws?token=${await token('oa', 'd3')}&device_id=d3`);
+    const frame = Buffer.alloc(14);
+    frame.writeUInt8(0x81, 0);
+    frame.writeUInt8(0x80 | 127, 1);
+    frame.writeBigUInt64BE(70_000n, 2);
+    const raw = connectTcp(Number(url.port), url.hostname);
+    raw.on('error', () => undefined);
+    raw.write(
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    raw.write(frame);
+    let answer = '';
+    raw.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+    });
+    await new Promise((resolve) => raw.once('close', resolve));
+    assert.match(answer, /^HTTP\/1\.1 101 /);
+    assert.match(answer, /too_many_connections/);
+
+    const peer = await connect('ob');
+    const { body: conv } = await (await as('oa')).post('/v1/conversations', { type: 'direct', peer_id: 'ob' });
+    const ack = await held[0]!.sendMessage(conv.conversation_id, 'the server is still up');
+    await peer.waitFor('new_message', (f) => f.message_id === ack.message_id);
   });
 
   it('refuses a socket beyond NATTER_MAX_SOCKETS_PER_USER with too_many_connections and 4009, and keeps the others working', async () => {

@@ -55,6 +55,9 @@ export type AppDeps = {
 
 export type App = { app: FastifyInstance; lifecycle: GatewayLifecycle; stop(): void };
 
+/** How long shutdown waits for devices to answer their 1001 close before it cuts their sockets. */
+const SHUTDOWN_CLOSE_WAIT_MS = 5_000;
+
 /** The HTTP and WebSocket API over whatever adapters the caller chose; `listen` is the caller's. */
 export const buildApp = async (deps: AppDeps): Promise<App> => {
   const { config } = deps;
@@ -67,12 +70,20 @@ export const buildApp = async (deps: AppDeps): Promise<App> => {
     // another entry, listener and closure (about 140 bytes).
     options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true, clientTracking: false },
     async preClose(this: FastifyInstance) {
+      // First no new sockets: an upgrade still in its hooks is answered 503 instead of registering
+      // after the snapshot below, where nothing would close it.
+      const stopped = new Promise((resolve) => this.websocketServer.close(resolve));
       // 1001 tells clients to reconnect (elsewhere) and sync; the close frames go out before exit.
+      // A client that does not answer its close within the bound is cut, so shutdown cannot hang on it.
       const sockets = [...deps.registry.all()].map((connection) => connection.socket);
       const closed = sockets.map((socket) => new Promise((resolve) => socket.once('close', resolve)));
       for (const socket of sockets) socket.close(closeCodes.going_away, 'server shutting down');
+      const bound = setTimeout(() => {
+        for (const socket of sockets) socket.terminate();
+      }, SHUTDOWN_CLOSE_WAIT_MS);
       await Promise.all(closed);
-      await new Promise((resolve) => this.websocketServer.close(resolve));
+      clearTimeout(bound);
+      await stopped;
     },
   });
   const verifyToken = await registerAuth(app, config, { isErased: (userId) => deps.readModels.users.isErased(userId) });

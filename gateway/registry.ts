@@ -2,12 +2,12 @@ import type { Delivery, Outbound } from '../ports/delivery.ts';
 import type { Connection } from './connection.ts';
 import type { Metrics } from '../ports/metrics.ts';
 
-const none: readonly Connection[] = [];
+const none: readonly Connection[] = Object.freeze([]);
 
 /**
  * The gateway's live sockets by user; it is the embedded profile's delivery channel. A user holds a
  * few sockets at most (maxSocketsPerUser), so each user's are an array: an idle socket should cost
- * bytes, and a one-element array is about 150 bytes smaller than a Set.
+ * few bytes, and a one-element array is about 150 bytes smaller than a Set.
  */
 export const createConnectionRegistry = (metrics: Pick<Metrics, 'framesOut'> = { framesOut() {} }) => {
   const byUser = new Map<string, readonly Connection[]>();
@@ -27,7 +27,7 @@ export const createConnectionRegistry = (metrics: Pick<Metrics, 'framesOut'> = {
 
   return {
     delivery,
-    // Copied, not changed in place: a delivery that is iterating a user's sockets keeps its array.
+    // Copied, not changed in place: an array that `of()` returned stays as it was for its caller.
     add(connection: Connection) {
       const connections = byUser.get(connection.userId) ?? none;
       if (!connections.includes(connection)) byUser.set(connection.userId, [...connections, connection]);

@@ -6,7 +6,7 @@ type Session = { readonly id: string; expiresAt: number; seenAt: number };
  * Embedded presence: the gateway is the only one holding sockets, so memory is the truth; after a
  * restart everyone is offline until they reconnect, and last_seen of users who never came back is
  * unknown. A user's sessions are an array, not a Map: a user has a few at most (one per socket), and
- * an idle socket should cost bytes (a one-entry Map is about 300).
+ * an idle socket should cost few bytes (a one-entry Map is about 300).
  */
 export const createMemoryPresenceStore = (): PresenceStore => {
   /** Online users' live sessions; a user with none is not in it. */

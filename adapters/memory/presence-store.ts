@@ -67,14 +67,13 @@ export const createMemoryPresenceStore = (): PresenceStore => {
     async expire(now) {
       const gone: string[] = [];
       for (const [userId, sessions] of online) {
-        if (sessions.every((s) => s.expiresAt > now)) continue;
-        const lapsed = sessions.filter((s) => s.expiresAt <= now);
         const live = sessions.filter((s) => s.expiresAt > now);
+        if (live.length === sessions.length) continue;
         if (live.length > 0) {
           online.set(userId, live);
           continue;
         }
-        goneOffline(userId, Math.max(...lapsed.map((s) => s.seenAt)));
+        goneOffline(userId, Math.max(...sessions.map((s) => s.seenAt)));
         gone.push(userId);
       }
       return gone;

@@ -1,9 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as connectTcp } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { spawnNatter, startNatter, tempDir, rest, type Spawned, allMessages } from '../support/natter.ts';
-import { Device, type Frame } from '../support/ws-client.ts';
+import { Device, rawUpgrade, type Frame } from '../support/ws-client.ts';
 
 const DRAIN_TIMEOUT_MS = 2_500;
 const DRAIN_JITTER_MS = 400;
@@ -188,15 +186,9 @@ describe('shutdown', () => {
   it('closes every socket with 1001, and cuts one whose device does not answer its close instead of waiting for it', { timeout: 20_000 }, async () => {
     const device = await Device.connect(server.wsUrl, await server.token('sa', 'd1'), 'd1');
     // A raw client that completes the upgrade and then never answers anything (ws would wait 30 s for its close).
-    const url = new URL(`${server.wsUrl}/v1/ws?token=${await server.token('sb', 'd1')}&device_id=d1`);
-    const mute = connectTcp(Number(url.port), url.hostname);
-    mute.on('error', () => undefined);
-    mute.write(
-      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
-    await new Promise((resolve) => mute.once('data', resolve));
-    const muteClosed = new Promise((resolve) => mute.once('close', resolve));
+    const mute = rawUpgrade(server.wsUrl, await server.token('sb', 'd1'), 'd1');
+    await mute.answered();
+    const muteClosed = mute.closed();
     await server.close();
     assert.equal(await device.closed(), 1001);
     await muteClosed;

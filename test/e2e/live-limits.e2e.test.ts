@@ -1,11 +1,9 @@
 import { describe, it } from 'node:test';
-import { connect as connectTcp } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { rest } from '../support/natter.ts';
 import { useNatter } from '../support/fixture.ts';
 import { eventually } from '../support/eventually.ts';
-import type { Device, Frame } from '../support/ws-client.ts';
+import { rawUpgrade, type Device, type Frame } from '../support/ws-client.ts';
 
 const MESSAGES_PER_MINUTE = 100;
 const EPHEMERAL_PER_SECOND = 5;
@@ -206,20 +204,10 @@ describe('rate limits and size limits', () => {
     frame.writeUInt8(0x80 | 127, 1);
     frame.writeBigUInt64BE(70_000n, 2);
     const attempt = async () => {
-      const url = new URL(`${server.wsUrl}/v1/ws?token=${await token('oa', 'd3')}&device_id=d3`);
-      const raw = connectTcp(Number(url.port), url.hostname);
-      raw.on('error', () => undefined);
-      const upgrade =
-        `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-      raw.write(Buffer.concat([Buffer.from(upgrade), frame]));
-      let answer = '';
-      raw.on('data', (chunk: Buffer) => {
-        answer += chunk.toString('latin1');
-      });
-      await new Promise((resolve) => raw.once('close', resolve));
-      assert.match(answer, /^HTTP\/1\.1 101 /);
-      return answer;
+      const raw = rawUpgrade(server.wsUrl, await token('oa', 'd3'), 'd3', frame);
+      await raw.closed();
+      assert.match(raw.answer(), /^HTTP\/1\.1 101 /);
+      return raw.answer();
     };
     // In the cluster the count is the session registry's, which may not list the held sockets yet:
     // an accepted attempt is closed for its frame (1009) and tried again.

@@ -1,3 +1,5 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
 export type Frame = { type: string; [key: string]: any };
@@ -152,3 +154,29 @@ export class Device {
     });
   }
 }
+
+/**
+ * A raw TCP client that writes a WebSocket upgrade to `/v1/ws` for the token and device, followed by
+ * `after` in the same write, and then only what the test writes itself: for clients that do not
+ * behave (a bad frame with the upgrade, no answer to a close). What the server sends is in `answer()`.
+ */
+export const rawUpgrade = (wsUrl: string, token: string, deviceId: string, after: Buffer = Buffer.alloc(0)) => {
+  const url = new URL(`${wsUrl}/v1/ws?token=${token}&device_id=${deviceId}`);
+  const socket: Socket = connectTcp(Number(url.port), url.hostname);
+  socket.on('error', () => undefined);
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => {
+    answer += chunk.toString('latin1');
+  });
+  const upgrade =
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+  socket.write(Buffer.concat([Buffer.from(upgrade), after]));
+  return {
+    socket,
+    answer: () => answer,
+    /** Resolves once the server has answered something. */
+    answered: () => (answer ? Promise.resolve() : new Promise<void>((resolve) => socket.once('data', () => resolve()))),
+    closed: () => (socket.destroyed ? Promise.resolve() : new Promise<void>((resolve) => socket.once('close', () => resolve()))),
+  };
+};

@@ -18,6 +18,12 @@ export type Reactor = {
   reassigned?(): void;
 };
 
+/**
+ * The relay's `$watermark` record (adapters/kafka/relay.ts): not one of Natter's events, no read
+ * model holds it; it only tells the watermarks how far its partition has been relayed.
+ */
+export const isWatermark = (event: Recorded): boolean => (event.type as string) === '$watermark';
+
 export type ProjectionLog = { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 
 /** What a running projection runtime (in process, or a Kafka consumer group) tells its readers. */

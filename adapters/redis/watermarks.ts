@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Reactor } from '../../ports/projector.ts';
+import { isWatermark, type Reactor } from '../../ports/projector.ts';
 import { namespace } from './keys.ts';
 
 /*
@@ -34,7 +34,7 @@ export const createRedisWatermarks = (options: { redis: Redis; prefix: string; p
     name: 'watermarks',
     react: async (events) => {
       for (const event of events) {
-        if ((event.type as string) !== '$watermark') continue;
+        if (!isWatermark(event)) continue;
         const { through, partition } = event.data as unknown as { through: number; partition: number };
         await raise(key, partition, through);
       }

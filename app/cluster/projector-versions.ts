@@ -1,4 +1,4 @@
-import type { Projector, Recorded } from '../../ports/projector.ts';
+import { isWatermark, type Projector, type Recorded } from '../../ports/projector.ts';
 import { activeVersion, writeFrom, type RedisReadModelVersions, type VersionState } from '../../adapters/redis/read-model-versions.ts';
 import type { clusterStores, VersionedProjection } from './read-models.ts';
 
@@ -14,8 +14,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * to the workers: the replay wrote everything up to there, so no event is written to a version by
  * both, and every version sees each conversation's events in log order.
  *
- * The record is read per batch, not cached, so a batch that read it after a fence was set can
- * never write the old version alone: that is what lets the replay pick the switch position.
+ * The record is read per batch that holds an event (not watermarks alone), not cached, so a batch
+ * that read it after a fence was set can never write the old version alone: that is what lets the
+ * replay pick the switch position.
  */
 export const versionedProjectors = async (options: {
   versions: RedisReadModelVersions;
@@ -36,7 +37,10 @@ export const versionedProjectors = async (options: {
 
   const gate: Projector = {
     name: 'read-model-versions',
-    handle: async () => {
+    handle: async (events) => {
+      // Only watermarks (most batches of a trickle: the relay marks every partition): no version is
+      // written, so there is nothing to hold and no record to read.
+      if (events.every(isWatermark)) return;
       for (const deadline = Date.now() + maxWaitMs; ; ) {
         const fresh = await versions.read(names);
         if (fresh.fenced.length === 0) {

@@ -17,14 +17,17 @@ const mapLimit = async <T>(items: T[], limit: number, fn: (item: T) => Promise<u
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 };
 
-/** Statements grouped by table and partition, each group sent as single-partition unlogged batches. */
+/**
+ * Statements grouped by partition, each group sent as single-partition unlogged batches. The tables
+ * of a conversation's seq bucket share its partition key, as do the two keyed by the conversation
+ * alone, so a message, its position and its reply entry are one mutation: one request, not three.
+ */
 const partitions = () => {
   const groups = new Map<string, Statement[]>();
   return {
-    add(table: string, partition: string, query: string, params: unknown[]) {
-      const key = `${table}\u0000${partition}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = []));
+    add(partition: string, query: string, params: unknown[]) {
+      let group = groups.get(partition);
+      if (!group) groups.set(partition, (group = []));
       group.push({ query, params });
     },
     batches(): Statement[][] {
@@ -88,7 +91,7 @@ export const historyWriter = (ctx: HistoryContext, concurrency: number) => {
         const m = op.message;
         const [bucket, ts] = [bucketOf(ctx, m.seq), insertTimestamp(m.position)];
         const partition = `${m.conversation_id}\u0000${bucket}`;
-        first.add('messages', partition, cql.message, [
+        first.add(partition, cql.message, [
           m.conversation_id,
           bucket,
           long(m.seq),
@@ -103,16 +106,10 @@ export const historyWriter = (ctx: HistoryContext, concurrency: number) => {
           m.mentions.length > 0 ? m.mentions : undefined,
           ts,
         ]);
-        first.add('positions', partition, cql.position, [m.conversation_id, bucket, long(m.position), long(m.seq), ts]);
+        first.add(partition, cql.position, [m.conversation_id, bucket, long(m.position), long(m.seq), ts]);
         if (m.reply_to_seq !== null) {
           const parentBucket = bucketOf(ctx, m.reply_to_seq);
-          first.add('replies', `${m.conversation_id}\u0000${parentBucket}`, cql.reply, [
-            m.conversation_id,
-            parentBucket,
-            long(m.reply_to_seq),
-            long(m.seq),
-            ts,
-          ]);
+          first.add(`${m.conversation_id}\u0000${parentBucket}`, cql.reply, [m.conversation_id, parentBucket, long(m.reply_to_seq), long(m.seq), ts]);
         }
         lastSeq.set(m.conversation_id, Math.max(lastSeq.get(m.conversation_id) ?? 0, m.seq));
         continue;
@@ -129,25 +126,25 @@ export const historyWriter = (ctx: HistoryContext, concurrency: number) => {
     for (const op of latest.values()) {
       const bucket = bucketOf(ctx, op.seq);
       const [partition, key] = [`${op.conversation_id}\u0000${bucket}`, [op.conversation_id, bucket, long(op.seq)]];
-      if (op.op === 'edit') first.add('messages', partition, cql.edit, [changeTimestamp(op.position), op.content, long(op.edited_at), ...key]);
-      else if (op.op === 'delete') first.add('messages', partition, cql.remove, [deleteTimestamp(op.position), ...key]);
-      else first.add('reactions', partition, cql.reaction, [...key, op.emoji, op.user_id, op.present, long(op.position), changeTimestamp(op.position)]);
+      if (op.op === 'edit') first.add(partition, cql.edit, [changeTimestamp(op.position), op.content, long(op.edited_at), ...key]);
+      else if (op.op === 'delete') first.add(partition, cql.remove, [deleteTimestamp(op.position), ...key]);
+      else first.add(partition, cql.reaction, [...key, op.emoji, op.user_id, op.present, long(op.position), changeTimestamp(op.position)]);
     }
     for (const u of updated.values()) {
       const bucket = bucketOf(ctx, u.seq);
       const ts = changeTimestamp(u.position);
-      first.add('messages', `${u.conversation_id}\u0000${bucket}`, cql.updated, [ts, long(u.position), u.conversation_id, bucket, long(u.seq)]);
-      then.add('updates', u.conversation_id, cql.change, [u.conversation_id, long(u.position), long(u.seq), ts]);
+      first.add(`${u.conversation_id}\u0000${bucket}`, cql.updated, [ts, long(u.position), u.conversation_id, bucket, long(u.seq)]);
+      then.add(u.conversation_id, cql.change, [u.conversation_id, long(u.position), long(u.seq), ts]);
     }
-    for (const [conversationId, seq] of lastSeq) then.add('last_seq', conversationId, cql.lastSeq, [conversationId, long(seq), long(seq)]);
+    for (const [conversationId, seq] of lastSeq) then.add(conversationId, cql.lastSeq, [conversationId, long(seq), long(seq)]);
     // Expiry goes last, with the strongest timestamps: what it removes stays removed, whatever lands later.
     for (const e of expired.values()) {
       const ts = deleteTimestamp(e.position);
       for (let bucket = 0; bucket <= bucketOf(ctx, e.up_to_seq); bucket++) {
         const partition = `${e.conversation_id}\u0000${bucket}`;
-        then.add('messages', partition, cql.expireMessages, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
-        then.add('reactions', partition, cql.expireReactions, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
-        then.add('replies', partition, cql.expireReplies, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
+        then.add(partition, cql.expireMessages, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
+        then.add(partition, cql.expireReactions, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
+        then.add(partition, cql.expireReplies, [ts, e.conversation_id, bucket, long(e.up_to_seq)]);
       }
     }
     await run(first.batches());

@@ -20,7 +20,8 @@ const mapLimit = async <T>(items: T[], limit: number, fn: (item: T) => Promise<u
 /**
  * Statements grouped by partition, each group sent as single-partition unlogged batches. The tables
  * of a conversation's seq bucket share its partition key, as do the two keyed by the conversation
- * alone, so a message, its position and its reply entry are one mutation: one request, not three.
+ * alone, so a message and its position are one mutation, one request (and its reply entry with
+ * them, when the parent is in the same bucket).
  */
 const partitions = () => {
   const groups = new Map<string, Statement[]>();
